@@ -1,0 +1,43 @@
+/* cli.h - the docrag command line: one file per subcommand (cmd_*.c).
+ *
+ * Each command gets argv starting at its own name and returns the process
+ * exit status: 0 success, 1 failure (message already printed), 2 usage.
+ */
+#ifndef RAG_CLI_H
+#define RAG_CLI_H
+
+#include "config/config.h"
+#include "core/core.h"
+
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} cli_command;
+
+int cmd_index(int argc, char **argv);
+int cmd_search(int argc, char **argv);
+int cmd_ask(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+int cmd_config(int argc, char **argv);
+
+/* Print "docrag: <msg>" for err to stderr; returns 1. */
+int cli_error(const rag_err *err);
+/* Print a usage line for a command to stderr; returns 2. */
+int cli_usage(const char *usage);
+
+/* Common flags every command accepts, pulled out of argv in place:
+ * --db F, --config F, --profile P, --set key=value (repeatable), -q/-v.
+ * argv/argc are compacted to what is left. Returns 0, or 2 on a usage
+ * error (printed). */
+typedef struct {
+    const char *db;
+    rag_config_source src;
+    const char *sets[32];
+} cli_common;
+int cli_common_parse(cli_common *c, int *argc, char **argv);
+/* Load the config with the common flags applied; prints errors. */
+int cli_load_config(rag_config **out, cli_common *c);
+
+#endif

@@ -1,0 +1,86 @@
+/* common.c - flags shared by every subcommand and error printing. */
+#include "cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cli_error(const rag_err *err)
+{
+    fprintf(stderr, "docrag: %s\n", err->msg[0] ? err->msg : rag_status_name(err->code));
+    return 1;
+}
+
+int cli_usage(const char *usage)
+{
+    fprintf(stderr, "usage: %s\n", usage);
+    return 2;
+}
+
+int cli_common_parse(cli_common *c, int *argc, char **argv)
+{
+    int out = 1;
+    memset(c, 0, sizeof *c);
+    c->src.sets = c->sets;
+    for (int i = 1; i < *argc; i++) {
+        const char *a = argv[i];
+        const char **slot = NULL;
+        if (!strcmp(a, "--")) {
+            while (i < *argc)
+                argv[out++] = argv[i++];
+            break;
+        }
+        if (!strcmp(a, "--db"))
+            slot = &c->db;
+        else if (!strcmp(a, "--config"))
+            slot = &c->src.config_path;
+        else if (!strcmp(a, "--profile"))
+            slot = &c->src.profile;
+        else if (!strcmp(a, "-q")) {
+            rag_log_set_level(RAG_LOG_ERROR);
+            continue;
+        } else if (!strcmp(a, "-v")) {
+            rag_log_set_level(RAG_LOG_DEBUG);
+            continue;
+        } else if (!strcmp(a, "--set")) {
+            if (i + 1 >= *argc || c->src.n_sets >= 32) {
+                fprintf(stderr, "docrag: --set needs KEY=VALUE\n");
+                return 2;
+            }
+            c->sets[c->src.n_sets++] = argv[++i];
+            continue;
+        }
+        if (slot) {
+            if (i + 1 >= *argc) {
+                fprintf(stderr, "docrag: %s needs a value\n", a);
+                return 2;
+            }
+            *slot = argv[++i];
+            continue;
+        }
+        argv[out++] = argv[i];
+    }
+    *argc = out;
+    argv[out] = NULL;
+    return 0;
+}
+
+int cli_load_config(rag_config **out, cli_common *c)
+{
+    rag_err err = {0};
+    int rc = rag_config_load(out, &c->src, &err);
+    if (rc < 0)
+        return cli_error(&err);
+    if (c->db) {
+        char *db = rag_strdup(c->db);
+        if (!db) {
+            rag_config_destroy(*out);
+            *out = NULL;
+            fprintf(stderr, "docrag: out of memory\n");
+            return 1;
+        }
+        rag_free((*out)->db_path);
+        (*out)->db_path = db;
+    }
+    return 0;
+}

@@ -1,0 +1,45 @@
+/* log.c - the one log sink. Default: "docrag: warning: ..." on stderr. */
+#include "core.h"
+
+#include <stdio.h>
+
+static rag_log_fn log_fn;
+static void *log_userdata;
+static rag_log_level log_min = RAG_LOG_INFO;
+
+void rag_log_set(rag_log_fn fn, void *userdata)
+{
+    log_fn = fn;
+    log_userdata = userdata;
+}
+
+void rag_log_set_level(rag_log_level min_level)
+{
+    log_min = min_level;
+}
+
+static const char *level_name(rag_log_level level)
+{
+    switch (level) {
+    case RAG_LOG_DEBUG: return "debug";
+    case RAG_LOG_INFO: return "info";
+    case RAG_LOG_WARN: return "warning";
+    default: return "error";
+    }
+}
+
+void rag_log(rag_log_level level, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+
+    if (level < log_min)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (log_fn)
+        log_fn(level, msg, log_userdata);
+    else
+        fprintf(stderr, "docrag: %s: %s\n", level_name(level), msg);
+}

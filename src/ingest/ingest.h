@@ -1,0 +1,96 @@
+/* ingest.h - turn a file into one normalised UTF-8 text with page and
+ * section maps: the input of the chunker.
+ *
+ * Formats: PDF (MuPDF), Markdown (md4c), HTML (libxml2), plain text. The
+ * type comes from magic bytes first, then the extension. Text is cleaned
+ * (hyphenated line breaks joined, ligatures expanded, whitespace
+ * normalised, repeated page headers/footers dropped); paragraphs are
+ * separated by a blank line ("\n\n"), lines inside a paragraph by "\n".
+ *
+ * Thread safety: rag_extract_file may run on several threads at once, each
+ * on its own file.
+ */
+#ifndef RAG_INGEST_H
+#define RAG_INGEST_H
+
+#include "core/core.h"
+
+#include <stdint.h>
+
+typedef enum {
+    RAG_DOC_UNKNOWN = 0,
+    RAG_DOC_PDF,
+    RAG_DOC_MARKDOWN,
+    RAG_DOC_HTML,
+    RAG_DOC_TEXT,
+} rag_doc_kind;
+
+/* Page p (1-based, physical as `pdftotext -f N` counts) covers text bytes
+ * [byte_start, byte_end). Formats without pages have one page. Pages are in
+ * order, contiguous and together cover the whole text. */
+typedef struct {
+    int page;
+    size_t byte_start;
+    size_t byte_end;
+} rag_page_span;
+
+/* From byte_start on (until the next mark), text belongs to section `path`:
+ * heading titles from the top level down, joined by " > ", e.g.
+ * "2 RV32I Base Integer Instruction Set > 2.2 Base Instruction Formats".
+ * Marks are sorted by byte_start. Text before the first mark has no section. */
+typedef struct {
+    size_t byte_start;
+    char *path;
+} rag_section_mark;
+
+typedef struct {
+    char *path;             /* as given to rag_extract_file */
+    char *title;            /* PDF metadata title, first H1, <title>, or file name */
+    rag_doc_kind kind;
+    char *text;             /* NUL-terminated, valid UTF-8 */
+    size_t text_bytes;
+    rag_page_span *pages;
+    size_t n_pages;
+    rag_section_mark *sections;
+    size_t n_sections;
+    size_t n_replaced;      /* invalid UTF-8 bytes replaced by U+FFFD */
+} rag_doc;
+
+typedef struct {
+    size_t max_file_bytes;  /* larger files fail with RAG_ELIMIT; 0 = no cap */
+    size_t max_text_bytes;  /* extracted text cap; 0 = no cap */
+    int strip_headers;      /* drop header/footer lines repeated across pages */
+} rag_extract_opts;
+
+rag_extract_opts rag_extract_default_opts(void);
+
+/* Detect the kind of file from its first bytes (may be fewer than 8) and
+ * its name. RAG_DOC_UNKNOWN for binary data that none of the extractors
+ * reads (e.g. a PNG named .md). */
+rag_doc_kind rag_detect_kind(const char *path, const unsigned char *head,
+                             size_t n_head);
+const char *rag_doc_kind_name(rag_doc_kind kind);
+
+/* Extract a file. Caller owns *out; free with rag_doc_destroy. Errors name
+ * the file: corrupt/encrypted PDF -> RAG_EFORMAT, too large -> RAG_ELIMIT,
+ * missing -> RAG_ENOTFOUND, binary data -> RAG_EFORMAT. */
+int rag_extract_file(rag_doc **out, const char *path,
+                     const rag_extract_opts *opts, rag_err *err);
+/* Extract from memory (fuzzing, tests, BEIR); `name` is used as path and
+ * for messages; the kind must be given. */
+int rag_extract_mem(rag_doc **out, const char *name, rag_doc_kind kind,
+                    const char *data, size_t n_bytes,
+                    const rag_extract_opts *opts, rag_err *err);
+void rag_doc_destroy(rag_doc *doc);
+
+/* Walk paths (files or folders, recursively, following symlinks but never
+ * looping), calling fn for each regular file whose kind is indexable.
+ * Hidden files and folders (".x") are skipped. A folder that cannot be read
+ * is reported through on_error and the walk goes on. Returns the first
+ * negative code fn returned, else RAG_OK. */
+typedef int (*rag_walk_fn)(void *ctx, const char *path);
+typedef void (*rag_walk_error_fn)(void *ctx, const char *path, const rag_err *err);
+int rag_walk(const char *const *paths, size_t n_paths, rag_walk_fn fn,
+             rag_walk_error_fn on_error, void *ctx);
+
+#endif
