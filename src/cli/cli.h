@@ -21,6 +21,10 @@ int cmd_ask(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_config(int argc, char **argv);
+int cmd_embed(int argc, char **argv);
+int cmd_rerank(int argc, char **argv);
+int cmd_models(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 /* Print "docrag: <msg>" for err to stderr; returns 1. */
 int cli_error(const rag_err *err);

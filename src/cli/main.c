@@ -11,6 +11,10 @@ static const cli_command commands[] = {
     {"eval", cmd_eval, "score retrieval on a BEIR collection"},
     {"stats", cmd_stats, "show index statistics"},
     {"config", cmd_config, "show the effective configuration"},
+    {"embed", cmd_embed, "embed stdin lines with a local model"},
+    {"rerank", cmd_rerank, "rerank stdin passages for a query"},
+    {"models", cmd_models, "pull or list model folders"},
+    {"serve", cmd_serve, "serve the HTTP API"},
 };
 
 static void usage(FILE *f)
