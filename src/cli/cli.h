@@ -45,3 +45,12 @@ int cli_common_parse(cli_common *c, int *argc, char **argv);
 int cli_load_config(rag_config **out, cli_common *c);
 
 #endif
+
+/* Index / chunk / extract options from the config. */
+#include "index/index.h"
+rag_indexer_opts cli_indexer_opts(const rag_config *cfg);
+/* Open the index named by the config (read-only for queries). Prints
+ * errors; returns 0 or 1. */
+int cli_open_index(rag_index **out, const rag_config *cfg, int read_only);
+/* Join argv[from..argc) with spaces into a new string (caller frees). */
+char *cli_join_args(int argc, char **argv, int from);

@@ -84,3 +84,39 @@ int cli_load_config(rag_config **out, cli_common *c)
     }
     return 0;
 }
+
+rag_indexer_opts cli_indexer_opts(const rag_config *cfg)
+{
+    rag_indexer_opts o;
+    memset(&o, 0, sizeof o);
+    o.extract = rag_extract_default_opts();
+    o.extract.max_file_bytes = (size_t)cfg->ingest_max_file_mb << 20;
+    o.extract.max_text_bytes = (size_t)cfg->ingest_max_text_mb << 20;
+    o.extract.strip_headers = cfg->ingest_strip_headers;
+    o.chunk = rag_chunk_default_opts();
+    o.chunk.target_tokens = cfg->chunk_target_tokens;
+    o.chunk.max_tokens = cfg->chunk_max_tokens;
+    o.chunk.overlap_tokens = cfg->chunk_overlap_tokens;
+    o.remove_vanished = 1;
+    return o;
+}
+
+int cli_open_index(rag_index **out, const rag_config *cfg, int read_only)
+{
+    rag_err err = {0};
+    if (rag_index_open(out, cfg->db_path, read_only ? RAG_INDEX_READ_ONLY : 0, &err) < 0)
+        return cli_error(&err);
+    return 0;
+}
+
+char *cli_join_args(int argc, char **argv, int from)
+{
+    rag_buf b = RAG_BUF_INIT;
+    for (int i = from; i < argc; i++) {
+        if ((i > from && rag_buf_putc(&b, ' ') < 0) || rag_buf_puts(&b, argv[i]) < 0) {
+            rag_buf_fini(&b);
+            return NULL;
+        }
+    }
+    return rag_buf_take(&b);
+}
