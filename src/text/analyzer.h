@@ -31,15 +31,56 @@ void rag_analyzer_destroy(rag_analyzer *a);
  * is returned. */
 int rag_analyzer_run(rag_analyzer *a, const char *text, size_t n_bytes,
                      rag_term_fn fn, void *ctx);
+/* How a text is analysed. DOCUMENT emits every term: a compound
+ * (technical) token as its whole form followed by its parts, colocated.
+ * QUERY emits one term per position (the whole form of a compound), which
+ * is what FTS5 wants for the terms of a MATCH expression. */
+typedef enum {
+    RAG_ANALYZE_DOCUMENT = 0,
+    RAG_ANALYZE_QUERY = 1,
+} rag_analyze_mode;
+
+/* rag_analyzer_run with an explicit mode (rag_analyzer_run is DOCUMENT).
+ * Returns 0, RAG_ENOMEM if the stemmer runs out of memory, or fn's
+ * negative return. Invalid UTF-8 bytes are treated as separators. */
+int rag_analyzer_run_mode(rag_analyzer *a, const char *text, size_t n_bytes,
+                          rag_analyze_mode mode, rag_term_fn fn, void *ctx);
+
+/* Longest term emitted, in bytes; longer words are skipped. */
+#define RAG_ANALYZER_MAX_TERM_BYTES 64
+
 /* 1 if the lower-cased word is a stop word. */
 int rag_analyzer_is_stopword(const char *word, size_t n_bytes);
 
-/* Register the FTS5 tokenizer "docrag" on db. */
+/* Register the FTS5 tokenizer "docrag" and the ranking function
+ * docrag_bm25 on db. Each FTS5 table using the tokenizer gets its own
+ * rag_analyzer, so a connection may be used by one thread at a time (the
+ * usual SQLite rule). Errors name the function that failed. */
 int rag_fts5_register(sqlite3 *db, rag_err *err);
+
+/* Register only the auxiliary function
+ *   docrag_bm25(fts_table [, k1 [, b [, w_col0, w_col1, ...]]])
+ * which returns a POSITIVE BM25 score (higher is better): Lucene's IDF
+ * log(1 + (N - n + 0.5) / (n + 0.5)) per phrase of the MATCH expression
+ * (n = rows matching that phrase), term frequency and document length
+ * summed over the columns with the given weights (default k1 = 1.2,
+ * b = 0.75, every weight 1.0), so a multi-column row scores like one
+ * field holding all its columns. Called by rag_fts5_register. */
+int rag_bm25_rank_register(sqlite3 *db, rag_err *err);
 
 /* Build an FTS5 MATCH expression for a free-text query: each analysed
  * term quoted, terms OR-ed, stop words dropped. Appends to out; leaves out
- * empty when the query has no searchable term. */
+ * empty when the query has no searchable term.
+ *
+ * Each term is written as its source text (quotes doubled), so FTS5 runs
+ * it through the same analysis in QUERY mode and gets exactly that term
+ * back. A compound token contributes its whole form and each part, so a
+ * row with the exact token outscores rows that only share parts. Repeated
+ * query words are kept (query term frequency counts, as in Lucene's OR
+ * query). At most RAG_ANALYZER_MAX_QUERY_TERMS terms are used; the rest
+ * of a very long query is ignored. Errors: RAG_ENOMEM, RAG_ELIMIT (out's
+ * cap). */
+#define RAG_ANALYZER_MAX_QUERY_TERMS 1024
 int rag_analyzer_match_expr(rag_analyzer *a, rag_buf *out, const char *query,
                             rag_err *err);
 
