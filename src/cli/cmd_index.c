@@ -88,7 +88,7 @@ int cmd_index(int argc, char **argv)
         return 1;
     }
     {
-        rag_indexer_opts opts = cli_indexer_opts(cfg);
+        rag_indexer_opts opts = rag_indexer_opts_from_config(cfg);
         rag_indexer_events ev = {on_file, on_error, &prog};
         opts.remove_vanished = !keep;
         prog.quiet = json;

@@ -1,5 +1,6 @@
 /* cmd_search.c - docrag search [-k N] [--mode bm25|dense|hybrid] [--json] QUERY */
 #include "cli.h"
+#include "api/render.h"
 #include "retrieve/retrieve.h"
 
 #include <jansson.h>
@@ -9,26 +10,6 @@
 
 static const char usage[] =
     "docrag search [--db F] [-k N] [--mode bm25|dense|hybrid] [--json] QUERY";
-
-static json_t *hits_json(const char *query, const rag_hits *hits, double ms_total)
-{
-    json_t *arr = json_array();
-    json_t *o;
-    for (size_t i = 0; arr && i < hits->n; i++) {
-        const rag_hit *h = &hits->items[i];
-        json_array_append_new(arr, json_pack(
-            "{s:i,s:f,s:I,s:s,s:s,s:i,s:i,s:s,s:s}", "rank", h->rank, "score",
-            h->score, "chunk_id", (json_int_t)h->row.chunk_id, "doc", h->row.doc,
-            "title", h->row.title, "page_start", h->row.page_start, "page_end",
-            h->row.page_end, "section", h->row.section, "text", h->row.text));
-    }
-    o = json_pack("{s:s,s:o,s:s,s:{s:f,s:f,s:f}}", "query", query, "results", arr,
-                  "mode", rag_search_mode_name(hits->mode_used), "timings_ms",
-                  "search", hits->ms_search, "fetch", hits->ms_fetch, "total", ms_total);
-    if (o && hits->notice[0])
-        json_object_set_new(o, "notice", json_string(hits->notice));
-    return o;
-}
 
 static void print_text(const rag_hits *hits)
 {
@@ -108,12 +89,16 @@ int cmd_search(int argc, char **argv)
     if (hits.notice[0])
         fprintf(stderr, "docrag: notice: %s\n", hits.notice);
     if (json) {
-        json_t *o = hits_json(query, &hits, rag_now_ms() - t0);
-        if (o) {
-            json_dumpf(o, stdout, JSON_COMPACT | JSON_REAL_PRECISION(6));
-            fputc('\n', stdout);
-            json_decref(o);
+        json_t *o = rag_render_hits(query, &hits, rag_now_ms() - t0);
+        char *text = o ? rag_render_dump(o) : NULL;
+        json_decref(o);
+        if (!text) {
+            fprintf(stderr, "docrag: out of memory\n");
+            rag_hits_fini(&hits);
+            goto done;
         }
+        printf("%s\n", text);
+        free(text);
     } else {
         print_text(&hits);
     }

@@ -85,22 +85,6 @@ int cli_load_config(rag_config **out, cli_common *c)
     return 0;
 }
 
-rag_indexer_opts cli_indexer_opts(const rag_config *cfg)
-{
-    rag_indexer_opts o;
-    memset(&o, 0, sizeof o);
-    o.extract = rag_extract_default_opts();
-    o.extract.max_file_bytes = (size_t)cfg->ingest_max_file_mb << 20;
-    o.extract.max_text_bytes = (size_t)cfg->ingest_max_text_mb << 20;
-    o.extract.strip_headers = cfg->ingest_strip_headers;
-    o.chunk = rag_chunk_default_opts();
-    o.chunk.target_tokens = cfg->chunk_target_tokens;
-    o.chunk.max_tokens = cfg->chunk_max_tokens;
-    o.chunk.overlap_tokens = cfg->chunk_overlap_tokens;
-    o.remove_vanished = 1;
-    return o;
-}
-
 int cli_open_index(rag_index **out, const rag_config *cfg, int read_only)
 {
     rag_err err = {0};

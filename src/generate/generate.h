@@ -52,6 +52,29 @@ int rag_answer_extractive(rag_answer *out, rag_index *ix, rag_analyzer *an,
 int rag_answer_refuse(rag_answer *out, double confidence, rag_err *err);
 void rag_answer_fini(rag_answer *a);
 
+/* ---- the whole question-answering path ---------------------------------- */
+
+typedef struct {
+    size_t context_chunks;       /* chunks retrieved and read for the answer */
+    rag_gate_opts gate;
+    rag_extractive_opts extractive;
+} rag_ask_opts;
+
+rag_ask_opts rag_ask_default_opts(void);
+/* Defaults overridden by answer.* from the configuration. */
+struct rag_config;
+rag_ask_opts rag_ask_opts_from_config(const struct rag_config *cfg);
+
+typedef struct {
+    double search_ms, gate_ms, answer_ms, total_ms;
+} rag_ask_timings;
+
+/* Retrieve (BM25), gate, answer. Caller owns out's contents: free with
+ * rag_answer_fini. A refusal is an answer (out->refused = 1), not an
+ * error. */
+int rag_ask(rag_answer *out, rag_ask_timings *t, rag_index *ix, rag_analyzer *an,
+            const char *question, const rag_ask_opts *opts, rag_err *err);
+
 /* Split text into sentences: calls fn with each sentence's byte range
  * (trimmed). Splits at . ! ? followed by space and an upper-case letter,
  * digit or opening bracket/quote, and at blank lines and bullets;

@@ -130,6 +130,10 @@ typedef struct {
     double seconds;
 } rag_indexer_report;
 
+/* Options from the configuration (chunk.*, ingest.*). */
+struct rag_config;
+rag_indexer_opts rag_indexer_opts_from_config(const struct rag_config *cfg);
+
 /* Progress and per-file problems; any callback may be NULL. */
 typedef struct {
     void (*on_file)(void *ctx, const char *path, const char *action,

@@ -7,6 +7,8 @@
  */
 #include "index.h"
 
+#include "config/config.h"
+
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -260,4 +262,20 @@ done:
     rag_free(fl.paths);
     rep->seconds = (rag_now_ms() - t0) / 1e3;
     return rc;
+}
+
+rag_indexer_opts rag_indexer_opts_from_config(const rag_config *cfg)
+{
+    rag_indexer_opts o;
+    memset(&o, 0, sizeof o);
+    o.extract = rag_extract_default_opts();
+    o.extract.max_file_bytes = (size_t)cfg->ingest_max_file_mb << 20;
+    o.extract.max_text_bytes = (size_t)cfg->ingest_max_text_mb << 20;
+    o.extract.strip_headers = cfg->ingest_strip_headers;
+    o.chunk = rag_chunk_default_opts();
+    o.chunk.target_tokens = cfg->chunk_target_tokens;
+    o.chunk.max_tokens = cfg->chunk_max_tokens;
+    o.chunk.overlap_tokens = cfg->chunk_overlap_tokens;
+    o.remove_vanished = 1;
+    return o;
 }

@@ -3,6 +3,8 @@
 
 #include "generate/generate.h"
 
+#include <stdio.h>
+
 #include <string.h>
 
 typedef struct {

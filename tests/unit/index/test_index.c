@@ -27,8 +27,10 @@ static rag_chunks *two_chunks(const char *text, int64_t id0, int64_t id1)
     static rag_chunk items[2];
     static rag_chunks cs;
     size_t n = strlen(text);
-    items[0] = (rag_chunk){id0, 0, 1, 1, "Intro", 0, n / 2, text, n / 2, 10};
-    items[1] = (rag_chunk){id1, 1, 2, 2, "Body", n / 2, n, text + n / 2, n - n / 2, 10};
+    const char *dot = strstr(text, ". ");
+    size_t h = dot ? (size_t)(dot - text) + 2 : n / 2;   /* split between sentences */
+    items[0] = (rag_chunk){id0, 0, 1, 1, "Intro", 0, h, text, h, 10};
+    items[1] = (rag_chunk){id1, 1, 2, 2, "Body", h, n, text + h, n - h, 10};
     cs.items = items;
     cs.n = 2;
     return &cs;
