@@ -117,9 +117,11 @@ static enum cclass classify_wide(const unsigned char *s, size_t n_left, size_t *
 
 /* ---- word prices (hundredths of a token), see docs/chunking.md ---------- */
 
-/* Mean WordPiece pieces of lower-case ASCII words by length, plus ~10%. */
+/* WordPiece pieces of lower-case ASCII words by length: the mean over
+ * ~1M words of English and technical text, plus a margin that grows with
+ * length (scripts/chunk_calibrate.py, docs/chunking.md). */
 static const int32_t alpha_table[16] = {
-    0, 110, 112, 118, 122, 124, 130, 138, 140, 150, 165, 175, 190, 220, 255, 280,
+    0, 106, 112, 122, 128, 134, 142, 150, 160, 172, 188, 205, 220, 245, 270, 290,
 };
 
 static int32_t alpha_cost(int32_t n)
@@ -144,11 +146,32 @@ static int32_t max32(int32_t a, int32_t b)
 }
 
 typedef struct {
-    int32_t n_alpha, n_digit, n_other;
+    int32_t n_alpha, n_digit, n_other, n_vowel;
 } word_state;
 
-/* Price of a word; non-decreasing as the word grows, so a prefix never
- * costs more than the whole. */
+static const unsigned char vowel[128] = {
+    ['a'] = 1, ['e'] = 1, ['i'] = 1, ['o'] = 1, ['u'] = 1, ['y'] = 1,
+    ['A'] = 1, ['E'] = 1, ['I'] = 1, ['O'] = 1, ['U'] = 1, ['Y'] = 1,
+};
+
+static inline void word_add(word_state *w, enum cclass cls, unsigned char c, int weight)
+{
+    if (cls == CC_ALPHA) {
+        w->n_alpha++;
+        w->n_vowel += vowel[c & 127];
+    } else if (cls == CC_DIGIT) {
+        w->n_digit++;
+    } else if (w->n_other < (1 << 20)) {
+        w->n_other += weight;
+    }
+    if (w->n_alpha > (1 << 20)) /* keep the arithmetic in int32 */
+        w->n_alpha = 1 << 20;
+    if (w->n_digit > (1 << 20))
+        w->n_digit = 1 << 20;
+}
+
+/* Price of a word by shape and length. Letters without a vowel (csr, pmp,
+ * mxl) are acronyms WordPiece cuts up like mixed words. */
 static int32_t word_cost(const word_state *w)
 {
     int32_t n = w->n_alpha + w->n_digit + w->n_other;
@@ -159,6 +182,8 @@ static int32_t word_cost(const word_state *w)
         return max32(50 * n + 110, base);
     if (w->n_digit)
         return digit_cost(n);
+    if (w->n_vowel == 0 && n >= 2)
+        return max32(45 * n + 100, alpha_cost(n));
     return alpha_cost(n);
 }
 
@@ -282,7 +307,7 @@ static window_end scan_window(scanner *sc, size_t start, size_t min_end)
     int64_t cum = 0;
     int in_word = 0, in_ws = 0, n_nl = 0, pending_sent = 0, after_sent = 1;
     int line_start = 1, word_line_start = 0;
-    word_state w = {0, 0, 0};
+    word_state w = {0, 0, 0, 0};
     cand para = {0, 0, 0}, sent = {0, 0, 0}, word = {0, 0, 0}, last_word = {0, 0, 0};
     window_end we;
 
@@ -355,18 +380,11 @@ static window_end scan_window(scanner *sc, size_t start, size_t min_end)
             int64_t before = in_word ? word_cost(&w) : 0;
             if (!in_word) {
                 in_word = 1;
-                w.n_alpha = w.n_digit = w.n_other = 0;
+                memset(&w, 0, sizeof w);
                 word_start = i;
                 word_line_start = line_start;
             }
-            if (cls == CC_ALPHA)
-                w.n_alpha++;
-            else if (cls == CC_DIGIT)
-                w.n_digit++;
-            else if (w.n_other < (1 << 20))
-                w.n_other += weight;
-            if (w.n_alpha + w.n_digit + w.n_other > (1 << 24)) /* keep int32 sane */
-                w.n_alpha = (1 << 24);
+            word_add(&w, cls, c, weight);
             if (cum + word_cost(&w) > sc->maxc) {
                 we.end = i;
                 we.tokens = cum + before;
@@ -491,7 +509,7 @@ int rag_chunk_estimate_tokens(const char *s, size_t n_bytes)
 {
     const unsigned char *t = (const unsigned char *)s;
     int64_t cum = 0;
-    word_state w = {0, 0, 0};
+    word_state w = {0, 0, 0, 0};
     int in_word = 0;
     size_t i = 0;
 
@@ -513,16 +531,9 @@ int rag_chunk_estimate_tokens(const char *s, size_t n_bytes)
         case CC_OTHER:
             if (!in_word) {
                 in_word = 1;
-                w.n_alpha = w.n_digit = w.n_other = 0;
+                memset(&w, 0, sizeof w);
             }
-            if (cls == CC_ALPHA)
-                w.n_alpha++;
-            else if (cls == CC_DIGIT)
-                w.n_digit++;
-            else if (w.n_other < (1 << 20))
-                w.n_other += weight;
-            if (w.n_alpha + w.n_digit + w.n_other > (1 << 24))
-                w.n_alpha = (1 << 24);
+            word_add(&w, cls, t[i - clen], weight);
             break;
         default:
             if (in_word) {
