@@ -76,7 +76,7 @@ check "stats --json counts documents, chunks and pages" \
 
 "$DOCRAG_BIN" search --db "$db" --mode hybrid --json "RV32I" >"$T/h.json" 2>"$T/h.err"
 check "hybrid mode without an embedder says so and uses bm25" \
-    sh -c "grep -q 'needs an embedder' '$T/h.err' && py -c 'import json,sys; o=json.load(open(sys.argv[1])); assert o[\"mode\"]==\"bm25\" and o[\"results\"]' '$T/h.json'"
+    sh -c "grep -q 'needs an embedder' '$T/h.err' && /usr/bin/python3 -c 'import json,sys; o=json.load(open(sys.argv[1])); assert o[\"mode\"]==\"bm25\" and o[\"results\"]' '$T/h.json'"
 
 check "search on a missing database names it" \
     sh -c "! '$DOCRAG_BIN' search --db '$T/none.db' x 2>'$T/e' && grep -q '$T/none.db' '$T/e'"
