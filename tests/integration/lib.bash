@@ -8,8 +8,9 @@ n_fail=0
 pass() { n_pass=$((n_pass + 1)); echo "ok - $*"; }
 fail() { n_fail=$((n_fail + 1)); echo "FAIL - $*"; }
 check() { # check "description" command...
-    d=$1; shift
-    if "$@"; then pass "$d"; else fail "$d"; fi
+    local desc=$1
+    shift
+    if "$@"; then pass "$desc"; else fail "$desc"; fi
 }
 need_shared() {
     if [ ! -e "$DOCRAG_SHARED/$1" ]; then
