@@ -54,7 +54,8 @@ static int buf_fail(ib *b, int rc)
 static inline int raw(ib *b, const char *s, size_t n)
 {
     int rc;
-    if (b->text.len + n + 1 > b->text.cap || !b->text.data) {
+    if (b->text.len + n + 1 > b->text.cap || !b->text.data ||
+        (b->text.max_len && b->text.len + n > b->text.max_len)) {
         rc = rag_buf_reserve(&b->text, n);
         if (rc < 0)
             return buf_fail(b, rc);

@@ -18,8 +18,10 @@
  *
  * We do our own de-hyphenation (in the builder) instead of
  * FZ_STEXT_DEHYPHENATE, which turns "16-\nentry" into "16entry".
- * MuPDF allocates through rag_malloc and reports warnings and errors to
- * rag_log at debug level. One fz_context per call: calls on different
+ * MuPDF keeps its own (libc) allocator: routed through rag_malloc, the
+ * allocation-failure tests crashed inside FreeType (MuPDF 1.21), so fault
+ * injection covers our code around MuPDF, not MuPDF itself. MuPDF's
+ * warnings and errors go to rag_log at debug level. One fz_context per call: calls on different
  * threads share nothing.
  */
 #include "ingest/ingest_internal.h"
@@ -93,24 +95,6 @@ typedef struct {
 } pdf_state;
 
 /* ---- MuPDF glue -------------------------------------------------------- */
-
-static void *fz_rag_malloc(void *user, size_t n)
-{
-    (void)user;
-    return rag_malloc(n);
-}
-
-static void *fz_rag_realloc(void *user, void *p, size_t n)
-{
-    (void)user;
-    return rag_realloc(p, n);
-}
-
-static void fz_rag_free(void *user, void *p)
-{
-    (void)user;
-    rag_free(p);
-}
 
 static void on_fz_message(void *user, const char *msg)
 {
@@ -851,7 +835,6 @@ int rag__extract_pdf(rag_doc *doc, const char *data, size_t n_bytes,
                      const char *file_path, const rag_extract_opts *opts,
                      rag_err *err)
 {
-    fz_alloc_context alloc = {NULL, fz_rag_malloc, fz_rag_realloc, fz_rag_free};
     pdf_state s;
     ib b;
     int rc;
@@ -861,7 +844,7 @@ int rag__extract_pdf(rag_doc *doc, const char *data, size_t n_bytes,
         return rc;
     memset(&s, 0, sizeof s);
     s.name = doc->path;
-    s.ctx = fz_new_context(&alloc, NULL, (size_t)32 << 20);
+    s.ctx = fz_new_context(NULL, NULL, (size_t)32 << 20);
     if (!s.ctx)
         return rag_fail(err, RAG_ENOMEM, "%s: cannot create a MuPDF context",
                         doc->path);
