@@ -116,14 +116,16 @@ static void test_text__ligatures_spaces_and_hyphens_are_cleaned(void **state)
                      "Non\xC2\xA0" "breaking\tand   runs.\n"
                      "An exam-\nple of 16-\nentry and RISC-\nV here.\n"
                      "Soft\xC2\xAD\nhyphen and zero\xE2\x80\x8Bwidth.\n\n\n\n"
-                     "Second paragraph.   \n");
+                     "Second paragraph.   \n"
+                     "Contents........... 12\n");
     (void)state;
     assert_string_equal(d->text,
                         "The first efficient flow.\n"
                         "Non breaking and runs.\n"
                         "An example of 16-entry and RISC-V here.\n"
                         "Softhyphen and zerowidth.\n\n"
-                        "Second paragraph.");
+                        "Second paragraph.\n"
+                        "Contents... 12");
     assert_string_equal(d->title, "a.txt");
     rag_doc_destroy(d);
 }
