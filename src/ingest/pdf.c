@@ -38,6 +38,8 @@
 #define HEADING_RATIO 1.15f
 #define MAX_SIZE_LEVELS 4
 #define MATCH_CHARS 256         /* normalised block prefix for title match */
+#define MAX_PAGES 1000000
+#define MIN_PAGE_BYTES 4        /* even in compressed object streams */
 
 typedef struct {
     float x0, y0, x1, y1;
@@ -793,6 +795,13 @@ static void read_document(pdf_state *s, rag_doc *out, const char *data,
         n_pages = fz_count_pages(ctx, doc);
         if (n_pages <= 0) {
             st_fail(s, RAG_EFORMAT, "PDF has no pages");
+            break;
+        }
+        /* /Count comes from the file: a page needs a few bytes at least. */
+        if ((size_t)n_pages > MAX_PAGES ||
+            (size_t)n_pages > 64 + n_bytes / MIN_PAGE_BYTES) {
+            st_fail(s, RAG_EFORMAT, "page count %d is implausible for %zu bytes",
+                    n_pages, n_bytes);
             break;
         }
         s->pages = rag_calloc((size_t)n_pages, sizeof *s->pages);

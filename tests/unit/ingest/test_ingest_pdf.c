@@ -4,6 +4,7 @@
 #include "ingest/ingest.h"
 
 #include <dirent.h>
+#include <pthread.h>
 #include <mupdf/fitz.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -387,6 +388,54 @@ static void test_pdf__allocation_failures_are_clean(void **state)
     rag_free(path);
 }
 
+typedef struct {
+    const char *path;
+    rag_doc *doc;
+    int rc;
+} job;
+
+static void *run_job(void *arg)
+{
+    job *j = arg;
+    for (int i = 0; i < 3; i++) {
+        rag_doc_destroy(j->doc);
+        j->doc = NULL;
+        j->rc = rag_extract_file(&j->doc, j->path, NULL, NULL);
+        if (j->rc != RAG_OK)
+            break;
+    }
+    return NULL;
+}
+
+/* Two threads extracting at once get exactly the serial result. */
+static void test_pdf__parallel_extractions_match_serial(void **state)
+{
+    char *a = ts_shared_path("corpus/GMLP_Guiding_Principles.pdf");
+    char *b = ts_shared_path("corpus/AIML-SaMD-Action-Plan.pdf");
+    job jobs[2] = {{a, NULL, 0}, {b, NULL, 0}};
+    pthread_t th[2];
+    rag_doc *ref;
+
+    (void)state;
+    if (!a || !b)
+        skip();
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, run_job, &jobs[i]), 0);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(jobs[i].rc, RAG_OK);
+        assert_int_equal(rag_extract_file(&ref, jobs[i].path, NULL, NULL), RAG_OK);
+        assert_int_equal(ref->text_bytes, jobs[i].doc->text_bytes);
+        assert_memory_equal(ref->text, jobs[i].doc->text, ref->text_bytes);
+        assert_int_equal(ref->n_sections, jobs[i].doc->n_sections);
+        rag_doc_destroy(ref);
+        rag_doc_destroy(jobs[i].doc);
+    }
+    rag_free(a);
+    rag_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -399,6 +448,7 @@ int main(void)
         cmocka_unit_test(test_pdf__truncated_half_fails_naming_file),
         cmocka_unit_test(test_pdf__size_cap_gives_elimit),
         cmocka_unit_test(test_pdf__allocation_failures_are_clean),
+        cmocka_unit_test(test_pdf__parallel_extractions_match_serial),
     };
     rag_log_set_level(RAG_LOG_ERROR);
     return cmocka_run_group_tests(tests, NULL, NULL);
