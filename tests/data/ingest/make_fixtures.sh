@@ -3,6 +3,7 @@
 # with MuPDF's and qpdf's command-line tools (Debian: mupdf-tools, qpdf).
 #   tiny.pdf       two pages of text with a running footer, made by mutool create
 #   encrypted.pdf  tiny.pdf encrypted with AES-256, user password "user"
+#   outline.pdf    two pages with an outline and an /Info title (make_outline_pdf.py)
 set -eu
 cd "$(dirname "$0")"
 tmp=$(mktemp -d)
@@ -23,4 +24,5 @@ page "Results" "The second page talks about results and a hyphen-" \
      "ated word across lines." 2 > "$tmp/p2.txt"
 mutool create -o tiny.pdf "$tmp/p1.txt" "$tmp/p2.txt"
 qpdf --encrypt user owner 256 -- tiny.pdf encrypted.pdf
-echo "made tiny.pdf encrypted.pdf"
+python3 make_outline_pdf.py outline.pdf
+echo "made tiny.pdf encrypted.pdf outline.pdf"

@@ -289,6 +289,30 @@ static void test_pdf__tiny_fixture_pages_footer_and_hyphenation(void **state)
     rag_free(path);
 }
 
+static void test_pdf__outline_entry_marks_its_heading_not_page_start(void **state)
+{
+    char *path = fixture("tests/data/ingest/outline.pdf");
+    rag_doc *d = NULL;
+    rag_err err = {0};
+
+    (void)state;
+    assert_int_equal(rag_extract_file(&d, path, NULL, &err), RAG_OK);
+    check_doc_shape(d);
+    assert_string_equal(d->title, "Outline Test");
+    assert_int_equal(d->n_pages, 2);
+    assert_int_equal(d->n_sections, 2);
+    /* Page 2 opens with text that still belongs to chapter one; chapter
+     * two starts at its heading further down the page. */
+    assert_string_equal(section_at(d, (size_t)(strstr(d->text, "Top of page two") - d->text)),
+                        "Chapter One");
+    assert_string_equal(section_at(d, (size_t)(strstr(d->text, "More text") - d->text)),
+                        "Chapter Two (bis)");
+    assert_true(d->sections[1].byte_start > d->pages[1].byte_start);
+    assert_int_equal(strncmp(d->text + d->sections[1].byte_start, "Chapter Two", 11), 0);
+    rag_doc_destroy(d);
+    rag_free(path);
+}
+
 static void test_pdf__encrypted_fails_naming_file(void **state)
 {
     char *path = fixture("tests/data/ingest/encrypted.pdf");
@@ -444,6 +468,7 @@ int main(void)
         cmocka_unit_test(test_pdf__fda_running_header_and_footer_are_dropped),
         cmocka_unit_test(test_pdf__headings_from_font_sizes_without_outline),
         cmocka_unit_test(test_pdf__tiny_fixture_pages_footer_and_hyphenation),
+        cmocka_unit_test(test_pdf__outline_entry_marks_its_heading_not_page_start),
         cmocka_unit_test(test_pdf__encrypted_fails_naming_file),
         cmocka_unit_test(test_pdf__truncated_half_fails_naming_file),
         cmocka_unit_test(test_pdf__size_cap_gives_elimit),
