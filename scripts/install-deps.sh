@@ -14,8 +14,11 @@ core="build-essential cmake pkg-config git python3 ca-certificates
  libcurl4-openssl-dev libssl-dev libevent-dev libdnnl-dev libcmocka-dev
  clang libclang-rt-14-dev python3-numpy"
 
-# Peers and tools used by bench/ only (Lucene BM25, ONNX graph building).
-bench="liblucene8-java default-jdk-headless python3-onnx poppler-utils time"
+# Peers and tools used by bench/ only (Lucene BM25, ONNX graph building),
+# and mupdf-tools + qpdf to regenerate tests/data/ingest/*.pdf
+# (tests/data/ingest/make_fixtures.sh; the fixtures are committed).
+bench="liblucene8-java default-jdk-headless python3-onnx poppler-utils time
+ mupdf-tools qpdf"
 
 want=$core
 [ "${1:-}" = "--bench" ] && want="$want $bench"

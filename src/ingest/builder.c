@@ -54,7 +54,8 @@ static int buf_fail(ib *b, int rc)
 static inline int raw(ib *b, const char *s, size_t n)
 {
     int rc;
-    if (b->text.len + n + 1 > b->text.cap || !b->text.data) {
+    if (b->text.len + n + 1 > b->text.cap || !b->text.data ||
+        (b->text.max_len && b->text.len + n > b->text.max_len)) {
         rc = rag_buf_reserve(&b->text, n);
         if (rc < 0)
             return buf_fail(b, rc);
@@ -188,6 +189,13 @@ int ib_put_cp(ib *b, uint32_t cp)
     return emit_cp(b, cp);
 }
 
+/* Four or more dots in a row: a table-of-contents leader. */
+static inline int is_leader(const unsigned char *p, size_t i, size_t n)
+{
+    return p[i] == '.' && i + 3 < n && p[i + 1] == '.' && p[i + 2] == '.' &&
+           p[i + 3] == '.';
+}
+
 int ib_put(ib *b, const char *s, size_t n_bytes, int newlines_break)
 {
     const unsigned char *p = (const unsigned char *)s;
@@ -200,12 +208,25 @@ int ib_put(ib *b, const char *s, size_t n_bytes, int newlines_break)
     while (i < n_bytes) {
         unsigned char c = p[i];
         if (c > 0x20 && c < 0x7F) {
+            if (is_leader(p, i, n_bytes)) {
+                /* Dot leaders become "..." (they carry no words). */
+                while (i < n_bytes && p[i] == '.')
+                    i++;
+                rc = emit_cp(b, '.');
+                if (rc == RAG_OK)
+                    rc = raw(b, "..", 2);
+                if (rc < 0)
+                    return rc;
+                n_newlines = 0;
+                continue;
+            }
             /* First byte through the separator logic, then the run. */
             rc = emit_cp(b, c);
             if (rc < 0)
                 return rc;
             run = i + 1;
-            while (run < n_bytes && p[run] > 0x20 && p[run] < 0x7F)
+            while (run < n_bytes && p[run] > 0x20 && p[run] < 0x7F &&
+                   !is_leader(p, run, n_bytes))
                 run++;
             if (run > i + 1) {
                 rc = raw(b, s + i + 1, run - i - 1);

@@ -7,8 +7,9 @@
  * normalised, repeated page headers/footers dropped); paragraphs are
  * separated by a blank line ("\n\n"), lines inside a paragraph by "\n".
  *
- * Thread safety: rag_extract_file may run on several threads at once, each
- * on its own file.
+ * Thread safety: rag_extract_file, rag_extract_mem and rag_walk may run on
+ * several threads at once (each PDF call has its own MuPDF context).
+ * Design notes and measurements: docs/ingestion.md.
  */
 #ifndef RAG_INGEST_H
 #define RAG_INGEST_H
@@ -76,9 +77,14 @@ rag_doc_kind rag_detect_kind(const char *path, const unsigned char *head,
                              size_t n_head);
 const char *rag_doc_kind_name(rag_doc_kind kind);
 
-/* Extract a file. Caller owns *out; free with rag_doc_destroy. Errors name
- * the file: corrupt/encrypted PDF -> RAG_EFORMAT, too large -> RAG_ELIMIT,
- * missing -> RAG_ENOTFOUND, binary data -> RAG_EFORMAT. */
+/* Extract a file. Caller owns *out (NULL on error); free with
+ * rag_doc_destroy. opts may be NULL (defaults). Errors name the file:
+ * corrupt, truncated (no %%EOF) or password-protected PDF -> RAG_EFORMAT,
+ * empty file -> RAG_EFORMAT ("empty file"), binary data under a text
+ * extension -> RAG_EFORMAT, over a size cap -> RAG_ELIMIT, missing ->
+ * RAG_ENOTFOUND, a folder -> RAG_EINVAL, out of memory -> RAG_ENOMEM.
+ * Invalid UTF-8 is not an error: it is replaced and counted in n_replaced.
+ * MuPDF's own warnings go to rag_log at debug level, never to stderr. */
 int rag_extract_file(rag_doc **out, const char *path,
                      const rag_extract_opts *opts, rag_err *err);
 /* Extract from memory (fuzzing, tests, BEIR); `name` is used as path and
@@ -89,10 +95,13 @@ int rag_extract_mem(rag_doc **out, const char *name, rag_doc_kind kind,
 void rag_doc_destroy(rag_doc *doc);
 
 /* Walk paths (files or folders, recursively, following symlinks but never
- * looping), calling fn for each regular file whose kind is indexable.
- * Hidden files and folders (".x") are skipped. A folder that cannot be read
- * is reported through on_error and the walk goes on. Returns the first
- * negative code fn returned, else RAG_OK. */
+ * looping: visited folders are remembered by device and inode), calling fn
+ * for each regular file whose kind is indexable, in name order. Hidden files
+ * and folders (".x") are skipped unless named in paths. A folder that cannot
+ * be read, a symlink loop, a broken link and binary data under a document
+ * extension are reported through on_error (may be NULL) and the walk goes
+ * on. Returns the first negative code fn returned (which stops the walk),
+ * RAG_ENOMEM, or RAG_OK. path arguments are borrowed for the call only. */
 typedef int (*rag_walk_fn)(void *ctx, const char *path);
 typedef void (*rag_walk_error_fn)(void *ctx, const char *path, const rag_err *err);
 int rag_walk(const char *const *paths, size_t n_paths, rag_walk_fn fn,

@@ -7,6 +7,7 @@
  *     character, so text never starts or ends with whitespace and runs of
  *     spaces, line breaks and paragraph breaks collapse to the strongest one
  *     (" ", "\n" or "\n\n");
+ *   - dot leaders ("....", tables of contents) shrink to "...";
  *   - ligatures (U+FB00..FB06) are expanded, Unicode spaces become ' ',
  *     zero-width characters, soft hyphens and control characters vanish;
  *   - a line break after "<alnum>-" followed by an alphanumeric joins the two

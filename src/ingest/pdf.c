@@ -18,8 +18,10 @@
  *
  * We do our own de-hyphenation (in the builder) instead of
  * FZ_STEXT_DEHYPHENATE, which turns "16-\nentry" into "16entry".
- * MuPDF allocates through rag_malloc and reports warnings and errors to
- * rag_log at debug level. One fz_context per call: calls on different
+ * MuPDF keeps its own (libc) allocator: routed through rag_malloc, the
+ * allocation-failure tests crashed inside FreeType (MuPDF 1.21), so fault
+ * injection covers our code around MuPDF, not MuPDF itself. MuPDF's
+ * warnings and errors go to rag_log at debug level. One fz_context per call: calls on different
  * threads share nothing.
  */
 #include "ingest/ingest_internal.h"
@@ -36,6 +38,8 @@
 #define HEADING_RATIO 1.15f
 #define MAX_SIZE_LEVELS 4
 #define MATCH_CHARS 256         /* normalised block prefix for title match */
+#define MAX_PAGES 1000000
+#define MIN_PAGE_BYTES 4        /* even in compressed object streams */
 
 typedef struct {
     float x0, y0, x1, y1;
@@ -93,24 +97,6 @@ typedef struct {
 } pdf_state;
 
 /* ---- MuPDF glue -------------------------------------------------------- */
-
-static void *fz_rag_malloc(void *user, size_t n)
-{
-    (void)user;
-    return rag_malloc(n);
-}
-
-static void *fz_rag_realloc(void *user, void *p, size_t n)
-{
-    (void)user;
-    return rag_realloc(p, n);
-}
-
-static void fz_rag_free(void *user, void *p)
-{
-    (void)user;
-    rag_free(p);
-}
 
 static void on_fz_message(void *user, const char *msg)
 {
@@ -811,6 +797,13 @@ static void read_document(pdf_state *s, rag_doc *out, const char *data,
             st_fail(s, RAG_EFORMAT, "PDF has no pages");
             break;
         }
+        /* /Count comes from the file: a page needs a few bytes at least. */
+        if ((size_t)n_pages > MAX_PAGES ||
+            (size_t)n_pages > 64 + n_bytes / MIN_PAGE_BYTES) {
+            st_fail(s, RAG_EFORMAT, "page count %d is implausible for %zu bytes",
+                    n_pages, n_bytes);
+            break;
+        }
         s->pages = rag_calloc((size_t)n_pages, sizeof *s->pages);
         if (!s->pages) {
             st_fail(s, RAG_ENOMEM, "out of memory");
@@ -851,7 +844,6 @@ int rag__extract_pdf(rag_doc *doc, const char *data, size_t n_bytes,
                      const char *file_path, const rag_extract_opts *opts,
                      rag_err *err)
 {
-    fz_alloc_context alloc = {NULL, fz_rag_malloc, fz_rag_realloc, fz_rag_free};
     pdf_state s;
     ib b;
     int rc;
@@ -861,7 +853,7 @@ int rag__extract_pdf(rag_doc *doc, const char *data, size_t n_bytes,
         return rc;
     memset(&s, 0, sizeof s);
     s.name = doc->path;
-    s.ctx = fz_new_context(&alloc, NULL, (size_t)32 << 20);
+    s.ctx = fz_new_context(NULL, NULL, (size_t)32 << 20);
     if (!s.ctx)
         return rag_fail(err, RAG_ENOMEM, "%s: cannot create a MuPDF context",
                         doc->path);
