@@ -76,10 +76,13 @@ static void test_analyzer__technical_tokens_keep_whole_and_parts(void **state)
         {"x86_64", "x86_64 +x +86 +64"},
         {"v1.0", "v1.0 +v +1 +0"},
         {"0x7FF", "0x7ff +0 +x +7 +ff"},
-        {"RV32I", "rv32i +rv +32 +i"},
+        {"RV32I", "rv32i +rv +32"}, /* "i" is a stop word */
         {"std::vector", "std::vector +std +vector"},
         {"mcause", "mcaus"},
-        {"HTTPServer", "httpserver +http +server"},
+        {"HTTPServer", "httpserver"}, /* camel case is not split */
+        {"e.g.", "e.g"},
+        {"U.S.A.", "u.s.a"},
+        {"boundary-layer", "boundary-layer +boundari +layer"},
         {"1,000", "1,000 +1 +000"},
     };
     rag_analyzer *a = new_analyzer();
@@ -109,6 +112,11 @@ static void test_analyzer__stems_and_drops_stop_words(void **state)
     assert_true(rag_analyzer_is_stopword("the", 3));
     assert_false(rag_analyzer_is_stopword("thee", 4));
     assert_false(rag_analyzer_is_stopword("risc", 4));
+    assert_true(rag_analyzer_is_stopword("a", 1));
+    assert_true(rag_analyzer_is_stopword("yourselves", 10));
+    assert_true(rag_analyzer_is_stopword("i'm", 3));
+    analyse(a, "I\xE2\x80\x99m what", RAG_ANALYZE_DOCUMENT, &t);
+    assert_int_equal(t.n, 0);
     rag_analyzer_destroy(a);
 }
 
@@ -257,6 +265,16 @@ static void test_match_expr__quotes_terms_and_ors_them(void **state)
                      RAG_OK);
     assert_string_equal(b.data,
                         "\"running\" OR \"RISC-V\" OR \"RISC\" OR \"V\"");
+    rag_buf_clear(&b);
+    /* hyphenated words give their words; repeats are kept */
+    assert_int_equal(rag_analyzer_match_expr(a, &b, "boundary-layer layer x86_64",
+                                             NULL), RAG_OK);
+    assert_string_equal(b.data, "\"boundary\" OR \"layer\" OR \"layer\" OR "
+                                "\"x86_64\" OR \"x\" OR \"86\" OR \"64\"");
+    rag_buf_clear(&b);
+    assert_int_equal(rag_analyzer_match_expr(a, &b, "say \"x-ray\"", NULL),
+                     RAG_OK);
+    assert_string_equal(b.data, "\"say\" OR \"x\" OR \"ray\"");
     rag_buf_clear(&b);
     assert_int_equal(rag_analyzer_match_expr(a, &b, "the of \"\" ...", NULL),
                      RAG_OK);
