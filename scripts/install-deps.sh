@@ -17,8 +17,23 @@ core="build-essential cmake pkg-config git python3 ca-certificates
 # Peers and tools used by bench/ only (Lucene BM25, ONNX graph building).
 bench="liblucene8-java default-jdk-headless python3-onnx poppler-utils time"
 
+want=$core
+[ "${1:-}" = "--bench" ] && want="$want $bench"
+# Nothing to do when every package is present (keeps the two README
+# commands fast on a machine that has run them once).
+# shellcheck disable=SC2086
+if dpkg-query -W -f='${Status}\n' $want 2>/dev/null | grep -vq "install ok installed"; then
+    :
+elif [ "$(dpkg-query -W $want 2>/dev/null | wc -l)" -ge "$(echo $want | wc -w)" ]; then
+    echo "install-deps.sh: all dependencies present"
+    exit 0
+fi
+
 if [ "$(id -u)" != 0 ]; then
-    echo "install-deps.sh: must run as root (it calls apt-get)" >&2
+    if command -v sudo >/dev/null 2>&1; then
+        exec sudo "$0" "$@"
+    fi
+    echo "install-deps.sh: packages are missing; run me as root (I call apt-get)" >&2
     exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive

@@ -24,7 +24,6 @@ int cmd_config(int argc, char **argv);
 int cmd_embed(int argc, char **argv);
 int cmd_rerank(int argc, char **argv);
 int cmd_models(int argc, char **argv);
-int cmd_serve(int argc, char **argv);
 
 /* Print "docrag: <msg>" for err to stderr; returns 1. */
 int cli_error(const rag_err *err);
@@ -45,3 +44,10 @@ int cli_common_parse(cli_common *c, int *argc, char **argv);
 int cli_load_config(rag_config **out, cli_common *c);
 
 #endif
+
+#include "index/index.h"
+/* Open the index named by the config (read-only for queries). Prints
+ * errors; returns 0 or 1. */
+int cli_open_index(rag_index **out, const rag_config *cfg, int read_only);
+/* Join argv[from..argc) with spaces into a new string (caller frees). */
+char *cli_join_args(int argc, char **argv, int from);

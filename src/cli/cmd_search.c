@@ -1,12 +1,113 @@
-/* cmd_search.c - docrag search (being built). */
+/* cmd_search.c - docrag search [-k N] [--mode bm25|dense|hybrid] [--json] QUERY */
 #include "cli.h"
+#include "api/render.h"
+#include "retrieve/retrieve.h"
 
+#include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] =
+    "docrag search [--db F] [-k N] [--mode bm25|dense|hybrid] [--json] QUERY";
+
+static void print_text(const rag_hits *hits)
+{
+    if (hits->n == 0)
+        printf("no results\n");
+    for (size_t i = 0; i < hits->n; i++) {
+        const rag_hit *h = &hits->items[i];
+        const char *base = strrchr(h->row.doc, '/');
+        size_t n = strlen(h->row.text);
+        printf("%2d. %.3f  %s  p.%d", h->rank, h->score, base ? base + 1 : h->row.doc,
+               h->row.page_start);
+        if (h->row.page_end != h->row.page_start)
+            printf("-%d", h->row.page_end);
+        if (h->row.section[0])
+            printf("  %s", h->row.section);
+        n = n > 240 ? rag_utf8_floor(h->row.text, 240) : n;
+        printf("\n    ");
+        for (size_t j = 0; j < n; j++)
+            putchar(h->row.text[j] == '\n' ? ' ' : h->row.text[j]);
+        printf("%s\n", n < strlen(h->row.text) ? "..." : "");
+    }
+}
 
 int cmd_search(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "docrag: 'search' is not built yet\n");
-    return 1;
+    cli_common common;
+    rag_config *cfg = NULL;
+    rag_index *ix = NULL;
+    rag_analyzer *an = NULL;
+    rag_hits hits;
+    rag_search_opts opts;
+    rag_err err = {0};
+    char *query = NULL;
+    const char *mode = NULL;
+    int json = 0, k = -1, first = argc, rc = 1;
+    double t0 = rag_now_ms();
+
+    if (cli_common_parse(&common, &argc, argv))
+        return 2;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--json"))
+            json = 1;
+        else if ((!strcmp(argv[i], "-k") || !strcmp(argv[i], "--k")) && i + 1 < argc)
+            k = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--mode") && i + 1 < argc)
+            mode = argv[++i];
+        else if (argv[i][0] == '-' && argv[i][1])
+            return cli_usage(usage);
+        else {
+            first = i;
+            break;
+        }
+    }
+    if (first >= argc || (k != -1 && (k < 1 || k > 10000)))
+        return cli_usage(usage);
+    if (cli_load_config(&cfg, &common))
+        return 1;
+    opts.k = k > 0 ? (size_t)k : (size_t)cfg->search_k;
+    {
+        int m = rag_search_mode_parse(mode ? mode : cfg->search_mode);
+        if (m < 0) {
+            fprintf(stderr, "docrag: unknown search mode '%s' (bm25, dense, hybrid)\n",
+                    mode ? mode : cfg->search_mode);
+            rag_config_destroy(cfg);
+            return 2;
+        }
+        opts.mode = (rag_search_mode)m;
+    }
+    query = cli_join_args(argc, argv, first);
+    if (!query || cli_open_index(&ix, cfg, 1))
+        goto done;
+    if (rag_analyzer_create(&an, &err) < 0 ||
+        rag_search(&hits, ix, an, query, &opts, &err) < 0) {
+        cli_error(&err);
+        goto done;
+    }
+    if (hits.notice[0])
+        fprintf(stderr, "docrag: notice: %s\n", hits.notice);
+    if (json) {
+        json_t *o = rag_render_hits(query, &hits, rag_now_ms() - t0);
+        char *text = o ? rag_render_dump(o) : NULL;
+        json_decref(o);
+        if (!text) {
+            fprintf(stderr, "docrag: out of memory\n");
+            rag_hits_fini(&hits);
+            goto done;
+        }
+        printf("%s\n", text);
+        free(text);
+    } else {
+        print_text(&hits);
+    }
+    rag_hits_fini(&hits);
+    rc = 0;
+done:
+    rag_analyzer_destroy(an);
+    rag_index_close(ix);
+    rag_config_destroy(cfg);
+    rag_free(query);
+    return rc;
 }

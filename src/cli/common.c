@@ -84,3 +84,23 @@ int cli_load_config(rag_config **out, cli_common *c)
     }
     return 0;
 }
+
+int cli_open_index(rag_index **out, const rag_config *cfg, int read_only)
+{
+    rag_err err = {0};
+    if (rag_index_open(out, cfg->db_path, read_only ? RAG_INDEX_READ_ONLY : 0, &err) < 0)
+        return cli_error(&err);
+    return 0;
+}
+
+char *cli_join_args(int argc, char **argv, int from)
+{
+    rag_buf b = RAG_BUF_INIT;
+    for (int i = from; i < argc; i++) {
+        if ((i > from && rag_buf_putc(&b, ' ') < 0) || rag_buf_puts(&b, argv[i]) < 0) {
+            rag_buf_fini(&b);
+            return NULL;
+        }
+    }
+    return rag_buf_take(&b);
+}

@@ -56,8 +56,13 @@ typedef struct {
     size_t n_replaced;      /* invalid UTF-8 bytes replaced by U+FFFD */
 } rag_doc;
 
+/* Defaults (rag_extract_default_opts): max_file_bytes 1 GiB,
+ * max_text_file_bytes 64 MiB, max_text_bytes 256 MiB, strip_headers 1.
+ * Caps fail with RAG_ELIMIT naming the file; 0 means no cap. */
 typedef struct {
-    size_t max_file_bytes;  /* larger files fail with RAG_ELIMIT; 0 = no cap */
+    size_t max_file_bytes;  /* any file larger fails; 0 = no cap */
+    size_t max_text_file_bytes; /* Markdown, HTML and text files are read
+                               whole into memory: tighter cap; 0 = no cap */
     size_t max_text_bytes;  /* extracted text cap; 0 = no cap */
     int strip_headers;      /* drop header/footer lines repeated across pages */
 } rag_extract_opts;

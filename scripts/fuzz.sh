@@ -1,0 +1,30 @@
+#!/bin/sh
+# fuzz.sh [SECONDS] - build every fuzz/fuzz_*.c with clang's libFuzzer and
+# run each for SECONDS (default 60) from a copy of its committed corpus.
+# A crash leaves its input in build-fuzz/crashes/ and fails the script.
+set -eu
+cd "$(dirname "$0")/.."
+secs=${1:-60}
+cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+      -DCMAKE_BUILD_TYPE=Debug -DDOCRAG_FUZZ=ON >/dev/null
+cmake --build build-fuzz -j"$(nproc)" >/dev/null
+mkdir -p build-fuzz/crashes
+status=0
+for src in fuzz/fuzz_*.c; do
+    [ -e "$src" ] || continue
+    name=$(basename "$src" .c)
+    target=${name#fuzz_}
+    work=build-fuzz/corpus-$target
+    rm -rf "$work" && mkdir -p "$work"
+    cp fuzz/corpus/"$target"/* "$work"/ 2>/dev/null || true
+    if ./build-fuzz/"$name" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+         -artifact_prefix=build-fuzz/crashes/"$target"- "$work" \
+         >build-fuzz/"$target".log 2>&1; then
+        echo "fuzz $target: ok, $(ls "$work" | wc -l) corpus inputs after ${secs} s"
+    else
+        echo "fuzz $target: FAILED (see build-fuzz/$target.log)"
+        tail -30 build-fuzz/"$target".log
+        status=1
+    fi
+done
+exit $status

@@ -1,0 +1,21 @@
+/* render.h - the JSON shapes of search and ask results (DESIGN.md's
+ * command-line contract), shared by the CLI and the public API.
+ *
+ * Thread safety: pure functions.
+ */
+#ifndef RAG_RENDER_H
+#define RAG_RENDER_H
+
+#include "generate/generate.h"
+#include "retrieve/retrieve.h"
+
+#include <jansson.h>
+
+/* New references; NULL on OOM. */
+json_t *rag_render_hits(const char *query, const rag_hits *hits, double total_ms);
+json_t *rag_render_answer(const char *question, const rag_answer *a,
+                          const rag_ask_timings *t);
+/* Compact text with 6 significant digits for reals; caller frees with free(). */
+char *rag_render_dump(const json_t *o);
+
+#endif

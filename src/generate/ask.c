@@ -1,0 +1,65 @@
+/* ask.c - question -> retrieve -> off-topic gate -> answer.
+ *
+ * The gate runs before any answer is built, so a paid back-end is never
+ * called for a question the documents cannot answer.
+ */
+#include "generate.h"
+
+#include "config/config.h"
+
+#include <string.h>
+
+rag_ask_opts rag_ask_default_opts(void)
+{
+    rag_ask_opts o;
+    o.context_chunks = 5;
+    o.gate = rag_gate_default_opts();
+    o.extractive = rag_extractive_default_opts();
+    return o;
+}
+
+rag_ask_opts rag_ask_opts_from_config(const rag_config *cfg)
+{
+    rag_ask_opts o = rag_ask_default_opts();
+    o.context_chunks = (size_t)cfg->answer_context_chunks;
+    o.extractive.context_chunks = o.context_chunks;
+    o.extractive.max_sentences = cfg->answer_max_sentences;
+    return o;
+}
+
+int rag_ask(rag_answer *out, rag_ask_timings *t, rag_index *ix, rag_analyzer *an,
+            const char *question, const rag_ask_opts *opts, rag_err *err)
+{
+    rag_hits hits;
+    rag_qterms q;
+    rag_search_opts so = {RAG_MODE_BM25, opts->context_chunks};
+    double t0 = rag_now_ms(), t1, cov = 0;
+    int rc, relevant;
+
+    memset(out, 0, sizeof *out);
+    memset(t, 0, sizeof *t);
+    rc = rag_search(&hits, ix, an, question, &so, err);
+    if (rc < 0)
+        return rc;
+    t1 = rag_now_ms();
+    t->search_ms = t1 - t0;
+    rc = rag_qterms_build(&q, ix, an, question, err);
+    if (rc < 0) {
+        rag_hits_fini(&hits);
+        return rc;
+    }
+    relevant = rag_gate_check(&q, an, &hits, &opts->gate, &cov, err);
+    t->gate_ms = rag_now_ms() - t1;
+    t1 = rag_now_ms();
+    if (relevant < 0)
+        rc = relevant;
+    else if (relevant)
+        rc = rag_answer_extractive(out, ix, an, &q, &hits, &opts->extractive, err);
+    else
+        rc = rag_answer_refuse(out, cov * 0.5, err);
+    t->answer_ms = rag_now_ms() - t1;
+    t->total_ms = rag_now_ms() - t0;
+    rag_qterms_fini(&q);
+    rag_hits_fini(&hits);
+    return rc;
+}

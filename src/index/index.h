@@ -1,0 +1,153 @@
+/* index.h - the SQLite store: documents, pages, chunks, FTS5, vectors and
+ * the embedding cache in one WAL-mode file; and the incremental indexer
+ * that walks files, skips unchanged ones by sha256, replaces changed ones
+ * in one transaction and removes vanished ones.
+ *
+ * Schema (version 1): see index_schema.c. Pages are stored too (doc, page,
+ * byte range) so citations can name the exact page of a sentence.
+ *
+ * Thread safety: one rag_index (one SQLite connection) per thread.
+ */
+#ifndef RAG_INDEX_H
+#define RAG_INDEX_H
+
+#include "core/core.h"
+#include "ingest/ingest.h"
+#include "text/analyzer.h"
+#include "text/chunker.h"
+
+#include <sqlite3.h>
+#include <stdint.h>
+
+#define RAG_INDEX_SCHEMA_VERSION 1
+
+typedef struct rag_index rag_index;
+
+typedef enum {
+    RAG_INDEX_READ_ONLY = 1,  /* open an existing file for reading */
+    RAG_INDEX_MEMORY = 2,     /* path ignored: a private in-memory database */
+} rag_index_flags;
+
+/* Open (creating if needed, unless read-only) the database at path.
+ * Caller owns *out; close with rag_index_close. Errors name the file. */
+int rag_index_open(rag_index **out, const char *path, unsigned flags,
+                   rag_err *err);
+void rag_index_close(rag_index *ix);
+/* Borrowed connection; valid until close. */
+sqlite3 *rag_index_db(rag_index *ix);
+const char *rag_index_path(const rag_index *ix);
+
+/* ---- documents --------------------------------------------------------- */
+
+typedef struct {
+    const char *path;        /* key: canonical path or external id */
+    const char *sha256;      /* content hash (hex) */
+    int64_t mtime;
+    int64_t n_bytes;
+} rag_doc_meta;
+
+/* Replace (or insert) a document with its pages and chunks, all in one
+ * transaction: either every row is written or none is. */
+int rag_index_put_doc(rag_index *ix, const rag_doc_meta *meta,
+                      const rag_doc *doc, const rag_chunks *chunks,
+                      rag_err *err);
+/* Stored sha256 of path into hex; returns 1 if found, 0 if not, <0 error. */
+int rag_index_doc_sha(rag_index *ix, const char *path, char hex[65],
+                      rag_err *err);
+/* Remove a document and its rows in one transaction. 0 if absent. */
+int rag_index_remove_doc(rag_index *ix, const char *path, rag_err *err);
+
+/* Bulk loading (eval): wrap many put_doc calls in one transaction. */
+int rag_index_begin(rag_index *ix, rag_err *err);
+int rag_index_commit(rag_index *ix, rag_err *err);
+void rag_index_rollback(rag_index *ix);
+/* Merge FTS5 segments after bulk loading. */
+int rag_index_optimize(rag_index *ix, rag_err *err);
+
+/* ---- chunks ------------------------------------------------------------ */
+
+typedef struct {
+    int64_t chunk_id;
+    int64_t doc_id;
+    char *doc;         /* document path */
+    char *title;
+    int page_start;
+    int page_end;
+    char *section;
+    int64_t byte_start; /* into the document's extracted text */
+    int64_t byte_end;
+    char *text;
+} rag_chunk_row;
+
+/* Fill row for chunk_id (strings owned by row: free with
+ * rag_chunk_row_fini). RAG_ENOTFOUND if absent. */
+int rag_index_get_chunk(rag_index *ix, int64_t chunk_id, rag_chunk_row *row,
+                        rag_err *err);
+void rag_chunk_row_fini(rag_chunk_row *row);
+/* Page of byte offset `at` in document doc_id (0 if unknown). */
+int rag_index_page_at(rag_index *ix, int64_t doc_id, int64_t at, rag_err *err);
+
+/* ---- statistics -------------------------------------------------------- */
+
+typedef struct {
+    int64_t n_documents;
+    int64_t n_chunks;
+    int64_t n_pages;
+    int64_t n_text_bytes;
+    int64_t n_vectors;
+    int64_t n_cache_entries;
+    int64_t db_bytes;
+    int schema_version;
+    char embed_model[128];   /* "" when none */
+    struct { char kind[16]; int64_t n; } kinds[8];
+    int n_kinds;
+} rag_index_stats;
+
+int rag_index_stats_get(rag_index *ix, rag_index_stats *out, rag_err *err);
+
+/* Number of chunks containing analysed term (for IDF), and N. */
+int rag_index_term_docs(rag_index *ix, const char *term, int64_t *n_docs,
+                        rag_err *err);
+int64_t rag_index_n_chunks(rag_index *ix);
+
+/* ---- the incremental indexer ------------------------------------------- */
+
+typedef struct {
+    rag_extract_opts extract;
+    rag_chunk_opts chunk;
+    int remove_vanished;   /* remove stored docs under the roots that are gone */
+} rag_indexer_opts;
+
+typedef struct {
+    size_t n_seen;         /* files found by the walk */
+    size_t n_added;
+    size_t n_updated;
+    size_t n_unchanged;
+    size_t n_removed;
+    size_t n_failed;
+    size_t n_chunks;       /* chunks written */
+    size_t n_pages;        /* pages extracted */
+    double seconds;
+} rag_indexer_report;
+
+/* Options from the configuration (chunk.*, ingest.*). */
+struct rag_config;
+rag_indexer_opts rag_indexer_opts_from_config(const struct rag_config *cfg);
+
+/* Progress and per-file problems; any callback may be NULL. */
+typedef struct {
+    void (*on_file)(void *ctx, const char *path, const char *action,
+                    size_t n_done, size_t n_total);
+    void (*on_error)(void *ctx, const char *path, const rag_err *err);
+    void *ctx;
+} rag_indexer_events;
+
+/* Index files and folders. A file that fails is reported through
+ * on_error and counted; indexing goes on and the index keeps its last
+ * good state for that file. Returns <0 only for errors of the database. */
+int rag_indexer_run(rag_index *ix, const char *const *paths, size_t n_paths,
+                    const rag_indexer_opts *opts,
+                    const rag_indexer_events *events,
+                    rag_indexer_report *report, rag_err *err);
+
+#endif

@@ -1,0 +1,507 @@
+/* index_store.c - the SQLite file: schema, documents, pages, chunks.
+ *
+ * chunks_fts is an external-content FTS5 table over the view
+ * chunks_content (chunk text + section + document title), kept in step by
+ * triggers on chunks. Deleting a document deletes its chunks first, while
+ * the document row (and so the title the trigger must repeat to FTS5's
+ * 'delete') still exists; there is no ON DELETE CASCADE for that reason.
+ */
+#include "index.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+struct rag_index {
+    sqlite3 *db;
+    char *path;
+    int in_tx;
+};
+
+static const char schema_sql[] =
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);"
+    "CREATE TABLE IF NOT EXISTS documents("
+    "  id INTEGER PRIMARY KEY, path TEXT UNIQUE NOT NULL, sha256 TEXT NOT NULL,"
+    "  mtime INTEGER, title TEXT NOT NULL DEFAULT '', kind TEXT, n_pages INTEGER,"
+    "  n_bytes INTEGER, added_at INTEGER);"
+    "CREATE TABLE IF NOT EXISTS pages("
+    "  doc_id INTEGER NOT NULL, page INTEGER NOT NULL, byte_start INTEGER,"
+    "  byte_end INTEGER, PRIMARY KEY(doc_id, page)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS chunks("
+    "  id INTEGER PRIMARY KEY, doc_id INTEGER NOT NULL, ord INTEGER NOT NULL,"
+    "  page_start INTEGER, page_end INTEGER, section TEXT NOT NULL DEFAULT '',"
+    "  byte_start INTEGER, byte_end INTEGER, n_tokens INTEGER, text TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id, ord);"
+    "CREATE TABLE IF NOT EXISTS vectors("
+    "  chunk_id INTEGER PRIMARY KEY, model TEXT NOT NULL, dim INTEGER NOT NULL,"
+    "  data BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS embed_cache("
+    "  model TEXT NOT NULL, content_sha256 TEXT NOT NULL, data BLOB NOT NULL,"
+    "  PRIMARY KEY(model, content_sha256)) WITHOUT ROWID;"
+    "CREATE VIEW IF NOT EXISTS chunks_content AS"
+    "  SELECT c.id AS id, c.text AS text, c.section AS section, d.title AS title"
+    "  FROM chunks c JOIN documents d ON d.id = c.doc_id;"
+    "CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5("
+    "  text, section, title, content='chunks_content', content_rowid='id',"
+    "  tokenize='docrag');"
+    "CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN"
+    "  INSERT INTO chunks_fts(rowid, text, section, title) VALUES(new.id, new.text,"
+    "    new.section, (SELECT title FROM documents WHERE id = new.doc_id));"
+    "END;"
+    "CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN"
+    "  INSERT INTO chunks_fts(chunks_fts, rowid, text, section, title)"
+    "  VALUES('delete', old.id, old.text, old.section,"
+    "    (SELECT title FROM documents WHERE id = old.doc_id));"
+    "  DELETE FROM vectors WHERE chunk_id = old.id;"
+    "END;"
+    "CREATE VIRTUAL TABLE IF NOT EXISTS chunks_vocab USING fts5vocab(chunks_fts, 'row');";
+
+static int db_fail(rag_index *ix, rag_err *err, const char *what)
+{
+    return rag_fail(err, RAG_EIO, "%s: %s: %s", ix->path, what,
+                    sqlite3_errmsg(ix->db));
+}
+
+static int exec(rag_index *ix, const char *sql, rag_err *err)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(ix->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        rag_fail(err, RAG_EIO, "%s: %s", ix->path, msg ? msg : "sqlite error");
+        sqlite3_free(msg);
+        return RAG_EIO;
+    }
+    return RAG_OK;
+}
+
+static int check_schema(rag_index *ix, unsigned flags, rag_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int version = 0, rc;
+
+    rc = sqlite3_prepare_v2(ix->db, "SELECT value FROM meta WHERE key='schema_version'",
+                            -1, &st, NULL);
+    if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (version > RAG_INDEX_SCHEMA_VERSION)
+        return rag_fail(err, RAG_EFORMAT,
+                        "%s: schema version %d is newer than this docrag (%d)",
+                        ix->path, version, RAG_INDEX_SCHEMA_VERSION);
+    if (version == RAG_INDEX_SCHEMA_VERSION)
+        return RAG_OK;
+    if (flags & RAG_INDEX_READ_ONLY)
+        return rag_fail(err, RAG_EFORMAT, "%s: not a docrag index", ix->path);
+    if (exec(ix, "BEGIN IMMEDIATE", err) < 0)
+        return RAG_EIO;
+    if (exec(ix, schema_sql, err) < 0 ||
+        exec(ix, "INSERT OR REPLACE INTO meta VALUES('schema_version','1')", err) < 0) {
+        sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
+        return err ? err->code : RAG_EIO;
+    }
+    return exec(ix, "COMMIT", err);
+}
+
+int rag_index_open(rag_index **out, const char *path, unsigned flags, rag_err *err)
+{
+    rag_index *ix;
+    int oflags, rc;
+
+    *out = NULL;
+    ix = rag_calloc(1, sizeof *ix);
+    if (!ix)
+        return rag_fail(err, RAG_ENOMEM, "%s: out of memory", path);
+    ix->path = rag_strdup(flags & RAG_INDEX_MEMORY ? ":memory:" : path);
+    if (!ix->path) {
+        rag_free(ix);
+        return rag_fail(err, RAG_ENOMEM, "%s: out of memory", path);
+    }
+    oflags = (flags & RAG_INDEX_READ_ONLY) ? SQLITE_OPEN_READONLY
+                                          : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    oflags |= SQLITE_OPEN_NOMUTEX;
+    if ((flags & RAG_INDEX_READ_ONLY) && !(flags & RAG_INDEX_MEMORY)) {
+        struct stat st;
+        if (stat(path, &st) != 0) {
+            rag_free(ix->path);
+            rag_free(ix);
+            return rag_fail(err, RAG_ENOTFOUND,
+                            "%s: no index here (run 'docrag index' first)", path);
+        }
+    }
+    rc = sqlite3_open_v2(ix->path, &ix->db, oflags, NULL);
+    if (rc != SQLITE_OK) {
+        rc = rag_fail(err, RAG_EIO, "%s: cannot open: %s", ix->path,
+                      ix->db ? sqlite3_errmsg(ix->db) : "out of memory");
+        rag_index_close(ix);
+        return rc;
+    }
+    sqlite3_busy_timeout(ix->db, 10000);
+    sqlite3_extended_result_codes(ix->db, 1);
+    rc = rag_fts5_register(ix->db, err);
+    if (rc == RAG_OK && !(flags & RAG_INDEX_READ_ONLY))
+        rc = exec(ix, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", err);
+    if (rc == RAG_OK)
+        rc = exec(ix, "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;", err);
+    if (rc == RAG_OK)
+        rc = check_schema(ix, flags, err);
+    if (rc < 0) {
+        if (err && !strstr(err->msg, ix->path))
+            rag_err_prefix(err, "%s", ix->path);
+        rag_index_close(ix);
+        return rc;
+    }
+    *out = ix;
+    return RAG_OK;
+}
+
+void rag_index_close(rag_index *ix)
+{
+    if (!ix)
+        return;
+    sqlite3_close_v2(ix->db);
+    rag_free(ix->path);
+    rag_free(ix);
+}
+
+sqlite3 *rag_index_db(rag_index *ix)
+{
+    return ix->db;
+}
+
+const char *rag_index_path(const rag_index *ix)
+{
+    return ix->path;
+}
+
+int rag_index_begin(rag_index *ix, rag_err *err)
+{
+    int rc = exec(ix, "BEGIN IMMEDIATE", err);
+    if (rc == RAG_OK)
+        ix->in_tx = 1;
+    return rc;
+}
+
+int rag_index_commit(rag_index *ix, rag_err *err)
+{
+    int rc = exec(ix, "COMMIT", err);
+    if (rc == RAG_OK)
+        ix->in_tx = 0;
+    return rc;
+}
+
+void rag_index_rollback(rag_index *ix)
+{
+    sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
+    ix->in_tx = 0;
+}
+
+int rag_index_optimize(rag_index *ix, rag_err *err)
+{
+    return exec(ix, "INSERT INTO chunks_fts(chunks_fts) VALUES('optimize')", err);
+}
+
+/* Delete a document's chunks (FTS rows via trigger), pages and row. */
+static int delete_doc_rows(rag_index *ix, int64_t doc_id, rag_err *err)
+{
+    static const char *const sql[] = {
+        "DELETE FROM chunks WHERE doc_id = ?1",
+        "DELETE FROM pages WHERE doc_id = ?1",
+        "DELETE FROM documents WHERE id = ?1",
+    };
+    for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++) {
+        sqlite3_stmt *st;
+        int rc;
+        if (sqlite3_prepare_v2(ix->db, sql[i], -1, &st, NULL) != SQLITE_OK)
+            return db_fail(ix, err, "delete");
+        sqlite3_bind_int64(st, 1, doc_id);
+        rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE)
+            return db_fail(ix, err, "delete");
+    }
+    return RAG_OK;
+}
+
+static int64_t find_doc_id(rag_index *ix, const char *path)
+{
+    sqlite3_stmt *st;
+    int64_t id = 0;
+    if (sqlite3_prepare_v2(ix->db, "SELECT id FROM documents WHERE path = ?1", -1,
+                           &st, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        id = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return id;
+}
+
+static int insert_rows(rag_index *ix, const rag_doc_meta *meta, const rag_doc *doc,
+                       const rag_chunks *chunks, rag_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t doc_id;
+    int rc;
+
+    if (sqlite3_prepare_v2(ix->db,
+            "INSERT INTO documents(path, sha256, mtime, title, kind, n_pages, n_bytes,"
+            " added_at) VALUES(?1,?2,?3,?4,?5,?6,?7,?8)", -1, &st, NULL) != SQLITE_OK)
+        return db_fail(ix, err, "insert document");
+    sqlite3_bind_text(st, 1, meta->path, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, meta->sha256, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, meta->mtime);
+    sqlite3_bind_text(st, 4, doc->title ? doc->title : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, rag_doc_kind_name(doc->kind), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, (int64_t)doc->n_pages);
+    sqlite3_bind_int64(st, 7, meta->n_bytes);
+    sqlite3_bind_int64(st, 8, (int64_t)time(NULL));
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return db_fail(ix, err, "insert document");
+    doc_id = sqlite3_last_insert_rowid(ix->db);
+
+    if (sqlite3_prepare_v2(ix->db, "INSERT INTO pages VALUES(?1,?2,?3,?4)", -1, &st,
+                           NULL) != SQLITE_OK)
+        return db_fail(ix, err, "insert page");
+    for (size_t i = 0; i < doc->n_pages; i++) {
+        sqlite3_bind_int64(st, 1, doc_id);
+        sqlite3_bind_int(st, 2, doc->pages[i].page);
+        sqlite3_bind_int64(st, 3, (int64_t)doc->pages[i].byte_start);
+        sqlite3_bind_int64(st, 4, (int64_t)doc->pages[i].byte_end);
+        rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE) {
+            sqlite3_finalize(st);
+            return db_fail(ix, err, "insert page");
+        }
+    }
+    sqlite3_finalize(st);
+
+    if (sqlite3_prepare_v2(ix->db,
+            "INSERT INTO chunks(id, doc_id, ord, page_start, page_end, section,"
+            " byte_start, byte_end, n_tokens, text) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+            -1, &st, NULL) != SQLITE_OK)
+        return db_fail(ix, err, "insert chunk");
+    for (size_t i = 0; i < chunks->n; i++) {
+        const rag_chunk *c = &chunks->items[i];
+        sqlite3_bind_int64(st, 1, c->id);
+        sqlite3_bind_int64(st, 2, doc_id);
+        sqlite3_bind_int(st, 3, c->ord);
+        sqlite3_bind_int(st, 4, c->page_start);
+        sqlite3_bind_int(st, 5, c->page_end);
+        sqlite3_bind_text(st, 6, c->section ? c->section : "", -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 7, (int64_t)c->byte_start);
+        sqlite3_bind_int64(st, 8, (int64_t)c->byte_end);
+        sqlite3_bind_int(st, 9, c->n_tokens);
+        sqlite3_bind_text(st, 10, c->text, (int)c->text_bytes, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE) {
+            rc = rag_fail(err, RAG_EIO, "%s: chunk %d of %s: %s", ix->path, c->ord,
+                          meta->path, sqlite3_errmsg(ix->db));
+            sqlite3_finalize(st);
+            return rc;
+        }
+    }
+    sqlite3_finalize(st);
+    return RAG_OK;
+}
+
+int rag_index_put_doc(rag_index *ix, const rag_doc_meta *meta, const rag_doc *doc,
+                      const rag_chunks *chunks, rag_err *err)
+{
+    int own_tx = !ix->in_tx;
+    int64_t old;
+    int rc;
+
+    if (own_tx && (rc = rag_index_begin(ix, err)) < 0)
+        return rc;
+    old = find_doc_id(ix, meta->path);
+    rc = old < 0 ? db_fail(ix, err, "lookup") : RAG_OK;
+    if (rc == RAG_OK && old > 0)
+        rc = delete_doc_rows(ix, old, err);
+    if (rc == RAG_OK)
+        rc = insert_rows(ix, meta, doc, chunks, err);
+    if (own_tx) {
+        if (rc == RAG_OK)
+            rc = rag_index_commit(ix, err);
+        if (rc < 0)
+            rag_index_rollback(ix);
+    }
+    return rc;
+}
+
+int rag_index_doc_sha(rag_index *ix, const char *path, char hex[65], rag_err *err)
+{
+    sqlite3_stmt *st;
+    int found = 0;
+    if (sqlite3_prepare_v2(ix->db, "SELECT sha256 FROM documents WHERE path = ?1", -1,
+                           &st, NULL) != SQLITE_OK)
+        return db_fail(ix, err, "lookup");
+    sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        const unsigned char *s = sqlite3_column_text(st, 0);
+        snprintf(hex, 65, "%s", s ? (const char *)s : "");
+        found = 1;
+    }
+    sqlite3_finalize(st);
+    return found;
+}
+
+int rag_index_remove_doc(rag_index *ix, const char *path, rag_err *err)
+{
+    int own_tx = !ix->in_tx;
+    int64_t id;
+    int rc;
+
+    if (own_tx && (rc = rag_index_begin(ix, err)) < 0)
+        return rc;
+    id = find_doc_id(ix, path);
+    rc = id < 0 ? db_fail(ix, err, "lookup") : RAG_OK;
+    if (rc == RAG_OK && id > 0)
+        rc = delete_doc_rows(ix, id, err);
+    if (own_tx) {
+        if (rc == RAG_OK)
+            rc = rag_index_commit(ix, err);
+        if (rc < 0)
+            rag_index_rollback(ix);
+    }
+    return rc < 0 ? rc : id > 0;
+}
+
+static char *col_dup(sqlite3_stmt *st, int i)
+{
+    const unsigned char *s = sqlite3_column_text(st, i);
+    return rag_strdup(s ? (const char *)s : "");
+}
+
+int rag_index_get_chunk(rag_index *ix, int64_t chunk_id, rag_chunk_row *row,
+                        rag_err *err)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    memset(row, 0, sizeof *row);
+    if (sqlite3_prepare_v2(ix->db,
+            "SELECT c.doc_id, d.path, d.title, c.page_start, c.page_end, c.section,"
+            " c.byte_start, c.byte_end, c.text FROM chunks c JOIN documents d"
+            " ON d.id = c.doc_id WHERE c.id = ?1", -1, &st, NULL) != SQLITE_OK)
+        return db_fail(ix, err, "read chunk");
+    sqlite3_bind_int64(st, 1, chunk_id);
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        if (rc == SQLITE_DONE)
+            return rag_fail(err, RAG_ENOTFOUND, "%s: no chunk %lld", ix->path,
+                            (long long)chunk_id);
+        return db_fail(ix, err, "read chunk");
+    }
+    row->chunk_id = chunk_id;
+    row->doc_id = sqlite3_column_int64(st, 0);
+    row->doc = col_dup(st, 1);
+    row->title = col_dup(st, 2);
+    row->page_start = sqlite3_column_int(st, 3);
+    row->page_end = sqlite3_column_int(st, 4);
+    row->section = col_dup(st, 5);
+    row->byte_start = sqlite3_column_int64(st, 6);
+    row->byte_end = sqlite3_column_int64(st, 7);
+    row->text = col_dup(st, 8);
+    sqlite3_finalize(st);
+    if (!row->doc || !row->title || !row->section || !row->text) {
+        rag_chunk_row_fini(row);
+        return rag_fail(err, RAG_ENOMEM, "out of memory reading chunk");
+    }
+    return RAG_OK;
+}
+
+void rag_chunk_row_fini(rag_chunk_row *row)
+{
+    rag_free(row->doc);
+    rag_free(row->title);
+    rag_free(row->section);
+    rag_free(row->text);
+    memset(row, 0, sizeof *row);
+}
+
+int rag_index_page_at(rag_index *ix, int64_t doc_id, int64_t at, rag_err *err)
+{
+    sqlite3_stmt *st;
+    int page = 0;
+    if (sqlite3_prepare_v2(ix->db,
+            "SELECT page FROM pages WHERE doc_id = ?1 AND byte_start <= ?2"
+            " ORDER BY page DESC LIMIT 1", -1, &st, NULL) != SQLITE_OK)
+        return db_fail(ix, err, "read pages");
+    sqlite3_bind_int64(st, 1, doc_id);
+    sqlite3_bind_int64(st, 2, at);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        page = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return page;
+}
+
+static int64_t count(rag_index *ix, const char *sql)
+{
+    sqlite3_stmt *st;
+    int64_t n = 0;
+    if (sqlite3_prepare_v2(ix->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return n;
+}
+
+int64_t rag_index_n_chunks(rag_index *ix)
+{
+    return count(ix, "SELECT count(*) FROM chunks");
+}
+
+int rag_index_stats_get(rag_index *ix, rag_index_stats *out, rag_err *err)
+{
+    sqlite3_stmt *st;
+
+    memset(out, 0, sizeof *out);
+    out->n_documents = count(ix, "SELECT count(*) FROM documents");
+    out->n_chunks = count(ix, "SELECT count(*) FROM chunks");
+    out->n_pages = count(ix, "SELECT count(*) FROM pages");
+    out->n_text_bytes = count(ix, "SELECT coalesce(sum(length(CAST(text AS BLOB))),0) FROM chunks");
+    out->n_vectors = count(ix, "SELECT count(*) FROM vectors");
+    out->n_cache_entries = count(ix, "SELECT count(*) FROM embed_cache");
+    out->db_bytes = count(ix, "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()");
+    out->schema_version = (int)count(ix, "SELECT value FROM meta WHERE key='schema_version'");
+    if (out->n_documents < 0 || out->n_chunks < 0)
+        return db_fail(ix, err, "stats");
+    if (sqlite3_prepare_v2(ix->db, "SELECT value FROM meta WHERE key='embed_model'", -1,
+                           &st, NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+            snprintf(out->embed_model, sizeof out->embed_model, "%s",
+                     (const char *)sqlite3_column_text(st, 0));
+        sqlite3_finalize(st);
+    }
+    if (sqlite3_prepare_v2(ix->db, "SELECT kind, count(*) FROM documents GROUP BY kind"
+                           " ORDER BY kind", -1, &st, NULL) == SQLITE_OK) {
+        while (sqlite3_step(st) == SQLITE_ROW && out->n_kinds < 8) {
+            const unsigned char *k = sqlite3_column_text(st, 0);
+            snprintf(out->kinds[out->n_kinds].kind, sizeof out->kinds[0].kind, "%s",
+                     k ? (const char *)k : "?");
+            out->kinds[out->n_kinds++].n = sqlite3_column_int64(st, 1);
+        }
+        sqlite3_finalize(st);
+    }
+    return RAG_OK;
+}
+
+int rag_index_term_docs(rag_index *ix, const char *term, int64_t *n_docs, rag_err *err)
+{
+    sqlite3_stmt *st;
+    *n_docs = 0;
+    if (sqlite3_prepare_v2(ix->db, "SELECT doc FROM chunks_vocab WHERE term = ?1", -1,
+                           &st, NULL) != SQLITE_OK)
+        return db_fail(ix, err, "read vocabulary");
+    sqlite3_bind_text(st, 1, term, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        *n_docs = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return RAG_OK;
+}

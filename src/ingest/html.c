@@ -1,0 +1,255 @@
+/* html.c - HTML through libxml2's tolerant HTML parser.
+ *
+ * The parsed tree is walked iteratively (no recursion, so deep nesting
+ * cannot overflow the stack). script, style, nav, noscript, template and
+ * embedded objects are dropped; block elements become paragraph breaks,
+ * li/tr/br line breaks, table cells are joined by " | "; <pre> is kept
+ * verbatim; h1..h6 become section marks. Title: <title>, else the first
+ * <h1>, else the file name.
+ *
+ * Encoding: a document that declares no charset, or UTF-8, is repaired to
+ * valid UTF-8 first (n_replaced counts the bad bytes) and parsed as UTF-8;
+ * any other declared charset is left to libxml2 to convert.
+ */
+#include "ingest/ingest_internal.h"
+
+#include <libxml/HTMLparser.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <limits.h>
+#include <pthread.h>
+#include <string.h>
+#include <strings.h>
+
+typedef struct {
+    ib *b;
+    rag_doc *doc;
+    size_t heading_pos[7];
+} html_state;
+
+static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
+
+static void xml_init(void)
+{
+    xmlInitParser();
+}
+
+static int name_in(const char *name, const char *const *list)
+{
+    for (; *list; list++)
+        if (strcmp(name, *list) == 0)
+            return 1;
+    return 0;
+}
+
+static const char *const skip_tags[] = {
+    "script", "style", "nav", "noscript", "template", "svg", "math",
+    "iframe", "object", "embed", "canvas", "select", "button", "audio",
+    "video", "map", "meta", "link", NULL};
+static const char *const para_tags[] = {
+    "p", "div", "section", "article", "main", "header", "footer", "aside",
+    "blockquote", "ul", "ol", "dl", "table", "thead", "tbody", "tfoot",
+    "figure", "figcaption", "hr", "address", "form", "fieldset", "caption",
+    "details", "summary", "body", "html", "center", "legend", NULL};
+static const char *const line_tags[] = {"li", "tr", "dt", "dd", "br", NULL};
+
+static int heading_level(const char *name)
+{
+    if ((name[0] == 'h' || name[0] == 'H') && name[1] >= '1' && name[1] <= '6' &&
+        name[2] == '\0')
+        return name[1] - '0';
+    return 0;
+}
+
+static int prev_is_cell(xmlNode *n)
+{
+    for (n = n->prev; n; n = n->prev)
+        if (n->type == XML_ELEMENT_NODE)
+            return strcmp((const char *)n->name, "td") == 0 ||
+                   strcmp((const char *)n->name, "th") == 0;
+    return 0;
+}
+
+/* Returns 1 to descend into the node's children, 0 to skip them. */
+static int enter(html_state *s, xmlNode *n)
+{
+    ib *b = s->b;
+    const char *name;
+    int level;
+
+    if (n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) {
+        if (n->content)
+            ib_put(b, (const char *)n->content, strlen((const char *)n->content), 0);
+        return 0;
+    }
+    if (n->type != XML_ELEMENT_NODE)
+        return n->type == XML_DOCUMENT_NODE || n->type == XML_HTML_DOCUMENT_NODE;
+    name = (const char *)n->name;
+    if (name_in(name, skip_tags))
+        return 0;
+    if (strcmp(name, "title") == 0) {
+        if (!s->doc->title) {
+            xmlChar *t = xmlNodeGetContent(n);
+            if (t && *t) {
+                s->doc->title = ib_clean_title((const char *)t,
+                                               strlen((const char *)t), 0);
+                if (!s->doc->title)
+                    ib_fail(b, RAG_ENOMEM, "out of memory");
+                else if (!*s->doc->title) {
+                    rag_free(s->doc->title);
+                    s->doc->title = NULL;
+                }
+            }
+            xmlFree(t);
+        }
+        return 0;
+    }
+    if (strcmp(name, "pre") == 0) {
+        xmlChar *t = xmlNodeGetContent(n);
+        if (t)
+            ib_put_verbatim(b, (const char *)t, strlen((const char *)t));
+        xmlFree(t);
+        return 0;
+    }
+    if ((level = heading_level(name)) > 0) {
+        ib_break(b, IB_SEP_PARA);
+        s->heading_pos[level] = ib_next_pos(b);
+        return 1;
+    }
+    if (strcmp(name, "td") == 0 || strcmp(name, "th") == 0) {
+        if (prev_is_cell(n))
+            ib_put(b, " | ", 3, 0);
+        return 1;
+    }
+    if (name_in(name, line_tags))
+        ib_break(b, IB_SEP_LINE);
+    else if (name_in(name, para_tags))
+        ib_break(b, IB_SEP_PARA);
+    return 1;
+}
+
+static void leave(html_state *s, xmlNode *n)
+{
+    ib *b = s->b;
+    const char *name;
+    int level;
+
+    if (n->type != XML_ELEMENT_NODE)
+        return;
+    name = (const char *)n->name;
+    if ((level = heading_level(name)) > 0) {
+        size_t pos = s->heading_pos[level];
+        if (!s->doc->title && level == 1 && pos < b->text.len) {
+            s->doc->title = ib_clean_title(b->text.data + pos,
+                                           b->text.len - pos, 0);
+            if (!s->doc->title)
+                ib_fail(b, RAG_ENOMEM, "out of memory");
+        }
+        ib_heading(b, level, pos, NULL);
+        ib_break(b, IB_SEP_PARA);
+    } else if (name_in(name, line_tags)) {
+        ib_break(b, IB_SEP_LINE);
+    } else if (name_in(name, para_tags)) {
+        ib_break(b, IB_SEP_PARA);
+    }
+}
+
+static void walk(html_state *s, xmlNode *root)
+{
+    xmlNode *n = root;
+
+    while (n && s->b->rc == RAG_OK) {
+        int down = enter(s, n);
+        if (down && n->children) {
+            n = n->children;
+            continue;
+        }
+        if (down)
+            leave(s, n);
+        while (n) {
+            if (n == root) {
+                n = NULL;
+                break;
+            }
+            if (n->next) {
+                n = n->next;
+                break;
+            }
+            n = n->parent;
+            if (n)
+                leave(s, n);
+        }
+    }
+}
+
+/* Declared charset other than UTF-8 in the first 2 KiB? */
+static int declares_other_charset(const char *data, size_t n_bytes)
+{
+    size_t lim = n_bytes < 2048 ? n_bytes : 2048;
+    for (size_t i = 0; i + 8 <= lim; i++) {
+        if (strncasecmp(data + i, "charset=", 8) == 0 ||
+            (i + 9 <= lim && strncasecmp(data + i, "encoding=", 9) == 0)) {
+            size_t j = i + (data[i] == 'c' || data[i] == 'C' ? 8 : 9);
+            while (j < lim && (data[j] == '"' || data[j] == '\'' || data[j] == ' '))
+                j++;
+            if (lim - j >= 5 && strncasecmp(data + j, "utf-8", 5) == 0)
+                return 0;
+            if (lim - j >= 4 && strncasecmp(data + j, "utf8", 4) == 0)
+                return 0;
+            return j < lim;
+        }
+    }
+    return 0;
+}
+
+int rag__extract_html(rag_doc *doc, const char *data, size_t n_bytes,
+                      const rag_extract_opts *opts, rag_err *err)
+{
+    rag_buf clean = RAG_BUF_INIT;
+    const char *enc = NULL;
+    html_state s;
+    htmlDocPtr hdoc;
+    size_t n_bad = 0;
+    int rc, options;
+    ib b;
+
+    pthread_once(&xml_once, xml_init);
+    if (n_bytes > INT_MAX)
+        return rag_fail(err, RAG_ELIMIT, "%s: HTML over 2 GiB", doc->path);
+    options = HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
+              HTML_PARSE_NONET | HTML_PARSE_NOBLANKS | HTML_PARSE_COMPACT;
+    if (!declares_other_charset(data, n_bytes)) {
+        if (!rag_utf8_valid(data, n_bytes)) {
+            rc = rag_utf8_sanitize(&clean, data, n_bytes, &n_bad);
+            if (rc < 0)
+                return rag_fail(err, rc, "%s: out of memory", doc->path);
+            data = clean.data;
+            n_bytes = clean.len;
+            if (n_bytes > INT_MAX) {
+                rag_buf_fini(&clean);
+                return rag_fail(err, RAG_ELIMIT, "%s: HTML over 2 GiB", doc->path);
+            }
+        }
+        enc = "UTF-8";
+        options |= HTML_PARSE_IGNORE_ENC;
+    }
+    hdoc = htmlReadMemory(data, (int)n_bytes, doc->path, enc, options);
+    if (!hdoc) {
+        rag_buf_fini(&clean);
+        return rag_fail(err, RAG_EFORMAT, "%s: HTML parser found no document",
+                        doc->path);
+    }
+    memset(&s, 0, sizeof s);
+    ib_init(&b, doc->path, opts->max_text_bytes);
+    s.b = &b;
+    s.doc = doc;
+    walk(&s, (xmlNode *)hdoc);
+    xmlFreeDoc(hdoc);
+    b.n_replaced = n_bad;
+    rc = ib_finish(&b, doc);
+    if (rc < 0 && err)
+        *err = b.err;
+    ib_fini(&b);
+    rag_buf_fini(&clean);
+    return rc;
+}

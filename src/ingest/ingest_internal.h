@@ -1,0 +1,105 @@
+/* ingest_internal.h - the document builder shared by the extractors
+ * (private to src/ingest).
+ *
+ * Every extractor streams text into an `ib` (ingest builder). The builder
+ * normalises as it goes, so no pass ever rewrites the whole text:
+ *   - separators are *pending* and only written before the next visible
+ *     character, so text never starts or ends with whitespace and runs of
+ *     spaces, line breaks and paragraph breaks collapse to the strongest one
+ *     (" ", "\n" or "\n\n");
+ *   - ligatures (U+FB00..FB06) are expanded, Unicode spaces become ' ',
+ *     zero-width characters, soft hyphens and control characters vanish;
+ *   - a line break after "<alnum>-" followed by an alphanumeric joins the two
+ *     lines; the hyphen is dropped only between two lower-case letters, so
+ *     "exam-\nple" -> "example" but "16-\nentry" -> "16-entry" and
+ *     "RISC-\nV" -> "RISC-V";
+ *   - page starts and section marks are recorded at the byte where the next
+ *     visible character will land.
+ * Errors are sticky: the first failure is kept in `rc` and later calls are
+ * no-ops, so callback-driven parsers (md4c, libxml2 walks) check once.
+ *
+ * Thread safety: an ib belongs to one extraction on one thread.
+ */
+#ifndef RAG_INGEST_INTERNAL_H
+#define RAG_INGEST_INTERNAL_H
+
+#include "ingest/ingest.h"
+
+#define IB_MAX_LEVELS 8         /* heading depth kept in section paths */
+#define IB_MAX_TITLE_BYTES 160  /* one heading title inside a path */
+
+enum { IB_SEP_NONE = 0, IB_SEP_SPACE, IB_SEP_LINE, IB_SEP_PARA };
+
+typedef struct {
+    rag_buf text;
+    int sep;                    /* pending separator, IB_SEP_* */
+    int verbatim;               /* code: keep spaces, tabs and line breaks */
+    int soft_hyphen;            /* a U+00AD was dropped right before sep */
+    rag_page_span *pages;
+    size_t n_pages, cap_pages;
+    rag_section_mark *marks;
+    size_t n_marks, cap_marks;
+    char *heads[IB_MAX_LEVELS + 1]; /* heading stack, [1..IB_MAX_LEVELS] */
+    size_t n_replaced;          /* invalid UTF-8 bytes seen */
+    const char *name;           /* file name for messages (borrowed) */
+    int rc;                     /* first error, sticky */
+    rag_err err;                /* its message */
+} ib;
+
+/* max_text_bytes: 0 = no cap. name is borrowed and must outlive b. */
+void ib_init(ib *b, const char *name, size_t max_text_bytes);
+void ib_fini(ib *b);
+
+/* Request a separator before the next visible character (the strongest
+ * pending one wins). */
+void ib_break(ib *b, int sep);
+/* Append UTF-8 text (invalid bytes become U+FFFD and are counted). With
+ * newlines_break set, '\n' is a line break and a blank line a paragraph
+ * break; otherwise every newline is a space (HTML, PDF lines). */
+int ib_put(ib *b, const char *s, size_t n_bytes, int newlines_break);
+/* One code point through the same normalisation. */
+int ib_put_cp(ib *b, uint32_t cp);
+/* Verbatim text (code blocks): written as is apart from invalid UTF-8,
+ * control characters and '\r'; blank-line runs collapse to one. The block
+ * is preceded and followed by a paragraph break. */
+int ib_put_verbatim(ib *b, const char *s, size_t n_bytes);
+
+/* Byte offset where the next visible character will be written. */
+size_t ib_next_pos(const ib *b);
+/* Start a new page: a paragraph break, and the page's first byte. */
+int ib_page_begin(ib *b);
+/* Record a heading of `level` (1 = top) whose title is text bytes
+ * [pos, current end) (or `title` if non-NULL) and mark the section from
+ * pos on. Deeper headings are dropped from the stack. */
+int ib_heading(ib *b, int level, size_t pos, const char *title);
+/* Mark the section path `path` (copied) from ib_next_pos() on; forces a
+ * paragraph break. A mark at the same position as the last one replaces it. */
+int ib_mark(ib *b, const char *path);
+/* Fail with code and message (first failure wins). Returns code. */
+int ib_fail(ib *b, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Move text, pages and marks into doc (which must be zeroed); fills
+ * text_bytes; adds one page over everything if no page was begun. */
+int ib_finish(ib *b, rag_doc *doc);
+
+/* Copy of s[0..n) with whitespace runs collapsed to one space, trimmed,
+ * cut to max_bytes at a UTF-8 boundary. NULL on OOM. */
+char *ib_clean_title(const char *s, size_t n_bytes, size_t max_bytes);
+
+/* Extractors: fill doc (zeroed; path already set) from data. Errors name
+ * doc->path. */
+int rag__extract_pdf(rag_doc *doc, const char *data, size_t n_bytes,
+                     const char *file_path, const rag_extract_opts *opts,
+                     rag_err *err);
+int rag__extract_markdown(rag_doc *doc, const char *data, size_t n_bytes,
+                          const rag_extract_opts *opts, rag_err *err);
+int rag__extract_html(rag_doc *doc, const char *data, size_t n_bytes,
+                      const rag_extract_opts *opts, rag_err *err);
+int rag__extract_text(rag_doc *doc, const char *data, size_t n_bytes,
+                      const rag_extract_opts *opts, rag_err *err);
+
+/* File name without folders, for default titles. Borrowed from path. */
+const char *rag__basename(const char *path);
+
+#endif
