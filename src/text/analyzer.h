@@ -74,8 +74,12 @@ int rag_bm25_rank_register(sqlite3 *db, rag_err *err);
  *
  * Each term is written as its source text (quotes doubled), so FTS5 runs
  * it through the same analysis in QUERY mode and gets exactly that term
- * back. A compound token contributes its whole form and each part, so a
- * row with the exact token outscores rows that only share parts. Repeated
+ * back. A technical compound (one with a digit, a connector other than
+ * '-', or an upper-case letter after the first: "RV32I", "x86_64",
+ * "RISC-V") contributes its whole form and each part, so a row with the
+ * exact token outscores rows that only share parts; lower-case hyphenated
+ * words ("boundary-layer", "x-ray") contribute their words only, as adding
+ * the whole measured worse (docs/bm25.md). Repeated
  * query words are kept (query term frequency counts, as in Lucene's OR
  * query). At most RAG_ANALYZER_MAX_QUERY_TERMS terms are used; the rest
  * of a very long query is ignored. Errors: RAG_ENOMEM, RAG_ELIMIT (out's
