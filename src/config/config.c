@@ -112,7 +112,7 @@ static void trim(const char **s, size_t *n)
 
 /* Convert and store one scalar. `shown` is how errors quote the value. */
 static int store_scalar(const struct cfg_field *f, void *base, const char *key,
-                        const char *value, const where *w, rag_err *err)
+                        const char *value, int hide, const where *w, rag_err *err)
 {
     char shown[80];
     char *end;
@@ -121,7 +121,9 @@ static int store_scalar(const struct cfg_field *f, void *base, const char *key,
     size_t n = strlen(value);
 
     trim(&v, &n);
-    if (f->flags & CFG_SECRET)
+    /* a value that came through ${VAR} may be someone's token in the wrong
+       field: never quote it */
+    if (hide || (f->flags & CFG_SECRET) || cfg_key_is_secret(key))
         snprintf(shown, sizeof shown, "the value");
     else
         snprintf(shown, sizeof shown, "'%.*s'", n > 40 ? 40 : (int)n, v);
@@ -293,6 +295,7 @@ static int set_value(const struct cfg_field *f, void *base, const char *key,
 {
     int rc = RAG_OK;
     if (f->type != CFG_LIST) {
+        const char *orig = text;
         char *v = NULL;
         if (expand) {
             rc = cfg_expand(&v, text, key, first_var, err);
@@ -303,7 +306,7 @@ static int set_value(const struct cfg_field *f, void *base, const char *key,
             }
             text = v;
         }
-        rc = store_scalar(f, base, key, text, w, err);
+        rc = store_scalar(f, base, key, text, v && strchr(orig, '$'), w, err);
         rag_free(v);
     } else {
         char **list = NULL;

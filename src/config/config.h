@@ -113,7 +113,8 @@ enum {
     RAG_CONFIG_SHOW_ORIGIN = 1 << 1, /* say where each value came from */
 };
 /* Append the effective config as YAML (with origins as comments) with
- * secrets masked: a set secret prints as "****", an unset one as "". */
+ * secrets masked: a set secret prints as "****", an unset one is left out.
+ * The YAML form loads back as a config file. */
 int rag_config_show(rag_buf *out, const rag_config *cfg);
 /* Same with RAG_CONFIG_SHOW_* flags. */
 int rag_config_show_ex(rag_buf *out, const rag_config *cfg, unsigned flags);

@@ -2,8 +2,9 @@
  *
  * Driven by the same field tables as the loader. A secret (a field flagged
  * CFG_SECRET, or any key whose name ends in key/token/secret/password) is
- * printed as "****" when set and "" when not: not even its length or last
- * characters leave the process. Strings are double-quoted with JSON escapes,
+ * printed as "****" when set and left out when not: not even its length or
+ * last characters leave the process. The YAML form loads back as a config
+ * file ("****" is a placeholder, so a reloaded back-end is disabled). Strings are double-quoted with JSON escapes,
  * which is valid YAML too.
  */
 #include "config_int.h"
@@ -96,13 +97,17 @@ static int show_yaml(rag_buf *out, const rag_config *c, int origins)
         rc = rag_buf_printf(out, "  %s:", be->name);
         if (rc == RAG_OK && origins) {
             cfg_origin_text(at, sizeof at, c, &c->prov->backend_def[b], "backends");
-            rc = rag_buf_printf(out, "  # %s%s", be->enabled ? "" : "DISABLED; ", at);
+            rc = rag_buf_printf(out, "  # %s", at);
         }
         if (rc == RAG_OK)
             rc = rag_buf_putc(out, '\n');
         for (size_t j = 0; rc == RAG_OK && j < rag_cfg_n_backend_fields; j++) {
             const struct cfg_field *f = &rag_cfg_backend_fields[j];
             char key[160];
+            /* unset strings are left out so the output loads back */
+            if ((f->type == CFG_STR || f->type == CFG_ENUM) &&
+                !*(char *const *)((const char *)be + f->offset))
+                continue;
             rc = rag_buf_printf(out, "    %s: ", f->key);
             if (rc == RAG_OK)
                 rc = put_value(out, f, be);
@@ -114,8 +119,8 @@ static int show_yaml(rag_buf *out, const rag_config *c, int origins)
             if (rc == RAG_OK)
                 rc = rag_buf_putc(out, '\n');
         }
-        if (rc == RAG_OK)
-            rc = rag_buf_printf(out, "    enabled: %s\n", be->enabled ? "true" : "false");
+        if (rc == RAG_OK && !be->enabled)
+            rc = rag_buf_puts(out, "    # disabled: api_key is empty or a placeholder\n");
     }
     return rc;
 }

@@ -347,6 +347,62 @@ static int path_at(yaml_document_t *doc, yaml_node_t *n, size_t line, size_t col
     return 0;
 }
 
+/* Is "a.b.c" (a dotted path of the file) a key the schema knows? */
+static int known_path(const char *path)
+{
+    static const char *const extra[] = {"backends", NULL};
+    const char *dot;
+    if (!strncmp(path, "backends.", 9)) {
+        dot = strchr(path + 9, '.');
+        if (!dot)
+            return 1; /* a back-end name: any */
+        for (size_t i = 0; i < rag_cfg_n_backend_fields; i++)
+            if (!strcmp(dot + 1, rag_cfg_backend_fields[i].key))
+                return 1;
+        return 0;
+    }
+    for (size_t i = 0; extra[i]; i++)
+        if (!strcmp(path, extra[i]))
+            return 1;
+    for (size_t i = 0; i < rag_cfg_n_fields; i++) {
+        const char *k = rag_cfg_fields[i].key;
+        size_t n = strlen(path);
+        if (!strcmp(k, path) || (!strncmp(k, path, n) && k[n] == '.'))
+            return 1;
+    }
+    return 0;
+}
+
+/* Find the mapping key named `name` whose path is unknown: libcyaml names
+ * the key but its position is the enclosing field's. */
+static int find_unknown(yaml_document_t *doc, yaml_node_t *n, const char *name, char *buf,
+                        size_t cap, size_t len, int depth, yaml_mark_t *mark)
+{
+    if (!n || n->type != YAML_MAPPING_NODE || depth > 8)
+        return 0;
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
+         p++) {
+        yaml_node_t *k = yaml_document_get_node(doc, p->key);
+        int w;
+        if (!k || k->type != YAML_SCALAR_NODE)
+            continue;
+        w = snprintf(buf + len, cap - len, "%s%.*s", len ? "." : "",
+                     (int)(k->data.scalar.length > 64 ? 64 : k->data.scalar.length),
+                     (const char *)k->data.scalar.value);
+        if (w < 0 || (size_t)w >= cap - len)
+            continue;
+        if (!strcmp(buf + len + (len ? 1 : 0), name) && !known_path(buf)) {
+            *mark = k->start_mark;
+            return 1;
+        }
+        if (find_unknown(doc, yaml_document_get_node(doc, p->value), name, buf, cap,
+                         len + (size_t)w, depth + 1, mark))
+            return 1;
+        buf[len] = '\0';
+    }
+    return 0;
+}
+
 static const char *key_hint(const char *path)
 {
     const char *cands[96];
@@ -394,7 +450,16 @@ static int cyaml_error(cfg_doc *d, const cy_log_buf *lb, cyaml_err_t e, rag_err 
         sscanf(pos, "(line: %d, column: %d)", &line, &col);
     if (!first[0] || !strncmp(first, "Backtrace", 9))
         snprintf(first, sizeof first, "%s", cyaml_strerror(e));
-    if (line > 0 && col > 0)
+    if (!strncmp(first, "Unexpected key: ", 16)) {
+        yaml_mark_t m;
+        if (find_unknown(&d->ydoc, yaml_document_get_root_node(&d->ydoc), first + 16, path,
+                         sizeof path, 0, 0, &m)) {
+            line = (int)m.line + 1;
+            col = (int)m.column + 1;
+        } else {
+            path[0] = '\0';
+        }
+    } else if (line > 0 && col > 0)
         path_at(&d->ydoc, yaml_document_get_root_node(&d->ydoc), (size_t)line - 1,
                 (size_t)col - 1, path, sizeof path, 0, 0);
     if (path[0] && !strncmp(first, "Unexpected key", 14)) {
