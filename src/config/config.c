@@ -43,7 +43,9 @@ static void where_text(char *buf, size_t n, const where *w, long item)
             snprintf(buf, n, "%s", w->label);
         break;
     case CFG_FROM_ENV: snprintf(buf, n, "environment %s", w->label); break;
-    case CFG_FROM_FLAG: snprintf(buf, n, "--set %s", w->label); break;
+    case CFG_FROM_FLAG:
+        snprintf(buf, n, w->label[0] == '-' ? "%s" : "--set %s", w->label);
+        break;
     case CFG_FROM_PROFILE: snprintf(buf, n, "profile %s", w->label); break;
     case CFG_FROM_DETECT: snprintf(buf, n, "detected from %s", w->label); break;
     default: snprintf(buf, n, "default"); break;
@@ -316,7 +318,11 @@ static int set_value(const struct cfg_field *f, void *base, const char *key,
             if (!list)
                 return rag_fail(err, RAG_ENOMEM, "config: out of memory");
             for (size_t i = 0; i < n_items && rc == RAG_OK; i++, n++) {
-                if (expand) {
+                if (w->from == CFG_FROM_FILE && w->doc &&
+                    cfg_doc_is_null(w->doc, w->path, w->n_path, (long)i)) {
+                    if (!(list[i] = rag_strdup("")))
+                        rc = rag_fail(err, RAG_ENOMEM, "config: out of memory");
+                } else if (expand) {
                     rc = cfg_expand(&list[i], items[i], key, first_var, err);
                     if (rc < 0) {
                         char at[160];
@@ -542,7 +548,9 @@ static int apply_file(rag_config *c, const cfg_doc *doc, rag_err *err)
                            s->items ? s->items : (char *[]){NULL}, s->n_items, 1, NULL, &w,
                            err);
         else
-            rc = set_value(f, c, f->key, &c->prov->fields[i], s->scalar ? s->scalar : "",
+            rc = set_value(f, c, f->key, &c->prov->fields[i],
+                           s->scalar && !cfg_doc_is_null(doc, w.path, w.n_path, -1)
+                               ? s->scalar : "",
                            NULL, 0, 1, NULL, &w, err);
         if (rc < 0)
             return rc;
@@ -576,7 +584,9 @@ static int apply_file(rag_config *c, const cfg_doc *doc, rag_err *err)
                                &w, err);
             else
                 rc = set_value(f, &c->backends[idx], full, &c->prov->backends[idx][j],
-                               s->scalar ? s->scalar : "", NULL, 0, 1, var, &w, err);
+                               s->scalar && !cfg_doc_is_null(doc, w.path, 3, -1)
+                                   ? s->scalar : "",
+                               NULL, 0, 1, var, &w, err);
             if (rc < 0)
                 return rc;
         }

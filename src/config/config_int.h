@@ -23,8 +23,7 @@ typedef enum {
 } cfg_type;
 
 enum {
-    CFG_SECRET = 1 << 0,   /* masked in show, never in errors */
-    CFG_NOEXPAND = 1 << 1, /* reserved: value is taken literally */
+    CFG_SECRET = 1 << 0, /* masked in show, never in errors */
 };
 
 struct cfg_field {
@@ -113,6 +112,10 @@ const cfg_slot *cfg_doc_backend_field(const cfg_doc *d, size_t b, size_t j);
  * list entry. Returns 0 and fills line/col (1-based), or -1. */
 int cfg_doc_pos(const cfg_doc *d, const char *const *path, size_t n_path,
                 long item, int *line, int *col);
+
+/* 1 if the value at path (list entry item >= 0) is a plain YAML null
+ * ("", "~", "null"): loaded as an empty string. */
+int cfg_doc_is_null(const cfg_doc *d, const char *const *path, size_t n_path, long item);
 
 /* ---- helpers (config_expand.c) ------------------------------------------ */
 

@@ -46,7 +46,7 @@ static int put_value(rag_buf *out, const struct cfg_field *f, const void *base)
     case CFG_ENUM: {
         const char *s = *(char *const *)p;
         if (is_secret(f))
-            return put_quoted(out, s ? "****" : "");
+            return put_quoted(out, s && *s ? "****" : "");
         if (!s)
             return rag_buf_puts(out, "null");
         return put_quoted(out, s);
@@ -105,8 +105,9 @@ static int show_yaml(rag_buf *out, const rag_config *c, int origins)
             const struct cfg_field *f = &rag_cfg_backend_fields[j];
             char key[160];
             /* unset strings are left out so the output loads back */
-            if ((f->type == CFG_STR || f->type == CFG_ENUM) &&
-                !*(char *const *)((const char *)be + f->offset))
+            const char *sv = (f->type == CFG_STR || f->type == CFG_ENUM)
+                                 ? *(char *const *)((const char *)be + f->offset) : "";
+            if (!sv || (!*sv && is_secret(f)))
                 continue;
             rc = rag_buf_printf(out, "    %s: ", f->key);
             if (rc == RAG_OK)

@@ -147,6 +147,24 @@ static const char *field_path(const struct cfg_field *f, const char **segs, char
     return leaf;
 }
 
+int cfg_doc_is_null(const cfg_doc *d, const char *const *path, size_t n_path, long item)
+{
+    yaml_node_t *n = find_node(d, path, n_path);
+    const char *v;
+    if (n && item >= 0) {
+        if (n->type != YAML_SEQUENCE_NODE ||
+            item >= n->data.sequence.items.top - n->data.sequence.items.start)
+            return 0;
+        n = yaml_document_get_node((yaml_document_t *)&d->ydoc,
+                                   n->data.sequence.items.start[item]);
+    }
+    if (!n || n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+        return 0;
+    v = (const char *)n->data.scalar.value;
+    return !strcmp(v, "") || !strcmp(v, "~") || !strcmp(v, "null") || !strcmp(v, "Null") ||
+           !strcmp(v, "NULL");
+}
+
 const cfg_slot *cfg_doc_field(const cfg_doc *d, size_t i)
 {
     const char *segs[2];

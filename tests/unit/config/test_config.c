@@ -28,6 +28,13 @@ static void capture_log(rag_log_level level, const char *msg, void *ud)
     strcat(lc->all, "\n");
 }
 
+static void quiet_log(rag_log_level level, const char *msg, void *ud)
+{
+    (void)level;
+    (void)msg;
+    (void)ud;
+}
+
 /* Unset everything that would steer detection, and leave a tmp cwd with no
  * docrag.yaml in it. */
 static int setup(void **state)
@@ -44,7 +51,7 @@ static int setup(void **state)
     assert_non_null(dir);
     assert_int_equal(chdir(dir), 0);
     rag_free(dir);
-    rag_log_set(NULL, NULL);
+    rag_log_set(quiet_log, NULL); /* tests that count warnings install their own */
     return 0;
 }
 
@@ -382,7 +389,7 @@ static void test_config__placeholder_disables_backend_with_one_warning(void **st
     setenv("HF_TOKEN", "hf_xxx", 1);
     rag_log_set(capture_log, &lc);
     c = must_load(yaml, NULL, 0);
-    rag_log_set(NULL, NULL);
+    rag_log_set(quiet_log, NULL);
     assert_int_equal(lc.n_warn, 1);
     assert_contains(lc.all, "'hf'");
     assert_contains(lc.all, "HF_TOKEN");
@@ -438,7 +445,7 @@ static void test_config__profile_detected_from_environment(void **state)
     setenv("SPACE_ID", "me/demo", 1);
     rag_log_set(capture_log, &lc);
     c = must_load(NULL, NULL, 0);
-    rag_log_set(NULL, NULL);
+    rag_log_set(quiet_log, NULL);
     assert_string_equal(c->profile, "hf_spaces");
     assert_int_equal(c->threads, 2);
     assert_int_equal(c->n_chain_llm, 2);
@@ -493,7 +500,7 @@ static void test_config__unused_profile_backends_do_not_warn(void **state)
     (void)state;
     rag_log_set(capture_log, &lc);
     c = must_load("profile: api\nchains:\n  embed: [none]\n  llm: [extractive]\n", NULL, 0);
-    rag_log_set(NULL, NULL);
+    rag_log_set(quiet_log, NULL);
     assert_int_equal(lc.n_warn, 0);
     assert_null(rag_config_backend(c, "hf_embed"));
     rag_config_destroy(c);
@@ -605,6 +612,90 @@ static void test_config__every_key_is_documented(void **state)
     rag_config_destroy(c);
 }
 
+
+static void test_config__lists_from_env_and_flags_are_comma_separated(void **state)
+{
+    rag_config *c;
+    (void)state;
+    setenv("DOCRAG_CHAINS_LLM", " none , extractive ", 1);
+    c = must_load(NULL, (const char *const[]){"backends.m.type=tei",
+                                              "chains.embed=m,none"}, 2);
+    assert_int_equal(c->n_chain_llm, 2);
+    assert_string_equal(c->chain_llm[0], "none");
+    assert_string_equal(c->chain_llm[1], "extractive");
+    assert_int_equal(c->n_chain_embed, 2);
+    assert_string_equal(c->chain_embed[0], "m");
+    rag_config_destroy(c);
+    unsetenv("DOCRAG_CHAINS_LLM");
+    must_fail(NULL, (const char *const[]){"chains.llm=a,b,c,d,e,f,g,h,i"}, 1, RAG_ELIMIT);
+}
+
+static void test_config__yaml_null_is_an_empty_value(void **state)
+{
+    log_capture lc = {0};
+    rag_config *c;
+    const char *msg;
+    (void)state;
+    msg = must_fail("db: ~\n", NULL, 0, RAG_EFORMAT);
+    assert_contains(msg, "t.yaml:1:5: db must not be empty");
+    c = must_load("db: \"~\"\n", NULL, 0);   /* quoted: a real file name */
+    assert_string_equal(c->db_path, "~");
+    rag_config_destroy(c);
+    rag_log_set(capture_log, &lc);
+    c = must_load("backends:\n  o:\n    type: openai\n    model: m\n    api_key:\n"
+                  "chains:\n  llm: [o]\n", NULL, 0);
+    rag_log_set(quiet_log, NULL);
+    assert_int_equal(lc.n_warn, 1);
+    assert_int_equal(rag_config_backend(c, "o")->enabled, 0);
+    rag_config_destroy(c);
+}
+
+/* The CLI: `docrag config show` masks secrets in both formats. */
+static void test_config__cli_config_show_masks_secrets(void **state)
+{
+    const char *bin = getenv("DOCRAG_BIN");
+    static char cmd[1024], out[65536];
+    size_t n;
+    FILE *p;
+    (void)state;
+    if (!bin)
+        skip();
+    static const char yaml[] = "backends:\n  hf:\n    type: hf_providers\n    model: m\n"
+                               "    api_key: ${HF_TOKEN}\nchains:\n  llm: [hf, extractive]\n";
+    ts_write_file("cli.yaml", yaml, sizeof yaml - 1);
+    setenv("HF_TOKEN", SECRET, 1);
+    for (int json = 0; json < 2; json++) {
+        snprintf(cmd, sizeof cmd, "'%s' config show %s --config cli.yaml --db /tmp/cli.db "
+                 "--set backends.hf.timeout_ms=1234 2>&1", bin, json ? "--json" : "");
+        p = popen(cmd, "r");
+        assert_non_null(p);
+        n = fread(out, 1, sizeof out - 1, p);
+        out[n] = '\0';
+        assert_int_equal(pclose(p), 0);
+        assert_null(strstr(out, "SECRET"));
+        assert_contains(out, "****");
+        assert_contains(out, "1234");
+        assert_contains(out, "/tmp/cli.db");
+        if (json) {
+            json_t *j = json_loads(out, 0, NULL);
+            assert_non_null(j);
+            assert_string_equal(json_string_value(json_object_get(
+                                    json_object_get(j, "origins"), "db")), "--set db");
+            json_decref(j);
+        }
+    }
+    /* errors are printed, exit status 1, and still no secret */
+    snprintf(cmd, sizeof cmd, "'%s' config show --config cli.yaml "
+             "--set backends.hf.timeout_ms=0 2>&1", bin);
+    p = popen(cmd, "r");
+    assert_non_null(p);
+    n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    assert_int_not_equal(pclose(p), 0);
+    assert_contains(out, "backends.hf.timeout_ms");
+    assert_null(strstr(out, "SECRET"));
+}
+
 /* ---- allocation failures ---------------------------------------------------- */
 
 static void test_config__every_allocation_failure_is_enomem_without_leaks(void **state)
@@ -640,7 +731,7 @@ static void test_config__every_allocation_failure_is_enomem_without_leaks(void *
         assert_null(c);
     }
     ts_fail_alloc_after(-1);
-    rag_log_set(NULL, NULL);
+    rag_log_set(quiet_log, NULL);
     assert_true(n > 10 && n < 100000);
 }
 
@@ -673,6 +764,10 @@ int main(void)
         cmocka_unit_test_setup(test_config__show_json_is_valid_json_with_origins, setup),
         cmocka_unit_test_setup(test_config__every_example_config_loads, setup),
         cmocka_unit_test_setup(test_config__every_key_is_documented, setup),
+        cmocka_unit_test_setup(test_config__lists_from_env_and_flags_are_comma_separated,
+                               setup),
+        cmocka_unit_test_setup(test_config__yaml_null_is_an_empty_value, setup),
+        cmocka_unit_test_setup(test_config__cli_config_show_masks_secrets, setup),
         cmocka_unit_test_setup(test_config__every_allocation_failure_is_enomem_without_leaks,
                                setup),
     };
