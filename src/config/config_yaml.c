@@ -421,27 +421,35 @@ static int find_unknown(yaml_document_t *doc, yaml_node_t *n, const char *name, 
     return 0;
 }
 
-static const char *key_hint(const char *path)
+/* Closest known key to path, written to out ("" when none is close).
+ * A top-level word is compared with the first segments of the table's keys
+ * ("serch" -> "search"), a dotted path with the full keys. */
+static void key_hint(const char *path, char *out, size_t n_out)
 {
-    const char *cands[96];
+    const char *cands[64 + 1], *hit;
+    char firsts[64][32];
     size_t n = 0;
+    out[0] = '\0';
     if (!strncmp(path, "backends.", 9) && strchr(path + 9, '.')) {
-        const char *leaf = strchr(path + 9, '.') + 1;
-        for (size_t i = 0; i < rag_cfg_n_backend_fields; i++)
+        for (size_t i = 0; i < rag_cfg_n_backend_fields && n < 64; i++)
             cands[n++] = rag_cfg_backend_fields[i].key;
-        return cfg_did_you_mean(leaf, cands, n);
+        hit = cfg_did_you_mean(strchr(path + 9, '.') + 1, cands, n);
+    } else if (strchr(path, '.')) {
+        for (size_t i = 0; i < rag_cfg_n_fields && n < 64; i++)
+            cands[n++] = rag_cfg_fields[i].key;
+        hit = cfg_did_you_mean(path, cands, n);
+    } else {
+        for (size_t i = 0; i < rag_cfg_n_fields && n < 64; i++) {
+            snprintf(firsts[n], sizeof firsts[n], "%.*s",
+                     (int)strcspn(rag_cfg_fields[i].key, "."), rag_cfg_fields[i].key);
+            cands[n] = firsts[n];
+            n++;
+        }
+        cands[n++] = "backends";
+        hit = cfg_did_you_mean(path, cands, n);
     }
-    for (size_t i = 0; i < rag_cfg_n_fields && n < 90; i++)
-        cands[n++] = rag_cfg_fields[i].key;
-    cands[n++] = "backends";
-    /* section names: "serch" -> "search" */
-    {
-        static const char *const sections[] = {"server", "chunk", "ingest", "search",
-                                               "answer", "chains", NULL};
-        for (size_t i = 0; sections[i]; i++)
-            cands[n++] = sections[i];
-    }
-    return cfg_did_you_mean(path, cands, n);
+    if (hit)
+        snprintf(out, n_out, "%s", hit);
 }
 
 /* libcyaml logs "Load: Unexpected key: prot" then a backtrace whose first
@@ -481,9 +489,10 @@ static int cyaml_error(cfg_doc *d, const cy_log_buf *lb, cyaml_err_t e, rag_err 
         path_at(&d->ydoc, yaml_document_get_root_node(&d->ydoc), (size_t)line - 1,
                 (size_t)col - 1, path, sizeof path, 0, 0);
     if (path[0] && !strncmp(first, "Unexpected key", 14)) {
-        const char *hint = key_hint(path);
-        snprintf(msg, sizeof msg, "unknown key %s%s%s%s", path, hint ? " (did you mean '" : "",
-                 hint ? hint : "", hint ? "'?)" : "");
+        char hint[96];
+        key_hint(path, hint, sizeof hint);
+        snprintf(msg, sizeof msg, "unknown key %s%s%s%s", path,
+                 hint[0] ? " (did you mean '" : "", hint, hint[0] ? "'?)" : "");
     } else if (path[0] && !strncmp(first, "Expecting STRING", 16)) {
         snprintf(msg, sizeof msg, "%s: expected a single value, not a list or mapping", path);
     } else if (path[0] && !strncmp(first, "Expecting MAPPING", 17)) {
