@@ -82,7 +82,9 @@ typedef struct rag_config {
 } rag_config;
 
 /* Command-line settings: "key=value" pairs with the YAML key names
- * (e.g. "search.k=20"), applied last. */
+ * (e.g. "search.k=20", "chains.llm=hf_router,extractive",
+ * "backends.hf_router.model=ID", "profile=api"), applied last and taken
+ * literally (no ${VAR}). */
 typedef struct {
     const char *config_path;   /* --config; NULL = $DOCRAG_CONFIG, else
                                   ./docrag.yaml if present, else none */
