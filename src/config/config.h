@@ -2,9 +2,13 @@
  * DOCRAG_* environment < command-line flags.
  *
  * Only src/config sees YAML; everyone else reads struct rag_config. One
- * field table drives defaults, parsing, range checks and `config show`.
+ * field table (config_table.c) drives defaults, parsing, DOCRAG_* names,
+ * range checks and `config show`. Every key is documented in
+ * docs/configuration.md.
  *
- * Thread safety: a loaded rag_config is read-only and may be shared.
+ * Thread safety: rag_config_load reads the process environment and logs
+ * through rag_log; call it before threads start. A loaded rag_config is
+ * read-only and may be shared.
  */
 #ifndef RAG_CONFIG_H
 #define RAG_CONFIG_H
@@ -37,10 +41,15 @@ typedef struct {
     int enabled;       /* 0 when its token is empty or a placeholder */
 } rag_backend_cfg;
 
+struct rag_config_prov; /* private to src/config: where each key came from */
+
 typedef struct rag_config {
     char *profile;            /* "local", "hf_spaces", "api", "railway" */
     char *source_path;        /* the YAML file read, or NULL */
     char *db_path;
+    int threads;              /* worker threads; 0 = one per core */
+    char *server_host;        /* docrag serve bind address */
+    int server_port;          /* 0 = any free port */
 
     int chunk_target_tokens;
     int chunk_max_tokens;
@@ -68,25 +77,52 @@ typedef struct rag_config {
     size_t n_chain_rerank;
     char *chain_llm[RAG_MAX_CHAIN];
     size_t n_chain_llm;
+
+    struct rag_config_prov *prov; /* private: origins for `config show` */
 } rag_config;
 
 /* Command-line settings: "key=value" pairs with the YAML key names
- * (e.g. "search.k=20"), applied last. */
+ * (e.g. "search.k=20", "chains.llm=hf_router,extractive",
+ * "backends.hf_router.model=ID", "profile=api"), applied last and taken
+ * literally (no ${VAR}). */
 typedef struct {
     const char *config_path;   /* --config; NULL = $DOCRAG_CONFIG, else
                                   ./docrag.yaml if present, else none */
     const char *profile;       /* --profile; NULL = detect */
     const char *const *sets;   /* "key=value" */
     size_t n_sets;
+    /* In-memory YAML used instead of any file (tests, fuzzing); yaml_name
+       names it in errors (NULL = "<memory>"). Borrowed during the load. */
+    const char *yaml_text;
+    size_t yaml_len;
+    const char *yaml_name;
 } rag_config_source;
 
 /* Load the effective configuration. Caller owns *out; free with
- * rag_config_destroy. Errors name the file, line and key. */
+ * rag_config_destroy. src may be NULL (detect everything).
+ * Errors: RAG_EFORMAT for malformed YAML ("FILE:LINE:COL: ..."), unknown
+ * keys, wrong types, out-of-range values and unset ${VAR}s (each naming the
+ * key, and FILE:LINE:COL when the value came from the file); RAG_EIO /
+ * RAG_ENOTFOUND for an unreadable file; RAG_ENOMEM. Error messages never
+ * contain a secret value. A back-end whose api_key is empty or a
+ * placeholder is kept with enabled = 0 and logged once (RAG_LOG_WARN). */
 int rag_config_load(rag_config **out, const rag_config_source *src,
                     rag_err *err);
-void rag_config_destroy(rag_config *cfg);
-/* Append the effective config as YAML with secrets masked. */
+void rag_config_destroy(rag_config *cfg); /* NULL is a no-op */
+
+enum {
+    RAG_CONFIG_SHOW_JSON = 1 << 0,   /* JSON instead of YAML */
+    RAG_CONFIG_SHOW_ORIGIN = 1 << 1, /* say where each value came from */
+};
+/* Append the effective config as YAML (with origins as comments) with
+ * secrets masked: a set secret prints as "****", an unset one is left out.
+ * The YAML form loads back as a config file. */
 int rag_config_show(rag_buf *out, const rag_config *cfg);
+/* Same with RAG_CONFIG_SHOW_* flags. */
+int rag_config_show_ex(rag_buf *out, const rag_config *cfg, unsigned flags);
+/* 1 if s is empty or a placeholder token ("dummy", "hf_xxx", "changeme",
+ * "your_token_here", "<...>", ... — list in docs/configuration.md). */
+int rag_config_is_placeholder(const char *s);
 /* Find a back-end by name; NULL if absent. Borrowed. */
 const rag_backend_cfg *rag_config_backend(const rag_config *cfg,
                                           const char *name);

@@ -1,0 +1,148 @@
+/* config_table.c - every configuration key, once.
+ *
+ * Each row gives the YAML key, its type, where it lives in the struct, its
+ * default (as text, parsed by the same code as any other value), its range
+ * and a one-line meaning. The DOCRAG_* environment name is derived from the
+ * key ("search.k" -> DOCRAG_SEARCH_K), so it is not repeated here.
+ * docs/configuration.md mirrors this file; test_config checks they agree.
+ */
+#include "config_int.h"
+
+#include <float.h>
+#include <stddef.h>
+
+#define OFF(m) offsetof(rag_config, m)
+#define BOFF(m) offsetof(rag_backend_cfg, m)
+
+static const char *const search_modes[] = {"bm25", "dense", "hybrid", NULL};
+static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
+
+const char *const rag_cfg_profiles[] = {"local", "hf_spaces", "api", "railway", NULL};
+const char *const rag_cfg_backend_types[] = {
+    "tei", "hf_inference", "hf_providers", "openai", "ollama", "local",
+    "extractive", "none", NULL};
+
+const struct cfg_field rag_cfg_fields[] = {
+    {"profile", CFG_ENUM, OFF(profile), 0, 0, "local", 0, 0, rag_cfg_profiles, 0,
+     "deployment profile whose defaults apply (detected when not given)"},
+    {"db", CFG_STR, OFF(db_path), 0, 0, "docrag.db", 0, 0, NULL, 0,
+     "SQLite database file"},
+    {"threads", CFG_INT, OFF(threads), 0, 0, "0", 0, 256, NULL, 0,
+     "worker threads for encoding and search; 0 = one per core"},
+    {"log_level", CFG_ENUM, OFF(log_level), 0, 0, "info", 0, 0, log_levels, 0,
+     "least severe log message printed"},
+    {"server.host", CFG_STR, OFF(server_host), 0, 0, "127.0.0.1", 0, 0, NULL, 0,
+     "address `docrag serve` binds"},
+    {"server.port", CFG_INT, OFF(server_port), 0, 0, "8080", 0, 65535, NULL, 0,
+     "port `docrag serve` listens on; 0 = any free port"},
+    {"chunk.target_tokens", CFG_INT, OFF(chunk_target_tokens), 0, 0, "200", 16, 8192,
+     NULL, 0, "preferred chunk length in tokens"},
+    {"chunk.max_tokens", CFG_INT, OFF(chunk_max_tokens), 0, 0, "250", 16, 8192, NULL, 0,
+     "hard upper bound on a chunk's length in tokens"},
+    {"chunk.overlap_tokens", CFG_INT, OFF(chunk_overlap_tokens), 0, 0, "32", 0, 4096,
+     NULL, 0, "tokens shared by consecutive chunks"},
+    {"ingest.max_file_mb", CFG_LONG, OFF(ingest_max_file_mb), 0, 0, "256", 1, 65536,
+     NULL, 0, "larger input files are skipped with an error"},
+    {"ingest.max_text_mb", CFG_LONG, OFF(ingest_max_text_mb), 0, 0, "64", 1, 65536,
+     NULL, 0, "cap on text extracted from one file"},
+    {"ingest.strip_headers", CFG_BOOL, OFF(ingest_strip_headers), 0, 0, "true", 0, 1,
+     NULL, 0, "drop running page headers and footers repeated across pages"},
+    {"search.k", CFG_INT, OFF(search_k), 0, 0, "10", 1, 1000, NULL, 0,
+     "results returned by search"},
+    {"search.mode", CFG_ENUM, OFF(search_mode), 0, 0, "bm25", 0, 0, search_modes, 0,
+     "retrieval: BM25 only, dense vectors only, or both fused"},
+    {"search.candidates", CFG_INT, OFF(search_candidates), 0, 0, "50", 1, 100000, NULL,
+     0, "BM25 / kNN candidates read before fusion and reranking"},
+    {"answer.max_sentences", CFG_INT, OFF(answer_max_sentences), 0, 0, "4", 1, 100,
+     NULL, 0, "sentences in an extractive answer"},
+    {"answer.context_chunks", CFG_INT, OFF(answer_context_chunks), 0, 0, "5", 1, 100,
+     NULL, 0, "chunks given to the answer stage"},
+    {"answer.min_score", CFG_DOUBLE, OFF(answer_min_score), 0, 0, "0", 0, 1e6, NULL, 0,
+     "relevance below this refuses to answer (off-topic gate)"},
+    {"chains.embed", CFG_LIST, OFF(chain_embed), OFF(n_chain_embed), RAG_MAX_CHAIN,
+     "none", 0, 0, NULL, 0, "embedding back-ends, tried in order"},
+    {"chains.rerank", CFG_LIST, OFF(chain_rerank), OFF(n_chain_rerank), RAG_MAX_CHAIN,
+     "none", 0, 0, NULL, 0, "reranking back-ends, tried in order"},
+    {"chains.llm", CFG_LIST, OFF(chain_llm), OFF(n_chain_llm), RAG_MAX_CHAIN,
+     "extractive", 0, 0, NULL, 0, "answer back-ends, tried in order"},
+};
+const size_t rag_cfg_n_fields = sizeof rag_cfg_fields / sizeof rag_cfg_fields[0];
+
+const struct cfg_field rag_cfg_backend_fields[] = {
+    {"type", CFG_ENUM, BOFF(type), 0, 0, NULL, 0, 0, rag_cfg_backend_types, 0,
+     "client kind (required)"},
+    {"url", CFG_STR, BOFF(url), 0, 0, NULL, 0, 0, NULL, 0,
+     "base URL; defaults by type (see the table below)"},
+    {"model", CFG_STR, BOFF(model), 0, 0, NULL, 0, 0, NULL, 0,
+     "model id, or a model folder for type local"},
+    {"models", CFG_LIST, BOFF(models), BOFF(n_models), 0, NULL, 0, 0, NULL, 0,
+     "ordered fallback model ids tried after `model`"},
+    {"api_key", CFG_STR, BOFF(api_key), 0, 0, NULL, 0, 0, NULL, CFG_SECRET,
+     "bearer token; empty or a placeholder disables the back-end"},
+    {"timeout_ms", CFG_INT, BOFF(timeout_ms), 0, 0, "30000", 1, 600000, NULL, 0,
+     "total time allowed for one request"},
+    {"connect_timeout_ms", CFG_INT, BOFF(connect_timeout_ms), 0, 0, "5000", 1, 600000,
+     NULL, 0, "time allowed to connect"},
+    {"max_retries", CFG_INT, BOFF(max_retries), 0, 0, "2", 0, 20, NULL, 0,
+     "retries after 429/5xx/timeouts, with backoff"},
+    {"requests_per_second", CFG_DOUBLE, BOFF(requests_per_second), 0, 0, "0", 0, 1e6,
+     NULL, 0, "client-side rate limit; 0 = unlimited"},
+    {"max_in_flight", CFG_INT, BOFF(max_in_flight), 0, 0, "4", 1, 1024, NULL, 0,
+     "concurrent requests to this back-end"},
+    {"price_in_per_mtok", CFG_DOUBLE, BOFF(price_in_per_mtok), 0, 0, "0", 0, 1e6, NULL,
+     0, "USD per million input tokens, for cost accounting"},
+    {"price_out_per_mtok", CFG_DOUBLE, BOFF(price_out_per_mtok), 0, 0, "0", 0, 1e6,
+     NULL, 0, "USD per million output tokens"},
+    {"monthly_budget_usd", CFG_DOUBLE, BOFF(monthly_budget_usd), 0, 0, "0", 0, 1e9,
+     NULL, 0, "stop using the back-end past this spend; 0 = no budget"},
+};
+const size_t rag_cfg_n_backend_fields =
+    sizeof rag_cfg_backend_fields / sizeof rag_cfg_backend_fields[0];
+
+/* Profile defaults sit between the table defaults and the file. Paths that
+ * depend on the machine (hf_spaces' /data) are computed in config.c. */
+const struct cfg_profile_default rag_cfg_profile_defaults[] = {
+    {"local", "chains.embed", "local"},
+    {"local", "chains.rerank", "none"},
+    {"local", "chains.llm", "extractive"},
+    {"local", "backends.local.type", "local"},
+    {"local", "backends.local.model", "${DOCRAG_MODELS:-models}/all-MiniLM-L6-v2"},
+
+    {"hf_spaces", "threads", "2"},
+    {"hf_spaces", "server.host", "0.0.0.0"},
+    {"hf_spaces", "server.port", "7860"},
+    {"hf_spaces", "chains.embed", "none"},
+    {"hf_spaces", "chains.rerank", "none"},
+    {"hf_spaces", "chains.llm", "hf_providers,extractive"},
+    {"hf_spaces", "backends.hf_providers.type", "hf_providers"},
+    {"hf_spaces", "backends.hf_providers.model", "meta-llama/Llama-3.1-8B-Instruct:cheapest"},
+    {"hf_spaces", "backends.hf_providers.api_key", "${HF_TOKEN:-}"},
+    {"hf_spaces", "backends.hf_providers.max_in_flight", "2"},
+
+    {"api", "search.mode", "hybrid"},
+    {"api", "chains.embed", "hf_embed"},
+    {"api", "chains.rerank", "none"},
+    {"api", "chains.llm", "hf_router,extractive"},
+    {"api", "backends.hf_embed.type", "hf_inference"},
+    {"api", "backends.hf_embed.model", "sentence-transformers/all-MiniLM-L6-v2"},
+    {"api", "backends.hf_embed.api_key", "${HF_TOKEN:-}"},
+    {"api", "backends.hf_router.type", "hf_providers"},
+    {"api", "backends.hf_router.model", "meta-llama/Llama-3.1-8B-Instruct:cheapest"},
+    {"api", "backends.hf_router.api_key", "${HF_TOKEN:-}"},
+
+    {"railway", "db", "${RAILWAY_VOLUME_MOUNT_PATH:-.}/docrag.db"},
+    {"railway", "server.host", "0.0.0.0"},
+    {"railway", "server.port", "${PORT:-8080}"},
+    {"railway", "search.mode", "hybrid"},
+    {"railway", "chains.embed", "hf_embed"},
+    {"railway", "chains.rerank", "none"},
+    {"railway", "chains.llm", "hf_router,extractive"},
+    {"railway", "backends.hf_embed.type", "hf_inference"},
+    {"railway", "backends.hf_embed.model", "sentence-transformers/all-MiniLM-L6-v2"},
+    {"railway", "backends.hf_embed.api_key", "${HF_TOKEN:-}"},
+    {"railway", "backends.hf_router.type", "hf_providers"},
+    {"railway", "backends.hf_router.model", "meta-llama/Llama-3.1-8B-Instruct:cheapest"},
+    {"railway", "backends.hf_router.api_key", "${HF_TOKEN:-}"},
+};
+const size_t rag_cfg_n_profile_defaults =
+    sizeof rag_cfg_profile_defaults / sizeof rag_cfg_profile_defaults[0];
