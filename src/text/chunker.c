@@ -732,9 +732,16 @@ int rag_chunker_split(rag_chunks **out, const rag_doc *doc, const rag_chunk_opts
         if (start >= n)
             break;
         we = scan_window(&sc, start, min_end);
-        if (we.end <= min_end || we.end <= start) {
-            /* Cannot happen with a consistent estimate; restart without
-             * overlap rather than loop. */
+        s = start;
+        e = we.end;
+        while (s < e && is_space_byte((unsigned char)doc->text[s]))
+            s++;
+        while (e > s && is_space_byte((unsigned char)doc->text[e - 1]))
+            e--;
+        if (we.end <= min_end || we.end <= start || (res->n && e <= res->items[res->n - 1].byte_end)) {
+            /* The overlap left no room for new text (the unit after the
+             * previous end does not fit beside it): start this window at
+             * the previous end instead. */
             if (min_end > start) {
                 start = min_end;
             } else {
@@ -746,12 +753,6 @@ int rag_chunker_split(rag_chunks **out, const rag_doc *doc, const rag_chunk_opts
             min_end = 0;
             continue;
         }
-        s = start;
-        e = we.end;
-        while (s < e && is_space_byte((unsigned char)doc->text[s]))
-            s++;
-        while (e > s && is_space_byte((unsigned char)doc->text[e - 1]))
-            e--;
         if (e > s) {
             int nt = rag_chunk_estimate_tokens(doc->text + s, e - s);
             rc = push_chunk(res, &cap, doc, path, s, e, nt, &scratch, &sec_idx, &sec_str, err);
