@@ -4,9 +4,14 @@ BERT uncased WordPiece tokenizer (reference written here from the BERT paper's
 description: BasicTokenizer + greedy longest-match-first WordPiece).
 
 Usage: chunk_calibrate.py VOCAB.txt TEXTFILE...
-Prints, per word class (alpha / digit / mixed alnum / non-ASCII) and length,
-how many WordPiece tokens words of that shape really cost (mean, p99, max),
-which is what the estimator's per-word formula was fitted to.
+       chunk_calibrate.py --windows VOCAB.txt TEXTFILE...
+The first form prints, per word class (alpha / digit / mixed alnum /
+non-ASCII) and length, how many WordPiece tokens words of that shape really
+cost (mean, p99, max): what the estimator's per-word prices were fitted to.
+The second cuts each file into back-to-back windows of exactly 250
+estimated tokens (a Python copy of the prices in src/text/chunker.c, ASCII
+only) - the worst case, as the chunker usually ends nearer 200 - and prints
+est/real and how many windows exceed 254 real tokens.
 """
 import sys, unicodedata, collections
 
@@ -29,8 +34,7 @@ def basic_tokens(text):
     out = []
     for raw in text.split():
         w = unicodedata.normalize("NFD", raw.lower())
-        w = "".join(c for c in w if unicodedata.category(c) != "Mn"
-                    and not (unicodedata.category(c).startswith("C") and c not in "\t\n\r"))
+        w = "".join(c for c in w if unicodedata.category(c) not in ("Mn", "Cc", "Cf"))
         cur = ""
         for c in w:
             if is_punct(c) or is_cjk(ord(c)):
@@ -70,7 +74,59 @@ def shape(word):
         return "mixed"
     return "other"
 
+ALPHA = [0, 106, 112, 122, 128, 134, 142, 150, 160, 172, 188, 205, 220, 245, 270, 290]
+
+def alpha_cost(n):
+    return ALPHA[n] if n < 16 else 40 * n
+
+def digit_cost(n):
+    return 110 if n <= 2 else 130 if n == 3 else 160 if n == 4 else 55 * n + 30
+
+def est_cost(w):
+    """Price of one basic token in hundredths (mirror of word_cost)."""
+    n = len(w)
+    if n == 1 and (is_punct(w) or is_cjk(ord(w))):
+        return 100
+    base = max(alpha_cost(n), digit_cost(n))
+    if not w.isascii():
+        return max(70 * n + 80, 50 * n + 110, base)
+    if w.isalpha():
+        if n >= 2 and not any(c in "aeiouy" for c in w):
+            return max(45 * n + 100, alpha_cost(n))
+        return alpha_cost(n)
+    if w.isdigit():
+        return digit_cost(n)
+    return max(50 * n + 110, base)
+
+def windows(vocab, paths):
+    for path in paths:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            toks = basic_tokens(f.read())
+        costs = [(est_cost(w), 1 if len(w) == 1 and (is_punct(w) or is_cjk(ord(w)))
+                  else wordpiece(w, vocab)) for w in toks]
+        i = n_win = n_over = 0
+        sum_e = sum_r = 0
+        while i < len(costs):
+            e = r = 0
+            j = i
+            while j < len(costs) and e + costs[j][0] <= 25000:
+                e += costs[j][0]
+                r += costs[j][1]
+                j += 1
+            if j == len(costs) or j == i:
+                break
+            n_win += 1
+            sum_e += e / 100
+            sum_r += r
+            n_over += r > 254
+            i = j
+        print("%-40s windows=%5d est/real=%.3f over254=%d (%.1f%%)" %
+              (path[-40:], n_win, sum_e / max(sum_r, 1), n_over, 100.0 * n_over / max(n_win, 1)))
+
 def main():
+    if sys.argv[1] == "--windows":
+        windows(load_vocab(sys.argv[2]), sys.argv[3:])
+        return
     vocab = load_vocab(sys.argv[1])
     stats = collections.defaultdict(list)
     for path in sys.argv[2:]:

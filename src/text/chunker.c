@@ -172,7 +172,7 @@ static inline void word_add(word_state *w, enum cclass cls, unsigned char c, int
 
 /* Price of a word by shape and length. Letters without a vowel (csr, pmp,
  * mxl) are acronyms WordPiece cuts up like mixed words. */
-static int32_t word_cost(const word_state *w)
+static inline int32_t word_cost(const word_state *w)
 {
     int32_t n = w->n_alpha + w->n_digit + w->n_other;
     int32_t base = max32(alpha_cost(n), digit_cost(n));
@@ -385,7 +385,9 @@ static window_end scan_window(scanner *sc, size_t start, size_t min_end)
                 word_line_start = line_start;
             }
             word_add(&w, cls, c, weight);
-            if (cum + word_cost(&w) > sc->maxc) {
+            /* word_cost <= 70 n + 290: skip the exact price far from max */
+            if (cum + 70 * (int64_t)(w.n_alpha + w.n_digit + w.n_other) + 290 > sc->maxc &&
+                cum + word_cost(&w) > sc->maxc) {
                 we.end = i;
                 we.tokens = cum + before;
                 goto hard_stop;
@@ -393,6 +395,14 @@ static window_end scan_window(scanner *sc, size_t start, size_t min_end)
             pending_sent = 0;
             line_start = 0;
             i += clen;
+            /* the rest of an ASCII word, while far from max */
+            while (i < n && t[i] < 0x80 &&
+                   (ascii_class[t[i]] == CC_ALPHA || ascii_class[t[i]] == CC_DIGIT) &&
+                   cum + 70 * (int64_t)(w.n_alpha + w.n_digit + w.n_other + 1) + 290 <=
+                       sc->maxc) {
+                word_add(&w, (enum cclass)ascii_class[t[i]], t[i], 1);
+                i++;
+            }
             continue;
         }
         /* punctuation or CJK: a unit of its own, closing any word */
@@ -534,6 +544,11 @@ int rag_chunk_estimate_tokens(const char *s, size_t n_bytes)
                 memset(&w, 0, sizeof w);
             }
             word_add(&w, cls, t[i - clen], weight);
+            while (i < n_bytes && t[i] < 0x80 &&
+                   (ascii_class[t[i]] == CC_ALPHA || ascii_class[t[i]] == CC_DIGIT)) {
+                word_add(&w, (enum cclass)ascii_class[t[i]], t[i], 1);
+                i++;
+            }
             break;
         default:
             if (in_word) {
@@ -732,9 +747,16 @@ int rag_chunker_split(rag_chunks **out, const rag_doc *doc, const rag_chunk_opts
         if (start >= n)
             break;
         we = scan_window(&sc, start, min_end);
-        if (we.end <= min_end || we.end <= start) {
-            /* Cannot happen with a consistent estimate; restart without
-             * overlap rather than loop. */
+        s = start;
+        e = we.end;
+        while (s < e && is_space_byte((unsigned char)doc->text[s]))
+            s++;
+        while (e > s && is_space_byte((unsigned char)doc->text[e - 1]))
+            e--;
+        if (we.end <= min_end || we.end <= start || (res->n && e <= res->items[res->n - 1].byte_end)) {
+            /* The overlap left no room for new text (the unit after the
+             * previous end does not fit beside it): start this window at
+             * the previous end instead. */
             if (min_end > start) {
                 start = min_end;
             } else {
@@ -746,14 +768,10 @@ int rag_chunker_split(rag_chunks **out, const rag_doc *doc, const rag_chunk_opts
             min_end = 0;
             continue;
         }
-        s = start;
-        e = we.end;
-        while (s < e && is_space_byte((unsigned char)doc->text[s]))
-            s++;
-        while (e > s && is_space_byte((unsigned char)doc->text[e - 1]))
-            e--;
         if (e > s) {
-            int nt = rag_chunk_estimate_tokens(doc->text + s, e - s);
+            /* Whitespace costs nothing, so the trimmed text's estimate is
+             * the window's (the tests check this equality). */
+            int nt = (int)((we.tokens + CENTI - 1) / CENTI);
             rc = push_chunk(res, &cap, doc, path, s, e, nt, &scratch, &sec_idx, &sec_str, err);
             if (rc < 0)
                 goto fail;

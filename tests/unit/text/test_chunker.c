@@ -685,6 +685,25 @@ static void test_chunker__each_window_advances(void **state)
     assert_true(cs->n < 2000);
     rag_chunks_destroy(cs);
     rag_buf_fini(&b);
+
+    /* fuzz find (fuzz/corpus/chunker/crash_overlap_fills_window): the
+     * overlap (15) plus the next word no longer fit max (16), and the
+     * window used to end where the previous one did */
+    {
+        char *path = ts_src_path("fuzz/corpus/chunker/crash_overlap_fills_window");
+        rag_buf raw = RAG_BUF_INIT;
+        assert_int_equal(rag_read_file(&raw, path, 0, NULL), 0);
+        b = (rag_buf)RAG_BUF_INIT;
+        assert_int_equal(rag_utf8_sanitize(&b, raw.data + 5, raw.len - 5, NULL), 0);
+        doc_init(&d, "crash.txt", b.data, b.len);
+        o = mk_opts(16, 16, 15);
+        cs = split_ok(&d.doc, &o);
+        assert_true(cs->n > 10);
+        rag_chunks_destroy(cs);
+        rag_buf_fini(&b);
+        rag_buf_fini(&raw);
+        rag_free(path);
+    }
 }
 
 static void test_chunker__prefers_paragraph_then_sentence(void **state)
