@@ -37,6 +37,7 @@ Fault injection (per request, or queued):
     stall;after=N;ms=M   streams: N events, then M ms of silence, then the rest
     error_line[;after=N] streams: an {"error": ...} event after N events
     big;bytes=N          200 with a JSON string body of about N bytes
+    corrupt              Hub/CDN files: first byte flipped (sha256 mismatch)
 Control and inspection (never logged, never faulted):
   GET /_mock/log          {"requests": [{"method","path","auth","fault",
                            "status","range","body"}...]}
@@ -657,6 +658,8 @@ class Handler(BaseHTTPRequestHandler):
             headers["Content-Range"] = "bytes %d-%d/%d" % (start, end, len(data))
             data = data[start:end + 1]
         st[0] = status
+        if (self.fault or {}).get("kind") == "corrupt" and data:
+            data = bytes([data[0] ^ 0xFF]) + data[1:]
         if (self.fault or {}).get("kind") == "cut":
             self.send_response(status)
             self.send_header("Content-Type", "application/octet-stream")
