@@ -180,16 +180,18 @@ class Handler(BaseHTTPRequestHandler):
         n = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(n) if n > 0 else b""
 
-    def record(self, status, fault):
-        if self.path.startswith("/_mock/"):
-            return
+    def record(self, fault):
+        """Log the request before answering it, so a client that has its
+        answer always finds the request in /_mock/log; the status is filled
+        in afterwards."""
         entry = {"method": self.command, "path": self.path,
                  "auth": self.headers.get("Authorization"),
-                 "fault": fault, "status": status,
+                 "fault": fault, "status": None,
                  "range": self.headers.get("Range"),
                  "body": self.body_text[:4096]}
         with STATE_LOCK:
             LOG.append(entry)
+        return entry
 
     def send(self, status, ctype, body, headers=None):
         self.send_response(status, REASON.get(status))
@@ -286,12 +288,14 @@ class Handler(BaseHTTPRequestHandler):
         hdr = self.headers.get("X-Mock-Fault")
         self.fault = parse_spec(hdr) if hdr else take_fault(path)
         status_sent = [200]
+        entry = self.record(self.fault and self.fault.get("kind"))
         try:
             self.route(path, url.query, family, raw, status_sent)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
         finally:
-            self.record(status_sent[0], self.fault and self.fault.get("kind"))
+            with STATE_LOCK:
+                entry["status"] = status_sent[0]
 
     def control(self, path, query, raw):
         if path == "/_mock/log":
