@@ -351,6 +351,7 @@ struct xfer {
     rag_net_class stop_cls;
     char stop_msg[200];
     int too_large;
+    size_t rx_bytes;      /* body bytes received (streams included) */
     double last_rx_ms;    /* real clock */
     int idle_fired;
     char retry_after[64];
@@ -441,6 +442,7 @@ static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *ud)
     int rc;
 
     x->last_rx_ms = rag_now_ms();
+    x->rx_bytes += n;
     if (!x->checked_status) {
         long status = 0;
         curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &status);
@@ -548,6 +550,7 @@ static void snippet(char *out, size_t n_out, const rag_buf *b)
 typedef struct {
     rag_net_class cls;
     int retryable;
+    size_t rx_bytes;
     double hint_ms;        /* server wait hint, -1 none */
     char msg[400];
 } attempt_result;
@@ -657,6 +660,7 @@ static void run_attempt(rag_net_endpoint *ep, const rag_net_request *req,
             rag_sse_finish(x.sse);
     }
     any_events = resp->n_events > events_before;
+    ar->rx_bytes = x.rx_bytes;
     handle_give(ep, x.h);
     rag_sse_destroy(x.sse);
     rag_ndjson_destroy(x.nd);
@@ -914,7 +918,7 @@ int rag_net_request_do(rag_net_endpoint *ep, const rag_net_request *req,
         {
             double lat = rag_now_ms() - a0;
             int opened;
-            size_t rx = resp->body.len;
+            size_t rx = ar.rx_bytes;
             pthread_mutex_lock(&ep->mu);
             ep->in_flight--;
             pthread_cond_signal(&ep->slot_cv);

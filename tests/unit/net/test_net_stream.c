@@ -134,6 +134,12 @@ static void test_stream__sse_chat_reassembles_and_ends_with_done(void **state)
     assert_int_equal(c.n_events, 11);
     assert_int_equal((int)r.n_events, 11);
     assert_non_null(strstr(r.content_type, "text/event-stream"));
+    {
+        rag_net_metrics m;
+        rag_net_endpoint_metrics(ep, &m);
+        assert_int_equal(m.attempts, 1);
+        assert_true(m.bytes_in > 11 * 6); /* every event is > 6 bytes on the wire */
+    }
     rag_buf_fini(&c.text);
     rag_net_response_fini(&r);
     rag_net_endpoint_destroy(ep);
