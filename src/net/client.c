@@ -812,6 +812,11 @@ int rag_net_request_do(rag_net_endpoint *ep, const rag_net_request *req,
     double t0 = ep_now(ep), budget = ep->opts.retry.budget_ms;
 
     memset(&ar, 0, sizeof ar);
+    rag_buf_clear(&resp->body);
+    if (resp->json)
+        json_decref(resp->json);
+    resp->json = NULL;
+    resp->content_type[0] = '\0';
     resp->status = 0;
     resp->cls = RAG_NET_OK;
     resp->attempts = 0;

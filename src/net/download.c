@@ -54,6 +54,8 @@ typedef struct {
     rag_buf errbody;
     CURL *h;
     int write_failed;
+    int64_t limit;           /* 0 = not yet known, -1 = none announced */
+    int too_long;            /* more bytes than announced: discard */
 } dl_state;
 
 static void header_value(const char *buf, size_t n, char *out, size_t n_out)
@@ -128,6 +130,21 @@ static size_t dl_write(char *ptr, size_t size, size_t nmemb, void *ud)
             }
             s->offset = 0;
         }
+    }
+    if (s->sink_ok && !s->limit) {
+        /* never accept more than the server announced */
+        if (s->range_total >= 0)
+            s->limit = s->range_total;
+        else if (s->content_length >= 0)
+            s->limit = (s->status == 206 ? s->offset : 0) + s->content_length;
+        else if (s->linked_size >= 0)
+            s->limit = s->linked_size;
+        else
+            s->limit = -1;
+    }
+    if (s->sink_ok && s->limit > 0 && s->offset + s->written + (int64_t)n > s->limit) {
+        s->too_long = 1;
+        return 0;
     }
     if (!s->sink_ok) {
         if (s->errbody.len < 2048)
@@ -324,7 +341,13 @@ int rag_hub_download_file(const char *model_id, const char *file,
             rc = rag_fail(err, RAG_EIO, "%s: write failed: %s", part, strerror(errno));
             goto done;
         }
-        if (cc != CURLE_OK) {
+        if (s.too_long) {
+            unlink(part);
+            retry = 1;
+            rc = hub_fail(token, err, RAG_EFORMAT,
+                          "hub: %s/%s: server sent more bytes than announced (%lld)",
+                          model_id, file, (long long)s.limit);
+        } else if (cc != CURLE_OK) {
             retry = 1;
             rc = hub_fail(token, err, RAG_EBACKEND, "hub: %s: %s (%lld bytes so far)",
                           url, curl_easy_strerror(cc), (long long)have);
@@ -399,8 +422,15 @@ int rag_hub_download_file(const char *model_id, const char *file,
         }
         {
             double up = 250.0 * pow(2.0, attempt - 1);
-            double delay = hint >= 0 ? (hint < 60000 ? hint : 60000)
-                                     : up * ((double)rand() / RAND_MAX);
+            /* full jitter from a per-call hash (no global RNG state) */
+            uint64_t z = (uint64_t)(rag_now_ms() * 1000.0) ^ ((uint64_t)attempt << 32) ^
+                         (uint64_t)(uintptr_t)&s;
+            double delay;
+            z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+            z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+            z ^= z >> 31;
+            delay = hint >= 0 ? (hint < 60000 ? hint : 60000)
+                              : up * ((double)(z >> 11) / 9007199254740992.0);
             rag_log(RAG_LOG_WARN, "%s; retrying (%d/%d)", err ? err->msg : file, attempt,
                     max_attempts - 1);
             sleep_ms(&opts, delay);
