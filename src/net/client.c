@@ -1000,3 +1000,39 @@ done:
     rag_free(url);
     return rc;
 }
+
+int rag_net_post_json(rag_net_endpoint *ep, const char *path, const json_t *body,
+                      json_t **out, rag_net_response *resp, rag_err *err)
+{
+    rag_net_request req;
+    rag_net_response local;
+    rag_net_response *r = resp ? resp : &local;
+    char *text;
+    int rc;
+
+    *out = NULL;
+    text = json_dumps(body, JSON_COMPACT);
+    if (!text)
+        return ep_fail(ep, err, RAG_ENOMEM, "POST %s: cannot serialise the body", path);
+    memset(&req, 0, sizeof req);
+    req.method = "POST";
+    req.path = path;
+    req.body = text;
+    req.expect_json = 1;
+    if (!resp)
+        rag_net_response_init(&local);
+    rc = rag_net_request_do(ep, &req, r, err);
+    {
+        json_malloc_t jm;
+        json_free_t jf;
+        json_get_alloc_funcs(&jm, &jf); /* jansson allocated it */
+        jf(text);
+    }
+    if (rc == RAG_OK) {
+        *out = r->json;
+        r->json = NULL;
+    }
+    if (!resp)
+        rag_net_response_fini(&local);
+    return rc;
+}

@@ -245,6 +245,12 @@ void rag_net_response_fini(rag_net_response *r);
 int rag_net_request_do(rag_net_endpoint *ep, const rag_net_request *req,
                        rag_net_response *resp, rag_err *err);
 
+/* Convenience for JSON APIs: POST body (borrowed; serialised compactly) to
+ * path and parse the 2xx answer. *out (caller owns; json_decref) is set on
+ * RAG_OK only. resp may be NULL when the caller needs no details. */
+int rag_net_post_json(rag_net_endpoint *ep, const char *path, const json_t *body,
+                      json_t **out, rag_net_response *resp, rag_err *err);
+
 /* ---- helpers ---------------------------------------------------------- */
 
 /* Scrub in place: every occurrence of each non-empty secret (NULL-terminated

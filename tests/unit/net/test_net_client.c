@@ -628,6 +628,31 @@ static void test_client__metrics_hook_sees_every_attempt(void **state)
     rag_net_endpoint_destroy(ep);
 }
 
+static void test_client__post_json_round_trip(void **state)
+{
+    rag_net_endpoint *ep = make_ep(NULL, NULL, TOKEN, NULL);
+    json_t *body = json_pack("{s:s,s:[s,s,s]}", "query", "deep learning", "texts",
+                             "cats", "deep learning is fun", "learning");
+    json_t *out = NULL;
+    rag_err err = {0};
+    char *log;
+    (void)state;
+    assert_int_equal(rag_net_post_json(ep, "/rerank", body, &out, NULL, &err), RAG_OK);
+    /* TEI: a bare array sorted by score, best first */
+    assert_true(json_is_array(out));
+    assert_int_equal(json_array_size(out), 3);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(out, 0), "index")), 1);
+    log = ts_mock_log(&mock);
+    assert_non_null(strstr(log, "deep learning is fun")); /* body reached the server */
+    rag_free(log);
+    json_decref(out);
+    out = NULL;
+    assert_int_equal(rag_net_post_json(ep, "/nope", body, &out, NULL, &err), RAG_ENOTFOUND);
+    assert_null(out);
+    json_decref(body);
+    rag_net_endpoint_destroy(ep);
+}
+
 static void test_client__placeholder_token_is_refused(void **state)
 {
     rag_net_endpoint_opts o = rag_net_endpoint_default_opts();
@@ -706,6 +731,7 @@ int main(void)
         cmocka_unit_test_setup(test_client__rate_limiter_paces_requests, reset),
         cmocka_unit_test_setup(test_client__in_flight_cap_queues_requests, reset),
         cmocka_unit_test_setup(test_client__metrics_hook_sees_every_attempt, reset),
+        cmocka_unit_test_setup(test_client__post_json_round_trip, reset),
         cmocka_unit_test_setup(test_client__placeholder_token_is_refused, reset),
         cmocka_unit_test_setup(test_client__no_secret_in_any_log_or_error, reset),
     };
