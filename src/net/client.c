@@ -335,6 +335,23 @@ static void handle_give(rag_net_endpoint *ep, CURL *h)
         curl_easy_cleanup(h);
 }
 
+/* Copy src into dst (printable, one line, at most n_dst - 1 bytes) with the
+ * endpoint's secrets redacted. Redaction runs on a generous prefix *before*
+ * truncating, so a secret cut in two by the truncation cannot leak its head. */
+static void redacted_copy(const rag_net_endpoint *ep, char *dst, size_t n_dst,
+                          const char *src, size_t n_src)
+{
+    char tmp[4096];
+    size_t n = n_src < sizeof tmp - 1 ? n_src : sizeof tmp - 1;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)src[i];
+        tmp[i] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
+    }
+    tmp[n] = '\0';
+    rag_net_redact(tmp, (const char *const *)ep->secrets);
+    snprintf(dst, n_dst, "%s", tmp);
+}
+
 /* ---- one attempt -------------------------------------------------------------- */
 
 struct xfer {
@@ -357,20 +374,21 @@ struct xfer {
     char retry_after[64];
 };
 
-static int remote_error_object(json_t *j, char *msg, size_t n_msg)
+static int remote_error_object(const rag_net_endpoint *ep, json_t *j, char *msg,
+                               size_t n_msg)
 {
     json_t *e;
+    const char *text = "error object in stream";
     if (!json_is_object(j) || !(e = json_object_get(j, "error")))
         return 0;
     if (json_object_get(j, "choices") || json_object_get(j, "message") ||
         json_object_get(j, "response") || json_object_get(j, "done"))
         return 0;
     if (json_is_string(e))
-        snprintf(msg, n_msg, "%s", json_string_value(e));
+        text = json_string_value(e);
     else if (json_is_object(e) && json_is_string(json_object_get(e, "message")))
-        snprintf(msg, n_msg, "%s", json_string_value(json_object_get(e, "message")));
-    else
-        snprintf(msg, n_msg, "error object in stream");
+        text = json_string_value(json_object_get(e, "message"));
+    redacted_copy(ep, msg, n_msg, text, strlen(text));
     return 1;
 }
 
@@ -398,7 +416,7 @@ static int on_sse(const char *event, const char *data, size_t n, const char *id,
         return deliver(x, &ev);
     }
     ev.json = json_loadb(data, n, JSON_DECODE_ANY, NULL);
-    if (ev.json && remote_error_object(ev.json, x->stop_msg, sizeof x->stop_msg)) {
+    if (ev.json && remote_error_object(x->ep, ev.json, x->stop_msg, sizeof x->stop_msg)) {
         x->stop_cls = RAG_NET_REMOTE_ERROR;
         json_decref(ev.json);
         return 1;
@@ -423,7 +441,7 @@ static int on_ndjson(const char *line, size_t n, void *ud)
                  "NDJSON line %zu is not JSON: %s", x->resp->n_events + 1, je.text);
         return 1;
     }
-    if (remote_error_object(ev.json, x->stop_msg, sizeof x->stop_msg)) {
+    if (remote_error_object(x->ep, ev.json, x->stop_msg, sizeof x->stop_msg)) {
         x->stop_cls = RAG_NET_REMOTE_ERROR;
         json_decref(ev.json);
         return 1;
@@ -536,15 +554,10 @@ static int is_connect_error(CURLcode c)
            c == CURLE_HTTP2 || c == CURLE_HTTP2_STREAM;
 }
 
-/* Printable, single-line prefix of a body for messages. */
-static void snippet(char *out, size_t n_out, const rag_buf *b)
+static void snippet(const rag_net_endpoint *ep, char *out, size_t n_out, const rag_buf *b)
 {
-    size_t n = 0;
-    for (size_t i = 0; b->data && i < b->len && n + 1 < n_out && n < SNIPPET_BYTES; i++) {
-        unsigned char c = (unsigned char)b->data[i];
-        out[n++] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
-    }
-    out[n] = '\0';
+    redacted_copy(ep, out, n_out < SNIPPET_BYTES + 1 ? n_out : SNIPPET_BYTES + 1,
+                  b->data ? b->data : "", b->data ? b->len : 0);
 }
 
 typedef struct {
@@ -716,7 +729,7 @@ static void run_attempt(rag_net_endpoint *ep, const rag_net_request *req,
         ar->cls = RAG_NET_OK;
         return;
     }
-    snippet(snip, sizeof snip, &resp->body);
+    snippet(ep, snip, sizeof snip, &resp->body);
     snprintf(ar->msg, sizeof ar->msg, "%s %s: HTTP %ld%s%s", method, req->path,
              status, snip[0] ? ": " : "", snip);
     if (status == 429) {

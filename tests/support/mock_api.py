@@ -31,7 +31,8 @@ Fault injection (per request, or queued):
                          retry_after_date=S (HTTP-date now+S), estimated_time=S
                          (503 HF-classic body), quota=1 (429 insufficient_quota)
     malformed            200 with a truncated JSON body
-    reflect[;code=N]     N (400) whose body echoes the Authorization header
+    reflect[;code=N][;pad=P]  N (400) whose body echoes the Authorization
+                         header (after P filler bytes)
     cut[;after=N]        streams: N events (default 2) then the connection
                          drops; plain/files: half the body, then drop
     stall;after=N;ms=M   streams: N events, then M ms of silence, then the rest
@@ -372,7 +373,8 @@ class Handler(BaseHTTPRequestHandler):
         elif kind == "reflect":   # a misbehaving proxy echoing credentials
             code = int(f.get("code", 400))
             status_sent[0] = code
-            return self.send_json({"error": "rejected credentials: %s (token %s)" % (
+            return self.send_json({"error": "x" * int(f.get("pad", 0)) +
+                                   "rejected credentials: %s (token %s)" % (
                 self.headers.get("Authorization"), (self.headers.get("Authorization") or "")[7:])},
                 code)
         elif kind == "malformed":

@@ -700,6 +700,16 @@ static void test_client__no_secret_in_any_log_or_error(void **state)
         assert_non_null(strstr(err.msg, "rejected credentials"));
         rag_net_response_fini(&r);
     }
+    /* the token straddling the 200-byte snippet cut: no head of it leaks */
+    {
+        rag_net_response r;
+        rag_err err = {0};
+        embed(ep, &r, &err, "X-Mock-Fault: reflect;code=400;pad=128");
+        assert_null(strstr(err.msg, "s3cret"));
+        assert_null(strstr(err.msg, "s3c"));
+        assert_non_null(strstr(err.msg, "(token ")); /* the cut is right there */
+        rag_net_response_fini(&r);
+    }
     assert_non_null(logged.data);                 /* retries were logged */
     assert_null(strstr(logged.data, TOKEN));
     assert_null(strstr(logged.data, "T0ken"));
