@@ -585,6 +585,85 @@ static void test_client__in_flight_cap_queues_requests(void **state)
     rag_net_endpoint_destroy(ep);
 }
 
+static void slow_rate(rag_net_endpoint_opts *o)
+{
+    o->rate_per_s = 0.1; /* one token per 10 s */
+    o->burst = 1;
+    o->retry.budget_ms = 1000;
+}
+
+static void test_client__rate_wait_beyond_budget_fails_without_waiting(void **state)
+{
+    fake_clock fc = {0};
+    rag_net_endpoint *ep = make_ep(&fc, NULL, TOKEN, slow_rate);
+    rag_net_response r;
+    rag_err err = {0};
+    (void)state;
+    assert_int_equal(embed(ep, &r, &err, NULL), RAG_OK);
+    rag_net_response_fini(&r);
+    assert_int_equal(embed(ep, &r, &err, NULL), RAG_EBACKEND);
+    assert_int_equal(r.cls, RAG_NET_BUDGET);
+    assert_int_equal(r.attempts, 0);
+    assert_int_equal(fc.n_sleeps, 0);
+    assert_non_null(strstr(err.msg, "rate limit"));
+    rag_net_response_fini(&r);
+    assert_int_equal(ts_mock_count(&mock, "/embed"), 1);
+    /* the refused reservation was returned: after 10 s a token is there */
+    fc.now += 10000;
+    assert_int_equal(embed(ep, &r, &err, NULL), RAG_OK);
+    assert_int_equal(fc.n_sleeps, 0);
+    rag_net_response_fini(&r);
+    rag_net_endpoint_destroy(ep);
+}
+
+static void one_slot_short_budget(rag_net_endpoint_opts *o)
+{
+    o->max_in_flight = 1;
+    o->retry.budget_ms = 300;
+}
+
+static void *very_slow_worker(void *arg)
+{
+    worker *w = arg;
+    rag_net_response r;
+    rag_err err = {0};
+    w->rc = embed(w->ep, &r, &err, "X-Mock-Fault: slow;ms=900");
+    rag_net_response_fini(&r);
+    return NULL;
+}
+
+static void test_client__in_flight_wait_beyond_budget_fails(void **state)
+{
+    rag_net_endpoint *ep = make_ep(NULL, NULL, TOKEN, one_slot_short_budget);
+    pthread_t th;
+    worker w = {ep, 0};
+    rag_net_response r;
+    rag_err err = {0};
+    rag_net_metrics m;
+    struct timespec ts = {0, 100 * 1000 * 1000};
+    double t0, waited;
+    (void)state;
+    pthread_create(&th, NULL, very_slow_worker, &w); /* holds the only slot */
+    for (int i = 0; i < 50; i++) {
+        rag_net_endpoint_metrics(ep, &m);
+        if (m.in_flight == 1)
+            break;
+        nanosleep(&ts, NULL);
+    }
+    assert_int_equal(m.in_flight, 1);
+    t0 = rag_now_ms();
+    assert_int_equal(embed(ep, &r, &err, NULL), RAG_EBACKEND);
+    waited = rag_now_ms() - t0;
+    assert_int_equal(r.cls, RAG_NET_BUDGET);
+    assert_int_equal(r.attempts, 0);
+    assert_non_null(strstr(err.msg, "no request slot"));
+    assert_true(waited >= 250 && waited < 850); /* gave up at the budget */
+    rag_net_response_fini(&r);
+    pthread_join(th, NULL);
+    assert_int_equal(w.rc, RAG_OK);
+    rag_net_endpoint_destroy(ep);
+}
+
 typedef struct {
     int n;
     int attempts[8];
@@ -741,6 +820,8 @@ int main(void)
         cmocka_unit_test_setup(test_client__rate_limiter_paces_requests, reset),
         cmocka_unit_test_setup(test_client__in_flight_cap_queues_requests, reset),
         cmocka_unit_test_setup(test_client__metrics_hook_sees_every_attempt, reset),
+        cmocka_unit_test_setup(test_client__rate_wait_beyond_budget_fails_without_waiting, reset),
+        cmocka_unit_test_setup(test_client__in_flight_wait_beyond_budget_fails, reset),
         cmocka_unit_test_setup(test_client__post_json_round_trip, reset),
         cmocka_unit_test_setup(test_client__placeholder_token_is_refused, reset),
         cmocka_unit_test_setup(test_client__no_secret_in_any_log_or_error, reset),
