@@ -1,0 +1,291 @@
+/* test_net_download.c - pulling model folders from a mock Hub: redirects to
+ * the "CDN", resume after a cut, size and sha256 checks, gated repos and
+ * HF_TOKEN, missing files. */
+#include "test_support.h"
+#include "mock_server.h"
+
+#include "net/net.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define TOKEN "hf_mockTokenAbcdef123456"
+#define WEIGHTS_BYTES (300 * 1024)
+
+static ts_mock mock;
+static char *hub;
+static unsigned char *weights;
+
+static void put(const char *repo, const char *file, const void *data, size_t n)
+{
+    char *path = rag_asprintf("%s/%s/%s", hub, repo, file);
+    char *dir = rag_strdup(path);
+    char cmd[1024];
+    *strrchr(dir, '/') = '\0';
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+    ts_write_file(path, data, n);
+    rag_free(dir);
+    rag_free(path);
+}
+
+static const char CONFIG[] = "{\"architectures\":[\"BertModel\"],\"model_type\":\"bert\","
+                             "\"hidden_size\":32}";
+
+static int setup(void **state)
+{
+    const char *args[] = {"--token", TOKEN, "--hub-dir", NULL, NULL};
+    uint32_t x = 12345;
+    (void)state;
+    hub = ts_tmpdir("hub");
+    weights = malloc(WEIGHTS_BYTES);
+    for (size_t i = 0; i < WEIGHTS_BYTES; i++) {
+        x = x * 1103515245u + 12345u;
+        weights[i] = (unsigned char)(x >> 24);
+    }
+    put("org-a/tiny-bert", "config.json", CONFIG, strlen(CONFIG));
+    put("org-a/tiny-bert", "vocab.txt", "[PAD]\n[UNK]\nhello\n", 18);
+    put("org-a/tiny-bert", "modules.json", "[]", 2);
+    put("org-a/tiny-bert", "1_Pooling/config.json", "{\"pooling_mode_mean_tokens\":true}", 33);
+    put("org-a/tiny-bert", "model.safetensors", weights, WEIGHTS_BYTES);
+    put("org-a/gated-bert", ".gated", "", 0);
+    put("org-a/gated-bert", "config.json", CONFIG, strlen(CONFIG));
+    put("org-a/gated-bert", "tokenizer.json", "{}", 2);
+    put("org-a/gated-bert", "model.safetensors", weights, 5000);
+    put("org-a/no-config", "vocab.txt", "a\n", 2);
+    put("org-a/no-config", "model.safetensors", weights, 100);
+    args[3] = hub;
+    ts_mock_start(&mock, args);
+    rag_log_set_level(RAG_LOG_ERROR);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    ts_mock_stop(&mock);
+    rag_free(hub);
+    free(weights);
+    return 0;
+}
+
+static int reset(void **state)
+{
+    (void)state;
+    ts_mock_reset(&mock);
+    unsetenv("HF_TOKEN");
+    return 0;
+}
+
+static void no_sleep(void *ud, double ms)
+{
+    (void)ud;
+    (void)ms;
+}
+
+static rag_hub_opts hub_opts(void)
+{
+    rag_hub_opts o = rag_hub_default_opts();
+    o.endpoint = mock.url;
+    o.clock.sleep_ms = no_sleep;
+    return o;
+}
+
+static void assert_same_file(const char *path, const void *data, size_t n)
+{
+    rag_buf b = RAG_BUF_INIT;
+    assert_int_equal(rag_read_file(&b, path, 0, NULL), RAG_OK);
+    assert_int_equal(b.len, n);
+    assert_memory_equal(b.data, data, n);
+    rag_buf_fini(&b);
+}
+
+static void test_hub__pull_fetches_folder_and_skips_missing_optional(void **state)
+{
+    rag_hub_opts o = hub_opts();
+    rag_hub_result res;
+    rag_err err = {0};
+    char *dir = ts_tmpdir("pull");
+    char *p;
+    (void)state;
+    assert_int_equal(rag_hub_pull("org-a/tiny-bert", dir, &o, &res, &err), RAG_OK);
+    assert_int_equal(res.n_files, 5);
+    assert_int_equal(res.n_downloaded, 5);
+    assert_int_equal(res.n_missing_optional, 4);
+    assert_true(res.bytes >= WEIGHTS_BYTES);
+    p = rag_asprintf("%s/model.safetensors", dir);
+    assert_same_file(p, weights, WEIGHTS_BYTES);
+    rag_free(p);
+    p = rag_asprintf("%s/1_Pooling/config.json", dir);
+    assert_same_file(p, "{\"pooling_mode_mean_tokens\":true}", 33);
+    rag_free(p);
+    p = rag_asprintf("%s/tokenizer.json", dir);
+    assert_int_equal(access(p, F_OK), -1);
+    rag_free(p);
+    /* LFS file: resolve redirected to the CDN */
+    assert_int_equal(ts_mock_count(&mock, "/_cdn/org-a/tiny-bert/model.safetensors"), 1);
+
+    /* a second pull finds every file complete and sends nothing */
+    ts_mock_reset(&mock);
+    assert_int_equal(rag_hub_pull("org-a/tiny-bert", dir, &o, &res, &err), RAG_OK);
+    assert_int_equal(res.n_downloaded, 0);
+    assert_int_equal(res.n_files, 5);
+    assert_int_equal(ts_mock_count(&mock, "/org-a"), 4); /* only the missing ones */
+    rag_free(dir);
+}
+
+static void test_hub__cut_download_resumes_with_range(void **state)
+{
+    rag_hub_opts o = hub_opts();
+    rag_err err = {0};
+    char *dir = ts_tmpdir("resume");
+    char *dest = rag_asprintf("%s/model.safetensors", dir);
+    char *log;
+    int64_t got = 0;
+    (void)state;
+    ts_mock_faults(&mock, "{\"faults\":[{\"fault\":\"cut\",\"path\":\"/_cdn/\"}]}");
+    assert_int_equal(rag_hub_download_file("org-a/tiny-bert", "model.safetensors", dest,
+                                           &o, &got, &err), RAG_OK);
+    assert_same_file(dest, weights, WEIGHTS_BYTES);
+    /* the second CDN request asked only for the rest */
+    log = ts_mock_log(&mock);
+    {
+        char want[64];
+        snprintf(want, sizeof want, "\"range\": \"bytes=%d-\"", WEIGHTS_BYTES / 2);
+        assert_non_null(strstr(log, want));
+    }
+    rag_free(log);
+    assert_int_equal(ts_mock_count(&mock, "/_cdn/"), 2);
+    assert_int_equal(got, WEIGHTS_BYTES); /* half, then the other half */
+    rag_free(dest);
+    rag_free(dir);
+}
+
+static void test_hub__sha256_mismatch_is_detected(void **state)
+{
+    rag_hub_opts o = hub_opts();
+    rag_err err = {0};
+    char *dir = ts_tmpdir("sha");
+    char *dest = rag_asprintf("%s/model.safetensors", dir);
+    char *part = rag_asprintf("%s.part", dest);
+    (void)state;
+    /* once corrupt: detected, discarded, fetched again */
+    ts_mock_faults(&mock, "{\"faults\":[{\"fault\":\"corrupt\",\"path\":\"/_cdn/\"}]}");
+    assert_int_equal(rag_hub_download_file("org-a/tiny-bert", "model.safetensors", dest,
+                                           &o, NULL, &err), RAG_OK);
+    assert_same_file(dest, weights, WEIGHTS_BYTES);
+    assert_int_equal(ts_mock_count(&mock, "/_cdn/"), 2);
+    unlink(dest);
+
+    /* always corrupt: fails, and no file appears */
+    o.max_attempts = 2;
+    ts_mock_faults(&mock, "{\"faults\":[{\"fault\":\"corrupt\",\"path\":\"/_cdn/\",\"count\":9}]}");
+    assert_int_equal(rag_hub_download_file("org-a/tiny-bert", "model.safetensors", dest,
+                                           &o, NULL, &err), RAG_EFORMAT);
+    assert_non_null(strstr(err.msg, "sha256 mismatch"));
+    assert_non_null(strstr(err.msg, "model.safetensors"));
+    assert_int_equal(access(dest, F_OK), -1);
+    assert_int_equal(access(part, F_OK), -1);
+    rag_free(part);
+    rag_free(dest);
+    rag_free(dir);
+}
+
+static void test_hub__gated_model_needs_token_and_token_is_not_leaked(void **state)
+{
+    rag_hub_opts o = hub_opts();
+    rag_hub_result res;
+    rag_err err = {0};
+    char *dir = ts_tmpdir("gated");
+    char *log;
+    (void)state;
+    assert_int_equal(rag_hub_pull("org-a/gated-bert", dir, &o, &res, &err), RAG_EBACKEND);
+    assert_non_null(strstr(err.msg, "HF_TOKEN"));
+    assert_non_null(strstr(err.msg, "401"));
+    assert_int_equal(ts_mock_count(&mock, "/org-a/gated-bert/resolve/main/config.json"), 1);
+
+    setenv("HF_TOKEN", TOKEN, 1);
+    assert_int_equal(rag_hub_pull("org-a/gated-bert", dir, &o, &res, &err), RAG_OK);
+    assert_int_equal(res.n_files, 3);
+    log = ts_mock_log(&mock);
+    assert_non_null(strstr(log, "Bearer " TOKEN));
+    rag_free(log);
+
+    /* a wrong token: the error names the problem, not the token */
+    rag_free(dir);
+    dir = ts_tmpdir("gated2");
+    o.token = "hf_wrongTokenXYZ987654";
+    assert_int_equal(rag_hub_pull("org-a/gated-bert", dir, &o, &res, &err), RAG_EBACKEND);
+    assert_null(strstr(err.msg, "wrongToken"));
+    assert_null(strstr(err.msg, TOKEN));
+    rag_free(dir);
+}
+
+static void test_hub__missing_required_file_fails_naming_it(void **state)
+{
+    rag_hub_opts o = hub_opts();
+    rag_err err = {0};
+    char *dir = ts_tmpdir("noconf");
+    (void)state;
+    assert_int_equal(rag_hub_pull("org-a/no-config", dir, &o, NULL, &err), RAG_ENOTFOUND);
+    assert_non_null(strstr(err.msg, "config.json"));
+    assert_int_equal(rag_hub_pull("org-a/does-not-exist", dir, &o, NULL, &err), RAG_ENOTFOUND);
+    rag_free(dir);
+}
+
+static void test_hub__hf_endpoint_env_and_bad_ids(void **state)
+{
+    rag_hub_opts o = rag_hub_default_opts();
+    rag_err err = {0};
+    char *dir = ts_tmpdir("env");
+    char *dest = rag_asprintf("%s/config.json", dir);
+    (void)state;
+    setenv("HF_ENDPOINT", mock.url, 1);
+    assert_int_equal(rag_hub_download_file("org-a/tiny-bert", "config.json", dest, &o,
+                                           NULL, &err), RAG_OK);
+    assert_same_file(dest, CONFIG, strlen(CONFIG));
+    unsetenv("HF_ENDPOINT");
+    assert_int_equal(rag_hub_download_file("../etc", "config.json", dest, &o, NULL, &err),
+                     RAG_EINVAL);
+    assert_int_equal(rag_hub_download_file("org-a/tiny-bert", "a/../../x", dest, &o, NULL,
+                                           &err), RAG_EINVAL);
+    setenv("HF_TOKEN", "${HF_TOKEN}", 1);
+    assert_int_equal(rag_hub_download_file("org-a/tiny-bert", "config.json", dest, &o,
+                                           NULL, &err), RAG_EINVAL);
+    unsetenv("HF_TOKEN");
+    rag_free(dest);
+    rag_free(dir);
+}
+
+static void test_hub__retryable_status_is_retried(void **state)
+{
+    rag_hub_opts o = hub_opts();
+    rag_err err = {0};
+    char *dir = ts_tmpdir("retry");
+    char *dest = rag_asprintf("%s/config.json", dir);
+    (void)state;
+    ts_mock_faults(&mock, "{\"faults\":[\"503\",\"429;retry_after=1\"]}");
+    assert_int_equal(rag_hub_download_file("org-a/tiny-bert", "config.json", dest, &o,
+                                           NULL, &err), RAG_OK);
+    assert_int_equal(ts_mock_count(&mock, "/org-a/tiny-bert/resolve/main/config.json"), 3);
+    assert_same_file(dest, CONFIG, strlen(CONFIG));
+    rag_free(dest);
+    rag_free(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_hub__pull_fetches_folder_and_skips_missing_optional, reset),
+        cmocka_unit_test_setup(test_hub__cut_download_resumes_with_range, reset),
+        cmocka_unit_test_setup(test_hub__sha256_mismatch_is_detected, reset),
+        cmocka_unit_test_setup(test_hub__gated_model_needs_token_and_token_is_not_leaked, reset),
+        cmocka_unit_test_setup(test_hub__missing_required_file_fails_naming_it, reset),
+        cmocka_unit_test_setup(test_hub__hf_endpoint_env_and_bad_ids, reset),
+        cmocka_unit_test_setup(test_hub__retryable_status_is_retried, reset),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
