@@ -26,7 +26,6 @@ static int cmp_double(const void *a, const void *b)
 int main(int argc, char **argv)
 {
     rag_index *ix = NULL;
-    rag_analyzer *an = NULL;
     rag_err err = {0};
     char path[4096];
     char **queries = NULL;
@@ -55,8 +54,7 @@ int main(int argc, char **argv)
                (rag_now_ms() - t0) / 1e3);
         rag_index_close(ix);
     }
-    if (rag_index_open(&ix, argv[2], RAG_INDEX_READ_ONLY, &err) < 0 ||
-        rag_analyzer_create(&an, &err) < 0) {
+    if (rag_index_open(&ix, argv[2], RAG_INDEX_READ_ONLY, &err) < 0) {
         fprintf(stderr, "bench_bm25: %s\n", err.msg);
         return 1;
     }
@@ -82,7 +80,7 @@ int main(int argc, char **argv)
             rag_hits hits;
             rag_search_opts so = {RAG_MODE_BM25, 10};
             double t0 = rag_now_ms();
-            if (rag_search(&hits, ix, an, queries[i], &so, &err) < 0) {
+            if (rag_search(&hits, ix, queries[i], &so, &err) < 0) {
                 fprintf(stderr, "bench_bm25: query %zu: %s\n", i, err.msg);
                 return 1;
             }
@@ -107,7 +105,6 @@ int main(int argc, char **argv)
         free(queries[i]);
     free(queries);
     free(lat);
-    rag_analyzer_destroy(an);
     rag_index_close(ix);
     return 0;
 }

@@ -11,7 +11,6 @@
 struct docrag {
     rag_config *cfg;
     rag_index *ix;
-    rag_analyzer *an;
 };
 
 static int put_err(docrag_error *out, const rag_err *err)
@@ -65,8 +64,7 @@ int docrag_open(docrag **out, const char *db_path, const char *config_path,
         rag_free(d->cfg->db_path);
         d->cfg->db_path = p;
     }
-    if (rag_index_open(&d->ix, d->cfg->db_path, 0, &err) < 0 ||
-        rag_analyzer_create(&d->an, &err) < 0)
+    if (rag_index_open(&d->ix, d->cfg->db_path, 0, &err) < 0)
         goto fail;
     *out = d;
     return 0;
@@ -79,7 +77,6 @@ void docrag_close(docrag *d)
 {
     if (!d)
         return;
-    rag_analyzer_destroy(d->an);
     rag_index_close(d->ix);
     rag_config_destroy(d->cfg);
     rag_free(d);
@@ -149,7 +146,7 @@ int docrag_search(docrag *d, const char *query, int k, char **results_json,
     double t0 = rag_now_ms();
     int rc;
 
-    if (rag_search(&hits, d->ix, d->an, query, &so, &err) < 0)
+    if (rag_search(&hits, d->ix, query, &so, &err) < 0)
         return put_err(e, &err);
     rc = take_json(rag_render_hits(query, &hits, rag_now_ms() - t0), results_json, &err);
     rag_hits_fini(&hits);
@@ -164,7 +161,7 @@ int docrag_ask(docrag *d, const char *question, char **answer_json, docrag_error
     rag_err err = {0};
     int rc;
 
-    if (rag_ask(&a, &t, d->ix, d->an, question, &o, &err) < 0)
+    if (rag_ask(&a, &t, d->ix, question, &o, &err) < 0)
         return put_err(e, &err);
     rc = take_json(rag_render_answer(question, &a, &t), answer_json, &err);
     rag_answer_fini(&a);

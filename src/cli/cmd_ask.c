@@ -36,7 +36,6 @@ int cmd_ask(int argc, char **argv)
     cli_common common;
     rag_config *cfg = NULL;
     rag_index *ix = NULL;
-    rag_analyzer *an = NULL;
     rag_answer ans;
     rag_ask_timings t;
     rag_ask_opts opts;
@@ -66,8 +65,7 @@ int cmd_ask(int argc, char **argv)
     question = cli_join_args(argc, argv, first);
     if (!question || cli_open_index(&ix, cfg, 1))
         goto done;
-    if (rag_analyzer_create(&an, &err) < 0 ||
-        rag_ask(&ans, &t, ix, an, question, &opts, &err) < 0) {
+    if (rag_ask(&ans, &t, ix, question, &opts, &err) < 0) {
         cli_error(&err);
         goto done;
     }
@@ -88,7 +86,6 @@ int cmd_ask(int argc, char **argv)
     }
     rag_answer_fini(&ans);
 done:
-    rag_analyzer_destroy(an);
     rag_index_close(ix);
     rag_config_destroy(cfg);
     rag_free(question);

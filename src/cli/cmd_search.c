@@ -38,7 +38,6 @@ int cmd_search(int argc, char **argv)
     cli_common common;
     rag_config *cfg = NULL;
     rag_index *ix = NULL;
-    rag_analyzer *an = NULL;
     rag_hits hits;
     rag_search_opts opts;
     rag_err err = {0};
@@ -81,8 +80,7 @@ int cmd_search(int argc, char **argv)
     query = cli_join_args(argc, argv, first);
     if (!query || cli_open_index(&ix, cfg, 1))
         goto done;
-    if (rag_analyzer_create(&an, &err) < 0 ||
-        rag_search(&hits, ix, an, query, &opts, &err) < 0) {
+    if (rag_search(&hits, ix, query, &opts, &err) < 0) {
         cli_error(&err);
         goto done;
     }
@@ -105,7 +103,6 @@ int cmd_search(int argc, char **argv)
     rag_hits_fini(&hits);
     rc = 0;
 done:
-    rag_analyzer_destroy(an);
     rag_index_close(ix);
     rag_config_destroy(cfg);
     rag_free(query);

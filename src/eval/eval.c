@@ -2,7 +2,6 @@
 #include "eval.h"
 
 #include "index/index.h"
-#include "text/analyzer.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -260,51 +259,77 @@ int rag_eval_index_corpus(rag_index *ix, const char *path, const rag_chunk_opts 
 
 /* ---- queries -------------------------------------------------------------- */
 
-static int run_query(rag_index *ix, rag_analyzer *an, sqlite3_stmt *st,
+typedef struct {
+    char *doc;
+    double score;
+} ranked_doc;
+
+static int by_score_then_id(const void *a, const void *b)
+{
+    const ranked_doc *x = a, *y = b;
+    if (x->score != y->score)
+        return x->score < y->score ? 1 : -1;
+    return strcmp(x->doc, y->doc);
+}
+
+/* Rank chunks, fold them to documents (a document scores as its best
+ * chunk), order as trec_eval does (score, then id), write the run lines
+ * and score the query. */
+static int run_query(rag_index *ix, sqlite3_stmt *doc_of, rag_bm25_hit *hits,
                      const char *qid, const char *text, qrel_set *rel,
                      const rag_eval_opts *opts, rag_query_metrics *m, rag_err *err)
 {
-    rag_buf expr = RAG_BUF_INIT;
-    char **ranked = NULL;
-    size_t n = 0;
-    int rc, step;
+    ranked_doc *docs = NULL;
+    const char **ids = NULL;
+    size_t n_hits = 0, n = 0;
+    int rc;
 
     memset(m, 0, sizeof *m);
-    rc = rag_analyzer_match_expr(an, &expr, text, err);
-    if (rc < 0 || expr.len == 0)
+    rc = rag_index_bm25(ix, text, opts->chunk_depth, hits, &n_hits, err);
+    if (rc < 0 || n_hits == 0)
         goto done;
-    ranked = rag_calloc(opts->doc_depth, sizeof *ranked);
-    if (!ranked) {
+    docs = rag_calloc(n_hits, sizeof *docs);
+    ids = rag_calloc(n_hits, sizeof *ids);
+    if (!docs || !ids) {
         rc = rag_fail(err, RAG_ENOMEM, "out of memory");
         goto done;
     }
-    sqlite3_bind_text(st, 1, expr.data, (int)expr.len, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)opts->chunk_depth);
-    sqlite3_bind_int64(st, 3, (sqlite3_int64)opts->doc_depth);
-    while ((step = sqlite3_step(st)) == SQLITE_ROW && n < opts->doc_depth) {
-        const char *did = (const char *)sqlite3_column_text(st, 0);
-        double score = sqlite3_column_double(st, 1);
-        if (!(ranked[n] = rag_strdup(did ? did : ""))) {
-            rc = rag_fail(err, RAG_ENOMEM, "out of memory");
-            break;
+    for (size_t i = 0; i < n_hits && n < opts->doc_depth; i++) {
+        const char *path;
+        int seen = 0;
+        sqlite3_bind_int64(doc_of, 1, hits[i].chunk_id);
+        if (sqlite3_step(doc_of) != SQLITE_ROW) {
+            sqlite3_reset(doc_of);
+            continue;
         }
-        if (opts->run)
-            fprintf(opts->run, "%s Q0 %s %zu %.6f %s\n", qid, ranked[n], n + 1, score,
-                    opts->run_tag);
-        n++;
+        path = (const char *)sqlite3_column_text(doc_of, 0);
+        for (size_t j = 0; j < n && !seen; j++)
+            seen = !strcmp(docs[j].doc, path);
+        if (!seen) {
+            docs[n].doc = rag_strdup(path);
+            docs[n].score = hits[i].score;
+            if (!docs[n++].doc) {
+                sqlite3_reset(doc_of);
+                rc = rag_fail(err, RAG_ENOMEM, "out of memory");
+                goto done;
+            }
+        }
+        sqlite3_reset(doc_of);
     }
-    if (rc == RAG_OK && step != SQLITE_DONE && step != SQLITE_ROW)
-        rc = rag_fail(err, RAG_EIO, "query %s: %s", qid,
-                      sqlite3_errmsg(rag_index_db(ix)));
-    sqlite3_reset(st);
-    if (rc == RAG_OK && rel)
-        *m = rag_eval_query((const char *const *)ranked, n,
-                            (const char *const *)rel->doc_ids, rel->grades, rel->n);
+    qsort(docs, n, sizeof *docs, by_score_then_id);
+    for (size_t i = 0; i < n; i++) {
+        ids[i] = docs[i].doc;
+        if (opts->run)
+            fprintf(opts->run, "%s Q0 %s %zu %.6f %s\n", qid, docs[i].doc, i + 1,
+                    docs[i].score, opts->run_tag);
+    }
+    if (rel)
+        *m = rag_eval_query(ids, n, (const char *const *)rel->doc_ids, rel->grades, rel->n);
 done:
-    for (size_t i = 0; i < n; i++)
-        rag_free(ranked[i]);
-    rag_free(ranked);
-    rag_buf_fini(&expr);
+    for (size_t i = 0; docs && i < n; i++)
+        rag_free(docs[i].doc);
+    rag_free(docs);
+    rag_free(ids);
     return rc;
 }
 
@@ -312,7 +337,7 @@ int rag_eval_beir(rag_eval_result *res, const char *dir, const rag_eval_opts *op
                   rag_err *err)
 {
     rag_index *ix = NULL;
-    rag_analyzer *an = NULL;
+    rag_bm25_hit *hits = NULL;
     qrels q = {0};
     sqlite3_stmt *st = NULL;
     char *path = NULL;
@@ -330,9 +355,12 @@ int rag_eval_beir(rag_eval_result *res, const char *dir, const rag_eval_opts *op
     path = NULL;
     if (rc < 0)
         goto done;
-    if ((rc = rag_index_open(&ix, NULL, RAG_INDEX_MEMORY, err)) < 0 ||
-        (rc = rag_analyzer_create(&an, err)) < 0)
+    if ((rc = rag_index_open(&ix, NULL, RAG_INDEX_MEMORY, err)) < 0)
         goto done;
+    if (!(hits = rag_calloc(opts->chunk_depth ? opts->chunk_depth : 1, sizeof *hits))) {
+        rc = rag_fail(err, RAG_ENOMEM, "out of memory");
+        goto done;
+    }
     t0 = rag_now_ms();
     if (!(path = rag_asprintf("%s/corpus.jsonl", dir))) {
         rc = rag_fail(err, RAG_ENOMEM, "out of memory");
@@ -352,11 +380,8 @@ int rag_eval_beir(rag_eval_result *res, const char *dir, const rag_eval_opts *op
         goto done;
     }
     if (sqlite3_prepare_v2(rag_index_db(ix),
-            "WITH top AS (SELECT rowid AS id, docrag_bm25(chunks_fts) AS s"
-            "  FROM chunks_fts WHERE chunks_fts MATCH ?1 ORDER BY s DESC LIMIT ?2)"
-            " SELECT d.path, max(top.s) AS s FROM top JOIN chunks c ON c.id = top.id"
-            " JOIN documents d ON d.id = c.doc_id GROUP BY d.id"
-            " ORDER BY s DESC, d.path ASC LIMIT ?3", -1, &st, NULL) != SQLITE_OK) {
+            "SELECT d.path FROM chunks c JOIN documents d ON d.id = c.doc_id"
+            " WHERE c.id = ?1", -1, &st, NULL) != SQLITE_OK) {
         rc = rag_fail(err, RAG_EIO, "eval: %s", sqlite3_errmsg(rag_index_db(ix)));
         goto done;
     }
@@ -391,7 +416,7 @@ int rag_eval_beir(rag_eval_result *res, const char *dir, const rag_eval_opts *op
                 json_decref(o);
                 continue; /* duplicate query id: score once */
             }
-            rc = run_query(ix, an, st, qid, text, rel, opts, &m, err);
+            rc = run_query(ix, st, hits, qid, text, rel, opts, &m, err);
             json_decref(o);
             if (rc < 0)
                 goto done;
@@ -417,7 +442,7 @@ done:
     sqlite3_finalize(st);
     rag_free(path);
     qrels_fini(&q);
-    rag_analyzer_destroy(an);
+    rag_free(hits);
     rag_index_close(ix);
     return rc;
 }

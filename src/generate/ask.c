@@ -27,9 +27,10 @@ rag_ask_opts rag_ask_opts_from_config(const rag_config *cfg)
     return o;
 }
 
-int rag_ask(rag_answer *out, rag_ask_timings *t, rag_index *ix, rag_analyzer *an,
+int rag_ask(rag_answer *out, rag_ask_timings *t, rag_index *ix,
             const char *question, const rag_ask_opts *opts, rag_err *err)
 {
+    rag_analyzer *an = rag_index_analyzer(ix);
     rag_hits hits;
     rag_qterms q;
     rag_search_opts so = {RAG_MODE_BM25, opts->context_chunks};
@@ -38,12 +39,12 @@ int rag_ask(rag_answer *out, rag_ask_timings *t, rag_index *ix, rag_analyzer *an
 
     memset(out, 0, sizeof *out);
     memset(t, 0, sizeof *t);
-    rc = rag_search(&hits, ix, an, question, &so, err);
+    rc = rag_search(&hits, ix, question, &so, err);
     if (rc < 0)
         return rc;
     t1 = rag_now_ms();
     t->search_ms = t1 - t0;
-    rc = rag_qterms_build(&q, ix, an, question, err);
+    rc = rag_qterms_build(&q, ix, question, err);
     if (rc < 0) {
         rag_hits_fini(&hits);
         return rc;

@@ -72,7 +72,7 @@ typedef struct {
 /* Retrieve (BM25), gate, answer. Caller owns out's contents: free with
  * rag_answer_fini. A refusal is an answer (out->refused = 1), not an
  * error. */
-int rag_ask(rag_answer *out, rag_ask_timings *t, rag_index *ix, rag_analyzer *an,
+int rag_ask(rag_answer *out, rag_ask_timings *t, rag_index *ix,
             const char *question, const rag_ask_opts *opts, rag_err *err);
 
 /* Split text into sentences: calls fn with each sentence's byte range

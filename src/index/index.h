@@ -87,6 +87,25 @@ void rag_chunk_row_fini(rag_chunk_row *row);
 /* Page of byte offset `at` in document doc_id (0 if unknown). */
 int rag_index_page_at(rag_index *ix, int64_t doc_id, int64_t at, rag_err *err);
 
+/* ---- BM25 ----------------------------------------------------------------- */
+
+typedef struct {
+    int64_t chunk_id;
+    double score;    /* Lucene-style BM25, k1 = 1.2, b = 0.75; higher is better */
+} rag_bm25_hit;
+
+/* Top k chunks for a free-text query: the query is analysed like
+ * rag_analyzer_match_expr (the same terms, repeated words counted twice)
+ * and scored over the postings index term-at-a-time. Scores equal FTS5's
+ * docrag_bm25 over the same MATCH expression. hits must hold k entries;
+ * *n_hits gets how many were filled, best first (ties: the earlier indexed first). */
+int rag_index_bm25(rag_index *ix, const char *query, size_t k, rag_bm25_hit *hits,
+                   size_t *n_hits, rag_err *err);
+/* The index's analyzer (borrowed; same thread rules as the index). */
+rag_analyzer *rag_index_analyzer(rag_index *ix);
+/* Postings segments; rag_index_optimize merges them into one. */
+int64_t rag_index_segments(rag_index *ix);
+
 /* ---- statistics -------------------------------------------------------- */
 
 typedef struct {

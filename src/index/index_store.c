@@ -8,6 +8,8 @@
  */
 #include "index.h"
 
+#include "bm25_index.h"
+
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -17,6 +19,8 @@ struct rag_index {
     sqlite3 *db;
     char *path;
     int in_tx;
+    rag_analyzer *an;      /* BM25 analysis of chunks and queries */
+    bm25_writer *bw;       /* pending postings; NULL when read-only */
 };
 
 static const char schema_sql[] =
@@ -55,7 +59,14 @@ static const char schema_sql[] =
     "    (SELECT title FROM documents WHERE id = old.doc_id));"
     "  DELETE FROM vectors WHERE chunk_id = old.id;"
     "END;"
-    "CREATE VIRTUAL TABLE IF NOT EXISTS chunks_vocab USING fts5vocab(chunks_fts, 'row');";
+    "CREATE VIRTUAL TABLE IF NOT EXISTS chunks_vocab USING fts5vocab(chunks_fts, 'row');"
+    "CREATE TABLE IF NOT EXISTS bm25_docs("
+    "  docno INTEGER PRIMARY KEY AUTOINCREMENT, chunk_id INTEGER UNIQUE NOT NULL,"
+    "  dl INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS bm25_postings("
+    "  term TEXT NOT NULL, seg INTEGER NOT NULL, df INTEGER NOT NULL, data BLOB NOT NULL,"
+    "  PRIMARY KEY(term, seg)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS bm25_deleted(docno INTEGER PRIMARY KEY);";
 
 static int db_fail(rag_index *ix, rag_err *err, const char *what)
 {
@@ -138,6 +149,10 @@ int rag_index_open(rag_index **out, const char *path, unsigned flags, rag_err *e
     sqlite3_busy_timeout(ix->db, 10000);
     sqlite3_extended_result_codes(ix->db, 1);
     rc = rag_fts5_register(ix->db, err);
+    if (rc == RAG_OK)
+        rc = rag_analyzer_create(&ix->an, err);
+    if (rc == RAG_OK && !(flags & RAG_INDEX_READ_ONLY))
+        rc = bm25_writer_create(&ix->bw, err);
     if (rc == RAG_OK && !(flags & RAG_INDEX_READ_ONLY))
         rc = exec(ix, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", err);
     if (rc == RAG_OK)
@@ -158,7 +173,11 @@ void rag_index_close(rag_index *ix)
 {
     if (!ix)
         return;
+    if (ix->in_tx)
+        rag_index_rollback(ix);
     sqlite3_close_v2(ix->db);
+    bm25_writer_destroy(ix->bw);
+    rag_analyzer_destroy(ix->an);
     rag_free(ix->path);
     rag_free(ix);
 }
@@ -183,7 +202,12 @@ int rag_index_begin(rag_index *ix, rag_err *err)
 
 int rag_index_commit(rag_index *ix, rag_err *err)
 {
-    int rc = exec(ix, "COMMIT", err);
+    int rc = ix->bw ? bm25_flush(ix->bw, ix->db, err) : RAG_OK;
+    if (rc < 0) {
+        rag_index_rollback(ix);
+        return rc;
+    }
+    rc = exec(ix, "COMMIT", err);
     if (rc == RAG_OK)
         ix->in_tx = 0;
     return rc;
@@ -192,12 +216,33 @@ int rag_index_commit(rag_index *ix, rag_err *err)
 void rag_index_rollback(rag_index *ix)
 {
     sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
+    if (ix->bw)
+        bm25_discard(ix->bw);
     ix->in_tx = 0;
 }
 
 int rag_index_optimize(rag_index *ix, rag_err *err)
 {
-    return exec(ix, "INSERT INTO chunks_fts(chunks_fts) VALUES('optimize')", err);
+    int own_tx = !ix->in_tx;
+    int rc;
+
+    if (own_tx && (rc = rag_index_begin(ix, err)) < 0)
+        return rc;
+    rc = exec(ix, "INSERT INTO chunks_fts(chunks_fts) VALUES('optimize')", err);
+    if (rc == RAG_OK)
+        rc = bm25_merge(ix->db, err);
+    if (own_tx) {
+        if (rc == RAG_OK)
+            rc = rag_index_commit(ix, err);
+        else
+            rag_index_rollback(ix);
+    }
+    return rc;
+}
+
+int64_t rag_index_segments(rag_index *ix)
+{
+    return bm25_segment_count(ix->db);
 }
 
 /* Delete a document's chunks (FTS rows via trigger), pages and row. */
@@ -208,6 +253,19 @@ static int delete_doc_rows(rag_index *ix, int64_t doc_id, rag_err *err)
         "DELETE FROM pages WHERE doc_id = ?1",
         "DELETE FROM documents WHERE id = ?1",
     };
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(ix->db, "SELECT id FROM chunks WHERE doc_id = ?1", -1, &q,
+                           NULL) != SQLITE_OK)
+        return db_fail(ix, err, "delete");
+    sqlite3_bind_int64(q, 1, doc_id);
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        int rc = bm25_delete_chunk(ix->bw, ix->db, sqlite3_column_int64(q, 0), err);
+        if (rc < 0) {
+            sqlite3_finalize(q);
+            return rc;
+        }
+    }
+    sqlite3_finalize(q);
     for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++) {
         sqlite3_stmt *st;
         int rc;
@@ -300,6 +358,12 @@ static int insert_rows(rag_index *ix, const rag_doc_meta *meta, const rag_doc *d
         if (rc != SQLITE_DONE) {
             rc = rag_fail(err, RAG_EIO, "%s: chunk %d of %s: %s", ix->path, c->ord,
                           meta->path, sqlite3_errmsg(ix->db));
+            sqlite3_finalize(st);
+            return rc;
+        }
+        rc = bm25_add_chunk(ix->bw, ix->db, ix->an, c->id, c->text, c->section,
+                            doc->title, err);
+        if (rc < 0) {
             sqlite3_finalize(st);
             return rc;
         }
@@ -454,7 +518,8 @@ static int64_t count(rag_index *ix, const char *sql)
 
 int64_t rag_index_n_chunks(rag_index *ix)
 {
-    return count(ix, "SELECT count(*) FROM chunks");
+    return count(ix, "SELECT coalesce((SELECT CAST(value AS INTEGER) FROM meta"
+                     " WHERE key = 'bm25_n_docs'), 0)");
 }
 
 int rag_index_stats_get(rag_index *ix, rag_index_stats *out, rag_err *err)
@@ -496,12 +561,17 @@ int rag_index_term_docs(rag_index *ix, const char *term, int64_t *n_docs, rag_er
 {
     sqlite3_stmt *st;
     *n_docs = 0;
-    if (sqlite3_prepare_v2(ix->db, "SELECT doc FROM chunks_vocab WHERE term = ?1", -1,
-                           &st, NULL) != SQLITE_OK)
-        return db_fail(ix, err, "read vocabulary");
+    if (sqlite3_prepare_v2(ix->db, "SELECT coalesce(sum(df), 0) FROM bm25_postings"
+                           " WHERE term = ?1", -1, &st, NULL) != SQLITE_OK)
+        return db_fail(ix, err, "read postings");
     sqlite3_bind_text(st, 1, term, -1, SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_ROW)
         *n_docs = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
     return RAG_OK;
+}
+
+rag_analyzer *rag_index_analyzer(rag_index *ix)
+{
+    return ix->an;
 }

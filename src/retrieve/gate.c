@@ -46,9 +46,9 @@ static int add_term(void *ctx, const char *term, size_t n, size_t s, size_t e,
     return 0;
 }
 
-int rag_qterms_build(rag_qterms *out, rag_index *ix, rag_analyzer *an,
-                     const char *query, rag_err *err)
+int rag_qterms_build(rag_qterms *out, rag_index *ix, const char *query, rag_err *err)
 {
+    rag_analyzer *an = rag_index_analyzer(ix);
     build_ctx b = {out, 0};
     int64_t n_total;
     int rc;

@@ -1,11 +1,11 @@
 /* retrieve.h - ranking chunks for a query.
  *
- * BM25 (sparse) runs in SQLite FTS5 with the docrag analyzer and the
- * docrag_bm25 ranking function; only the final top k rows are read back.
+ * BM25 (sparse) runs over the index's postings (rag_index_bm25): the
+ * docrag analyzer, Lucene's BM25; only the final top k rows are read back.
  * Dense and hybrid modes need an embedder; until one is configured they
  * fall back to BM25 with one notice (rag_search_opts.notice).
  *
- * Thread safety: one call at a time per rag_index / rag_analyzer.
+ * Thread safety: one call at a time per rag_index.
  */
 #ifndef RAG_RETRIEVE_H
 #define RAG_RETRIEVE_H
@@ -46,8 +46,8 @@ typedef struct {
 
 /* Rank chunks for query. Caller owns out's contents: free with
  * rag_hits_fini. A query without searchable terms gives zero hits. */
-int rag_search(rag_hits *out, rag_index *ix, rag_analyzer *an,
-               const char *query, const rag_search_opts *opts, rag_err *err);
+int rag_search(rag_hits *out, rag_index *ix, const char *query,
+               const rag_search_opts *opts, rag_err *err);
 void rag_hits_fini(rag_hits *hits);
 
 /* ---- query terms, coverage and the off-topic gate ----------------------- */
@@ -68,8 +68,8 @@ typedef struct {
     double idf_total;
 } rag_qterms;
 
-int rag_qterms_build(rag_qterms *out, rag_index *ix, rag_analyzer *an,
-                     const char *query, rag_err *err);
+int rag_qterms_build(rag_qterms *out, rag_index *ix, const char *query,
+                     rag_err *err);
 void rag_qterms_fini(rag_qterms *q);
 /* IDF-weighted fraction of q's terms that occur in text, in [0,1];
  * *matched gets a bit per matched term (may be NULL). */

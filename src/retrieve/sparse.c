@@ -38,14 +38,13 @@ void rag_hits_fini(rag_hits *hits)
     hits->n = 0;
 }
 
-int rag_search(rag_hits *out, rag_index *ix, rag_analyzer *an, const char *query,
+int rag_search(rag_hits *out, rag_index *ix, const char *query,
                const rag_search_opts *opts, rag_err *err)
 {
-    rag_buf expr = RAG_BUF_INIT;
-    sqlite3_stmt *st = NULL;
-    sqlite3 *db = rag_index_db(ix);
+    rag_bm25_hit *top = NULL;
+    size_t n_top = 0;
     double t0;
-    int rc;
+    int rc = RAG_OK;
 
     memset(out, 0, sizeof *out);
     out->mode_used = RAG_MODE_BM25;
@@ -55,55 +54,30 @@ int rag_search(rag_hits *out, rag_index *ix, rag_analyzer *an, const char *query
                  "using bm25", rag_search_mode_name(opts->mode));
     if (opts->k == 0)
         return RAG_OK;
-    rc = rag_analyzer_match_expr(an, &expr, query, err);
-    if (rc < 0)
-        goto done;
-    if (expr.len == 0)
-        goto done;
+    top = rag_calloc(opts->k, sizeof *top);
     out->items = rag_calloc(opts->k, sizeof *out->items);
-    if (!out->items) {
+    if (!top || !out->items) {
         rc = rag_fail(err, RAG_ENOMEM, "out of memory for %zu results", opts->k);
         goto done;
     }
     t0 = rag_now_ms();
-    if (sqlite3_prepare_v2(db,
-            "SELECT rowid, docrag_bm25(chunks_fts) AS s FROM chunks_fts"
-            " WHERE chunks_fts MATCH ?1 ORDER BY s DESC LIMIT ?2", -1, &st,
-            NULL) != SQLITE_OK) {
-        rc = rag_fail(err, RAG_EIO, "%s: search: %s", rag_index_path(ix),
-                      sqlite3_errmsg(db));
+    rc = rag_index_bm25(ix, query, opts->k, top, &n_top, err);
+    if (rc < 0)
         goto done;
-    }
-    sqlite3_bind_text(st, 1, expr.data, (int)expr.len, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)opts->k);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW && out->n < opts->k) {
-        rag_hit *h = &out->items[out->n++];
-        h->rank = (int)out->n;
-        h->row.chunk_id = sqlite3_column_int64(st, 0);
-        h->score = sqlite3_column_double(st, 1);
-    }
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-        rc = rag_fail(err, RAG_EIO, "%s: search: %s", rag_index_path(ix),
-                      sqlite3_errmsg(db));
-        out->n = 0;
-        goto done;
-    }
     out->ms_search = rag_now_ms() - t0;
     t0 = rag_now_ms();
-    for (size_t i = 0; i < out->n; i++) {
-        int64_t id = out->items[i].row.chunk_id;
-        rc = rag_index_get_chunk(ix, id, &out->items[i].row, err);
-        if (rc < 0) {
-            out->n = i;
+    for (size_t i = 0; i < n_top; i++) {
+        rag_hit *h = &out->items[out->n];
+        rc = rag_index_get_chunk(ix, top[i].chunk_id, &h->row, err);
+        if (rc < 0)
             goto done;
-        }
+        h->rank = (int)++out->n;
+        h->score = top[i].score;
     }
     out->ms_fetch = rag_now_ms() - t0;
-    rc = RAG_OK;
 done:
-    sqlite3_finalize(st);
-    rag_buf_fini(&expr);
+    rag_free(top);
     if (rc < 0)
         rag_hits_fini(out);
-    return rc < 0 ? rc : RAG_OK;
+    return rc;
 }

@@ -1,0 +1,313 @@
+/* bm25_search.c - term-at-a-time BM25 over the postings index.
+ *
+ * For each distinct query term (with its multiplicity m): read its
+ * segments, skip deleted docnos, count the live df, then add
+ * m * idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / avgdl)) into a
+ * dense score array indexed by docno. The top k come from a bounded
+ * min-heap over the docnos touched. One pass, no per-row SQL.
+ */
+#include "bm25_index.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BM25_K1 1.2
+#define BM25_B 0.75
+
+typedef struct {
+    char term[RAG_ANALYZER_MAX_TERM_BYTES + 1];
+    int mult;
+} qterm;
+
+typedef struct {
+    qterm *v;
+    size_t n, cap;
+} qterm_list;
+
+static int add_qterm(void *ctx, const char *term, size_t n, size_t s, size_t e, int col)
+{
+    qterm_list *l = ctx;
+    (void)s;
+    (void)e;
+    (void)col;
+    if (n > RAG_ANALYZER_MAX_TERM_BYTES)
+        return 0;
+    for (size_t i = 0; i < l->n; i++)
+        if (strlen(l->v[i].term) == n && !memcmp(l->v[i].term, term, n)) {
+            l->v[i].mult++;
+            return 0;
+        }
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        qterm *p = rag_realloc(l->v, cap * sizeof *p);
+        if (!p)
+            return RAG_ENOMEM;
+        l->v = p;
+        l->cap = cap;
+    }
+    memcpy(l->v[l->n].term, term, n);
+    l->v[l->n].term[n] = '\0';
+    l->v[l->n++].mult = 1;
+    return 0;
+}
+
+/* The query's terms as FTS5 would see the MATCH expression: each quoted
+ * phrase of rag_analyzer_match_expr analysed in QUERY mode. */
+static int query_terms(rag_analyzer *an, const char *query, qterm_list *out, rag_err *err)
+{
+    rag_buf expr = RAG_BUF_INIT, phrase = RAG_BUF_INIT;
+    int rc = rag_analyzer_match_expr(an, &expr, query, err);
+    for (size_t i = 0; rc == RAG_OK && i < expr.len; i++) {
+        if (expr.data[i] != '"')
+            continue;
+        rag_buf_clear(&phrase);
+        for (i++; i < expr.len && rc == RAG_OK; i++) {
+            if (expr.data[i] == '"') {
+                if (i + 1 < expr.len && expr.data[i + 1] == '"') {
+                    rc = rag_buf_putc(&phrase, '"');
+                    i++;
+                    continue;
+                }
+                break;
+            }
+            rc = rag_buf_putc(&phrase, expr.data[i]);
+        }
+        if (rc == RAG_OK && phrase.len)
+            rc = rag_analyzer_run_mode(an, phrase.data, phrase.len, RAG_ANALYZE_QUERY,
+                                       add_qterm, out);
+        if (rc < 0)
+            rc = rag_fail(err, RAG_ENOMEM, "out of memory analysing the query");
+    }
+    rag_buf_fini(&expr);
+    rag_buf_fini(&phrase);
+    return rc;
+}
+
+static int64_t meta_int(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st;
+    int64_t v = 0;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+typedef struct {
+    uint32_t docno;
+    uint32_t tf;
+    uint32_t dl;
+} posting;
+
+static size_t varint(const unsigned char *p, size_t n, uint64_t *v)
+{
+    uint64_t r = 0;
+    for (size_t i = 0; i < n && i < 10; i++) {
+        r |= (uint64_t)(p[i] & 0x7F) << (7 * i);
+        if (!(p[i] & 0x80)) {
+            *v = r;
+            return i + 1;
+        }
+    }
+    return 0;
+}
+
+/* Min-heap on (score, then higher chunk id = worse) of the best k. */
+typedef struct {
+    double score;
+    int64_t docno;
+} cand;
+
+static int worse(const cand *a, const cand *b)
+{
+    return a->score < b->score || (a->score == b->score && a->docno > b->docno);
+}
+
+static void sift_down(cand *h, size_t n, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < n && worse(&h[l], &h[m]))
+            m = l;
+        if (r < n && worse(&h[r], &h[m]))
+            m = r;
+        if (m == i)
+            return;
+        cand t = h[i];
+        h[i] = h[m];
+        h[m] = t;
+        i = m;
+    }
+}
+
+static int by_rank(const void *a, const void *b)
+{
+    const cand *x = a, *y = b;
+    if (x->score != y->score)
+        return x->score < y->score ? 1 : -1;
+    return x->docno < y->docno ? -1 : x->docno > y->docno;
+}
+
+int rag_index_bm25(rag_index *ix, const char *query, size_t k, rag_bm25_hit *hits,
+                   size_t *n_hits, rag_err *err)
+{
+    sqlite3 *db = rag_index_db(ix);
+    qterm_list terms = {0};
+    sqlite3_stmt *st = NULL, *map = NULL;
+    posting *post = NULL;
+    size_t n_post = 0, cap_post = 0, n_heap = 0;
+    double *acc = NULL, avgdl;
+    uint32_t *touched = NULL;
+    size_t n_touched = 0;
+    int64_t n_docs, max_docno, *del = NULL;
+    size_t n_del = 0;
+    cand *heap = NULL;
+    int rc;
+
+    *n_hits = 0;
+    if (k == 0)
+        return RAG_OK;
+    rc = query_terms(rag_index_analyzer(ix), query, &terms, err);
+    if (rc < 0 || terms.n == 0)
+        goto done;
+    n_docs = meta_int(db, "SELECT CAST(value AS INTEGER) FROM meta WHERE key='bm25_n_docs'");
+    avgdl = n_docs > 0 ? (double)meta_int(db, "SELECT CAST(value AS INTEGER) FROM meta"
+                                              " WHERE key='bm25_total_dl'") / (double)n_docs
+                       : 0;
+    max_docno = meta_int(db, "SELECT seq FROM sqlite_sequence WHERE name='bm25_docs'");
+    if (n_docs <= 0 || max_docno <= 0 || max_docno > UINT32_MAX - 1)
+        goto done;
+    {
+        int64_t n = meta_int(db, "SELECT count(*) FROM bm25_deleted");
+        if (n > 0) {
+            del = rag_malloc((size_t)n * sizeof *del);
+            if (!del) {
+                rc = rag_fail(err, RAG_ENOMEM, "out of memory");
+                goto done;
+            }
+            if (sqlite3_prepare_v2(db, "SELECT docno FROM bm25_deleted ORDER BY docno", -1,
+                                   &st, NULL) == SQLITE_OK)
+                while (sqlite3_step(st) == SQLITE_ROW && n_del < (size_t)n)
+                    del[n_del++] = sqlite3_column_int64(st, 0);
+            sqlite3_finalize(st);
+            st = NULL;
+        }
+    }
+    acc = rag_calloc((size_t)max_docno + 1, sizeof *acc);
+    touched = rag_malloc(((size_t)max_docno + 1) * sizeof *touched);
+    if (!acc || !touched) {
+        rc = rag_fail(err, RAG_ENOMEM, "out of memory for %lld BM25 scores",
+                      (long long)max_docno);
+        goto done;
+    }
+    if (sqlite3_prepare_v2(db, "SELECT data FROM bm25_postings WHERE term = ?1 ORDER BY seg",
+                           -1, &st, NULL) != SQLITE_OK) {
+        rc = rag_fail(err, RAG_EIO, "%s: bm25: %s", rag_index_path(ix), sqlite3_errmsg(db));
+        goto done;
+    }
+    for (size_t t = 0; t < terms.n; t++) {
+        double idf, w;
+        size_t di = 0;
+        n_post = 0;
+        sqlite3_bind_text(st, 1, terms.v[t].term, -1, SQLITE_STATIC);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            const unsigned char *p = sqlite3_column_blob(st, 0);
+            size_t n = (size_t)sqlite3_column_bytes(st, 0), i = 0;
+            uint64_t docno = 0;
+            while (i < n) {
+                uint64_t d, tf, dl;
+                size_t a = varint(p + i, n - i, &d), b, c;
+                if (!a || !(b = varint(p + i + a, n - i - a, &tf)) ||
+                    !(c = varint(p + i + a + b, n - i - a - b, &dl))) {
+                    rc = rag_fail(err, RAG_EFORMAT, "%s: corrupt postings for '%s'",
+                                  rag_index_path(ix), terms.v[t].term);
+                    goto done;
+                }
+                i += a + b + c;
+                docno += d;
+                if (docno > (uint64_t)max_docno) {
+                    rc = rag_fail(err, RAG_EFORMAT, "%s: corrupt postings for '%s'",
+                                  rag_index_path(ix), terms.v[t].term);
+                    goto done;
+                }
+                /* Postings come in docno order, and so does del[]. */
+                while (di < n_del && del[di] < (int64_t)docno)
+                    di++;
+                if (di < n_del && del[di] == (int64_t)docno)
+                    continue;
+                if (n_post == cap_post) {
+                    size_t cap = cap_post ? cap_post * 2 : 1024;
+                    posting *np = rag_realloc(post, cap * sizeof *np);
+                    if (!np) {
+                        rc = rag_fail(err, RAG_ENOMEM, "out of memory reading postings");
+                        goto done;
+                    }
+                    post = np;
+                    cap_post = cap;
+                }
+                post[n_post++] = (posting){(uint32_t)docno, (uint32_t)tf, (uint32_t)dl};
+            }
+        }
+        sqlite3_reset(st);
+        if (n_post == 0)
+            continue;
+        idf = log(1.0 + ((double)n_docs - (double)n_post + 0.5) / ((double)n_post + 0.5));
+        w = idf * terms.v[t].mult * (BM25_K1 + 1);
+        for (size_t i = 0; i < n_post; i++) {
+            double tf = post[i].tf;
+            double norm = BM25_K1 * (1 - BM25_B + BM25_B * post[i].dl / avgdl);
+            if (acc[post[i].docno] == 0)
+                touched[n_touched++] = post[i].docno;
+            acc[post[i].docno] += w * tf / (tf + norm);
+        }
+    }
+    heap = rag_malloc(k * sizeof *heap);
+    if (!heap) {
+        rc = rag_fail(err, RAG_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < n_touched; i++) {
+        cand c = {acc[touched[i]], touched[i]};
+        if (n_heap < k) {
+            size_t j = n_heap++;
+            heap[j] = c;
+            while (j > 0 && worse(&heap[j], &heap[(j - 1) / 2])) {
+                cand tmp = heap[j];
+                heap[j] = heap[(j - 1) / 2];
+                heap[(j - 1) / 2] = tmp;
+                j = (j - 1) / 2;
+            }
+        } else if (worse(&heap[0], &c)) {
+            heap[0] = c;
+            sift_down(heap, n_heap, 0);
+        }
+    }
+    qsort(heap, n_heap, sizeof *heap, by_rank);
+    if (sqlite3_prepare_v2(db, "SELECT chunk_id FROM bm25_docs WHERE docno = ?1", -1, &map,
+                           NULL) != SQLITE_OK) {
+        rc = rag_fail(err, RAG_EIO, "%s: bm25: %s", rag_index_path(ix), sqlite3_errmsg(db));
+        goto done;
+    }
+    for (size_t i = 0; i < n_heap; i++) {
+        sqlite3_bind_int64(map, 1, heap[i].docno);
+        if (sqlite3_step(map) == SQLITE_ROW) {
+            hits[*n_hits].chunk_id = sqlite3_column_int64(map, 0);
+            hits[*n_hits].score = heap[i].score;
+            (*n_hits)++;
+        }
+        sqlite3_reset(map);
+    }
+    rc = RAG_OK;
+done:
+    sqlite3_finalize(st);
+    sqlite3_finalize(map);
+    rag_free(terms.v);
+    rag_free(post);
+    rag_free(acc);
+    rag_free(touched);
+    rag_free(del);
+    rag_free(heap);
+    return rc < 0 ? rc : RAG_OK;
+}
