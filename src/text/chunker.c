@@ -746,7 +746,32 @@ int rag_chunker_split(rag_chunks **out, const rag_doc *doc, const rag_chunk_opts
             start++;
         if (start >= n)
             break;
-        we = scan_window(&sc, start, min_end);
+        {
+            /* The tail: text that fits in one window (and crosses no
+             * section mark) stays whole instead of being cut at the target
+             * into a full window and a scrap; a tail a little longer is
+             * split into two similar halves. Short documents stay one
+             * chunk, and no chunk is a tiny remainder. */
+            int64_t saved_target = sc.target, rem = -1;
+            if (n - start <= (size_t)o.max_tokens * 32 &&
+                mark_after(sc.marks, sc.n_marks, start + 1) >= sc.n_marks)
+                rem = (int64_t)rag_chunk_estimate_tokens(doc->text + start, n - start) * CENTI;
+            if (rem >= 0 && rem <= sc.maxc) {
+                we.end = n;
+                we.tokens = rem;
+            } else {
+                if (rem > 0 && rem < sc.target + sc.maxc) {
+                    int64_t half = (rem + (int64_t)o.overlap_tokens * CENTI) / 2;
+                    sc.target = half < sc.target ? half : sc.target;
+                    sc.lo_para = sc.target / 2;
+                    sc.lo_sent = sc.lo_word = sc.target * 3 / 4;
+                }
+                we = scan_window(&sc, start, min_end);
+                sc.target = saved_target;
+                sc.lo_para = sc.target / 2;
+                sc.lo_sent = sc.lo_word = sc.target * 3 / 4;
+            }
+        }
         s = start;
         e = we.end;
         while (s < e && is_space_byte((unsigned char)doc->text[s]))
