@@ -103,7 +103,18 @@ struct tokvec {
     int32_t *ids;
     size_t *start, *end;
     size_t n, cap;
+    size_t word_limit;  /* 0, or the truncation max_length (see word_done) */
+    size_t n_at_limit;  /* tokens at the first word end with n >= word_limit */
 };
+
+/* HF tokenizers (0.23) stops tokenizing a sequence at the first word end
+ * where it holds max_length tokens, and its LongestFirst arithmetic sees
+ * those lengths; we record the same count. */
+static void word_done(struct tokvec *tv)
+{
+    if (tv->word_limit && !tv->n_at_limit && tv->n >= tv->word_limit)
+        tv->n_at_limit = tv->n;
+}
 
 static int tokvec_push(struct tokvec *tv, int32_t id, size_t start, size_t end)
 {
@@ -234,11 +245,14 @@ static int word_flush(const rag_wordpiece *wp, struct word *w, struct tokvec *tv
         pos = end;
     }
     w->n_chars = w->n_bytes = 0;
+    word_done(tv);
     return 0;
 unk:
     tv->n = n_before;
     w->n_chars = w->n_bytes = 0;
-    return tokvec_push(tv, wp->unk_id, w->start, w->end);
+    rc = tokvec_push(tv, wp->unk_id, w->start, w->end);
+    word_done(tv);
+    return rc;
 }
 
 /* One normalized code point: split, isolate or append. */
@@ -346,6 +360,7 @@ static int tokenize(const rag_wordpiece *wp, const char *text, size_t n, const c
             if (k) {
                 if ((rc = word_flush(wp, w, tv)) < 0 || (rc = tokvec_push(tv, id, i, i + k)) < 0)
                     goto oom;
+                word_done(tv);
                 i += k;
                 continue;
             }
@@ -403,7 +418,9 @@ oom:
 
 /* ---- truncation and assembly ------------------------------------------ */
 
-/* HF tokenizers' LongestFirst: budget is max_len minus the special tokens. */
+/* HF tokenizers' LongestFirst: budget is max_len minus the special tokens;
+ * *n1, *n2 hold the lengths HF compares (see word_done) and get the lengths
+ * to keep. */
 static void longest_first(size_t *n1, size_t *n2, int pair, size_t budget)
 {
     size_t a = *n1, b = *n2;
@@ -488,6 +505,7 @@ int rag_wordpiece_encode(const rag_wordpiece *wp, const char *a, size_t n_a, con
         rc = rag_fail(err, RAG_ENOMEM, "tokenizer: out of memory");
         goto done;
     }
+    tv[0].word_limit = tv[1].word_limit = max_len;
     if ((rc = tokenize(wp, a ? a : "", n_a, "a", &w, &tv[0], err)) < 0)
         goto done;
     if (b && (rc = tokenize(wp, b, n_b, "b", &w, &tv[1], err)) < 0)
@@ -495,8 +513,15 @@ int rag_wordpiece_encode(const rag_wordpiece *wp, const char *a, size_t n_a, con
 
     keep[0] = tv[0].n;
     keep[1] = tv[1].n;
-    if (max_len)
+    if (max_len) {
+        for (int s = 0; s < 2; s++)
+            if (tv[s].n_at_limit)
+                keep[s] = tv[s].n_at_limit;
         longest_first(&keep[0], &keep[1], b != NULL, max_len - t->n_special);
+        for (int s = 0; s < 2; s++)
+            if (keep[s] > tv[s].n)
+                keep[s] = tv[s].n;
+    }
     total = t->n_special + keep[0] + keep[1];
     if (enc_reserve(enc, total) < 0) {
         rc = rag_fail(err, RAG_ENOMEM, "tokenizer: out of memory for %zu tokens", total);

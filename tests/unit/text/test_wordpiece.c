@@ -323,6 +323,113 @@ static void test_wordpiece__allocation_failures_are_reported(void **state)
     rag_wordpiece_destroy(wp);
 }
 
+/* ---- golden set from Hugging Face tokenizers ---------------------------- */
+
+static void dump_ids(const char *label, const rag_wordpiece *wp, const int32_t *ids, size_t n,
+                     size_t at)
+{
+    fprintf(stderr, "  %s (%zu):", label, n);
+    for (size_t i = (at > 3 ? at - 3 : 0); i < n && i < at + 4; i++)
+        fprintf(stderr, " %s%d:%s", i == at ? ">>" : "", ids[i], rag_wordpiece_token(wp, ids[i]));
+    fprintf(stderr, "\n");
+}
+
+/* Compare one golden record; returns 1 on exact match, else prints the
+ * first difference and returns 0. */
+static int check_record(const rag_wordpiece *wp, json_t *rec, size_t line, rag_encoding *enc)
+{
+    json_t *jt = json_object_get(rec, "text"), *jp = json_object_get(rec, "text_pair");
+    json_t *jids = json_object_get(rec, "ids"), *jtypes = json_object_get(rec, "type_ids");
+    json_t *joff = json_object_get(rec, "offsets"), *jmax = json_object_get(rec, "max_length");
+    size_t max_len = json_is_integer(jmax) ? (size_t)json_integer_value(jmax) : 0;
+    size_t n_exp = json_array_size(jids), at = 0;
+    int32_t *exp = calloc(n_exp + 1, sizeof *exp);
+    const char *what = NULL;
+    rag_err err = {0};
+    int ok = 1;
+
+    assert_non_null(exp);
+    for (size_t i = 0; i < n_exp; i++)
+        exp[i] = (int32_t)json_integer_value(json_array_get(jids, i));
+    if (rag_wordpiece_encode(wp, json_string_value(jt), json_string_length(jt),
+                             jp ? json_string_value(jp) : NULL, jp ? json_string_length(jp) : 0,
+                             max_len, enc, &err) != 0) {
+        fprintf(stderr, "golden line %zu: encode failed: %s\n", line, err.msg);
+        free(exp);
+        return 0;
+    }
+    for (at = 0; at < n_exp && at < enc->n && !what; at++) {
+        if (enc->ids[at] != exp[at])
+            what = "id";
+        else if (jtypes && enc->type_ids[at] != json_integer_value(json_array_get(jtypes, at)))
+            what = "type_id";
+        else if (joff) {
+            json_t *o = json_array_get(joff, at);
+            if (enc->byte_start[at] != (size_t)json_integer_value(json_array_get(o, 0)) ||
+                enc->byte_end[at] != (size_t)json_integer_value(json_array_get(o, 1)))
+                what = "offsets";
+        }
+        if (what)
+            break;
+    }
+    if (!what && enc->n != n_exp)
+        what = "length";
+    if (what) {
+        ok = 0;
+        fprintf(stderr, "golden line %zu: %s differs at token %zu; text=\"%.200s\"%s%.100s%s max_length=%zu\n",
+                line, what, at, json_string_value(jt), jp ? " pair=\"" : "",
+                jp ? json_string_value(jp) : "", jp ? "\"" : "", max_len);
+        dump_ids("expected", wp, exp, n_exp, at);
+        dump_ids("got     ", wp, enc->ids, enc->n, at);
+        if (joff && at < enc->n && at < n_exp) {
+            json_t *o = json_array_get(joff, at);
+            fprintf(stderr, "  offsets expected [%lld,%lld) got [%zu,%zu)\n",
+                    (long long)json_integer_value(json_array_get(o, 0)),
+                    (long long)json_integer_value(json_array_get(o, 1)), enc->byte_start[at],
+                    enc->byte_end[at]);
+        }
+    }
+    free(exp);
+    return ok;
+}
+
+static void test_wordpiece__matches_hf_tokenizers_golden_set(void **state)
+{
+    char *path = ts_src_path("tests/data/wordpiece/golden.jsonl");
+    rag_wordpiece *wp = load_model();
+    rag_encoding enc = {0};
+    rag_buf b = RAG_BUF_INIT;
+    rag_err err = {0};
+    size_t line = 0, n_bad = 0, n_single = 0, n_pair = 0;
+    char *p, *nl;
+    (void)state;
+
+    if (rag_read_file(&b, path, 0, &err) != 0)
+        fail_msg("%s", err.msg);
+    for (p = b.data; p && *p; p = nl ? nl + 1 : NULL) {
+        json_error_t jerr;
+        json_t *rec;
+        nl = strchr(p, '\n');
+        line++;
+        rec = json_loadb(p, nl ? (size_t)(nl - p) : strlen(p), JSON_ALLOW_NUL, &jerr);
+        if (!rec)
+            fail_msg("%s:%zu: %s", path, line, jerr.text);
+        json_object_get(rec, "text_pair") ? n_pair++ : n_single++;
+        if (!check_record(wp, rec, line, &enc))
+            n_bad++;
+        json_decref(rec);
+    }
+    fprintf(stderr, "golden: %zu single, %zu pair/truncated records, %zu mismatches\n", n_single,
+            n_pair, n_bad);
+    assert_true(n_single >= 500);
+    assert_true(n_pair >= 100);
+    assert_int_equal(n_bad, 0);
+    rag_buf_fini(&b);
+    rag_free(path);
+    rag_encoding_fini(&enc);
+    rag_wordpiece_destroy(wp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -337,6 +444,7 @@ int main(void)
         cmocka_unit_test(test_wordpiece__pair_truncation_is_longest_first),
         cmocka_unit_test(test_wordpiece__offsets_cover_their_source),
         cmocka_unit_test(test_wordpiece__allocation_failures_are_reported),
+        cmocka_unit_test(test_wordpiece__matches_hf_tokenizers_golden_set),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
