@@ -21,6 +21,8 @@
 
 /* ---- character classes ------------------------------------------------ */
 
+static void init_ascii(rag_wordpiece *wp);
+
 static int is_ascii_punct(uint32_t c)
 {
     return (c >= 33 && c <= 47) || (c >= 58 && c <= 64) || (c >= 91 && c <= 96) ||
@@ -79,7 +81,22 @@ static int is_cjk(uint32_t c)
            (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x2F800 && c <= 0x2FA1F);
 }
 
-void wp_init_ascii(rag_wordpiece *wp)
+int wp_finish(rag_wordpiece *wp, const char *name, rag_err *err)
+{
+    size_t n_pow = wp->max_tok_bytes + 1;
+
+    wp->pow = rag_arena_alloc(wp->arena, n_pow * sizeof *wp->pow);
+    if (!wp->pow)
+        return rag_fail(err, RAG_ENOMEM, "%s: out of memory", name);
+    wp->pow[0] = 1;
+    for (size_t k = 1; k < n_pow; k++)
+        wp->pow[k] = wp->pow[k - 1] * WP_HASH_B;
+    wp->prefix_hash = wp_hash(wp->prefix, wp->n_prefix);
+    init_ascii(wp);
+    return 0;
+}
+
+static void init_ascii(rag_wordpiece *wp)
 {
     int clean = wp->has_normalizer && wp->clean_text;
     int lower = wp->has_normalizer && wp->lowercase;
@@ -154,6 +171,7 @@ struct word {
     char *buf;          /* n_prefix spare bytes, then the word's UTF-8 */
     size_t *src_start;  /* per word byte: source range of its code point */
     size_t *src_end;
+    uint64_t *hpre;     /* hpre[i] = wp_hash of the first i bytes (cap + 1) */
     size_t cap;         /* bytes available after the prefix room */
     size_t n_bytes;
     size_t n_chars;     /* may exceed max_chars; then bytes stop growing */
@@ -165,6 +183,7 @@ static int word_reserve(struct word *w, size_t n_prefix, size_t need)
     size_t cap;
     char *b;
     size_t *s, *e;
+    uint64_t *h;
 
     if (need <= w->cap)
         return 0;
@@ -183,6 +202,10 @@ static int word_reserve(struct word *w, size_t n_prefix, size_t need)
     if (!e)
         return RAG_ENOMEM;
     w->src_end = e;
+    h = rag_realloc(w->hpre, (cap + 1) * sizeof *h);
+    if (!h)
+        return RAG_ENOMEM;
+    w->hpre = h;
     w->cap = cap;
     return 0;
 }
@@ -209,31 +232,44 @@ static int word_push(const rag_wordpiece *wp, struct word *w, uint32_t cp, size_
     return 0;
 }
 
-/* WordPiece on the finished word; appends pieces (or one [UNK]) to tv. */
+/* WordPiece on the finished word; appends pieces (or one [UNK]) to tv.
+ * Greedy longest match: each candidate's hash comes from prefix hashes in
+ * O(1), so a word of n bytes costs O(n * max_tok_bytes) at worst. */
 static int word_flush(const rag_wordpiece *wp, struct word *w, struct tokvec *tv)
 {
     size_t P = wp->n_prefix, n = w->n_bytes, pos = 0, n_before = tv->n;
-    char *word = w->buf + P;
+    const char *word = w->buf + P;
+    const uint64_t *H = w->hpre, *pw = wp->pow;
     int rc;
 
     if (w->n_chars == 0)
         return 0;
     if (w->n_chars > wp->max_chars)
         goto unk;
+    H = w->hpre;
+    w->hpre[0] = 0;
+    for (size_t i = 0; i < n; i++)
+        w->hpre[i + 1] = w->hpre[i] * WP_HASH_B + (unsigned char)word[i];
     while (pos < n) {
         size_t limit = pos == 0 ? wp->max_tok_bytes : (wp->max_tok_bytes > P ? wp->max_tok_bytes - P : 0);
         size_t end = n - pos > limit ? pos + limit : n;
         int32_t id = -1;
 
-        if (pos > 0)
-            memcpy(word + pos - P, wp->prefix, P); /* bytes before pos are consumed */
         while (end > pos) {
+            size_t len;
+            uint64_t h;
             /* candidates end on character boundaries */
             while (end > pos && end < n && ((unsigned char)word[end] & 0xC0) == 0x80)
                 end--;
             if (end == pos)
                 break;
-            id = pos == 0 ? wp_lookup(wp, word, end) : wp_lookup(wp, word + pos - P, end - pos + P);
+            len = end - pos;
+            h = H[end] - H[pos] * pw[len];
+            if (pos == 0)
+                id = wp_lookup_hashed(wp, h, "", 0, word, len);
+            else
+                id = wp_lookup_hashed(wp, wp->prefix_hash * pw[len] + h, wp->prefix, P,
+                                      word + pos, len);
             if (id >= 0)
                 break;
             end--;
@@ -554,6 +590,7 @@ done:
     rag_free(w.buf);
     rag_free(w.src_start);
     rag_free(w.src_end);
+    rag_free(w.hpre);
     tokvec_fini(&tv[0]);
     tokvec_fini(&tv[1]);
     return rc;
