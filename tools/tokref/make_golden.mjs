@@ -14,6 +14,9 @@
 //   {"text", "text_pair", "max_length", "ids", "type_ids"}
 //                                                  pair, LongestFirst
 //   {"text", "max_length", "ids", "type_ids"}     single, truncated
+//   {"variant", "text", "ids", "offsets"}          the same tokenizer.json with
+//        its normalizer replaced by VARIANTS[variant] (cased, accents kept,
+//        no CJK spacing / no cleaning), to cover the other normalizer paths
 //
 // Usage (offline once node_modules is installed):
 //   cd tools/tokref && npm install --ignore-scripts && node make_golden.mjs
@@ -165,6 +168,13 @@ function pdfText(maxPerPdf) {
   return out;
 }
 
+// Normalizer variants; the C test applies the same replacement.
+const VARIANTS = {
+  cased: { type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true, strip_accents: null, lowercase: false },
+  lower_keep_accents: { type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true, strip_accents: false, lowercase: true },
+  raw_strip: { type: 'BertNormalizer', clean_text: false, handle_chinese_chars: false, strip_accents: true, lowercase: false },
+};
+
 // ---- reference encodings --------------------------------------------------
 const cpToByte = (s) => { // code point index -> UTF-8 byte offset
   const map = [0];
@@ -226,10 +236,23 @@ async function main() {
   }
   hf.disableTruncation();
 
+  const json = JSON.parse(fs.readFileSync(path.join(modelDir, 'tokenizer.json'), 'utf8'));
+  const variantTexts = singles.filter((_, i) => i < handwritten.length || i % 3 === 0);
+  for (const [name, normalizer] of Object.entries(VARIANTS)) {
+    const v = Tokenizer.fromString(JSON.stringify({ ...json, normalizer, truncation: null, padding: null }));
+    for (const text of variantTexts) {
+      const e = await v.encode(text);
+      const map = cpToByte(text);
+      records.push({ variant: name, text, ids: Array.from(e.getIds()),
+                     offsets: e.getOffsets().map(([s, t]) => [map[s], map[t]]) });
+    }
+  }
+
   fs.mkdirSync(path.dirname(outFile), { recursive: true });
   fs.writeFileSync(outFile, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
   fs.rmSync(tmp, { recursive: true, force: true });
-  console.log(`${records.length} records (${singles.length} single, ${nPairs} pair, 40 truncated) -> ${outFile}`);
+  console.log(`${records.length} records (${singles.length} single, ${nPairs} pair, 40 truncated, ` +
+              `${Object.keys(VARIANTS).length} x ${variantTexts.length} variant) -> ${outFile}`);
   console.log(`transformers.js disagrees with HF tokenizers on ${disagreements.length} single texts:`);
   for (const t of disagreements) console.log('  ' + JSON.stringify(t).slice(0, 120));
 }

@@ -393,8 +393,47 @@ static int check_record(const rag_wordpiece *wp, json_t *rec, size_t line, rag_e
     return ok;
 }
 
+/* The normalizer variants of make_golden.mjs (VARIANTS there). */
+static const char *const variants[][2] = {
+    {"cased", "{\"type\":\"BertNormalizer\",\"clean_text\":true,\"handle_chinese_chars\":true,"
+              "\"strip_accents\":null,\"lowercase\":false}"},
+    {"lower_keep_accents", "{\"type\":\"BertNormalizer\",\"clean_text\":true,"
+                           "\"handle_chinese_chars\":true,\"strip_accents\":false,\"lowercase\":true}"},
+    {"raw_strip", "{\"type\":\"BertNormalizer\",\"clean_text\":false,\"handle_chinese_chars\":false,"
+                  "\"strip_accents\":true,\"lowercase\":false}"},
+};
+#define N_VARIANTS (sizeof variants / sizeof variants[0])
+
+/* The model's tokenizer.json with its normalizer replaced. */
+static rag_wordpiece *load_variant(const char *normalizer)
+{
+    char *path = ts_shared_path(MODEL "/tokenizer.json");
+    json_error_t jerr;
+    json_t *root, *norm;
+    char *text;
+    rag_wordpiece *wp = NULL;
+    rag_err err = {0};
+
+    assert_non_null(path);
+    root = json_load_file(path, 0, &jerr);
+    norm = json_loads(normalizer, 0, &jerr);
+    assert_non_null(root);
+    assert_non_null(norm);
+    json_object_set_new(root, "normalizer", norm);
+    text = json_dumps(root, JSON_COMPACT);
+    assert_non_null(text);
+    if (rag_wordpiece_load_json(&wp, text, strlen(text), "variant", &err) != 0)
+        fail_msg("variant: %s", err.msg);
+    free(text);
+    json_decref(root);
+    rag_free(path);
+    return wp;
+}
+
 static void test_wordpiece__matches_hf_tokenizers_golden_set(void **state)
 {
+    rag_wordpiece *var[N_VARIANTS] = {NULL};
+    size_t n_variant = 0;
     char *path = ts_src_path("tests/data/wordpiece/golden.jsonl");
     rag_wordpiece *wp = load_model();
     rag_encoding enc = {0};
@@ -414,14 +453,35 @@ static void test_wordpiece__matches_hf_tokenizers_golden_set(void **state)
         rec = json_loadb(p, nl ? (size_t)(nl - p) : strlen(p), JSON_ALLOW_NUL, &jerr);
         if (!rec)
             fail_msg("%s:%zu: %s", path, line, jerr.text);
-        json_object_get(rec, "text_pair") ? n_pair++ : n_single++;
-        if (!check_record(wp, rec, line, &enc))
-            n_bad++;
+        {
+            const rag_wordpiece *use = wp;
+            json_t *jv = json_object_get(rec, "variant");
+            if (jv) {
+                size_t k = 0;
+                while (k < N_VARIANTS && strcmp(variants[k][0], json_string_value(jv)) != 0)
+                    k++;
+                if (k == N_VARIANTS)
+                    fail_msg("%s:%zu: unknown variant", path, line);
+                if (!var[k])
+                    var[k] = load_variant(variants[k][1]);
+                use = var[k];
+                n_variant++;
+            } else if (json_object_get(rec, "text_pair")) {
+                n_pair++;
+            } else {
+                n_single++;
+            }
+            if (!check_record(use, rec, line, &enc))
+                n_bad++;
+        }
         json_decref(rec);
     }
-    fprintf(stderr, "golden: %zu single, %zu pair/truncated records, %zu mismatches\n", n_single,
-            n_pair, n_bad);
+    fprintf(stderr, "golden: %zu single, %zu pair, %zu normalizer-variant records, %zu mismatches\n",
+            n_single, n_pair, n_variant, n_bad);
+    for (size_t k = 0; k < N_VARIANTS; k++)
+        rag_wordpiece_destroy(var[k]);
     assert_true(n_single >= 500);
+    assert_true(n_variant >= 300);
     assert_true(n_pair >= 100);
     assert_int_equal(n_bad, 0);
     rag_buf_fini(&b);
