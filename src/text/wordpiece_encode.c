@@ -168,17 +168,17 @@ static void tokvec_fini(struct tokvec *tv)
 /* ---- the word being built --------------------------------------------- */
 
 struct word {
-    char *buf;          /* n_prefix spare bytes, then the word's UTF-8 */
+    char *buf;          /* the normalized word, UTF-8 */
     size_t *src_start;  /* per word byte: source range of its code point */
     size_t *src_end;
     uint64_t *hpre;     /* hpre[i] = wp_hash of the first i bytes (cap + 1) */
-    size_t cap;         /* bytes available after the prefix room */
+    size_t cap;         /* bytes allocated in buf */
     size_t n_bytes;
     size_t n_chars;     /* may exceed max_chars; then bytes stop growing */
     size_t start, end;  /* source range of the whole word */
 };
 
-static int word_reserve(struct word *w, size_t n_prefix, size_t need)
+static int word_reserve(struct word *w, size_t need)
 {
     size_t cap;
     char *b;
@@ -190,7 +190,7 @@ static int word_reserve(struct word *w, size_t n_prefix, size_t need)
     cap = w->cap ? w->cap : 64;
     while (cap < need)
         cap *= 2;
-    b = rag_realloc(w->buf, n_prefix + cap);
+    b = rag_realloc(w->buf, cap);
     if (!b)
         return RAG_ENOMEM;
     w->buf = b;
@@ -221,9 +221,9 @@ static int word_push(const rag_wordpiece *wp, struct word *w, uint32_t cp, size_
     if (++w->n_chars > wp->max_chars)
         return 0; /* will become [UNK]: only its extent matters */
     k = cp < 0x80 ? (u[0] = (char)cp, 1) : rag_utf8_encode(cp, u);
-    if (w->n_bytes + k > w->cap && word_reserve(w, wp->n_prefix, w->n_bytes + k) < 0)
+    if (w->n_bytes + k > w->cap && word_reserve(w, w->n_bytes + k) < 0)
         return RAG_ENOMEM;
-    memcpy(w->buf + wp->n_prefix + w->n_bytes, u, k);
+    memcpy(w->buf + w->n_bytes, u, k);
     for (size_t j = 0; j < k; j++) {
         w->src_start[w->n_bytes + j] = s;
         w->src_end[w->n_bytes + j] = e;
@@ -238,7 +238,7 @@ static int word_push(const rag_wordpiece *wp, struct word *w, uint32_t cp, size_
 static int word_flush(const rag_wordpiece *wp, struct word *w, struct tokvec *tv)
 {
     size_t P = wp->n_prefix, n = w->n_bytes, pos = 0, n_before = tv->n;
-    const char *word = w->buf + P;
+    const char *word = w->buf;
     const uint64_t *H = w->hpre, *pw = wp->pow;
     int rc;
 
@@ -246,7 +246,6 @@ static int word_flush(const rag_wordpiece *wp, struct word *w, struct tokvec *tv
         return 0;
     if (w->n_chars > wp->max_chars)
         goto unk;
-    H = w->hpre;
     w->hpre[0] = 0;
     for (size_t i = 0; i < n; i++)
         w->hpre[i + 1] = w->hpre[i] * WP_HASH_B + (unsigned char)word[i];
@@ -410,7 +409,7 @@ static int tokenize(const rag_wordpiece *wp, const char *text, size_t n, const c
                         w->start = i;
                     w->end = i + 1;
                     w->n_chars++;
-                    w->buf[wp->n_prefix + w->n_bytes] = wp->ascii_map[c];
+                    w->buf[w->n_bytes] = wp->ascii_map[c];
                     w->src_start[w->n_bytes] = i;
                     w->src_end[w->n_bytes] = i + 1;
                     w->n_bytes++;
@@ -537,7 +536,7 @@ int rag_wordpiece_encode(const rag_wordpiece *wp, const char *a, size_t n_a, con
         return rag_fail(err, RAG_EINVAL,
                         "tokenizer: max_len %zu is below the %zu special tokens it must hold",
                         max_len, t->n_special);
-    if (word_reserve(&w, wp->n_prefix, 256) < 0) {
+    if (word_reserve(&w, 256) < 0) {
         rc = rag_fail(err, RAG_ENOMEM, "tokenizer: out of memory");
         goto done;
     }
