@@ -98,7 +98,7 @@ static void table_put(rag_wordpiece *wp, const char *tok, size_t n_bytes, int32_
     }
     wp->bloom[b >> 6] |= (uint64_t)1 << (b & 63);
     if (n_bytes > wp->max_tok_bytes)
-        wp->max_tok_bytes = n_bytes;
+        wp->max_tok_bytes = n_bytes < WP_MAX_MATCH_BYTES ? n_bytes : WP_MAX_MATCH_BYTES;
 }
 
 static int ids_init(rag_wordpiece *wp, size_t n_ids, const char *name, rag_err *err)

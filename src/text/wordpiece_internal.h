@@ -16,6 +16,7 @@ struct wp_slot {
     int32_t id;        /* -1 = empty slot */
 };
 
+#define WP_MAX_MATCH_BYTES 4096 /* longest vocabulary entry a word can match */
 #define WP_BLOOM_BITS 18 /* 32 KiB filter in front of the table */
 
 /* A token matched verbatim in the raw input (HF "added_tokens"). */
@@ -53,7 +54,8 @@ struct rag_wordpiece {
     uint64_t *bloom;            /* 2^WP_BLOOM_BITS bits */
     size_t mask;
     unsigned shift;             /* 64 - log2(number of slots) */
-    size_t max_tok_bytes;       /* longest model-vocab entry */
+    size_t max_tok_bytes;       /* longest model-vocab entry, capped at
+                                   WP_MAX_MATCH_BYTES (longer ones never match) */
 
     /* WordPiece model */
     int32_t unk_id;
