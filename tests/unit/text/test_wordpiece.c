@@ -490,6 +490,50 @@ static void test_wordpiece__matches_hf_tokenizers_golden_set(void **state)
     rag_wordpiece_destroy(wp);
 }
 
+/* vocab.txt with do_lower_case=false must behave as the cased tokenizer.json. */
+static void test_wordpiece__vocab_txt_cased_config_matches_cased_json(void **state)
+{
+    static const char *const texts[] = {"Hello World ÀÉÎ Straße", "The RISC-V ISA, Ünïcödé [CLS]",
+                                        "東京 ΟΔΟΣ naïve"};
+    static const char cfg[] = "{\"do_lower_case\": false, \"unk_token\": \"[UNK]\"}";
+    char *dir = ts_tmpdir("wp-cased"), *src = ts_shared_path(MODEL "/vocab.txt");
+    char *dst = rag_asprintf("%s/vocab.txt", dir), *cfg_path = rag_asprintf("%s/tokenizer_config.json", dir);
+    rag_wordpiece *txt = NULL, *js = load_variant(variants[0][1]);
+    rag_encoding e1 = {0}, e2 = {0};
+    rag_buf b = RAG_BUF_INIT;
+    rag_err err = {0};
+    (void)state;
+
+    assert_int_equal(rag_read_file(&b, src, 0, &err), 0);
+    ts_write_file(dst, b.data, b.len);
+    ts_write_file(cfg_path, cfg, strlen(cfg));
+    if (rag_wordpiece_load(&txt, dir, &err) != 0)
+        fail_msg("%s", err.msg);
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        encode_ok(js, texts[i], NULL, 0, &e1);
+        encode_ok(txt, texts[i], NULL, 0, &e2);
+        assert_int_equal(e1.n, e2.n);
+        assert_memory_equal(e1.ids, e2.ids, e1.n * sizeof *e1.ids);
+    }
+    /* and it differs from the uncased default on capitals */
+    {
+        rag_wordpiece *uncased = load_model();
+        encode_ok(uncased, texts[0], NULL, 0, &e1);
+        encode_ok(txt, texts[0], NULL, 0, &e2);
+        assert_true(e1.n != e2.n || memcmp(e1.ids, e2.ids, e1.n * sizeof *e1.ids) != 0);
+        rag_wordpiece_destroy(uncased);
+    }
+    rag_buf_fini(&b);
+    rag_encoding_fini(&e1);
+    rag_encoding_fini(&e2);
+    rag_wordpiece_destroy(txt);
+    rag_wordpiece_destroy(js);
+    rag_free(dir);
+    rag_free(src);
+    rag_free(dst);
+    rag_free(cfg_path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -505,6 +549,7 @@ int main(void)
         cmocka_unit_test(test_wordpiece__offsets_cover_their_source),
         cmocka_unit_test(test_wordpiece__allocation_failures_are_reported),
         cmocka_unit_test(test_wordpiece__matches_hf_tokenizers_golden_set),
+        cmocka_unit_test(test_wordpiece__vocab_txt_cased_config_matches_cased_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
