@@ -250,7 +250,9 @@ static int word_flush(const rag_wordpiece *wp, struct word *w, struct tokvec *tv
     for (size_t i = 0; i < n; i++)
         w->hpre[i + 1] = w->hpre[i] * WP_HASH_B + (unsigned char)word[i];
     while (pos < n) {
-        size_t limit = pos == 0 ? wp->max_tok_bytes : (wp->max_tok_bytes > P ? wp->max_tok_bytes - P : 0);
+        size_t limit = wp->max_tok_bytes;
+        if (pos > 0)
+            limit = limit > P ? limit - P : 0;
         size_t end = n - pos > limit ? pos + limit : n;
         int32_t id = -1;
 
