@@ -53,14 +53,47 @@ static int dnn_fail(rag_err *err, dnnl_status_t st, const char *what)
     return rag_fail(err, RAG_EBACKEND, "oneDNN: %s failed (status %d)", what, (int)st);
 }
 
-static dnnl_data_type_t src_type(rag_precision p)
+static dnnl_data_type_t src_type(const rag_model *m)
 {
-    return p == RAG_PRECISION_BF16 ? dnnl_bf16 : p == RAG_PRECISION_INT8 ? dnnl_u8 : dnnl_f32;
+    rag_precision p = m->info.precision;
+    if (p == RAG_PRECISION_BF16 && m->bf16_native)
+        return dnnl_bf16;
+    return p == RAG_PRECISION_INT8 ? dnnl_u8 : dnnl_f32;
 }
 
-static dnnl_data_type_t wei_type(rag_precision p)
+static dnnl_data_type_t wei_type(const rag_model *m)
 {
-    return p == RAG_PRECISION_BF16 ? dnnl_bf16 : p == RAG_PRECISION_INT8 ? dnnl_s8 : dnnl_f32;
+    rag_precision p = m->info.precision;
+    if (p == RAG_PRECISION_BF16 && m->bf16_native)
+        return dnnl_bf16;
+    return p == RAG_PRECISION_INT8 ? dnnl_s8 : dnnl_f32;
+}
+
+static dnnl_status_t linear_pd(dnnl_primitive_desc_t *pd, const rag_model *m, size_t M,
+                               int n_out, int n_in, const dnnl_memory_desc_t *wei_in,
+                               rag_lin_epilogue ep, prim_entry *e);
+
+void rag_k_setup(rag_model *m)
+{
+    dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
+    int vnni = ((unsigned)isa & (unsigned)dnnl_cpu_isa_avx512_core_vnni) ==
+                   (unsigned)dnnl_cpu_isa_avx512_core_vnni ||
+               ((unsigned)isa & (unsigned)dnnl_cpu_isa_avx2_vnni) ==
+                   (unsigned)dnnl_cpu_isa_avx2_vnni;
+    m->w8_max = vnni ? 127 : 63;
+    m->bf16_native = 0;
+    if (m->info.precision == RAG_PRECISION_BF16) {
+        dnnl_primitive_desc_t pd = NULL;
+        prim_entry e;
+        m->bf16_native = 1;
+        if (linear_pd(&pd, m, 64, 64, 64, NULL, LIN_PLAIN, &e) != dnnl_success) {
+            m->bf16_native = 0;
+            rag_log(RAG_LOG_INFO, "model: this CPU has no bf16 matmul; bf16 is emulated "
+                                  "(bf16-rounded weights and activations, f32 matmul)");
+        }
+        if (pd)
+            dnnl_primitive_desc_destroy(pd);
+    }
 }
 
 /* Build a linear-layer primitive descriptor; wei may be "any". */
@@ -77,11 +110,11 @@ static dnnl_status_t linear_pd(dnnl_primitive_desc_t *pd, const rag_model *m, si
     dnnl_status_t st;
     int int8 = p == RAG_PRECISION_INT8;
 
-    dnnl_memory_desc_init_by_tag(&e->src_md, 2, sd, src_type(p), dnnl_ab);
+    dnnl_memory_desc_init_by_tag(&e->src_md, 2, sd, src_type(m), dnnl_ab);
     if (wei_in)
         e->wei_md = *wei_in;
     else
-        dnnl_memory_desc_init_by_tag(&e->wei_md, 2, wd, wei_type(p), dnnl_format_tag_any);
+        dnnl_memory_desc_init_by_tag(&e->wei_md, 2, wd, wei_type(m), dnnl_format_tag_any);
     dnnl_memory_desc_init_by_tag(&e->bias_md, 2, bd, dnnl_f32, dnnl_ab);
     dnnl_memory_desc_init_by_tag(&e->dst_md, 2, dd, int8 ? dnnl_s32 : dnnl_f32, dnnl_ab);
     st = dnnl_matmul_desc_init(&md, &e->src_md, &e->wei_md, int8 ? NULL : &e->bias_md,
@@ -154,7 +187,7 @@ int rag_k_pack(const rag_model *m, rag_linear *l, const char *what, rag_err *err
     int8_t *q = NULL;
     void *src = l->w;
     dnnl_status_t st;
-    int rc;
+    int rc, wmax = m->w8_max;
 
     st = linear_pd(&pd, m, PACK_M, l->n_out, l->n_in, NULL, LIN_PLAIN, &e);
     if (st != dnnl_success)
@@ -182,11 +215,11 @@ int rag_k_pack(const rag_model *m, rag_linear *l, const char *what, rag_err *err
             int32_t sum = 0;
             for (int k = 0; k < l->n_in; k++)
                 mx = fabsf(w[k]) > mx ? fabsf(w[k]) : mx;
-            l->w_scale[n] = mx > 0.0f ? mx / 127.0f : 1.0f;
+            l->w_scale[n] = mx > 0.0f ? mx / (float)wmax : 1.0f;
             inv = 1.0f / l->w_scale[n];
             for (int k = 0; k < l->n_in; k++) {
                 int v = (int)lrintf(w[k] * inv);
-                v = v > 127 ? 127 : v < -127 ? -127 : v;
+                v = v > wmax ? wmax : v < -wmax ? -wmax : v;
                 q[(size_t)n * l->n_in + k] = (int8_t)v;
                 sum += v;
             }
@@ -195,6 +228,9 @@ int rag_k_pack(const rag_model *m, rag_linear *l, const char *what, rag_err *err
         src = q;
         dnnl_memory_desc_init_by_tag(&user_md, 2, wd, dnnl_s8, dnnl_ba);
     } else {
+        if (m->info.precision == RAG_PRECISION_BF16 && !m->bf16_native)
+            for (size_t i = 0; i < nk; i++)
+                l->w[i] = rag_bf16_to_f32(rag_f32_to_bf16(l->w[i]));
         dnnl_memory_desc_init_by_tag(&user_md, 2, wd, dnnl_f32, dnnl_ba);
     }
     rc = reorder_into(m, &user_md, src, &l->packed_md, l->packed, err);
@@ -340,7 +376,16 @@ int rag_dnn_linear(rag_dnn *d, const rag_linear *l, const float *x, size_t m, fl
         e->k = K;
         e->ep_or_trans = (int)ep;
     }
-    if (p == RAG_PRECISION_BF16) {
+    if (p == RAG_PRECISION_BF16 && !mod->bf16_native) {
+        float *a;
+        if ((rc = grow(&d->act, &d->cap_act_bytes, m * K * sizeof(float), err)) < 0)
+            return rc;
+        a = d->act;
+#pragma omp parallel for num_threads(nt) schedule(static) if (m * K > 65536)
+        for (size_t i = 0; i < m * K; i++)
+            a[i] = rag_bf16_to_f32(rag_f32_to_bf16(x[i]));
+        src = a;
+    } else if (p == RAG_PRECISION_BF16) {
         uint16_t *a;
         if ((rc = grow(&d->act, &d->cap_act_bytes, m * K * 2, err)) < 0)
             return rc;

@@ -42,6 +42,10 @@ struct rag_model {
     rag_linear pooler;               /* cross-encoder only */
     rag_linear classifier;           /* cross-encoder only */
     dnnl_engine_t engine;            /* NULL on the reference path */
+    int bf16_native;     /* 0: CPU lacks bf16 matmul; bf16 is emulated by
+                            rounding weights and activations, f32 matmul */
+    int w8_max;          /* int8 weight range: 127 with VNNI; 63 without, as
+                            AVX2's vpmaddubsw saturates s16 pair sums */
 };
 
 /* Epilogue applied to a linear layer's output. */
@@ -59,6 +63,8 @@ void rag_k_layernorm(float *x, size_t m, int n, const float *g, const float *b,
                      float eps, int n_threads);
 float rag_k_gelu(float x);
 
+/* Probe the CPU (oneDNN ISA) and set m->bf16_native and m->w8_max. */
+void rag_k_setup(rag_model *m);
 /* Pack l->w for the model's precision (weights reordered once into the
  * layout oneDNN prefers); frees l->w. */
 int rag_k_pack(const rag_model *m, rag_linear *l, const char *what, rag_err *err);

@@ -561,6 +561,7 @@ int rag_model_load(rag_model **out, const char *dir, const rag_model_opts *opts,
             m->engine = NULL;
             rc = rag_fail(err, RAG_EBACKEND, "oneDNN: cannot create a CPU engine");
         } else {
+            rag_k_setup(m);
             rc = pack_model(m, err);
         }
     }
