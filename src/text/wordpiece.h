@@ -37,6 +37,12 @@ size_t rag_wordpiece_vocab_size(const rag_wordpiece *wp);
 int32_t rag_wordpiece_token_id(const rag_wordpiece *wp, const char *token); /* -1 if absent */
 const char *rag_wordpiece_token(const rag_wordpiece *wp, int32_t id);       /* NULL if out of range */
 
+/* truncation.max_length from tokenizer.json (model_max_length from
+ * tokenizer_config.json for vocab.txt), or 0 if none is given. */
+size_t rag_wordpiece_default_max_len(const rag_wordpiece *wp);
+/* padding.pad_id (or the id of the pad token), 0 if none is given. */
+int32_t rag_wordpiece_pad_id(const rag_wordpiece *wp);
+
 /* Encode one text (b == NULL) or a pair, with special tokens, truncated to
  * max_len tokens in total (longest-first for pairs; 0 = no truncation).
  * Invalid UTF-8 is an error (RAG_EFORMAT). enc is reused across calls;
