@@ -197,19 +197,8 @@ static int attention(rag_session *s, const float *qkv, size_t L, size_t len, flo
     if (rc < 0)
         return rc;
 #pragma omp parallel for num_threads(nt) schedule(static) if (nh * L * L > 32768)
-    for (size_t r = 0; r < nh * L; r++) {
-        float *row = s->p + r * L, mx = -INFINITY, sum = 0.0f;
-        for (size_t j = 0; j < len; j++)
-            mx = row[j] > mx ? row[j] : mx;
-        for (size_t j = 0; j < len; j++) {
-            row[j] = expf(row[j] - mx);
-            sum += row[j];
-        }
-        for (size_t j = 0; j < len; j++)
-            row[j] /= sum;
-        for (size_t j = len; j < L; j++)
-            row[j] = 0.0f;
-    }
+    for (size_t r = 0; r < nh * L; r++)
+        rag_k_softmax_row(s->p + r * L, len, L);
     rc = bmm(s, nh, L, dh, L, s->p, s->v, 0, s->o, err);
     if (rc < 0)
         return rc;

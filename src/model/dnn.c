@@ -402,34 +402,15 @@ int rag_dnn_linear(rag_dnn *d, const rag_linear *l, const float *x, size_t m, fl
             return rc;
         a = d->act;
 #pragma omp parallel for num_threads(nt) schedule(static) if (m * K > 65536)
-        for (size_t i = 0; i < m; i++) {
-            const float *r = x + i * K;
-            float mx = 0.0f, inv;
-            for (size_t k = 0; k < K; k++)
-                mx = fabsf(r[k]) > mx ? fabsf(r[k]) : mx;
-            d->row_scale[i] = mx > 0.0f ? mx / 127.0f : 1.0f;
-            inv = 1.0f / d->row_scale[i];
-            for (size_t k = 0; k < K; k++)
-                a[i * K + k] = (uint8_t)(lrintf(r[k] * inv) + 128);
-        }
+        for (size_t i = 0; i < m; i++)
+            rag_k_quant_row_u8(x + i * K, K, a + i * K, &d->row_scale[i]);
         rc = execute(d, e, a, l->packed, NULL, d->acc, err);
         if (rc < 0)
             return rc;
 #pragma omp parallel for num_threads(nt) schedule(static) if (m * N > 65536)
-        for (size_t i = 0; i < m; i++) {
-            const int32_t *ar = d->acc + i * N;
-            float *yr = y + i * N, sx = d->row_scale[i];
-            for (size_t n = 0; n < N; n++) {
-                float v = sx * l->w_scale[n] * (float)(ar[n] - l->w_comp[n]) + l->b[n];
-                if (ep == LIN_GELU)
-                    v = rag_k_gelu(v);
-                else if (ep == LIN_RESIDUAL)
-                    v += yr[n];
-                else if (ep == LIN_TANH)
-                    v = tanhf(v);
-                yr[n] = v;
-            }
-        }
+        for (size_t i = 0; i < m; i++)
+            rag_k_int8_epilogue(d->acc + i * N, N, d->row_scale[i], l->w_scale, l->w_comp,
+                                l->b, y + i * N, ep);
         return RAG_OK;
     }
     rc = execute(d, e, src, l->packed, l->b, y, err);

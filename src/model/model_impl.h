@@ -62,6 +62,16 @@ void rag_k_linear_ref(const rag_linear *l, const float *x, size_t m, float *y,
 void rag_k_layernorm(float *x, size_t m, int n, const float *g, const float *b,
                      float eps, int n_threads);
 float rag_k_gelu(float x);
+/* Softmax of row[0..len) in place (fast exp, rel. error ~2e-7); row[len..
+ * n_cols) set to 0 (masked keys). */
+void rag_k_softmax_row(float *row, size_t len, size_t n_cols);
+/* Dynamic u8 quantisation of one row: scale = max|x|/127, q = round(x/scale)
+ * + 128. */
+void rag_k_quant_row_u8(const float *x, size_t k, uint8_t *q, float *scale);
+/* y = sx * w_scale * (acc - w_comp) + bias, then the epilogue (fast GELU). */
+void rag_k_int8_epilogue(const int32_t *acc, size_t n, float sx, const float *w_scale,
+                         const int32_t *w_comp, const float *bias, float *y,
+                         rag_lin_epilogue ep);
 
 /* Probe the CPU (oneDNN ISA) and set m->bf16_native and m->w8_max. */
 void rag_k_setup(rag_model *m);
