@@ -325,6 +325,8 @@ int rag_session_run(rag_session *s, const int32_t *const *ids,
                                 "outside 0..%d", i, (int)type_ids[i][t], t, m->n_types - 1);
         }
     }
+    if (n_seqs == 0)
+        return RAG_OK;
     if (n_seqs >= ((uint64_t)1 << 40))
         return rag_fail(err, RAG_ELIMIT, "too many model inputs");
     if (n_seqs > s->cap_order) {
