@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -164,6 +165,52 @@ static void test_golden__onednn_int8_cosine_099(void **state)
     check_all(&o, 0, 0.99, 0.1);
 }
 
+typedef struct {
+    const rag_model *m;
+    float out[4 * 24];
+    int rc;
+} thread_job;
+
+static void *thread_run(void *arg)
+{
+    thread_job *j = arg;
+    rag_session *s = NULL;
+    rag_err err = {0};
+    static const int32_t a[] = {101, 7592, 2088, 102}, b[] = {101, 2000, 3000, 4000, 5000, 102};
+    const int32_t *rows[4] = {a, b, a, b};
+    size_t nt[4] = {4, 6, 4, 6};
+    j->rc = rag_session_create(&s, j->m, &err);
+    for (int it = 0; it < 20 && j->rc == RAG_OK; it++)
+        j->rc = rag_session_run(s, rows, NULL, nt, 4, j->out, &err);
+    rag_session_destroy(s);
+    return NULL;
+}
+
+static void test_model__shared_by_threads_with_one_session_each(void **state)
+{
+    char *dir = ts_src_path("tests/data/models/bi-encoder");
+    rag_model *m = NULL;
+    rag_err err = {0};
+    thread_job jobs[3];
+    pthread_t th[3];
+    (void)state;
+    assert_int_equal(rag_model_load(&m, dir, NULL, &err), RAG_OK);
+    for (int i = 0; i < 3; i++) {
+        jobs[i].m = m;
+        assert_int_equal(pthread_create(&th[i], NULL, thread_run, &jobs[i]), 0);
+    }
+    for (int i = 0; i < 3; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(jobs[i].rc, RAG_OK);
+    }
+    for (int i = 1; i < 3; i++)
+        assert_memory_equal(jobs[0].out, jobs[i].out, sizeof jobs[0].out);
+    /* same sequence in the same batch gives the same vector */
+    assert_memory_equal(jobs[0].out, jobs[0].out + 2 * 24, 24 * sizeof(float));
+    rag_model_destroy(m);
+    rag_free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -172,6 +219,7 @@ int main(void)
         cmocka_unit_test(test_golden__onednn_f32_within_1e4),
         cmocka_unit_test(test_golden__onednn_bf16_cosine_0999),
         cmocka_unit_test(test_golden__onednn_int8_cosine_099),
+        cmocka_unit_test(test_model__shared_by_threads_with_one_session_each),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
