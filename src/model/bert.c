@@ -181,6 +181,7 @@ static int attention(rag_session *s, const float *qkv, size_t L, size_t len, flo
     const int nt = m->n_threads;
     int rc;
 
+#pragma omp parallel for num_threads(nt) schedule(static) if (L * h > 16384)
     for (size_t i = 0; i < L; i++) {
         const float *r = qkv + i * 3 * h;
         for (size_t hd = 0; hd < nh; hd++) {
@@ -202,6 +203,7 @@ static int attention(rag_session *s, const float *qkv, size_t L, size_t len, flo
     rc = bmm(s, nh, L, dh, L, s->p, s->v, 0, s->o, err);
     if (rc < 0)
         return rc;
+#pragma omp parallel for num_threads(nt) schedule(static) if (L * h > 16384)
     for (size_t i = 0; i < L; i++)
         for (size_t hd = 0; hd < nh; hd++)
             memcpy(ctx + i * h + hd * dh, s->o + (hd * L + i) * dh, dh * sizeof(float));
@@ -220,10 +222,11 @@ static int forward(rag_session *s, const int32_t *const *ids, const int32_t *con
     rc = reserve(s, nb, L, err);
     if (rc < 0)
         return rc;
+#pragma omp parallel for num_threads(m->n_threads) collapse(2) schedule(static) if (T * h > 65536)
     for (size_t b = 0; b < nb; b++) {
-        size_t si = idx[b], n = n_tokens[si];
-        const int32_t *tt = type_ids ? type_ids[si] : NULL;
         for (size_t t = 0; t < L; t++) {
+            size_t si = idx[b], n = n_tokens[si];
+            const int32_t *tt = type_ids ? type_ids[si] : NULL;
             float *x = s->x + (b * L + t) * h;
             /* padding: id 0 ([PAD] in BERT vocabularies), type 0 */
             const float *w = m->word + (size_t)(t < n ? ids[si][t] : 0) * h;
