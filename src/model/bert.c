@@ -1,0 +1,359 @@
+/* bert.c - the BERT forward pass, pooling and the cross-encoder head.
+ *
+ * Per batch (sequences sorted by length, padded to the longest in the
+ * batch only):
+ *   x = LayerNorm(word[id] + pos[t] + type[tt])
+ *   per layer:  qkv = x Wqkv^T + b                       (one fused matmul)
+ *               ctx = softmax(Q K^T / sqrt(dh), keys >= len masked) V
+ *               x   = LayerNorm(x + ctx Wo^T + bo)         (residual fused)
+ *               x   = LayerNorm(x + gelu(x Wup^T + bup) Wdown^T + bdown)
+ *   encoder:    mean over the real tokens or the [CLS] row, optional L2 norm
+ *   cross:      logits = Wc tanh(Wp x[CLS] + bp) + bc
+ * Attention runs one sequence at a time with Q, K, V gathered head-major
+ * ([heads, L, dh], Q pre-scaled), so the batched products are plain
+ * row-major matmuls for oneDNN. Masked keys get probability exactly 0,
+ * which is what Hugging Face's large negative additive mask rounds to.
+ */
+#include "model_impl.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct rag_session {
+    const rag_model *m;
+    rag_dnn *dnn;              /* NULL on the reference path */
+    size_t cap_tokens, cap_len, cap_batch;
+    float *x, *qkv, *ctx, *ffn;        /* [T,H] [T,3H] [T,H] [T,I] */
+    float *q, *k, *v, *p, *o;          /* per sequence, head-major */
+    float *rows, *rows2;               /* [B,H] pooler input/output */
+    size_t *order;
+    uint64_t *keys;
+    size_t cap_order;
+    double flops;
+};
+
+int rag_session_create(rag_session **out, const rag_model *m, rag_err *err)
+{
+    rag_session *s = rag_calloc(1, sizeof *s);
+    int rc;
+    *out = NULL;
+    if (!s)
+        return rag_fail(err, RAG_ENOMEM, "out of memory");
+    s->m = m;
+    if (m->engine) {
+        rc = rag_dnn_create(&s->dnn, m, err);
+        if (rc < 0) {
+            rag_free(s);
+            return rc;
+        }
+    }
+    *out = s;
+    return RAG_OK;
+}
+
+static void free_scratch(rag_session *s)
+{
+    rag_free(s->x);
+    rag_free(s->qkv);
+    rag_free(s->ctx);
+    rag_free(s->ffn);
+    rag_free(s->q);
+    rag_free(s->k);
+    rag_free(s->v);
+    rag_free(s->p);
+    rag_free(s->o);
+    rag_free(s->rows);
+    rag_free(s->rows2);
+    s->x = s->qkv = s->ctx = s->ffn = s->q = s->k = s->v = s->p = s->o = NULL;
+    s->rows = s->rows2 = NULL;
+    s->cap_tokens = s->cap_len = s->cap_batch = 0;
+}
+
+void rag_session_destroy(rag_session *s)
+{
+    if (!s)
+        return;
+    free_scratch(s);
+    rag_free(s->order);
+    rag_free(s->keys);
+    rag_dnn_destroy(s->dnn);
+    rag_free(s);
+}
+
+double rag_session_last_flops(const rag_session *s)
+{
+    return s->flops;
+}
+
+/* Size scratch for batch x len tokens; grows only. */
+static int reserve(rag_session *s, size_t batch, size_t len, rag_err *err)
+{
+    const rag_model *m = s->m;
+    size_t h = (size_t)m->info.hidden, f = (size_t)m->info.intermediate;
+    size_t nh = (size_t)m->info.n_heads, t = batch * len;
+
+    if (t <= s->cap_tokens && len <= s->cap_len && batch <= s->cap_batch)
+        return RAG_OK;
+    if (t < s->cap_tokens)
+        t = s->cap_tokens;
+    if (len < s->cap_len)
+        len = s->cap_len;
+    if (batch < s->cap_batch)
+        batch = s->cap_batch;
+    free_scratch(s);
+    s->x = rag_malloc(t * h * sizeof(float));
+    s->qkv = rag_malloc(t * 3 * h * sizeof(float));
+    s->ctx = rag_malloc(t * h * sizeof(float));
+    s->ffn = rag_malloc(t * f * sizeof(float));
+    s->q = rag_malloc(len * h * sizeof(float));
+    s->k = rag_malloc(len * h * sizeof(float));
+    s->v = rag_malloc(len * h * sizeof(float));
+    s->o = rag_malloc(len * h * sizeof(float));
+    s->p = rag_malloc(nh * len * len * sizeof(float));
+    s->rows = rag_malloc(batch * h * sizeof(float));
+    s->rows2 = rag_malloc(batch * h * sizeof(float));
+    if (!s->x || !s->qkv || !s->ctx || !s->ffn || !s->q || !s->k || !s->v || !s->o ||
+        !s->p || !s->rows || !s->rows2) {
+        free_scratch(s);
+        return rag_fail(err, RAG_ENOMEM, "model session: out of memory for %zu x %zu tokens",
+                        batch, len);
+    }
+    s->cap_tokens = t;
+    s->cap_len = len;
+    s->cap_batch = batch;
+    return RAG_OK;
+}
+
+static int linear(rag_session *s, const rag_linear *l, const float *x, size_t m, float *y,
+                  rag_lin_epilogue ep, rag_err *err)
+{
+    s->flops += 2.0 * (double)m * l->n_out * l->n_in;
+    if (s->dnn && l->packed)
+        return rag_dnn_linear(s->dnn, l, x, m, y, ep, err);
+    rag_k_linear_ref(l, x, m, y, ep, s->m->n_threads);
+    return RAG_OK;
+}
+
+/* y[b] = a[b] (m x k) * op(w[b]) on the reference path. */
+static void bmm_ref(size_t batch, size_t m, size_t n, size_t k, const float *a,
+                    const float *w, int w_trans, float *y, int n_threads)
+{
+#pragma omp parallel for num_threads(n_threads) collapse(2) schedule(static) if (batch * m * n * k > 65536)
+    for (size_t b = 0; b < batch; b++) {
+        for (size_t i = 0; i < m; i++) {
+            const float *ar = a + (b * m + i) * k;
+            const float *wb = w + b * n * k;
+            float *yr = y + (b * m + i) * n;
+            for (size_t j = 0; j < n; j++) {
+                float acc = 0.0f;
+                if (w_trans)
+                    for (size_t t = 0; t < k; t++)
+                        acc += ar[t] * wb[j * k + t];
+                else
+                    for (size_t t = 0; t < k; t++)
+                        acc += ar[t] * wb[t * n + j];
+                yr[j] = acc;
+            }
+        }
+    }
+}
+
+static int bmm(rag_session *s, size_t batch, size_t m, size_t n, size_t k, const float *a,
+               const float *w, int w_trans, float *y, rag_err *err)
+{
+    s->flops += 2.0 * (double)batch * m * n * k;
+    if (s->dnn)
+        return rag_dnn_bmm(s->dnn, batch, m, n, k, a, w, w_trans, y, err);
+    bmm_ref(batch, m, n, k, a, w, w_trans, y, s->m->n_threads);
+    return RAG_OK;
+}
+
+/* Self-attention for one sequence: rows [0, L) of qkv (len real tokens)
+ * -> rows [0, L) of ctx. */
+static int attention(rag_session *s, const float *qkv, size_t L, size_t len, float *ctx,
+                     rag_err *err)
+{
+    const rag_model *m = s->m;
+    const size_t h = (size_t)m->info.hidden, nh = (size_t)m->info.n_heads, dh = h / nh;
+    const float scale = 1.0f / sqrtf((float)dh);
+    const int nt = m->n_threads;
+    int rc;
+
+#pragma omp parallel for num_threads(nt) schedule(static) if (L * h > 16384)
+    for (size_t i = 0; i < L; i++) {
+        const float *r = qkv + i * 3 * h;
+        for (size_t hd = 0; hd < nh; hd++) {
+            float *q = s->q + (hd * L + i) * dh, *k = s->k + (hd * L + i) * dh;
+            float *v = s->v + (hd * L + i) * dh;
+            for (size_t d = 0; d < dh; d++) {
+                q[d] = r[hd * dh + d] * scale;
+                k[d] = r[h + hd * dh + d];
+                v[d] = r[2 * h + hd * dh + d];
+            }
+        }
+    }
+    rc = bmm(s, nh, L, L, dh, s->q, s->k, 1, s->p, err);
+    if (rc < 0)
+        return rc;
+#pragma omp parallel for num_threads(nt) schedule(static) if (nh * L * L > 32768)
+    for (size_t r = 0; r < nh * L; r++)
+        rag_k_softmax_row(s->p + r * L, len, L);
+    rc = bmm(s, nh, L, dh, L, s->p, s->v, 0, s->o, err);
+    if (rc < 0)
+        return rc;
+#pragma omp parallel for num_threads(nt) schedule(static) if (L * h > 16384)
+    for (size_t i = 0; i < L; i++)
+        for (size_t hd = 0; hd < nh; hd++)
+            memcpy(ctx + i * h + hd * dh, s->o + (hd * L + i) * dh, dh * sizeof(float));
+    return RAG_OK;
+}
+
+/* Forward one bucket: sequences idx[0..nb) padded to L; writes out rows. */
+static int forward(rag_session *s, const int32_t *const *ids, const int32_t *const *type_ids,
+                   const size_t *n_tokens, const size_t *idx, size_t nb, size_t L, float *out,
+                   rag_err *err)
+{
+    const rag_model *m = s->m;
+    const size_t h = (size_t)m->info.hidden, T = nb * L;
+    int rc;
+
+    rc = reserve(s, nb, L, err);
+    if (rc < 0)
+        return rc;
+#pragma omp parallel for num_threads(m->n_threads) collapse(2) schedule(static) if (T * h > 65536)
+    for (size_t b = 0; b < nb; b++) {
+        for (size_t t = 0; t < L; t++) {
+            size_t si = idx[b], n = n_tokens[si];
+            const int32_t *tt = type_ids ? type_ids[si] : NULL;
+            float *x = s->x + (b * L + t) * h;
+            /* padding: id 0 ([PAD] in BERT vocabularies), type 0 */
+            const float *w = m->word + (size_t)(t < n ? ids[si][t] : 0) * h;
+            const float *p = m->pos + t * h;
+            const float *ty = m->type + (size_t)(t < n && tt ? tt[t] : 0) * h;
+            for (size_t d = 0; d < h; d++)
+                x[d] = w[d] + p[d] + ty[d];
+        }
+    }
+    rag_k_layernorm(s->x, T, (int)h, m->emb_ln_g, m->emb_ln_b, m->eps, m->n_threads);
+
+    for (int li = 0; li < m->info.n_layers; li++) {
+        const rag_layer *Ly = &m->layers[li];
+        if ((rc = linear(s, &Ly->qkv, s->x, T, s->qkv, LIN_PLAIN, err)) < 0)
+            return rc;
+        for (size_t b = 0; b < nb; b++) {
+            rc = attention(s, s->qkv + b * L * 3 * h, L, n_tokens[idx[b]], s->ctx + b * L * h,
+                           err);
+            if (rc < 0)
+                return rc;
+        }
+        if ((rc = linear(s, &Ly->out, s->ctx, T, s->x, LIN_RESIDUAL, err)) < 0)
+            return rc;
+        rag_k_layernorm(s->x, T, (int)h, Ly->ln1_g, Ly->ln1_b, m->eps, m->n_threads);
+        if ((rc = linear(s, &Ly->up, s->x, T, s->ffn, LIN_GELU, err)) < 0)
+            return rc;
+        if ((rc = linear(s, &Ly->down, s->ffn, T, s->x, LIN_RESIDUAL, err)) < 0)
+            return rc;
+        rag_k_layernorm(s->x, T, (int)h, Ly->ln2_g, Ly->ln2_b, m->eps, m->n_threads);
+    }
+
+    if (m->info.kind == RAG_MODEL_KIND_CROSS) {
+        size_t nl = (size_t)m->info.n_labels;
+        for (size_t b = 0; b < nb; b++)
+            memcpy(s->rows + b * h, s->x + b * L * h, h * sizeof(float));
+        rag_k_linear_ref(&m->pooler, s->rows, nb, s->rows2, LIN_TANH, 1);
+        rag_k_linear_ref(&m->classifier, s->rows2, nb, s->rows, LIN_PLAIN, 1);
+        for (size_t b = 0; b < nb; b++)
+            memcpy(out + idx[b] * nl, s->rows + b * nl, nl * sizeof(float));
+        return RAG_OK;
+    }
+    for (size_t b = 0; b < nb; b++) {
+        size_t n = n_tokens[idx[b]];
+        float *o = out + idx[b] * h;
+        const float *xb = s->x + b * L * h;
+        if (m->info.pooling == RAG_POOL_CLS) {
+            memcpy(o, xb, h * sizeof(float));
+        } else {
+            for (size_t d = 0; d < h; d++)
+                o[d] = 0.0f;
+            for (size_t t = 0; t < n; t++)
+                for (size_t d = 0; d < h; d++)
+                    o[d] += xb[t * h + d];
+            for (size_t d = 0; d < h; d++)
+                o[d] /= (float)n;
+        }
+        if (m->info.normalize) {
+            double ss = 0.0;
+            float inv;
+            for (size_t d = 0; d < h; d++)
+                ss += (double)o[d] * o[d];
+            inv = (float)(1.0 / fmax(sqrt(ss), 1e-12));
+            for (size_t d = 0; d < h; d++)
+                o[d] *= inv;
+        }
+    }
+    return RAG_OK;
+}
+
+/* Sort key: length in the high bits, input index in the low 40 bits, so
+ * equal lengths keep input order. */
+static int cmp_key(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : (x > y);
+}
+
+int rag_session_run(rag_session *s, const int32_t *const *ids,
+                    const int32_t *const *type_ids, const size_t *n_tokens,
+                    size_t n_seqs, float *out, rag_err *err)
+{
+    const rag_model *m = s->m;
+    size_t max_batch = m->opts.max_batch;
+    int rc = RAG_OK;
+
+    s->flops = 0.0;
+    for (size_t i = 0; i < n_seqs; i++) {
+        if (n_tokens[i] < 1 || n_tokens[i] > (size_t)m->info.max_seq)
+            return rag_fail(err, RAG_ELIMIT,
+                            "model input %zu has %zu tokens (allowed 1..%d = max_seq_length)",
+                            i, n_tokens[i], m->info.max_seq);
+        for (size_t t = 0; t < n_tokens[i]; t++) {
+            if (ids[i][t] < 0 || ids[i][t] >= m->info.vocab_size)
+                return rag_fail(err, RAG_EINVAL, "model input %zu: token id %d at %zu is "
+                                "outside the vocabulary (%d)", i, (int)ids[i][t], t,
+                                m->info.vocab_size);
+            if (type_ids && type_ids[i] && (type_ids[i][t] < 0 || type_ids[i][t] >= m->n_types))
+                return rag_fail(err, RAG_EINVAL, "model input %zu: token type %d at %zu is "
+                                "outside 0..%d", i, (int)type_ids[i][t], t, m->n_types - 1);
+        }
+    }
+    if (n_seqs == 0)
+        return RAG_OK;
+    if (n_seqs >= ((uint64_t)1 << 40))
+        return rag_fail(err, RAG_ELIMIT, "too many model inputs");
+    if (n_seqs > s->cap_order) {
+        size_t *o = rag_realloc(s->order, n_seqs * sizeof *o);
+        uint64_t *k = rag_realloc(s->keys, n_seqs * sizeof *k);
+        if (o)
+            s->order = o;
+        if (k)
+            s->keys = k;
+        if (!o || !k)
+            return rag_fail(err, RAG_ENOMEM, "out of memory");
+        s->cap_order = n_seqs;
+    }
+    for (size_t i = 0; i < n_seqs; i++)
+        s->keys[i] = ((uint64_t)n_tokens[i] << 40) | i;
+    qsort(s->keys, n_seqs, sizeof *s->keys, cmp_key);
+    for (size_t i = 0; i < n_seqs; i++)
+        s->order[i] = (size_t)(s->keys[i] & (((uint64_t)1 << 40) - 1));
+    if (s->dnn)
+        omp_set_num_threads(m->n_threads);
+    for (size_t i = 0; i < n_seqs && rc == RAG_OK; i += max_batch) {
+        size_t nb = n_seqs - i < max_batch ? n_seqs - i : max_batch;
+        size_t L = n_tokens[s->order[i + nb - 1]];
+        rc = forward(s, ids, type_ids, n_tokens, s->order + i, nb, L, out, err);
+    }
+    return rc;
+}
