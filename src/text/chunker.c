@@ -36,7 +36,7 @@
 
 rag_chunk_opts rag_chunk_default_opts(void)
 {
-    rag_chunk_opts o = {.target_tokens = 200, .max_tokens = 250, .overlap_tokens = 32};
+    rag_chunk_opts o = {.target_tokens = 240, .max_tokens = 255, .overlap_tokens = 32};
     return o;
 }
 

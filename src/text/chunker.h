@@ -16,8 +16,8 @@
 #include <stdint.h>
 
 typedef struct {
-    int target_tokens;   /* aim for this many (default 200) */
-    int max_tokens;      /* hard maximum (default 250: 256 minus specials) */
+    int target_tokens;   /* aim for this many (default 240) */
+    int max_tokens;      /* hard maximum (default 255 estimated: real WordPiece p99 237) */
     int overlap_tokens;  /* carried over from the previous window (default 32) */
 } rag_chunk_opts;
 

@@ -54,8 +54,8 @@ for ps, pe, text, bs, did in rows:
 assert hits, "phrase not found"
 assert all(ps <= 33 <= pe for ps, pe in hits), hits
 PY
-check "no chunk exceeds the hard maximum (chunk.max_tokens=250 estimated tokens)" \
-    py -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); m=c.execute("select max(n_tokens), min(n_tokens) from chunks").fetchone(); assert m[0] <= 250 and m[1] >= 1, m' "$db"
+check "no chunk exceeds the hard maximum (chunk.max_tokens=255 estimated tokens)" \
+    py -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); m=c.execute("select max(n_tokens), min(n_tokens) from chunks").fetchone(); assert m[0] <= 255 and m[1] >= 1, m' "$db"
 check "page ranges of chunks are ordered and within the document" \
     py -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); assert c.execute("select count(*) from chunks c join documents d on d.id=c.doc_id where c.page_start<1 or c.page_end<c.page_start or c.page_end>d.n_pages").fetchone()[0]==0' "$db"
 finish

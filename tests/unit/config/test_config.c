@@ -147,7 +147,7 @@ static void test_config__precedence_flag_over_env_over_file_over_profile(void **
     out = show(c, RAG_CONFIG_SHOW_ORIGIN);
     assert_contains(out, "k: 40  # --set search.k");
     assert_contains(out, "candidates: 60  # t.yaml:4:15");
-    assert_contains(out, "target_tokens: 200  # default");
+    assert_contains(out, "target_tokens: 240  # default");
     rag_free(out);
     rag_config_destroy(c);
     unsetenv("DOCRAG_SEARCH_K");
@@ -334,7 +334,7 @@ static void test_config__cross_key_checks_name_both_keys(void **state)
     (void)state;
     msg = must_fail("chunk:\n  overlap_tokens: 300\n", NULL, 0, RAG_EFORMAT);
     assert_contains(msg, "t.yaml:2:19: chunk.overlap_tokens (300) must be less than "
-                         "chunk.target_tokens (200)");
+                         "chunk.target_tokens (240)");
     msg = must_fail("search:\n  k: 100\n", NULL, 0, RAG_EFORMAT);
     assert_contains(msg, "search.candidates (50) must be at least search.k (100)");
 }
