@@ -3,7 +3,9 @@
  * The walk collects the file list first, so progress can show n of N.
  * Every file is its own transaction: a crash (even kill -9) between two
  * files leaves every file either at its old or at its new state. A file
- * that fails to extract keeps its last indexed version.
+ * that fails to extract keeps its last indexed version. Each transaction
+ * adds one BM25 postings segment; past 16 segments the run ends with a
+ * merge (rag_index_optimize).
  */
 #include "index.h"
 
@@ -253,6 +255,10 @@ int rag_indexer_run(rag_index *ix, const char *const *paths, size_t n_paths,
         }
         rc = remove_vanished(ix, &fl, roots, n_paths, rep, err);
     }
+    /* Each file wrote a postings segment; merge once they pile up so a
+     * query reads one or a few blobs per term. */
+    if (rc == RAG_OK && rag_index_segments(ix) > 16)
+        rc = rag_index_optimize(ix, err);
 done:
     for (size_t i = 0; roots && i < n_paths; i++)
         rag_free(roots[i]);
