@@ -38,6 +38,7 @@ typedef struct {
     const char *db;
     rag_config_source src;
     const char *sets[32];
+    int verbosity_set;        /* -q or -v given: log_level is not applied */
 } cli_common;
 int cli_common_parse(cli_common *c, int *argc, char **argv);
 /* Load the config with the common flags applied; prints errors. */

@@ -38,9 +38,11 @@ int cli_common_parse(cli_common *c, int *argc, char **argv)
             slot = &c->src.profile;
         else if (!strcmp(a, "-q")) {
             rag_log_set_level(RAG_LOG_ERROR);
+            c->verbosity_set = 1;
             continue;
         } else if (!strcmp(a, "-v")) {
             rag_log_set_level(RAG_LOG_DEBUG);
+            c->verbosity_set = 1;
             continue;
         } else if (!strcmp(a, "--set")) {
             if (i + 1 >= *argc || c->src.n_sets >= 32) {
@@ -71,6 +73,12 @@ int cli_load_config(rag_config **out, cli_common *c)
     int rc = rag_config_load(out, &c->src, &err);
     if (rc < 0)
         return cli_error(&err);
+    if (!c->verbosity_set && (*out)->log_level) {
+        static const char *const names[] = {"debug", "info", "warn", "error"};
+        for (int i = 0; i < 4; i++)
+            if (!strcmp((*out)->log_level, names[i]))
+                rag_log_set_level((rag_log_level)i);
+    }
     if (c->db) {
         char *db = rag_strdup(c->db);
         if (!db) {

@@ -65,7 +65,8 @@ typedef struct rag_config {
 
     int answer_max_sentences;
     int answer_context_chunks;
-    double answer_min_score;  /* relevance below this refuses */
+    double answer_min_coverage; /* off-topic gate: the best chunk must hold this
+                                   share of the question's IDF-weighted terms */
 
     char *log_level;          /* "debug", "info", "warn", "error" */
 

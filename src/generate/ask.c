@@ -24,6 +24,7 @@ rag_ask_opts rag_ask_opts_from_config(const rag_config *cfg)
     o.context_chunks = (size_t)cfg->answer_context_chunks;
     o.extractive.context_chunks = o.context_chunks;
     o.extractive.max_sentences = cfg->answer_max_sentences;
+    o.gate.min_coverage = cfg->answer_min_coverage;
     return o;
 }
 

@@ -301,8 +301,8 @@ static void test_config__out_of_range_names_key_range_and_origin(void **state)
     unsetenv("DOCRAG_SEARCH_K");
     msg = must_fail(NULL, (const char *const[]){"backends.x.max_retries=99"}, 1, RAG_EFORMAT);
     assert_contains(msg, "backends.x.max_retries: 99 is out of range [0, 20]");
-    msg = must_fail("answer:\n  min_score: -1\n", NULL, 0, RAG_EFORMAT);
-    assert_contains(msg, "answer.min_score");
+    msg = must_fail("answer:\n  min_coverage: -1\n", NULL, 0, RAG_EFORMAT);
+    assert_contains(msg, "answer.min_coverage");
 }
 
 static void test_config__wrong_types_are_named(void **state)
