@@ -31,20 +31,6 @@ static int put_varint(rag_buf *b, uint64_t v)
     return rag_buf_append(b, tmp, n);
 }
 
-/* Returns bytes read, 0 on a truncated or overlong varint. */
-static size_t get_varint(const unsigned char *p, size_t n, uint64_t *v)
-{
-    uint64_t r = 0;
-    for (size_t i = 0; i < n && i < 10; i++) {
-        r |= (uint64_t)(p[i] & 0x7F) << (7 * i);
-        if (!(p[i] & 0x80)) {
-            *v = r;
-            return i + 1;
-        }
-    }
-    return 0;
-}
-
 /* ---- the writer: term -> pending postings ------------------------------ */
 
 typedef struct {
@@ -451,13 +437,13 @@ int bm25_merge(sqlite3 *db, rag_err *err)
             int64_t docno = 0;
             while (i < n) {
                 uint64_t d, tf, dl;
-                size_t a = get_varint(p + i, n - i, &d), b2, c;
+                size_t a = bm25_get_varint(p + i, n - i, &d), b2, c;
                 if (!a)
                     break;
-                b2 = get_varint(p + i + a, n - i - a, &tf);
+                b2 = bm25_get_varint(p + i + a, n - i - a, &tf);
                 if (!b2)
                     break;
-                c = get_varint(p + i + a + b2, n - i - a - b2, &dl);
+                c = bm25_get_varint(p + i + a + b2, n - i - a - b2, &dl);
                 if (!c)
                     break;
                 i += a + b2 + c;

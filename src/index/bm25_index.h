@@ -23,6 +23,21 @@
 
 typedef struct bm25_writer bm25_writer;
 
+/* Read one LEB128 varint of at most 10 bytes from p[0..n). Returns the
+ * bytes read, or 0 if it is truncated or too long. */
+static inline size_t bm25_get_varint(const unsigned char *p, size_t n, uint64_t *v)
+{
+    uint64_t r = 0;
+    for (size_t i = 0; i < n && i < 10; i++) {
+        r |= (uint64_t)(p[i] & 0x7F) << (7 * i);
+        if (!(p[i] & 0x80)) {
+            *v = r;
+            return i + 1;
+        }
+    }
+    return 0;
+}
+
 int bm25_writer_create(bm25_writer **out, rag_err *err);
 void bm25_writer_destroy(bm25_writer *w);
 

@@ -101,19 +101,6 @@ typedef struct {
     uint32_t dl;
 } posting;
 
-static size_t varint(const unsigned char *p, size_t n, uint64_t *v)
-{
-    uint64_t r = 0;
-    for (size_t i = 0; i < n && i < 10; i++) {
-        r |= (uint64_t)(p[i] & 0x7F) << (7 * i);
-        if (!(p[i] & 0x80)) {
-            *v = r;
-            return i + 1;
-        }
-    }
-    return 0;
-}
-
 /* Min-heap on (score, then higher chunk id = worse) of the best k. */
 typedef struct {
     double score;
@@ -218,9 +205,9 @@ int rag_index_bm25(rag_index *ix, const char *query, size_t k, rag_bm25_hit *hit
             uint64_t docno = 0;
             while (i < n) {
                 uint64_t d, tf, dl;
-                size_t a = varint(p + i, n - i, &d), b, c;
-                if (!a || !(b = varint(p + i + a, n - i - a, &tf)) ||
-                    !(c = varint(p + i + a + b, n - i - a - b, &dl))) {
+                size_t a = bm25_get_varint(p + i, n - i, &d), b, c;
+                if (!a || !(b = bm25_get_varint(p + i + a, n - i - a, &tf)) ||
+                    !(c = bm25_get_varint(p + i + a + b, n - i - a - b, &dl))) {
                     rc = rag_fail(err, RAG_EFORMAT, "%s: corrupt postings for '%s'",
                                   rag_index_path(ix), terms.v[t].term);
                     goto done;
