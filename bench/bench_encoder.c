@@ -285,8 +285,8 @@ written:
     }
     printf("MiniLM-L6-shaped encoder (H%d L%d heads%d FFN%d), batch %d, random weights\n", HID,
            LAYERS, HEADS, FFN, BATCH);
-    printf("%-5s %-3s %-4s %10s %9s %9s %8s %8s %9s\n", "prec", "thr", "seq", "tokens/s",
-           "ms/batch", "GFLOP/s", "%peak", "%pk/cpu", "RSS/file");
+    printf("%-5s %-3s %-4s %10s %9s %9s %8s %8s %9s %7s %7s\n", "prec", "thr", "seq",
+           "tokens/s", "ms/batch", "GFLOP/s", "%peak", "%pk/cpu", "RSS/file", "t_lin", "t_attn");
     static const char *const pnames[3] = {"f32", "bf16", "int8"};
     for (int pi = 0; pi < 3; pi++) {
         if (!list_has(precs, pnames[pi]))
@@ -314,6 +314,7 @@ written:
             for (int seq = 128; seq <= 256; seq *= 2) {
                 char sb[8];
                 double best = 1e30, best_cpu = 1e30, flops = 0;
+                rag_session_stats st_best = {0};
                 snprintf(sb, sizeof sb, "%d", seq);
                 if (!list_has(seqs, sb))
                     continue;
@@ -327,17 +328,23 @@ written:
                     }
                     dt = rag_now_ms() - t0;
                     dc = cpu_ms() - c0;
-                    flops = rag_session_last_flops(s);
-                    if (it > 0 && dt < best)   /* iteration 0 warms up */
+                    rag_session_stats st;
+                    rag_session_get_stats(s, &st);
+                    flops = st.flops;
+                    if (it > 0 && dt < best) {   /* iteration 0 warms up */
                         best = dt;
+                        st_best = st;
+                    }
                     if (it > 0 && dc < best_cpu)
                         best_cpu = dc;
                 }
-                printf("%-5s %-3d %-4d %10.0f %9.1f %9.1f %7.1f%% %7.1f%% %9.2f\n", pnames[pi], th,
+                printf("%-5s %-3d %-4d %10.0f %9.1f %9.1f %7.1f%% %7.1f%% %9.2f %6.1f%% %6.1f%%\n", pnames[pi], th,
                        seq, BATCH * seq / (best / 1000.0), best, flops / best / 1e6,
                        100.0 * flops / best / 1e6 / (peak * th),
                        100.0 * flops / best_cpu / 1e6 / peak,
-                       (double)rss * 1024.0 / (double)info.weight_file_bytes);
+                       (double)rss * 1024.0 / (double)info.weight_file_bytes,
+                       100.0 * st_best.ms_linear / st_best.ms_total,
+                       100.0 * st_best.ms_attention / st_best.ms_total);
                 fflush(stdout);
             }
             rag_session_destroy(s);

@@ -30,6 +30,7 @@ typedef struct {
     int is_bmm;
     size_t batch, m, n, k;
     int ep_or_trans;
+    size_t strides[7];       /* bmm: a_sb a_sm w_sb w_sk w_sn y_sb y_sm */
     dnnl_memory_desc_t src_md, wei_md, bias_md, dst_md;
     dnnl_primitive_t prim;
 } prim_entry;
@@ -421,22 +422,31 @@ int rag_dnn_linear(rag_dnn *d, const rag_linear *l, const float *x, size_t m, fl
     return rc;
 }
 
-int rag_dnn_bmm(rag_dnn *d, size_t batch, size_t m, size_t n, size_t k, const float *a,
-                const float *w, int w_trans, float *y, rag_err *err)
+int rag_dnn_bmm(rag_dnn *d, const rag_bmm *p, rag_err *err)
 {
-    prim_entry *e = lookup(d, 1, batch, m, n, k, w_trans);
+    size_t str[7] = {p->a_sb, p->a_sm, p->w_sb, p->w_sk, p->w_sn, p->y_sb, p->y_sm};
+    prim_entry *e = NULL;
+    for (size_t i = 0; i < d->n_prims && !e; i++) {
+        prim_entry *c = &d->prims[i];
+        if (c->is_bmm == 1 && c->batch == p->batch && c->m == p->m && c->n == p->n &&
+            c->k == p->k && !memcmp(c->strides, str, sizeof str))
+            e = c;
+    }
     if (!e) {
-        dnnl_dims_t sd = {(dnnl_dim_t)batch, (dnnl_dim_t)m, (dnnl_dim_t)k};
-        dnnl_dims_t wd = {(dnnl_dim_t)batch, (dnnl_dim_t)k, (dnnl_dim_t)n};
-        dnnl_dims_t dd = {(dnnl_dim_t)batch, (dnnl_dim_t)m, (dnnl_dim_t)n};
+        dnnl_dims_t sd = {(dnnl_dim_t)p->batch, (dnnl_dim_t)p->m, (dnnl_dim_t)p->k};
+        dnnl_dims_t wd = {(dnnl_dim_t)p->batch, (dnnl_dim_t)p->k, (dnnl_dim_t)p->n};
+        dnnl_dims_t dd = {(dnnl_dim_t)p->batch, (dnnl_dim_t)p->m, (dnnl_dim_t)p->n};
+        dnnl_dims_t ss = {(dnnl_dim_t)p->a_sb, (dnnl_dim_t)p->a_sm, 1};
+        dnnl_dims_t ws = {(dnnl_dim_t)p->w_sb, (dnnl_dim_t)p->w_sk, (dnnl_dim_t)p->w_sn};
+        dnnl_dims_t ds = {(dnnl_dim_t)p->y_sb, (dnnl_dim_t)p->y_sm, 1};
         dnnl_matmul_desc_t md;
         dnnl_primitive_desc_t pd = NULL;
         dnnl_status_t st;
         e = slot(d);
         memset(e, 0, sizeof *e);
-        dnnl_memory_desc_init_by_tag(&e->src_md, 3, sd, dnnl_f32, dnnl_abc);
-        dnnl_memory_desc_init_by_tag(&e->wei_md, 3, wd, dnnl_f32, w_trans ? dnnl_acb : dnnl_abc);
-        dnnl_memory_desc_init_by_tag(&e->dst_md, 3, dd, dnnl_f32, dnnl_abc);
+        dnnl_memory_desc_init_by_strides(&e->src_md, 3, sd, dnnl_f32, ss);
+        dnnl_memory_desc_init_by_strides(&e->wei_md, 3, wd, dnnl_f32, ws);
+        dnnl_memory_desc_init_by_strides(&e->dst_md, 3, dd, dnnl_f32, ds);
         st = dnnl_matmul_desc_init(&md, &e->src_md, &e->wei_md, NULL, &e->dst_md);
         if (st == dnnl_success)
             st = dnnl_primitive_desc_create(&pd, &md, NULL, d->m->engine, NULL);
@@ -449,11 +459,11 @@ int rag_dnn_bmm(rag_dnn *d, size_t batch, size_t m, size_t n, size_t k, const fl
             return dnn_fail(err, st, "batched matmul primitive creation");
         }
         e->is_bmm = 1;
-        e->batch = batch;
-        e->m = m;
-        e->n = n;
-        e->k = k;
-        e->ep_or_trans = w_trans;
+        e->batch = p->batch;
+        e->m = p->m;
+        e->n = p->n;
+        e->k = p->k;
+        memcpy(e->strides, str, sizeof str);
     }
-    return execute(d, e, (void *)a, (void *)w, NULL, y, err);
+    return execute(d, e, (void *)p->a, (void *)p->w, NULL, p->y, err);
 }
