@@ -311,12 +311,13 @@ written:
             rss = status_kb("VmRSS:");
             rag_model_get_info(m, &info);
             rag_session_create(&s, m, &err);
-            for (int seq = 128; seq <= 256; seq *= 2) {
-                char sb[8];
+            char seqbuf[256], *tok, *save = NULL;
+            snprintf(seqbuf, sizeof seqbuf, "%s", seqs);
+            for (tok = strtok_r(seqbuf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+                int seq = atoi(tok);
                 double best = 1e30, best_cpu = 1e30, flops = 0;
                 rag_session_stats st_best = {0};
-                snprintf(sb, sizeof sb, "%d", seq);
-                if (!list_has(seqs, sb))
+                if (seq < 2 || seq > MAXLEN)
                     continue;
                 make_inputs(ids, types, nt, BATCH, (size_t)seq, 0);
                 for (int it = 0; it <= iters; it++) {
