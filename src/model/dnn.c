@@ -180,6 +180,7 @@ static int reorder_into(const rag_model *m, const dnnl_memory_desc_t *src_md, vo
 
 int rag_k_pack(const rag_model *m, rag_linear *l, const char *what, rag_err *err)
 {
+    static const size_t probe_m[] = {1, 3, 17, 100, 4096};
     dnnl_primitive_desc_t pd = NULL;
     prim_entry e;
     dnnl_memory_desc_t user_md;
@@ -197,6 +198,21 @@ int rag_k_pack(const rag_model *m, rag_linear *l, const char *what, rag_err *err
                         (int)st);
     l->packed_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
     dnnl_primitive_desc_destroy(pd);
+    /* The layout was chosen for M = PACK_M; sessions use any M. If some M
+     * has no implementation for that layout, fall back to plain weights,
+     * which every implementation accepts. */
+    for (size_t i = 0; i < sizeof probe_m / sizeof probe_m[0]; i++) {
+        dnnl_primitive_desc_t probe = NULL;
+        st = linear_pd(&probe, m, probe_m[i], l->n_out, l->n_in, &l->packed_md, LIN_GELU, &e);
+        if (probe)
+            dnnl_primitive_desc_destroy(probe);
+        if (st != dnnl_success) {
+            rag_log(RAG_LOG_INFO, "model: %s: packed weight layout rejected for M=%zu; "
+                                  "using plain weights", what, probe_m[i]);
+            dnnl_memory_desc_init_by_tag(&l->packed_md, 2, wd, wei_type(m), dnnl_ba);
+            break;
+        }
+    }
     n_bytes = dnnl_memory_desc_get_size(&l->packed_md);
     l->packed = rag_malloc(n_bytes ? n_bytes : 1);
     if (!l->packed)
