@@ -21,12 +21,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define ATTN_BYTES ((size_t)16 << 20)
+
 struct rag_session {
     const rag_model *m;
     rag_dnn *dnn;              /* NULL on the reference path */
     size_t cap_tokens, cap_len, cap_batch;
     float *x, *qkv, *ctx, *ffn;        /* [T,H] [T,3H] [T,H] [T,I] */
-    float *p;                          /* [heads, L, L] attention probs */
+    float *p;                          /* [group, heads, L, L] attention probs */
+    size_t *lens;                      /* [B] real tokens per bucket row */
+    size_t attn_group;                 /* sequences per attention call */
     float *rows, *rows2;               /* [B,H] pooler input/output */
     size_t *order;
     uint64_t *keys;
@@ -62,6 +66,8 @@ static void free_scratch(rag_session *s)
     rag_free(s->p);
     rag_free(s->rows);
     rag_free(s->rows2);
+    rag_free(s->lens);
+    s->lens = NULL;
     s->x = s->qkv = s->ctx = s->ffn = s->p = NULL;
     s->rows = s->rows2 = NULL;
     s->cap_tokens = s->cap_len = s->cap_batch = 0;
@@ -103,10 +109,17 @@ static int reserve(rag_session *s, size_t batch, size_t len, rag_err *err)
     s->qkv = rag_malloc(t * 3 * h * sizeof(float));
     s->ctx = rag_malloc(t * h * sizeof(float));
     s->ffn = rag_malloc(t * f * sizeof(float));
-    s->p = rag_malloc(nh * len * len * sizeof(float));
+    /* attention probabilities for a group of sequences, ~16 MB at most */
+    s->attn_group = (ATTN_BYTES / (nh * len * len * sizeof(float)));
+    if (s->attn_group < 1)
+        s->attn_group = 1;
+    if (s->attn_group > batch)
+        s->attn_group = batch;
+    s->p = rag_malloc(s->attn_group * nh * len * len * sizeof(float));
+    s->lens = rag_malloc(batch * sizeof *s->lens);
     s->rows = rag_malloc(batch * h * sizeof(float));
     s->rows2 = rag_malloc(batch * h * sizeof(float));
-    if (!s->x || !s->qkv || !s->ctx || !s->ffn || !s->p || !s->rows || !s->rows2) {
+    if (!s->x || !s->qkv || !s->ctx || !s->ffn || !s->p || !s->lens || !s->rows || !s->rows2) {
         free_scratch(s);
         return rag_fail(err, RAG_ENOMEM, "model session: out of memory for %zu x %zu tokens",
                         batch, len);
@@ -133,12 +146,14 @@ static int linear(rag_session *s, const rag_linear *l, const float *x, size_t m,
 
 void rag_k_bmm_ref(const rag_bmm *p, int n_threads)
 {
-#pragma omp parallel for num_threads(n_threads) collapse(2) schedule(static) if (p->batch * p->m * p->n * p->k > 65536)
-    for (size_t b = 0; b < p->batch; b++) {
+    const size_t nob = p->outer * p->batch;
+#pragma omp parallel for num_threads(n_threads) collapse(2) schedule(static) if (nob * p->m * p->n * p->k > 65536)
+    for (size_t ob = 0; ob < nob; ob++) {
         for (size_t i = 0; i < p->m; i++) {
-            const float *ar = p->a + b * p->a_sb + i * p->a_sm;
-            const float *wb = p->w + b * p->w_sb;
-            float *yr = p->y + b * p->y_sb + i * p->y_sm;
+            size_t o = ob / p->batch, b = ob % p->batch;
+            const float *ar = p->a + o * p->a_so + b * p->a_sb + i * p->a_sm;
+            const float *wb = p->w + o * p->w_so + b * p->w_sb;
+            float *yr = p->y + o * p->y_so + b * p->y_sb + i * p->y_sm;
             for (size_t j = 0; j < p->n; j++) {
                 float acc = 0.0f;
                 for (size_t t = 0; t < p->k; t++)
@@ -151,42 +166,43 @@ void rag_k_bmm_ref(const rag_bmm *p, int n_threads)
 
 static int bmm(rag_session *s, const rag_bmm *p, rag_err *err)
 {
-    s->st.flops += 2.0 * (double)p->batch * p->m * p->n * p->k;
+    s->st.flops += 2.0 * (double)p->outer * p->batch * p->m * p->n * p->k;
     if (s->dnn)
         return rag_dnn_bmm(s->dnn, p, err);
     rag_k_bmm_ref(p, s->m->n_threads);
     return RAG_OK;
 }
 
-/* Self-attention for one sequence: rows [0, L) of qkv (len real tokens;
- * Q pre-scaled by 1/sqrt(dh) at load) -> rows [0, L) of ctx. The products
- * read Q, K, V in place from the fused buffer through strides. */
-static int attention(rag_session *s, const float *qkv, size_t L, size_t len, float *ctx,
-                     rag_err *err)
+/* Self-attention for sequences [0, ns) of a bucket, each L rows of qkv
+ * (Q pre-scaled by 1/sqrt(dh) at load) -> the same rows of ctx; lens[b]
+ * real tokens. The two products read Q, K, V in place from the fused
+ * buffer through strides, over all ns x heads at once. */
+static int attention(rag_session *s, const float *qkv, size_t ns, size_t L, const size_t *lens,
+                     float *ctx, rag_err *err)
 {
     const rag_model *m = s->m;
     const size_t h = (size_t)m->info.hidden, nh = (size_t)m->info.n_heads, dh = h / nh;
     const int nt = m->n_threads;
     rag_bmm qk = {
-        .batch = nh, .m = L, .n = L, .k = dh,
-        .a = qkv, .a_sb = dh, .a_sm = 3 * h,                       /* Q[hd][i][d] */
-        .w = qkv + h, .w_sb = dh, .w_sk = 1, .w_sn = 3 * h,        /* K^T[hd][d][j] */
-        .y = s->p, .y_sb = L * L, .y_sm = L,
+        .outer = ns, .batch = nh, .m = L, .n = L, .k = dh,
+        .a = qkv, .a_so = L * 3 * h, .a_sb = dh, .a_sm = 3 * h,           /* Q[s][hd][i][d] */
+        .w = qkv + h, .w_so = L * 3 * h, .w_sb = dh, .w_sk = 1, .w_sn = 3 * h, /* K^T */
+        .y = s->p, .y_so = nh * L * L, .y_sb = L * L, .y_sm = L,
     };
     rag_bmm pv = {
-        .batch = nh, .m = L, .n = dh, .k = L,
-        .a = s->p, .a_sb = L * L, .a_sm = L,
-        .w = qkv + 2 * h, .w_sb = dh, .w_sk = 3 * h, .w_sn = 1,    /* V[hd][j][d] */
-        .y = ctx, .y_sb = dh, .y_sm = h,                           /* ctx[i][hd*dh+d] */
+        .outer = ns, .batch = nh, .m = L, .n = dh, .k = L,
+        .a = s->p, .a_so = nh * L * L, .a_sb = L * L, .a_sm = L,
+        .w = qkv + 2 * h, .w_so = L * 3 * h, .w_sb = dh, .w_sk = 3 * h, .w_sn = 1, /* V */
+        .y = ctx, .y_so = L * h, .y_sb = dh, .y_sm = h,                /* ctx[s][i][hd*dh+d] */
     };
     int rc;
 
     rc = bmm(s, &qk, err);
     if (rc < 0)
         return rc;
-#pragma omp parallel for num_threads(nt) schedule(static) if (nh * L * L > 32768)
-    for (size_t r = 0; r < nh * L; r++)
-        rag_k_softmax_row(s->p + r * L, len, L);
+#pragma omp parallel for num_threads(nt) schedule(static) if (ns * nh * L * L > 32768)
+    for (size_t r = 0; r < ns * nh * L; r++)
+        rag_k_softmax_row(s->p + r * L, lens[r / (nh * L)], L);
     return bmm(s, &pv, err);
 }
 
@@ -202,6 +218,8 @@ static int forward(rag_session *s, const int32_t *const *ids, const int32_t *con
     rc = reserve(s, nb, L, err);
     if (rc < 0)
         return rc;
+    for (size_t b = 0; b < nb; b++)
+        s->lens[b] = n_tokens[idx[b]];
 #pragma omp parallel for num_threads(m->n_threads) collapse(2) schedule(static) if (T * h > 65536)
     for (size_t b = 0; b < nb; b++) {
         for (size_t t = 0; t < L; t++) {
@@ -223,9 +241,9 @@ static int forward(rag_session *s, const int32_t *const *ids, const int32_t *con
         if ((rc = linear(s, &Ly->qkv, s->x, T, s->qkv, LIN_PLAIN, err)) < 0)
             return rc;
         double t0 = rag_now_ms();
-        for (size_t b = 0; b < nb; b++) {
-            rc = attention(s, s->qkv + b * L * 3 * h, L, n_tokens[idx[b]], s->ctx + b * L * h,
-                           err);
+        for (size_t b = 0; b < nb; b += s->attn_group) {
+            size_t ns = nb - b < s->attn_group ? nb - b : s->attn_group;
+            rc = attention(s, s->qkv + b * L * 3 * h, ns, L, s->lens + b, s->ctx + b * L * h, err);
             if (rc < 0)
                 return rc;
         }

@@ -30,7 +30,8 @@ typedef struct {
     int is_bmm;
     size_t batch, m, n, k;
     int ep_or_trans;
-    size_t strides[7];       /* bmm: a_sb a_sm w_sb w_sk w_sn y_sb y_sm */
+    size_t outer;
+    size_t strides[10];      /* bmm: a_so a_sb a_sm w_so w_sb w_sk w_sn y_so y_sb y_sm */
     dnnl_memory_desc_t src_md, wei_md, bias_md, dst_md;
     dnnl_primitive_t prim;
 } prim_entry;
@@ -440,29 +441,33 @@ int rag_dnn_linear(rag_dnn *d, const rag_linear *l, const float *x, size_t m, fl
 
 int rag_dnn_bmm(rag_dnn *d, const rag_bmm *p, rag_err *err)
 {
-    size_t str[7] = {p->a_sb, p->a_sm, p->w_sb, p->w_sk, p->w_sn, p->y_sb, p->y_sm};
+    size_t str[10] = {p->a_so, p->a_sb, p->a_sm, p->w_so, p->w_sb, p->w_sk, p->w_sn,
+                      p->y_so, p->y_sb, p->y_sm};
     prim_entry *e = NULL;
     for (size_t i = 0; i < d->n_prims && !e; i++) {
         prim_entry *c = &d->prims[i];
-        if (c->is_bmm == 1 && c->batch == p->batch && c->m == p->m && c->n == p->n &&
+        if (c->is_bmm == 1 && c->outer == p->outer && c->batch == p->batch && c->m == p->m &&
+            c->n == p->n &&
             c->k == p->k && !memcmp(c->strides, str, sizeof str))
             e = c;
     }
     if (!e) {
-        dnnl_dims_t sd = {(dnnl_dim_t)p->batch, (dnnl_dim_t)p->m, (dnnl_dim_t)p->k};
-        dnnl_dims_t wd = {(dnnl_dim_t)p->batch, (dnnl_dim_t)p->k, (dnnl_dim_t)p->n};
-        dnnl_dims_t dd = {(dnnl_dim_t)p->batch, (dnnl_dim_t)p->m, (dnnl_dim_t)p->n};
-        dnnl_dims_t ss = {(dnnl_dim_t)p->a_sb, (dnnl_dim_t)p->a_sm, 1};
-        dnnl_dims_t ws = {(dnnl_dim_t)p->w_sb, (dnnl_dim_t)p->w_sk, (dnnl_dim_t)p->w_sn};
-        dnnl_dims_t ds = {(dnnl_dim_t)p->y_sb, (dnnl_dim_t)p->y_sm, 1};
+        dnnl_dim_t o = (dnnl_dim_t)p->outer, b = (dnnl_dim_t)p->batch;
+        dnnl_dims_t sd = {o, b, (dnnl_dim_t)p->m, (dnnl_dim_t)p->k};
+        dnnl_dims_t wd = {o, b, (dnnl_dim_t)p->k, (dnnl_dim_t)p->n};
+        dnnl_dims_t dd = {o, b, (dnnl_dim_t)p->m, (dnnl_dim_t)p->n};
+        dnnl_dims_t ss = {(dnnl_dim_t)p->a_so, (dnnl_dim_t)p->a_sb, (dnnl_dim_t)p->a_sm, 1};
+        dnnl_dims_t ws = {(dnnl_dim_t)p->w_so, (dnnl_dim_t)p->w_sb, (dnnl_dim_t)p->w_sk,
+                          (dnnl_dim_t)p->w_sn};
+        dnnl_dims_t ds = {(dnnl_dim_t)p->y_so, (dnnl_dim_t)p->y_sb, (dnnl_dim_t)p->y_sm, 1};
         dnnl_matmul_desc_t md;
         dnnl_primitive_desc_t pd = NULL;
         dnnl_status_t st;
         e = slot(d);
         memset(e, 0, sizeof *e);
-        dnnl_memory_desc_init_by_strides(&e->src_md, 3, sd, dnnl_f32, ss);
-        dnnl_memory_desc_init_by_strides(&e->wei_md, 3, wd, dnnl_f32, ws);
-        dnnl_memory_desc_init_by_strides(&e->dst_md, 3, dd, dnnl_f32, ds);
+        dnnl_memory_desc_init_by_strides(&e->src_md, 4, sd, dnnl_f32, ss);
+        dnnl_memory_desc_init_by_strides(&e->wei_md, 4, wd, dnnl_f32, ws);
+        dnnl_memory_desc_init_by_strides(&e->dst_md, 4, dd, dnnl_f32, ds);
         st = dnnl_matmul_desc_init(&md, &e->src_md, &e->wei_md, NULL, &e->dst_md);
         if (st == dnnl_success)
             st = dnnl_primitive_desc_create(&pd, &md, NULL, d->m->engine, NULL);
@@ -475,6 +480,7 @@ int rag_dnn_bmm(rag_dnn *d, const rag_bmm *p, rag_err *err)
             return dnn_fail(err, st, "batched matmul primitive creation");
         }
         e->is_bmm = 1;
+        e->outer = p->outer;
         e->batch = p->batch;
         e->m = p->m;
         e->n = p->n;
