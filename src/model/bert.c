@@ -9,10 +9,13 @@
  *               x   = LayerNorm(x + gelu(x Wup^T + bup) Wdown^T + bdown)
  *   encoder:    mean over the real tokens or the [CLS] row, optional L2 norm
  *   cross:      logits = Wc tanh(Wp x[CLS] + bp) + bc
- * Attention runs one sequence at a time with Q, K, V gathered head-major
- * ([heads, L, dh], Q pre-scaled), so the batched products are plain
- * row-major matmuls for oneDNN. Masked keys get probability exactly 0,
- * which is what Hugging Face's large negative additive mask rounds to.
+ * Attention runs on groups of sequences of a bucket (probabilities kept
+ * under ATTN_BYTES): the two products are 4-D strided matmuls that read Q,
+ * K and V in place from the fused QKV buffer and write the context straight
+ * into the hidden-state layout; 1/sqrt(dh) is folded into Wq at load.
+ * Masked keys get probability exactly 0, which is what Hugging Face's large
+ * negative additive mask rounds to. Padded query rows are computed and
+ * ignored.
  */
 #include "model_impl.h"
 
