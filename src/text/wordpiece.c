@@ -17,30 +17,39 @@
 
 /* ---- vocabulary hash table ------------------------------------------- */
 
+/* Polynomial hash h = sum s[i] * B^(n-1-i) (mod 2^64), so the encoder can
+ * hash any substring of a word in O(1) from prefix sums (wordpiece_encode.c).
+ * The slot index mixes h; entries are always confirmed with memcmp. */
 uint64_t wp_hash(const char *s, size_t n_bytes)
 {
-    /* FNV-1a, 64 bit; 0 marks an empty slot so it is never returned. */
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (size_t i = 0; i < n_bytes; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 0x100000001b3ULL;
+    uint64_t h = 0;
+    for (size_t i = 0; i < n_bytes; i++)
+        h = h * WP_HASH_B + (unsigned char)s[i];
+    return h;
+}
+
+int32_t wp_lookup_hashed(const rag_wordpiece *wp, uint64_t h, const char *pre, size_t n_pre,
+                         const char *s, size_t n_bytes)
+{
+    size_t b = wp_bloom_bit(h), i;
+    uint32_t tag = (uint32_t)(h >> 32);
+
+    if (!(wp->bloom[b >> 6] >> (b & 63) & 1))
+        return -1;
+    for (i = wp_slot_index(wp, h);; i = (i + 1) & wp->mask) {
+        const struct wp_slot *sl = &wp->slots[i];
+        if (sl->id < 0)
+            return -1;
+        if (sl->tag == tag && wp->slot_len[i] == n_pre + n_bytes &&
+            memcmp(wp->slot_tok[i], pre, n_pre) == 0 &&
+            memcmp(wp->slot_tok[i] + n_pre, s, n_bytes) == 0)
+            return sl->id;
     }
-    return h ? h : 1;
 }
 
 int32_t wp_lookup(const rag_wordpiece *wp, const char *s, size_t n_bytes)
 {
-    uint64_t h = wp_hash(s, n_bytes);
-    size_t i = (size_t)h & wp->mask;
-
-    for (;;) {
-        const struct wp_slot *sl = &wp->slots[i];
-        if (!sl->hash)
-            return -1;
-        if (sl->hash == h && sl->n_bytes == n_bytes && memcmp(sl->tok, s, n_bytes) == 0)
-            return sl->id;
-        i = (i + 1) & wp->mask;
-    }
+    return wp_lookup_hashed(wp, wp_hash(s, n_bytes), "", 0, s, n_bytes);
 }
 
 /* Allocate the table for up to n_entries tokens (load factor <= 1/2). */
@@ -50,10 +59,19 @@ static int table_init(rag_wordpiece *wp, size_t n_entries, const char *name, rag
     while (n_slots < 2 * n_entries + 2)
         n_slots <<= 1;
     wp->slots = rag_arena_alloc(wp->arena, n_slots * sizeof *wp->slots);
-    if (!wp->slots)
+    wp->slot_tok = rag_arena_alloc(wp->arena, n_slots * sizeof *wp->slot_tok);
+    wp->slot_len = rag_arena_alloc(wp->arena, n_slots * sizeof *wp->slot_len);
+    wp->bloom = rag_arena_alloc(wp->arena, ((size_t)1 << WP_BLOOM_BITS) / 8);
+    if (!wp->slots || !wp->slot_tok || !wp->slot_len || !wp->bloom)
         return rag_fail(err, RAG_ENOMEM, "%s: out of memory for the vocabulary", name);
-    memset(wp->slots, 0, n_slots * sizeof *wp->slots);
+    memset(wp->slots, 0xFF, n_slots * sizeof *wp->slots); /* id -1: empty */
+    memset(wp->bloom, 0, ((size_t)1 << WP_BLOOM_BITS) / 8);
     wp->mask = n_slots - 1;
+    wp->shift = 64;
+    while (n_slots > 1) {
+        n_slots >>= 1;
+        wp->shift--;
+    }
     return 0;
 }
 
@@ -61,25 +79,26 @@ static int table_init(rag_wordpiece *wp, size_t n_entries, const char *name, rag
 static void table_put(rag_wordpiece *wp, const char *tok, size_t n_bytes, int32_t id)
 {
     uint64_t h = wp_hash(tok, n_bytes);
-    size_t i = (size_t)h & wp->mask;
+    size_t b = wp_bloom_bit(h), i;
 
-    for (;;) {
+    for (i = wp_slot_index(wp, h);; i = (i + 1) & wp->mask) {
         struct wp_slot *sl = &wp->slots[i];
-        if (!sl->hash) {
-            sl->hash = h;
-            sl->tok = tok;
-            sl->n_bytes = (uint32_t)n_bytes;
+        if (sl->id < 0) {
+            sl->tag = (uint32_t)(h >> 32);
+            sl->id = id;
+            wp->slot_tok[i] = tok;
+            wp->slot_len[i] = (uint32_t)n_bytes;
+            break;
+        }
+        if (sl->tag == (uint32_t)(h >> 32) && wp->slot_len[i] == n_bytes &&
+            memcmp(wp->slot_tok[i], tok, n_bytes) == 0) {
             sl->id = id;
             break;
         }
-        if (sl->hash == h && sl->n_bytes == n_bytes && memcmp(sl->tok, tok, n_bytes) == 0) {
-            sl->id = id;
-            break;
-        }
-        i = (i + 1) & wp->mask;
     }
+    wp->bloom[b >> 6] |= (uint64_t)1 << (b & 63);
     if (n_bytes > wp->max_tok_bytes)
-        wp->max_tok_bytes = n_bytes;
+        wp->max_tok_bytes = n_bytes < WP_MAX_MATCH_BYTES ? n_bytes : WP_MAX_MATCH_BYTES;
 }
 
 static int ids_init(rag_wordpiece *wp, size_t n_ids, const char *name, rag_err *err)
@@ -526,7 +545,7 @@ int rag_wordpiece_load_json(rag_wordpiece **out, const char *json, size_t n_byte
     rc = parse_json_root(wp, root, name, err);
     json_decref(root);
     if (rc == 0)
-        wp_init_ascii(wp);
+        rc = wp_finish(wp, name, err);
     if (rc < 0) {
         rag_wordpiece_destroy(wp);
         return rc;
@@ -690,9 +709,10 @@ int rag_wordpiece_load(rag_wordpiece **out, const char *model_dir, rag_err *err)
         goto done;
     }
     rc = load_vocab_txt(wp, text.data ? text.data : "", text.len, cfg, vt, err);
+    if (rc == 0)
+        rc = wp_finish(wp, vt, err);
     if (rc < 0)
         goto done;
-    wp_init_ascii(wp);
     *out = wp;
     wp = NULL;
 done:

@@ -44,8 +44,12 @@ size_t rag_wordpiece_default_max_len(const rag_wordpiece *wp);
 int32_t rag_wordpiece_pad_id(const rag_wordpiece *wp);
 
 /* Encode one text (b == NULL) or a pair, with special tokens, truncated to
- * max_len tokens in total (longest-first for pairs; 0 = no truncation).
- * Invalid UTF-8 is an error (RAG_EFORMAT). enc is reused across calls;
+ * max_len tokens in total (longest-first for pairs, exactly as HF
+ * tokenizers; 0 = no truncation; below the number of special tokens:
+ * RAG_EINVAL). The whole text is always tokenized, so enc->n_truncated is
+ * exact; byte offsets of sequence-B tokens are into b. a may be NULL when
+ * n_a == 0. Invalid UTF-8 is an error (RAG_EFORMAT) naming the text and
+ * byte. Start with a zeroed enc (rag_encoding enc = {0}); it is reused across calls;
  * free with rag_encoding_fini. */
 int rag_wordpiece_encode(const rag_wordpiece *wp, const char *a, size_t n_a,
                          const char *b, size_t n_b, size_t max_len,

@@ -21,6 +21,8 @@
 
 /* ---- character classes ------------------------------------------------ */
 
+static void init_ascii(rag_wordpiece *wp);
+
 static int is_ascii_punct(uint32_t c)
 {
     return (c >= 33 && c <= 47) || (c >= 58 && c <= 64) || (c >= 91 && c <= 96) ||
@@ -79,7 +81,22 @@ static int is_cjk(uint32_t c)
            (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x2F800 && c <= 0x2FA1F);
 }
 
-void wp_init_ascii(rag_wordpiece *wp)
+int wp_finish(rag_wordpiece *wp, const char *name, rag_err *err)
+{
+    size_t n_pow = wp->max_tok_bytes + 1;
+
+    wp->pow = rag_arena_alloc(wp->arena, n_pow * sizeof *wp->pow);
+    if (!wp->pow)
+        return rag_fail(err, RAG_ENOMEM, "%s: out of memory", name);
+    wp->pow[0] = 1;
+    for (size_t k = 1; k < n_pow; k++)
+        wp->pow[k] = wp->pow[k - 1] * WP_HASH_B;
+    wp->prefix_hash = wp_hash(wp->prefix, wp->n_prefix);
+    init_ascii(wp);
+    return 0;
+}
+
+static void init_ascii(rag_wordpiece *wp)
 {
     int clean = wp->has_normalizer && wp->clean_text;
     int lower = wp->has_normalizer && wp->lowercase;
@@ -103,7 +120,18 @@ struct tokvec {
     int32_t *ids;
     size_t *start, *end;
     size_t n, cap;
+    size_t word_limit;  /* 0, or the truncation max_length (see word_done) */
+    size_t n_at_limit;  /* tokens at the first word end with n >= word_limit */
 };
+
+/* HF tokenizers (0.23) stops tokenizing a sequence at the first word end
+ * where it holds max_length tokens, and its LongestFirst arithmetic sees
+ * those lengths; we record the same count. */
+static void word_done(struct tokvec *tv)
+{
+    if (tv->word_limit && !tv->n_at_limit && tv->n >= tv->word_limit)
+        tv->n_at_limit = tv->n;
+}
 
 static int tokvec_push(struct tokvec *tv, int32_t id, size_t start, size_t end)
 {
@@ -140,27 +168,29 @@ static void tokvec_fini(struct tokvec *tv)
 /* ---- the word being built --------------------------------------------- */
 
 struct word {
-    char *buf;          /* n_prefix spare bytes, then the word's UTF-8 */
+    char *buf;          /* the normalized word, UTF-8 */
     size_t *src_start;  /* per word byte: source range of its code point */
     size_t *src_end;
-    size_t cap;         /* bytes available after the prefix room */
+    uint64_t *hpre;     /* hpre[i] = wp_hash of the first i bytes (cap + 1) */
+    size_t cap;         /* bytes allocated in buf */
     size_t n_bytes;
     size_t n_chars;     /* may exceed max_chars; then bytes stop growing */
     size_t start, end;  /* source range of the whole word */
 };
 
-static int word_reserve(struct word *w, size_t n_prefix, size_t need)
+static int word_reserve(struct word *w, size_t need)
 {
     size_t cap;
     char *b;
     size_t *s, *e;
+    uint64_t *h;
 
     if (need <= w->cap)
         return 0;
     cap = w->cap ? w->cap : 64;
     while (cap < need)
         cap *= 2;
-    b = rag_realloc(w->buf, n_prefix + cap);
+    b = rag_realloc(w->buf, cap);
     if (!b)
         return RAG_ENOMEM;
     w->buf = b;
@@ -172,6 +202,10 @@ static int word_reserve(struct word *w, size_t n_prefix, size_t need)
     if (!e)
         return RAG_ENOMEM;
     w->src_end = e;
+    h = rag_realloc(w->hpre, (cap + 1) * sizeof *h);
+    if (!h)
+        return RAG_ENOMEM;
+    w->hpre = h;
     w->cap = cap;
     return 0;
 }
@@ -187,9 +221,9 @@ static int word_push(const rag_wordpiece *wp, struct word *w, uint32_t cp, size_
     if (++w->n_chars > wp->max_chars)
         return 0; /* will become [UNK]: only its extent matters */
     k = cp < 0x80 ? (u[0] = (char)cp, 1) : rag_utf8_encode(cp, u);
-    if (w->n_bytes + k > w->cap && word_reserve(w, wp->n_prefix, w->n_bytes + k) < 0)
+    if (w->n_bytes + k > w->cap && word_reserve(w, w->n_bytes + k) < 0)
         return RAG_ENOMEM;
-    memcpy(w->buf + wp->n_prefix + w->n_bytes, u, k);
+    memcpy(w->buf + w->n_bytes, u, k);
     for (size_t j = 0; j < k; j++) {
         w->src_start[w->n_bytes + j] = s;
         w->src_end[w->n_bytes + j] = e;
@@ -198,31 +232,45 @@ static int word_push(const rag_wordpiece *wp, struct word *w, uint32_t cp, size_
     return 0;
 }
 
-/* WordPiece on the finished word; appends pieces (or one [UNK]) to tv. */
+/* WordPiece on the finished word; appends pieces (or one [UNK]) to tv.
+ * Greedy longest match: each candidate's hash comes from prefix hashes in
+ * O(1), so a word of n bytes costs O(n * max_tok_bytes) at worst. */
 static int word_flush(const rag_wordpiece *wp, struct word *w, struct tokvec *tv)
 {
     size_t P = wp->n_prefix, n = w->n_bytes, pos = 0, n_before = tv->n;
-    char *word = w->buf + P;
+    const char *word = w->buf;
+    const uint64_t *H = w->hpre, *pw = wp->pow;
     int rc;
 
     if (w->n_chars == 0)
         return 0;
     if (w->n_chars > wp->max_chars)
         goto unk;
+    w->hpre[0] = 0;
+    for (size_t i = 0; i < n; i++)
+        w->hpre[i + 1] = w->hpre[i] * WP_HASH_B + (unsigned char)word[i];
     while (pos < n) {
-        size_t limit = pos == 0 ? wp->max_tok_bytes : (wp->max_tok_bytes > P ? wp->max_tok_bytes - P : 0);
+        size_t limit = wp->max_tok_bytes;
+        if (pos > 0)
+            limit = limit > P ? limit - P : 0;
         size_t end = n - pos > limit ? pos + limit : n;
         int32_t id = -1;
 
-        if (pos > 0)
-            memcpy(word + pos - P, wp->prefix, P); /* bytes before pos are consumed */
         while (end > pos) {
+            size_t len;
+            uint64_t h;
             /* candidates end on character boundaries */
             while (end > pos && end < n && ((unsigned char)word[end] & 0xC0) == 0x80)
                 end--;
             if (end == pos)
                 break;
-            id = pos == 0 ? wp_lookup(wp, word, end) : wp_lookup(wp, word + pos - P, end - pos + P);
+            len = end - pos;
+            h = H[end] - H[pos] * pw[len];
+            if (pos == 0)
+                id = wp_lookup_hashed(wp, h, "", 0, word, len);
+            else
+                id = wp_lookup_hashed(wp, wp->prefix_hash * pw[len] + h, wp->prefix, P,
+                                      word + pos, len);
             if (id >= 0)
                 break;
             end--;
@@ -234,11 +282,14 @@ static int word_flush(const rag_wordpiece *wp, struct word *w, struct tokvec *tv
         pos = end;
     }
     w->n_chars = w->n_bytes = 0;
+    word_done(tv);
     return 0;
 unk:
     tv->n = n_before;
     w->n_chars = w->n_bytes = 0;
-    return tokvec_push(tv, wp->unk_id, w->start, w->end);
+    rc = tokvec_push(tv, wp->unk_id, w->start, w->end);
+    word_done(tv);
+    return rc;
 }
 
 /* One normalized code point: split, isolate or append. */
@@ -346,6 +397,7 @@ static int tokenize(const rag_wordpiece *wp, const char *text, size_t n, const c
             if (k) {
                 if ((rc = word_flush(wp, w, tv)) < 0 || (rc = tokvec_push(tv, id, i, i + k)) < 0)
                     goto oom;
+                word_done(tv);
                 i += k;
                 continue;
             }
@@ -359,7 +411,7 @@ static int tokenize(const rag_wordpiece *wp, const char *text, size_t n, const c
                         w->start = i;
                     w->end = i + 1;
                     w->n_chars++;
-                    w->buf[wp->n_prefix + w->n_bytes] = wp->ascii_map[c];
+                    w->buf[w->n_bytes] = wp->ascii_map[c];
                     w->src_start[w->n_bytes] = i;
                     w->src_end[w->n_bytes] = i + 1;
                     w->n_bytes++;
@@ -403,7 +455,9 @@ oom:
 
 /* ---- truncation and assembly ------------------------------------------ */
 
-/* HF tokenizers' LongestFirst: budget is max_len minus the special tokens. */
+/* HF tokenizers' LongestFirst: budget is max_len minus the special tokens;
+ * *n1, *n2 hold the lengths HF compares (see word_done) and get the lengths
+ * to keep. */
 static void longest_first(size_t *n1, size_t *n2, int pair, size_t budget)
 {
     size_t a = *n1, b = *n2;
@@ -484,10 +538,11 @@ int rag_wordpiece_encode(const rag_wordpiece *wp, const char *a, size_t n_a, con
         return rag_fail(err, RAG_EINVAL,
                         "tokenizer: max_len %zu is below the %zu special tokens it must hold",
                         max_len, t->n_special);
-    if (word_reserve(&w, wp->n_prefix, 256) < 0) {
+    if (word_reserve(&w, 256) < 0) {
         rc = rag_fail(err, RAG_ENOMEM, "tokenizer: out of memory");
         goto done;
     }
+    tv[0].word_limit = tv[1].word_limit = max_len;
     if ((rc = tokenize(wp, a ? a : "", n_a, "a", &w, &tv[0], err)) < 0)
         goto done;
     if (b && (rc = tokenize(wp, b, n_b, "b", &w, &tv[1], err)) < 0)
@@ -495,8 +550,15 @@ int rag_wordpiece_encode(const rag_wordpiece *wp, const char *a, size_t n_a, con
 
     keep[0] = tv[0].n;
     keep[1] = tv[1].n;
-    if (max_len)
+    if (max_len) {
+        for (int s = 0; s < 2; s++)
+            if (tv[s].n_at_limit)
+                keep[s] = tv[s].n_at_limit;
         longest_first(&keep[0], &keep[1], b != NULL, max_len - t->n_special);
+        for (int s = 0; s < 2; s++)
+            if (keep[s] > tv[s].n)
+                keep[s] = tv[s].n;
+    }
     total = t->n_special + keep[0] + keep[1];
     if (enc_reserve(enc, total) < 0) {
         rc = rag_fail(err, RAG_ENOMEM, "tokenizer: out of memory for %zu tokens", total);
@@ -529,6 +591,7 @@ done:
     rag_free(w.buf);
     rag_free(w.src_start);
     rag_free(w.src_end);
+    rag_free(w.hpre);
     tokvec_fini(&tv[0]);
     tokvec_fini(&tv[1]);
     return rc;

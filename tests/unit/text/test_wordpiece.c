@@ -323,6 +323,217 @@ static void test_wordpiece__allocation_failures_are_reported(void **state)
     rag_wordpiece_destroy(wp);
 }
 
+/* ---- golden set from Hugging Face tokenizers ---------------------------- */
+
+static void dump_ids(const char *label, const rag_wordpiece *wp, const int32_t *ids, size_t n,
+                     size_t at)
+{
+    fprintf(stderr, "  %s (%zu):", label, n);
+    for (size_t i = (at > 3 ? at - 3 : 0); i < n && i < at + 4; i++)
+        fprintf(stderr, " %s%d:%s", i == at ? ">>" : "", ids[i], rag_wordpiece_token(wp, ids[i]));
+    fprintf(stderr, "\n");
+}
+
+/* Compare one golden record; returns 1 on exact match, else prints the
+ * first difference and returns 0. */
+static int check_record(const rag_wordpiece *wp, json_t *rec, size_t line, rag_encoding *enc)
+{
+    json_t *jt = json_object_get(rec, "text"), *jp = json_object_get(rec, "text_pair");
+    json_t *jids = json_object_get(rec, "ids"), *jtypes = json_object_get(rec, "type_ids");
+    json_t *joff = json_object_get(rec, "offsets"), *jmax = json_object_get(rec, "max_length");
+    size_t max_len = json_is_integer(jmax) ? (size_t)json_integer_value(jmax) : 0;
+    size_t n_exp = json_array_size(jids), at = 0;
+    int32_t *exp = calloc(n_exp + 1, sizeof *exp);
+    const char *what = NULL;
+    rag_err err = {0};
+    int ok = 1;
+
+    assert_non_null(exp);
+    for (size_t i = 0; i < n_exp; i++)
+        exp[i] = (int32_t)json_integer_value(json_array_get(jids, i));
+    if (rag_wordpiece_encode(wp, json_string_value(jt), json_string_length(jt),
+                             jp ? json_string_value(jp) : NULL, jp ? json_string_length(jp) : 0,
+                             max_len, enc, &err) != 0) {
+        fprintf(stderr, "golden line %zu: encode failed: %s\n", line, err.msg);
+        free(exp);
+        return 0;
+    }
+    for (at = 0; at < n_exp && at < enc->n && !what; at++) {
+        if (enc->ids[at] != exp[at])
+            what = "id";
+        else if (jtypes && enc->type_ids[at] != json_integer_value(json_array_get(jtypes, at)))
+            what = "type_id";
+        else if (joff) {
+            json_t *o = json_array_get(joff, at);
+            if (enc->byte_start[at] != (size_t)json_integer_value(json_array_get(o, 0)) ||
+                enc->byte_end[at] != (size_t)json_integer_value(json_array_get(o, 1)))
+                what = "offsets";
+        }
+        if (what)
+            break;
+    }
+    if (!what && enc->n != n_exp)
+        what = "length";
+    if (what) {
+        ok = 0;
+        fprintf(stderr, "golden line %zu: %s differs at token %zu; text=\"%.200s\"%s%.100s%s max_length=%zu\n",
+                line, what, at, json_string_value(jt), jp ? " pair=\"" : "",
+                jp ? json_string_value(jp) : "", jp ? "\"" : "", max_len);
+        dump_ids("expected", wp, exp, n_exp, at);
+        dump_ids("got     ", wp, enc->ids, enc->n, at);
+        if (joff && at < enc->n && at < n_exp) {
+            json_t *o = json_array_get(joff, at);
+            fprintf(stderr, "  offsets expected [%lld,%lld) got [%zu,%zu)\n",
+                    (long long)json_integer_value(json_array_get(o, 0)),
+                    (long long)json_integer_value(json_array_get(o, 1)), enc->byte_start[at],
+                    enc->byte_end[at]);
+        }
+    }
+    free(exp);
+    return ok;
+}
+
+/* The normalizer variants of make_golden.mjs (VARIANTS there). */
+static const char *const variants[][2] = {
+    {"cased", "{\"type\":\"BertNormalizer\",\"clean_text\":true,\"handle_chinese_chars\":true,"
+              "\"strip_accents\":null,\"lowercase\":false}"},
+    {"lower_keep_accents", "{\"type\":\"BertNormalizer\",\"clean_text\":true,"
+                           "\"handle_chinese_chars\":true,\"strip_accents\":false,\"lowercase\":true}"},
+    {"raw_strip", "{\"type\":\"BertNormalizer\",\"clean_text\":false,\"handle_chinese_chars\":false,"
+                  "\"strip_accents\":true,\"lowercase\":false}"},
+};
+#define N_VARIANTS (sizeof variants / sizeof variants[0])
+
+/* The model's tokenizer.json with its normalizer replaced. */
+static rag_wordpiece *load_variant(const char *normalizer)
+{
+    char *path = ts_shared_path(MODEL "/tokenizer.json");
+    json_error_t jerr;
+    json_t *root, *norm;
+    char *text;
+    rag_wordpiece *wp = NULL;
+    rag_err err = {0};
+
+    assert_non_null(path);
+    root = json_load_file(path, 0, &jerr);
+    norm = json_loads(normalizer, 0, &jerr);
+    assert_non_null(root);
+    assert_non_null(norm);
+    json_object_set_new(root, "normalizer", norm);
+    text = json_dumps(root, JSON_COMPACT);
+    assert_non_null(text);
+    if (rag_wordpiece_load_json(&wp, text, strlen(text), "variant", &err) != 0)
+        fail_msg("variant: %s", err.msg);
+    free(text);
+    json_decref(root);
+    rag_free(path);
+    return wp;
+}
+
+static void test_wordpiece__matches_hf_tokenizers_golden_set(void **state)
+{
+    rag_wordpiece *var[N_VARIANTS] = {NULL};
+    size_t n_variant = 0;
+    char *path = ts_src_path("tests/data/wordpiece/golden.jsonl");
+    rag_wordpiece *wp = load_model();
+    rag_encoding enc = {0};
+    rag_buf b = RAG_BUF_INIT;
+    rag_err err = {0};
+    size_t line = 0, n_bad = 0, n_single = 0, n_pair = 0;
+    char *p, *nl;
+    (void)state;
+
+    if (rag_read_file(&b, path, 0, &err) != 0)
+        fail_msg("%s", err.msg);
+    for (p = b.data; p && *p; p = nl ? nl + 1 : NULL) {
+        json_error_t jerr;
+        json_t *rec;
+        nl = strchr(p, '\n');
+        line++;
+        rec = json_loadb(p, nl ? (size_t)(nl - p) : strlen(p), JSON_ALLOW_NUL, &jerr);
+        if (!rec)
+            fail_msg("%s:%zu: %s", path, line, jerr.text);
+        {
+            const rag_wordpiece *use = wp;
+            json_t *jv = json_object_get(rec, "variant");
+            if (jv) {
+                size_t k = 0;
+                while (k < N_VARIANTS && strcmp(variants[k][0], json_string_value(jv)) != 0)
+                    k++;
+                if (k == N_VARIANTS)
+                    fail_msg("%s:%zu: unknown variant", path, line);
+                if (!var[k])
+                    var[k] = load_variant(variants[k][1]);
+                use = var[k];
+                n_variant++;
+            } else if (json_object_get(rec, "text_pair")) {
+                n_pair++;
+            } else {
+                n_single++;
+            }
+            if (!check_record(use, rec, line, &enc))
+                n_bad++;
+        }
+        json_decref(rec);
+    }
+    fprintf(stderr, "golden: %zu single, %zu pair, %zu normalizer-variant records, %zu mismatches\n",
+            n_single, n_pair, n_variant, n_bad);
+    for (size_t k = 0; k < N_VARIANTS; k++)
+        rag_wordpiece_destroy(var[k]);
+    assert_true(n_single >= 500);
+    assert_true(n_variant >= 300);
+    assert_true(n_pair >= 100);
+    assert_int_equal(n_bad, 0);
+    rag_buf_fini(&b);
+    rag_free(path);
+    rag_encoding_fini(&enc);
+    rag_wordpiece_destroy(wp);
+}
+
+/* vocab.txt with do_lower_case=false must behave as the cased tokenizer.json. */
+static void test_wordpiece__vocab_txt_cased_config_matches_cased_json(void **state)
+{
+    static const char *const texts[] = {"Hello World ÀÉÎ Straße", "The RISC-V ISA, Ünïcödé [CLS]",
+                                        "東京 ΟΔΟΣ naïve"};
+    static const char cfg[] = "{\"do_lower_case\": false, \"unk_token\": \"[UNK]\"}";
+    char *dir = ts_tmpdir("wp-cased"), *src = ts_shared_path(MODEL "/vocab.txt");
+    char *dst = rag_asprintf("%s/vocab.txt", dir), *cfg_path = rag_asprintf("%s/tokenizer_config.json", dir);
+    rag_wordpiece *txt = NULL, *js = load_variant(variants[0][1]);
+    rag_encoding e1 = {0}, e2 = {0};
+    rag_buf b = RAG_BUF_INIT;
+    rag_err err = {0};
+    (void)state;
+
+    assert_int_equal(rag_read_file(&b, src, 0, &err), 0);
+    ts_write_file(dst, b.data, b.len);
+    ts_write_file(cfg_path, cfg, strlen(cfg));
+    if (rag_wordpiece_load(&txt, dir, &err) != 0)
+        fail_msg("%s", err.msg);
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        encode_ok(js, texts[i], NULL, 0, &e1);
+        encode_ok(txt, texts[i], NULL, 0, &e2);
+        assert_int_equal(e1.n, e2.n);
+        assert_memory_equal(e1.ids, e2.ids, e1.n * sizeof *e1.ids);
+    }
+    /* and it differs from the uncased default on capitals */
+    {
+        rag_wordpiece *uncased = load_model();
+        encode_ok(uncased, texts[0], NULL, 0, &e1);
+        encode_ok(txt, texts[0], NULL, 0, &e2);
+        assert_true(e1.n != e2.n || memcmp(e1.ids, e2.ids, e1.n * sizeof *e1.ids) != 0);
+        rag_wordpiece_destroy(uncased);
+    }
+    rag_buf_fini(&b);
+    rag_encoding_fini(&e1);
+    rag_encoding_fini(&e2);
+    rag_wordpiece_destroy(txt);
+    rag_wordpiece_destroy(js);
+    rag_free(dir);
+    rag_free(src);
+    rag_free(dst);
+    rag_free(cfg_path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -337,6 +548,8 @@ int main(void)
         cmocka_unit_test(test_wordpiece__pair_truncation_is_longest_first),
         cmocka_unit_test(test_wordpiece__offsets_cover_their_source),
         cmocka_unit_test(test_wordpiece__allocation_failures_are_reported),
+        cmocka_unit_test(test_wordpiece__matches_hf_tokenizers_golden_set),
+        cmocka_unit_test(test_wordpiece__vocab_txt_cased_config_matches_cased_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
