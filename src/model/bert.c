@@ -9,10 +9,13 @@
  *               x   = LayerNorm(x + gelu(x Wup^T + bup) Wdown^T + bdown)
  *   encoder:    mean over the real tokens or the [CLS] row, optional L2 norm
  *   cross:      logits = Wc tanh(Wp x[CLS] + bp) + bc
- * Attention runs one sequence at a time with Q, K, V gathered head-major
- * ([heads, L, dh], Q pre-scaled), so the batched products are plain
- * row-major matmuls for oneDNN. Masked keys get probability exactly 0,
- * which is what Hugging Face's large negative additive mask rounds to.
+ * Attention runs on groups of sequences of a bucket (probabilities kept
+ * under ATTN_BYTES): the two products are 4-D strided matmuls that read Q,
+ * K and V in place from the fused QKV buffer and write the context straight
+ * into the hidden-state layout; 1/sqrt(dh) is folded into Wq at load.
+ * Masked keys get probability exactly 0, which is what Hugging Face's large
+ * negative additive mask rounds to. Padded query rows are computed and
+ * ignored.
  */
 #include "model_impl.h"
 
@@ -21,17 +24,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define ATTN_BYTES ((size_t)16 << 20)
+
 struct rag_session {
     const rag_model *m;
     rag_dnn *dnn;              /* NULL on the reference path */
     size_t cap_tokens, cap_len, cap_batch;
     float *x, *qkv, *ctx, *ffn;        /* [T,H] [T,3H] [T,H] [T,I] */
-    float *q, *k, *v, *p, *o;          /* per sequence, head-major */
+    float *p;                          /* [group, heads, L, L] attention probs */
+    size_t *lens;                      /* [B] real tokens per bucket row */
+    size_t attn_group;                 /* sequences per attention call */
     float *rows, *rows2;               /* [B,H] pooler input/output */
     size_t *order;
     uint64_t *keys;
     size_t cap_order;
-    double flops;
+    rag_session_stats st;
 };
 
 int rag_session_create(rag_session **out, const rag_model *m, rag_err *err)
@@ -59,14 +66,12 @@ static void free_scratch(rag_session *s)
     rag_free(s->qkv);
     rag_free(s->ctx);
     rag_free(s->ffn);
-    rag_free(s->q);
-    rag_free(s->k);
-    rag_free(s->v);
     rag_free(s->p);
-    rag_free(s->o);
     rag_free(s->rows);
     rag_free(s->rows2);
-    s->x = s->qkv = s->ctx = s->ffn = s->q = s->k = s->v = s->p = s->o = NULL;
+    rag_free(s->lens);
+    s->lens = NULL;
+    s->x = s->qkv = s->ctx = s->ffn = s->p = NULL;
     s->rows = s->rows2 = NULL;
     s->cap_tokens = s->cap_len = s->cap_batch = 0;
 }
@@ -82,9 +87,9 @@ void rag_session_destroy(rag_session *s)
     rag_free(s);
 }
 
-double rag_session_last_flops(const rag_session *s)
+void rag_session_get_stats(const rag_session *s, rag_session_stats *st)
 {
-    return s->flops;
+    *st = s->st;
 }
 
 /* Size scratch for batch x len tokens; grows only. */
@@ -107,15 +112,17 @@ static int reserve(rag_session *s, size_t batch, size_t len, rag_err *err)
     s->qkv = rag_malloc(t * 3 * h * sizeof(float));
     s->ctx = rag_malloc(t * h * sizeof(float));
     s->ffn = rag_malloc(t * f * sizeof(float));
-    s->q = rag_malloc(len * h * sizeof(float));
-    s->k = rag_malloc(len * h * sizeof(float));
-    s->v = rag_malloc(len * h * sizeof(float));
-    s->o = rag_malloc(len * h * sizeof(float));
-    s->p = rag_malloc(nh * len * len * sizeof(float));
+    /* attention probabilities for a group of sequences, ~16 MB at most */
+    s->attn_group = (ATTN_BYTES / (nh * len * len * sizeof(float)));
+    if (s->attn_group < 1)
+        s->attn_group = 1;
+    if (s->attn_group > batch)
+        s->attn_group = batch;
+    s->p = rag_malloc(s->attn_group * nh * len * len * sizeof(float));
+    s->lens = rag_malloc(batch * sizeof *s->lens);
     s->rows = rag_malloc(batch * h * sizeof(float));
     s->rows2 = rag_malloc(batch * h * sizeof(float));
-    if (!s->x || !s->qkv || !s->ctx || !s->ffn || !s->q || !s->k || !s->v || !s->o ||
-        !s->p || !s->rows || !s->rows2) {
+    if (!s->x || !s->qkv || !s->ctx || !s->ffn || !s->p || !s->lens || !s->rows || !s->rows2) {
         free_scratch(s);
         return rag_fail(err, RAG_ENOMEM, "model session: out of memory for %zu x %zu tokens",
                         batch, len);
@@ -129,85 +136,77 @@ static int reserve(rag_session *s, size_t batch, size_t len, rag_err *err)
 static int linear(rag_session *s, const rag_linear *l, const float *x, size_t m, float *y,
                   rag_lin_epilogue ep, rag_err *err)
 {
-    s->flops += 2.0 * (double)m * l->n_out * l->n_in;
+    double t0 = rag_now_ms();
+    int rc = RAG_OK;
+    s->st.flops += 2.0 * (double)m * l->n_out * l->n_in;
     if (s->dnn && l->packed)
-        return rag_dnn_linear(s->dnn, l, x, m, y, ep, err);
-    rag_k_linear_ref(l, x, m, y, ep, s->m->n_threads);
-    return RAG_OK;
+        rc = rag_dnn_linear(s->dnn, l, x, m, y, ep, err);
+    else
+        rag_k_linear_ref(l, x, m, y, ep, s->m->n_threads);
+    s->st.ms_linear += rag_now_ms() - t0;
+    return rc;
 }
 
-/* y[b] = a[b] (m x k) * op(w[b]) on the reference path. */
-static void bmm_ref(size_t batch, size_t m, size_t n, size_t k, const float *a,
-                    const float *w, int w_trans, float *y, int n_threads)
+void rag_k_bmm_ref(const rag_bmm *p, int n_threads)
 {
-#pragma omp parallel for num_threads(n_threads) collapse(2) schedule(static) if (batch * m * n * k > 65536)
-    for (size_t b = 0; b < batch; b++) {
-        for (size_t i = 0; i < m; i++) {
-            const float *ar = a + (b * m + i) * k;
-            const float *wb = w + b * n * k;
-            float *yr = y + (b * m + i) * n;
-            for (size_t j = 0; j < n; j++) {
+    const size_t nob = p->outer * p->batch;
+#pragma omp parallel for num_threads(n_threads) collapse(2) schedule(static) if (nob * p->m * p->n * p->k > 65536)
+    for (size_t ob = 0; ob < nob; ob++) {
+        for (size_t i = 0; i < p->m; i++) {
+            size_t o = ob / p->batch, b = ob % p->batch;
+            const float *ar = p->a + o * p->a_so + b * p->a_sb + i * p->a_sm;
+            const float *wb = p->w + o * p->w_so + b * p->w_sb;
+            float *yr = p->y + o * p->y_so + b * p->y_sb + i * p->y_sm;
+            for (size_t j = 0; j < p->n; j++) {
                 float acc = 0.0f;
-                if (w_trans)
-                    for (size_t t = 0; t < k; t++)
-                        acc += ar[t] * wb[j * k + t];
-                else
-                    for (size_t t = 0; t < k; t++)
-                        acc += ar[t] * wb[t * n + j];
+                for (size_t t = 0; t < p->k; t++)
+                    acc += ar[t] * wb[t * p->w_sk + j * p->w_sn];
                 yr[j] = acc;
             }
         }
     }
 }
 
-static int bmm(rag_session *s, size_t batch, size_t m, size_t n, size_t k, const float *a,
-               const float *w, int w_trans, float *y, rag_err *err)
+static int bmm(rag_session *s, const rag_bmm *p, rag_err *err)
 {
-    s->flops += 2.0 * (double)batch * m * n * k;
+    s->st.flops += 2.0 * (double)p->outer * p->batch * p->m * p->n * p->k;
     if (s->dnn)
-        return rag_dnn_bmm(s->dnn, batch, m, n, k, a, w, w_trans, y, err);
-    bmm_ref(batch, m, n, k, a, w, w_trans, y, s->m->n_threads);
+        return rag_dnn_bmm(s->dnn, p, err);
+    rag_k_bmm_ref(p, s->m->n_threads);
     return RAG_OK;
 }
 
-/* Self-attention for one sequence: rows [0, L) of qkv (len real tokens)
- * -> rows [0, L) of ctx. */
-static int attention(rag_session *s, const float *qkv, size_t L, size_t len, float *ctx,
-                     rag_err *err)
+/* Self-attention for sequences [0, ns) of a bucket, each L rows of qkv
+ * (Q pre-scaled by 1/sqrt(dh) at load) -> the same rows of ctx; lens[b]
+ * real tokens. The two products read Q, K, V in place from the fused
+ * buffer through strides, over all ns x heads at once. */
+static int attention(rag_session *s, const float *qkv, size_t ns, size_t L, const size_t *lens,
+                     float *ctx, rag_err *err)
 {
     const rag_model *m = s->m;
     const size_t h = (size_t)m->info.hidden, nh = (size_t)m->info.n_heads, dh = h / nh;
-    const float scale = 1.0f / sqrtf((float)dh);
     const int nt = m->n_threads;
+    rag_bmm qk = {
+        .outer = ns, .batch = nh, .m = L, .n = L, .k = dh,
+        .a = qkv, .a_so = L * 3 * h, .a_sb = dh, .a_sm = 3 * h,           /* Q[s][hd][i][d] */
+        .w = qkv + h, .w_so = L * 3 * h, .w_sb = dh, .w_sk = 1, .w_sn = 3 * h, /* K^T */
+        .y = s->p, .y_so = nh * L * L, .y_sb = L * L, .y_sm = L,
+    };
+    rag_bmm pv = {
+        .outer = ns, .batch = nh, .m = L, .n = dh, .k = L,
+        .a = s->p, .a_so = nh * L * L, .a_sb = L * L, .a_sm = L,
+        .w = qkv + 2 * h, .w_so = L * 3 * h, .w_sb = dh, .w_sk = 3 * h, .w_sn = 1, /* V */
+        .y = ctx, .y_so = L * h, .y_sb = dh, .y_sm = h,                /* ctx[s][i][hd*dh+d] */
+    };
     int rc;
 
-#pragma omp parallel for num_threads(nt) schedule(static) if (L * h > 16384)
-    for (size_t i = 0; i < L; i++) {
-        const float *r = qkv + i * 3 * h;
-        for (size_t hd = 0; hd < nh; hd++) {
-            float *q = s->q + (hd * L + i) * dh, *k = s->k + (hd * L + i) * dh;
-            float *v = s->v + (hd * L + i) * dh;
-            for (size_t d = 0; d < dh; d++) {
-                q[d] = r[hd * dh + d] * scale;
-                k[d] = r[h + hd * dh + d];
-                v[d] = r[2 * h + hd * dh + d];
-            }
-        }
-    }
-    rc = bmm(s, nh, L, L, dh, s->q, s->k, 1, s->p, err);
+    rc = bmm(s, &qk, err);
     if (rc < 0)
         return rc;
-#pragma omp parallel for num_threads(nt) schedule(static) if (nh * L * L > 32768)
-    for (size_t r = 0; r < nh * L; r++)
-        rag_k_softmax_row(s->p + r * L, len, L);
-    rc = bmm(s, nh, L, dh, L, s->p, s->v, 0, s->o, err);
-    if (rc < 0)
-        return rc;
-#pragma omp parallel for num_threads(nt) schedule(static) if (L * h > 16384)
-    for (size_t i = 0; i < L; i++)
-        for (size_t hd = 0; hd < nh; hd++)
-            memcpy(ctx + i * h + hd * dh, s->o + (hd * L + i) * dh, dh * sizeof(float));
-    return RAG_OK;
+#pragma omp parallel for num_threads(nt) schedule(static) if (ns * nh * L * L > 32768)
+    for (size_t r = 0; r < ns * nh * L; r++)
+        rag_k_softmax_row(s->p + r * L, lens[r / (nh * L)], L);
+    return bmm(s, &pv, err);
 }
 
 /* Forward one bucket: sequences idx[0..nb) padded to L; writes out rows. */
@@ -222,6 +221,8 @@ static int forward(rag_session *s, const int32_t *const *ids, const int32_t *con
     rc = reserve(s, nb, L, err);
     if (rc < 0)
         return rc;
+    for (size_t b = 0; b < nb; b++)
+        s->lens[b] = n_tokens[idx[b]];
 #pragma omp parallel for num_threads(m->n_threads) collapse(2) schedule(static) if (T * h > 65536)
     for (size_t b = 0; b < nb; b++) {
         for (size_t t = 0; t < L; t++) {
@@ -242,12 +243,14 @@ static int forward(rag_session *s, const int32_t *const *ids, const int32_t *con
         const rag_layer *Ly = &m->layers[li];
         if ((rc = linear(s, &Ly->qkv, s->x, T, s->qkv, LIN_PLAIN, err)) < 0)
             return rc;
-        for (size_t b = 0; b < nb; b++) {
-            rc = attention(s, s->qkv + b * L * 3 * h, L, n_tokens[idx[b]], s->ctx + b * L * h,
-                           err);
+        double t0 = rag_now_ms();
+        for (size_t b = 0; b < nb; b += s->attn_group) {
+            size_t ns = nb - b < s->attn_group ? nb - b : s->attn_group;
+            rc = attention(s, s->qkv + b * L * 3 * h, ns, L, s->lens + b, s->ctx + b * L * h, err);
             if (rc < 0)
                 return rc;
         }
+        s->st.ms_attention += rag_now_ms() - t0;
         if ((rc = linear(s, &Ly->out, s->ctx, T, s->x, LIN_RESIDUAL, err)) < 0)
             return rc;
         rag_k_layernorm(s->x, T, (int)h, Ly->ln1_g, Ly->ln1_b, m->eps, m->n_threads);
@@ -312,7 +315,8 @@ int rag_session_run(rag_session *s, const int32_t *const *ids,
     size_t max_batch = m->opts.max_batch;
     int rc = RAG_OK;
 
-    s->flops = 0.0;
+    double t_start = rag_now_ms();
+    memset(&s->st, 0, sizeof s->st);
     for (size_t i = 0; i < n_seqs; i++) {
         if (n_tokens[i] < 1 || n_tokens[i] > (size_t)m->info.max_seq)
             return rag_fail(err, RAG_ELIMIT,
@@ -355,5 +359,6 @@ int rag_session_run(rag_session *s, const int32_t *const *ids,
         size_t L = n_tokens[s->order[i + nb - 1]];
         rc = forward(s, ids, type_ids, n_tokens, s->order + i, nb, L, out, err);
     }
+    s->st.ms_total = rag_now_ms() - t_start;
     return rc;
 }

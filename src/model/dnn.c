@@ -30,6 +30,8 @@ typedef struct {
     int is_bmm;
     size_t batch, m, n, k;
     int ep_or_trans;
+    size_t outer;
+    size_t strides[10];      /* bmm: a_so a_sb a_sm w_so w_sb w_sk w_sn y_so y_sb y_sm */
     dnnl_memory_desc_t src_md, wei_md, bias_md, dst_md;
     dnnl_primitive_t prim;
 } prim_entry;
@@ -179,6 +181,7 @@ static int reorder_into(const rag_model *m, const dnnl_memory_desc_t *src_md, vo
 
 int rag_k_pack(const rag_model *m, rag_linear *l, const char *what, rag_err *err)
 {
+    static const size_t probe_m[] = {1, 3, 17, 100, 4096};
     dnnl_primitive_desc_t pd = NULL;
     prim_entry e;
     dnnl_memory_desc_t user_md;
@@ -196,6 +199,21 @@ int rag_k_pack(const rag_model *m, rag_linear *l, const char *what, rag_err *err
                         (int)st);
     l->packed_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
     dnnl_primitive_desc_destroy(pd);
+    /* The layout was chosen for M = PACK_M; sessions use any M. If some M
+     * has no implementation for that layout, fall back to plain weights,
+     * which every implementation accepts. */
+    for (size_t i = 0; i < sizeof probe_m / sizeof probe_m[0]; i++) {
+        dnnl_primitive_desc_t probe = NULL;
+        st = linear_pd(&probe, m, probe_m[i], l->n_out, l->n_in, &l->packed_md, LIN_GELU, &e);
+        if (probe)
+            dnnl_primitive_desc_destroy(probe);
+        if (st != dnnl_success) {
+            rag_log(RAG_LOG_INFO, "model: %s: packed weight layout rejected for M=%zu; "
+                                  "using plain weights", what, probe_m[i]);
+            dnnl_memory_desc_init_by_tag(&l->packed_md, 2, wd, wei_type(m), dnnl_ba);
+            break;
+        }
+    }
     n_bytes = dnnl_memory_desc_get_size(&l->packed_md);
     l->packed = rag_malloc(n_bytes ? n_bytes : 1);
     if (!l->packed)
@@ -421,22 +439,35 @@ int rag_dnn_linear(rag_dnn *d, const rag_linear *l, const float *x, size_t m, fl
     return rc;
 }
 
-int rag_dnn_bmm(rag_dnn *d, size_t batch, size_t m, size_t n, size_t k, const float *a,
-                const float *w, int w_trans, float *y, rag_err *err)
+int rag_dnn_bmm(rag_dnn *d, const rag_bmm *p, rag_err *err)
 {
-    prim_entry *e = lookup(d, 1, batch, m, n, k, w_trans);
+    size_t str[10] = {p->a_so, p->a_sb, p->a_sm, p->w_so, p->w_sb, p->w_sk, p->w_sn,
+                      p->y_so, p->y_sb, p->y_sm};
+    prim_entry *e = NULL;
+    for (size_t i = 0; i < d->n_prims && !e; i++) {
+        prim_entry *c = &d->prims[i];
+        if (c->is_bmm == 1 && c->outer == p->outer && c->batch == p->batch && c->m == p->m &&
+            c->n == p->n &&
+            c->k == p->k && !memcmp(c->strides, str, sizeof str))
+            e = c;
+    }
     if (!e) {
-        dnnl_dims_t sd = {(dnnl_dim_t)batch, (dnnl_dim_t)m, (dnnl_dim_t)k};
-        dnnl_dims_t wd = {(dnnl_dim_t)batch, (dnnl_dim_t)k, (dnnl_dim_t)n};
-        dnnl_dims_t dd = {(dnnl_dim_t)batch, (dnnl_dim_t)m, (dnnl_dim_t)n};
+        dnnl_dim_t o = (dnnl_dim_t)p->outer, b = (dnnl_dim_t)p->batch;
+        dnnl_dims_t sd = {o, b, (dnnl_dim_t)p->m, (dnnl_dim_t)p->k};
+        dnnl_dims_t wd = {o, b, (dnnl_dim_t)p->k, (dnnl_dim_t)p->n};
+        dnnl_dims_t dd = {o, b, (dnnl_dim_t)p->m, (dnnl_dim_t)p->n};
+        dnnl_dims_t ss = {(dnnl_dim_t)p->a_so, (dnnl_dim_t)p->a_sb, (dnnl_dim_t)p->a_sm, 1};
+        dnnl_dims_t ws = {(dnnl_dim_t)p->w_so, (dnnl_dim_t)p->w_sb, (dnnl_dim_t)p->w_sk,
+                          (dnnl_dim_t)p->w_sn};
+        dnnl_dims_t ds = {(dnnl_dim_t)p->y_so, (dnnl_dim_t)p->y_sb, (dnnl_dim_t)p->y_sm, 1};
         dnnl_matmul_desc_t md;
         dnnl_primitive_desc_t pd = NULL;
         dnnl_status_t st;
         e = slot(d);
         memset(e, 0, sizeof *e);
-        dnnl_memory_desc_init_by_tag(&e->src_md, 3, sd, dnnl_f32, dnnl_abc);
-        dnnl_memory_desc_init_by_tag(&e->wei_md, 3, wd, dnnl_f32, w_trans ? dnnl_acb : dnnl_abc);
-        dnnl_memory_desc_init_by_tag(&e->dst_md, 3, dd, dnnl_f32, dnnl_abc);
+        dnnl_memory_desc_init_by_strides(&e->src_md, 4, sd, dnnl_f32, ss);
+        dnnl_memory_desc_init_by_strides(&e->wei_md, 4, wd, dnnl_f32, ws);
+        dnnl_memory_desc_init_by_strides(&e->dst_md, 4, dd, dnnl_f32, ds);
         st = dnnl_matmul_desc_init(&md, &e->src_md, &e->wei_md, NULL, &e->dst_md);
         if (st == dnnl_success)
             st = dnnl_primitive_desc_create(&pd, &md, NULL, d->m->engine, NULL);
@@ -449,11 +480,12 @@ int rag_dnn_bmm(rag_dnn *d, size_t batch, size_t m, size_t n, size_t k, const fl
             return dnn_fail(err, st, "batched matmul primitive creation");
         }
         e->is_bmm = 1;
-        e->batch = batch;
-        e->m = m;
-        e->n = n;
-        e->k = k;
-        e->ep_or_trans = w_trans;
+        e->outer = p->outer;
+        e->batch = p->batch;
+        e->m = p->m;
+        e->n = p->n;
+        e->k = p->k;
+        memcpy(e->strides, str, sizeof str);
     }
-    return execute(d, e, (void *)a, (void *)w, NULL, y, err);
+    return execute(d, e, (void *)p->a, (void *)p->w, NULL, p->y, err);
 }

@@ -1,5 +1,7 @@
 /* kernels.c - plain C kernels: the reference linear layer (also used for
- * the small pooler/classifier), LayerNorm, GELU.
+ * the small pooler/classifier), LayerNorm, GELU, softmax, and the int8
+ * activation quantisation and epilogue, with AVX2+FMA versions of the hot
+ * ones chosen at run time.
  *
  * The reference linear is a straightforward dot-product loop over W's rows
  * (W is [n_out][n_in], so each output is one contiguous dot product); it

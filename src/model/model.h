@@ -149,8 +149,14 @@ int rag_session_run(rag_session *s, const int32_t *const *ids,
                     const int32_t *const *type_ids, const size_t *n_tokens,
                     size_t n_seqs, float *out, rag_err *err);
 
-/* Matmul FLOPs (2*M*N*K summed over every linear layer and the attention
- * products) of the last rag_session_run, for benchmarks. */
-double rag_session_last_flops(const rag_session *s);
+/* What the last rag_session_run did, for benchmarks. */
+typedef struct {
+    double flops;          /* 2*M*N*K over every linear layer and both
+                              attention products */
+    double ms_total;
+    double ms_linear;      /* linear layers incl. fused epilogues */
+    double ms_attention;   /* gather, QK^T, softmax, PV, scatter */
+} rag_session_stats;
+void rag_session_get_stats(const rag_session *s, rag_session_stats *st);
 
 #endif

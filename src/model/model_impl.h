@@ -86,10 +86,22 @@ int rag_dnn_create(rag_dnn **out, const rag_model *m, rag_err *err);
 void rag_dnn_destroy(rag_dnn *d);
 int rag_dnn_linear(rag_dnn *d, const rag_linear *l, const float *x, size_t m,
                    float *y, rag_lin_epilogue ep, rag_err *err);
-/* Batched y[b] = a[b] (m x k) * op(w[b]), op = transpose when w_trans
- * (w[b] then stored n x k), else w[b] stored k x n. All row-major f32. */
-int rag_dnn_bmm(rag_dnn *d, size_t batch, size_t m, size_t n, size_t k,
-                const float *a, const float *w, int w_trans, float *y,
-                rag_err *err);
+/* Strided batched matmul, all f32: for o < outer, b < batch, i < m, j < n
+ *   y[o*y_so + b*y_sb + i*y_sm + j] =
+ *       sum_t a[o*a_so + b*a_sb + i*a_sm + t] * w[o*w_so + b*w_sb + t*w_sk + j*w_sn]
+ * (a's and y's innermost stride is 1; w may be transposed). Attention uses
+ * it straight on the fused QKV buffer and writes the context in place, so
+ * no head-major copies are made. */
+typedef struct {
+    size_t outer, batch, m, n, k;   /* outer = sequences, batch = heads */
+    const float *a;
+    size_t a_so, a_sb, a_sm;
+    const float *w;
+    size_t w_so, w_sb, w_sk, w_sn;
+    float *y;
+    size_t y_so, y_sb, y_sm;
+} rag_bmm;
+int rag_dnn_bmm(rag_dnn *d, const rag_bmm *p, rag_err *err);
+void rag_k_bmm_ref(const rag_bmm *p, int n_threads);
 
 #endif

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -381,10 +382,12 @@ static int take_linear(rag_linear *l, const loader *ld, const char *prefix, int 
 }
 
 /* Read query, key and value of layer i into one fused [3H, H] linear. */
-static int take_qkv(rag_linear *l, const loader *ld, int i, int h, rag_err *err)
+static int take_qkv(rag_linear *l, const loader *ld, int i, int h, int n_heads,
+                    rag_err *err)
 {
     static const char *const parts[3] = {"query", "key", "value"};
     size_t hh = (size_t)h * (size_t)h;
+    float qscale = 1.0f / sqrtf((float)(h / n_heads));
     int rc = RAG_OK;
 
     l->n_out = 3 * h;
@@ -399,8 +402,12 @@ static int take_qkv(rag_linear *l, const loader *ld, int i, int h, rag_err *err)
         snprintf(prefix, sizeof prefix, "encoder.layer.%d.attention.self.%s", i, parts[p]);
         rc = take_linear(&part, ld, prefix, h, h, err);
         if (rc == RAG_OK) {
-            memcpy(l->w + (size_t)p * hh, part.w, hh * sizeof *l->w);
-            memcpy(l->b + (size_t)p * h, part.b, (size_t)h * sizeof *l->b);
+            /* fold attention's 1/sqrt(head_dim) into the query projection */
+            float sc = p == 0 ? qscale : 1.0f;
+            for (size_t j = 0; j < hh; j++)
+                l->w[(size_t)p * hh + j] = part.w[j] * sc;
+            for (int j = 0; j < h; j++)
+                l->b[(size_t)p * h + j] = part.b[j] * sc;
         }
         rag_linear_fini(&part);
     }
@@ -413,7 +420,7 @@ static int take_layer(rag_layer *L, const loader *ld, int i, const rag_model *m,
     char p[128];
     int h = m->info.hidden, f = m->info.intermediate, rc;
 
-    if ((rc = take_qkv(&L->qkv, ld, i, h, err)) < 0)
+    if ((rc = take_qkv(&L->qkv, ld, i, h, m->info.n_heads, err)) < 0)
         return rc;
     snprintf(p, sizeof p, "encoder.layer.%d.attention.output.dense", i);
     if ((rc = take_linear(&L->out, ld, p, h, h, err)) < 0)

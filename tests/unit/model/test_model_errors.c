@@ -347,6 +347,44 @@ static void test_errors__safetensors_header_checks(void **state)
     }
 }
 
+static void test_errors__allocation_failures_are_reported_without_leaks(void **state)
+{
+    variant va = {0};
+    char *dir = write_model("tiny_oom", &va);
+    int32_t ids[3] = {1, 5, 2};
+    const int32_t *rows[1] = {ids};
+    size_t nt = 3;
+    float out[H];
+    (void)state;
+    for (int reference = 0; reference <= 1; reference++) {
+        long n_ok = -1;
+        for (long n = 0; n < 10000 && n_ok < 0; n++) {
+            rag_model_opts o = rag_model_default_opts();
+            rag_model *m = NULL;
+            rag_session *s = NULL;
+            rag_err err = {0};
+            int rc;
+            o.reference = reference;
+            o.precision = reference ? RAG_PRECISION_F32 : RAG_PRECISION_INT8;
+            ts_fail_alloc_after(n);
+            rc = rag_model_load(&m, dir, &o, &err);
+            if (rc == RAG_OK)
+                rc = rag_session_create(&s, m, &err);
+            if (rc == RAG_OK)
+                rc = rag_session_run(s, rows, NULL, &nt, 1, out, &err);
+            ts_fail_alloc_after(-1);
+            if (rc == RAG_OK)
+                n_ok = n;
+            else
+                assert_int_equal(rc, RAG_ENOMEM);
+            rag_session_destroy(s);
+            rag_model_destroy(m);
+        }
+        assert_true(n_ok > 10);   /* many allocation points were exercised */
+    }
+    rag_free(dir);
+}
+
 static void test_errors__half_conversions_are_exact(void **state)
 {
     (void)state;
@@ -377,6 +415,7 @@ int main(void)
         cmocka_unit_test(test_errors__missing_folder_is_not_found),
         cmocka_unit_test(test_errors__bad_inputs_are_rejected_not_crashing),
         cmocka_unit_test(test_errors__safetensors_header_checks),
+        cmocka_unit_test(test_errors__allocation_failures_are_reported_without_leaks),
         cmocka_unit_test(test_errors__half_conversions_are_exact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
