@@ -17,7 +17,7 @@ for src in fuzz/fuzz_*.c; do
     work=build-fuzz/corpus-$target
     rm -rf "$work" && mkdir -p "$work"
     cp fuzz/corpus/"$target"/* "$work"/ 2>/dev/null || true
-    if ./build-fuzz/"$name" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+    if LSAN_OPTIONS=suppressions=$PWD/.ci/lsan.supp ./build-fuzz/"$name" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
          -artifact_prefix=build-fuzz/crashes/"$target"- "$work" \
          >build-fuzz/"$target".log 2>&1; then
         echo "fuzz $target: ok, $(ls "$work" | wc -l) corpus inputs after ${secs} s"

@@ -495,6 +495,7 @@ int ib_finish(ib *b, rag_doc *doc)
         b->text.data[0] = '\0';
     }
     len = b->text.len;
+    b->text.data[len] = '\0'; /* trailing blanks may have been cut in place */
     if (b->n_pages == 0) {
         b->sep = IB_SEP_NONE;
         if (ib_page_begin(b) < 0)
