@@ -17,5 +17,5 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DDOCRAG_SANITIZE=ON >/dev/nul
 cmake --build build-asan -j"$jobs" >/dev/null
 (cd build-asan && ctest --output-on-failure -j"$jobs")
 
-echo "== fuzz smoke (libFuzzer, ${DOCRAG_FUZZ_SECONDS:-10} s per target)"
-./scripts/fuzz.sh "${DOCRAG_FUZZ_SECONDS:-10}"
+echo "== fuzz smoke (libFuzzer: ${FUZZ_RUNS:=5000} inputs per target from a fixed seed)"
+FUZZ_RUNS=$FUZZ_RUNS ./scripts/fuzz.sh 60
