@@ -43,6 +43,10 @@ struct rag_embedder_ops {
     /* Optional: config name of the back-end that served the last call
      * (chains: the member; remote: its own name). Borrowed. */
     const char *(*served_by)(const rag_embedder *e);
+    /* Optional (remote): declare the dimension the caller expects, so dim()
+     * needs no probe request; an answer of another size then fails with
+     * RAG_EFORMAT. RAG_EINVAL if a different dimension is already known. */
+    int (*set_dim)(rag_embedder *e, size_t dim);
 };
 
 struct rag_embedder {
@@ -131,7 +135,10 @@ int rag_embed_model_ids_match(const char *a, const char *b);
  * "none" entry ends the list. All members must serve the same model
  * (rag_embed_model_ids_match; a TEI member in a chain of two or more needs
  * `model` set): a chain that mixes fails with RAG_EINVAL naming both
- * back-ends and models. Every attempt is recorded in usage (stage "embed",
+ * back-ends and models. dim() is learned from the first member that can
+ * tell (one probe request if it is remote) and declared to the others
+ * (set_dim), so a fallback member's first use costs no extra request.
+ * Every attempt is recorded in usage (stage "embed",
  * fell_back = 1 when the next member was tried). served_by (the op /
  * rag_embedder_served_by) names the member that served the last call, or
  * NULL if it failed. A chain with no usable member: RAG_OK with *out = NULL

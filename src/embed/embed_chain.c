@@ -31,6 +31,10 @@ static size_t chain_dim(const rag_embedder *base)
         if (c->usage && !rag_usage_allowed(c->usage, c->names[i]))
             continue;
         c->dim = rag_embedder_dim(c->m[i]);
+        /* same model, same size: the others need no probe of their own */
+        for (size_t j = 0; c->dim && j < c->n; j++)
+            if (j != i && c->m[j]->ops->set_dim)
+                c->m[j]->ops->set_dim(c->m[j], c->dim);
     }
     return c->dim;
 }

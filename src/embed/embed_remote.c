@@ -293,6 +293,15 @@ static const char *remote_served_by(const rag_embedder *base)
     return ((const struct remote_embedder *)base)->name;
 }
 
+static int remote_set_dim(rag_embedder *base, size_t dim)
+{
+    struct remote_embedder *e = (struct remote_embedder *)base;
+    if (e->dim && e->dim != dim)
+        return RAG_EINVAL;
+    e->dim = dim;
+    return RAG_OK;
+}
+
 static const struct rag_embedder_ops remote_ops = {
     .name = "remote",
     .dim = remote_dim,
@@ -301,6 +310,7 @@ static const struct rag_embedder_ops remote_ops = {
     .destroy = remote_destroy,
     .last_call = remote_last_call,
     .served_by = remote_served_by,
+    .set_dim = remote_set_dim,
 };
 
 int rag_embedder_remote_create(rag_embedder **out, const rag_backend_cfg *b,

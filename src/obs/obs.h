@@ -35,7 +35,8 @@ typedef struct {
 } rag_usage_event;
 
 /* Open usage accounting over db (borrowed; the table is created if
- * missing; NULL = in memory only). cfg gives prices, budgets and alert
+ * missing; NULL = in memory only; a read-only connection is only read,
+ * and nothing recorded is saved). cfg gives prices, budgets and alert
  * thresholds per back-end (borrowed; must outlive the rag_usage; may be
  * NULL: no prices, no budgets). This month's and all-time totals are
  * loaded from the table, so a budget spent in an earlier run still holds. */

@@ -52,6 +52,7 @@ typedef struct {
 struct rag_usage {
     pthread_mutex_t mu;
     sqlite3 *db;              /* borrowed, may be NULL */
+    int readonly;             /* db opened read-only: load, never write */
     const rag_config *cfg;    /* borrowed, may be NULL */
     rag_usage_alerts alerts;
     char month[8];            /* "YYYY-MM" */
@@ -284,7 +285,18 @@ int rag_usage_open(rag_usage **out, sqlite3 *db, const rag_config *cfg, rag_err 
     u->cfg = cfg;
     u->alerts = rag_usage_default_alerts();
     current_month(u->month);
-    if (db) {
+    if (db && sqlite3_db_readonly(db, "main") == 1) {
+        sqlite3_stmt *st = NULL;
+        int exists = 0;
+        u->readonly = 1;
+        if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type='table' AND "
+                               "name='usage'", -1, &st, NULL) == SQLITE_OK &&
+            sqlite3_step(st) == SQLITE_ROW)
+            exists = 1;
+        sqlite3_finalize(st);
+        if (exists)
+            rc = load(u, err);
+    } else if (db) {
         rc = db_exec(db,
                      "CREATE TABLE IF NOT EXISTS usage ("
                      " backend TEXT NOT NULL, month TEXT NOT NULL,"
@@ -313,7 +325,7 @@ static int flush_locked(rag_usage *u, rag_err *err)
     rag_buf hist = RAG_BUF_INIT, classes = RAG_BUF_INIT;
     int rc = RAG_OK, any = 0;
 
-    if (!u->db)
+    if (!u->db || u->readonly)
         return RAG_OK;
     for (size_t i = 0; i < u->n_b; i++)
         any |= u->b[i].dirty;

@@ -195,8 +195,8 @@ static void test_embed_chain__faults_retry_then_fall_back_in_order(void **state)
         if (ts_mock_count(&mock, "/embed") != cases[c].tei_requests)
             fail_msg("%s: %d TEI requests, expected %d", cases[c].fault,
                      ts_mock_count(&mock, "/embed"), cases[c].tei_requests);
-        /* the fallback's first use: one dimension probe, then the call */
-        assert_int_equal(ts_mock_count(&mock, "/v1/embeddings"), 2);
+        /* the chain told oai_b the dimension: no probe, just the call */
+        assert_int_equal(ts_mock_count(&mock, "/v1/embeddings"), 1);
         assert_int_equal(rag_usage_get(u, "tei_a", &st), RAG_OK);
         assert_int_equal(st.errors, 1);
         assert_int_equal(st.fallbacks, 1);
@@ -210,6 +210,48 @@ static void test_embed_chain__faults_retry_then_fall_back_in_order(void **state)
         rag_usage_close(u);
         rag_config_destroy(cfg);
     }
+}
+
+/* The classic HF API answers 503 {"estimated_time"} while a model loads;
+ * Retry-After on a 429. Both waits follow the server (capped at
+ * max_server_wait_ms = 50 in fast_opts), not the 1 ms backoff. */
+static void test_embed_remote__waits_as_the_server_says(void **state)
+{
+    rag_remote_opts o = fast_opts();
+    char extra[512], loading[256];
+    rag_config *cfg;
+    rag_embedder *e = NULL;
+    rag_err err = {0};
+    const char *t = "loading";
+    float out[8];
+    double t0;
+    (void)state;
+    snprintf(extra, sizeof extra,
+             "  classic:\n    type: hf_inference\n    url: %s\n    model: " MODEL "\n"
+             "    api_key: " TOKEN "\n    max_retries: 3\n", mock.url);
+    cfg = cfg_for(mock.url, "classic", extra);
+    assert_int_equal(rag_embedder_from_config_ex(&e, cfg, "classic", NULL, &o, &err), RAG_OK);
+    assert_int_equal(rag_embedder_dim(e), 8);
+    ts_mock_reset(&mock);
+    snprintf(loading, sizeof loading, "{\"model\":\"%s/pipeline/feature-extraction\","
+             "\"requests\":2}", MODEL);
+    {
+        char url[128], *body = NULL;
+        snprintf(url, sizeof url, "%s/_mock/loading", mock.url);
+        assert_int_equal(ts_http("POST", url, loading, &body), 200);
+        rag_free(body);
+    }
+    t0 = fake_now;
+    assert_int_equal(rag_embedder_embed(e, &t, 1, out, &err), RAG_OK);
+    assert_int_equal(rag_embedder_last_call(e)->retries, 2);
+    assert_float_equal(fake_now - t0, 2 * 50.0, 1e-6); /* estimated_time 0.05 s, twice */
+    ts_mock_faults(&mock, "{\"faults\":[{\"fault\":\"429;retry_after=7\",\"count\":1}]}");
+    t0 = fake_now;
+    assert_int_equal(rag_embedder_embed(e, &t, 1, out, &err), RAG_OK);
+    assert_int_equal(rag_embedder_last_call(e)->retries, 1);
+    assert_float_equal(fake_now - t0, 50.0, 1e-6); /* 7 s capped at 50 ms */
+    rag_embedder_destroy(e);
+    rag_config_destroy(cfg);
 }
 
 static void test_embed_chain__connection_refused_falls_through(void **state)
@@ -261,7 +303,7 @@ static void test_embed_chain__open_breaker_skips_without_request(void **state)
         assert_string_equal(rag_embedder_served_by(e), "oai_b");
     }
     assert_int_equal(ts_mock_count(&mock, "/embed"), 1);  /* nothing sent to the open one */
-    assert_int_equal(ts_mock_count(&mock, "/v1/embeddings"), 1 + 4); /* probe + calls */
+    assert_int_equal(ts_mock_count(&mock, "/v1/embeddings"), 4);
     /* the first call's retry already met the open breaker */
     assert_int_equal(rag_usage_errors(u, "tei_a", "breaker_open"), 1 + 3);
     rag_embedder_destroy(e);
@@ -303,7 +345,7 @@ static void test_embed_chain__budget_spent_moves_to_next(void **state)
         assert_string_equal(rag_embedder_served_by(e), "oll_c");
     }
     assert_int_equal(ts_mock_count(&mock, "/v1/embeddings"), 2);
-    assert_int_equal(ts_mock_count(&mock, "/api/embed"), 1 + 2); /* probe + calls */
+    assert_int_equal(ts_mock_count(&mock, "/api/embed"), 2);
     rag_embedder_destroy(e);
     rag_usage_close(u);
     rag_config_destroy(cfg);
@@ -342,7 +384,7 @@ static void test_embed_chain__no_secret_in_logs_or_errors(void **state)
     ts_mock_reset(&mock);
     ts_mock_faults(&mock, "{\"faults\":[{\"fault\":\"reflect;code=400\",\"path\":\"/\","
                           "\"count\":3}]}");
-    /* TEI /info, TEI /embed and hf_b's probe all get the reflected
+    /* TEI /info, TEI /embed and hf_b's call all get the reflected
      * credentials; the call fails */
     assert_int_not_equal(rag_embedder_embed(e, &t, 1, out, &err), RAG_OK);
     log = ts_mock_log(&mock);
@@ -382,6 +424,7 @@ int main(void)
         cmocka_unit_test(test_embed_remote__request_shapes_and_vectors_per_api),
         cmocka_unit_test(test_embed_tei__splits_batches_by_info_and_keeps_order),
         cmocka_unit_test(test_embed_chain__faults_retry_then_fall_back_in_order),
+        cmocka_unit_test(test_embed_remote__waits_as_the_server_says),
         cmocka_unit_test(test_embed_chain__connection_refused_falls_through),
         cmocka_unit_test(test_embed_chain__open_breaker_skips_without_request),
         cmocka_unit_test(test_embed_chain__budget_spent_moves_to_next),
