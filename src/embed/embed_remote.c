@@ -206,6 +206,8 @@ static void tei_info(struct remote_embedder *e)
 static size_t remote_dim(const rag_embedder *base)
 {
     struct remote_embedder *e = (struct remote_embedder *)base; /* lazy probe */
+    if (e->kind == K_TEI && !e->batch_known)
+        tei_info(e); /* batch cap and, without a configured model, the id */
     if (!e->dim) {
         const char *probe = "dimension probe";
         rag_err perr = {0};

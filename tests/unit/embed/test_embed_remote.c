@@ -254,6 +254,37 @@ static void test_embed_remote__waits_as_the_server_says(void **state)
     rag_config_destroy(cfg);
 }
 
+/* TEI without a configured model: the id comes from /info. A 413 on a
+ * batch of 4 halves it (the net layer does not retry 413). */
+static void test_embed_tei__model_from_info_and_413_halves_batch(void **state)
+{
+    rag_remote_opts o = fast_opts();
+    char extra[256];
+    rag_config *cfg;
+    rag_embedder *e = NULL;
+    rag_err err = {0};
+    const char *texts[4] = {"w", "x", "y", "z"};
+    float out[4 * 8], one[8];
+    (void)state;
+    snprintf(extra, sizeof extra, "  bare:\n    type: tei\n    url: %s\n    api_key: " TOKEN "\n",
+             mock.url);
+    cfg = cfg_for(mock.url, "bare", extra);
+    assert_int_equal(rag_embedder_from_config_ex(&e, cfg, "bare", NULL, &o, &err), RAG_OK);
+    assert_int_equal(rag_embedder_dim(e), 8);
+    assert_string_equal(rag_embedder_model_id(e), MODEL); /* /info model_id */
+    ts_mock_reset(&mock);
+    ts_mock_faults(&mock, "{\"faults\":[{\"fault\":\"413\",\"path\":\"/embed\",\"count\":1}]}");
+    assert_int_equal(rag_embedder_embed(e, texts, 4, out, &err), RAG_OK);
+    assert_int_equal(ts_mock_count(&mock, "/embed"), 1 + 2); /* refused 4, then 2 + 2 */
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(rag_embedder_embed(e, &texts[i], 1, one, &err), RAG_OK);
+        for (int j = 0; j < 8; j++)
+            assert_float_equal(one[j], out[i * 8 + j], 1e-6);
+    }
+    rag_embedder_destroy(e);
+    rag_config_destroy(cfg);
+}
+
 static void test_embed_chain__connection_refused_falls_through(void **state)
 {
     rag_remote_opts o = fast_opts();
@@ -383,9 +414,9 @@ static void test_embed_chain__no_secret_in_logs_or_errors(void **state)
     assert_int_equal(rag_embedder_dim(e), 8);
     ts_mock_reset(&mock);
     ts_mock_faults(&mock, "{\"faults\":[{\"fault\":\"reflect;code=400\",\"path\":\"/\","
-                          "\"count\":3}]}");
-    /* TEI /info, TEI /embed and hf_b's call all get the reflected
-     * credentials; the call fails */
+                          "\"count\":2}]}");
+    /* TEI /embed and hf_b's call both get the reflected credentials (TEI's
+     * /info was read by dim()); the call fails */
     assert_int_not_equal(rag_embedder_embed(e, &t, 1, out, &err), RAG_OK);
     log = ts_mock_log(&mock);
     assert_non_null(strstr(log, TOKEN)); /* the mock really echoed it */
@@ -408,6 +439,7 @@ static void test_embed_chain__disabled_member_skipped_with_reason(void **state)
     const char *t = "x";
     float out[8];
     (void)state;
+    ts_mock_reset(&mock);
     rag_buf_clear(&logged);
     assert_int_equal(rag_embedder_chain_create(&e, cfg, NULL, &o, &err), RAG_OK);
     assert_non_null(strstr(logged.data, "'off' disabled"));
@@ -425,6 +457,7 @@ int main(void)
         cmocka_unit_test(test_embed_tei__splits_batches_by_info_and_keeps_order),
         cmocka_unit_test(test_embed_chain__faults_retry_then_fall_back_in_order),
         cmocka_unit_test(test_embed_remote__waits_as_the_server_says),
+        cmocka_unit_test(test_embed_tei__model_from_info_and_413_halves_batch),
         cmocka_unit_test(test_embed_chain__connection_refused_falls_through),
         cmocka_unit_test(test_embed_chain__open_breaker_skips_without_request),
         cmocka_unit_test(test_embed_chain__budget_spent_moves_to_next),
