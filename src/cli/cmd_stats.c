@@ -1,5 +1,7 @@
-/* cmd_stats.c - docrag stats [--json]: what the index holds. */
+/* cmd_stats.c - docrag stats [--json]: what the index holds, and the
+ * usage and cost of each back-end (table `usage`, src/obs). */
 #include "cli.h"
+#include "obs/obs.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -11,6 +13,9 @@ int cmd_stats(int argc, char **argv)
     rag_config *cfg = NULL;
     rag_index *ix = NULL;
     rag_index_stats s;
+    rag_usage *usage = NULL;
+    rag_buf ubuf = RAG_BUF_INIT;
+    json_t *uj = NULL;
     rag_err err = {0};
     int json = 0, rc = 1;
 
@@ -30,6 +35,10 @@ int cmd_stats(int argc, char **argv)
         cli_error(&err);
         goto done;
     }
+    /* usage: read only, from the same database */
+    if (rag_usage_open(&usage, rag_index_db(ix), cfg, &err) == RAG_OK &&
+        rag_usage_json(usage, &ubuf, &err) == RAG_OK)
+        uj = json_loads(ubuf.data, 0, NULL);
     if (json) {
         json_t *kinds = json_object();
         json_t *o;
@@ -43,6 +52,8 @@ int cmd_stats(int argc, char **argv)
                       "embed_cache_entries", (json_int_t)s.n_cache_entries, "db_bytes",
                       (json_int_t)s.db_bytes, "kinds", kinds, "embed_model",
                       s.embed_model[0] ? s.embed_model : NULL);
+        if (o)
+            json_object_set_new(o, "usage", uj ? json_incref(uj) : json_object());
         if (o) {
             json_dumpf(o, stdout, JSON_COMPACT);
             fputc('\n', stdout);
@@ -60,9 +71,33 @@ int cmd_stats(int argc, char **argv)
                (double)s.n_text_bytes / 1048576.0);
         printf("vectors     %lld%s%s\n", (long long)s.n_vectors,
                s.embed_model[0] ? ", model " : "", s.embed_model);
+        {
+            const char *name;
+            json_t *b;
+            json_object_foreach(json_object_get(uj, "backends"), name, b) {
+                json_t *m = json_object_get(b, "month");
+                double budget = json_number_value(json_object_get(b, "budget_usd"));
+                printf("usage       %s: %lld requests, %lld errors, %lld retries, %lld "
+                       "fallbacks, p95 %.0f ms, $%.4f this month", name,
+                       (long long)json_integer_value(json_object_get(b, "requests")),
+                       (long long)json_integer_value(json_object_get(b, "error_count")),
+                       (long long)json_integer_value(json_object_get(b, "retries")),
+                       (long long)json_integer_value(json_object_get(b, "fallbacks")),
+                       json_number_value(json_object_get(json_object_get(b, "latency_ms"),
+                                                         "p95")),
+                       json_number_value(json_object_get(m, "cost_usd")));
+                if (budget > 0)
+                    printf(" of $%.2f%s", budget,
+                           json_is_false(json_object_get(b, "allowed")) ? " (spent)" : "");
+                printf("\n");
+            }
+        }
     }
     rc = 0;
 done:
+    json_decref(uj);
+    rag_buf_fini(&ubuf);
+    rag_usage_close(usage);
     rag_index_close(ix);
     rag_config_destroy(cfg);
     return rc;

@@ -1,8 +1,11 @@
 /* embed.h - text embedders: one interface, several back-ends (STYLE.md §6).
  *
  * Back-ends: "local" (embed_local.c: WordPiece + the BERT encoder of
- * src/model, from a Hugging Face / sentence-transformers folder). Remote
- * back-ends implement the same ops table.
+ * src/model, from a Hugging Face / sentence-transformers folder); remote
+ * (embed_remote.c): "tei" (POST /embed), "hf_inference" (HF router
+ * feature-extraction), "openai" (POST {url}/embeddings), "ollama"
+ * (POST /api/embed); and a fallback chain over them (embed_chain.c).
+ * embed_registry.c maps config type names to constructors.
  *
  * Thread safety: an embedder runs one embed call at a time (it owns one
  * model session); create one embedder per thread, or serialise calls.
@@ -10,8 +13,11 @@
 #ifndef RAG_EMBED_H
 #define RAG_EMBED_H
 
+#include "config/config.h"
 #include "core/core.h"
 #include "model/model.h"
+#include "obs/obs.h"
+#include "obs/remote.h"
 
 #include <stddef.h>
 
@@ -31,6 +37,16 @@ struct rag_embedder_ops {
                  rag_err *err);
     /* Frees everything the embedder owns. Never NULL. */
     void (*destroy)(rag_embedder *e);
+    /* Optional (NULL for local): requests, retries, tokens, error class of
+     * the last embed call. Borrowed; valid until the next call. */
+    const rag_call_info *(*last_call)(const rag_embedder *e);
+    /* Optional: config name of the back-end that served the last call
+     * (chains: the member; remote: its own name). Borrowed. */
+    const char *(*served_by)(const rag_embedder *e);
+    /* Optional (remote): declare the dimension the caller expects, so dim()
+     * needs no probe request; an answer of another size then fails with
+     * RAG_EFORMAT. RAG_EINVAL if a different dimension is already known. */
+    int (*set_dim)(rag_embedder *e, size_t dim);
 };
 
 struct rag_embedder {
@@ -56,6 +72,17 @@ static inline void rag_embedder_destroy(rag_embedder *e)
     if (e)
         e->ops->destroy(e);
 }
+/* Who served the last call: served_by op, else the ops name ("local"). */
+static inline const char *rag_embedder_served_by(const rag_embedder *e)
+{
+    const char *s = e->ops->served_by ? e->ops->served_by(e) : NULL;
+    return s ? s : e->ops->name;
+}
+/* NULL when the back-end does not report calls. */
+static inline const rag_call_info *rag_embedder_last_call(const rag_embedder *e)
+{
+    return e->ops->last_call ? e->ops->last_call(e) : NULL;
+}
 
 /* Local back-end: load a BertModel folder (config.json, model.safetensors,
  * tokenizer.json or vocab.txt, optional sentence-transformers files).
@@ -65,5 +92,61 @@ static inline void rag_embedder_destroy(rag_embedder *e)
  * tokenizer. Caller owns *out; free with rag_embedder_destroy. */
 int rag_embedder_local_create(rag_embedder **out, const char *model_dir,
                               const rag_model_opts *opts, rag_err *err);
+
+/* Remote back-end of type b->type ("tei", "hf_inference", "openai",
+ * "ollama"). Nothing is sent until the first dim() or embed() call.
+ * Model id: b->model, or for TEI without one the server's /info model_id
+ * (fetched on first use). dim() is 0 until known: the first dim() call
+ * embeds one probe text if needed (0 if the server cannot be reached).
+ * Vectors are L2-normalized when opts->normalize (default). TEI batches
+ * are cut at /info's max_client_batch_size; a 413/422 on a batch halves
+ * the batch and resends it (the net layer never retries those). usage
+ * (borrowed, may be NULL) gets one event per embed call. b is copied.
+ * opts may be NULL. Caller owns *out. RAG_EINVAL for a disabled back-end
+ * or an unknown type. Calls block; one call at a time per embedder. */
+int rag_embedder_remote_create(rag_embedder **out, const rag_backend_cfg *b,
+                               rag_usage *usage, const rag_remote_opts *opts,
+                               rag_err *err);
+
+/* Registry (embed_registry.c): the back-end named backend_name in cfg,
+ * built by its type: tei, hf_inference, openai, ollama, local (b->model is
+ * the model folder). Type "none" (or the built-in name "none") sets *out =
+ * NULL and returns RAG_OK: no embedding stage. A disabled back-end fails
+ * with RAG_EINVAL and the reason; an unknown name with RAG_ENOTFOUND.
+ * usage may be NULL. Caller owns *out. */
+int rag_embedder_from_config(rag_embedder **out, const rag_config *cfg,
+                             const char *backend_name, rag_usage *usage,
+                             rag_err *err);
+/* Same with remote options (clock, backoff, breaker, batch; may be NULL). */
+int rag_embedder_from_config_ex(rag_embedder **out, const rag_config *cfg,
+                                const char *backend_name, rag_usage *usage,
+                                const rag_remote_opts *opts, rag_err *err);
+
+/* 1 if two embedding model ids name the same model: equal, or one has no
+ * '/' and equals the other's part after its last '/' (a local folder
+ * "all-MiniLM-L6-v2" and the Hub id "sentence-transformers/all-MiniLM-L6-v2"). */
+int rag_embed_model_ids_match(const char *a, const char *b);
+
+/* Fallback chain over cfg->chain_embed (embed_chain.c). Members are tried
+ * in order; one that fails (any error), whose breaker is open (fails fast,
+ * nothing sent) or whose monthly budget is spent (rag_usage_allowed == 0,
+ * skipped without a request) falls through to the next. Disabled members
+ * are skipped at build time with their reason logged (RAG_LOG_INFO); a
+ * "none" entry ends the list. All members must serve the same model
+ * (rag_embed_model_ids_match; a TEI member in a chain of two or more needs
+ * `model` set): a chain that mixes fails with RAG_EINVAL naming both
+ * back-ends and models. dim() is learned from the first member that can
+ * tell (one probe request if it is remote) and declared to the others
+ * (set_dim), so a fallback member's first use costs no extra request.
+ * Every attempt is recorded in usage (stage "embed",
+ * fell_back = 1 when the next member was tried). served_by (the op /
+ * rag_embedder_served_by) names the member that served the last call, or
+ * NULL if it failed. A chain with no usable member: RAG_OK with *out = NULL
+ * when the list is empty or only "none", else the build error of the
+ * last member (all reasons logged). usage and cfg are borrowed and must
+ * outlive the chain; opts may be NULL. Caller owns *out. */
+int rag_embedder_chain_create(rag_embedder **out, const rag_config *cfg,
+                              rag_usage *usage, const rag_remote_opts *opts,
+                              rag_err *err);
 
 #endif

@@ -35,11 +35,15 @@ typedef struct {
 } rag_usage_event;
 
 /* Open usage accounting over db (borrowed; the table is created if
- * missing; NULL = in memory only). cfg gives prices, budgets and alert
- * thresholds per back-end (borrowed; must outlive the rag_usage). */
+ * missing; NULL = in memory only; a read-only connection is only read,
+ * and nothing recorded is saved). cfg gives prices, budgets and alert
+ * thresholds per back-end (borrowed; must outlive the rag_usage; may be
+ * NULL: no prices, no budgets). This month's and all-time totals are
+ * loaded from the table, so a budget spent in an earlier run still holds. */
 int rag_usage_open(rag_usage **out, sqlite3 *db, const rag_config *cfg,
                    rag_err *err);
-/* Flush totals to the database and free. NULL is a no-op. */
+/* Flush totals to the database and free. NULL is a no-op. The db must
+ * still be open. */
 void rag_usage_close(rag_usage *u);
 
 void rag_usage_record(rag_usage *u, const rag_usage_event *ev);
@@ -49,9 +53,57 @@ int rag_usage_allowed(rag_usage *u, const char *backend);
 double rag_usage_cost(const rag_usage *u, const char *backend, int64_t tokens_in,
                       int64_t tokens_out);
 /* Write persisted totals (this month and all time) as a JSON object into
- * out: {"backends":{"name":{"requests","errors":{class:n},"retries",
- * "fallbacks","tokens_in","tokens_out","cost_usd","budget_usd",
- * "latency_ms":{"p50","p95","p99"}}}}. */
+ * out: {"month":"YYYY-MM","backends":{"name":{"requests","errors":{class:n},
+ * "retries","fallbacks","tokens_in","tokens_out","cost_usd","budget_usd",
+ * "allowed","latency_ms":{"p50","p95","p99"},"month":{"requests","errors",
+ * "retries","fallbacks","tokens_in","tokens_out","cost_usd"}}}}.
+ * Includes what this process recorded and has not flushed yet. */
 int rag_usage_json(rag_usage *u, rag_buf *out, rag_err *err);
+
+/* ---- extensions (compatible additions) -------------------------------- */
+
+/* Write unflushed counts to the database now (rag_usage_close does it too).
+ * A no-op without a database. */
+int rag_usage_flush(rag_usage *u, rag_err *err);
+
+/* Alert thresholds; a value <= 0 disables that alert. Each alert is logged
+ * (RAG_LOG_WARN, naming the back-end) once when crossed and re-armed when
+ * the value falls back under the threshold. */
+typedef struct {
+    double error_rate;      /* failures / outcomes over the last `window`
+                               events, default 0.5 */
+    int window;             /* events in the error-rate window, default 20
+                               (max 64); alert needs a full window */
+    double p95_latency_ms;  /* default 10000; needs >= 20 samples */
+    double cost_fraction;   /* of the monthly budget, default 0.8 */
+} rag_usage_alerts;
+rag_usage_alerts rag_usage_default_alerts(void);
+void rag_usage_set_alerts(rag_usage *u, const rag_usage_alerts *a);
+
+/* Snapshot of one back-end (this process + persisted), for tests and the
+ * CLI. Returns RAG_ENOTFOUND if nothing was ever recorded for it. */
+typedef struct {
+    int64_t requests, errors, retries, fallbacks, tokens_in, tokens_out;
+    double cost_usd;
+    int64_t month_requests, month_errors, month_tokens_in, month_tokens_out;
+    double month_cost_usd;
+    double p50_ms, p95_ms, p99_ms;   /* all time, from the histogram */
+} rag_usage_stats;
+int rag_usage_get(rag_usage *u, const char *backend, rag_usage_stats *out);
+/* Errors of one class recorded for backend (all time). */
+int64_t rag_usage_errors(rag_usage *u, const char *backend, const char *error_class);
+
+/* What one call to a back-end cost, reported by remote back-ends (see the
+ * `last_call` ops in embed.h / rerank.h) so chains can record it. */
+typedef struct {
+    int n_requests;           /* HTTP requests made (batches, probes) */
+    int retries;              /* attempts after the first, summed */
+    const char *error_class;  /* NULL on success, else a rag_net class name
+                                 or "budget", "disabled", "format" */
+    long status;              /* last HTTP status, 0 if none */
+    double latency_ms;        /* whole call */
+    int64_t tokens_in;        /* as reported by the API; 0 if it does not */
+    int64_t tokens_out;
+} rag_call_info;
 
 #endif

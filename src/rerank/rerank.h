@@ -2,7 +2,14 @@
  * several back-ends (STYLE.md §6).
  *
  * Back-ends: "local" (rerank_local.c: WordPiece pair encoding + the BERT
- * cross-encoder of src/model). Remote back-ends implement the same table.
+ * cross-encoder of src/model); remote (rerank_remote.c): "tei" (POST
+ * /rerank) and "openai" — the Cohere/Jina-style API that llama-server,
+ * Jina (url https://api.jina.ai/v1), Cohere (url https://api.cohere.com/v2)
+ * and OpenVINO serve at POST {url}/rerank; "none" (keeps the input order);
+ * and a fallback chain (rerank_chain.c). Remote scores are whatever the
+ * server returns (TEI: sigmoid, others: raw or calibrated); only the order
+ * within one call is meaningful, and one call is always served by one
+ * back-end.
  *
  * Scores are raw logits, not probabilities: for a num_labels == 1 model
  * (the ms-marco cross-encoders) the logit of label 0; for num_labels == 2
@@ -14,8 +21,11 @@
 #ifndef RAG_RERANK_H
 #define RAG_RERANK_H
 
+#include "config/config.h"
 #include "core/core.h"
 #include "model/model.h"
+#include "obs/obs.h"
+#include "obs/remote.h"
 
 #include <stddef.h>
 
@@ -32,6 +42,10 @@ struct rag_reranker_ops {
                  size_t n_passages, float *out, rag_err *err);
     /* Frees everything the reranker owns. Never NULL. */
     void (*destroy)(rag_reranker *r);
+    /* Optional (NULL for local): what the last score call cost. Borrowed. */
+    const rag_call_info *(*last_call)(const rag_reranker *r);
+    /* Optional: config name of the back-end that served the last call. */
+    const char *(*served_by)(const rag_reranker *r);
 };
 
 struct rag_reranker {
@@ -54,11 +68,56 @@ static inline void rag_reranker_destroy(rag_reranker *r)
     if (r)
         r->ops->destroy(r);
 }
+static inline const char *rag_reranker_served_by(const rag_reranker *r)
+{
+    const char *s = r->ops->served_by ? r->ops->served_by(r) : NULL;
+    return s ? s : r->ops->name;
+}
+static inline const rag_call_info *rag_reranker_last_call(const rag_reranker *r)
+{
+    return r->ops->last_call ? r->ops->last_call(r) : NULL;
+}
 
 /* Local back-end: load a BertForSequenceClassification folder with 1 or 2
  * labels. opts may be NULL. Caller owns *out; free with
  * rag_reranker_destroy. */
 int rag_reranker_local_create(rag_reranker **out, const char *model_dir,
                               const rag_model_opts *opts, rag_err *err);
+
+/* Remote reranker of type b->type ("tei" or "openai", see above). Results
+ * are mapped back to input order by their `index` (servers sort by score),
+ * never by position; every index must come back exactly once (else
+ * RAG_EFORMAT). More passages than the server's cap (TEI: /info
+ * max_client_batch_size; others opts->max_batch or 1000) go out in several
+ * requests; a 413/422 halves the batch and resends. usage (may be NULL)
+ * gets one event per call. Caller owns *out. One call at a time. */
+int rag_reranker_remote_create(rag_reranker **out, const rag_backend_cfg *b,
+                               rag_usage *usage, const rag_remote_opts *opts,
+                               rag_err *err);
+
+/* "none": scores n_passages - i for passage i, so sorting by score keeps
+ * the fusion order. model id "none". Caller owns *out. */
+int rag_reranker_none_create(rag_reranker **out, rag_err *err);
+
+/* Registry: the back-end named backend_name in cfg (types tei, openai,
+ * local, none; the built-in name "none" is the none reranker). A disabled
+ * back-end fails with RAG_EINVAL and its reason. Caller owns *out. */
+int rag_reranker_from_config(rag_reranker **out, const rag_config *cfg,
+                             const char *backend_name, rag_usage *usage,
+                             rag_err *err);
+int rag_reranker_from_config_ex(rag_reranker **out, const rag_config *cfg,
+                                const char *backend_name, rag_usage *usage,
+                                const rag_remote_opts *opts, rag_err *err);
+
+/* Fallback chain over cfg->chain_rerank: members tried in order; a failing,
+ * open-breaker or over-budget member falls through to the next; "none"
+ * (always succeeds, keeps the order) usually ends the list. Models may
+ * differ (scores are only compared within one call). Disabled members are
+ * skipped with their reason logged. Each attempt is recorded in usage
+ * (stage "rerank"). served_by names the member that served the last call.
+ * An empty chain is the none reranker. Caller owns *out. */
+int rag_reranker_chain_create(rag_reranker **out, const rag_config *cfg,
+                              rag_usage *usage, const rag_remote_opts *opts,
+                              rag_err *err);
 
 #endif

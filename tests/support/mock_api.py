@@ -9,6 +9,9 @@ Python 3 standard library only.
 
 Usage:
   mock_api.py [--port-file F] [--token T] [--hub-dir D] [--stream-delay-ms N]
+              [--tei-max-batch N]
+--tei-max-batch N: TEI's max_client_batch_size (default 32) as reported by
+/info and enforced by /embed; when given, /rerank enforces it on `texts` too.
 Binds 127.0.0.1 on a free port, prints "PORT <n>" on stdout and, with
 --port-file, writes the port number to F (atomically, via rename).
 
@@ -422,7 +425,7 @@ class Handler(BaseHTTPRequestHandler):
                 "model_type": {"embedding": {"pooling": "mean"}},
                 "max_concurrent_requests": 512, "max_input_length": 256,
                 "max_batch_tokens": 16384, "max_batch_requests": None,
-                "max_client_batch_size": 32, "auto_truncate": True,
+                "max_client_batch_size": ARGS.tei_max_batch or 32, "auto_truncate": True,
                 "tokenization_workers": 2, "version": "1.9.3", "sha": None,
                 "docker_label": None}, st)
         if path == "/embed":
@@ -431,9 +434,10 @@ class Handler(BaseHTTPRequestHandler):
                 inputs = [inputs]
             if not inputs:
                 return self.fail(family, 400, "`inputs` cannot be empty", st)
-            if len(inputs) > 32:
-                return self.fail(family, 422, "batch size %d > maximum allowed batch size 32"
-                                 % len(inputs), st)
+            cap = ARGS.tei_max_batch or 32
+            if len(inputs) > cap:
+                return self.fail(family, 422, "batch size %d > maximum allowed batch size %d"
+                                 % (len(inputs), cap), st)
             dim = req.get("dimensions") or 8
             norm = req.get("normalize", True)
             return self.reply([fake_embedding(t, dim, norm) for t in inputs], st)
@@ -441,6 +445,9 @@ class Handler(BaseHTTPRequestHandler):
             texts = req.get("texts") or []
             if not texts:
                 return self.fail(family, 400, "`texts` cannot be empty", st)
+            if ARGS.tei_max_batch and len(texts) > ARGS.tei_max_batch:
+                return self.fail(family, 422, "batch size %d > maximum allowed batch size %d"
+                                 % (len(texts), ARGS.tei_max_batch), st)
             q = req.get("query", "")
             res = [{"index": i, "score": overlap_score(q, t)} for i, t in enumerate(texts)]
             if req.get("return_text"):
@@ -703,6 +710,7 @@ def main():
     ap.add_argument("--token")
     ap.add_argument("--hub-dir")
     ap.add_argument("--stream-delay-ms", type=int, default=0)
+    ap.add_argument("--tei-max-batch", type=int, default=None)
     ARGS = ap.parse_args()
     srv = Server(("127.0.0.1", 0), Handler)
     port = srv.server_address[1]
