@@ -48,6 +48,10 @@ static int forward_token(void *ctx, const char *text, size_t n)
 
 static void note(rag_buf *notes, const char *fmt, const char *name, const char *why)
 {
+    size_t n = strlen(name);
+    /* errors from the back-end already start with "name: " */
+    if (!strncmp(why, name, n) && !strncmp(why + n, ": ", 2))
+        why += n + 2;
     if (notes->len)
         rag_buf_puts(notes, "; ");
     rag_buf_printf(notes, fmt, name, why);
