@@ -125,6 +125,8 @@ static void control(const char *route, const char *json)
 
 /* Chain from YAML: first = HF router (openai wire) on the mock, second =
  * Ollama on the mock, then whatever `tail` says. */
+static const rag_net_breaker_policy *breaker_override;
+
 static rag_llm_chain *make_chain(const char *chain, rag_config **cfg_out)
 {
     char yaml[2048];
@@ -149,6 +151,7 @@ static rag_llm_chain *make_chain(const char *chain, rag_config **cfg_out)
     src.yaml_len = strlen(yaml);
     assert_int_equal(rag_config_load(&cfg, &src, &err), RAG_OK);
     t.retry = &fast;
+    t.breaker = breaker_override;
     t.idle_timeout_ms = 400;
     assert_int_equal(rag_llm_chain_create(&c, cfg, &t, &err), RAG_OK);
     *cfg_out = cfg;
@@ -357,6 +360,35 @@ static void test_llm_answer__over_budget_backend_is_skipped_and_usage_recorded(v
     rag_config_destroy(cfg);
 }
 
+static void test_llm_answer__open_circuit_is_skipped_without_a_request(void **state)
+{
+    static const rag_net_breaker_policy trip_once = {1, 0, 0, 1000, 60000, 1};
+    rag_config *cfg;
+    rag_llm_chain *c;
+    rag_ask_opts o = rag_ask_default_opts();
+    rag_answer a;
+    rag_ask_timings t;
+    (void)state;
+    breaker_override = &trip_once;
+    c = make_chain("first, second, extractive", &cfg);
+    breaker_override = NULL;
+    o.llm = c;
+    control("/_mock/chat", "{\"default\":\"vl [1].\"}");
+    ts_mock_faults(&mock, "{\"faults\":[{\"fault\":\"500\",\"path\":\"/v1/chat\"}]}");
+    assert_int_equal(rag_ask(&a, &t, ix, Q, &o, NULL), RAG_OK);
+    assert_string_equal(a.backend, "second");
+    rag_answer_fini(&a);
+    assert_int_equal(ts_mock_count(&mock, "/v1/chat"), 1);
+    /* the breaker opened after that failure: the next question skips it */
+    assert_int_equal(rag_ask(&a, &t, ix, Q, &o, NULL), RAG_OK);
+    assert_string_equal(a.backend, "second");
+    assert_non_null(strstr(a.notice, "first: skipped (circuit open)"));
+    assert_int_equal(ts_mock_count(&mock, "/v1/chat"), 1);
+    rag_answer_fini(&a);
+    rag_llm_chain_destroy(c);
+    rag_config_destroy(cfg);
+}
+
 typedef struct {
     rag_buf shown;   /* what a terminal would show since the last abandon */
     int abandons;
@@ -488,6 +520,8 @@ int main(void)
         cmocka_unit_test_setup(
             test_llm_answer__over_budget_backend_is_skipped_and_usage_recorded, reset),
         cmocka_unit_test_setup(test_llm_answer__stream_cut_midway_restarts_without_duplicating,
+                               reset),
+        cmocka_unit_test_setup(test_llm_answer__open_circuit_is_skipped_without_a_request,
                                reset),
         cmocka_unit_test_setup(test_llm_answer__injection_in_chunk_and_question_stays_data,
                                reset),
