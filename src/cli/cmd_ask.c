@@ -5,7 +5,8 @@
  * --stream prints the answer as it is generated, then the sources; in that
  * mode the sources carry the numbers the model wrote (the streamed text
  * cannot be renumbered after the fact). If a back-end fails midway, a
- * notice line says so and the next back-end's answer follows.
+ * notice line says so and the next back-end's answer follows. With --json
+ * the answer is printed whole (--stream has no effect).
  */
 #include "api/render.h"
 #include "cli.h"
