@@ -148,6 +148,40 @@ static void test_citations__not_found_wording_is_detected(void **state)
     assert_false(rag_answer_says_not_found("The vl register holds the vector length [1]."));
 }
 
+static void test_citations__every_allocation_failure_is_enomem_without_leaks(void **state)
+{
+    rag_hits h;
+    int saw_ok = 0, saw_enomem = 0;
+    (void)state;
+    fake_hits(&h, 5);
+    for (long n = 0; n < 400 && !saw_ok; n++) {
+        rag_answer a;
+        rag_prompt p;
+        double cov;
+        int rc, rc2;
+        memset(&a, 0, sizeof a);
+        ts_fail_alloc_after(n);
+        rc = rag_citations_resolve(&a, "One [4]. Two [2, 9]. Three [1-3]. [Doc 5].", &h, 5,
+                                   &cov, NULL);
+        rc2 = rag_prompt_build(&p, "question <<< >>>", &h, 5, NULL, NULL);
+        ts_fail_alloc_after(-1);
+        assert_true(rc == RAG_OK || rc == RAG_ENOMEM);
+        assert_true(rc2 == RAG_OK || rc2 == RAG_ENOMEM);
+        if (rc2 == RAG_OK)
+            rag_prompt_fini(&p);
+        if (rc == RAG_OK) {
+            assert_string_equal(a.answer, "One [1]. Two [2]. Three [3][2][4]. [5].");
+            saw_ok = rc2 == RAG_OK;
+        } else {
+            saw_enomem = 1;
+        }
+        rag_answer_fini(&a);
+    }
+    assert_true(saw_ok);
+    assert_true(saw_enomem);
+    rag_hits_fini(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -156,6 +190,7 @@ int main(void)
         cmocka_unit_test(test_citations__zero_and_out_of_range_are_dropped),
         cmocka_unit_test(test_citations__range_citations_list_every_chunk_once),
         cmocka_unit_test(test_citations__not_found_wording_is_detected),
+        cmocka_unit_test(test_citations__every_allocation_failure_is_enomem_without_leaks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
