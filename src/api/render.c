@@ -32,11 +32,21 @@ json_t *rag_render_answer(const char *question, const rag_answer *a,
             "doc", c->doc, "page_start", c->page_start, "page_end", c->page_end,
             "section", c->section));
     }
-    return json_pack("{s:s,s:s,s:o,s:f,s:b,s:s,s:{s:f,s:f,s:f,s:f}}", "question",
-                     question, "answer", a->answer, "citations", cites, "confidence",
-                     a->confidence, "refused", a->refused, "backend", a->backend,
-                     "timings_ms", "search", t->search_ms, "gate", t->gate_ms, "answer",
-                     t->answer_ms, "total", t->total_ms);
+    json_t *o = json_pack("{s:s,s:s,s:o,s:f,s:b,s:s,s:{s:f,s:f,s:f,s:f}}", "question",
+                          question, "answer", a->answer, "citations", cites,
+                          "confidence", a->confidence, "refused", a->refused, "backend",
+                          a->backend, "timings_ms", "search", t->search_ms, "gate",
+                          t->gate_ms, "answer", t->answer_ms, "total", t->total_ms);
+    /* optional keys, present only when non-empty */
+    if (o && a->n_dropped) {
+        json_t *d = json_array();
+        for (size_t i = 0; d && i < a->n_dropped; i++)
+            json_array_append_new(d, json_integer(a->dropped_citations[i]));
+        json_object_set_new(o, "dropped_citations", d);
+    }
+    if (o && a->notice && a->notice[0])
+        json_object_set_new(o, "notice", json_string(a->notice));
+    return o;
 }
 
 char *rag_render_dump(const json_t *o)

@@ -1,11 +1,17 @@
 /* cmd_ask.c - docrag ask [--json] [--stream] QUESTION
  *
- * retrieve (BM25) -> off-topic gate -> extractive answer with citations.
- * Extractive answers arrive whole, so --stream prints them at once.
+ * retrieve (BM25) -> off-topic gate -> answer from the LLM chain
+ * (chains.llm, e.g. [hf_router, ollama, extractive]) with citations.
+ * --stream prints the answer as it is generated, then the sources; in that
+ * mode the sources carry the numbers the model wrote (the streamed text
+ * cannot be renumbered after the fact). If a back-end fails midway, a
+ * notice line says so and the next back-end's answer follows. With --json
+ * the answer is printed whole (--stream has no effect).
  */
 #include "api/render.h"
 #include "cli.h"
 #include "generate/generate.h"
+#include "llm/llm.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,22 +19,53 @@
 
 static const char usage[] = "docrag ask [--db F] [--json] [--stream] QUESTION";
 
-static void print_text(const rag_answer *a)
+static int stream_token(void *ctx, const char *text, size_t n)
 {
-    printf("%s\n", a->answer);
+    (void)ctx;
+    fwrite(text, 1, n, stdout);
+    fflush(stdout);
+    return 0;
+}
+
+static void stream_abandon(void *ctx, const char *backend, const char *why)
+{
+    (void)ctx;
+    printf("\n\n[%s failed mid-answer: %s -- the text above is discarded; "
+           "answering again with the next back-end]\n\n", backend, why);
+    fflush(stdout);
+}
+
+static void print_text(const rag_answer *a, int streamed)
+{
+    if (!streamed)
+        printf("%s\n", a->answer);
+    else
+        putchar('\n');
     if (a->n_citations)
         printf("\nSources:\n");
     for (size_t i = 0; i < a->n_citations; i++) {
         const rag_citation *c = &a->citations[i];
         const char *base = strrchr(c->doc, '/');
-        printf("  [%d] %s, p. %d", c->n, base ? base + 1 : c->doc, c->page_start);
+        printf("  [%d] %s, p. %d", streamed ? c->n_given : c->n,
+               base ? base + 1 : c->doc, c->page_start);
         if (c->page_end != c->page_start)
             printf("-%d", c->page_end);
         if (c->section[0])
             printf(", %s", c->section);
         putchar('\n');
     }
-    printf("\nconfidence %.2f, answered by %s\n", a->confidence, a->backend);
+    if (a->n_dropped) {
+        printf("\n(dropped citations to chunks that were not given:");
+        for (size_t i = 0; i < a->n_dropped; i++)
+            printf(" [%d]", a->dropped_citations[i]);
+        printf(")\n");
+    }
+    if (a->notice)
+        printf("\nnotice: %s\n", a->notice);
+    printf("\nconfidence %.2f, answered by %s", a->confidence, a->backend);
+    if (a->model)
+        printf(" (%s)", a->model);
+    putchar('\n');
 }
 
 int cmd_ask(int argc, char **argv)
@@ -36,12 +73,13 @@ int cmd_ask(int argc, char **argv)
     cli_common common;
     rag_config *cfg = NULL;
     rag_index *ix = NULL;
+    rag_llm_chain *chain = NULL;
     rag_answer ans;
     rag_ask_timings t;
     rag_ask_opts opts;
     rag_err err = {0};
     char *question = NULL;
-    int json = 0, first = argc, rc = 1;
+    int json = 0, stream = 0, first = argc, rc = 1;
 
     if (cli_common_parse(&common, &argc, argv))
         return 2;
@@ -49,7 +87,7 @@ int cmd_ask(int argc, char **argv)
         if (!strcmp(argv[i], "--json"))
             json = 1;
         else if (!strcmp(argv[i], "--stream"))
-            continue;
+            stream = 1;
         else if (argv[i][0] == '-' && argv[i][1])
             return cli_usage(usage);
         else {
@@ -65,6 +103,15 @@ int cmd_ask(int argc, char **argv)
     question = cli_join_args(argc, argv, first);
     if (!question || cli_open_index(&ix, cfg, 1))
         goto done;
+    if (rag_llm_chain_create(&chain, cfg, NULL, &err) < 0) {
+        cli_error(&err);
+        goto done;
+    }
+    opts.llm = chain;
+    if (stream && !json) {
+        opts.stream.on_token = stream_token;
+        opts.stream.on_abandon = stream_abandon;
+    }
     if (rag_ask(&ans, &t, ix, question, &opts, &err) < 0) {
         cli_error(&err);
         goto done;
@@ -81,11 +128,12 @@ int cmd_ask(int argc, char **argv)
             fprintf(stderr, "docrag: out of memory\n");
         }
     } else {
-        print_text(&ans);
+        print_text(&ans, stream);
         rc = 0;
     }
     rag_answer_fini(&ans);
 done:
+    rag_llm_chain_destroy(chain);
     rag_index_close(ix);
     rag_config_destroy(cfg);
     rag_free(question);

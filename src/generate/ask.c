@@ -1,7 +1,9 @@
 /* ask.c - question -> retrieve -> off-topic gate -> answer.
  *
  * The gate runs before any answer is built, so a paid back-end is never
- * called for a question the documents cannot answer.
+ * called for a question the documents cannot answer. The answer comes from
+ * the LLM chain (rag_answer_chain); with no chain, or a chain of only
+ * `extractive`, it is exactly the extractive answer.
  */
 #include "generate.h"
 
@@ -15,6 +17,12 @@ rag_ask_opts rag_ask_default_opts(void)
     o.context_chunks = 5;
     o.gate = rag_gate_default_opts();
     o.extractive = rag_extractive_default_opts();
+    o.prompt = rag_prompt_default_opts();
+    o.max_tokens = 512;
+    o.temperature = 0.2;
+    o.llm = NULL;
+    o.usage = NULL;
+    memset(&o.stream, 0, sizeof o.stream);
     return o;
 }
 
@@ -56,9 +64,11 @@ int rag_ask(rag_answer *out, rag_ask_timings *t, rag_index *ix,
     if (relevant < 0)
         rc = relevant;
     else if (relevant)
-        rc = rag_answer_extractive(out, ix, an, &q, &hits, &opts->extractive, err);
+        rc = rag_answer_chain(out, ix, an, &q, &hits, question, cov, opts, err);
     else
         rc = rag_answer_refuse(out, cov * 0.5, err);
+    if (rc == RAG_OK && !relevant && opts->stream.on_token)
+        opts->stream.on_token(opts->stream.ctx, out->answer, strlen(out->answer));
     t->answer_ms = rag_now_ms() - t1;
     t->total_ms = rag_now_ms() - t0;
     rag_qterms_fini(&q);

@@ -112,6 +112,10 @@ void rag_answer_fini(rag_answer *a)
     }
     rag_free(a->citations);
     rag_free(a->answer);
+    rag_free(a->backend_owned);
+    rag_free(a->model);
+    rag_free(a->notice);
+    rag_free(a->dropped_citations);
     memset(a, 0, sizeof *a);
 }
 
@@ -153,6 +157,7 @@ static int cite(rag_answer *out, rag_index *ix, const rag_chunk_row *r, size_t s
         c = &p[out->n_citations];
         memset(c, 0, sizeof *c);
         c->n = (int)++out->n_citations;
+        c->n_given = c->n;
         c->chunk_id = r->chunk_id;
         c->doc = rag_strdup(r->doc);
         c->title = rag_strdup(r->title);

@@ -24,6 +24,9 @@ typedef struct {
     int page_start;
     int page_end;
     char *section;
+    int n_given;         /* LLM answers: the number the model wrote (the
+                            chunk's number in the prompt, as streamed);
+                            extractive answers: same as n */
 } rag_citation;
 
 typedef struct {
@@ -32,7 +35,15 @@ typedef struct {
     size_t n_citations;
     double confidence;   /* [0,1] */
     int refused;
-    const char *backend; /* static string: "extractive", ... */
+    const char *backend; /* "extractive" (static) or the chain back-end's
+                            config name (points into backend_owned) */
+    char *backend_owned; /* owned copy of an LLM back-end's name */
+    char *model;         /* LLM answers: the model that served it (owned) */
+    char *notice;        /* owned; NULL or why back-ends were skipped or
+                            failed before this one answered */
+    int *dropped_citations; /* owned; numbers the model cited that were not
+                               given in the prompt */
+    size_t n_dropped;
 } rag_answer;
 
 typedef struct {
@@ -52,13 +63,117 @@ int rag_answer_extractive(rag_answer *out, rag_index *ix, rag_analyzer *an,
 int rag_answer_refuse(rag_answer *out, double confidence, rag_err *err);
 void rag_answer_fini(rag_answer *a);
 
+/* ---- prompts (prompt.c) ------------------------------------------------- */
+
+/* The two messages sent to a chat LLM. The system message holds every
+ * rule; the user message holds the numbered context chunks and the
+ * question, each inside explicit delimiters, as data:
+ *
+ *   <<<CONTEXT
+ *   <<<CHUNK 1 | doc: a.pdf | pages: 3-4 | section: Intro
+ *   ...chunk text...
+ *   CHUNK 1>>>
+ *   CONTEXT>>>
+ *   <<<QUESTION
+ *   ...question...
+ *   QUESTION>>>
+ *
+ * Delimiter look-alikes inside the data (runs of three or more '<' or '>')
+ * become the same number of '‹' / '›', so data cannot close its block or
+ * open a fake one. */
+typedef struct {
+    rag_buf system;
+    rag_buf user;
+    size_t n_chunks;   /* chunks numbered 1..n_chunks */
+} rag_prompt;
+
+typedef struct {
+    size_t max_chunk_bytes;   /* per chunk (cut at a UTF-8 boundary) */
+    size_t max_prompt_bytes;  /* whole user message; later chunks dropped */
+} rag_prompt_opts;
+
+rag_prompt_opts rag_prompt_default_opts(void); /* 2400 B/chunk, 24 KiB total */
+
+/* Build the prompt for question from the first n_ctx hits. Caller owns
+ * out's buffers: rag_prompt_fini. */
+int rag_prompt_build(rag_prompt *out, const char *question, const rag_hits *hits,
+                     size_t n_ctx, const rag_prompt_opts *opts, rag_err *err);
+void rag_prompt_fini(rag_prompt *p);
+/* Append s with delimiter look-alikes neutralised (see above). */
+int rag_prompt_sanitize(rag_buf *out, const char *s, size_t n_bytes);
+
+/* ---- citations (citations.c) --------------------------------------------- */
+
+/* One bracketed citation group in an answer: "[2]", "[1, 3]", "[1-3]",
+ * "[Document 2]", "[Doc 1; Source 4]". Adjacent groups ("[1][3]") are
+ * separate groups. Ranges expand (at most 32 numbers per group). */
+typedef struct {
+    size_t start, end;   /* bytes of the group in the text, '[' .. ']' + 1 */
+    int nums[32];
+    size_t n;
+} rag_cite_group;
+
+typedef struct {
+    rag_cite_group *items;
+    size_t n;
+} rag_cite_groups;
+
+/* Find every citation group in text. Caller owns out: rag_cite_groups_fini.
+ * Brackets holding anything else ("[x86]", "[a]") are not citations. */
+int rag_citations_parse(rag_cite_groups *out, const char *text, rag_err *err);
+void rag_cite_groups_fini(rag_cite_groups *g);
+
+/* Turn an LLM reply into out's answer: keep only citations to chunks
+ * 1..n_given (others go to out->dropped_citations, once each, ascending),
+ * renumber the kept ones 1..k in order of first appearance, rewrite every
+ * group as "[a][b]", and list exactly the cited chunks as out->citations
+ * (pages = the chunk's pages). *cite_coverage gets the share of answer
+ * sentences that carry a valid citation. */
+int rag_citations_resolve(rag_answer *out, const char *text, const rag_hits *hits,
+                          size_t n_given, double *cite_coverage, rag_err *err);
+
+/* 1 if text says the answer is not in the documents ("not in the
+ * documents", "no relevant information", ...). */
+int rag_answer_says_not_found(const char *text);
+
 /* ---- the whole question-answering path ---------------------------------- */
+
+/* Streaming sink for answers (all callbacks may be NULL). on_token gets
+ * text as the serving back-end produces it (the extractive answer arrives
+ * as one piece); return nonzero to stop. on_abandon says that the text
+ * streamed so far is void: back-end `backend` failed midway (`why`) and
+ * the next back-end starts over from scratch. */
+typedef struct {
+    int (*on_token)(void *ctx, const char *text, size_t n_bytes);
+    void (*on_abandon)(void *ctx, const char *backend, const char *why);
+    void *ctx;
+} rag_answer_stream;
+
+struct rag_llm_chain;
+struct rag_usage;
 
 typedef struct {
     size_t context_chunks;       /* chunks retrieved and read for the answer */
     rag_gate_opts gate;
     rag_extractive_opts extractive;
+    rag_prompt_opts prompt;
+    int max_tokens;              /* LLM reply cap */
+    double temperature;
+    const struct rag_llm_chain *llm; /* borrowed; NULL = extractive only */
+    struct rag_usage *usage;     /* borrowed; NULL = no accounting/budgets */
+    rag_answer_stream stream;    /* zeroed = no streaming */
 } rag_ask_opts;
+
+/* Walk the LLM chain for an already gated question (gate_coverage = the
+ * gate's best coverage): each back-end in order; disabled, open-circuit or
+ * over-budget ones are skipped, failing ones fall through to the next; the
+ * built-in extractive entry answers from the hits. out->backend names the
+ * one that answered; out->notice says what was skipped or failed. Fails
+ * (RAG_EBACKEND, naming each back-end's error) only if every entry
+ * failed. */
+int rag_answer_chain(rag_answer *out, rag_index *ix, rag_analyzer *an,
+                     const rag_qterms *q, const rag_hits *hits, const char *question,
+                     double gate_coverage, const rag_ask_opts *opts, rag_err *err);
 
 rag_ask_opts rag_ask_default_opts(void);
 /* Defaults overridden by answer.* from the configuration. */

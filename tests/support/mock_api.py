@@ -49,6 +49,12 @@ Control and inspection (never logged, never faulted):
   POST /_mock/reset       clear log and fault queue
   POST /_mock/loading     {"model": ID, "requests": N}: the classic HF API
                            answers 503 + estimated_time for the next N calls
+  POST /_mock/chat        {"answers": [TEXT...], "default": TEXT}: chat routes
+                           (OpenAI-compatible and Ollama) reply with the next
+                           queued answer, else the default, else the echo
+  POST /_mock/models      {"unsupported": {MODEL: STATUS}}: OpenAI-compatible
+                           chat with that model fails with STATUS (404 / 422:
+                           model_not_found, 400: "model not supported")
 """
 import argparse
 import email.utils
@@ -68,6 +74,8 @@ STATE_LOCK = threading.Lock()
 LOG = []
 FAULTS = []          # [{"spec": dict, "path": str|None, "count": int}]
 LOADING = {}         # model id -> remaining 503 answers
+CHAT_SCRIPT = {"answers": [], "default": None}   # scripted chat replies
+UNSUPPORTED = {}     # chat model id -> HTTP status
 ARGS = None
 
 TEI_PUBLIC = {"/health", "/", "/ping", "/metrics"}
@@ -315,6 +323,22 @@ class Handler(BaseHTTPRequestHandler):
                 LOG.clear()
                 FAULTS.clear()
                 LOADING.clear()
+                CHAT_SCRIPT["answers"] = []
+                CHAT_SCRIPT["default"] = None
+                UNSUPPORTED.clear()
+            return self.send_json({"ok": True})
+        if path == "/_mock/chat":
+            req = json.loads(raw or b"{}")
+            with STATE_LOCK:
+                CHAT_SCRIPT["answers"].extend(req.get("answers", []))
+                if "default" in req:
+                    CHAT_SCRIPT["default"] = req["default"]
+            return self.send_json({"ok": True})
+        if path == "/_mock/models":
+            req = json.loads(raw or b"{}")
+            with STATE_LOCK:
+                for k, v in (req.get("unsupported") or {}).items():
+                    UNSUPPORTED[k] = int(v)
             return self.send_json({"ok": True})
         if path == "/_mock/faults":
             req = json.loads(raw or b"{}")
@@ -483,6 +507,17 @@ class Handler(BaseHTTPRequestHandler):
         if not msgs:
             return self.fail(family, 400, "'messages' is a required property", st)
         model = req.get("model") or "mock-llm"
+        with STATE_LOCK:
+            bad = UNSUPPORTED.get(model)
+        if bad:
+            text = ("The requested model '%s' is not supported by any provider you "
+                    "have enabled." % model) if bad == 400 else \
+                ("The model `%s` does not exist or you do not have access to it." % model)
+            st[0] = bad
+            ctype, body = error_body("openai", bad, text)
+            obj = json.loads(body)
+            obj["error"]["code"] = "model_not_supported" if bad == 400 else "model_not_found"
+            return self.send(bad, ctype, json.dumps(obj).encode())
         answer = chat_answer(msgs)
         words = answer.split(" ")
         n_prompt = sum(len(str(m.get("content", "")).split()) for m in msgs)
@@ -687,6 +722,11 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def chat_answer(msgs):
+    with STATE_LOCK:
+        if CHAT_SCRIPT["answers"]:
+            return CHAT_SCRIPT["answers"].pop(0)
+        if CHAT_SCRIPT["default"] is not None:
+            return CHAT_SCRIPT["default"]
     last = ""
     for m in msgs:
         if m.get("role") == "user":
