@@ -3,6 +3,8 @@
 
 #include "config/config.h"
 #include "generate/generate.h"
+#include "llm/llm.h"
+#include "obs/obs.h"
 #include "render.h"
 
 #include <stdlib.h>
@@ -11,6 +13,8 @@
 struct docrag {
     rag_config *cfg;
     rag_index *ix;
+    rag_llm_chain *chain;   /* chains.llm; extractive-only by default */
+    rag_usage *usage;       /* usage and budgets, in the index file */
 };
 
 static int put_err(docrag_error *out, const rag_err *err)
@@ -64,7 +68,9 @@ int docrag_open(docrag **out, const char *db_path, const char *config_path,
         rag_free(d->cfg->db_path);
         d->cfg->db_path = p;
     }
-    if (rag_index_open(&d->ix, d->cfg->db_path, 0, &err) < 0)
+    if (rag_index_open(&d->ix, d->cfg->db_path, 0, &err) < 0 ||
+        rag_llm_chain_create(&d->chain, d->cfg, NULL, &err) < 0 ||
+        rag_usage_open(&d->usage, rag_index_db(d->ix), d->cfg, &err) < 0)
         goto fail;
     *out = d;
     return 0;
@@ -77,6 +83,8 @@ void docrag_close(docrag *d)
 {
     if (!d)
         return;
+    rag_usage_close(d->usage);
+    rag_llm_chain_destroy(d->chain);
     rag_index_close(d->ix);
     rag_config_destroy(d->cfg);
     rag_free(d);
@@ -156,6 +164,8 @@ int docrag_search(docrag *d, const char *query, int k, char **results_json,
 int docrag_ask(docrag *d, const char *question, char **answer_json, docrag_error *e)
 {
     rag_ask_opts o = rag_ask_opts_from_config(d->cfg);
+    o.llm = d->chain;
+    o.usage = d->usage;
     rag_answer a;
     rag_ask_timings t;
     rag_err err = {0};

@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "generate/generate.h"
 #include "llm/llm.h"
+#include "obs/obs.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,6 +75,8 @@ int cmd_ask(int argc, char **argv)
     rag_config *cfg = NULL;
     rag_index *ix = NULL;
     rag_llm_chain *chain = NULL;
+    sqlite3 *usage_db = NULL;
+    rag_usage *usage = NULL;
     rag_answer ans;
     rag_ask_timings t;
     rag_ask_opts opts;
@@ -108,6 +111,22 @@ int cmd_ask(int argc, char **argv)
         goto done;
     }
     opts.llm = chain;
+    /* Remote LLMs are metered: usage, cost and budgets persist in the
+     * index file, through a connection of their own (the index itself is
+     * opened read-only for asking). */
+    if (!rag_llm_chain_extractive_only(chain)) {
+        if (sqlite3_open_v2(cfg->db_path, &usage_db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+            fprintf(stderr, "docrag: %s: cannot record usage: %s\n", cfg->db_path,
+                    usage_db ? sqlite3_errmsg(usage_db) : "out of memory");
+            goto done;
+        }
+        sqlite3_busy_timeout(usage_db, 10000);
+        if (rag_usage_open(&usage, usage_db, cfg, &err) < 0) {
+            cli_error(&err);
+            goto done;
+        }
+        opts.usage = usage;
+    }
     if (stream && !json) {
         opts.stream.on_token = stream_token;
         opts.stream.on_abandon = stream_abandon;
@@ -133,6 +152,8 @@ int cmd_ask(int argc, char **argv)
     }
     rag_answer_fini(&ans);
 done:
+    rag_usage_close(usage);
+    sqlite3_close(usage_db);
     rag_llm_chain_destroy(chain);
     rag_index_close(ix);
     rag_config_destroy(cfg);

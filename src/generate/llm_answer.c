@@ -16,9 +16,7 @@
  * out->notice records what happened.
  *
  * Usage accounting goes through src/obs (rag_usage_record /
- * rag_usage_allowed) when opts->usage is set. The references are weak so
- * this branch links before src/obs is merged; a non-NULL usage handle can
- * only come from rag_usage_open, which pulls the implementation in.
+ * rag_usage_allowed) when opts->usage is set.
  */
 #include "generate.h"
 
@@ -28,8 +26,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#pragma weak rag_usage_record
-#pragma weak rag_usage_allowed
 
 typedef struct {
     const rag_answer_stream *s;

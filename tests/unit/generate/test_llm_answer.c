@@ -23,27 +23,6 @@ static rag_index *ix;
 static char *dir;
 static rag_buf logbuf = RAG_BUF_INIT;
 
-/* ---- usage test double (src/obs is implemented on another branch) ------ */
-struct rag_usage {
-    const char *over_budget; /* back-end name that is over budget */
-    int n_records, n_ok, n_fell_back;
-    char last_backend[64];
-};
-
-int rag_usage_allowed(rag_usage *u, const char *backend)
-{
-    return !(u->over_budget && !strcmp(u->over_budget, backend));
-}
-
-void rag_usage_record(rag_usage *u, const rag_usage_event *ev)
-{
-    u->n_records++;
-    u->n_ok += ev->ok;
-    u->n_fell_back += ev->fell_back;
-    snprintf(u->last_backend, sizeof u->last_backend, "%s", ev->backend);
-    assert_string_equal(ev->stage, "llm");
-}
-
 static void capture_log(rag_log_level level, const char *msg, void *ud)
 {
     (void)level;
@@ -340,22 +319,37 @@ static void test_llm_answer__over_budget_backend_is_skipped_and_usage_recorded(v
     rag_config *cfg;
     rag_llm_chain *c = make_chain("first, second, extractive", &cfg);
     rag_ask_opts o = rag_ask_default_opts();
-    struct rag_usage u = {"first", 0, 0, 0, ""};
+    rag_usage *u = NULL;
+    rag_usage_stats st;
     rag_answer a;
     rag_ask_timings t;
+    rag_err err = {0};
+    /* "first" costs $1 per million input tokens and has a $1 budget, which
+     * an earlier (recorded) call of a million tokens has spent. */
+    rag_backend_cfg *first = (rag_backend_cfg *)rag_config_backend(cfg, "first");
+    rag_usage_event spent = {"first", "llm", 1, NULL, 0, 0, 10.0, 1000000, 0};
     (void)state;
+    assert_non_null(first);
+    first->price_in_per_mtok = 1.0;
+    first->monthly_budget_usd = 1.0;
+    assert_int_equal(rag_usage_open(&u, NULL, cfg, &err), RAG_OK);
+    rag_usage_record(u, &spent);
+    assert_int_equal(rag_usage_allowed(u, "first"), 0);
     o.llm = c;
-    o.usage = &u;
+    o.usage = u;
     control("/_mock/chat", "{\"default\":\"vl [1].\"}");
     assert_int_equal(rag_ask(&a, &t, ix, Q, &o, NULL), RAG_OK);
     assert_string_equal(a.backend, "second");
     assert_int_equal(ts_mock_count(&mock, "/v1/chat"), 0); /* never called */
     assert_non_null(strstr(a.notice, "budget"));
-    assert_int_equal(u.n_records, 2);  /* the skip and the success */
-    assert_int_equal(u.n_ok, 1);
-    assert_int_equal(u.n_fell_back, 1);
-    assert_string_equal(u.last_backend, "second");
+    assert_int_equal(rag_usage_get(u, "first", &st), RAG_OK);
+    assert_int_equal(st.requests, 2);   /* the spending call and the skip */
+    assert_int_equal(st.fallbacks, 1);
+    assert_int_equal(rag_usage_get(u, "second", &st), RAG_OK);
+    assert_int_equal(st.requests, 1);
+    assert_int_equal(st.errors, 0);
     rag_answer_fini(&a);
+    rag_usage_close(u);
     rag_llm_chain_destroy(c);
     rag_config_destroy(cfg);
 }
