@@ -76,7 +76,7 @@ int cmd_ask(int argc, char **argv)
     rag_index *ix = NULL;
     rag_llm_chain *chain = NULL;
     sqlite3 *usage_db = NULL;
-    rag_usage *usage = NULL;
+    rag_usage *meter = NULL;
     rag_answer ans;
     rag_ask_timings t;
     rag_ask_opts opts;
@@ -121,11 +121,11 @@ int cmd_ask(int argc, char **argv)
             goto done;
         }
         sqlite3_busy_timeout(usage_db, 10000);
-        if (rag_usage_open(&usage, usage_db, cfg, &err) < 0) {
+        if (rag_usage_open(&meter, usage_db, cfg, &err) < 0) {
             cli_error(&err);
             goto done;
         }
-        opts.usage = usage;
+        opts.usage = meter;
     }
     if (stream && !json) {
         opts.stream.on_token = stream_token;
@@ -152,7 +152,7 @@ int cmd_ask(int argc, char **argv)
     }
     rag_answer_fini(&ans);
 done:
-    rag_usage_close(usage);
+    rag_usage_close(meter);
     sqlite3_close(usage_db);
     rag_llm_chain_destroy(chain);
     rag_index_close(ix);

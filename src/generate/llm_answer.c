@@ -57,7 +57,7 @@ static void record(rag_usage *u, const char *name, int ok, const char *cls,
                    int retries, int fell_back, double ms, int64_t in, int64_t out)
 {
     rag_usage_event ev = {name, "llm", ok, cls, retries, fell_back, ms, in, out};
-    if (u && rag_usage_record)
+    if (u)
         rag_usage_record(u, &ev);
 }
 
@@ -136,7 +136,7 @@ int rag_answer_chain(rag_answer *out, rag_index *ix, rag_analyzer *an,
             note(&notes, "%s: %s", e->name, "skipped (disabled: no usable token)");
             continue;
         }
-        if (opts->usage && rag_usage_allowed && !rag_usage_allowed(opts->usage, e->name)) {
+        if (opts->usage && !rag_usage_allowed(opts->usage, e->name)) {
             note(&notes, "%s: %s", e->name, "skipped (monthly budget spent)");
             record(opts->usage, e->name, 0, "budget", 0, more, 0, 0, 0);
             continue;
