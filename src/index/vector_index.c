@@ -1,0 +1,703 @@
+/* vector_index.c - the in-memory vector matrix, its chunk-id map, loading
+ * from the `vectors` table, incremental add/remove, exact and int8+rescore
+ * search with a bounded heap, and the path/page filter.
+ *
+ * Layout: row r of the float32 matrix starts at data + r * stride (stride
+ * = dim rounded up to 16 floats, so each row is 64-byte aligned and padded
+ * with zeros); the int8 copy likewise with istride = dim rounded up to 64.
+ * ids[r] is the chunk of row r; an open-addressing table maps chunk id to
+ * row (linear probing, backward-shift deletion). remove moves the last row
+ * into the hole, so rows never have gaps.
+ */
+#include "vector_index.h"
+
+#include <fnmatch.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ALIGN 64
+#define BLOCK 256   /* rows scored per kernel call */
+
+struct rag_vector_index {
+    char *model;
+    size_t dim, stride, istride;
+    size_t n, cap;
+    void *data_raw;
+    float *data;          /* cap * stride floats, ALIGN-aligned */
+    void *qdata_raw;
+    int8_t *qdata;        /* cap * istride, NULL unless opts.int8 */
+    float *qscale;        /* cap */
+    int64_t *ids;         /* cap */
+    size_t *slots;        /* map: row + 1, 0 = empty */
+    size_t n_slots;       /* power of two, > 2 * n */
+    rag_vector_opts opts;
+    rag_vec_kernel kernel;
+    rag_vec_dot_f32_fn dot;
+    rag_vec_dot_i8_fn dot8;
+};
+
+rag_vector_opts rag_vector_default_opts(void)
+{
+    rag_vector_opts o = {0, 8, 0, RAG_VEC_KERNEL_AUTO};
+    return o;
+}
+
+/* ---- aligned storage ---------------------------------------------------- */
+
+static void *alloc_aligned(size_t n_bytes, void **raw)
+{
+    size_t total;
+    uintptr_t p;
+    if (rag_size_add(n_bytes, ALIGN, &total) < 0)
+        return NULL;
+    *raw = rag_malloc(total);
+    if (!*raw)
+        return NULL;
+    p = ((uintptr_t)*raw + ALIGN - 1) & ~(uintptr_t)(ALIGN - 1);
+    return (void *)p;
+}
+
+static size_t round_up(size_t x, size_t m)
+{
+    return (x + m - 1) / m * m;
+}
+
+/* ---- chunk id -> row map ------------------------------------------------ */
+
+static size_t pow2_above(size_t x)
+{
+    size_t p = 16;
+    while (p <= x)
+        p *= 2;
+    return p;
+}
+
+static size_t hash_id(int64_t id)
+{
+    uint64_t x = (uint64_t)id;
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return (size_t)x;
+}
+
+/* Slot holding id, or the empty slot where it would go. */
+static size_t map_find(const rag_vector_index *vi, int64_t id)
+{
+    size_t mask = vi->n_slots - 1, i = hash_id(id) & mask;
+    while (vi->slots[i] && vi->ids[vi->slots[i] - 1] != id)
+        i = (i + 1) & mask;
+    return i;
+}
+
+static int map_rebuild(rag_vector_index *vi, size_t n_slots)
+{
+    size_t *slots = rag_calloc(n_slots, sizeof *slots);
+    if (!slots)
+        return RAG_ENOMEM;
+    rag_free(vi->slots);
+    vi->slots = slots;
+    vi->n_slots = n_slots;
+    for (size_t r = 0; r < vi->n; r++)
+        vi->slots[map_find(vi, vi->ids[r])] = r + 1;
+    return RAG_OK;
+}
+
+static void map_delete(rag_vector_index *vi, size_t i)
+{
+    size_t mask = vi->n_slots - 1, j = i;
+    vi->slots[i] = 0;
+    for (;;) {
+        size_t home;
+        j = (j + 1) & mask;
+        if (!vi->slots[j])
+            return;
+        home = hash_id(vi->ids[vi->slots[j] - 1]) & mask;
+        /* Move j back into the hole i unless home lies cyclically in (i, j]. */
+        if ((j > i && (home <= i || home > j)) || (j < i && (home <= i && home > j))) {
+            vi->slots[i] = vi->slots[j];
+            vi->slots[j] = 0;
+            i = j;
+        }
+    }
+}
+
+/* ---- create / destroy ---------------------------------------------------- */
+
+static int set_dim(rag_vector_index *vi, size_t dim, rag_err *err)
+{
+    if (dim == 0 || dim > (1u << 20))
+        return rag_fail(err, RAG_EINVAL, "vector model %s: bad dimension %zu", vi->model,
+                        dim);
+    vi->dim = dim;
+    vi->stride = round_up(dim, 16);
+    vi->istride = round_up(dim, 64);
+    return RAG_OK;
+}
+
+static int init_index(rag_vector_index **out, const char *model, size_t dim,
+                      const rag_vector_opts *opts, rag_err *err)
+{
+    rag_vector_index *vi;
+    rag_vector_opts o = opts ? *opts : rag_vector_default_opts();
+
+    *out = NULL;
+    if (!model)
+        return rag_fail(err, RAG_EINVAL, "vector index: no model id");
+    if (o.rescore_factor == 0)
+        o.rescore_factor = 8;
+    if (o.kernel == RAG_VEC_KERNEL_AUTO)
+        o.kernel = rag_vec_kernel_best();
+    if (!rag_vec_kernel_supported(o.kernel) || !rag_vec_dot_f32(o.kernel))
+        return rag_fail(err, RAG_EINVAL, "vector model %s: this CPU cannot run the %s kernel",
+                        model, rag_vec_kernel_name(o.kernel));
+    vi = rag_calloc(1, sizeof *vi);
+    if (!vi)
+        return rag_fail(err, RAG_ENOMEM, "vector model %s: out of memory", model);
+    vi->model = rag_strdup(model);
+    vi->opts = o;
+    vi->kernel = o.kernel;
+    vi->dot = rag_vec_dot_f32(o.kernel);
+    vi->dot8 = rag_vec_dot_i8(o.kernel);
+    if (!vi->model || map_rebuild(vi, 16) < 0) {
+        rag_vector_index_destroy(vi);
+        return rag_fail(err, RAG_ENOMEM, "vector model %s: out of memory", model);
+    }
+    if (dim) {
+        int rc = set_dim(vi, dim, err);
+        if (rc < 0) {
+            rag_vector_index_destroy(vi);
+            return rc;
+        }
+    }
+    *out = vi;
+    return RAG_OK;
+}
+
+int rag_vector_index_create(rag_vector_index **out, const char *model, size_t dim,
+                            const rag_vector_opts *opts, rag_err *err)
+{
+    if (dim == 0) {
+        *out = NULL;
+        return rag_fail(err, RAG_EINVAL, "vector model %s: dimension 0",
+                        model ? model : "(null)");
+    }
+    return init_index(out, model, dim, opts, err);
+}
+
+void rag_vector_index_destroy(rag_vector_index *vi)
+{
+    if (!vi)
+        return;
+    rag_free(vi->data_raw);
+    rag_free(vi->qdata_raw);
+    rag_free(vi->qscale);
+    rag_free(vi->ids);
+    rag_free(vi->slots);
+    rag_free(vi->model);
+    rag_free(vi);
+}
+
+size_t rag_vector_index_count(const rag_vector_index *vi) { return vi->n; }
+size_t rag_vector_index_dim(const rag_vector_index *vi) { return vi->dim; }
+const char *rag_vector_index_model(const rag_vector_index *vi) { return vi->model; }
+rag_vec_kernel rag_vector_index_kernel(const rag_vector_index *vi) { return vi->kernel; }
+
+/* ---- add / remove ---------------------------------------------------------- */
+
+static int grow(rag_vector_index *vi, size_t need)
+{
+    size_t cap = vi->cap ? vi->cap : 16, bytes;
+    void *raw = NULL, *qraw = NULL;
+    float *data, *qscale;
+    int8_t *qdata = NULL;
+    int64_t *ids;
+
+    if (need <= vi->cap)
+        return RAG_OK;
+    while (cap < need)
+        if (rag_size_mul(cap, 2, &cap) < 0)
+            return RAG_ENOMEM;
+    if (rag_size_mul(cap, vi->stride * sizeof(float), &bytes) < 0 ||
+        !(data = alloc_aligned(bytes, &raw)))
+        return RAG_ENOMEM;
+    if (vi->opts.int8 && (rag_size_mul(cap, vi->istride, &bytes) < 0 ||
+                          !(qdata = alloc_aligned(bytes, &qraw)))) {
+        rag_free(raw);
+        return RAG_ENOMEM;
+    }
+    ids = rag_realloc(vi->ids, cap * sizeof *ids);
+    if (!ids) {
+        rag_free(raw);
+        rag_free(qraw);
+        return RAG_ENOMEM;
+    }
+    vi->ids = ids;
+    if (vi->opts.int8) {
+        qscale = rag_realloc(vi->qscale, cap * sizeof *qscale);
+        if (!qscale) {
+            rag_free(raw);
+            rag_free(qraw);
+            return RAG_ENOMEM;
+        }
+        vi->qscale = qscale;
+        if (vi->n)
+            memcpy(qdata, vi->qdata, vi->n * vi->istride);
+        rag_free(vi->qdata_raw);
+        vi->qdata_raw = qraw;
+        vi->qdata = qdata;
+    }
+    if (vi->n)
+        memcpy(data, vi->data, vi->n * vi->stride * sizeof(float));
+    rag_free(vi->data_raw);
+    vi->data_raw = raw;
+    vi->data = data;
+    vi->cap = cap;
+    return RAG_OK;
+}
+
+/* Symmetric int8: q = round(x / s), s = max|x| / 127. */
+static float quantize(const float *x, size_t dim, int8_t *q, size_t n_q)
+{
+    float amax = 0, s, inv;
+    for (size_t j = 0; j < dim; j++)
+        amax = fmaxf(amax, fabsf(x[j]));
+    memset(q, 0, n_q);
+    if (amax == 0)
+        return 0;
+    s = amax / 127.0f;
+    inv = 127.0f / amax;
+    for (size_t j = 0; j < dim; j++) {
+        long v = lrintf(x[j] * inv);
+        q[j] = (int8_t)(v > 127 ? 127 : v < -127 ? -127 : v);
+    }
+    return s;
+}
+
+static void write_row(rag_vector_index *vi, size_t r, int64_t id, const float *vec)
+{
+    float *dst = vi->data + r * vi->stride;
+    memcpy(dst, vec, vi->dim * sizeof *dst);
+    memset(dst + vi->dim, 0, (vi->stride - vi->dim) * sizeof *dst);
+    if (vi->opts.int8)
+        vi->qscale[r] = quantize(vec, vi->dim, vi->qdata + r * vi->istride, vi->istride);
+    vi->ids[r] = id;
+}
+
+static int all_finite(const float *v, size_t n)
+{
+    for (size_t j = 0; j < n; j++)
+        if (!isfinite(v[j]))
+            return 0;
+    return 1;
+}
+
+int rag_vector_index_add(rag_vector_index *vi, int64_t chunk_id, const float *vec,
+                         size_t dim, rag_err *err)
+{
+    size_t slot;
+    int rc;
+
+    if (vi->dim == 0 && (rc = set_dim(vi, dim, err)) < 0)
+        return rc;
+    if (dim != vi->dim)
+        return rag_fail(err, RAG_EINVAL,
+                        "vector model %s: chunk %lld has dim %zu, the index has dim %zu",
+                        vi->model, (long long)chunk_id, dim, vi->dim);
+    if (!all_finite(vec, dim))
+        return rag_fail(err, RAG_EINVAL, "vector model %s: chunk %lld: non-finite value",
+                        vi->model, (long long)chunk_id);
+    slot = map_find(vi, chunk_id);
+    if (vi->slots[slot]) {
+        write_row(vi, vi->slots[slot] - 1, chunk_id, vec);
+        return RAG_OK;
+    }
+    if (grow(vi, vi->n + 1) < 0)
+        return rag_fail(err, RAG_ENOMEM, "vector model %s: out of memory (%zu vectors)",
+                        vi->model, vi->n + 1);
+    if (2 * (vi->n + 1) > vi->n_slots) {
+        if (map_rebuild(vi, vi->n_slots * 2) < 0)
+            return rag_fail(err, RAG_ENOMEM, "vector model %s: out of memory", vi->model);
+        slot = map_find(vi, chunk_id);
+    }
+    write_row(vi, vi->n, chunk_id, vec);
+    vi->slots[slot] = ++vi->n;
+    return RAG_OK;
+}
+
+int rag_vector_index_remove(rag_vector_index *vi, int64_t chunk_id)
+{
+    size_t slot = map_find(vi, chunk_id), r, last;
+    if (!vi->slots[slot])
+        return 0;
+    r = vi->slots[slot] - 1;
+    last = vi->n - 1;
+    map_delete(vi, slot);
+    if (r != last) {
+        memcpy(vi->data + r * vi->stride, vi->data + last * vi->stride,
+               vi->stride * sizeof(float));
+        if (vi->opts.int8) {
+            memcpy(vi->qdata + r * vi->istride, vi->qdata + last * vi->istride,
+                   vi->istride);
+            vi->qscale[r] = vi->qscale[last];
+        }
+        vi->ids[r] = vi->ids[last];
+        vi->slots[map_find(vi, vi->ids[r])] = r + 1;
+    }
+    vi->n--;
+    return 1;
+}
+
+/* ---- load ------------------------------------------------------------------ */
+
+int rag_vector_index_load(rag_vector_index **out, sqlite3 *db, const char *model,
+                          const rag_vector_opts *opts, rag_err *err)
+{
+    rag_vector_index *vi = NULL;
+    sqlite3_stmt *st = NULL;
+    int64_t n_rows = 0;
+    float *tmp = NULL;
+    int rc, step;
+
+    rc = init_index(&vi, model, opts ? opts->dim : 0, opts, err);
+    if (rc < 0)
+        return rc;
+    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM vectors", -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_ROW) {
+        rc = rag_fail(err, RAG_EIO, "vectors table: %s", sqlite3_errmsg(db));
+        goto done;
+    }
+    n_rows = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    st = NULL;
+    if (n_rows == 0)
+        goto done;
+    if (sqlite3_prepare_v2(db, "SELECT chunk_id, model, dim, data FROM vectors"
+                               " ORDER BY chunk_id", -1, &st, NULL) != SQLITE_OK) {
+        rc = rag_fail(err, RAG_EIO, "vectors table: %s", sqlite3_errmsg(db));
+        goto done;
+    }
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(st, 0);
+        const char *m = (const char *)sqlite3_column_text(st, 1);
+        int64_t dim = sqlite3_column_int64(st, 2);
+        const void *blob = sqlite3_column_blob(st, 3);
+        size_t n_bytes = (size_t)sqlite3_column_bytes(st, 3);
+
+        if (!m || strcmp(m, model) != 0) {
+            rc = rag_fail(err, RAG_EFORMAT,
+                          "vectors table: chunk %lld has model \"%s\", expected \"%s\"",
+                          (long long)id, m ? m : "", model);
+            goto done;
+        }
+        if (vi->dim == 0 && dim > 0 && (rc = set_dim(vi, (size_t)dim, err)) < 0)
+            goto done;
+        if (dim <= 0 || (size_t)dim != vi->dim) {
+            rc = rag_fail(err, RAG_EFORMAT,
+                          "vectors table: chunk %lld of model \"%s\" has dim %lld, "
+                          "expected dim %zu", (long long)id, model, (long long)dim, vi->dim);
+            goto done;
+        }
+        if (n_bytes != vi->dim * sizeof(float)) {
+            rc = rag_fail(err, RAG_EFORMAT,
+                          "vectors table: chunk %lld: %zu bytes of data for dim %zu",
+                          (long long)id, n_bytes, vi->dim);
+            goto done;
+        }
+        if (vi->cap == 0) {
+            if (grow(vi, (size_t)n_rows) < 0 ||
+                map_rebuild(vi, pow2_above(2 * (size_t)n_rows)) < 0 ||
+                !(tmp = rag_malloc(vi->dim * sizeof *tmp))) {
+                rc = rag_fail(err, RAG_ENOMEM, "vectors table: out of memory for %lld "
+                              "vectors of dim %zu", (long long)n_rows, vi->dim);
+                goto done;
+            }
+        }
+        memcpy(tmp, blob, n_bytes);   /* the blob need not be aligned */
+        rc = rag_vector_index_add(vi, id, tmp, vi->dim, err);
+        if (rc < 0)
+            goto done;
+    }
+    if (step != SQLITE_DONE)
+        rc = rag_fail(err, RAG_EIO, "vectors table: %s", sqlite3_errmsg(db));
+done:
+    sqlite3_finalize(st);
+    rag_free(tmp);
+    if (rc < 0) {
+        rag_vector_index_destroy(vi);
+        return rc;
+    }
+    *out = vi;
+    return RAG_OK;
+}
+
+int rag_vector_index_load_ix(rag_vector_index **out, rag_index *ix, const char *model,
+                             const rag_vector_opts *opts, rag_err *err)
+{
+    int rc = rag_vector_index_load(out, rag_index_db(ix), model, opts, err);
+    if (rc < 0 && err)
+        rag_err_prefix(err, "%s", rag_index_path(ix));
+    return rc;
+}
+
+/* ---- search ------------------------------------------------------------------ */
+
+typedef struct {
+    float score;
+    int64_t id;
+    size_t row;
+} cand;
+
+/* a ranks below b: lower score, or equal score and larger chunk id. */
+static int worse(const cand *a, const cand *b)
+{
+    return a->score < b->score || (a->score == b->score && a->id > b->id);
+}
+
+typedef struct {
+    cand *items;
+    size_t n, cap;
+} heap;
+
+static void sift_down(heap *h, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, m = i;
+        if (l < h->n && worse(&h->items[l], &h->items[m]))
+            m = l;
+        if (l + 1 < h->n && worse(&h->items[l + 1], &h->items[m]))
+            m = l + 1;
+        if (m == i)
+            return;
+        cand t = h->items[i];
+        h->items[i] = h->items[m];
+        h->items[m] = t;
+        i = m;
+    }
+}
+
+/* Would c enter the heap? */
+static int heap_wants(const heap *h, const cand *c)
+{
+    return h->n < h->cap || worse(&h->items[0], c);
+}
+
+static void heap_push(heap *h, const cand *c)
+{
+    if (h->n < h->cap) {
+        size_t i = h->n++;
+        h->items[i] = *c;
+        while (i > 0) {
+            size_t p = (i - 1) / 2;
+            if (!worse(&h->items[i], &h->items[p]))
+                break;
+            cand t = h->items[i];
+            h->items[i] = h->items[p];
+            h->items[p] = t;
+            i = p;
+        }
+        return;
+    }
+    h->items[0] = *c;
+    sift_down(h, 0);
+}
+
+static int cmp_best_first(const void *a, const void *b)
+{
+    const cand *x = a, *y = b;
+    return worse(x, y) ? 1 : worse(y, x) ? -1 : 0;
+}
+
+static int admitted(const rag_vector_filter *f, const uint64_t *rows_ok, size_t r,
+                    int64_t id)
+{
+    if (rows_ok && !(rows_ok[r / 64] >> (r % 64) & 1))
+        return 0;
+    return !f || !f->allow || f->allow(f->ctx, id);
+}
+
+/* Offer rows [r0, r0 + n_rows) with scores s to h. */
+static void offer(heap *h, const rag_vector_index *vi, const rag_vector_filter *f,
+                  const uint64_t *rows_ok, size_t r0, size_t n_rows, const float *s)
+{
+    for (size_t i = 0; i < n_rows; i++) {
+        cand c = {s[i], vi->ids[r0 + i], r0 + i};
+        if (heap_wants(h, &c) && admitted(f, rows_ok, r0 + i, c.id))
+            heap_push(h, &c);
+    }
+}
+
+/* Skip a block whose rows are all filtered out. */
+static int block_empty(const uint64_t *rows_ok, size_t r0, size_t n_rows)
+{
+    if (!rows_ok)
+        return 0;
+    for (size_t w = r0 / 64; w <= (r0 + n_rows - 1) / 64; w++)
+        if (rows_ok[w])
+            return 0;
+    return 1;
+}
+
+int rag_vector_index_search(const rag_vector_index *vi, const float *query, size_t dim,
+                            size_t k, const rag_vector_filter *filter,
+                            rag_vector_hit *hits, size_t *n_hits, rag_err *err)
+{
+    void *q_raw = NULL, *q8_raw = NULL;
+    float *q = NULL, scores[BLOCK];
+    int32_t iscores[BLOCK];
+    int8_t *q8 = NULL;
+    uint64_t *rows_ok = NULL;
+    heap h = {NULL, 0, 0};
+    size_t n_cand;
+    int rc = RAG_OK;
+
+    *n_hits = 0;
+    if (vi->n == 0 || k == 0)
+        return RAG_OK;
+    if (dim != vi->dim)
+        return rag_fail(err, RAG_EINVAL,
+                        "vector model %s: query has dim %zu, the index has dim %zu",
+                        vi->model, dim, vi->dim);
+    if (!all_finite(query, dim))
+        return rag_fail(err, RAG_EINVAL, "vector model %s: query has a non-finite value",
+                        vi->model);
+    if (filter && filter->ids && filter->n_ids == 0)
+        return RAG_OK;
+    if (k > vi->n)
+        k = vi->n;
+    n_cand = k;
+    if (vi->opts.int8 && rag_size_mul(k, vi->opts.rescore_factor, &n_cand) < 0)
+        n_cand = vi->n;
+    if (n_cand > vi->n)
+        n_cand = vi->n;
+
+    q = alloc_aligned(vi->stride * sizeof *q, &q_raw);
+    h.items = rag_malloc(n_cand * sizeof *h.items);
+    h.cap = n_cand;
+    if (!q || !h.items)
+        goto oom;
+    memcpy(q, query, dim * sizeof *q);
+    memset(q + dim, 0, (vi->stride - dim) * sizeof *q);
+
+    if (filter && filter->ids) {
+        rows_ok = rag_calloc((vi->n + 63) / 64, sizeof *rows_ok);
+        if (!rows_ok)
+            goto oom;
+        for (size_t i = 0; i < filter->n_ids; i++) {
+            size_t slot = map_find(vi, filter->ids[i]);
+            if (vi->slots[slot]) {
+                size_t r = vi->slots[slot] - 1;
+                rows_ok[r / 64] |= (uint64_t)1 << (r % 64);
+            }
+        }
+    }
+
+    if (vi->opts.int8) {
+        float qs;
+        heap top = {NULL, 0, k};
+        q8 = alloc_aligned(vi->istride, &q8_raw);
+        top.items = rag_malloc(k * sizeof *top.items);
+        if (!q8 || !top.items) {
+            rag_free(top.items);
+            goto oom;
+        }
+        qs = quantize(query, dim, q8, vi->istride);
+        for (size_t r0 = 0; r0 < vi->n; r0 += BLOCK) {
+            size_t nb = vi->n - r0 < BLOCK ? vi->n - r0 : BLOCK;
+            if (block_empty(rows_ok, r0, nb))
+                continue;
+            vi->dot8(vi->qdata + r0 * vi->istride, nb, vi->istride, q8, vi->istride,
+                     iscores);
+            for (size_t i = 0; i < nb; i++)
+                scores[i] = (float)iscores[i] * vi->qscale[r0 + i] * qs;
+            offer(&h, vi, filter, rows_ok, r0, nb, scores);
+        }
+        /* Exact re-scoring of the candidates (already admitted). */
+        for (size_t i = 0; i < h.n; i++) {
+            cand c = h.items[i];
+            vi->dot(vi->data + c.row * vi->stride, 1, vi->stride, q, vi->stride, &c.score);
+            if (heap_wants(&top, &c))
+                heap_push(&top, &c);
+        }
+        rag_free(h.items);
+        h = top;
+    } else {
+        for (size_t r0 = 0; r0 < vi->n; r0 += BLOCK) {
+            size_t nb = vi->n - r0 < BLOCK ? vi->n - r0 : BLOCK;
+            if (block_empty(rows_ok, r0, nb))
+                continue;
+            vi->dot(vi->data + r0 * vi->stride, nb, vi->stride, q, vi->stride, scores);
+            offer(&h, vi, filter, rows_ok, r0, nb, scores);
+        }
+    }
+    qsort(h.items, h.n, sizeof *h.items, cmp_best_first);
+    for (size_t i = 0; i < h.n && i < k; i++) {
+        hits[i].chunk_id = h.items[i].id;
+        hits[i].score = h.items[i].score;
+    }
+    *n_hits = h.n < k ? h.n : k;
+    goto done;
+oom:
+    rc = rag_fail(err, RAG_ENOMEM, "vector model %s: out of memory for search", vi->model);
+done:
+    rag_free(q_raw);
+    rag_free(q8_raw);
+    rag_free(rows_ok);
+    rag_free(h.items);
+    return rc;
+}
+
+/* ---- filters -------------------------------------------------------------- */
+
+int rag_vector_filter_ids(int64_t **ids, size_t *n_ids, sqlite3 *db, const char *glob,
+                          int page_min, int page_max, rag_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t *v = NULL;
+    size_t n = 0, cap = 0;
+    int step, rc = RAG_OK;
+
+    *ids = NULL;
+    *n_ids = 0;
+    if (page_min < 0 || page_max < 0 || (page_max && page_min > page_max))
+        return rag_fail(err, RAG_EINVAL, "vector filter: bad page range %d-%d", page_min,
+                        page_max);
+    if (sqlite3_prepare_v2(db,
+            "SELECT c.id, d.path FROM chunks c JOIN documents d ON d.id = c.doc_id"
+            " WHERE (?1 = 0 OR c.page_end >= ?1) AND (?2 = 0 OR c.page_start <= ?2)"
+            " ORDER BY c.id", -1, &st, NULL) != SQLITE_OK)
+        return rag_fail(err, RAG_EIO, "vector filter: chunks table: %s", sqlite3_errmsg(db));
+    sqlite3_bind_int(st, 1, page_min);
+    sqlite3_bind_int(st, 2, page_max);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *path = (const char *)sqlite3_column_text(st, 1);
+        if (glob && (!path || fnmatch(glob, path, 0) != 0))
+            continue;
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 64;
+            int64_t *nv = rag_realloc(v, ncap * sizeof *nv);
+            if (!nv) {
+                rc = rag_fail(err, RAG_ENOMEM, "vector filter: out of memory (%zu chunks)",
+                              n);
+                goto done;
+            }
+            v = nv;
+            cap = ncap;
+        }
+        v[n++] = sqlite3_column_int64(st, 0);
+    }
+    if (step != SQLITE_DONE)
+        rc = rag_fail(err, RAG_EIO, "vector filter: chunks table: %s", sqlite3_errmsg(db));
+done:
+    sqlite3_finalize(st);
+    if (rc < 0 || n == 0) {
+        rag_free(v);
+        return rc;
+    }
+    *ids = v;
+    *n_ids = n;
+    return RAG_OK;
+}

@@ -1,0 +1,618 @@
+/* test_vector_index.c - exact vector search equals a float64 brute force
+ * in C and the numpy golden (tests/data/vectors/, make_golden.py); the
+ * scalar and AVX2 kernels agree; int8 + rescore keeps the exact top 10;
+ * filters, loading errors, empty index, k > n and allocation failures. */
+#include "test_support.h"
+
+#include "index/vector_index.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- the golden inputs (same generator as make_golden.py) ---------------- */
+
+#define GN 2000
+#define GDIM 64
+#define GQ 20
+#define GK 10
+
+static uint64_t rng_state;
+
+static float next_val(void)
+{
+    uint64_t x = rng_state;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    rng_state = x;
+    return (float)((double)((int64_t)((x * 0x2545F4914F6CDD1DULL) >> 48) - 32768) /
+                   32768.0);
+}
+
+static void fill(float *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        v[i] = next_val();
+}
+
+typedef struct {
+    float *mat;         /* GN * GDIM */
+    float *qs;          /* GQ * GDIM */
+    int64_t ids[GQ][GK];
+    double scores[GQ][GK];
+} golden;
+
+static golden *load_golden(void)
+{
+    golden *g = calloc(1, sizeof *g);
+    char *path = ts_src_path("tests/data/vectors/golden.txt");
+    FILE *f = fopen(path, "r");
+    char line[1024];
+    double sum_m = 0, sum_q = 0, want_m, want_q;
+
+    assert_non_null(f);
+    g->mat = malloc(sizeof(float) * GN * GDIM);
+    g->qs = malloc(sizeof(float) * GQ * GDIM);
+    rng_state = 42;
+    fill(g->mat, GN * GDIM);
+    fill(g->qs, GQ * GDIM);
+    for (size_t i = 0; i < GN * GDIM; i++)
+        sum_m += g->mat[i];
+    for (size_t i = 0; i < GQ * GDIM; i++)
+        sum_q += g->qs[i];
+    assert_non_null(fgets(line, sizeof line, f));
+    assert_int_equal(fscanf(f, "checksum %lf %lf\n", &want_m, &want_q), 2);
+    assert_true(fabs(sum_m - want_m) < 1e-6 && fabs(sum_q - want_q) < 1e-6);
+    for (int q = 0; q < GQ; q++)
+        for (int j = 0; j < GK; j++) {
+            long long id;
+            assert_int_equal(fscanf(f, "%lld %lf", &id, &g->scores[q][j]), 2);
+            g->ids[q][j] = id;
+        }
+    fclose(f);
+    rag_free(path);
+    return g;
+}
+
+static void free_golden(golden *g)
+{
+    free(g->mat);
+    free(g->qs);
+    free(g);
+}
+
+static rag_vector_index *build(const float *mat, size_t n, size_t dim,
+                               const rag_vector_opts *o)
+{
+    rag_vector_index *vi = NULL;
+    rag_err err = {0};
+    assert_int_equal(rag_vector_index_create(&vi, "m", dim, o, &err), RAG_OK);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(rag_vector_index_add(vi, 1000 + 7 * (int64_t)i, mat + i * dim, dim,
+                                              &err), RAG_OK);
+    return vi;
+}
+
+static void check_golden(rag_vec_kernel kernel, int int8)
+{
+    golden *g = load_golden();
+    rag_vector_opts o = rag_vector_default_opts();
+    rag_vector_index *vi;
+    rag_vector_hit hits[GK];
+    size_t n = 0;
+    rag_err err = {0};
+
+    o.kernel = kernel;
+    o.int8 = int8;
+    vi = build(g->mat, GN, GDIM, &o);
+    assert_int_equal(rag_vector_index_kernel(vi), kernel);
+    for (int q = 0; q < GQ; q++) {
+        assert_int_equal(rag_vector_index_search(vi, g->qs + q * GDIM, GDIM, GK, NULL, hits,
+                                                 &n, &err), RAG_OK);
+        assert_int_equal(n, GK);
+        for (int j = 0; j < GK; j++) {
+            if (hits[j].chunk_id != g->ids[q][j])
+                fail_msg("%s%s query %d rank %d: chunk %lld, numpy says %lld",
+                         rag_vec_kernel_name(kernel), int8 ? "+int8" : "", q, j,
+                         (long long)hits[j].chunk_id, (long long)g->ids[q][j]);
+            assert_true(fabs(hits[j].score - g->scores[q][j]) < 1e-4);
+        }
+    }
+    rag_vector_index_destroy(vi);
+    free_golden(g);
+}
+
+static void test_vector_index__scalar_matches_numpy_golden(void **state)
+{
+    (void)state;
+    check_golden(RAG_VEC_KERNEL_SCALAR, 0);
+}
+
+static void test_vector_index__avx2_matches_numpy_golden(void **state)
+{
+    (void)state;
+    if (!rag_vec_kernel_supported(RAG_VEC_KERNEL_AVX2))
+        skip();
+    check_golden(RAG_VEC_KERNEL_AVX2, 0);
+}
+
+static void test_vector_index__int8_rescore_keeps_exact_top10_on_golden(void **state)
+{
+    (void)state;
+    check_golden(RAG_VEC_KERNEL_SCALAR, 1);
+    if (rag_vec_kernel_supported(RAG_VEC_KERNEL_AVX2))
+        check_golden(RAG_VEC_KERNEL_AVX2, 1);
+}
+
+/* ---- kernels agree ------------------------------------------------------- */
+
+static void test_vector_index__scalar_and_avx2_kernels_agree(void **state)
+{
+    enum { ROWS = 37, N = 384 };
+    static float rows[ROWS * N] __attribute__((aligned(64)));
+    static float q[N] __attribute__((aligned(64)));
+    static int8_t rows8[ROWS * N] __attribute__((aligned(64)));
+    static int8_t q8[N] __attribute__((aligned(64)));
+    float a[ROWS], b[ROWS];
+    int32_t ia[ROWS], ib[ROWS];
+    (void)state;
+    if (!rag_vec_kernel_supported(RAG_VEC_KERNEL_AVX2))
+        skip();
+    rng_state = 7;
+    fill(rows, ROWS * N);
+    fill(q, N);
+    for (size_t i = 0; i < ROWS * N; i++)
+        rows8[i] = (int8_t)(next_val() * 127);
+    for (size_t i = 0; i < N; i++)
+        q8[i] = (int8_t)(next_val() * 127);
+    rows8[0] = q8[0] = -127;   /* extremes */
+    for (size_t n = 64; n <= N; n += 64) {
+        rag_vec_dot_f32(RAG_VEC_KERNEL_SCALAR)(rows, ROWS, N, q, n, a);
+        rag_vec_dot_f32(RAG_VEC_KERNEL_AVX2)(rows, ROWS, N, q, n, b);
+        for (size_t r = 0; r < ROWS; r++) {
+            double ref = 0;
+            for (size_t j = 0; j < n; j++)
+                ref += (double)rows[r * N + j] * q[j];
+            assert_true(fabs(a[r] - ref) < 1e-4 && fabs(b[r] - ref) < 1e-4);
+        }
+        rag_vec_dot_i8(RAG_VEC_KERNEL_SCALAR)(rows8, ROWS, N, q8, n, ia);
+        rag_vec_dot_i8(RAG_VEC_KERNEL_AVX2)(rows8, ROWS, N, q8, n, ib);
+        assert_memory_equal(ia, ib, sizeof ia);
+    }
+}
+
+static void test_vector_index__dispatch_never_picks_avx512_without_cpu_support(void **state)
+{
+    rag_vector_index *vi = NULL;
+    rag_vector_opts o = rag_vector_default_opts();
+    rag_err err = {0};
+    (void)state;
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f"))
+        skip();
+    assert_int_not_equal(rag_vec_kernel_best(), RAG_VEC_KERNEL_AVX512);
+    o.kernel = RAG_VEC_KERNEL_AVX512;
+    assert_int_equal(rag_vector_index_create(&vi, "m", 8, &o, &err), RAG_EINVAL);
+    assert_null(vi);
+    assert_non_null(strstr(err.msg, "avx512"));
+    assert_int_equal(rag_vector_index_create(&vi, "m", 8, NULL, &err), RAG_OK);
+    assert_int_not_equal(rag_vector_index_kernel(vi), RAG_VEC_KERNEL_AVX512);
+    rag_vector_index_destroy(vi);
+}
+
+/* ---- brute force under adds, replaces and removes ------------------------- */
+
+#define BN 300
+#define BDIM 37   /* not a multiple of 16: exercises the padding */
+
+typedef struct {
+    int64_t id;
+    double score;
+} ref_hit;
+
+static int cmp_ref(const void *a, const void *b)
+{
+    const ref_hit *x = a, *y = b;
+    if (x->score != y->score)
+        return x->score < y->score ? 1 : -1;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static int odd_only(void *ctx, int64_t id)
+{
+    (*(int *)ctx)++;
+    return id % 2 != 0;
+}
+
+/* live[i]: row i of mat is in the index under id i + 1. */
+static void check_brute(const rag_vector_index *vi, const float *mat, const int *live,
+                        const float *q, size_t k, const rag_vector_filter *f,
+                        int odd_filter)
+{
+    ref_hit ref[BN];
+    rag_vector_hit hits[BN];
+    size_t n_ref = 0, n = 0;
+    rag_err err = {0};
+
+    for (size_t i = 0; i < BN; i++) {
+        int64_t id = (int64_t)i + 1;
+        int ok = live[i];
+        if (ok && f && f->ids) {
+            ok = 0;
+            for (size_t j = 0; j < f->n_ids; j++)
+                ok |= f->ids[j] == id;
+        }
+        if (ok && odd_filter)
+            ok = id % 2 != 0;
+        if (!ok)
+            continue;
+        ref[n_ref].id = id;
+        ref[n_ref].score = 0;
+        for (size_t j = 0; j < BDIM; j++)
+            ref[n_ref].score += (double)mat[i * BDIM + j] * q[j];
+        n_ref++;
+    }
+    qsort(ref, n_ref, sizeof *ref, cmp_ref);
+    assert_int_equal(rag_vector_index_search(vi, q, BDIM, k, f, hits, &n, &err), RAG_OK);
+    assert_int_equal(n, k < n_ref ? k : n_ref);
+    for (size_t i = 0; i < n; i++) {
+        assert_true(fabs(hits[i].score - ref[i].score) < 1e-4);
+        if (i > 0 && hits[i].score == hits[i - 1].score)   /* exact ties: by id */
+            assert_true(hits[i - 1].chunk_id < hits[i].chunk_id);
+        if (hits[i].chunk_id != ref[i].id) {   /* only a float32 near-tie may swap */
+            size_t j = 0;
+            while (j < n_ref && ref[j].id != hits[i].chunk_id)
+                j++;
+            assert_true(j < n_ref && fabs(ref[j].score - ref[i].score) < 1e-5);
+        }
+    }
+}
+
+static void test_vector_index__exact_equals_brute_force_after_edits(void **state)
+{
+    static float mat[BN * BDIM];
+    int live[BN] = {0};
+    float q[BDIM];
+    rag_vector_index *vi = NULL;
+    rag_err err = {0};
+    (void)state;
+
+    for (int kern = RAG_VEC_KERNEL_SCALAR; kern <= RAG_VEC_KERNEL_AVX2; kern++) {
+        rag_vector_opts o = rag_vector_default_opts();
+        if (!rag_vec_kernel_supported((rag_vec_kernel)kern))
+            continue;
+        o.kernel = (rag_vec_kernel)kern;
+        rng_state = 99;
+        fill(mat, BN * BDIM);
+        /* Exact ties: rows 10..14 equal row 5, so only ids break them. */
+        for (int i = 10; i < 15; i++)
+            memcpy(mat + i * BDIM, mat + 5 * BDIM, sizeof(float) * BDIM);
+        assert_int_equal(rag_vector_index_create(&vi, "m", BDIM, &o, &err), RAG_OK);
+        for (int i = BN - 1; i >= 0; i--) {   /* ids inserted out of order */
+            assert_int_equal(rag_vector_index_add(vi, i + 1, mat + i * BDIM, BDIM, &err),
+                             RAG_OK);
+            live[i] = 1;
+        }
+        memcpy(q, mat + 5 * BDIM, sizeof q);
+        check_brute(vi, mat, live, q, 10, NULL, 0);
+        {
+            /* The six equal rows (ids 6, 11..15) score highest: k = 3 keeps the
+             * three smallest ids, in order. */
+            rag_vector_hit h[3];
+            size_t n = 0;
+            assert_int_equal(rag_vector_index_search(vi, q, BDIM, 3, NULL, h, &n, &err),
+                             RAG_OK);
+            assert_int_equal(n, 3);
+            assert_int_equal(h[0].chunk_id, 6);
+            assert_int_equal(h[1].chunk_id, 11);
+            assert_int_equal(h[2].chunk_id, 12);
+        }
+        /* Remove a third, replace some, query again. */
+        for (int i = 0; i < BN; i += 3) {
+            assert_int_equal(rag_vector_index_remove(vi, i + 1), 1);
+            live[i] = 0;
+        }
+        assert_int_equal(rag_vector_index_remove(vi, 1), 0);
+        for (int i = 1; i < BN; i += 7) {
+            fill(mat + i * BDIM, BDIM);
+            assert_int_equal(rag_vector_index_add(vi, i + 1, mat + i * BDIM, BDIM, &err),
+                             RAG_OK);
+            live[i] = 1;
+        }
+        {
+            size_t n_live = 0;
+            for (int i = 0; i < BN; i++)
+                n_live += (size_t)live[i];
+            assert_int_equal(rag_vector_index_count(vi), n_live);
+        }
+        for (int t = 0; t < 5; t++) {
+            fill(q, BDIM);
+            check_brute(vi, mat, live, q, 10, NULL, 0);
+            check_brute(vi, mat, live, q, 1, NULL, 0);
+        }
+        /* k > n: every live row, in order. */
+        check_brute(vi, mat, live, q, 1000, NULL, 0);
+        rag_vector_index_destroy(vi);
+    }
+}
+
+static void test_vector_index__filters_restrict_hits(void **state)
+{
+    static float mat[BN * BDIM];
+    int live[BN];
+    float q[BDIM];
+    int64_t allow[] = {250, 3, 77, 78, 79, 4000 /* not indexed */, 77};
+    rag_vector_filter by_ids = {allow, sizeof allow / sizeof allow[0], NULL, NULL};
+    rag_vector_filter none = {allow, 0, NULL, NULL};
+    int calls = 0;
+    rag_vector_filter odd = {NULL, 0, odd_only, &calls};
+    rag_vector_filter both = {allow, sizeof allow / sizeof allow[0], odd_only, &calls};
+    rag_vector_hit hits[4];
+    size_t n = 99;
+    rag_vector_index *vi;
+    rag_err err = {0};
+    (void)state;
+
+    rng_state = 5;
+    fill(mat, BN * BDIM);
+    fill(q, BDIM);
+    vi = build(mat, 0, BDIM, NULL);
+    for (int i = 0; i < BN; i++) {
+        assert_int_equal(rag_vector_index_add(vi, i + 1, mat + i * BDIM, BDIM, &err), RAG_OK);
+        live[i] = 1;
+    }
+    check_brute(vi, mat, live, q, 10, &by_ids, 0);
+    check_brute(vi, mat, live, q, 10, &odd, 1);
+    assert_true(calls > 0 && calls < BN);   /* the callback sees only candidates */
+    check_brute(vi, mat, live, q, 10, &both, 1);
+    assert_int_equal(rag_vector_index_search(vi, q, BDIM, 4, &none, hits, &n, &err), RAG_OK);
+    assert_int_equal(n, 0);
+    rag_vector_index_destroy(vi);
+}
+
+/* ---- loading from the index file and the SQL filter ------------------------ */
+
+static void put_doc(rag_index *ix, const char *path, int64_t id0, int n_pages)
+{
+    rag_doc d;
+    rag_page_span pg[4];
+    rag_chunk items[4];
+    rag_chunks cs = {items, (size_t)n_pages, NULL};
+    rag_doc_meta m = {path, "x", 0, 0};
+    rag_err err = {0};
+    memset(&d, 0, sizeof d);
+    d.path = (char *)path;
+    d.title = "T";
+    d.kind = RAG_DOC_TEXT;
+    d.text = "";
+    for (int i = 0; i < n_pages; i++) {
+        pg[i] = (rag_page_span){i + 1, 0, 0};
+        items[i] = (rag_chunk){id0 + i, i, i + 1, i + 1, "", 0, 0, "chunk text", 10, 2};
+    }
+    d.pages = pg;
+    d.n_pages = (size_t)n_pages;
+    assert_int_equal(rag_index_put_doc(ix, &m, &d, &cs, &err), RAG_OK);
+}
+
+static void put_vec(rag_index *ix, int64_t id, const char *model, int dim, const float *v,
+                    int n_bytes)
+{
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(rag_index_db(ix),
+                     "INSERT OR REPLACE INTO vectors VALUES(?1, ?2, ?3, ?4)", -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_text(st, 2, model, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, dim);
+    sqlite3_bind_blob(st, 4, v, n_bytes, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+}
+
+static rag_index *small_index(float *vecs /* 9 * 8 */)
+{
+    rag_index *ix = NULL;
+    rag_err err = {0};
+    assert_int_equal(rag_index_open(&ix, NULL, RAG_INDEX_MEMORY, &err), RAG_OK);
+    put_doc(ix, "manuals/riscv.pdf", 100, 3);
+    put_doc(ix, "manuals/x86.pdf", 200, 3);
+    put_doc(ix, "notes/todo.txt", 300, 3);
+    rng_state = 11;
+    fill(vecs, 9 * 8);
+    for (int i = 0; i < 9; i++)
+        put_vec(ix, 100 * (i / 3 + 1) + i % 3, "mini", 8, vecs + i * 8, 32);
+    return ix;
+}
+
+static void test_vector_index__loads_table_and_filters_by_glob_and_pages(void **state)
+{
+    float vecs[9 * 8];
+    rag_index *ix = small_index(vecs);
+    rag_vector_index *vi = NULL;
+    rag_vector_hit hits[9];
+    int64_t *ids = NULL;
+    size_t n_ids = 0, n = 0;
+    rag_err err = {0};
+    (void)state;
+
+    assert_int_equal(rag_vector_index_load_ix(&vi, ix, "mini", NULL, &err), RAG_OK);
+    assert_int_equal(rag_vector_index_count(vi), 9);
+    assert_int_equal(rag_vector_index_dim(vi), 8);
+    /* Each stored vector is its own best match among these random ones. */
+    assert_int_equal(rag_vector_index_search(vi, vecs + 4 * 8, 8, 9, NULL, hits, &n, &err),
+                     RAG_OK);
+    assert_int_equal(n, 9);
+    assert_int_equal(hits[0].chunk_id, 201);
+
+    assert_int_equal(rag_vector_filter_ids(&ids, &n_ids, rag_index_db(ix), "manuals/*.pdf",
+                                           2, 3, &err), RAG_OK);
+    assert_int_equal(n_ids, 4);
+    assert_int_equal(ids[0], 101);
+    assert_int_equal(ids[1], 102);
+    assert_int_equal(ids[2], 201);
+    assert_int_equal(ids[3], 202);
+    {
+        rag_vector_filter f = {ids, n_ids, NULL, NULL};
+        assert_int_equal(rag_vector_index_search(vi, vecs, 8, 9, &f, hits, &n, &err), RAG_OK);
+        assert_int_equal(n, 4);
+        for (size_t i = 0; i < n; i++)
+            assert_true(hits[i].chunk_id == 101 || hits[i].chunk_id == 102 ||
+                        hits[i].chunk_id == 201 || hits[i].chunk_id == 202);
+    }
+    rag_free(ids);
+    assert_int_equal(rag_vector_filter_ids(&ids, &n_ids, rag_index_db(ix), NULL, 0, 1, &err),
+                     RAG_OK);
+    assert_int_equal(n_ids, 3);
+    rag_free(ids);
+    assert_int_equal(rag_vector_filter_ids(&ids, &n_ids, rag_index_db(ix), "*.docx", 0, 0,
+                                           &err), RAG_OK);
+    assert_int_equal(n_ids, 0);
+    assert_null(ids);
+    assert_int_equal(rag_vector_filter_ids(&ids, &n_ids, rag_index_db(ix), NULL, 3, 2, &err),
+                     RAG_EINVAL);
+    rag_vector_index_destroy(vi);
+    rag_index_close(ix);
+}
+
+static void test_vector_index__wrong_model_or_dim_is_an_error_naming_both(void **state)
+{
+    float vecs[9 * 8], v16[16] = {0};
+    rag_index *ix = small_index(vecs);
+    rag_vector_index *vi = NULL;
+    rag_vector_opts o = rag_vector_default_opts();
+    rag_err err = {0};
+    (void)state;
+
+    o.dim = 16;
+    assert_int_equal(rag_vector_index_load(&vi, rag_index_db(ix), "mini", &o, &err),
+                     RAG_EFORMAT);
+    assert_null(vi);
+    assert_non_null(strstr(err.msg, "dim 8"));
+    assert_non_null(strstr(err.msg, "dim 16"));
+
+    put_vec(ix, 302, "other-model", 8, vecs, 32);
+    assert_int_equal(rag_vector_index_load_ix(&vi, ix, "mini", NULL, &err), RAG_EFORMAT);
+    assert_non_null(strstr(err.msg, "\"other-model\""));
+    assert_non_null(strstr(err.msg, "\"mini\""));
+    assert_non_null(strstr(err.msg, ":memory:"));
+
+    put_vec(ix, 302, "mini", 16, v16, 64);
+    assert_int_equal(rag_vector_index_load_ix(&vi, ix, "mini", NULL, &err), RAG_EFORMAT);
+    assert_non_null(strstr(err.msg, "dim 16"));
+    assert_non_null(strstr(err.msg, "dim 8"));
+
+    put_vec(ix, 302, "mini", 8, v16, 28);
+    assert_int_equal(rag_vector_index_load_ix(&vi, ix, "mini", NULL, &err), RAG_EFORMAT);
+    assert_non_null(strstr(err.msg, "chunk 302"));
+
+    /* A query of the wrong dimension. */
+    put_vec(ix, 302, "mini", 8, v16, 32);
+    assert_int_equal(rag_vector_index_load_ix(&vi, ix, "mini", NULL, &err), RAG_OK);
+    {
+        rag_vector_hit h[1];
+        size_t n;
+        assert_int_equal(rag_vector_index_search(vi, v16, 16, 1, NULL, h, &n, &err),
+                         RAG_EINVAL);
+        assert_non_null(strstr(err.msg, "dim 16"));
+        assert_int_equal(rag_vector_index_add(vi, 5, v16, 16, &err), RAG_EINVAL);
+    }
+    rag_vector_index_destroy(vi);
+    rag_index_close(ix);
+}
+
+static void test_vector_index__empty_index_and_k_zero_return_nothing(void **state)
+{
+    rag_index *ix = NULL;
+    rag_vector_index *vi = NULL;
+    rag_vector_hit h[3];
+    float q[4] = {1, 0, 0, 0};
+    size_t n = 7;
+    rag_err err = {0};
+    (void)state;
+
+    assert_int_equal(rag_index_open(&ix, NULL, RAG_INDEX_MEMORY, &err), RAG_OK);
+    assert_int_equal(rag_vector_index_load_ix(&vi, ix, "m", NULL, &err), RAG_OK);
+    assert_int_equal(rag_vector_index_count(vi), 0);
+    assert_int_equal(rag_vector_index_search(vi, q, 4, 3, NULL, h, &n, &err), RAG_OK);
+    assert_int_equal(n, 0);
+    /* The first add sets the dimension; then k = 0 and k > n. */
+    assert_int_equal(rag_vector_index_add(vi, 9, q, 4, &err), RAG_OK);
+    assert_int_equal(rag_vector_index_dim(vi), 4);
+    assert_int_equal(rag_vector_index_search(vi, q, 4, 0, NULL, h, &n, &err), RAG_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(rag_vector_index_search(vi, q, 4, 3, NULL, h, &n, &err), RAG_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(h[0].chunk_id, 9);
+    assert_true(h[0].score == 1.0f);
+    q[1] = NAN;
+    assert_int_equal(rag_vector_index_add(vi, 10, q, 4, &err), RAG_EINVAL);
+    rag_vector_index_destroy(vi);
+    rag_index_close(ix);
+}
+
+static void test_vector_index__allocation_failures_fail_cleanly(void **state)
+{
+    float vecs[9 * 8];
+    rag_index *ix = small_index(vecs);
+    int ok = 0;
+    (void)state;
+
+    for (long fail = 0; fail < 500 && !ok; fail++) {
+        for (int int8 = 0; int8 <= 1; int8++) {
+            rag_vector_index *vi = NULL;
+            rag_vector_opts o = rag_vector_default_opts();
+            rag_vector_hit h[5];
+            int64_t *ids = NULL;
+            size_t n = 0, n_ids = 0;
+            rag_err err = {0};
+            int rc;
+            rag_vector_filter f = {NULL, 0, NULL, NULL};
+
+            o.int8 = int8;
+            ts_fail_alloc_after(fail);
+            rc = rag_vector_index_load(&vi, rag_index_db(ix), "mini", &o, &err);
+            if (rc == RAG_OK)
+                rc = rag_vector_filter_ids(&ids, &n_ids, rag_index_db(ix), "manuals/*", 0,
+                                           0, &err);
+            f.ids = ids;
+            f.n_ids = n_ids;
+            if (rc == RAG_OK)
+                rc = rag_vector_index_search(vi, vecs, 8, 5, &f, h, &n, &err);
+            if (rc == RAG_OK)
+                rc = rag_vector_index_add(vi, 999, vecs, 8, &err);
+            ts_fail_alloc_after(-1);
+            if (rc == RAG_OK) {
+                assert_int_equal(n, 5);
+                if (int8)
+                    ok = 1;
+            } else {
+                assert_int_equal(rc, RAG_ENOMEM);
+                assert_non_null(strstr(err.msg, "out of memory"));
+            }
+            rag_free(ids);
+            rag_vector_index_destroy(vi);
+        }
+    }
+    assert_true(ok);
+    rag_index_close(ix);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_vector_index__scalar_matches_numpy_golden),
+        cmocka_unit_test(test_vector_index__avx2_matches_numpy_golden),
+        cmocka_unit_test(test_vector_index__int8_rescore_keeps_exact_top10_on_golden),
+        cmocka_unit_test(test_vector_index__scalar_and_avx2_kernels_agree),
+        cmocka_unit_test(test_vector_index__dispatch_never_picks_avx512_without_cpu_support),
+        cmocka_unit_test(test_vector_index__exact_equals_brute_force_after_edits),
+        cmocka_unit_test(test_vector_index__filters_restrict_hits),
+        cmocka_unit_test(test_vector_index__loads_table_and_filters_by_glob_and_pages),
+        cmocka_unit_test(test_vector_index__wrong_model_or_dim_is_an_error_naming_both),
+        cmocka_unit_test(test_vector_index__empty_index_and_k_zero_return_nothing),
+        cmocka_unit_test(test_vector_index__allocation_failures_fail_cleanly),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
