@@ -27,7 +27,7 @@ struct rag_vector_index {
     float *data;          /* cap * stride floats, ALIGN-aligned */
     void *qdata_raw;
     int8_t *qdata;        /* cap * istride, NULL unless opts.int8 */
-    float *qscale;        /* cap */
+    float *qscale;        /* 3 per row: scale s, |x|, |x - s q| (error bound) */
     int64_t *ids;         /* cap */
     size_t *slots;        /* map: row + 1, 0 = empty */
     size_t n_slots;       /* power of two, > 2 * n */
@@ -39,7 +39,7 @@ struct rag_vector_index {
 
 rag_vector_opts rag_vector_default_opts(void)
 {
-    rag_vector_opts o = {0, 8, 0, RAG_VEC_KERNEL_AUTO};
+    rag_vector_opts o = {0, 0, 0, RAG_VEC_KERNEL_AUTO};
     return o;
 }
 
@@ -147,8 +147,6 @@ static int init_index(rag_vector_index **out, const char *model, size_t dim,
     *out = NULL;
     if (!model)
         return rag_fail(err, RAG_EINVAL, "vector index: no model id");
-    if (o.rescore_factor == 0)
-        o.rescore_factor = 8;
     if (o.kernel == RAG_VEC_KERNEL_AUTO)
         o.kernel = rag_vec_kernel_best();
     if (!rag_vec_kernel_supported(o.kernel) || !rag_vec_dot_f32(o.kernel))
@@ -237,7 +235,7 @@ static int grow(rag_vector_index *vi, size_t need)
     }
     vi->ids = ids;
     if (vi->opts.int8) {
-        qscale = rag_realloc(vi->qscale, cap * sizeof *qscale);
+        qscale = rag_realloc(vi->qscale, cap * 3 * sizeof *qscale);
         if (!qscale) {
             rag_free(raw);
             rag_free(qraw);
@@ -277,13 +275,31 @@ static float quantize(const float *x, size_t dim, int8_t *q, size_t n_q)
     return s;
 }
 
+/* |x| and |x - s q|, rounded up so they stay bounds. */
+static void norms(const float *x, const int8_t *q, float s, size_t dim, float *x_norm,
+                  float *err_norm)
+{
+    double xx = 0, ee = 0;
+    for (size_t j = 0; j < dim; j++) {
+        double e = (double)x[j] - (double)s * q[j];
+        xx += (double)x[j] * x[j];
+        ee += e * e;
+    }
+    *x_norm = (float)(sqrt(xx) * (1 + 1e-6));
+    *err_norm = (float)(sqrt(ee) * (1 + 1e-6));
+}
+
 static void write_row(rag_vector_index *vi, size_t r, int64_t id, const float *vec)
 {
     float *dst = vi->data + r * vi->stride;
     memcpy(dst, vec, vi->dim * sizeof *dst);
     memset(dst + vi->dim, 0, (vi->stride - vi->dim) * sizeof *dst);
-    if (vi->opts.int8)
-        vi->qscale[r] = quantize(vec, vi->dim, vi->qdata + r * vi->istride, vi->istride);
+    if (vi->opts.int8) {
+        int8_t *q = vi->qdata + r * vi->istride;
+        float sc = quantize(vec, vi->dim, q, vi->istride);
+        vi->qscale[3 * r] = sc;
+        norms(vec, q, sc, vi->dim, &vi->qscale[3 * r + 1], &vi->qscale[3 * r + 2]);
+    }
     vi->ids[r] = id;
 }
 
@@ -342,7 +358,7 @@ int rag_vector_index_remove(rag_vector_index *vi, int64_t chunk_id)
         if (vi->opts.int8) {
             memcpy(vi->qdata + r * vi->istride, vi->qdata + last * vi->istride,
                    vi->istride);
-            vi->qscale[r] = vi->qscale[last];
+            memcpy(&vi->qscale[3 * r], &vi->qscale[3 * last], 3 * sizeof(float));
         }
         vi->ids[r] = vi->ids[last];
         vi->slots[map_find(vi, vi->ids[r])] = r + 1;
@@ -541,6 +557,93 @@ static int block_empty(const uint64_t *rows_ok, size_t r0, size_t n_rows)
     return 1;
 }
 
+/* int8 pass with error bounds: |x.y - s t D| <= t |ex| |qy| + |x| |ey| for
+ * x = s qx + ex, y = t qy + ey, D = qx.qy (exact in int32). A row can be in
+ * the exact top k only if its upper bound reaches the k-th best lower
+ * bound L; those rows are re-scored with the float32 kernel, so the result
+ * equals the float32 exact search. slack covers float32 rounding of the
+ * exact kernel and of the bound arithmetic. top gets the k best. */
+static int int8_bounded(const rag_vector_index *vi, const float *q, const int8_t *q8,
+                        float qs, size_t k, const rag_vector_filter *filter,
+                        const uint64_t *rows_ok, heap *top, rag_err *err)
+{
+    heap lb = {NULL, 0, k};
+    cand *cands = NULL;
+    size_t n_c = 0, cap_c = 0;
+    float y_norm, ey_norm, qy_norm, L = -INFINITY, slack;
+    float scores[BLOCK];
+    int32_t iscores[BLOCK];
+    int rc = RAG_OK;
+    {
+        double yy = 0, ee = 0, qq = 0;
+        for (size_t j = 0; j < vi->dim; j++) {
+            double e = (double)q[j] - (double)qs * q8[j];
+            yy += (double)q[j] * q[j];
+            ee += e * e;
+            qq += (double)q8[j] * q8[j];
+        }
+        y_norm = (float)(sqrt(yy) * (1 + 1e-6));
+        ey_norm = (float)(sqrt(ee) * (1 + 1e-6));
+        qy_norm = (float)(sqrt(qq) * (1 + 1e-6));
+    }
+    slack = (float)((double)vi->dim * 2.5e-7 + 1e-6) * y_norm;
+    lb.items = rag_malloc(k * sizeof *lb.items);   /* top->items: k, from the caller */
+    if (!lb.items)
+        goto oom;
+    for (size_t r0 = 0; r0 < vi->n; r0 += BLOCK) {
+        size_t nb = vi->n - r0 < BLOCK ? vi->n - r0 : BLOCK;
+        if (block_empty(rows_ok, r0, nb))
+            continue;
+        vi->dot8(vi->qdata + r0 * vi->istride, nb, vi->istride, q8, vi->istride, iscores);
+        for (size_t i = 0; i < nb; i++)
+            scores[i] = (float)iscores[i] * vi->qscale[3 * (r0 + i)] * qs;
+        for (size_t i = 0; i < nb; i++) {
+            const float *aux = &vi->qscale[3 * (r0 + i)];
+            float b = aux[1] * ey_norm + qs * aux[2] * qy_norm + aux[1] * slack;
+            cand c = {scores[i] - b, vi->ids[r0 + i], r0 + i};
+            if (scores[i] + b < L || !admitted(filter, rows_ok, r0 + i, c.id))
+                continue;
+            if (heap_wants(&lb, &c)) {
+                heap_push(&lb, &c);
+                if (lb.n == k)
+                    L = lb.items[0].score;
+            }
+            if (n_c == cap_c) {
+                size_t kept = 0;
+                for (size_t j = 0; j < n_c; j++)   /* drop rows L has overtaken */
+                    if (cands[j].score >= L)
+                        cands[kept++] = cands[j];
+                n_c = kept;
+                if (n_c > cap_c / 2 || cap_c == 0) {
+                    size_t ncap = cap_c ? cap_c * 2 : 256;
+                    cand *nc = rag_realloc(cands, ncap * sizeof *nc);
+                    if (!nc)
+                        goto oom;
+                    cands = nc;
+                    cap_c = ncap;
+                }
+            }
+            c.score = scores[i] + b;
+            cands[n_c++] = c;
+        }
+    }
+    for (size_t j = 0; j < n_c; j++) {
+        cand c = cands[j];
+        if (c.score < L)
+            continue;
+        vi->dot(vi->data + c.row * vi->stride, 1, vi->stride, q, vi->stride, &c.score);
+        if (heap_wants(top, &c))
+            heap_push(top, &c);
+    }
+    goto done;
+oom:
+    rc = rag_fail(err, RAG_ENOMEM, "vector model %s: out of memory for search", vi->model);
+done:
+    rag_free(lb.items);
+    rag_free(cands);
+    return rc;
+}
+
 int rag_vector_index_search(const rag_vector_index *vi, const float *query, size_t dim,
                             size_t k, const rag_vector_filter *filter,
                             rag_vector_hit *hits, size_t *n_hits, rag_err *err)
@@ -569,7 +672,8 @@ int rag_vector_index_search(const rag_vector_index *vi, const float *query, size
     if (k > vi->n)
         k = vi->n;
     n_cand = k;
-    if (vi->opts.int8 && rag_size_mul(k, vi->opts.rescore_factor, &n_cand) < 0)
+    if (vi->opts.int8 && vi->opts.rescore_factor &&
+        rag_size_mul(k, vi->opts.rescore_factor, &n_cand) < 0)
         n_cand = vi->n;
     if (n_cand > vi->n)
         n_cand = vi->n;
@@ -605,6 +709,14 @@ int rag_vector_index_search(const rag_vector_index *vi, const float *query, size
             goto oom;
         }
         qs = quantize(query, dim, q8, vi->istride);
+        if (vi->opts.rescore_factor == 0) {
+            rc = int8_bounded(vi, q, q8, qs, k, filter, rows_ok, &top, err);
+            rag_free(h.items);
+            h = top;
+            if (rc < 0)
+                goto done;
+            goto sorted;
+        }
         for (size_t r0 = 0; r0 < vi->n; r0 += BLOCK) {
             size_t nb = vi->n - r0 < BLOCK ? vi->n - r0 : BLOCK;
             if (block_empty(rows_ok, r0, nb))
@@ -612,7 +724,7 @@ int rag_vector_index_search(const rag_vector_index *vi, const float *query, size
             vi->dot8(vi->qdata + r0 * vi->istride, nb, vi->istride, q8, vi->istride,
                      iscores);
             for (size_t i = 0; i < nb; i++)
-                scores[i] = (float)iscores[i] * vi->qscale[r0 + i] * qs;
+                scores[i] = (float)iscores[i] * vi->qscale[3 * (r0 + i)] * qs;
             offer(&h, vi, filter, rows_ok, r0, nb, scores);
         }
         /* Exact re-scoring of the candidates (already admitted). */
@@ -633,6 +745,7 @@ int rag_vector_index_search(const rag_vector_index *vi, const float *query, size
             offer(&h, vi, filter, rows_ok, r0, nb, scores);
         }
     }
+sorted:
     qsort(h.items, h.n, sizeof *h.items, cmp_best_first);
     for (size_t i = 0; i < h.n && i < k; i++) {
         hits[i].chunk_id = h.items[i].id;

@@ -12,9 +12,14 @@
  *
  * Optional int8 copy (opts.int8): every vector also kept as int8 with one
  * symmetric scale per vector (max |x| / 127). Search then scans the int8
- * rows (a quarter of the bytes), keeps the best k * rescore_factor by the
- * approximate score, and re-scores those exactly in float32; the hits and
- * their scores are exact, only the candidate set is approximate.
+ * rows (a quarter of the bytes) and re-scores candidates exactly in
+ * float32. Which candidates:
+ *   rescore_factor = 0 (default): every row whose quantisation error bound
+ *     (|x| |y - t qy| + t |x - s qx| |qy|, per row and query) lets it reach
+ *     the k-th best lower bound; the result then EQUALS the float32 exact
+ *     search (same ids, same scores), it is only faster;
+ *   rescore_factor = f > 0: the best k * f by the int8 score; the hits and
+ *     their scores are exact but a true neighbour can be missed.
  *
  * Vectors live in the `vectors` table of the index file (chunk_id, model,
  * dim, data = dim little-endian float32). Loading checks every row: a row
@@ -44,7 +49,7 @@ typedef enum {
 
 typedef struct {
     int int8;               /* keep an int8 copy and scan it first */
-    size_t rescore_factor;  /* int8: re-score the best k * this exactly (0 = 8) */
+    size_t rescore_factor;  /* int8: 0 = by error bounds (exact result); f = best k*f */
     size_t dim;             /* expected dimension; 0 = take it from the data */
     rag_vec_kernel kernel;  /* AUTO, or force one (RAG_EINVAL if the CPU lacks it) */
 } rag_vector_opts;

@@ -95,7 +95,7 @@ static rag_vector_index *build(const float *mat, size_t n, size_t dim,
     return vi;
 }
 
-static void check_golden(rag_vec_kernel kernel, int int8)
+static void check_golden(rag_vec_kernel kernel, int int8, size_t factor)
 {
     golden *g = load_golden();
     rag_vector_opts o = rag_vector_default_opts();
@@ -106,6 +106,7 @@ static void check_golden(rag_vec_kernel kernel, int int8)
 
     o.kernel = kernel;
     o.int8 = int8;
+    o.rescore_factor = factor;
     vi = build(g->mat, GN, GDIM, &o);
     assert_int_equal(rag_vector_index_kernel(vi), kernel);
     for (int q = 0; q < GQ; q++) {
@@ -127,7 +128,7 @@ static void check_golden(rag_vec_kernel kernel, int int8)
 static void test_vector_index__scalar_matches_numpy_golden(void **state)
 {
     (void)state;
-    check_golden(RAG_VEC_KERNEL_SCALAR, 0);
+    check_golden(RAG_VEC_KERNEL_SCALAR, 0, 0);
 }
 
 static void test_vector_index__avx2_matches_numpy_golden(void **state)
@@ -135,15 +136,18 @@ static void test_vector_index__avx2_matches_numpy_golden(void **state)
     (void)state;
     if (!rag_vec_kernel_supported(RAG_VEC_KERNEL_AVX2))
         skip();
-    check_golden(RAG_VEC_KERNEL_AVX2, 0);
+    check_golden(RAG_VEC_KERNEL_AVX2, 0, 0);
 }
 
 static void test_vector_index__int8_rescore_keeps_exact_top10_on_golden(void **state)
 {
     (void)state;
-    check_golden(RAG_VEC_KERNEL_SCALAR, 1);
-    if (rag_vec_kernel_supported(RAG_VEC_KERNEL_AVX2))
-        check_golden(RAG_VEC_KERNEL_AVX2, 1);
+    check_golden(RAG_VEC_KERNEL_SCALAR, 1, 8);
+    check_golden(RAG_VEC_KERNEL_SCALAR, 1, 0);
+    if (rag_vec_kernel_supported(RAG_VEC_KERNEL_AVX2)) {
+        check_golden(RAG_VEC_KERNEL_AVX2, 1, 8);
+        check_golden(RAG_VEC_KERNEL_AVX2, 1, 0);
+    }
 }
 
 /* ---- kernels agree ------------------------------------------------------- */
@@ -599,12 +603,58 @@ static void test_vector_index__allocation_failures_fail_cleanly(void **state)
     rag_index_close(ix);
 }
 
+/* Bounded int8 mode returns exactly what the float32 scan returns: same ids
+ * and bit-identical scores, for every k, with and without filters, on
+ * clustered data where many rows sit inside each other's error bounds. */
+static void test_vector_index__int8_bounded_equals_float32_exact(void **state)
+{
+    enum { N = 3000, D = 48 };
+    static float mat[N * D];
+    float q[D];
+    static rag_vector_hit a[N], b[N];
+    int64_t allow[500];
+    rag_vector_opts o = rag_vector_default_opts();
+    rag_vector_index *exact, *fast;
+    rag_err err = {0};
+    (void)state;
+
+    rng_state = 1234;
+    fill(mat, N * D);
+    for (size_t i = 100; i < N; i++)   /* clusters: rows near row i % 100 */
+        for (size_t j = 0; j < D; j++)
+            mat[i * D + j] = mat[(i % 100) * D + j] + next_val() * 0.01f;
+    for (size_t i = 0; i < 500; i++)
+        allow[i] = 1000 + 7 * (int64_t)(i * 5);
+    exact = build(mat, N, D, NULL);
+    o.int8 = 1;
+    fast = build(mat, N, D, &o);
+    for (int t = 0; t < 30; t++) {
+        size_t k = t % 3 == 0 ? 1 : t % 3 == 1 ? 10 : 100, na = 0, nb = 0;
+        rag_vector_filter f = {allow, 500, NULL, NULL};
+        const rag_vector_filter *fp = t % 2 ? &f : NULL;
+        if (t < 10)
+            memcpy(q, mat + (size_t)(t * 37) * D, sizeof q);
+        else
+            fill(q, D);
+        assert_int_equal(rag_vector_index_search(exact, q, D, k, fp, a, &na, &err), RAG_OK);
+        assert_int_equal(rag_vector_index_search(fast, q, D, k, fp, b, &nb, &err), RAG_OK);
+        assert_int_equal(na, nb);
+        for (size_t i = 0; i < na; i++) {
+            assert_int_equal(a[i].chunk_id, b[i].chunk_id);
+            assert_true(a[i].score == b[i].score);
+        }
+    }
+    rag_vector_index_destroy(exact);
+    rag_vector_index_destroy(fast);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_vector_index__scalar_matches_numpy_golden),
         cmocka_unit_test(test_vector_index__avx2_matches_numpy_golden),
         cmocka_unit_test(test_vector_index__int8_rescore_keeps_exact_top10_on_golden),
+        cmocka_unit_test(test_vector_index__int8_bounded_equals_float32_exact),
         cmocka_unit_test(test_vector_index__scalar_and_avx2_kernels_agree),
         cmocka_unit_test(test_vector_index__dispatch_never_picks_avx512_without_cpu_support),
         cmocka_unit_test(test_vector_index__exact_equals_brute_force_after_edits),

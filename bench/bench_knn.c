@@ -1,0 +1,214 @@
+/* bench_knn.c - exact kNN latency over random unit vectors, one core.
+ *
+ *   bench_knn [N=100000] [DIM=384] [QUERIES=200] [K=10]
+ *
+ * Builds an index of N random unit vectors (float32), then runs QUERIES
+ * random unit queries through rag_vector_index_search with each kernel the
+ * CPU runs (scalar, AVX2, AVX-512) and with the int8 first pass + exact
+ * rescore (error-bounded = exact, factor 8 and 2), after one warm-up query, and prints p50/p99
+ * latency, the GB/s of matrix bytes scanned at p50, the machine's read
+ * bandwidth (sum of 64-bit words over a 512 MB buffer, best of 3), and the
+ * int8 recall@K against the exact result. Last, it runs
+ * bench/knn_numpy.py (path from DOCRAG_SRC or ./bench) with the same sizes
+ * for the numpy baseline.
+ */
+#include "index/vector_index.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t rng = 0x9e3779b97f4a7c15ULL;
+
+static double uniform(void)
+{
+    rng ^= rng >> 12;
+    rng ^= rng << 25;
+    rng ^= rng >> 27;
+    return ((rng * 0x2545F4914F6CDD1DULL) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+static void unit_vector(float *v, size_t dim)
+{
+    double norm = 0;
+    for (size_t j = 0; j < dim; j++) {
+        double u1 = uniform() + 1e-300, u2 = uniform();
+        v[j] = (float)(sqrt(-2 * log(u1)) * cos(2 * M_PI * u2));
+        norm += (double)v[j] * v[j];
+    }
+    for (size_t j = 0; j < dim; j++)
+        v[j] = (float)(v[j] / sqrt(norm));
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double read_bandwidth_gbs(void)
+{
+    size_t n = (512u << 20) / sizeof(uint64_t);
+    uint64_t *buf = malloc(n * sizeof *buf), sink = 0;
+    double best = 0;
+    if (!buf)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        buf[i] = i;
+    for (int rep = 0; rep < 3; rep++) {
+        uint64_t a = 0, b = 0, c = 0, d = 0;
+        double t0 = rag_now_ms(), gbs;
+        for (size_t i = 0; i < n; i += 4) {
+            a += buf[i];
+            b += buf[i + 1];
+            c += buf[i + 2];
+            d += buf[i + 3];
+        }
+        gbs = (double)(n * sizeof *buf) / ((rag_now_ms() - t0) / 1e3) / 1e9;
+        sink += a + b + c + d;
+        if (gbs > best)
+            best = gbs;
+    }
+    free(buf);
+    return sink == 42 ? 0 : best;
+}
+
+typedef struct {
+    double p50, p99;
+} lat;
+
+static lat run(const rag_vector_index *vi, const float *qs, size_t n_q, size_t dim,
+               size_t k, rag_vector_hit *out /* n_q * k */)
+{
+    double *ms = malloc(n_q * sizeof *ms);
+    rag_err err = {0};
+    size_t n = 0;
+    lat l;
+    rag_vector_index_search(vi, qs, dim, k, NULL, out, &n, &err); /* warm-up */
+    for (size_t i = 0; i < n_q; i++) {
+        double t0 = rag_now_ms();
+        if (rag_vector_index_search(vi, qs + i * dim, dim, k, NULL, out + i * k, &n,
+                                    &err) < 0) {
+            fprintf(stderr, "bench_knn: %s\n", err.msg);
+            exit(1);
+        }
+        ms[i] = rag_now_ms() - t0;
+    }
+    qsort(ms, n_q, sizeof *ms, cmp_double);
+    l.p50 = ms[n_q / 2];
+    l.p99 = ms[(size_t)((double)n_q * 0.99) < n_q ? (size_t)((double)n_q * 0.99) : n_q - 1];
+    free(ms);
+    return l;
+}
+
+static double recall(const rag_vector_hit *exact, const rag_vector_hit *got, size_t n_q,
+                     size_t k)
+{
+    size_t found = 0;
+    for (size_t i = 0; i < n_q; i++)
+        for (size_t a = 0; a < k; a++)
+            for (size_t b = 0; b < k; b++)
+                found += exact[i * k + a].chunk_id == got[i * k + b].chunk_id;
+    return (double)found / (double)(n_q * k);
+}
+
+int main(int argc, char **argv)
+{
+    size_t n = argc > 1 ? (size_t)atol(argv[1]) : 100000;
+    size_t dim = argc > 2 ? (size_t)atol(argv[2]) : 384;
+    size_t n_q = argc > 3 ? (size_t)atol(argv[3]) : 200;
+    size_t k = argc > 4 ? (size_t)atol(argv[4]) : 10;
+    float *mat = malloc(n * dim * sizeof *mat), *qs = malloc(n_q * dim * sizeof *qs);
+    rag_vector_hit *exact = malloc(n_q * k * sizeof *exact);
+    rag_vector_hit *got = malloc(n_q * k * sizeof *got);
+    double f32_bytes = (double)n * (double)((dim + 15) / 16 * 16) * 4;
+    double i8_bytes = (double)n * (double)((dim + 63) / 64 * 64);
+    rag_err err = {0};
+    char cmd[4096];
+    const char *src = getenv("DOCRAG_SRC");
+    FILE *p;
+
+    if (!mat || !qs || !exact || !got || n == 0 || n_q == 0 || k == 0) {
+        fprintf(stderr, "usage: bench_knn [N] [DIM] [QUERIES] [K]\n");
+        return 2;
+    }
+    for (size_t i = 0; i < n; i++)
+        unit_vector(mat + i * dim, dim);
+    for (size_t i = 0; i < n_q; i++)
+        unit_vector(qs + i * dim, dim);
+    printf("bench_knn: %zu x %zu float32 (%.0f MB), %zu queries, k=%zu, one core; "
+           "best kernel here: %s\n", n, dim, f32_bytes / 1e6, n_q, k,
+           rag_vec_kernel_name(rag_vec_kernel_best()));
+    printf("machine read bandwidth (1 core, 512 MB sum): %.1f GB/s\n", read_bandwidth_gbs());
+
+    for (int pass = 0; pass < 6; pass++) {
+        static const struct { rag_vec_kernel kern; int int8; size_t factor; } cfg[] = {
+            {RAG_VEC_KERNEL_AVX2, 0, 0},   {RAG_VEC_KERNEL_SCALAR, 0, 0},
+            {RAG_VEC_KERNEL_AVX512, 0, 0}, {RAG_VEC_KERNEL_AUTO, 1, 0},
+            {RAG_VEC_KERNEL_AUTO, 1, 8},   {RAG_VEC_KERNEL_AUTO, 1, 2},
+        };
+        rag_vector_opts o = rag_vector_default_opts();
+        rag_vector_index *vi = NULL;
+        lat l;
+        int first_exact = pass == 0 || (pass == 1 && !rag_vec_kernel_supported(
+                                                        RAG_VEC_KERNEL_AVX2));
+        if (cfg[pass].kern != RAG_VEC_KERNEL_AUTO &&
+            !rag_vec_kernel_supported(cfg[pass].kern)) {
+            printf("%-22s not supported by this CPU (not run)\n",
+                   rag_vec_kernel_name(cfg[pass].kern));
+            continue;
+        }
+        o.kernel = cfg[pass].kern;
+        o.int8 = cfg[pass].int8;
+        o.rescore_factor = cfg[pass].factor;
+        if (rag_vector_index_create(&vi, "bench", dim, &o, &err) < 0) {
+            fprintf(stderr, "bench_knn: %s\n", err.msg);
+            return 1;
+        }
+        for (size_t i = 0; i < n; i++)
+            if (rag_vector_index_add(vi, (int64_t)i, mat + i * dim, dim, &err) < 0) {
+                fprintf(stderr, "bench_knn: %s\n", err.msg);
+                return 1;
+            }
+        l = run(vi, qs, n_q, dim, k, first_exact ? exact : got);
+        if (o.int8) {
+            char name[64];
+            if (o.rescore_factor)
+                snprintf(name, sizeof name, "%s int8+rescore x%zu",
+                         rag_vec_kernel_name(rag_vector_index_kernel(vi)), o.rescore_factor);
+            else
+                snprintf(name, sizeof name, "%s int8+bounded",
+                         rag_vec_kernel_name(rag_vector_index_kernel(vi)));
+            printf("%-22s p50 %7.2f ms  p99 %7.2f ms  %5.1f GB/s (int8 rows)  "
+                   "recall@%zu %.4f\n", name, l.p50, l.p99, i8_bytes / (l.p50 / 1e3) / 1e9,
+                   k, recall(exact, got, n_q, k));
+        } else {
+            printf("%-22s p50 %7.2f ms  p99 %7.2f ms  %5.1f GB/s\n",
+                   rag_vec_kernel_name(rag_vector_index_kernel(vi)), l.p50, l.p99,
+                   f32_bytes / (l.p50 / 1e3) / 1e9);
+            if (!first_exact)
+                printf("%-22s same top-%zu as the first exact run: %.4f\n", "", k,
+                       recall(exact, got, n_q, k));
+        }
+        fflush(stdout);
+        rag_vector_index_destroy(vi);
+    }
+    free(mat);
+    free(qs);
+    free(exact);
+    free(got);
+
+    snprintf(cmd, sizeof cmd,
+             "OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 /usr/bin/python3 %s%sbench/knn_numpy.py"
+             " %zu %zu %zu %zu 2>&1", src ? src : ".", "/", n, dim, n_q, k);
+    p = popen(cmd, "r");
+    if (p) {
+        char line[512];
+        while (fgets(line, sizeof line, p))
+            fputs(line, stdout);
+        if (pclose(p) != 0)
+            printf("(numpy baseline failed: %s)\n", cmd);
+    }
+    return 0;
+}
