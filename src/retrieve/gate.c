@@ -130,7 +130,7 @@ int rag_gate_check(const rag_qterms *q, rag_analyzer *an, const rag_hits *hits,
     for (size_t i = 0; i < hits->n && i < opts->n_check; i++) {
         const rag_chunk_row *r = &hits->items[i].row;
         rag_buf all = RAG_BUF_INIT;
-        double cov;
+        double cov = 0;
         int rc;
         /* The section path and title are searchable too, so they count. */
         rc = rag_buf_printf(&all, "%s\n%s\n%s", r->title, r->section, r->text);
