@@ -15,6 +15,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define ALIGN 64
 #define BLOCK 256   /* rows scored per kernel call */
@@ -56,6 +57,17 @@ static void *alloc_aligned(size_t n_bytes, void **raw)
         return NULL;
     p = ((uintptr_t)*raw + ALIGN - 1) & ~(uintptr_t)(ALIGN - 1);
     return (void *)p;
+}
+
+/* Ask for transparent huge pages over a large block (fewer TLB misses when
+ * scanning it); advisory, failures are ignored. */
+static void want_huge_pages(void *p, size_t n_bytes)
+{
+    const uintptr_t huge = (uintptr_t)2 << 20;
+    uintptr_t a = ((uintptr_t)p + huge - 1) & ~(huge - 1);
+    uintptr_t e = ((uintptr_t)p + n_bytes) & ~(huge - 1);
+    if (e > a)
+        (void)madvise((void *)a, e - a, MADV_HUGEPAGE);
 }
 
 static size_t round_up(size_t x, size_t m)
@@ -222,11 +234,14 @@ static int grow(rag_vector_index *vi, size_t need)
     if (rag_size_mul(cap, vi->stride * sizeof(float), &bytes) < 0 ||
         !(data = alloc_aligned(bytes, &raw)))
         return RAG_ENOMEM;
+    want_huge_pages(data, bytes);
     if (vi->opts.int8 && (rag_size_mul(cap, vi->istride, &bytes) < 0 ||
                           !(qdata = alloc_aligned(bytes, &qraw)))) {
         rag_free(raw);
         return RAG_ENOMEM;
     }
+    if (qdata)
+        want_huge_pages(qdata, bytes);
     ids = rag_realloc(vi->ids, cap * sizeof *ids);
     if (!ids) {
         rag_free(raw);

@@ -55,21 +55,24 @@ static void dot_f32_avx2(const float *rows, size_t n_rows, size_t stride,
                          const float *q, size_t n, float *out)
 {
     size_t r = 0;
-    /* Two rows at a time share the query loads. */
-    for (; r + 2 <= n_rows; r += 2) {
-        const float *x0 = rows + r * stride, *x1 = x0 + stride;
-        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-        __m256 b0 = _mm256_setzero_ps(), b1 = _mm256_setzero_ps();
-        for (size_t j = 0; j < n; j += 16) {
-            __m256 q0 = _mm256_load_ps(q + j), q1 = _mm256_load_ps(q + j + 8);
-            a0 = _mm256_fmadd_ps(_mm256_load_ps(x0 + j), q0, a0);
-            a1 = _mm256_fmadd_ps(_mm256_load_ps(x0 + j + 8), q1, a1);
-            b0 = _mm256_fmadd_ps(_mm256_load_ps(x1 + j), q0, b0);
-            b1 = _mm256_fmadd_ps(_mm256_load_ps(x1 + j + 8), q1, b1);
+    /* One row at a time, four accumulators when the padded length allows:
+     * the scan is memory-bound, one sequential stream prefetches best. */
+    if (n % 32 == 0)
+        for (; r < n_rows; r++) {
+            const float *x = rows + r * stride;
+            __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+            __m256 a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+            for (size_t j = 0; j < n; j += 32) {
+                a0 = _mm256_fmadd_ps(_mm256_load_ps(x + j), _mm256_load_ps(q + j), a0);
+                a1 = _mm256_fmadd_ps(_mm256_load_ps(x + j + 8), _mm256_load_ps(q + j + 8),
+                                     a1);
+                a2 = _mm256_fmadd_ps(_mm256_load_ps(x + j + 16),
+                                     _mm256_load_ps(q + j + 16), a2);
+                a3 = _mm256_fmadd_ps(_mm256_load_ps(x + j + 24),
+                                     _mm256_load_ps(q + j + 24), a3);
+            }
+            out[r] = hsum256(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
         }
-        out[r] = hsum256(_mm256_add_ps(a0, a1));
-        out[r + 1] = hsum256(_mm256_add_ps(b0, b1));
-    }
     for (; r < n_rows; r++) {
         const float *x0 = rows + r * stride;
         __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
