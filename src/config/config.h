@@ -62,6 +62,15 @@ typedef struct rag_config {
     int search_k;
     char *search_mode;        /* "bm25", "dense", "hybrid" */
     int search_candidates;    /* BM25 top-N read before answer/fusion */
+    char *search_fusion;      /* "rrf" or "weighted" */
+    double search_rrf_k;      /* RRF: 1 / (rrf_k + rank) */
+    double search_dense_weight; /* weighted fusion: share of the dense score */
+    double search_graph_boost;  /* graph-boosted fusion: largest added share; 0 = off */
+    int search_rerank_top_n;  /* fused candidates sent to the reranker; 0 = no rerank */
+    double search_rerank_weight; /* final = w * reranker + (1 - w) * fusion (normalised) */
+
+    int embed_batch;          /* texts per embed call at index time */
+    char *embed_vectors;      /* in-memory vector form: "f32" or "int8" */
 
     int answer_max_sentences;
     int answer_context_chunks;

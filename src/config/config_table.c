@@ -15,6 +15,8 @@
 #define BOFF(m) offsetof(rag_backend_cfg, m)
 
 static const char *const search_modes[] = {"bm25", "dense", "hybrid", NULL};
+static const char *const fusions[] = {"rrf", "weighted", NULL};
+static const char *const vector_forms[] = {"f32", "int8", NULL};
 static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
 
 const char *const rag_cfg_profiles[] = {"local", "hf_spaces", "api", "railway", NULL};
@@ -53,6 +55,22 @@ const struct cfg_field rag_cfg_fields[] = {
      "retrieval: BM25 only, dense vectors only, or both fused"},
     {"search.candidates", CFG_INT, OFF(search_candidates), 0, 0, "50", 1, 100000, NULL,
      0, "BM25 / kNN candidates read before fusion and reranking"},
+    {"search.fusion", CFG_ENUM, OFF(search_fusion), 0, 0, "rrf", 0, 0, fusions, 0,
+     "hybrid fusion: reciprocal rank fusion or a weighted sum of normalised scores"},
+    {"search.rrf_k", CFG_DOUBLE, OFF(search_rrf_k), 0, 0, "60", 1, 1e6, NULL, 0,
+     "RRF constant k in 1 / (k + rank)"},
+    {"search.dense_weight", CFG_DOUBLE, OFF(search_dense_weight), 0, 0, "0.5", 0, 1, NULL,
+     0, "weighted fusion: weight of the dense score (BM25 gets the rest)"},
+    {"search.graph_boost", CFG_DOUBLE, OFF(search_graph_boost), 0, 0, "0", 0, 1, NULL, 0,
+     "graph-boosted fusion: largest share personalised PageRank may add; 0 = off"},
+    {"search.rerank_top_n", CFG_INT, OFF(search_rerank_top_n), 0, 0, "50", 0, 1000, NULL,
+     0, "fused candidates scored by the reranker chain; 0 = no rerank stage"},
+    {"search.rerank_weight", CFG_DOUBLE, OFF(search_rerank_weight), 0, 0, "1", 0, 1, NULL,
+     0, "final score = weight x reranker + (1 - weight) x fusion, both normalised"},
+    {"embed.batch", CFG_INT, OFF(embed_batch), 0, 0, "32", 1, 4096, NULL, 0,
+     "chunks per embed call at index time"},
+    {"embed.vectors", CFG_ENUM, OFF(embed_vectors), 0, 0, "int8", 0, 0, vector_forms, 0,
+     "vectors held in memory for kNN: f32, or int8 with exact float32 re-scoring"},
     {"answer.max_sentences", CFG_INT, OFF(answer_max_sentences), 0, 0, "4", 1, 100,
      NULL, 0, "sentences in an extractive answer"},
     {"answer.context_chunks", CFG_INT, OFF(answer_context_chunks), 0, 0, "5", 1, 100,
