@@ -36,7 +36,11 @@ struct rag_model {
     int n_types;
     int n_positions;
     float eps;
-    float *word, *pos, *type;        /* owned f32 tables */
+    float *word, *pos, *type;        /* owned f32 tables (word: see word_mapped) */
+    int word_mapped;                 /* 1: word points into map (read-only file
+                                        pages, not owned); 0: owned copy */
+    void *map;                       /* model.safetensors mapping kept for word */
+    size_t n_map;
     float *emb_ln_g, *emb_ln_b;
     rag_layer *layers;
     rag_linear pooler;               /* cross-encoder only */
