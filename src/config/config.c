@@ -903,6 +903,9 @@ static int check_values(rag_config *c, const cfg_doc *doc, rag_err *err)
         return rag_fail(err, RAG_EFORMAT, "%s: db must not be empty", at);
     }
     drop_unused_profile_backends(c);
+    for (size_t i = 0; i < c->n_backends; i++)
+        if (c->backends[i].threads == 0)
+            c->backends[i].threads = c->threads;
     if ((rc = check_backends(c, err)) < 0)
         return rc;
     if ((rc = check_chain(c, "chains.embed", c->chain_embed, c->n_chain_embed, doc, err)) < 0 ||

@@ -38,6 +38,8 @@ typedef struct {
     double price_in_per_mtok;   /* USD per million input tokens */
     double price_out_per_mtok;
     double monthly_budget_usd;  /* 0 = no budget */
+    char *precision;   /* local models: "f32", "bf16" or "int8" */
+    int threads;       /* local models: threads; 0 = the global `threads` */
     int enabled;       /* 0 when its token is empty or a placeholder */
 } rag_backend_cfg;
 

@@ -17,6 +17,7 @@
 static const char *const search_modes[] = {"bm25", "dense", "hybrid", NULL};
 static const char *const fusions[] = {"rrf", "weighted", NULL};
 static const char *const vector_forms[] = {"f32", "int8", NULL};
+static const char *const precisions[] = {"f32", "bf16", "int8", NULL};
 static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
 
 const char *const rag_cfg_profiles[] = {"local", "hf_spaces", "api", "railway", NULL};
@@ -113,6 +114,10 @@ const struct cfg_field rag_cfg_backend_fields[] = {
      NULL, 0, "USD per million output tokens"},
     {"monthly_budget_usd", CFG_DOUBLE, BOFF(monthly_budget_usd), 0, 0, "0", 0, 1e9,
      NULL, 0, "stop using the back-end past this spend; 0 = no budget"},
+    {"precision", CFG_ENUM, BOFF(precision), 0, 0, "f32", 0, 0, precisions, 0,
+     "type local: matrix precision (int8 = s8 weights, dynamic u8 activations)"},
+    {"threads", CFG_INT, BOFF(threads), 0, 0, "0", 0, 256, NULL, 0,
+     "type local: inference threads; 0 = the global `threads`"},
 };
 const size_t rag_cfg_n_backend_fields =
     sizeof rag_cfg_backend_fields / sizeof rag_cfg_backend_fields[0];

@@ -61,11 +61,20 @@ static int local_from_cfg(rag_reranker **out, const rag_backend_cfg *b, rag_usag
                           const rag_remote_opts *opts, rag_err *err)
 {
     (void)usage;
+    rag_model_opts mo = rag_model_default_opts();
     (void)opts;
     if (!b->model || !b->model[0])
         return rag_fail(err, RAG_EINVAL, "back-end '%s': backends.%s.model must name a "
                         "model folder", b->name, b->name);
-    return rag_reranker_local_create(out, b->model, NULL, err);
+    if (b->precision) {
+        int p = rag_precision_parse(b->precision);
+        if (p < 0)
+            return rag_fail(err, RAG_EINVAL, "back-end '%s': unknown precision '%s'",
+                            b->name, b->precision);
+        mo.precision = (rag_precision)p;
+    }
+    mo.n_threads = b->threads;
+    return rag_reranker_local_create(out, b->model, &mo, err);
 }
 
 static int none_from_cfg(rag_reranker **out, const rag_backend_cfg *b, rag_usage *usage,

@@ -470,6 +470,41 @@ static void test_embed_chain__disabled_member_skipped_with_reason(void **state)
     rag_config_destroy(cfg);
 }
 
+/* A local back-end's precision and threads keys reach the model: the model
+ * id says "@int8", and the vectors differ from the f32 model's. */
+static void test_embed_registry__local_precision_from_config(void **state)
+{
+    char *dir = ts_src_path("tests/data/models/bi-encoder");
+    char *yaml = rag_asprintf("chains:\n  embed: [loc8]\nbackends:\n"
+                              "  loc8:\n    type: local\n    model: %s\n"
+                              "    precision: int8\n    threads: 1\n"
+                              "  loc32:\n    type: local\n    model: %s\n",
+                              dir, dir);
+    rag_config *cfg = load_yaml(yaml);
+    rag_embedder *e8 = NULL, *e32 = NULL;
+    rag_err err = {0};
+    const char *t = "the four core instruction formats";
+    float v8[24], v32[24];
+    double diff = 0;
+    (void)state;
+    assert_int_equal(rag_embedder_from_config(&e8, cfg, "loc8", NULL, &err), RAG_OK);
+    assert_int_equal(rag_embedder_from_config(&e32, cfg, "loc32", NULL, &err), RAG_OK);
+    assert_string_equal(rag_embedder_model_id(e8), "bi-encoder@int8");
+    assert_string_equal(rag_embedder_model_id(e32), "bi-encoder");
+    assert_int_equal(rag_embedder_dim(e8), 24);
+    assert_int_equal(rag_embedder_embed(e8, &t, 1, v8, &err), RAG_OK);
+    assert_int_equal(rag_embedder_embed(e32, &t, 1, v32, &err), RAG_OK);
+    for (int i = 0; i < 24; i++)
+        diff += fabs((double)v8[i] - v32[i]);
+    assert_true(diff > 0);       /* really quantised */
+    assert_true(diff < 24 * 0.1); /* and still the same model */
+    rag_embedder_destroy(e8);
+    rag_embedder_destroy(e32);
+    rag_config_destroy(cfg);
+    rag_free(yaml);
+    rag_free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -484,6 +519,7 @@ int main(void)
         cmocka_unit_test(test_embed_chain__refuses_mixed_models),
         cmocka_unit_test(test_embed_chain__no_secret_in_logs_or_errors),
         cmocka_unit_test(test_embed_chain__disabled_member_skipped_with_reason),
+        cmocka_unit_test(test_embed_registry__local_precision_from_config),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
