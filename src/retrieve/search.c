@@ -64,6 +64,8 @@ static int dense_stage(rag_hits *out, rag_retriever *r, const char *query, size_
 
     *list = NULL;
     *n_list = 0;
+    if (filtered && !n_ids)
+        return 1;   /* the filter allows nothing (NULL ids would mean "all") */
     if (!dim) {
         add_notice(out, "embedding the query failed (the embedder cannot tell its "
                    "dimension: back-end unreachable)");
