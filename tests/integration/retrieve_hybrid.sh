@@ -41,7 +41,7 @@ sqlite3 "$db" "SELECT replace(replace(text, char(13), ' '), char(10), ' ') FROM 
 py - "$db" "$T/ids" "$T/vecs.json" <<'PY'
 import json, sqlite3, struct, sys
 db, ids, vecs = sys.argv[1], open(sys.argv[2]).read().split(), json.load(open(sys.argv[3]))
-assert len(ids) == len(vecs) > 5, (len(ids), len(vecs))
+assert len(ids) == len(vecs) >= 3, (len(ids), len(vecs))
 con = sqlite3.connect(db)
 con.executemany("INSERT OR REPLACE INTO vectors(chunk_id, model, dim, data) VALUES(?,?,?,?)",
                 [(int(i), "bi-encoder", len(v), struct.pack("<%df" % len(v), *v))
