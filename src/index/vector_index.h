@@ -27,7 +27,9 @@
  * re-scored with the float32 vector read back from the `vectors` table
  * (the same kernel on the same zero-padded row), so the result is still
  * identical to the float32 scan. A candidate whose row has left the table
- * (or changed model) since loading is skipped. The database connection
+ * (or changed model) since loading is skipped, so a deleted chunk is never
+ * returned, but the result is exact again only after a reload (do that
+ * after re-indexing, as for the float32 form). The database connection
  * given to load is borrowed and must stay open while the index is used.
  *
  * Vectors live in the `vectors` table of the index file (chunk_id, model,
