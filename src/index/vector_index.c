@@ -247,7 +247,8 @@ rag_vec_kernel rag_vector_index_kernel(const rag_vector_index *vi) { return vi->
 
 static int grow(rag_vector_index *vi, size_t need)
 {
-    size_t cap = vi->cap ? vi->cap : 16, bytes;
+    /* the first allocation is exact (load knows the row count), then doubling */
+    size_t cap = vi->cap ? vi->cap : need > 16 ? need : 16, bytes;
     void *raw = NULL, *qraw = NULL;
     float *data, *qscale;
     int8_t *qdata = NULL;
