@@ -609,17 +609,20 @@ static int block_empty(const uint64_t *rows_ok, size_t r0, size_t n_rows)
     return 1;
 }
 
-static int cmp_by_id(const void *a, const void *b)
+static int cmp_by_score_desc(const void *a, const void *b)
 {
     const cand *x = a, *y = b;
-    return x->id < y->id ? -1 : x->id > y->id;
+    return x->score > y->score ? -1 : x->score < y->score;
 }
 
 /* Exact float32 scores of cands[0..n) into top. From the matrix, or
- * (int8_only) from the vectors table, in chunk-id order for locality, with
- * the same kernel over the same zero-padded row as the matrix would give. */
+ * (int8_only) from the vectors table, with the same kernel over the same
+ * zero-padded row as the matrix would give. With upper bounds (cands'
+ * scores bound their exact scores from above), candidates go best bound
+ * first and stop once a bound falls below the k-th exact score: the rest
+ * cannot enter, so fewer rows are read and the result is unchanged. */
 static int rescore(const rag_vector_index *vi, cand *cands, size_t n, const float *q,
-                   heap *top, rag_err *err)
+                   int upper_bounds, heap *top, rag_err *err)
 {
     rag_vector_index *mvi = (rag_vector_index *)vi;   /* the lock only */
     sqlite3_stmt *st = NULL;
@@ -627,9 +630,13 @@ static int rescore(const rag_vector_index *vi, cand *cands, size_t n, const floa
     float *row;
     int rc = RAG_OK;
 
+    if (upper_bounds)
+        qsort(cands, n, sizeof *cands, cmp_by_score_desc);
     if (!vi->opts.int8_only) {
         for (size_t j = 0; j < n; j++) {
             cand c = cands[j];
+            if (upper_bounds && top->n == top->cap && c.score < top->items[0].score)
+                break;
             vi->dot(vi->data + c.row * vi->stride, 1, vi->stride, q, vi->stride, &c.score);
             if (heap_wants(top, &c))
                 heap_push(top, &c);
@@ -643,7 +650,6 @@ static int rescore(const rag_vector_index *vi, cand *cands, size_t n, const floa
         return rag_fail(err, RAG_ENOMEM, "vector model %s: out of memory for search",
                         vi->model);
     memset(row, 0, vi->stride * sizeof *row);
-    qsort(cands, n, sizeof *cands, cmp_by_id);
     pthread_mutex_lock(&mvi->db_lock);
     if (sqlite3_prepare_v2(vi->db, "SELECT data FROM vectors WHERE chunk_id = ?1 AND"
                            " model = ?2", -1, &st, NULL) != SQLITE_OK) {
@@ -654,6 +660,8 @@ static int rescore(const rag_vector_index *vi, cand *cands, size_t n, const floa
     for (size_t j = 0; j < n; j++) {
         cand c = cands[j];
         int step;
+        if (upper_bounds && top->n == top->cap && c.score < top->items[0].score)
+            break;
         sqlite3_reset(st);
         sqlite3_bind_int64(st, 1, c.id);
         step = sqlite3_step(st);
@@ -757,7 +765,7 @@ static int int8_bounded(const rag_vector_index *vi, const float *q, const int8_t
         for (size_t j = 0; j < n_c; j++)
             if (cands[j].score >= L)
                 cands[kept++] = cands[j];
-        rc = rescore(vi, cands, kept, q, top, err);
+        rc = rescore(vi, cands, kept, q, 1, top, err);
     }
     goto done;
 oom:
@@ -852,7 +860,7 @@ int rag_vector_index_search(const rag_vector_index *vi, const float *query, size
             offer(&h, vi, filter, rows_ok, r0, nb, scores);
         }
         /* Exact re-scoring of the candidates (already admitted). */
-        rc = rescore(vi, h.items, h.n, q, &top, err);
+        rc = rescore(vi, h.items, h.n, q, 0, &top, err);
         rag_free(h.items);
         h = top;
         if (rc < 0)
