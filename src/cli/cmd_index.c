@@ -4,6 +4,7 @@
  * (each named on stderr, the rest indexed); 1 the database failed.
  */
 #include "cli.h"
+#include "retrieve/graph.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -93,6 +94,20 @@ int cmd_index(int argc, char **argv)
         opts.remove_vanished = !keep;
         prog.quiet = json;
         rc = rag_indexer_run(ix, paths, (size_t)n_paths, &opts, &ev, &rep, &err);
+    }
+    /* ---- chunk graph (src/retrieve/graph.h, docs/graph.md): rebuilt when the
+     * index changed (skipped by its stamp otherwise); on failure it is dropped,
+     * so search runs without graph boost rather than on a stale graph. */
+    if (rc >= 0) {
+        rag_graph_report g_rep;
+        rag_err g_err = {0};
+        if (rag_graph_build(ix, NULL, &g_rep, &g_err) < 0) {
+            fprintf(stderr, "docrag: warning: chunk graph not built: %s\n", g_err.msg);
+            rag_graph_drop(ix, NULL);
+        } else if (!g_rep.skipped) {
+            rag_log(RAG_LOG_INFO, "graph: %lld chunks, %lld edges in %.2f s",
+                    (long long)g_rep.n_nodes, (long long)g_rep.n_edges, g_rep.seconds);
+        }
     }
     if (rc < 0) {
         cli_error(&err);
