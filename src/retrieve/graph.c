@@ -11,7 +11,7 @@
  * keeps its mass (a self-loop), so p of an isolated seed is its restart
  * share.
  */
-#include "retrieve/graph.h"
+#include "retrieve/graph_int.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -178,19 +178,20 @@ int rag_graph_load(rag_graph **out, rag_index *ix, rag_err *err)
     st = NULL;
     if (!has)
         return RAG_OK;
-    /* an edge to a chunk that is gone means the graph is stale */
-    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM graph_edges e WHERE NOT EXISTS "
-                           "(SELECT 1 FROM chunks WHERE id = e.src) OR NOT EXISTS "
-                           "(SELECT 1 FROM chunks WHERE id = e.dst)", -1, &st, NULL) != SQLITE_OK)
-        return rag_fail(err, RAG_EIO, "%s: graph: %s", rag_index_path(ix), sqlite3_errmsg(db));
-    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 0) > 0) {
-        rc = rag_fail(err, RAG_EFORMAT, "%s: graph_edges: %lld edges name chunks that are "
-                      "gone; the graph is stale (re-run docrag index to rebuild it)",
-                      rag_index_path(ix), (long long)sqlite3_column_int64(st, 0));
-        sqlite3_finalize(st);
-        return rc;
+    /* built from another state of the index: stale (O(1), unlike checking
+     * every edge's chunks) */
+    {
+        char now[96], stored[160];
+        size_t n_now;
+        if ((rc = rag_graph_index_state(db, now, sizeof now, err)) < 0)
+            return rc;
+        n_now = strlen(now);
+        if (!rag_graph_stored_stamp(db, stored, sizeof stored) ||
+            strncmp(stored, now, n_now) || stored[n_now] != ' ')
+            return rag_fail(err, RAG_EFORMAT, "%s: graph_edges: built for another state of "
+                            "the index (\"%s\", now \"%s\"); the graph is stale (re-run "
+                            "docrag index to rebuild it)", rag_index_path(ix), stored, now);
     }
-    sqlite3_finalize(st);
     if (sqlite3_prepare_v2(db, "SELECT src, dst, w FROM graph_edges", -1, &st, NULL) !=
         SQLITE_OK)
         return rag_fail(err, RAG_EIO, "%s: graph: %s", rag_index_path(ix), sqlite3_errmsg(db));

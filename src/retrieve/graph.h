@@ -39,7 +39,7 @@ typedef struct {
     int64_t n_nodes;        /* chunks */
     int64_t n_terms;        /* linking terms with df in [2, max_df] */
     int64_t n_defined;      /* (chunk, defined entity) pairs found */
-    int64_t n_edges;        /* stored directed rows (2 per undirected edge) */
+    int64_t n_edges;        /* undirected edges stored (one row each, src < dst) */
     double seconds;
 } rag_graph_report;
 
@@ -57,8 +57,9 @@ int rag_graph_drop(rag_index *ix, rag_err *err);
 
 /* Load the stored graph as CSR. *out = NULL and RAG_OK when the index has
  * no graph (never built, or an older database). Caller owns *out; free
- * with rag_graph_destroy. Edges naming a chunk that is gone are
- * RAG_EFORMAT (the graph is stale: rebuild it). */
+ * with rag_graph_destroy. A graph built for another state of the index
+ * (chunks added, replaced or removed since: its stamp differs) is
+ * RAG_EFORMAT naming both states: rebuild it. */
 int rag_graph_load(rag_graph **out, rag_index *ix, rag_err *err);
 
 /* A graph from an edge list (tests, tools): edge i joins src[i] and
@@ -81,8 +82,9 @@ int rag_graph_set_ppr(rag_graph *g, double alpha, double epsilon, rag_err *err);
  * proportional to seed_w (>= 0, not all 0 over the known seeds), walk
  * along edges with probability proportional to their weight; a chunk
  * without edges keeps its mass. out[i] gets the score of ids[i] (0 for an
- * id not in the graph); scores over all nodes sum to at most 1. Seeds not
- * in the graph are ignored; if none is known every out[i] is 0.
+ * id not in the graph: a chunk without edges is not in it); scores over
+ * all nodes sum to at most 1. Seeds not in the graph are ignored; if none
+ * is known every out[i] is 0. Allocates O(nodes) scratch per call.
  * Errors: RAG_EINVAL (negative or non-finite weight), RAG_ENOMEM. */
 int rag_graph_ppr(const rag_graph *g, const int64_t *seeds, const double *seed_w,
                   size_t n_seeds, const int64_t *ids, size_t n_ids, double *out,

@@ -17,7 +17,7 @@
  * max_degree kept, and the union of those lists is written as one row per
  * undirected edge, in one transaction.
  */
-#include "retrieve/graph.h"
+#include "retrieve/graph_int.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -323,11 +323,7 @@ static const char graph_schema[] =
     "CREATE TABLE IF NOT EXISTS graph_edges(src INTEGER NOT NULL, dst INTEGER NOT NULL,"
     " w REAL NOT NULL, PRIMARY KEY(src, dst)) WITHOUT ROWID;";
 
-/* The index state the graph is built from: chunk count, the largest BM25
- * docno (it only grows: any added or replaced chunk raises it) and the
- * build options. */
-static int current_stamp(sqlite3 *db, const rag_graph_opts *o, char *out, size_t cap,
-                         rag_err *err)
+int rag_graph_index_state(sqlite3 *db, char *out, size_t cap, rag_err *err)
 {
     sqlite3_stmt *st;
     long long n = 0, mx = 0;
@@ -339,12 +335,23 @@ static int current_stamp(sqlite3 *db, const rag_graph_opts *o, char *out, size_t
         mx = sqlite3_column_int64(st, 1);
     }
     sqlite3_finalize(st);
-    snprintf(out, cap, "v1 chunks=%lld docno=%lld max_df=%d degree=%d", n, mx, o->max_df,
-             o->max_degree);
+    snprintf(out, cap, "v1 chunks=%lld docno=%lld", n, mx);
     return RAG_OK;
 }
 
-static int stored_stamp(sqlite3 *db, char *out, size_t cap)
+/* The stamp: the index state and the build options. */
+static int current_stamp(sqlite3 *db, const rag_graph_opts *o, char *out, size_t cap,
+                         rag_err *err)
+{
+    char state[96];
+    int rc = rag_graph_index_state(db, state, sizeof state, err);
+    if (rc < 0)
+        return rc;
+    snprintf(out, cap, "%s max_df=%d degree=%d", state, o->max_df, o->max_degree);
+    return RAG_OK;
+}
+
+int rag_graph_stored_stamp(sqlite3 *db, char *out, size_t cap)
 {
     sqlite3_stmt *st;
     int found = 0;
@@ -431,7 +438,7 @@ int rag_graph_build(rag_index *ix, const rag_graph_opts *opts, rag_graph_report 
         return rc;
     if ((rc = current_stamp(db, &o, stamp, sizeof stamp, err)) < 0)
         return rc;
-    if (!o.force && stored_stamp(db, old, sizeof old) && !strcmp(old, stamp)) {
+    if (!o.force && rag_graph_stored_stamp(db, old, sizeof old) && !strcmp(old, stamp)) {
         r.skipped = 1;
         r.seconds = (rag_now_ms() - t0) / 1e3;
         if (rep)
