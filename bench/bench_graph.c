@@ -38,7 +38,7 @@ int main(int argc, char **argv)
     char path[4096];
     char *line = NULL;
     size_t cap = 0, n_q = 0, max_q = argc > 3 ? (size_t)atol(argv[3]) : 1000;
-    double eps = argc > 4 ? atof(argv[4]) : 1e-6, t0, *lat;
+    double eps = argc > 4 ? atof(argv[4]) : 1e-5, t0, *lat;
     FILE *f;
     struct rusage ru;
     char **queries;

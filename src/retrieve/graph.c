@@ -114,7 +114,7 @@ int rag_graph_from_edges(rag_graph **out, const int64_t *src, const int64_t *dst
     if (!g)
         return rag_fail(err, RAG_ENOMEM, "graph: out of memory");
     g->alpha = 0.15;
-    g->epsilon = 1e-6;
+    g->epsilon = 1e-5;
     for (g->cap = 16; g->cap < 2 * max_nodes + 16; g->cap *= 2)
         ;
     g->ids = rag_malloc((max_nodes ? max_nodes : 1) * sizeof *g->ids);

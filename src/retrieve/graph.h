@@ -74,7 +74,7 @@ size_t rag_graph_n_nodes(const rag_graph *g);
 size_t rag_graph_n_edges(const rag_graph *g);   /* directed: 2 per undirected edge */
 
 /* Personalised PageRank parameters: restart probability alpha in (0, 1)
- * (default 0.15) and the push threshold epsilon > 0 (default 1e-6): the
+ * (default 0.15) and the push threshold epsilon > 0 (default 1e-5): the
  * result is exact up to a residual below epsilon * degree per node. */
 int rag_graph_set_ppr(rag_graph *g, double alpha, double epsilon, rag_err *err);
 
