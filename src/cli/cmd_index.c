@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "embed/embed_index.h"
 #include "obs/obs.h"
+#include "retrieve/graph.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -200,6 +201,21 @@ int cmd_index(int argc, char **argv)
     /* vectors for the chunks (src/embed/embed_index.h) */
     if (rc >= 0 && !no_embed)
         embed_pass(ix, cfg, &prog, &emb);
+    /* ---- chunk graph (src/retrieve/graph.h, docs/graph.md), only when graph
+     * boosting is on (search.graph_boost > 0): rebuilt when the index changed
+     * (skipped by its stamp otherwise); on failure it is dropped, so search
+     * runs without graph boost rather than on a stale graph. */
+    if (rc >= 0 && cfg->search_graph_boost > 0) {
+        rag_graph_report g_rep;
+        rag_err g_err = {0};
+        if (rag_graph_build(ix, NULL, &g_rep, &g_err) < 0) {
+            fprintf(stderr, "docrag: warning: chunk graph not built: %s\n", g_err.msg);
+            rag_graph_drop(ix, NULL);
+        } else if (!g_rep.skipped) {
+            rag_log(RAG_LOG_INFO, "graph: %lld chunks, %lld edges in %.2f s",
+                    (long long)g_rep.n_nodes, (long long)g_rep.n_edges, g_rep.seconds);
+        }
+    }
     if (rc < 0) {
         cli_error(&err);
         rc = 1;
