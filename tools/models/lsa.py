@@ -90,7 +90,7 @@ class LSA:
             ev, U = np.linalg.eigh(X @ X.T)
             order = np.argsort(ev)[::-1]
             ev, U = ev[order], U[:, order]
-            keep = ev > ev[0] * 1e-10
+            keep = np.flatnonzero(ev > ev[0] * 1e-10)[:k]
             s = np.sqrt(ev[keep])
             V = (X.T @ U[:, keep]) / s
         else:
