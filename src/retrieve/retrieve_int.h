@@ -14,7 +14,10 @@ struct rag_retriever {
     char dense_reason[256];         /* "" or why there is no dense stage */
     char rerank_reason[256];        /* "" or why the rerank stage is missing */
     rag_ppr_fn ppr;                 /* graph hook; NULL = none */
-    void *ppr_ctx;                  /* borrowed */
+    void *ppr_ctx;                  /* borrowed (unless it is graph) */
+    struct rag_graph *graph;        /* owned: the index's chunk graph, when
+                                       rag_retriever_open loaded it */
+    char graph_reason[256];         /* "" or why graph boosting is off */
 };
 
 /* BM25 top `want` over the chunks in ids (sorted ascending) when filtered,

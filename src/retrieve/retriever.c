@@ -9,6 +9,8 @@
  */
 #include "retrieve_int.h"
 
+#include "retrieve/graph.h"
+
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -94,8 +96,10 @@ static int load_vectors(rag_retriever *r, rag_err *err)
     rc = find_stored_model(r, rag_embedder_model_id(r->embedder), &stored, err);
     if (rc <= 0)
         return rc;
-    /* TODO(int8 form): switch to the int8-only loader helper when it lands */
+    /* embed.vectors: int8 = int8 rows in memory, float32 re-scoring of the
+     * error-bounded candidates read from the index (same results as f32) */
     vo.int8 = r->params.int8;
+    vo.int8_only = r->params.int8;
     rc = rag_vector_index_load_ix(&r->vectors, r->ix, stored, &vo, &lerr);
     rag_free(stored);
     if (rc == RAG_ENOMEM)
@@ -174,6 +178,31 @@ static int missing_local_folder(const rag_config *cfg, char *reason, size_t n_re
     return 0;
 }
 
+static int graph_ppr(void *ctx, const int64_t *seeds, const double *seed_w, size_t n_seeds,
+                     const int64_t *ids, size_t n_ids, double *out, rag_err *err)
+{
+    return rag_graph_ppr(ctx, seeds, seed_w, n_seeds, ids, n_ids, out, err);
+}
+
+/* Graph boosting needs the index's chunk graph (built by `docrag index`
+ * when search.graph_boost > 0): load it, or record why it is off. */
+static int open_graph(rag_retriever *r, rag_err *err)
+{
+    rag_err gerr = {0};
+    int rc = rag_graph_load(&r->graph, r->ix, &gerr);
+    if (rc == RAG_ENOMEM)
+        return rag_fail(err, rc, "%s", gerr.msg);
+    if (rc < 0)
+        snprintf(r->graph_reason, sizeof r->graph_reason, "%s", gerr.msg);
+    else if (!r->graph)
+        snprintf(r->graph_reason, sizeof r->graph_reason,
+                 "the index has no chunk graph: run `docrag index` with "
+                 "search.graph_boost > 0");
+    else
+        rag_retriever_set_graph(r, graph_ppr, r->graph);
+    return RAG_OK;
+}
+
 int rag_retriever_open(rag_retriever **out, rag_index *ix, const rag_config *cfg,
                        rag_search_mode mode, rag_usage *usage, rag_err *err)
 {
@@ -218,6 +247,11 @@ int rag_retriever_open(rag_retriever **out, rag_index *ix, const rag_config *cfg
     if (dense_reason[0])
         memcpy((*out)->dense_reason, dense_reason, sizeof dense_reason);
     memcpy((*out)->rerank_reason, rerank_reason, sizeof rerank_reason);
+    if (mode == RAG_MODE_HYBRID && p.graph_boost > 0 && (rc = open_graph(*out, err)) < 0) {
+        rag_retriever_destroy(*out);
+        *out = NULL;
+        return rc;
+    }
     return RAG_OK;
 }
 
@@ -225,6 +259,7 @@ void rag_retriever_destroy(rag_retriever *r)
 {
     if (!r)
         return;
+    rag_graph_destroy(r->graph);
     rag_embedder_destroy(r->embedder);
     rag_vector_index_destroy(r->vectors);
     rag_reranker_destroy(r->reranker);

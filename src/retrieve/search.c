@@ -230,6 +230,8 @@ int rag_search(rag_hits *out, rag_index *ix, const char *query,
     rerank = !opts->no_rerank && rag_retriever_has_rerank(r);
     if (!opts->no_rerank && r && r->params.rerank_top_n > 0 && r->rerank_reason[0])
         add_notice(out, "no rerank stage: %s", r->rerank_reason);
+    if (mode == RAG_MODE_HYBRID && r && r->params.graph_boost > 0 && r->graph_reason[0])
+        add_notice(out, "no graph boost: %s", r->graph_reason);
     out->mode_used = mode;
     if (opts->k == 0)
         goto done;
@@ -280,9 +282,9 @@ int rag_search(rag_hits *out, rag_index *ix, const char *query,
     }
     out->t.fuse = rag_now_ms() - t0;
 
-    /* ---- graph-boosted fusion: the hook (rag_retriever_set_graph). When
-     * src/retrieve/graph.h lands, the retriever installs rag_graph_ppr
-     * over the index's chunk graph here; nothing else changes. ---- */
+    /* ---- graph-boosted fusion: personalised PageRank from the fused seeds
+     * over the index's chunk graph (rag_retriever_open installs
+     * rag_graph_ppr; tests may install their own hook). ---- */
     if (mode == RAG_MODE_HYBRID && r->ppr && r->params.graph_boost > 0 && n_c) {
         t0 = rag_now_ms();
         rc = graph_stage(out, r, c, n_c, err);
