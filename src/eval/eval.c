@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -277,7 +278,9 @@ static int by_score_then_id(const void *a, const void *b)
  * and score the query. */
 static int run_query(rag_index *ix, sqlite3_stmt *doc_of, rag_bm25_hit *hits,
                      const char *qid, const char *text, qrel_set *rel,
-                     const rag_eval_opts *opts, rag_query_metrics *m, rag_err *err)
+                     const rag_eval_opts *opts, rag_query_metrics *m,
+                     rag_search_mode *res_mode, char *notice, size_t n_notice,
+                     rag_err *err)
 {
     ranked_doc *docs = NULL;
     const char **ids = NULL;
@@ -285,7 +288,30 @@ static int run_query(rag_index *ix, sqlite3_stmt *doc_of, rag_bm25_hit *hits,
     int rc;
 
     memset(m, 0, sizeof *m);
-    rc = rag_index_bm25(ix, text, opts->chunk_depth, hits, &n_hits, err);
+    if (opts->mode == RAG_MODE_BM25) {
+        rc = rag_index_bm25(ix, text, opts->chunk_depth, hits, &n_hits, err);
+    } else {
+        /* Other modes rank through rag_search (which may fall back to BM25
+         * and say so); only the chunk ids and scores are kept. */
+        rag_hits h;
+        rag_search_opts so;
+        memset(&so, 0, sizeof so);
+        so.mode = opts->mode;
+        so.k = opts->chunk_depth;
+        rc = rag_search(&h, ix, text, &so, err);
+        if (rc == RAG_OK) {
+            for (size_t i = 0; i < h.n && i < opts->chunk_depth; i++) {
+                hits[i].chunk_id = h.items[i].row.chunk_id;
+                hits[i].score = h.items[i].score;
+                n_hits = i + 1;
+            }
+            if (res_mode)
+                *res_mode = h.mode_used;
+            if (notice && !notice[0] && h.notice[0])
+                snprintf(notice, n_notice, "%s", h.notice);
+            rag_hits_fini(&h);
+        }
+    }
     if (rc < 0 || n_hits == 0)
         goto done;
     docs = rag_calloc(n_hits, sizeof *docs);
@@ -348,6 +374,7 @@ int rag_eval_beir(rag_eval_result *res, const char *dir, const rag_eval_opts *op
     size_t line_cap = 0;
 
     memset(res, 0, sizeof *res);
+    res->mode_used = opts->mode;
     if (!(path = rag_asprintf("%s/qrels/test.tsv", dir)))
         return rag_fail(err, RAG_ENOMEM, "out of memory");
     rc = load_qrels(&q, path, err);
@@ -416,7 +443,8 @@ int rag_eval_beir(rag_eval_result *res, const char *dir, const rag_eval_opts *op
                 json_decref(o);
                 continue; /* duplicate query id: score once */
             }
-            rc = run_query(ix, st, hits, qid, text, rel, opts, &m, err);
+            rc = run_query(ix, st, hits, qid, text, rel, opts, &m, &res->mode_used,
+                           res->notice, sizeof res->notice, err);
             json_decref(o);
             if (rc < 0)
                 goto done;
