@@ -78,7 +78,7 @@ int main(int argc, char **argv)
         size_t total_hits = 0;
         for (size_t i = 0; i < n_q; i++) {
             rag_hits hits;
-            rag_search_opts so = {RAG_MODE_BM25, 10};
+            rag_search_opts so = {.mode = RAG_MODE_BM25, .k = 10};
             double t0 = rag_now_ms();
             if (rag_search(&hits, ix, queries[i], &so, &err) < 0) {
                 fprintf(stderr, "bench_bm25: query %zu: %s\n", i, err.msg);

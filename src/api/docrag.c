@@ -15,6 +15,8 @@ struct docrag {
     rag_index *ix;
     rag_llm_chain *chain;   /* chains.llm; extractive-only by default */
     rag_usage *usage;       /* usage and budgets, in the index file */
+    rag_retriever *retriever; /* search.mode's pipeline: embedder, vectors, reranker */
+    rag_search_mode mode;
 };
 
 static int put_err(docrag_error *out, const rag_err *err)
@@ -72,6 +74,12 @@ int docrag_open(docrag **out, const char *db_path, const char *config_path,
         rag_llm_chain_create(&d->chain, d->cfg, NULL, &err) < 0 ||
         rag_usage_open(&d->usage, rag_index_db(d->ix), d->cfg, &err) < 0)
         goto fail;
+    {
+        int m = rag_search_mode_parse(d->cfg->search_mode);
+        d->mode = m < 0 ? RAG_MODE_BM25 : (rag_search_mode)m;
+    }
+    if (rag_retriever_open(&d->retriever, d->ix, d->cfg, d->mode, d->usage, &err) < 0)
+        goto fail;
     *out = d;
     return 0;
 fail:
@@ -83,6 +91,7 @@ void docrag_close(docrag *d)
 {
     if (!d)
         return;
+    rag_retriever_destroy(d->retriever);
     rag_usage_close(d->usage);
     rag_llm_chain_destroy(d->chain);
     rag_index_close(d->ix);
@@ -148,12 +157,14 @@ int docrag_index(docrag *d, const char *const *paths, size_t n_paths,
 int docrag_search(docrag *d, const char *query, int k, char **results_json,
                   docrag_error *e)
 {
-    rag_search_opts so = {RAG_MODE_BM25, k > 0 ? (size_t)k : (size_t)d->cfg->search_k};
+    rag_search_opts so = {.mode = d->mode,
+                          .k = k > 0 ? (size_t)k : (size_t)d->cfg->search_k};
     rag_hits hits;
     rag_err err = {0};
     double t0 = rag_now_ms();
     int rc;
 
+    so.retriever = d->retriever;
     if (rag_search(&hits, d->ix, query, &so, &err) < 0)
         return put_err(e, &err);
     rc = take_json(rag_render_hits(query, &hits, rag_now_ms() - t0), results_json, &err);
@@ -166,6 +177,8 @@ int docrag_ask(docrag *d, const char *question, char **answer_json, docrag_error
     rag_ask_opts o = rag_ask_opts_from_config(d->cfg);
     o.llm = d->chain;
     o.usage = d->usage;
+    o.mode = d->mode;
+    o.retriever = d->retriever;
     rag_answer a;
     rag_ask_timings t;
     rag_err err = {0};

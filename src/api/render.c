@@ -1,21 +1,61 @@
 /* render.c - JSON for search hits and answers. */
 #include "render.h"
 
+/* {"score","rank"} objects for the stages a hit went through */
+static json_t *stages_json(const rag_cand *c)
+{
+    json_t *o = json_object();
+    struct { const char *name; double score; int rank; } st[] = {
+        {"bm25", c->bm25, c->bm25_rank}, {"dense", c->dense, c->dense_rank},
+        {"fused", c->fused, c->fused_rank}, {"rerank", c->rerank, c->rerank_rank}};
+    for (size_t i = 0; o && i < sizeof st / sizeof st[0]; i++)
+        if (st[i].rank > 0)
+            json_object_set_new(o, st[i].name, json_pack("{s:f,s:i}", "score", st[i].score,
+                                                         "rank", st[i].rank));
+    return o;
+}
+
+json_t *rag_render_timings(const rag_search_timings *t)
+{
+    return json_pack("{s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f}", "bm25", t->bm25, "embed", t->embed,
+                     "knn", t->knn, "fuse", t->fuse, "graph", t->graph, "rerank", t->rerank,
+                     "fetch", t->fetch, "total", t->total);
+}
+
+const char *rag_render_fusion_name(const rag_hits *hits)
+{
+    if (hits->mode_used != RAG_MODE_HYBRID)
+        return NULL;
+    return hits->fusion_used == RAG_FUSION_WEIGHTED ? "weighted" : "rrf";
+}
+
 json_t *rag_render_hits(const char *query, const rag_hits *hits, double total_ms)
 {
     json_t *arr = json_array();
-    json_t *o;
+    json_t *o, *t;
     for (size_t i = 0; arr && i < hits->n; i++) {
         const rag_hit *h = &hits->items[i];
         json_array_append_new(arr, json_pack(
-            "{s:i,s:f,s:I,s:s,s:s,s:i,s:i,s:s,s:s}", "rank", h->rank, "score",
+            "{s:i,s:f,s:I,s:s,s:s,s:i,s:i,s:s,s:s,s:o}", "rank", h->rank, "score",
             h->score, "chunk_id", (json_int_t)h->row.chunk_id, "doc", h->row.doc,
             "title", h->row.title, "page_start", h->row.page_start, "page_end",
-            h->row.page_end, "section", h->row.section, "text", h->row.text));
+            h->row.page_end, "section", h->row.section, "text", h->row.text, "stages",
+            stages_json(&h->stages)));
     }
-    o = json_pack("{s:s,s:o,s:s,s:{s:f,s:f,s:f}}", "query", query, "results", arr,
-                  "mode", rag_search_mode_name(hits->mode_used), "timings_ms",
-                  "search", hits->ms_search, "fetch", hits->ms_fetch, "total", total_ms);
+    t = rag_render_timings(&hits->t);
+    /* "search" = the ranking stages together, as before the per-stage keys */
+    if (t) {
+        json_object_set_new(t, "search", json_real(hits->t.bm25 + hits->t.embed +
+                                                   hits->t.knn + hits->t.fuse +
+                                                   hits->t.graph + hits->t.rerank));
+        json_object_set_new(t, "total", json_real(total_ms));
+    }
+    o = json_pack("{s:s,s:o,s:s,s:o}", "query", query, "results", arr, "mode",
+                  rag_search_mode_name(hits->mode_used), "timings_ms", t);
+    if (o && rag_render_fusion_name(hits))
+        json_object_set_new(o, "fusion", json_string(rag_render_fusion_name(hits)));
+    if (o && hits->reranked)
+        json_object_set_new(o, "reranked_by", json_string(hits->rerank_backend));
     if (o && hits->notice[0])
         json_object_set_new(o, "notice", json_string(hits->notice));
     return o;
@@ -32,11 +72,20 @@ json_t *rag_render_answer(const char *question, const rag_answer *a,
             "doc", c->doc, "page_start", c->page_start, "page_end", c->page_end,
             "section", c->section));
     }
-    json_t *o = json_pack("{s:s,s:s,s:o,s:f,s:b,s:s,s:{s:f,s:f,s:f,s:f}}", "question",
-                          question, "answer", a->answer, "citations", cites,
-                          "confidence", a->confidence, "refused", a->refused, "backend",
-                          a->backend, "timings_ms", "search", t->search_ms, "gate",
-                          t->gate_ms, "answer", t->answer_ms, "total", t->total_ms);
+    json_t *tm = rag_render_timings(&t->stages);
+    json_t *o;
+    if (tm) {
+        json_object_set_new(tm, "search", json_real(t->search_ms));
+        json_object_set_new(tm, "gate", json_real(t->gate_ms));
+        json_object_set_new(tm, "answer", json_real(t->answer_ms));
+        json_object_set_new(tm, "total", json_real(t->total_ms));
+    }
+    o = json_pack("{s:s,s:s,s:o,s:f,s:b,s:s,s:o,s:s}", "question", question, "answer",
+                  a->answer, "citations", cites, "confidence", a->confidence, "refused",
+                  a->refused, "backend", a->backend, "timings_ms", tm, "mode",
+                  rag_search_mode_name(t->mode_used));
+    if (o && t->reranked_by[0])
+        json_object_set_new(o, "reranked_by", json_string(t->reranked_by));
     /* optional keys, present only when non-empty */
     if (o && a->n_dropped) {
         json_t *d = json_array();

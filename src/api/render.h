@@ -11,10 +11,18 @@
 
 #include <jansson.h>
 
-/* New references; NULL on OOM. */
+/* New references; NULL on OOM. Search JSON adds to the contract's keys:
+ * per hit "stages" ({"bm25"|"dense"|"fused"|"rerank": {"score","rank"}},
+ * the stages the hit went through), "mode", "fusion" (hybrid),
+ * "reranked_by", "notice"; timings_ms has bm25, embed, knn, fuse, graph,
+ * rerank, fetch, search (the ranking stages together) and total. */
 json_t *rag_render_hits(const char *query, const rag_hits *hits, double total_ms);
 json_t *rag_render_answer(const char *question, const rag_answer *a,
                           const rag_ask_timings *t);
+/* {"bm25","embed","knn","fuse","graph","rerank","fetch","total"} in ms. */
+json_t *rag_render_timings(const rag_search_timings *t);
+/* "rrf" / "weighted" for hybrid hits, else NULL. */
+const char *rag_render_fusion_name(const rag_hits *hits);
 /* Compact text with 6 significant digits for reals; caller frees with free(). */
 char *rag_render_dump(const json_t *o);
 

@@ -1,6 +1,7 @@
 /* cmd_ask.c - docrag ask [--json] [--stream] QUESTION
  *
- * retrieve (BM25) -> off-topic gate -> answer from the LLM chain
+ * retrieve (search.mode or --mode: bm25, dense or hybrid, then the rerank
+ * stage if configured) -> off-topic gate -> answer from the LLM chain
  * (chains.llm, e.g. [hf_router, ollama, extractive]) with citations.
  * --stream prints the answer as it is generated, then the sources; in that
  * mode the sources carry the numbers the model wrote (the streamed text
@@ -18,7 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char usage[] = "docrag ask [--db F] [--json] [--stream] QUESTION";
+static const char usage[] =
+    "docrag ask [--db F] [--mode bm25|dense|hybrid] [--json] [--stream] QUESTION";
 
 static int stream_token(void *ctx, const char *text, size_t n)
 {
@@ -74,6 +76,7 @@ int cmd_ask(int argc, char **argv)
     cli_common common;
     rag_config *cfg = NULL;
     rag_index *ix = NULL;
+    rag_retriever *retriever = NULL;
     rag_llm_chain *chain = NULL;
     sqlite3 *usage_db = NULL;
     rag_usage *meter = NULL;
@@ -82,6 +85,7 @@ int cmd_ask(int argc, char **argv)
     rag_ask_opts opts;
     rag_err err = {0};
     char *question = NULL;
+    const char *mode = NULL;
     int json = 0, stream = 0, first = argc, rc = 1;
 
     if (cli_common_parse(&common, &argc, argv))
@@ -91,6 +95,8 @@ int cmd_ask(int argc, char **argv)
             json = 1;
         else if (!strcmp(argv[i], "--stream"))
             stream = 1;
+        else if (!strcmp(argv[i], "--mode") && i + 1 < argc)
+            mode = argv[++i];
         else if (argv[i][0] == '-' && argv[i][1])
             return cli_usage(usage);
         else {
@@ -103,9 +109,23 @@ int cmd_ask(int argc, char **argv)
     if (cli_load_config(&cfg, &common))
         return 1;
     opts = rag_ask_opts_from_config(cfg);
+    if (mode) {
+        int m = rag_search_mode_parse(mode);
+        if (m < 0) {
+            fprintf(stderr, "docrag: unknown search mode '%s' (bm25, dense, hybrid)\n", mode);
+            rag_config_destroy(cfg);
+            return 2;
+        }
+        opts.mode = (rag_search_mode)m;
+    }
     question = cli_join_args(argc, argv, first);
     if (!question || cli_open_index(&ix, cfg, 1))
         goto done;
+    if (rag_retriever_open(&retriever, ix, cfg, opts.mode, NULL, &err) < 0) {
+        cli_error(&err);
+        goto done;
+    }
+    opts.retriever = retriever;
     if (rag_llm_chain_create(&chain, cfg, NULL, &err) < 0) {
         cli_error(&err);
         goto done;
@@ -135,6 +155,8 @@ int cmd_ask(int argc, char **argv)
         cli_error(&err);
         goto done;
     }
+    if (t.search_notice[0])
+        fprintf(stderr, "docrag: notice: %s\n", t.search_notice);
     if (json) {
         json_t *o = rag_render_answer(question, &ans, &t);
         char *text = o ? rag_render_dump(o) : NULL;
@@ -155,6 +177,7 @@ done:
     rag_usage_close(meter);
     sqlite3_close(usage_db);
     rag_llm_chain_destroy(chain);
+    rag_retriever_destroy(retriever);
     rag_index_close(ix);
     rag_config_destroy(cfg);
     rag_free(question);

@@ -1,14 +1,25 @@
-/* cmd_index.c - docrag index [--json] [--keep-vanished] PATH...
+/* cmd_index.c - docrag index [--json] [--keep-vanished] [--no-embed] PATH...
+ *
+ * After the files, chunks without a vector are embedded by chains.embed
+ * (src/embed/embed_index.h) unless --no-embed; no embedder configured
+ * (chains.embed: none) says nothing, an embedder that cannot be built
+ * prints one warning and indexing still succeeds (BM25 only).
  *
  * Exit status: 0 all files indexed or unchanged; 3 some files failed
- * (each named on stderr, the rest indexed); 1 the database failed.
+ * (each named on stderr, the rest indexed); 4 files indexed but the
+ * embedding pass stopped (vectors of finished batches kept; re-run to
+ * resume); 1 the database failed.
  */
 #include "cli.h"
+#include "embed/embed_index.h"
+#include "obs/obs.h"
 
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+
+#define INDEX_USAGE "docrag index [--db F] [--json] [--keep-vanished] [--no-embed] PATH..."
 
 typedef struct {
     int tty;
@@ -47,6 +58,95 @@ static void on_error(void *ctx, const char *path, const rag_err *err)
                 err->msg[0] ? err->msg : rag_status_name(err->code));
 }
 
+/* ---- the embedding pass (after the files) ------------------------------ */
+
+typedef struct {
+    int ran;                 /* an embedder was built and the pass ran */
+    int failed;
+    rag_embed_report rep;
+} embed_outcome;
+
+static void on_embed_progress(void *ctx, size_t n_done, size_t n_total)
+{
+    progress *p = ctx;
+    if (p->quiet)
+        return;
+    if (p->tty) {
+        int width = 30, fill = n_total ? (int)(width * n_done / n_total) : width;
+        fprintf(stderr, "\r[%.*s%*s] %zu/%zu embedded", fill,
+                "##############################", width - fill, "", n_done, n_total);
+        if (n_done == n_total)
+            fputc('\n', stderr);
+    } else {
+        rag_log(RAG_LOG_DEBUG, "embedded %zu/%zu chunks", n_done, n_total);
+    }
+}
+
+/* Build chains.embed and give every chunk a vector. Prints its own
+ * warning or error; never changes the files' outcome. */
+static void embed_pass(rag_index *ix, const rag_config *cfg, progress *prog,
+                       embed_outcome *out)
+{
+    rag_embedder *e = NULL;
+    rag_usage *usage = NULL;
+    rag_embed_index_opts opts = rag_embed_index_default_opts();
+    rag_err err = {0};
+
+    memset(out, 0, sizeof *out);
+    if (cfg->n_chain_embed == 0 || !strcmp(cfg->chain_embed[0], "none"))
+        return;   /* no embedder: quiet, and no work at all */
+    if (rag_usage_open(&usage, rag_index_db(ix), cfg, &err) < 0) {
+        rag_log(RAG_LOG_DEBUG, "usage not recorded: %s", err.msg);
+        usage = NULL;
+    }
+    if (rag_embedder_chain_create(&e, cfg, usage, NULL, &err) < 0) {
+        fprintf(stderr, "docrag: warning: chunks not embedded: %s; dense and hybrid search "
+                "will fall back to BM25\n", err.msg);
+        goto done;
+    }
+    if (!e)
+        goto done;
+    opts.batch = cfg->embed_batch > 0 ? (size_t)cfg->embed_batch : 32;
+    opts.progress = on_embed_progress;
+    opts.ctx = prog;
+    out->ran = 1;
+    if (rag_embed_index(ix, e, &opts, &out->rep, &err) < 0) {
+        if (prog->tty && !prog->quiet)
+            fputc('\n', stderr);
+        fprintf(stderr, "docrag: embedding stopped (finished batches kept; run again to "
+                "resume): %s\n", err.msg);
+        out->failed = 1;
+    }
+done:
+    rag_embedder_destroy(e);
+    rag_usage_close(usage);
+}
+
+static json_t *embed_json(const embed_outcome *o)
+{
+    const rag_embed_report *r = &o->rep;
+    size_t looked = r->n_cached + r->n_embedded;
+    return json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:f,s:f,s:b,s:s?}", "model", r->model,
+                     "dim", (json_int_t)r->dim, "chunks", (json_int_t)r->n_chunks,
+                     "embedded", (json_int_t)r->n_embedded, "cached",
+                     (json_int_t)r->n_cached, "kept", (json_int_t)r->n_present, "removed",
+                     (json_int_t)r->n_removed, "cache_hit_rate",
+                     looked ? (double)r->n_cached / (double)looked : 0.0, "seconds",
+                     r->seconds, "failed", o->failed, "previous_model",
+                     r->prev_model[0] ? r->prev_model : NULL);
+}
+
+static void embed_print(const embed_outcome *o)
+{
+    const rag_embed_report *r = &o->rep;
+    size_t looked = r->n_cached + r->n_embedded;
+    printf("vectors: %zu chunks, model %s (%zu-d), %.2f s: %zu embedded, %zu from cache",
+           r->n_chunks, r->model, r->dim, r->seconds, r->n_embedded, r->n_cached);
+    if (looked)
+        printf(" (hit rate %.1f%%)", 100.0 * (double)r->n_cached / (double)looked);
+    printf(", %zu kept\n", r->n_present);
+}
+
 int cmd_index(int argc, char **argv)
 {
     cli_common common;
@@ -56,7 +156,8 @@ int cmd_index(int argc, char **argv)
     rag_err err = {0};
     progress prog = {isatty(2), 0};
     const char **paths;
-    int json = 0, keep = 0, n_paths = 0, rc;
+    int json = 0, keep = 0, no_embed = 0, n_paths = 0, rc;
+    embed_outcome emb = {0};
 
     if (cli_common_parse(&common, &argc, argv))
         return 2;
@@ -68,15 +169,17 @@ int cmd_index(int argc, char **argv)
             json = 1;
         else if (!strcmp(argv[i], "--keep-vanished"))
             keep = 1;
+        else if (!strcmp(argv[i], "--no-embed"))
+            no_embed = 1;
         else if (argv[i][0] == '-' && argv[i][1]) {
             rag_free(paths);
-            return cli_usage("docrag index [--db F] [--json] [--keep-vanished] PATH...");
+            return cli_usage(INDEX_USAGE);
         } else
             paths[n_paths++] = argv[i];
     }
     if (n_paths == 0) {
         rag_free(paths);
-        return cli_usage("docrag index [--db F] [--json] [--keep-vanished] PATH...");
+        return cli_usage(INDEX_USAGE);
     }
     if (cli_load_config(&cfg, &common)) {
         rag_free(paths);
@@ -94,6 +197,9 @@ int cmd_index(int argc, char **argv)
         prog.quiet = json;
         rc = rag_indexer_run(ix, paths, (size_t)n_paths, &opts, &ev, &rep, &err);
     }
+    /* vectors for the chunks (src/embed/embed_index.h) */
+    if (rc >= 0 && !no_embed)
+        embed_pass(ix, cfg, &prog, &emb);
     if (rc < 0) {
         cli_error(&err);
         rc = 1;
@@ -107,18 +213,22 @@ int cmd_index(int argc, char **argv)
                               "failed", (json_int_t)rep.n_failed,
                               "chunks", (json_int_t)rep.n_chunks,
                               "pages", (json_int_t)rep.n_pages, "seconds", rep.seconds);
+        if (o && emb.ran)
+            json_object_set_new(o, "embed", embed_json(&emb));
         if (o) {
             json_dumpf(o, stdout, JSON_COMPACT | JSON_REAL_PRECISION(6));
             fputc('\n', stdout);
             json_decref(o);
         }
-        rc = rep.n_failed ? 3 : 0;
+        rc = rep.n_failed ? 3 : emb.failed ? 4 : 0;
     } else {
         printf("indexed %zu files in %.2f s: %zu added, %zu updated, %zu unchanged, "
                "%zu removed, %zu failed; %zu chunks from %zu pages -> %s\n",
                rep.n_seen, rep.seconds, rep.n_added, rep.n_updated, rep.n_unchanged,
                rep.n_removed, rep.n_failed, rep.n_chunks, rep.n_pages, cfg->db_path);
-        rc = rep.n_failed ? 3 : 0;
+        if (emb.ran && !emb.failed)
+            embed_print(&emb);
+        rc = rep.n_failed ? 3 : emb.failed ? 4 : 0;
     }
     rag_index_close(ix);
     rag_config_destroy(cfg);

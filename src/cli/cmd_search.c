@@ -1,4 +1,9 @@
-/* cmd_search.c - docrag search [-k N] [--mode bm25|dense|hybrid] [--json] QUERY */
+/* cmd_search.c - docrag search [-k N] [--mode bm25|dense|hybrid] [--doc GLOB]
+ * [--pages A-B] [--no-rerank] [--json] QUERY
+ *
+ * Runs the retrieval pipeline (retrieve.h) in the chosen mode; the text
+ * output ends with a line naming the mode that ran, the fusion, the
+ * reranker and the time. */
 #include "cli.h"
 #include "api/render.h"
 #include "retrieve/retrieve.h"
@@ -9,9 +14,37 @@
 #include <string.h>
 
 static const char usage[] =
-    "docrag search [--db F] [-k N] [--mode bm25|dense|hybrid] [--json] QUERY";
+    "docrag search [--db F] [-k N] [--mode bm25|dense|hybrid] [--doc GLOB] [--pages A-B]\n"
+    "                     [--no-rerank] [--json] QUERY";
 
-static void print_text(const rag_hits *hits)
+/* "A-B", "A-" or "A" (one page) -> [min, max], 0 = unbounded. */
+static int parse_pages(const char *s, int *lo, int *hi)
+{
+    char *end;
+    long a = strtol(s, &end, 10), b;
+    if (end == s || a < 1 || a > 1000000)
+        return -1;
+    if (!*end) {
+        *lo = *hi = (int)a;
+        return 0;
+    }
+    if (*end != '-')
+        return -1;
+    s = end + 1;
+    if (!*s) {
+        *lo = (int)a;
+        *hi = 0;
+        return 0;
+    }
+    b = strtol(s, &end, 10);
+    if (end == s || *end || b < a || b > 1000000)
+        return -1;
+    *lo = (int)a;
+    *hi = (int)b;
+    return 0;
+}
+
+static void print_text(const rag_hits *hits, double total_ms)
 {
     if (hits->n == 0)
         printf("no results\n");
@@ -31,6 +64,12 @@ static void print_text(const rag_hits *hits)
             putchar(h->row.text[j] == '\n' ? ' ' : h->row.text[j]);
         printf("%s\n", n < strlen(h->row.text) ? "..." : "");
     }
+    printf("\n[mode %s", rag_search_mode_name(hits->mode_used));
+    if (rag_render_fusion_name(hits))
+        printf(", %s fusion", rag_render_fusion_name(hits));
+    if (hits->reranked)
+        printf(", reranked by %s", hits->rerank_backend);
+    printf("; %.1f ms]\n", total_ms);
 }
 
 int cmd_search(int argc, char **argv)
@@ -38,6 +77,7 @@ int cmd_search(int argc, char **argv)
     cli_common common;
     rag_config *cfg = NULL;
     rag_index *ix = NULL;
+    rag_retriever *retriever = NULL;
     rag_hits hits;
     rag_search_opts opts;
     rag_err err = {0};
@@ -48,9 +88,21 @@ int cmd_search(int argc, char **argv)
 
     if (cli_common_parse(&common, &argc, argv))
         return 2;
+    memset(&opts, 0, sizeof opts);
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--json"))
             json = 1;
+        else if (!strcmp(argv[i], "--no-rerank"))
+            opts.no_rerank = 1;
+        else if (!strcmp(argv[i], "--doc") && i + 1 < argc)
+            opts.doc_glob = argv[++i];
+        else if (!strcmp(argv[i], "--pages") && i + 1 < argc) {
+            if (parse_pages(argv[++i], &opts.page_min, &opts.page_max) < 0) {
+                fprintf(stderr, "docrag: --pages '%s': expected A-B, A- or A "
+                        "(1-based pages, A <= B)\n", argv[i]);
+                return 2;
+            }
+        }
         else if ((!strcmp(argv[i], "-k") || !strcmp(argv[i], "--k")) && i + 1 < argc)
             k = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--mode") && i + 1 < argc)
@@ -80,6 +132,11 @@ int cmd_search(int argc, char **argv)
     query = cli_join_args(argc, argv, first);
     if (!query || cli_open_index(&ix, cfg, 1))
         goto done;
+    if (rag_retriever_open(&retriever, ix, cfg, opts.mode, NULL, &err) < 0) {
+        cli_error(&err);
+        goto done;
+    }
+    opts.retriever = retriever;
     if (rag_search(&hits, ix, query, &opts, &err) < 0) {
         cli_error(&err);
         goto done;
@@ -98,11 +155,12 @@ int cmd_search(int argc, char **argv)
         printf("%s\n", text);
         free(text);
     } else {
-        print_text(&hits);
+        print_text(&hits, rag_now_ms() - t0);
     }
     rag_hits_fini(&hits);
     rc = 0;
 done:
+    rag_retriever_destroy(retriever);
     rag_index_close(ix);
     rag_config_destroy(cfg);
     rag_free(query);

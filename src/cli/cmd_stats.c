@@ -52,8 +52,16 @@ int cmd_stats(int argc, char **argv)
                       "embed_cache_entries", (json_int_t)s.n_cache_entries, "db_bytes",
                       (json_int_t)s.db_bytes, "kinds", kinds, "embed_model",
                       s.embed_model[0] ? s.embed_model : NULL);
-        if (o)
+        if (o) {
+            json_object_set_new(o, "embed_dim", json_integer(s.embed_dim));
+            json_object_set_new(o, "embed_cache_lookups", json_integer(s.n_cache_lookups));
+            json_object_set_new(o, "embed_cache_hits", json_integer(s.n_cache_hits));
+            json_object_set_new(o, "embed_cache_hit_rate",
+                                json_real(s.n_cache_lookups ? (double)s.n_cache_hits /
+                                                                  (double)s.n_cache_lookups
+                                                            : 0.0));
             json_object_set_new(o, "usage", uj ? json_incref(uj) : json_object());
+        }
         if (o) {
             json_dumpf(o, stdout, JSON_COMPACT);
             fputc('\n', stdout);
@@ -69,8 +77,16 @@ int cmd_stats(int argc, char **argv)
         printf("pages       %lld\n", (long long)s.n_pages);
         printf("chunks      %lld (%.1f MB of text)\n", (long long)s.n_chunks,
                (double)s.n_text_bytes / 1048576.0);
-        printf("vectors     %lld%s%s\n", (long long)s.n_vectors,
-               s.embed_model[0] ? ", model " : "", s.embed_model);
+        printf("vectors     %lld", (long long)s.n_vectors);
+        if (s.embed_model[0])
+            printf(", model %s (%lld-d)", s.embed_model, (long long)s.embed_dim);
+        printf("\n");
+        printf("embed cache %lld entries", (long long)s.n_cache_entries);
+        if (s.n_cache_lookups)
+            printf(", hit rate %.1f%% (%lld of %lld lookups)",
+                   100.0 * (double)s.n_cache_hits / (double)s.n_cache_lookups,
+                   (long long)s.n_cache_hits, (long long)s.n_cache_lookups);
+        printf("\n");
         {
             const char *name;
             json_t *b;

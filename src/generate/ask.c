@@ -1,5 +1,6 @@
 /* ask.c - question -> retrieve -> off-topic gate -> answer.
  *
+ * Retrieval is the search pipeline (retrieve.h) in the configured mode.
  * The gate runs before any answer is built, so a paid back-end is never
  * called for a question the documents cannot answer. The answer comes from
  * the LLM chain (rag_answer_chain); with no chain, or a chain of only
@@ -23,6 +24,8 @@ rag_ask_opts rag_ask_default_opts(void)
     o.llm = NULL;
     o.usage = NULL;
     memset(&o.stream, 0, sizeof o.stream);
+    o.mode = RAG_MODE_BM25;
+    o.retriever = NULL;
     return o;
 }
 
@@ -33,6 +36,10 @@ rag_ask_opts rag_ask_opts_from_config(const rag_config *cfg)
     o.extractive.context_chunks = o.context_chunks;
     o.extractive.max_sentences = cfg->answer_max_sentences;
     o.gate.min_coverage = cfg->answer_min_coverage;
+    {
+        int m = cfg->search_mode ? rag_search_mode_parse(cfg->search_mode) : -1;
+        o.mode = m < 0 ? RAG_MODE_BM25 : (rag_search_mode)m;
+    }
     return o;
 }
 
@@ -42,16 +49,21 @@ int rag_ask(rag_answer *out, rag_ask_timings *t, rag_index *ix,
     rag_analyzer *an = rag_index_analyzer(ix);
     rag_hits hits;
     rag_qterms q;
-    rag_search_opts so = {RAG_MODE_BM25, opts->context_chunks};
+    rag_search_opts so = {.mode = opts->mode, .k = opts->context_chunks};
     double t0 = rag_now_ms(), t1, cov = 0;
     int rc, relevant;
 
     memset(out, 0, sizeof *out);
     memset(t, 0, sizeof *t);
+    so.retriever = opts->retriever;
     rc = rag_search(&hits, ix, question, &so, err);
     if (rc < 0)
         return rc;
     t1 = rag_now_ms();
+    t->stages = hits.t;
+    t->mode_used = hits.mode_used;
+    memcpy(t->reranked_by, hits.rerank_backend, sizeof t->reranked_by);
+    memcpy(t->search_notice, hits.notice, sizeof t->search_notice);
     t->search_ms = t1 - t0;
     rc = rag_qterms_build(&q, ix, question, err);
     if (rc < 0) {

@@ -162,6 +162,8 @@ typedef struct {
     const struct rag_llm_chain *llm; /* borrowed; NULL = extractive only */
     struct rag_usage *usage;     /* borrowed; NULL = no accounting/budgets */
     rag_answer_stream stream;    /* zeroed = no streaming */
+    rag_search_mode mode;        /* retrieval mode (search.mode) */
+    struct rag_retriever *retriever; /* borrowed; NULL = BM25 only */
 } rag_ask_opts;
 
 /* Walk the LLM chain for an already gated question (gate_coverage = the
@@ -180,11 +182,17 @@ rag_ask_opts rag_ask_default_opts(void);
 struct rag_config;
 rag_ask_opts rag_ask_opts_from_config(const struct rag_config *cfg);
 
+/* What the retrieval stage of an answer did and how long each part took. */
 typedef struct {
     double search_ms, gate_ms, answer_ms, total_ms;
+    rag_search_timings stages;   /* the retrieval pipeline's stages */
+    rag_search_mode mode_used;
+    char reranked_by[64];        /* "" or the reranker back-end */
+    char search_notice[384];     /* "" or why retrieval fell back */
 } rag_ask_timings;
 
-/* Retrieve (BM25), gate, answer. Caller owns out's contents: free with
+/* Retrieve (opts->mode through opts->retriever: BM25, dense or hybrid,
+ * then the rerank stage if configured), gate, answer. Caller owns out's contents: free with
  * rag_answer_fini. A refusal is an answer (out->refused = 1), not an
  * error. */
 int rag_ask(rag_answer *out, rag_ask_timings *t, rag_index *ix,

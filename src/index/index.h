@@ -106,6 +106,15 @@ rag_analyzer *rag_index_analyzer(rag_index *ix);
 /* Postings segments; rag_index_optimize merges them into one. */
 int64_t rag_index_segments(rag_index *ix);
 
+/* ---- meta (key/value) ---------------------------------------------------- */
+
+/* Value of key into buf (NUL-terminated, truncated to n_buf). Returns 1 if
+ * found, 0 if not (buf gets ""), <0 on a database error naming the file. */
+int rag_index_meta_get(rag_index *ix, const char *key, char *buf, size_t n_buf,
+                       rag_err *err);
+/* Insert or replace key = value (inside the open transaction, if any). */
+int rag_index_meta_set(rag_index *ix, const char *key, const char *value, rag_err *err);
+
 /* ---- statistics -------------------------------------------------------- */
 
 typedef struct {
@@ -117,7 +126,10 @@ typedef struct {
     int64_t n_cache_entries;
     int64_t db_bytes;
     int schema_version;
-    char embed_model[128];   /* "" when none */
+    char embed_model[128];   /* "" when none (meta embed_model) */
+    int64_t embed_dim;       /* meta embed_dim; 0 when none */
+    int64_t n_cache_lookups; /* cumulative, by rag_embed_index (meta) */
+    int64_t n_cache_hits;    /* of those, served without inference */
     struct { char kind[16]; int64_t n; } kinds[8];
     int n_kinds;
 } rag_index_stats;

@@ -535,6 +535,12 @@ int rag_index_stats_get(rag_index *ix, rag_index_stats *out, rag_err *err)
     out->n_cache_entries = count(ix, "SELECT count(*) FROM embed_cache");
     out->db_bytes = count(ix, "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()");
     out->schema_version = (int)count(ix, "SELECT value FROM meta WHERE key='schema_version'");
+    out->embed_dim = count(ix, "SELECT coalesce((SELECT CAST(value AS INTEGER) FROM meta"
+                               " WHERE key = 'embed_dim'), 0)");
+    out->n_cache_lookups = count(ix, "SELECT coalesce((SELECT CAST(value AS INTEGER) FROM"
+                                     " meta WHERE key = 'embed_cache_lookups'), 0)");
+    out->n_cache_hits = count(ix, "SELECT coalesce((SELECT CAST(value AS INTEGER) FROM meta"
+                                  " WHERE key = 'embed_cache_hits'), 0)");
     if (out->n_documents < 0 || out->n_chunks < 0)
         return db_fail(ix, err, "stats");
     if (sqlite3_prepare_v2(ix->db, "SELECT value FROM meta WHERE key='embed_model'", -1,
@@ -554,6 +560,46 @@ int rag_index_stats_get(rag_index *ix, rag_index_stats *out, rag_err *err)
         }
         sqlite3_finalize(st);
     }
+    return RAG_OK;
+}
+
+int rag_index_meta_get(rag_index *ix, const char *key, char *buf, size_t n_buf,
+                       rag_err *err)
+{
+    sqlite3_stmt *st;
+    int rc, found = 0;
+    if (n_buf)
+        buf[0] = '\0';
+    if (sqlite3_prepare_v2(ix->db, "SELECT value FROM meta WHERE key = ?1", -1, &st,
+                           NULL) != SQLITE_OK)
+        return db_fail(ix, err, "read meta");
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        const unsigned char *v = sqlite3_column_text(st, 0);
+        if (n_buf)
+            snprintf(buf, n_buf, "%s", v ? (const char *)v : "");
+        found = 1;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return db_fail(ix, err, "read meta");
+    return found;
+}
+
+int rag_index_meta_set(rag_index *ix, const char *key, const char *value, rag_err *err)
+{
+    sqlite3_stmt *st;
+    int rc;
+    if (sqlite3_prepare_v2(ix->db, "INSERT OR REPLACE INTO meta(key, value) VALUES(?1, ?2)",
+                           -1, &st, NULL) != SQLITE_OK)
+        return db_fail(ix, err, "write meta");
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return db_fail(ix, err, "write meta");
     return RAG_OK;
 }
 

@@ -7,12 +7,15 @@
  * with zeros); the int8 copy likewise with istride = dim rounded up to 64.
  * ids[r] is the chunk of row r; an open-addressing table maps chunk id to
  * row (linear probing, backward-shift deletion). remove moves the last row
- * into the hole, so rows never have gaps.
+ * into the hole, so rows never have gaps. int8-only keeps no float32 matrix
+ * (data is NULL) and reads the candidates' float32 rows from the vectors
+ * table of the db given to load.
  */
 #include "vector_index.h"
 
 #include <fnmatch.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -25,7 +28,7 @@ struct rag_vector_index {
     size_t dim, stride, istride;
     size_t n, cap;
     void *data_raw;
-    float *data;          /* cap * stride floats, ALIGN-aligned */
+    float *data;          /* cap * stride floats, ALIGN-aligned; NULL if int8_only */
     void *qdata_raw;
     int8_t *qdata;        /* cap * istride, NULL unless opts.int8 */
     float *qscale;        /* 3 per row: scale s, |x|, |x - s q| (error bound) */
@@ -36,11 +39,14 @@ struct rag_vector_index {
     rag_vec_kernel kernel;
     rag_vec_dot_f32_fn dot;
     rag_vec_dot_i8_fn dot8;
+    sqlite3 *db;          /* int8_only: borrowed, float32 rows for re-scoring */
+    pthread_mutex_t db_lock;
+    int have_lock;
 };
 
 rag_vector_opts rag_vector_default_opts(void)
 {
-    rag_vector_opts o = {0, 0, 0, RAG_VEC_KERNEL_AUTO};
+    rag_vector_opts o = {0, 0, 0, RAG_VEC_KERNEL_AUTO, 0};
     return o;
 }
 
@@ -159,6 +165,8 @@ static int init_index(rag_vector_index **out, const char *model, size_t dim,
     *out = NULL;
     if (!model)
         return rag_fail(err, RAG_EINVAL, "vector index: no model id");
+    if (o.int8_only)
+        o.int8 = 1;
     if (o.kernel == RAG_VEC_KERNEL_AUTO)
         o.kernel = rag_vec_kernel_best();
     if (!rag_vec_kernel_supported(o.kernel) || !rag_vec_dot_f32(o.kernel))
@@ -172,7 +180,8 @@ static int init_index(rag_vector_index **out, const char *model, size_t dim,
     vi->kernel = o.kernel;
     vi->dot = rag_vec_dot_f32(o.kernel);
     vi->dot8 = rag_vec_dot_i8(o.kernel);
-    if (!vi->model || map_rebuild(vi, 16) < 0) {
+    vi->have_lock = pthread_mutex_init(&vi->db_lock, NULL) == 0;
+    if (!vi->model || !vi->have_lock || map_rebuild(vi, 16) < 0) {
         rag_vector_index_destroy(vi);
         return rag_fail(err, RAG_ENOMEM, "vector model %s: out of memory", model);
     }
@@ -195,6 +204,12 @@ int rag_vector_index_create(rag_vector_index **out, const char *model, size_t di
         return rag_fail(err, RAG_EINVAL, "vector model %s: dimension 0",
                         model ? model : "(null)");
     }
+    if (opts && opts->int8_only) {
+        *out = NULL;
+        return rag_fail(err, RAG_EINVAL, "vector model %s: int8-only vectors re-score from "
+                        "the vectors table: use rag_vector_index_load",
+                        model ? model : "(null)");
+    }
     return init_index(out, model, dim, opts, err);
 }
 
@@ -208,7 +223,19 @@ void rag_vector_index_destroy(rag_vector_index *vi)
     rag_free(vi->ids);
     rag_free(vi->slots);
     rag_free(vi->model);
+    if (vi->have_lock)
+        pthread_mutex_destroy(&vi->db_lock);
     rag_free(vi);
+}
+
+size_t rag_vector_index_bytes(const rag_vector_index *vi)
+{
+    size_t b = vi->cap * sizeof *vi->ids + vi->n_slots * sizeof *vi->slots;
+    if (vi->data)
+        b += vi->cap * vi->stride * sizeof(float) + ALIGN;
+    if (vi->qdata)
+        b += vi->cap * vi->istride + ALIGN + vi->cap * 3 * sizeof(float);
+    return b;
 }
 
 size_t rag_vector_index_count(const rag_vector_index *vi) { return vi->n; }
@@ -231,10 +258,14 @@ static int grow(rag_vector_index *vi, size_t need)
     while (cap < need)
         if (rag_size_mul(cap, 2, &cap) < 0)
             return RAG_ENOMEM;
-    if (rag_size_mul(cap, vi->stride * sizeof(float), &bytes) < 0 ||
-        !(data = alloc_aligned(bytes, &raw)))
-        return RAG_ENOMEM;
-    want_huge_pages(data, bytes);
+    if (vi->opts.int8_only) {
+        data = NULL;
+    } else {
+        if (rag_size_mul(cap, vi->stride * sizeof(float), &bytes) < 0 ||
+            !(data = alloc_aligned(bytes, &raw)))
+            return RAG_ENOMEM;
+        want_huge_pages(data, bytes);
+    }
     if (vi->opts.int8 && (rag_size_mul(cap, vi->istride, &bytes) < 0 ||
                           !(qdata = alloc_aligned(bytes, &qraw)))) {
         rag_free(raw);
@@ -263,7 +294,7 @@ static int grow(rag_vector_index *vi, size_t need)
         vi->qdata_raw = qraw;
         vi->qdata = qdata;
     }
-    if (vi->n)
+    if (vi->n && data)
         memcpy(data, vi->data, vi->n * vi->stride * sizeof(float));
     rag_free(vi->data_raw);
     vi->data_raw = raw;
@@ -306,9 +337,11 @@ static void norms(const float *x, const int8_t *q, float s, size_t dim, float *x
 
 static void write_row(rag_vector_index *vi, size_t r, int64_t id, const float *vec)
 {
-    float *dst = vi->data + r * vi->stride;
-    memcpy(dst, vec, vi->dim * sizeof *dst);
-    memset(dst + vi->dim, 0, (vi->stride - vi->dim) * sizeof *dst);
+    if (vi->data) {
+        float *dst = vi->data + r * vi->stride;
+        memcpy(dst, vec, vi->dim * sizeof *dst);
+        memset(dst + vi->dim, 0, (vi->stride - vi->dim) * sizeof *dst);
+    }
     if (vi->opts.int8) {
         int8_t *q = vi->qdata + r * vi->istride;
         float sc = quantize(vec, vi->dim, q, vi->istride);
@@ -368,8 +401,9 @@ int rag_vector_index_remove(rag_vector_index *vi, int64_t chunk_id)
     last = vi->n - 1;
     map_delete(vi, slot);
     if (r != last) {
-        memcpy(vi->data + r * vi->stride, vi->data + last * vi->stride,
-               vi->stride * sizeof(float));
+        if (vi->data)
+            memcpy(vi->data + r * vi->stride, vi->data + last * vi->stride,
+                   vi->stride * sizeof(float));
         if (vi->opts.int8) {
             memcpy(vi->qdata + r * vi->istride, vi->qdata + last * vi->istride,
                    vi->istride);
@@ -396,6 +430,8 @@ int rag_vector_index_load(rag_vector_index **out, sqlite3 *db, const char *model
     rc = init_index(&vi, model, opts ? opts->dim : 0, opts, err);
     if (rc < 0)
         return rc;
+    if (vi->opts.int8_only)
+        vi->db = db;
     if (sqlite3_prepare_v2(db, "SELECT count(*) FROM vectors", -1, &st, NULL) != SQLITE_OK ||
         sqlite3_step(st) != SQLITE_ROW) {
         rc = rag_fail(err, RAG_EIO, "vectors table: %s", sqlite3_errmsg(db));
@@ -572,6 +608,79 @@ static int block_empty(const uint64_t *rows_ok, size_t r0, size_t n_rows)
     return 1;
 }
 
+static int cmp_by_id(const void *a, const void *b)
+{
+    const cand *x = a, *y = b;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* Exact float32 scores of cands[0..n) into top. From the matrix, or
+ * (int8_only) from the vectors table, in chunk-id order for locality, with
+ * the same kernel over the same zero-padded row as the matrix would give. */
+static int rescore(const rag_vector_index *vi, cand *cands, size_t n, const float *q,
+                   heap *top, rag_err *err)
+{
+    rag_vector_index *mvi = (rag_vector_index *)vi;   /* the lock only */
+    sqlite3_stmt *st = NULL;
+    void *raw = NULL;
+    float *row;
+    int rc = RAG_OK;
+
+    if (!vi->opts.int8_only) {
+        for (size_t j = 0; j < n; j++) {
+            cand c = cands[j];
+            vi->dot(vi->data + c.row * vi->stride, 1, vi->stride, q, vi->stride, &c.score);
+            if (heap_wants(top, &c))
+                heap_push(top, &c);
+        }
+        return RAG_OK;
+    }
+    if (n == 0)
+        return RAG_OK;
+    row = alloc_aligned(vi->stride * sizeof *row, &raw);
+    if (!row)
+        return rag_fail(err, RAG_ENOMEM, "vector model %s: out of memory for search",
+                        vi->model);
+    memset(row, 0, vi->stride * sizeof *row);
+    qsort(cands, n, sizeof *cands, cmp_by_id);
+    pthread_mutex_lock(&mvi->db_lock);
+    if (sqlite3_prepare_v2(vi->db, "SELECT data FROM vectors WHERE chunk_id = ?1 AND"
+                           " model = ?2", -1, &st, NULL) != SQLITE_OK) {
+        rc = rag_fail(err, RAG_EIO, "vectors table: %s", sqlite3_errmsg(vi->db));
+        goto done;
+    }
+    sqlite3_bind_text(st, 2, vi->model, -1, SQLITE_STATIC);
+    for (size_t j = 0; j < n; j++) {
+        cand c = cands[j];
+        int step;
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, c.id);
+        step = sqlite3_step(st);
+        if (step == SQLITE_DONE)
+            continue;   /* gone since loading: not a result any more */
+        if (step != SQLITE_ROW) {
+            rc = rag_fail(err, RAG_EIO, "vectors table: chunk %lld: %s", (long long)c.id,
+                          sqlite3_errmsg(vi->db));
+            goto done;
+        }
+        if ((size_t)sqlite3_column_bytes(st, 0) != vi->dim * sizeof(float)) {
+            rc = rag_fail(err, RAG_EFORMAT, "vectors table: chunk %lld: %d bytes of data "
+                          "for dim %zu", (long long)c.id, sqlite3_column_bytes(st, 0),
+                          vi->dim);
+            goto done;
+        }
+        memcpy(row, sqlite3_column_blob(st, 0), vi->dim * sizeof(float));
+        vi->dot(row, 1, vi->stride, q, vi->stride, &c.score);
+        if (heap_wants(top, &c))
+            heap_push(top, &c);
+    }
+done:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&mvi->db_lock);
+    rag_free(raw);
+    return rc;
+}
+
 /* int8 pass with error bounds: |x.y - s t D| <= t |ex| |qy| + |x| |ey| for
  * x = s qx + ex, y = t qy + ey, D = qx.qy (exact in int32). A row can be in
  * the exact top k only if its upper bound reaches the k-th best lower
@@ -642,13 +751,12 @@ static int int8_bounded(const rag_vector_index *vi, const float *q, const int8_t
             cands[n_c++] = c;
         }
     }
-    for (size_t j = 0; j < n_c; j++) {
-        cand c = cands[j];
-        if (c.score < L)
-            continue;
-        vi->dot(vi->data + c.row * vi->stride, 1, vi->stride, q, vi->stride, &c.score);
-        if (heap_wants(top, &c))
-            heap_push(top, &c);
+    {
+        size_t kept = 0;
+        for (size_t j = 0; j < n_c; j++)
+            if (cands[j].score >= L)
+                cands[kept++] = cands[j];
+        rc = rescore(vi, cands, kept, q, top, err);
     }
     goto done;
 oom:
@@ -743,14 +851,11 @@ int rag_vector_index_search(const rag_vector_index *vi, const float *query, size
             offer(&h, vi, filter, rows_ok, r0, nb, scores);
         }
         /* Exact re-scoring of the candidates (already admitted). */
-        for (size_t i = 0; i < h.n; i++) {
-            cand c = h.items[i];
-            vi->dot(vi->data + c.row * vi->stride, 1, vi->stride, q, vi->stride, &c.score);
-            if (heap_wants(&top, &c))
-                heap_push(&top, &c);
-        }
+        rc = rescore(vi, h.items, h.n, q, &top, err);
         rag_free(h.items);
         h = top;
+        if (rc < 0)
+            goto done;
     } else {
         for (size_t r0 = 0; r0 < vi->n; r0 += BLOCK) {
             size_t nb = vi->n - r0 < BLOCK ? vi->n - r0 : BLOCK;

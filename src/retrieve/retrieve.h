@@ -1,17 +1,29 @@
-/* retrieve.h - ranking chunks for a query.
+/* retrieve.h - ranking chunks for a query: the retrieval pipeline.
  *
- * BM25 (sparse) runs over the index's postings (rag_index_bm25): the
- * docrag analyzer, Lucene's BM25; only the final top k rows are read back.
- * Dense and hybrid modes need an embedder; until one is configured they
- * fall back to BM25 with one notice (rag_search_opts.notice).
+ *   query -> BM25 top-N (rag_index_bm25)      \
+ *   query -> embed -> kNN top-N (vector index) -+- fuse (RRF | weighted)
+ *         -> [graph boost] -> rerank top-N -> top k rows read back
  *
- * Thread safety: one call at a time per rag_index.
+ * A rag_retriever, opened once per process, holds what the dense and
+ * rerank stages need (the embedder chain, the vector index of its model,
+ * the reranker chain) and the fusion parameters (search.*). Any missing
+ * piece is not an error: dense and hybrid modes then fall back to BM25 and
+ * rag_hits.notice says why, once. Without a retriever (or in bm25 mode with
+ * no reranker) search is BM25 exactly as before. Formulas: fusion.h and
+ * docs/retrieval.md.
+ *
+ * Thread safety: one call at a time per rag_index and per rag_retriever.
  */
 #ifndef RAG_RETRIEVE_H
 #define RAG_RETRIEVE_H
 
+#include "config/config.h"
 #include "core/core.h"
+#include "embed/embed.h"
 #include "index/index.h"
+#include "index/vector_index.h"
+#include "rerank/rerank.h"
+#include "retrieve/fusion.h"
 #include "text/analyzer.h"
 
 typedef enum {
@@ -24,14 +36,90 @@ typedef enum {
 int rag_search_mode_parse(const char *s);
 const char *rag_search_mode_name(rag_search_mode m);
 
+typedef enum {
+    RAG_FUSION_RRF = 0,
+    RAG_FUSION_WEIGHTED,
+} rag_fusion_kind;
+
+/* ---- the retriever --------------------------------------------------------- */
+
+typedef struct rag_retriever rag_retriever;
+
+typedef struct {
+    size_t candidates;        /* BM25 / kNN list length before fusion */
+    rag_fusion_kind fusion;
+    double rrf_k;
+    double dense_weight;      /* weighted fusion: share of the dense score */
+    double graph_boost;       /* 0 = off */
+    size_t rerank_top_n;      /* 0 = no rerank stage */
+    double rerank_weight;     /* final = w * rerank + (1 - w) * first stage */
+    int int8;                 /* vectors in memory as int8 (exact rescoring) */
+} rag_retriever_params;
+
+/* search.* and embed.vectors from the configuration. */
+rag_retriever_params rag_retriever_params_from_config(const rag_config *cfg);
+
+/* Personalised PageRank over the chunk graph (the hook for graph-boosted
+ * fusion; see graph.h): out[i] gets the score of ids[i] for the seeds. */
+typedef int (*rag_ppr_fn)(void *ctx, const int64_t *seeds, const double *seed_w,
+                          size_t n_seeds, const int64_t *ids, size_t n_ids, double *out,
+                          rag_err *err);
+
+/* A retriever over ix from parts. embedder and reranker are TAKEN (the
+ * retriever destroys them, also on failure); either may be NULL. With an
+ * embedder, the vectors of its model are loaded from ix; if the index
+ * holds none, or vectors of another model, dense search is unavailable
+ * and rag_retriever_dense_reason says why (not an error). Errors: only
+ * RAG_ENOMEM and database errors. ix is borrowed and must outlive the
+ * retriever. Caller owns *out: rag_retriever_destroy. */
+int rag_retriever_create(rag_retriever **out, rag_index *ix,
+                         const rag_retriever_params *params, rag_embedder *embedder,
+                         rag_reranker *reranker, rag_err *err);
+
+/* From the configuration: the embedder chain (chains.embed) and its
+ * vectors when mode is dense or hybrid; the reranker chain (chains.rerank)
+ * when search.rerank_top_n > 0 and the chain is not just `none`. Missing
+ * pieces (no embedder configured, a local model folder that does not
+ * exist, a back-end that cannot be built, no vectors) leave dense search
+ * unavailable with the reason recorded. usage (may be NULL) meters remote
+ * calls and must outlive the retriever; cfg is borrowed likewise. */
+int rag_retriever_open(rag_retriever **out, rag_index *ix, const rag_config *cfg,
+                       rag_search_mode mode, rag_usage *usage, rag_err *err);
+void rag_retriever_destroy(rag_retriever *r);   /* NULL is a no-op */
+
+/* 1 if dense search can run. */
+int rag_retriever_has_dense(const rag_retriever *r);
+/* "" or why dense search is unavailable. Borrowed. */
+const char *rag_retriever_dense_reason(const rag_retriever *r);
+/* 1 if a rerank stage runs. */
+int rag_retriever_has_rerank(const rag_retriever *r);
+const rag_retriever_params *rag_retriever_params_get(const rag_retriever *r);
+/* Install the graph hook (NULL fn = none). ctx is borrowed. The boost
+ * runs only in hybrid mode with params.graph_boost > 0. */
+void rag_retriever_set_graph(rag_retriever *r, rag_ppr_fn fn, void *ctx);
+
+/* ---- search ---------------------------------------------------------------- */
+
 typedef struct {
     rag_search_mode mode;
     size_t k;              /* results wanted */
+    rag_retriever *retriever; /* borrowed; NULL = BM25 only */
+    const char *doc_glob;  /* fnmatch on the document path; NULL = any */
+    int page_min;          /* chunk pages must overlap [page_min, page_max]; */
+    int page_max;          /* 0 = unbounded */
+    int no_rerank;         /* skip the retriever's rerank stage */
 } rag_search_opts;
+
+/* Per-stage wall time in milliseconds (0 for stages that did not run). */
+typedef struct {
+    double bm25, embed, knn, fuse, graph, rerank, fetch, total;
+} rag_search_timings;
 
 typedef struct {
     int rank;              /* 1-based */
-    double score;          /* BM25, higher is better */
+    double score;          /* the score ranked by: BM25, dense, fused, or the
+                              rerank combination (0 below the rerank window) */
+    rag_cand stages;       /* each stage's score and rank (0 = absent) */
     rag_chunk_row row;     /* owned */
 } rag_hit;
 
@@ -39,13 +127,17 @@ typedef struct {
     rag_hit *items;
     size_t n;
     rag_search_mode mode_used;   /* what actually ran */
-    char notice[160];            /* "" or why the mode fell back */
-    double ms_search;            /* ranking in FTS5 */
-    double ms_fetch;             /* reading the rows */
+    int fusion_used;             /* hybrid: the rag_fusion_kind used */
+    int reranked;                /* the rerank stage ran and succeeded */
+    char rerank_backend[64];     /* "" or the back-end that served it */
+    char notice[384];            /* "" or why a stage fell back */
+    rag_search_timings t;
 } rag_hits;
 
 /* Rank chunks for query. Caller owns out's contents: free with
- * rag_hits_fini. A query without searchable terms gives zero hits. */
+ * rag_hits_fini. A query without searchable terms gives zero BM25 hits.
+ * A failing embedder or reranker never fails the search: the stage is
+ * dropped with a notice. */
 int rag_search(rag_hits *out, rag_index *ix, const char *query,
                const rag_search_opts *opts, rag_err *err);
 void rag_hits_fini(rag_hits *hits);

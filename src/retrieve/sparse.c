@@ -1,10 +1,14 @@
-/* sparse.c - BM25 search through FTS5.
+/* sparse.c - the BM25 stage: top ids and scores from the postings index
+ * (rag_index_bm25); rows are read later, for the final hits only (reading
+ * text for every match costs 3-4x on common terms,
+ * reference/dependencies_measured.md §7).
  *
- * The top k ids and scores come from FTS5 first; rows are read afterwards
- * for those k only (reading text for every match costs 3-4x on common
- * terms, reference/dependencies_measured.md §7).
+ * Filters (document glob, page range) are applied to a deeper BM25 list
+ * rather than inside the scorer: the list is read x4 deeper each round
+ * until enough allowed chunks are found, so a selective filter costs more
+ * rounds but never loses a hit.
  */
-#include "retrieve.h"
+#include "retrieve_int.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -29,55 +33,77 @@ const char *rag_search_mode_name(rag_search_mode m)
     }
 }
 
-void rag_hits_fini(rag_hits *hits)
+static int has_id(const int64_t *ids, size_t n, int64_t id)
 {
-    for (size_t i = 0; i < hits->n; i++)
-        rag_chunk_row_fini(&hits->items[i].row);
-    rag_free(hits->items);
-    hits->items = NULL;
-    hits->n = 0;
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (ids[mid] == id)
+            return 1;
+        if (ids[mid] < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return 0;
 }
 
-int rag_search(rag_hits *out, rag_index *ix, const char *query,
-               const rag_search_opts *opts, rag_err *err)
+int rag_sparse_search(rag_scored **out, size_t *n_out, rag_index *ix, const char *query,
+                      size_t want, int filtered, const int64_t *ids, size_t n_ids,
+                      rag_err *err)
 {
     rag_bm25_hit *top = NULL;
-    size_t n_top = 0;
-    double t0;
+    rag_scored *res = NULL;
+    size_t n_top = 0, n_res = 0, depth = want, n_all;
     int rc = RAG_OK;
 
-    memset(out, 0, sizeof *out);
-    out->mode_used = RAG_MODE_BM25;
-    if (opts->mode != RAG_MODE_BM25)
-        snprintf(out->notice, sizeof out->notice,
-                 "--mode %s needs an embedder and none is configured; "
-                 "using bm25", rag_search_mode_name(opts->mode));
-    if (opts->k == 0)
+    *out = NULL;
+    *n_out = 0;
+    if (!want || (filtered && !n_ids))
         return RAG_OK;
-    top = rag_calloc(opts->k, sizeof *top);
-    out->items = rag_calloc(opts->k, sizeof *out->items);
-    if (!top || !out->items) {
-        rc = rag_fail(err, RAG_ENOMEM, "out of memory for %zu results", opts->k);
-        goto done;
+    n_all = (size_t)(rag_index_n_chunks(ix) > 0 ? rag_index_n_chunks(ix) : 0);
+    if (filtered) {
+        /* start deeper than want: a filter usually drops most of the top */
+        depth = want > SIZE_MAX / 4 ? SIZE_MAX : want * 4;
+        if (depth < 64)
+            depth = 64;
     }
-    t0 = rag_now_ms();
-    rc = rag_index_bm25(ix, query, opts->k, top, &n_top, err);
-    if (rc < 0)
-        goto done;
-    out->ms_search = rag_now_ms() - t0;
-    t0 = rag_now_ms();
-    for (size_t i = 0; i < n_top; i++) {
-        rag_hit *h = &out->items[out->n];
-        rc = rag_index_get_chunk(ix, top[i].chunk_id, &h->row, err);
+    if (n_all && depth > n_all)
+        depth = n_all > want ? n_all : want;
+    res = rag_calloc(want, sizeof *res);
+    if (!res)
+        return rag_fail(err, RAG_ENOMEM, "bm25: out of memory for %zu results", want);
+    for (;;) {
+        rag_bm25_hit *t = rag_realloc(top, depth * sizeof *top);
+        if (!t) {
+            rc = rag_fail(err, RAG_ENOMEM, "bm25: out of memory for %zu candidates", depth);
+            goto done;
+        }
+        top = t;
+        rc = rag_index_bm25(ix, query, depth, top, &n_top, err);
         if (rc < 0)
             goto done;
-        h->rank = (int)++out->n;
-        h->score = top[i].score;
+        n_res = 0;
+        for (size_t i = 0; i < n_top && n_res < want; i++) {
+            if (filtered && !has_id(ids, n_ids, top[i].chunk_id))
+                continue;
+            res[n_res].chunk_id = top[i].chunk_id;
+            res[n_res++].score = top[i].score;
+        }
+        /* done: enough found, the matches ran out, or every chunk was read */
+        if (n_res >= want || n_top < depth || (n_all && depth >= n_all))
+            break;
+        depth = depth > SIZE_MAX / 4 ? SIZE_MAX : depth * 4;
+        if (n_all && depth > n_all)
+            depth = n_all;
     }
-    out->ms_fetch = rag_now_ms() - t0;
 done:
     rag_free(top);
-    if (rc < 0)
-        rag_hits_fini(out);
-    return rc;
+    if (rc < 0) {
+        rag_free(res);
+        return rc;
+    }
+    *out = res;
+    *n_out = n_res;
+    return RAG_OK;
 }

@@ -564,7 +564,7 @@ static void test_vector_index__allocation_failures_fail_cleanly(void **state)
     (void)state;
 
     for (long fail = 0; fail < 500 && !ok; fail++) {
-        for (int int8 = 0; int8 <= 1; int8++) {
+        for (int int8 = 0; int8 <= 2; int8++) {   /* 2: int8-only */
             rag_vector_index *vi = NULL;
             rag_vector_opts o = rag_vector_default_opts();
             rag_vector_hit h[5];
@@ -574,7 +574,8 @@ static void test_vector_index__allocation_failures_fail_cleanly(void **state)
             int rc;
             rag_vector_filter f = {NULL, 0, NULL, NULL};
 
-            o.int8 = int8;
+            o.int8 = int8 != 0;
+            o.int8_only = int8 == 2;
             ts_fail_alloc_after(fail);
             rc = rag_vector_index_load(&vi, rag_index_db(ix), "mini", &o, &err);
             if (rc == RAG_OK)
@@ -589,7 +590,7 @@ static void test_vector_index__allocation_failures_fail_cleanly(void **state)
             ts_fail_alloc_after(-1);
             if (rc == RAG_OK) {
                 assert_int_equal(n, 5);
-                if (int8)
+                if (int8 == 2)
                     ok = 1;
             } else {
                 assert_int_equal(rc, RAG_ENOMEM);
@@ -648,6 +649,100 @@ static void test_vector_index__int8_bounded_equals_float32_exact(void **state)
     rag_vector_index_destroy(fast);
 }
 
+/* int8-only (no float32 rows in memory, re-scoring reads the table) gives
+ * the float32 scan's result: same ids, bit-identical scores, in bounded and
+ * k*f modes, in a quarter-ish of the memory. */
+static void test_vector_index__int8_only_equals_float32_exact(void **state)
+{
+    enum { N = 3000, D = 48 };
+    static float mat[N * D];
+    static rag_vector_hit a[N], b[N], c[N];
+    float q[D];
+    int64_t allow[500];
+    rag_vector_opts o = rag_vector_default_opts();
+    rag_vector_index *exact = NULL, *only = NULL, *only8 = NULL, *x8 = NULL;
+    rag_index *ix = NULL;
+    rag_err err = {0};
+    size_t n = 0;
+    (void)state;
+
+    rng_state = 4321;
+    fill(mat, N * D);
+    for (size_t i = 100; i < N; i++)   /* clusters, as in the bounded test */
+        for (size_t j = 0; j < D; j++)
+            mat[i * D + j] = mat[(i % 100) * D + j] + next_val() * 0.01f;
+    assert_int_equal(rag_index_open(&ix, NULL, RAG_INDEX_MEMORY, &err), RAG_OK);
+    assert_int_equal(sqlite3_exec(rag_index_db(ix), "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+    for (size_t i = 0; i < N; i++)
+        put_vec(ix, 1000 + 7 * (int64_t)i, "m", D, mat + i * D, D * 4);
+    assert_int_equal(sqlite3_exec(rag_index_db(ix), "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    for (size_t i = 0; i < 500; i++)
+        allow[i] = 1000 + 7 * (int64_t)(i * 5);
+
+    assert_int_equal(rag_vector_index_load_ix(&exact, ix, "m", NULL, &err), RAG_OK);
+    o.int8 = 1;
+    o.int8_only = 1;
+    assert_int_equal(rag_vector_index_load_ix(&only, ix, "m", &o, &err), RAG_OK);
+    o.rescore_factor = 8;
+    assert_int_equal(rag_vector_index_load_ix(&only8, ix, "m", &o, &err), RAG_OK);
+    o.int8_only = 0;
+    assert_int_equal(rag_vector_index_load_ix(&x8, ix, "m", &o, &err), RAG_OK);
+    assert_int_equal(rag_vector_index_count(only), N);
+    /* 48-d: 64 int8 bytes + scales vs 192 float bytes per row, plus ids and map */
+    assert_true(rag_vector_index_bytes(only) * 2 < rag_vector_index_bytes(exact));
+
+    for (int t = 0; t < 30; t++) {
+        size_t k = t % 3 == 0 ? 1 : t % 3 == 1 ? 10 : 100, na = 0, nb = 0, nc = 0;
+        rag_vector_filter f = {allow, 500, NULL, NULL};
+        const rag_vector_filter *fp = t % 2 ? &f : NULL;
+        if (t < 10)
+            memcpy(q, mat + (size_t)(t * 37) * D, sizeof q);
+        else
+            fill(q, D);
+        assert_int_equal(rag_vector_index_search(exact, q, D, k, fp, a, &na, &err), RAG_OK);
+        assert_int_equal(rag_vector_index_search(only, q, D, k, fp, b, &nb, &err), RAG_OK);
+        assert_int_equal(na, nb);
+        for (size_t i = 0; i < na; i++) {
+            assert_int_equal(a[i].chunk_id, b[i].chunk_id);
+            assert_true(a[i].score == b[i].score);
+        }
+        /* k*f mode: the same as int8 with the float32 matrix */
+        assert_int_equal(rag_vector_index_search(x8, q, D, k, fp, a, &na, &err), RAG_OK);
+        assert_int_equal(rag_vector_index_search(only8, q, D, k, fp, c, &nc, &err), RAG_OK);
+        assert_int_equal(na, nc);
+        for (size_t i = 0; i < na; i++) {
+            assert_int_equal(a[i].chunk_id, c[i].chunk_id);
+            assert_true(a[i].score == c[i].score);
+        }
+    }
+
+    /* a row deleted from the table since loading is no longer returned */
+    memcpy(q, mat + 5 * D, sizeof q);
+    assert_int_equal(rag_vector_index_search(only, q, D, 1, NULL, b, &n, &err), RAG_OK);
+    assert_int_equal(n, 1);
+    {
+        char sql[96];
+        snprintf(sql, sizeof sql, "DELETE FROM vectors WHERE chunk_id = %lld",
+                 (long long)b[0].chunk_id);
+        assert_int_equal(sqlite3_exec(rag_index_db(ix), sql, NULL, NULL, NULL), SQLITE_OK);
+        assert_int_equal(rag_vector_index_search(only, q, D, 1, NULL, c, &n, &err), RAG_OK);
+        assert_int_equal(n, 1);
+        assert_int_not_equal(c[0].chunk_id, b[0].chunk_id);
+    }
+    rag_vector_index_destroy(exact);
+    rag_vector_index_destroy(only);
+    rag_vector_index_destroy(only8);
+    rag_vector_index_destroy(x8);
+
+    /* without a table there is nothing to re-score from */
+    o = rag_vector_default_opts();
+    o.int8_only = 1;
+    assert_int_equal(rag_vector_index_create(&exact, "m", D, &o, &err), RAG_EINVAL);
+    assert_null(exact);
+    assert_non_null(strstr(err.msg, "rag_vector_index_load"));
+    rag_index_close(ix);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -655,6 +750,7 @@ int main(void)
         cmocka_unit_test(test_vector_index__avx2_matches_numpy_golden),
         cmocka_unit_test(test_vector_index__int8_rescore_keeps_exact_top10_on_golden),
         cmocka_unit_test(test_vector_index__int8_bounded_equals_float32_exact),
+        cmocka_unit_test(test_vector_index__int8_only_equals_float32_exact),
         cmocka_unit_test(test_vector_index__scalar_and_avx2_kernels_agree),
         cmocka_unit_test(test_vector_index__dispatch_never_picks_avx512_without_cpu_support),
         cmocka_unit_test(test_vector_index__exact_equals_brute_force_after_edits),

@@ -1,0 +1,258 @@
+/* retriever.c - building the retriever: embedder chain, vectors of its
+ * model, reranker chain (retrieve.h).
+ *
+ * Every piece that is missing leaves a reason instead of an error, because
+ * BM25 always works: a search asked for dense or hybrid then runs BM25 and
+ * says why once. The reasons are the ones a user can act on: no embedder
+ * in chains.embed, a local model folder that is not there, no vectors of
+ * the embedder's model in the index, vectors of another model.
+ */
+#include "retrieve_int.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+rag_retriever_params rag_retriever_params_from_config(const rag_config *cfg)
+{
+    rag_retriever_params p;
+    memset(&p, 0, sizeof p);
+    p.candidates = cfg->search_candidates > 0 ? (size_t)cfg->search_candidates : 50;
+    p.fusion = cfg->search_fusion && !strcmp(cfg->search_fusion, "weighted")
+                   ? RAG_FUSION_WEIGHTED : RAG_FUSION_RRF;
+    p.rrf_k = cfg->search_rrf_k;
+    p.dense_weight = cfg->search_dense_weight;
+    p.graph_boost = cfg->search_graph_boost;
+    p.rerank_top_n = cfg->search_rerank_top_n > 0 ? (size_t)cfg->search_rerank_top_n : 0;
+    p.rerank_weight = cfg->search_rerank_weight;
+    p.int8 = cfg->embed_vectors && !strcmp(cfg->embed_vectors, "int8");
+    return p;
+}
+
+/* Which stored model the embedder's vectors are under: 1 and *stored set
+ * (caller frees) if found, 0 with r->dense_reason set if not, <0 error. */
+static int find_stored_model(rag_retriever *r, const char *model, char **stored, rag_err *err)
+{
+    sqlite3 *db = rag_index_db(r->ix);
+    sqlite3_stmt *st = NULL;
+    char other[128] = "";
+    size_t n_models = 0;
+    int rc;
+
+    *stored = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT model FROM vectors GROUP BY model ORDER BY count(*) DESC",
+                           -1, &st, NULL) != SQLITE_OK)
+        return rag_fail(err, RAG_EIO, "%s: reading the vectors table: %s",
+                        rag_index_path(r->ix), sqlite3_errmsg(db));
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *m = (const char *)sqlite3_column_text(st, 0);
+        n_models++;
+        if (!m)
+            continue;
+        if (!*stored && (model[0] ? rag_embed_model_ids_match(model, m) : n_models == 1)) {
+            if (!(*stored = rag_strdup(m))) {
+                sqlite3_finalize(st);
+                return rag_fail(err, RAG_ENOMEM, "out of memory");
+            }
+        } else if (!other[0]) {
+            snprintf(other, sizeof other, "%s", m);
+        }
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        rag_free(*stored);
+        *stored = NULL;
+        return rag_fail(err, RAG_EIO, "%s: reading the vectors table: %s",
+                        rag_index_path(r->ix), sqlite3_errmsg(db));
+    }
+    if (*stored && !other[0])
+        return 1;
+    if (*stored)
+        snprintf(r->dense_reason, sizeof r->dense_reason,
+                 "the index holds vectors of several models (%s and %s): run `docrag index` "
+                 "to re-embed", *stored, other);
+    else if (other[0])
+        snprintf(r->dense_reason, sizeof r->dense_reason,
+                 "the stored vectors are of model %s, the embedder serves %s: run "
+                 "`docrag index` to re-embed", other, model[0] ? model : "(unknown)");
+    else
+        snprintf(r->dense_reason, sizeof r->dense_reason,
+                 "the index holds no vectors of model %s: run `docrag index`",
+                 model[0] ? model : "(unknown)");
+    rag_free(*stored);
+    *stored = NULL;
+    return 0;
+}
+
+static int load_vectors(rag_retriever *r, rag_err *err)
+{
+    rag_vector_opts vo = rag_vector_default_opts();
+    rag_err lerr = {0};
+    char *stored = NULL;
+    int rc;
+
+    rc = find_stored_model(r, rag_embedder_model_id(r->embedder), &stored, err);
+    if (rc <= 0)
+        return rc;
+    /* TODO(int8 form): switch to the int8-only loader helper when it lands */
+    vo.int8 = r->params.int8;
+    rc = rag_vector_index_load_ix(&r->vectors, r->ix, stored, &vo, &lerr);
+    rag_free(stored);
+    if (rc == RAG_ENOMEM)
+        return rag_fail(err, rc, "%s", lerr.msg);
+    if (rc < 0)
+        snprintf(r->dense_reason, sizeof r->dense_reason, "%s", lerr.msg);
+    return RAG_OK;
+}
+
+int rag_retriever_create(rag_retriever **out, rag_index *ix,
+                         const rag_retriever_params *params, rag_embedder *embedder,
+                         rag_reranker *reranker, rag_err *err)
+{
+    rag_retriever *r = rag_calloc(1, sizeof *r);
+    int rc;
+
+    *out = NULL;
+    if (!r) {
+        rag_embedder_destroy(embedder);
+        rag_reranker_destroy(reranker);
+        return rag_fail(err, RAG_ENOMEM, "out of memory");
+    }
+    r->ix = ix;
+    r->params = *params;
+    r->embedder = embedder;
+    r->reranker = reranker;
+    if (!embedder)
+        snprintf(r->dense_reason, sizeof r->dense_reason,
+                 "needs an embedder and none is configured (chains.embed)");
+    else if ((rc = load_vectors(r, err)) < 0) {
+        rag_retriever_destroy(r);
+        return rc;
+    }
+    if (!r->vectors && r->embedder) {
+        /* nothing to search: do not keep a model in memory for nothing */
+        rag_embedder_destroy(r->embedder);
+        r->embedder = NULL;
+    }
+    *out = r;
+    return RAG_OK;
+}
+
+/* The first chain entry that is a back-end, not "none". */
+static int chain_has_member(const rag_config *cfg, char *const *chain, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const rag_backend_cfg *b;
+        if (!strcmp(chain[i], "none"))
+            return 0;
+        b = rag_config_backend(cfg, chain[i]);
+        if (b && b->type && !strcmp(b->type, "none"))
+            return 0;
+        return 1;
+    }
+    return 0;
+}
+
+/* A local member whose model folder is missing makes the chain fail to
+ * build; name the folder, which is what the user has to fix. */
+static int missing_local_folder(const rag_config *cfg, char *reason, size_t n_reason)
+{
+    for (size_t i = 0; i < cfg->n_chain_embed; i++) {
+        const rag_backend_cfg *b = rag_config_backend(cfg, cfg->chain_embed[i]);
+        struct stat sb;
+        if (!strcmp(cfg->chain_embed[i], "none") || (b && b->type && !strcmp(b->type, "none")))
+            break;
+        if (!b || !b->type || strcmp(b->type, "local") || !b->model)
+            continue;
+        if (stat(b->model, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+            snprintf(reason, n_reason,
+                     "needs an embedder: model folder %s not found (backends.%s.model)",
+                     b->model, b->name);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int rag_retriever_open(rag_retriever **out, rag_index *ix, const rag_config *cfg,
+                       rag_search_mode mode, rag_usage *usage, rag_err *err)
+{
+    rag_retriever_params p = rag_retriever_params_from_config(cfg);
+    rag_embedder *emb = NULL;
+    rag_reranker *rr = NULL;
+    char dense_reason[256] = "", rerank_reason[256] = "";
+    rag_err berr = {0};
+    int rc;
+
+    *out = NULL;
+    if (mode == RAG_MODE_BM25) {
+        snprintf(dense_reason, sizeof dense_reason,
+                 "needs an embedder and none was loaded (the retriever was opened for bm25)");
+    } else {
+        if (!chain_has_member(cfg, cfg->chain_embed, cfg->n_chain_embed)) {
+            snprintf(dense_reason, sizeof dense_reason,
+                     "needs an embedder and none is configured (chains.embed)");
+        } else if (!missing_local_folder(cfg, dense_reason, sizeof dense_reason)) {
+            rc = rag_embedder_chain_create(&emb, cfg, usage, NULL, &berr);
+            if (rc == RAG_ENOMEM)
+                return rag_fail(err, rc, "%s", berr.msg);
+            if (rc < 0)
+                snprintf(dense_reason, sizeof dense_reason, "needs an embedder: %s", berr.msg);
+            else if (!emb)
+                snprintf(dense_reason, sizeof dense_reason,
+                         "needs an embedder and none is configured (chains.embed)");
+        }
+    }
+    if (p.rerank_top_n > 0 && chain_has_member(cfg, cfg->chain_rerank, cfg->n_chain_rerank)) {
+        rc = rag_reranker_chain_create(&rr, cfg, usage, NULL, &berr);
+        if (rc == RAG_ENOMEM) {
+            rag_embedder_destroy(emb);
+            return rag_fail(err, rc, "%s", berr.msg);
+        }
+        if (rc < 0)
+            snprintf(rerank_reason, sizeof rerank_reason, "chains.rerank: %s", berr.msg);
+    }
+    rc = rag_retriever_create(out, ix, &p, emb, rr, err);
+    if (rc < 0)
+        return rc;
+    if (dense_reason[0])
+        memcpy((*out)->dense_reason, dense_reason, sizeof dense_reason);
+    memcpy((*out)->rerank_reason, rerank_reason, sizeof rerank_reason);
+    return RAG_OK;
+}
+
+void rag_retriever_destroy(rag_retriever *r)
+{
+    if (!r)
+        return;
+    rag_embedder_destroy(r->embedder);
+    rag_vector_index_destroy(r->vectors);
+    rag_reranker_destroy(r->reranker);
+    rag_free(r);
+}
+
+int rag_retriever_has_dense(const rag_retriever *r)
+{
+    return r && r->embedder && r->vectors;
+}
+
+const char *rag_retriever_dense_reason(const rag_retriever *r)
+{
+    return r ? r->dense_reason : "needs an embedder and none is configured";
+}
+
+int rag_retriever_has_rerank(const rag_retriever *r)
+{
+    return r && r->reranker && r->params.rerank_top_n > 0;
+}
+
+const rag_retriever_params *rag_retriever_params_get(const rag_retriever *r)
+{
+    return &r->params;
+}
+
+void rag_retriever_set_graph(rag_retriever *r, rag_ppr_fn fn, void *ctx)
+{
+    r->ppr = fn;
+    r->ppr_ctx = ctx;
+}

@@ -1,0 +1,347 @@
+/* search.c - the retrieval pipeline (retrieve.h): BM25 and/or dense
+ * candidates, fusion, the graph boost hook, the rerank stage, rows.
+ *
+ * Stages that need a model (embedding the query, reranking) can fail at
+ * query time (a remote back-end down, a dimension that does not match):
+ * the search then goes on without that stage and says so in the notice.
+ * Only database and memory errors fail a search.
+ *
+ * Candidate depth: BM25 alone without a reranker reads exactly k (as the
+ * plain BM25 search always did); a rerank stage needs max(k, rerank_top_n)
+ * candidates; hybrid reads max(that, search.candidates) from each list.
+ */
+#include "retrieve_int.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+void rag_hits_fini(rag_hits *hits)
+{
+    for (size_t i = 0; i < hits->n; i++)
+        rag_chunk_row_fini(&hits->items[i].row);
+    rag_free(hits->items);
+    hits->items = NULL;
+    hits->n = 0;
+}
+
+static void add_notice(rag_hits *h, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void add_notice(rag_hits *h, const char *fmt, ...)
+{
+    size_t used = strlen(h->notice);
+    va_list ap;
+    if (used && used + 2 < sizeof h->notice) {
+        memcpy(h->notice + used, "; ", 3);
+        used += 2;
+    }
+    if (used + 1 >= sizeof h->notice)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(h->notice + used, sizeof h->notice - used, fmt, ap);
+    va_end(ap);
+}
+
+static size_t max_sz(size_t a, size_t b)
+{
+    return a > b ? a : b;
+}
+
+/* The dense list: embed the query, kNN. 1 = done, 0 = the stage failed
+ * (notice set), <0 error. */
+static int dense_stage(rag_hits *out, rag_retriever *r, const char *query, size_t depth,
+                       int filtered, const int64_t *ids, size_t n_ids, rag_scored **list,
+                       size_t *n_list, rag_err *err)
+{
+    size_t dim = rag_embedder_dim(r->embedder), vdim = rag_vector_index_dim(r->vectors), n_hits = 0;
+    rag_vector_filter f = {ids, n_ids, NULL, NULL};
+    rag_vector_hit *vh = NULL;
+    float *qv = NULL;
+    rag_err e1 = {0};
+    double t0;
+    int rc = 1;
+
+    *list = NULL;
+    *n_list = 0;
+    if (filtered && !n_ids)
+        return 1;   /* the filter allows nothing (NULL ids would mean "all") */
+    if (!dim) {
+        add_notice(out, "embedding the query failed (the embedder cannot tell its "
+                   "dimension: back-end unreachable)");
+        return 0;
+    }
+    if (dim != vdim) {
+        add_notice(out, "the embedder gives %zu dimensions, the stored vectors have %zu: "
+                   "run `docrag index`", dim, vdim);
+        return 0;
+    }
+    qv = rag_calloc(dim, sizeof *qv);
+    vh = rag_calloc(depth, sizeof *vh);
+    *list = rag_calloc(depth, sizeof **list);
+    if (!qv || !vh || !*list) {
+        rc = rag_fail(err, RAG_ENOMEM, "out of memory for the dense stage");
+        goto done;
+    }
+    t0 = rag_now_ms();
+    if (rag_embedder_embed(r->embedder, &query, 1, qv, &e1) < 0) {
+        out->t.embed = rag_now_ms() - t0;
+        if (e1.code == RAG_ENOMEM) {
+            rc = rag_fail(err, RAG_ENOMEM, "%s", e1.msg);
+            goto done;
+        }
+        add_notice(out, "embedding the query failed (%s)", e1.msg);
+        rc = 0;
+        goto done;
+    }
+    out->t.embed = rag_now_ms() - t0;
+    t0 = rag_now_ms();
+    if (rag_vector_index_search(r->vectors, qv, dim, depth, filtered ? &f : NULL, vh, &n_hits,
+                                &e1) < 0) {
+        if (e1.code == RAG_ENOMEM) {
+            rc = rag_fail(err, RAG_ENOMEM, "%s", e1.msg);
+            goto done;
+        }
+        add_notice(out, "dense search failed (%s)", e1.msg);
+        rc = 0;
+        goto done;
+    }
+    out->t.knn = rag_now_ms() - t0;
+    for (size_t i = 0; i < n_hits; i++) {
+        (*list)[i].chunk_id = vh[i].chunk_id;
+        (*list)[i].score = vh[i].score;
+    }
+    *n_list = n_hits;
+done:
+    rag_free(qv);
+    rag_free(vh);
+    if (rc <= 0) {
+        rag_free(*list);
+        *list = NULL;
+    }
+    return rc;
+}
+
+/* The graph hook: seeds are the top fused candidates, weighted by their
+ * fused score; the boost then re-sorts. Failure keeps the fused order. */
+static int graph_stage(rag_hits *out, rag_retriever *r, rag_cand *c, size_t n, rag_err *err)
+{
+    size_t n_seeds = n < 10 ? n : 10;
+    int64_t *ids = rag_calloc(n, sizeof *ids), *seeds = rag_calloc(n_seeds, sizeof *seeds);
+    double *ppr = rag_calloc(n, sizeof *ppr), *seed_w = rag_calloc(n_seeds, sizeof *seed_w);
+    rag_err e1 = {0};
+    int rc = RAG_OK;
+
+    if (!ids || !seeds || !ppr || !seed_w) {
+        rc = rag_fail(err, RAG_ENOMEM, "out of memory for the graph stage");
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++)
+        ids[i] = c[i].chunk_id;
+    for (size_t i = 0; i < n_seeds; i++) {
+        seeds[i] = c[i].chunk_id;
+        seed_w[i] = c[i].fused;
+    }
+    if (r->ppr(r->ppr_ctx, seeds, seed_w, n_seeds, ids, n, ppr, &e1) < 0) {
+        add_notice(out, "graph boost failed (%s); keeping the fused order", e1.msg);
+        goto done;
+    }
+    rag_fusion_graph_boost(c, n, ppr, r->params.graph_boost);
+    rag_fusion_sort(c, n, 1);
+done:
+    rag_free(ids);
+    rag_free(seeds);
+    rag_free(ppr);
+    rag_free(seed_w);
+    return rc;
+}
+
+/* Rerank the first n_top candidates (rows[i] is c[i]'s row); on success
+ * rows are permuted along with the candidates. */
+static int rerank_stage(rag_hits *out, rag_retriever *r, const char *query, rag_cand *c,
+                        rag_chunk_row *rows, size_t n_top, rag_err *err)
+{
+    const char **texts = rag_calloc(n_top, sizeof *texts);
+    float *scores = rag_calloc(n_top, sizeof *scores);
+    rag_chunk_row *tmp = rag_calloc(n_top, sizeof *tmp);
+    int64_t *order = rag_calloc(n_top, sizeof *order);
+    rag_err e1 = {0};
+    const char *by;
+    int rc = RAG_OK;
+
+    if (!texts || !scores || !tmp || !order) {
+        rc = rag_fail(err, RAG_ENOMEM, "out of memory for the rerank stage");
+        goto done;
+    }
+    for (size_t i = 0; i < n_top; i++) {
+        texts[i] = rows[i].text;
+        order[i] = c[i].chunk_id;
+    }
+    if (rag_reranker_score(r->reranker, query, texts, n_top, scores, &e1) < 0) {
+        if (e1.code == RAG_ENOMEM) {
+            rc = rag_fail(err, RAG_ENOMEM, "%s", e1.msg);
+            goto done;
+        }
+        add_notice(out, "rerank failed (%s); keeping the %s order", e1.msg,
+                   out->mode_used == RAG_MODE_HYBRID ? "fused" : "first-stage");
+        goto done;
+    }
+    for (size_t i = 0; i < n_top; i++)
+        c[i].rerank = scores[i];
+    rag_fusion_rerank(c, n_top, r->params.rerank_weight);
+    /* follow the permutation: n_top is at most a few hundred */
+    memcpy(tmp, rows, n_top * sizeof *tmp);
+    for (size_t i = 0; i < n_top; i++)
+        for (size_t j = 0; j < n_top; j++)
+            if (order[j] == c[i].chunk_id) {
+                rows[i] = tmp[j];
+                break;
+            }
+    out->reranked = 1;
+    by = rag_reranker_served_by(r->reranker);
+    snprintf(out->rerank_backend, sizeof out->rerank_backend, "%s", by ? by : "");
+done:
+    rag_free(texts);
+    rag_free(scores);
+    rag_free(tmp);
+    rag_free(order);
+    return rc;
+}
+
+int rag_search(rag_hits *out, rag_index *ix, const char *query,
+               const rag_search_opts *opts, rag_err *err)
+{
+    rag_retriever *r = opts->retriever;
+    rag_search_mode mode = opts->mode;
+    rag_scored *bl = NULL, *dl = NULL;
+    size_t n_bl = 0, n_dl = 0, n_c = 0, need, depth, n_keep = 0, n_ids = 0;
+    rag_cand *c = NULL;
+    rag_chunk_row *rows = NULL;
+    int64_t *ids = NULL;
+    int filtered, rerank, rc = RAG_OK;
+    double t_start = rag_now_ms(), t0;
+
+    memset(out, 0, sizeof *out);
+    if (mode != RAG_MODE_BM25 && !rag_retriever_has_dense(r)) {
+        add_notice(out, "--mode %s %s; using bm25", rag_search_mode_name(mode),
+                   rag_retriever_dense_reason(r));
+        mode = RAG_MODE_BM25;
+    }
+    rerank = !opts->no_rerank && rag_retriever_has_rerank(r);
+    if (!opts->no_rerank && r && r->params.rerank_top_n > 0 && r->rerank_reason[0])
+        add_notice(out, "no rerank stage: %s", r->rerank_reason);
+    out->mode_used = mode;
+    if (opts->k == 0)
+        goto done;
+    need = rerank ? max_sz(opts->k, r->params.rerank_top_n) : opts->k;
+    depth = mode == RAG_MODE_HYBRID ? max_sz(need, r->params.candidates) : need;
+    filtered = opts->doc_glob || opts->page_min > 0 || opts->page_max > 0;
+    if (filtered) {
+        rc = rag_vector_filter_ids(&ids, &n_ids, rag_index_db(ix), opts->doc_glob,
+                                   opts->page_min, opts->page_max, err);
+        if (rc < 0)
+            goto done;
+    }
+
+    if (mode != RAG_MODE_BM25) {
+        rc = dense_stage(out, r, query, depth, filtered, ids, n_ids, &dl, &n_dl, err);
+        if (rc < 0)
+            goto done;
+        if (rc == 0) {
+            add_notice(out, "using bm25");
+            mode = out->mode_used = RAG_MODE_BM25;
+            depth = need;
+        }
+        rc = RAG_OK;
+    }
+    if (mode != RAG_MODE_DENSE) {
+        t0 = rag_now_ms();
+        rc = rag_sparse_search(&bl, &n_bl, ix, query, depth, filtered, ids, n_ids, err);
+        if (rc < 0)
+            goto done;
+        out->t.bm25 = rag_now_ms() - t0;
+    }
+
+    t0 = rag_now_ms();
+    rc = rag_fusion_merge(&c, &n_c, bl, n_bl, dl, n_dl, err);
+    if (rc < 0)
+        goto done;
+    if (mode == RAG_MODE_HYBRID) {
+        out->fusion_used = (int)r->params.fusion;
+        if (r->params.fusion == RAG_FUSION_WEIGHTED)
+            rag_fusion_weighted(c, n_c, r->params.dense_weight);
+        else
+            rag_fusion_rrf(c, n_c, r->params.rrf_k);
+        rag_fusion_sort(c, n_c, 1);
+    } else {
+        /* one list: merge kept its order; it ranks by its own score */
+        for (size_t i = 0; i < n_c; i++)
+            c[i].final = mode == RAG_MODE_DENSE ? c[i].dense : c[i].bm25;
+    }
+    out->t.fuse = rag_now_ms() - t0;
+
+    /* ---- graph-boosted fusion: the hook (rag_retriever_set_graph). When
+     * src/retrieve/graph.h lands, the retriever installs rag_graph_ppr
+     * over the index's chunk graph here; nothing else changes. ---- */
+    if (mode == RAG_MODE_HYBRID && r->ppr && r->params.graph_boost > 0 && n_c) {
+        t0 = rag_now_ms();
+        rc = graph_stage(out, r, c, n_c, err);
+        if (rc < 0)
+            goto done;
+        out->t.graph = rag_now_ms() - t0;
+    }
+
+    n_keep = n_c < need ? n_c : need;
+    t0 = rag_now_ms();
+    if (n_keep && !(rows = rag_calloc(n_keep, sizeof *rows))) {
+        rc = rag_fail(err, RAG_ENOMEM, "out of memory for %zu rows", n_keep);
+        goto done;
+    }
+    for (size_t i = 0; i < n_keep; i++) {
+        rc = rag_index_get_chunk(ix, c[i].chunk_id, &rows[i], err);
+        if (rc < 0)
+            goto done;
+    }
+    out->t.fetch = rag_now_ms() - t0;
+
+    if (rerank && n_keep) {
+        size_t n_top = n_keep < r->params.rerank_top_n ? n_keep : r->params.rerank_top_n;
+        t0 = rag_now_ms();
+        rc = rerank_stage(out, r, query, c, rows, n_top, err);
+        if (rc < 0)
+            goto done;
+        out->t.rerank = rag_now_ms() - t0;
+        for (size_t i = n_top; out->reranked && i < n_keep; i++)
+            c[i].final = 0;
+    }
+
+    if (n_keep) {
+        size_t n_out = n_keep < opts->k ? n_keep : opts->k;
+        out->items = rag_calloc(n_out, sizeof *out->items);
+        if (!out->items) {
+            rc = rag_fail(err, RAG_ENOMEM, "out of memory for %zu results", n_out);
+            goto done;
+        }
+        for (size_t i = 0; i < n_out; i++) {
+            rag_hit *h = &out->items[i];
+            h->rank = (int)i + 1;
+            h->score = c[i].final;
+            h->stages = c[i];
+            h->row = rows[i];
+            memset(&rows[i], 0, sizeof rows[i]);
+            out->n++;
+        }
+    }
+done:
+    for (size_t i = 0; rows && i < n_keep; i++)
+        rag_chunk_row_fini(&rows[i]);
+    rag_free(rows);
+    rag_free(c);
+    rag_free(bl);
+    rag_free(dl);
+    rag_free(ids);
+    out->t.total = rag_now_ms() - t_start;
+    if (rc < 0)
+        rag_hits_fini(out);
+    return rc < 0 ? rc : RAG_OK;
+}
