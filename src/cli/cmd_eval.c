@@ -50,6 +50,26 @@ static void print_json(json_t *o)
     json_decref(o);
 }
 
+/* The embedding pass as JSON, or NULL when none ran. */
+static json_t *embed_json(const rag_embed_report *r)
+{
+    if (r->n_chunks == 0 && !r->model[0])
+        return NULL;
+    return json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:f}", "model", r->model, "dim",
+                     (json_int_t)r->dim, "chunks", (json_int_t)r->n_chunks, "embedded",
+                     (json_int_t)r->n_embedded, "cached", (json_int_t)r->n_cached, "kept",
+                     (json_int_t)r->n_present, "seconds", r->seconds);
+}
+
+static void embed_print(const rag_embed_report *r)
+{
+    if (r->n_chunks == 0 && !r->model[0])
+        return;
+    printf("vectors: %zu chunks, model %s (%zu-d), %.2f s: %zu embedded, %zu from cache, "
+           "%zu kept\n", r->n_chunks, r->model, r->dim, r->seconds, r->n_embedded,
+           r->n_cached, r->n_present);
+}
+
 static void on_problem(void *ctx, const rag_qa_item *q, const char *msg)
 {
     const char *file = ctx;
@@ -96,6 +116,7 @@ static int run_qa(const char *file, const char *docs, const char *db, const char
     opts.k = k > 0 ? (size_t)k : 10;
     opts.indexer = rag_indexer_opts_from_config(cfg);
     opts.db = db;
+    opts.cfg = cfg;
     if (rag_eval_qa(&res, &set, docs, &opts, &err) < 0) {
         rag_qa_set_fini(&set);
         return cli_error(&err);
@@ -110,28 +131,31 @@ static int run_qa(const char *file, const char *docs, const char *db, const char
         for (size_t i = 0; ranks && i < set.n; i++)
             json_array_append_new(ranks, json_pack("{s:s,s:I}", "id", set.items[i].id,
                                                    "first_hit", (json_int_t)res.first_hit[i]));
-        o = json_pack("{s:f,s:f,s:f,s:f,s:I,s:I,s:I,s:s,s:s,s:b,s:s,s:I,s:f,s:o*,"
-                      "s:{s:I,s:I,s:I,s:I,s:I}}",
+        o = json_pack("{s:f,s:f,s:f,s:f,s:I,s:I,s:I,s:s,s:s,s:b,s:I,s:s,s:I,s:f,s:o*,"
+                      "s:{s:I,s:I,s:I,s:I,s:I},s:o?}",
                       "page-hit@1", res.m.hit1, "page-hit@5", res.m.hit5, "page-hit@10",
                       res.m.hit10, "mrr@10", res.m.mrr10, "questions",
                       (json_int_t)res.n_questions, "docs", (json_int_t)res.n_docs, "chunks",
                       (json_int_t)res.n_chunks, "mode", mode_s, "mode_used",
-                      rag_search_mode_name(res.mode_used), "rerank_requested", rerank, "notice",
+                      rag_search_mode_name(res.mode_used), "rerank_requested", rerank, "reranked",
+                      (json_int_t)res.n_reranked, "notice",
                       res.notice, "k",
                       (json_int_t)opts.k, "query_seconds", res.query_seconds, "questions_hit",
                       ranks, "index", "added", (json_int_t)res.index.n_added, "updated",
                       (json_int_t)res.index.n_updated, "unchanged",
                       (json_int_t)res.index.n_unchanged, "removed",
                       (json_int_t)res.index.n_removed, "failed",
-                      (json_int_t)res.index.n_failed);
+                      (json_int_t)res.index.n_failed, "embed", embed_json(&res.embed));
         print_json(o);
     } else {
-        printf("qa: %zu questions, %lld documents, %lld chunks, mode %s (ran %s), k %zu\n",
+        printf("qa: %zu questions, %lld documents, %lld chunks, mode %s (ran %s%s), k %zu\n",
                res.n_questions, (long long)res.n_docs, (long long)res.n_chunks, mode_s,
-               rag_search_mode_name(res.mode_used), opts.k);
+               rag_search_mode_name(res.mode_used), res.n_reranked ? " + rerank" : "",
+               opts.k);
         printf("index: %s, %zu added, %zu updated, %zu unchanged, %zu removed\n",
                db ? db : "temporary", res.index.n_added, res.index.n_updated,
                res.index.n_unchanged, res.index.n_removed);
+        embed_print(&res.embed);
         printf("%-14s %8s %8s %8s %8s\n", "mode", "hit@1", "hit@5", "hit@10", "mrr@10");
         printf("%-14s %8.4f %8.4f %8.4f %8.4f\n", mode_s, res.m.hit1, res.m.hit5,
                res.m.hit10, res.m.mrr10);
@@ -159,6 +183,8 @@ static int run_beir(const char *dir, const char *run, const char *mode_s,
     opts.chunk.max_tokens = cfg->chunk_max_tokens;
     opts.chunk.overlap_tokens = cfg->chunk_overlap_tokens;
     opts.mode = mode;
+    opts.rerank = rerank;
+    opts.cfg = cfg;
     if (run && !(opts.run = fopen(run, "w"))) {
         fprintf(stderr, "docrag: %s: cannot write the run file\n", run);
         return 1;
@@ -170,17 +196,14 @@ static int run_beir(const char *dir, const char *run, const char *mode_s,
         return cli_error(&err);
     if (res.notice[0])
         fprintf(stderr, "docrag: notice: %s\n", res.notice);
-    if (rerank)
-        fprintf(stderr, "docrag: notice: +rerank needs a reranker in rag_search and none "
-                        "is wired yet; ranking without rerank\n");
     if (json) {
-        print_json(json_pack("{s:f,s:f,s:f,s:I,s:I,s:I,s:s,s:s,s:f,s:f}", "ndcg@10",
+        print_json(json_pack("{s:f,s:f,s:f,s:I,s:I,s:I,s:s,s:s,s:f,s:f,s:o?}", "ndcg@10",
                              res.ndcg10, "recall@100", res.recall100, "mrr@10", res.mrr10,
                              "queries", (json_int_t)res.n_queries, "docs",
                              (json_int_t)res.n_docs, "chunks", (json_int_t)res.n_chunks,
                              "mode", mode_s, "mode_used", rag_search_mode_name(res.mode_used),
                              "index_seconds", res.index_seconds, "query_seconds",
-                             res.query_seconds));
+                             res.query_seconds, "embed", embed_json(&res.embed)));
     } else {
         printf("ndcg@10=%.4f recall@100=%.4f mrr@10=%.4f queries=%zu\n", res.ndcg10,
                res.recall100, res.mrr10, res.n_queries);

@@ -1,5 +1,6 @@
 /* eval.c - BEIR loading, ranking and trec_eval-compatible metrics. */
 #include "eval.h"
+#include "eval_int.h"
 
 #include "index/index.h"
 
@@ -279,8 +280,8 @@ static int by_score_then_id(const void *a, const void *b)
 static int run_query(rag_index *ix, sqlite3_stmt *doc_of, rag_bm25_hit *hits,
                      const char *qid, const char *text, qrel_set *rel,
                      const rag_eval_opts *opts, rag_query_metrics *m,
-                     rag_search_mode *res_mode, char *notice, size_t n_notice,
-                     rag_err *err)
+                     rag_retriever *r, rag_search_mode *res_mode, char *notice,
+                     size_t n_notice, rag_err *err)
 {
     ranked_doc *docs = NULL;
     const char **ids = NULL;
@@ -288,7 +289,7 @@ static int run_query(rag_index *ix, sqlite3_stmt *doc_of, rag_bm25_hit *hits,
     int rc;
 
     memset(m, 0, sizeof *m);
-    if (opts->mode == RAG_MODE_BM25) {
+    if (opts->mode == RAG_MODE_BM25 && !opts->rerank) {
         rc = rag_index_bm25(ix, text, opts->chunk_depth, hits, &n_hits, err);
     } else {
         /* Other modes rank through rag_search (which may fall back to BM25
@@ -298,6 +299,8 @@ static int run_query(rag_index *ix, sqlite3_stmt *doc_of, rag_bm25_hit *hits,
         memset(&so, 0, sizeof so);
         so.mode = opts->mode;
         so.k = opts->chunk_depth;
+        so.retriever = r;
+        so.no_rerank = !opts->rerank;
         rc = rag_search(&h, ix, text, &so, err);
         if (rc == RAG_OK) {
             for (size_t i = 0; i < h.n && i < opts->chunk_depth; i++) {
@@ -307,8 +310,7 @@ static int run_query(rag_index *ix, sqlite3_stmt *doc_of, rag_bm25_hit *hits,
             }
             if (res_mode)
                 *res_mode = h.mode_used;
-            if (notice && !notice[0] && h.notice[0])
-                snprintf(notice, n_notice, "%s", h.notice);
+            eval_notice_add(notice, n_notice, h.notice);
             rag_hits_fini(&h);
         }
     }
@@ -363,6 +365,7 @@ int rag_eval_beir(rag_eval_result *res, const char *dir, const rag_eval_opts *op
                   rag_err *err)
 {
     rag_index *ix = NULL;
+    rag_retriever *r = NULL;
     rag_bm25_hit *hits = NULL;
     qrels q = {0};
     sqlite3_stmt *st = NULL;
@@ -396,6 +399,13 @@ int rag_eval_beir(rag_eval_result *res, const char *dir, const rag_eval_opts *op
     if ((rc = rag_eval_index_corpus(ix, path, &opts->chunk, &res->n_docs,
                                     &res->n_chunks, err)) < 0)
         goto done;
+    if ((rc = eval_retriever_open(&r, ix, opts->cfg, opts->mode, opts->rerank, &res->embed,
+                                  res->notice, sizeof res->notice, err)) < 0)
+        goto done;
+    if (opts->rerank && !r)
+        eval_notice_add(res->notice, sizeof res->notice,
+                        "+rerank needs a reranker and none is configured; ranking "
+                        "without rerank");
     res->index_seconds = (rag_now_ms() - t0) / 1e3;
     rag_free(path);
     if (!(path = rag_asprintf("%s/queries.jsonl", dir))) {
@@ -443,7 +453,7 @@ int rag_eval_beir(rag_eval_result *res, const char *dir, const rag_eval_opts *op
                 json_decref(o);
                 continue; /* duplicate query id: score once */
             }
-            rc = run_query(ix, st, hits, qid, text, rel, opts, &m, &res->mode_used,
+            rc = run_query(ix, st, hits, qid, text, rel, opts, &m, r, &res->mode_used,
                            res->notice, sizeof res->notice, err);
             json_decref(o);
             if (rc < 0)
@@ -471,6 +481,7 @@ done:
     rag_free(path);
     qrels_fini(&q);
     rag_free(hits);
+    rag_retriever_destroy(r);
     rag_index_close(ix);
     return rc;
 }

@@ -13,6 +13,7 @@
 #define RAG_EVAL_H
 
 #include "core/core.h"
+#include "embed/embed_index.h"
 #include "index/index.h"
 #include "retrieve/retrieve.h"
 #include "text/chunker.h"
@@ -27,6 +28,9 @@ typedef struct {
     const char *run_tag;
     rag_search_mode mode;    /* bm25 ranks the postings directly; other
                                 modes go through rag_search */
+    int rerank;              /* the "+rerank" of hybrid+rerank */
+    const struct rag_config *cfg; /* chains and search.* for dense, hybrid
+                                     and rerank; NULL = BM25 only */
 } rag_eval_opts;
 
 rag_eval_opts rag_eval_default_opts(void);
@@ -41,7 +45,8 @@ typedef struct {
     double index_seconds;
     double query_seconds;
     rag_search_mode mode_used;   /* what actually ran */
-    char notice[160];            /* "" or why the mode fell back (once) */
+    char notice[512];            /* "" or why a mode or stage fell back */
+    rag_embed_report embed;      /* the embedding pass (n_chunks 0: none ran) */
 } rag_eval_result;
 
 /* Evaluate BM25 on the BEIR folder dir. Errors name the file and line. */
@@ -132,6 +137,9 @@ typedef struct {
     size_t k;                  /* results read per question (default 10) */
     rag_indexer_opts indexer;
     const char *db;            /* NULL: a temporary in-memory index */
+    const struct rag_config *cfg; /* embedder/reranker chains and search.*
+                                     for dense, hybrid and rerank; NULL = BM25
+                                     only (other modes fall back, with notice) */
 } rag_qa_opts;
 
 /* Defaults: bm25, no rerank, k 10, the indexer's own defaults, no db. */
@@ -143,14 +151,19 @@ typedef struct {
     size_t *first_hit;         /* per question, set order; owned */
     rag_indexer_report index;  /* what the indexing pass did */
     int64_t n_docs, n_chunks;  /* in the index after the pass */
+    rag_embed_report embed;    /* the embedding pass (n_chunks 0: none ran) */
     rag_search_mode mode_used;
-    char notice[200];          /* "" or why the mode fell back (once) */
+    size_t n_reranked;         /* questions whose ranking the rerank stage made */
+    char notice[512];          /* "" or why a mode or stage fell back (each
+                                  distinct reason once) */
     double query_seconds;
 } rag_qa_result;
 
 /* Index docs_dir (into opts->db, reusing what it already holds unchanged,
- * or into a temporary index), run every question of set through
- * rag_search and score it. Files that fail to index are counted in
+ * or into a temporary index); for dense and hybrid modes embed its chunks
+ * with the configured embedder (cached: an unchanged --db costs no
+ * inference) and open the retriever; run every question of set through
+ * rag_search and score it. An embedder that fails mid-pass is an error. Files that fail to index are counted in
  * out->index.n_failed; an expected document missing from the index is an
  * error naming it. Caller owns out's contents: rag_qa_result_fini. */
 int rag_eval_qa(rag_qa_result *out, const rag_qa_set *set, const char *docs_dir,

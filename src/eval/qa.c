@@ -8,6 +8,7 @@
  * index cites, not of some other tool's rendering.
  */
 #include "eval.h"
+#include "eval_int.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -241,6 +242,7 @@ int rag_eval_qa(rag_qa_result *out, const rag_qa_set *set, const char *docs_dir,
                 const rag_qa_opts *opts, rag_err *err)
 {
     rag_index *ix = NULL;
+    rag_retriever *r = NULL;
     rag_qa_span *spans = NULL;
     rag_index_stats st;
     rag_search_opts so;
@@ -284,9 +286,19 @@ int rag_eval_qa(rag_qa_result *out, const rag_qa_set *set, const char *docs_dir,
         rc = rag_fail(err, RAG_ENOMEM, "out of memory");
         goto done;
     }
+    rc = eval_retriever_open(&r, ix, opts->cfg, opts->mode, opts->rerank, &out->embed,
+                             out->notice, sizeof out->notice, err);
+    if (rc < 0)
+        goto done;
+    if (opts->rerank && !r)
+        eval_notice_add(out->notice, sizeof out->notice,
+                        "+rerank needs a reranker and none is configured; ranking "
+                        "without rerank");
     memset(&so, 0, sizeof so);
     so.mode = opts->mode;
     so.k = k;
+    so.retriever = r;
+    so.no_rerank = !opts->rerank;
     t0 = rag_now_ms();
     for (size_t i = 0; i < set->n; i++) {
         rag_hits hits;
@@ -296,8 +308,8 @@ int rag_eval_qa(rag_qa_result *out, const rag_qa_set *set, const char *docs_dir,
             goto done;
         if (i == 0)
             out->mode_used = hits.mode_used;
-        if (hits.notice[0] && !out->notice[0])
-            snprintf(out->notice, sizeof out->notice, "%s", hits.notice);
+        eval_notice_add(out->notice, sizeof out->notice, hits.notice);
+        out->n_reranked += hits.reranked != 0;
         for (; n < hits.n && n < k; n++) {
             spans[n].doc = hits.items[n].row.doc;
             spans[n].page_start = hits.items[n].row.page_start;
@@ -307,18 +319,12 @@ int rag_eval_qa(rag_qa_result *out, const rag_qa_set *set, const char *docs_dir,
         rag_hits_fini(&hits);
     }
     out->query_seconds = (rag_now_ms() - t0) / 1e3;
-    if (opts->rerank && !out->notice[0])
-        snprintf(out->notice, sizeof out->notice,
-                 "+rerank needs a reranker in rag_search and none is wired yet; "
-                 "ranking without rerank");
-    else if (opts->rerank)
-        snprintf(out->notice + strlen(out->notice), sizeof out->notice - strlen(out->notice),
-                 "; no rerank");
     out->n_questions = set->n;
     out->m = rag_qa_summarize(out->first_hit, set->n);
     rc = RAG_OK;
 done:
     rag_free(spans);
+    rag_retriever_destroy(r);
     rag_index_close(ix);
     if (rc < 0)
         rag_qa_result_fini(out);

@@ -43,7 +43,30 @@ for mode in dense hybrid hybrid+rerank; do
         test "$(grep -c 'notice:' "$T/err")" -eq 1
     check "--mode $mode: falls back to bm25 with the same metrics" grep -qxF "$want" "$T/out"
 done
-check "--mode hybrid+rerank: the notice says rerank did not run" grep -q "no rerank" "$T/err"
+check "--mode hybrid+rerank: the notice says rerank did not run" grep -q "without rerank" "$T/err"
+
+# With the project's generated test models (random weights: the metrics mean
+# nothing) the same command embeds the temporary --db, ranks hybrid and
+# reranks; a second run reuses the stored vectors without inference.
+m=$DOCRAG_SRC/tests/data/models
+models=(--set "backends.local.model=$m/bi-encoder" --set backends.ce.type=local
+    --set "backends.ce.model=$m/cross-encoder" --set chains.rerank=ce)
+for run in first second; do
+    "$DOCRAG_BIN" eval --qa "$qa" --docs "$docs" --db "$T/dense.db" --mode hybrid+rerank \
+        "${models[@]}" --json >"$T/$run.json" 2>"$T/$run.err"
+done
+check "hybrid+rerank with models: no notice" test ! -s "$T/first.err" -a ! -s "$T/second.err"
+check "hybrid+rerank with models: embeds once, reranks every question" \
+    py - "$T/first.json" "$T/second.json" <<'PY'
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+for o in (a, b):
+    assert o["mode_used"] == "hybrid" and o["reranked"] == 3, o
+    assert o["embed"]["model"] == "bi-encoder" and o["embed"]["chunks"] == o["chunks"], o
+assert a["embed"]["embedded"] == a["chunks"] and a["embed"]["kept"] == 0, a["embed"]
+assert b["embed"]["embedded"] == 0 and b["embed"]["kept"] == b["chunks"], b["embed"]
+assert a["questions_hit"] == b["questions_hit"]
+PY
 
 set +e
 "$DOCRAG_BIN" eval --qa "$qa" --docs "$docs" --mode sparse 2>"$T/err"
