@@ -1,10 +1,12 @@
 /* eval.c - BEIR loading, ranking and trec_eval-compatible metrics. */
 #include "eval.h"
+#include "eval_int.h"
 
 #include "index/index.h"
 
 #include <jansson.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -277,7 +279,9 @@ static int by_score_then_id(const void *a, const void *b)
  * and score the query. */
 static int run_query(rag_index *ix, sqlite3_stmt *doc_of, rag_bm25_hit *hits,
                      const char *qid, const char *text, qrel_set *rel,
-                     const rag_eval_opts *opts, rag_query_metrics *m, rag_err *err)
+                     const rag_eval_opts *opts, rag_query_metrics *m,
+                     rag_retriever *r, rag_search_mode *res_mode, char *notice,
+                     size_t n_notice, rag_err *err)
 {
     ranked_doc *docs = NULL;
     const char **ids = NULL;
@@ -285,7 +289,31 @@ static int run_query(rag_index *ix, sqlite3_stmt *doc_of, rag_bm25_hit *hits,
     int rc;
 
     memset(m, 0, sizeof *m);
-    rc = rag_index_bm25(ix, text, opts->chunk_depth, hits, &n_hits, err);
+    if (opts->mode == RAG_MODE_BM25 && !opts->rerank) {
+        rc = rag_index_bm25(ix, text, opts->chunk_depth, hits, &n_hits, err);
+    } else {
+        /* Other modes rank through rag_search (which may fall back to BM25
+         * and say so); only the chunk ids and scores are kept. */
+        rag_hits h;
+        rag_search_opts so;
+        memset(&so, 0, sizeof so);
+        so.mode = opts->mode;
+        so.k = opts->chunk_depth;
+        so.retriever = r;
+        so.no_rerank = !opts->rerank;
+        rc = rag_search(&h, ix, text, &so, err);
+        if (rc == RAG_OK) {
+            for (size_t i = 0; i < h.n && i < opts->chunk_depth; i++) {
+                hits[i].chunk_id = h.items[i].row.chunk_id;
+                hits[i].score = h.items[i].score;
+                n_hits = i + 1;
+            }
+            if (res_mode)
+                *res_mode = h.mode_used;
+            eval_notice_add(notice, n_notice, h.notice);
+            rag_hits_fini(&h);
+        }
+    }
     if (rc < 0 || n_hits == 0)
         goto done;
     docs = rag_calloc(n_hits, sizeof *docs);
@@ -337,6 +365,7 @@ int rag_eval_beir(rag_eval_result *res, const char *dir, const rag_eval_opts *op
                   rag_err *err)
 {
     rag_index *ix = NULL;
+    rag_retriever *r = NULL;
     rag_bm25_hit *hits = NULL;
     qrels q = {0};
     sqlite3_stmt *st = NULL;
@@ -348,6 +377,7 @@ int rag_eval_beir(rag_eval_result *res, const char *dir, const rag_eval_opts *op
     size_t line_cap = 0;
 
     memset(res, 0, sizeof *res);
+    res->mode_used = opts->mode;
     if (!(path = rag_asprintf("%s/qrels/test.tsv", dir)))
         return rag_fail(err, RAG_ENOMEM, "out of memory");
     rc = load_qrels(&q, path, err);
@@ -369,6 +399,13 @@ int rag_eval_beir(rag_eval_result *res, const char *dir, const rag_eval_opts *op
     if ((rc = rag_eval_index_corpus(ix, path, &opts->chunk, &res->n_docs,
                                     &res->n_chunks, err)) < 0)
         goto done;
+    if ((rc = eval_retriever_open(&r, ix, opts->cfg, opts->mode, opts->rerank, &res->embed,
+                                  res->notice, sizeof res->notice, err)) < 0)
+        goto done;
+    if (opts->rerank && !r)
+        eval_notice_add(res->notice, sizeof res->notice,
+                        "+rerank needs a reranker and none is configured; ranking "
+                        "without rerank");
     res->index_seconds = (rag_now_ms() - t0) / 1e3;
     rag_free(path);
     if (!(path = rag_asprintf("%s/queries.jsonl", dir))) {
@@ -416,7 +453,8 @@ int rag_eval_beir(rag_eval_result *res, const char *dir, const rag_eval_opts *op
                 json_decref(o);
                 continue; /* duplicate query id: score once */
             }
-            rc = run_query(ix, st, hits, qid, text, rel, opts, &m, err);
+            rc = run_query(ix, st, hits, qid, text, rel, opts, &m, r, &res->mode_used,
+                           res->notice, sizeof res->notice, err);
             json_decref(o);
             if (rc < 0)
                 goto done;
@@ -443,6 +481,7 @@ done:
     rag_free(path);
     qrels_fini(&q);
     rag_free(hits);
+    rag_retriever_destroy(r);
     rag_index_close(ix);
     return rc;
 }

@@ -13,6 +13,9 @@
 #define RAG_EVAL_H
 
 #include "core/core.h"
+#include "embed/embed_index.h"
+#include "index/index.h"
+#include "retrieve/retrieve.h"
 #include "text/chunker.h"
 
 #include <stdio.h>
@@ -23,6 +26,11 @@ typedef struct {
     size_t doc_depth;        /* documents ranked per query (run file depth) */
     FILE *run;               /* TREC run output, or NULL */
     const char *run_tag;
+    rag_search_mode mode;    /* bm25 ranks the postings directly; other
+                                modes go through rag_search */
+    int rerank;              /* the "+rerank" of hybrid+rerank */
+    const struct rag_config *cfg; /* chains and search.* for dense, hybrid
+                                     and rerank; NULL = BM25 only */
 } rag_eval_opts;
 
 rag_eval_opts rag_eval_default_opts(void);
@@ -36,6 +44,9 @@ typedef struct {
     size_t n_chunks;
     double index_seconds;
     double query_seconds;
+    rag_search_mode mode_used;   /* what actually ran */
+    char notice[512];            /* "" or why a mode or stage fell back */
+    rag_embed_report embed;      /* the embedding pass (n_chunks 0: none ran) */
 } rag_eval_result;
 
 /* Evaluate BM25 on the BEIR folder dir. Errors name the file and line. */
@@ -45,7 +56,6 @@ int rag_eval_beir(rag_eval_result *out, const char *dir, const rag_eval_opts *op
 /* Load a BEIR corpus.jsonl into ix (one transaction, then FTS optimize):
  * each record becomes a one-page text document "title\n\ntext" keyed by
  * its _id. Used by eval and by bench/. */
-#include "index/index.h"
 int rag_eval_index_corpus(rag_index *ix, const char *corpus_path,
                           const rag_chunk_opts *chunk, size_t *n_docs,
                           size_t *n_chunks, rag_err *err);
@@ -59,5 +69,114 @@ typedef struct {
 rag_query_metrics rag_eval_query(const char *const *ranked, size_t n_ranked,
                                  const char *const *rel_ids, const int *rel_grades,
                                  size_t n_rel);
+
+/* ---- QA evaluation: page-hit@k over a document folder (qa.c) ------------
+ *
+ * A QA file (data/qa/questions.jsonl; format in docs/evaluation.md) holds
+ * one JSON object per line:
+ *   {"id":"gmlp-4","question":"...","doc":"GMLP_Guiding_Principles.pdf",
+ *    "pages":[2],"evidence":["Training Data Sets Are Independent"]}
+ * doc is a file name relative to the documents folder; pages are 1-based
+ * physical pages (as MuPDF counts); evidence holds one string per expected
+ * page that the page's extracted text must contain (whitespace runs and
+ * ASCII case are ignored), so the file cannot rot silently. Optional keys
+ * (kind, note) are ignored.
+ *
+ * A question is hit at rank r when result r is a chunk of the expected
+ * document whose page span [page_start, page_end] contains an expected
+ * page. Refusals and empty results are misses.
+ */
+
+#define RAG_QA_MAX_PAGES 8
+
+typedef struct {
+    char *id;
+    char *question;
+    char *doc;                         /* file name under the docs folder */
+    int pages[RAG_QA_MAX_PAGES];       /* 1-based */
+    char *evidence[RAG_QA_MAX_PAGES];  /* one per page */
+    size_t n_pages;
+    int line;                          /* line in the QA file */
+} rag_qa_item;
+
+typedef struct {
+    rag_qa_item *items;
+    size_t n;
+    char *path;
+} rag_qa_set;
+
+/* Load and validate a QA file. Caller owns *out's contents: free with
+ * rag_qa_set_fini (also safe after a failed load). Errors name the file
+ * and line: bad JSON, a missing or mistyped key, pages/evidence of unequal
+ * length, a page < 1, a duplicate id, or no questions. */
+int rag_qa_load(rag_qa_set *out, const char *path, rag_err *err);
+void rag_qa_set_fini(rag_qa_set *set);
+
+/* One ranked result, as scoring needs it (strings borrowed). */
+typedef struct {
+    const char *doc;       /* document path as stored (may be absolute) */
+    int page_start;
+    int page_end;
+} rag_qa_span;
+
+/* 1-based rank of the first of ranked[0..n) that hits q, or 0. A stored
+ * path matches q->doc when it equals it or ends with "/" + q->doc. */
+size_t rag_qa_first_hit(const rag_qa_item *q, const rag_qa_span *ranked, size_t n);
+
+typedef struct {
+    double hit1, hit5, hit10;  /* fraction of questions hit within rank k */
+    double mrr10;              /* mean of 1/rank of the first hit within 10 */
+} rag_qa_metrics;
+
+/* Average page-hit@1/@5/@10 and MRR@10 over n first-hit ranks (0 = miss). */
+rag_qa_metrics rag_qa_summarize(const size_t *first_hit, size_t n);
+
+typedef struct {
+    rag_search_mode mode;
+    int rerank;                /* the "+rerank" of hybrid+rerank */
+    size_t k;                  /* results read per question (default 10) */
+    rag_indexer_opts indexer;
+    const char *db;            /* NULL: a temporary in-memory index */
+    const struct rag_config *cfg; /* embedder/reranker chains and search.*
+                                     for dense, hybrid and rerank; NULL = BM25
+                                     only (other modes fall back, with notice) */
+} rag_qa_opts;
+
+/* Defaults: bm25, no rerank, k 10, the indexer's own defaults, no db. */
+rag_qa_opts rag_qa_default_opts(void);
+
+typedef struct {
+    rag_qa_metrics m;
+    size_t n_questions;
+    size_t *first_hit;         /* per question, set order; owned */
+    rag_indexer_report index;  /* what the indexing pass did */
+    int64_t n_docs, n_chunks;  /* in the index after the pass */
+    rag_embed_report embed;    /* the embedding pass (n_chunks 0: none ran) */
+    rag_search_mode mode_used;
+    size_t n_reranked;         /* questions whose ranking the rerank stage made */
+    char notice[512];          /* "" or why a mode or stage fell back (each
+                                  distinct reason once) */
+    double query_seconds;
+} rag_qa_result;
+
+/* Index docs_dir (into opts->db, reusing what it already holds unchanged,
+ * or into a temporary index); for dense and hybrid modes embed its chunks
+ * with the configured embedder (cached: an unchanged --db costs no
+ * inference) and open the retriever; run every question of set through
+ * rag_search and score it. An embedder that fails mid-pass is an error. Files that fail to index are counted in
+ * out->index.n_failed; an expected document missing from the index is an
+ * error naming it. Caller owns out's contents: rag_qa_result_fini. */
+int rag_eval_qa(rag_qa_result *out, const rag_qa_set *set, const char *docs_dir,
+                const rag_qa_opts *opts, rag_err *err);
+void rag_qa_result_fini(rag_qa_result *res);
+
+/* Check every question's evidence against the text our extractor gives
+ * for its page in docs_dir. Each problem (document missing or unreadable,
+ * page out of range, evidence not on the page) goes to on_problem (may be
+ * NULL) and is counted in *n_bad. Returns <0 only for out of memory. */
+typedef void (*rag_qa_problem_fn)(void *ctx, const rag_qa_item *q, const char *msg);
+int rag_qa_check_evidence(const rag_qa_set *set, const char *docs_dir,
+                          const rag_extract_opts *extract, rag_qa_problem_fn on_problem,
+                          void *ctx, size_t *n_bad, rag_err *err);
 
 #endif
