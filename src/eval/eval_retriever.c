@@ -7,6 +7,8 @@
  */
 #include "eval_int.h"
 
+#include "retrieve/graph.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -46,6 +48,12 @@ int eval_retriever_open(rag_retriever **out, rag_index *ix, const rag_config *cf
             if (rc < 0)
                 return rc;
         }
+    }
+    if (mode == RAG_MODE_HYBRID && cfg->search_graph_boost > 0) {
+        /* graph-boosted fusion needs the chunk graph of this index */
+        rag_graph_report g_rep;
+        if ((rc = rag_graph_build(ix, NULL, &g_rep, err)) < 0)
+            return rc;
     }
     rc = rag_retriever_open(out, ix, cfg, mode, NULL, err);
     if (rc < 0)

@@ -1,0 +1,21 @@
+#!/bin/sh
+# hybrid.sh - ask's retrieval path without the LLM (BM25 + query embedding +
+# kNN + RRF + rerank of the top 50 + prompt) on the 100k-document corpus of
+# bm25_latency.sh, with MiniLM-shaped int8 models on 2 cores; per-stage
+# latency and whole-process RSS (bench/bench_hybrid.c).
+set -eu
+cd "$(dirname "$0")/.."
+shared=${DOCRAG_SHARED:-../shared}
+data=${DOCRAG_BENCH_DATA:-build/bench-data}
+out=$data/bm25_100k
+models=$data/minilm-shaped
+mkdir -p "$out" "$models"
+cmake --build build --target bench_hybrid bench_encoder >/dev/null
+[ -f "$out/corpus.jsonl" ] || python3 "$shared/tools/bm25_latency/make_corpus.py" "$out" 100000
+# the generated MiniLM-L6-shaped encoder/ and cross/ folders (random weights)
+[ -f "$models/cross/model.safetensors" ] ||
+    ./build/bench_encoder --iters 1 --threads 1 --seqs 128 --precisions f32 --no-rerank \
+        --dump "$models" >/dev/null
+OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive} \
+    ./build/bench_hybrid "$out" "$out/hybrid.db" "$models" --threads 2 --precision int8 \
+    --queries "${QUERIES:-100}" "$@"
