@@ -16,6 +16,13 @@ cmake --build build --target bench_hybrid bench_encoder >/dev/null
 [ -f "$models/cross/model.safetensors" ] ||
     ./build/bench_encoder --iters 1 --threads 1 --seqs 128 --precisions f32 --no-rerank \
         --dump "$models" >/dev/null
+# the real all-MiniLM-L6-v2 tokenizer for both
+for d in encoder cross; do
+    for f in tokenizer.json vocab.txt tokenizer_config.json special_tokens_map.json; do
+        [ -f "$shared/models/all-MiniLM-L6-v2-no-weights/$f" ] &&
+            cp "$shared/models/all-MiniLM-L6-v2-no-weights/$f" "$models/$d/"
+    done
+done
 OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive} \
     ./build/bench_hybrid "$out" "$out/hybrid.db" "$models" --threads 2 --precision int8 \
     --queries "${QUERIES:-100}" "$@"

@@ -630,7 +630,7 @@ static int rescore(const rag_vector_index *vi, cand *cands, size_t n, const floa
     float *row;
     int rc = RAG_OK;
 
-    if (upper_bounds)
+    if (upper_bounds && n > 1)
         qsort(cands, n, sizeof *cands, cmp_by_score_desc);
     if (!vi->opts.int8_only) {
         for (size_t j = 0; j < n; j++) {
@@ -875,7 +875,8 @@ int rag_vector_index_search(const rag_vector_index *vi, const float *query, size
         }
     }
 sorted:
-    qsort(h.items, h.n, sizeof *h.items, cmp_best_first);
+    if (h.n > 1)
+        qsort(h.items, h.n, sizeof *h.items, cmp_best_first);
     for (size_t i = 0; i < h.n && i < k; i++) {
         hits[i].chunk_id = h.items[i].id;
         hits[i].score = h.items[i].score;

@@ -54,7 +54,8 @@ int rag_fusion_merge(rag_cand **out, size_t *n_out, const rag_scored *bm25, size
         idx[i].id = bm25[i].chunk_id;
         idx[i].pos = n++;
     }
-    qsort(idx, n_bm25, sizeof *idx, cmp_id_pos);
+    if (n_bm25 > 1)
+        qsort(idx, n_bm25, sizeof *idx, cmp_id_pos);
     for (size_t i = 0; i < n_dense; i++) {
         const id_pos *hit = n_bm25 ? find_id(idx, n_bm25, dense[i].chunk_id) : NULL;
         rag_cand *t = hit ? &c[hit->pos] : &c[n++];
@@ -228,7 +229,8 @@ void rag_fusion_rerank(rag_cand *c, size_t n, double w)
             order[i].score = c[i].rerank;
             order[i].pos = i;
         }
-        qsort(order, n, sizeof *order, cmp_score_pos);
+        if (n > 1)
+            qsort(order, n, sizeof *order, cmp_score_pos);
         for (size_t i = 0; i < n; i++)
             c[order[i].pos].rerank_rank = (int)i + 1;
         if (order != small)

@@ -279,7 +279,8 @@ static int cmp_cterm(const void *x, const void *y)
 static int flush_chunk(builder *b, uint32_t node)
 {
     size_t i = 0;
-    qsort(b->cur, b->n_cur, sizeof *b->cur, cmp_cterm);
+    if (b->n_cur > 1)
+        qsort(b->cur, b->n_cur, sizeof *b->cur, cmp_cterm);
     while (i < b->n_cur) {
         size_t j = i;
         uint32_t defined = 0;
@@ -522,7 +523,8 @@ int rag_graph_build(rag_index *ix, const rag_graph_opts *opts, rag_graph_report 
      * one chunk: merge, by sorting occurrences by (node, term) */
     {
         size_t w = 0;
-        qsort(b.occs, b.n_occs, sizeof *b.occs, cmp_occ);
+        if (b.n_occs > 1)
+            qsort(b.occs, b.n_occs, sizeof *b.occs, cmp_occ);
         for (size_t i = 0; i < b.n_occs; i++) {
             if (w && b.occs[w - 1].node == b.occs[i].node && b.occs[w - 1].term == b.occs[i].term)
                 b.occs[w - 1].defined |= b.occs[i].defined;
@@ -599,7 +601,8 @@ int rag_graph_build(rag_index *ix, const rag_graph_opts *opts, rag_graph_report 
             cand[i] = (nbr){touched[i], acc[touched[i]]};
             acc[touched[i]] = 0;
         }
-        qsort(cand, n_touched, sizeof *cand, cmp_nbr);
+        if (n_touched > 1)
+            qsort(cand, n_touched, sizeof *cand, cmp_nbr);
         keep = n_touched < (size_t)o.max_degree ? n_touched : (size_t)o.max_degree;
         for (size_t i = 0; i < keep; i++) {
             edge e = {(uint32_t)u, cand[i].v, cand[i].w};
@@ -610,7 +613,8 @@ int rag_graph_build(rag_index *ix, const rag_graph_opts *opts, rag_graph_report 
             VEC_PUSH(edges, n_edges, cap_edges, e, oom);
         }
     }
-    qsort(edges, n_edges, sizeof *edges, cmp_edge);
+    if (n_edges > 1)
+        qsort(edges, n_edges, sizeof *edges, cmp_edge);
     rows = rag_malloc((n_edges ? n_edges : 1) * sizeof *rows);
     if (!rows)
         goto oom;
@@ -624,7 +628,8 @@ int rag_graph_build(rag_index *ix, const rag_graph_opts *opts, rag_graph_report 
         }
         n_edges = n_rows;
     }
-    qsort(rows, n_edges, sizeof *rows, cmp_id_edge);
+    if (n_edges > 1)
+        qsort(rows, n_edges, sizeof *rows, cmp_id_edge);
 
     /* write, in one transaction */
     if ((rc = exec(db, "SAVEPOINT graph_build", err)) < 0)
