@@ -4,6 +4,7 @@
  *
  *   bench_hybrid BEIR_DIR DB MODELS_DIR [--queries N] [--threads T]
  *                [--precision f32|int8] [--vectors f32|int8] [--top-n N]
+ *                [--max-batch B]
  *
  * DB is built from BEIR_DIR/corpus.jsonl when it does not exist (as
  * bench_bm25 does). MODELS_DIR holds the generated random-weight models of
@@ -26,6 +27,7 @@
 #include "retrieve/retrieve.h"
 
 #include <jansson.h>
+#include <malloc.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -195,7 +197,8 @@ static int run_pass(rag_index *ix, rag_retriever *r, char **q, size_t n_q, int n
             printf("notice: %s\n", hits.notice);
         rag_hits_fini(&hits);
     }
-    printf("%s (%zu queries, %zu reranked):\n", label, n_q, reranked);
+    printf("%s (%zu queries, %zu reranked; RSS after: %.1f MB):\n", label, n_q, reranked,
+           proc_mb("VmRSS"));
     for (int s = 0; s < N_ST; s++) {
         qsort(lat[s], n_q, sizeof(double), cmp_double);
         printf("  %-7s p50 %8.2f ms   p99 %8.2f ms\n", st_names[s], lat[s][n_q / 2],
@@ -225,6 +228,7 @@ int main(int argc, char **argv)
                         "[--top-n N]\n");
         return 2;
     }
+    mallopt(M_MMAP_THRESHOLD, 1 << 20);   /* as the docrag CLI does (src/cli/main.c) */
     mo.precision = RAG_PRECISION_INT8;
     for (int i = 4; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--queries"))
@@ -235,6 +239,8 @@ int main(int argc, char **argv)
             mo.precision = (rag_precision)rag_precision_parse(argv[i + 1]);
         else if (!strcmp(argv[i], "--vectors"))
             vec_int8 = !strcmp(argv[i + 1], "int8");
+        else if (!strcmp(argv[i], "--max-batch"))
+            mo.max_batch = (size_t)atol(argv[i + 1]);
         else if (!strcmp(argv[i], "--top-n"))
             top_n = (size_t)atol(argv[i + 1]);
     }
@@ -273,15 +279,20 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_hybrid: %s\n", err.msg);
         return 1;
     }
+    printf("RSS with the index open and the embedder loaded: %.1f MB\n", proc_mb("VmRSS"));
     snprintf(path, sizeof path, "%s/cross", argv[3]);
     if (rag_reranker_local_create(&rr, path, &mo, &err) < 0) {
         fprintf(stderr, "bench_hybrid: %s\n", err.msg);
         return 1;
     }
-    rp = rag_retriever_params_from_config(NULL);
+    memset(&rp, 0, sizeof rp);
+    rp.fusion = RAG_FUSION_RRF;
+    rp.rrf_k = 60;
+    rp.rerank_weight = 1;
     rp.candidates = top_n;
     rp.rerank_top_n = top_n;
     rp.int8 = vec_int8;
+    printf("RSS with the reranker loaded too: %.1f MB\n", proc_mb("VmRSS"));
     if (rag_retriever_create(&r, ix, &rp, emb, rr, &err) < 0) {
         fprintf(stderr, "bench_hybrid: %s\n", err.msg);
         return 1;

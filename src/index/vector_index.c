@@ -494,6 +494,10 @@ int rag_vector_index_load(rag_vector_index **out, sqlite3 *db, const char *model
 done:
     sqlite3_finalize(st);
     rag_free(tmp);
+    /* The scan filled the page cache with every vector blob (up to the
+     * connection's cache_size, 64 MB for a rag_index); those pages are
+     * not needed again, so give them back. */
+    sqlite3_db_release_memory(db);
     if (rc < 0) {
         rag_vector_index_destroy(vi);
         return rc;
