@@ -129,7 +129,7 @@ const struct cfg_profile_default rag_cfg_profile_defaults[] = {
     {"local", "chains.rerank", "none"},
     {"local", "chains.llm", "extractive"},
     {"local", "backends.local.type", "local"},
-    {"local", "backends.local.model", "${DOCRAG_MODELS:-models}/all-MiniLM-L6-v2"},
+    {"local", "backends.local.model", "${DOCRAG_MODELS:-models}/sentence-transformers/all-MiniLM-L6-v2"},
 
     {"hf_spaces", "threads", "2"},
     {"hf_spaces", "server.host", "0.0.0.0"},
