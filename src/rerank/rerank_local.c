@@ -13,7 +13,7 @@
 #include <string.h>
 
 #define SLICE 128
-#define RERANK_MAX_BATCH 8   /* pairs per forward batch by default */
+#define RERANK_MAX_BATCH 4   /* pairs per forward batch by default */
 
 struct local_reranker {
     rag_reranker base;           /* first: casts to and from rag_reranker */
@@ -102,10 +102,11 @@ int rag_reranker_local_create(rag_reranker **out, const char *model_dir,
     rc = rag_wordpiece_load(&r->wp, model_dir, err);
     if (rc == RAG_OK) {
         /* Rerank batches are query + passage pairs near max_seq: forward
-         * them 8 at a time unless told otherwise. Against the model's
-         * default 32 this keeps activations (and RSS) ~4x smaller and was
-         * faster too (bench/hybrid.sh: 50 pairs p50 1.06-1.2 s vs 2.2 s,
-         * 2 threads, int8). */
+         * them 4 at a time unless told otherwise. Against the model's
+         * default 32 this keeps activations small (whole-process RSS of
+         * bench/hybrid.sh on 100k chunks: 185 MB at 4, 235 MB at 8, 2 cores
+         * int8) and was no slower (50 pairs p50 1.2-1.3 s at 4 or 8, 2.2 s
+         * at 32: less padding within a batch). */
         rag_model_opts mo = opts ? *opts : rag_model_default_opts();
         if (mo.max_batch == 0)
             mo.max_batch = RERANK_MAX_BATCH;
