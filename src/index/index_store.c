@@ -156,12 +156,13 @@ int rag_index_open(rag_index **out, const char *path, unsigned flags, rag_err *e
     if (rc == RAG_OK && !(flags & RAG_INDEX_READ_ONLY))
         rc = exec(ix, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", err);
     /* Page cache: 64 MB while writing (index builds touch FTS5 and postings
-     * pages over and over); 16 MB for readers, which mostly read a query's
-     * postings and k rows once (BM25 p50 on 185k chunks: 1.91 ms with 64 MB,
-     * see docs/benchmarks.md for 16 MB), so a serving process stays small. */
+     * pages over and over); 4 MB for readers, which mostly read a query's
+     * postings and k rows once and are served by the OS page cache anyway
+     * (BM25 p50 on 185k chunks: 1.91 ms with 64 MB, 1.45-2.06 ms with 4 MB;
+     * whole-process RSS of bench/hybrid.sh 213 -> 201 MB). */
     if (rc == RAG_OK)
         rc = exec(ix, flags & RAG_INDEX_READ_ONLY
-                          ? "PRAGMA cache_size=-16384; PRAGMA temp_store=MEMORY;"
+                          ? "PRAGMA cache_size=-4096; PRAGMA temp_store=MEMORY;"
                           : "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;", err);
     if (rc == RAG_OK)
         rc = check_schema(ix, flags, err);
