@@ -5,6 +5,7 @@
  * different models never meet in one ranking.
  */
 #include "rerank/rerank.h"
+#include "model/model_config.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -60,20 +61,12 @@ typedef int (*create_fn)(rag_reranker **out, const rag_backend_cfg *b, rag_usage
 static int local_from_cfg(rag_reranker **out, const rag_backend_cfg *b, rag_usage *usage,
                           const rag_remote_opts *opts, rag_err *err)
 {
+    rag_model_opts mo;
+    int rc = rag_model_opts_from_backend(&mo, b, err);
     (void)usage;
-    rag_model_opts mo = rag_model_default_opts();
     (void)opts;
-    if (!b->model || !b->model[0])
-        return rag_fail(err, RAG_EINVAL, "back-end '%s': backends.%s.model must name a "
-                        "model folder", b->name, b->name);
-    if (b->precision) {
-        int p = rag_precision_parse(b->precision);
-        if (p < 0)
-            return rag_fail(err, RAG_EINVAL, "back-end '%s': unknown precision '%s'",
-                            b->name, b->precision);
-        mo.precision = (rag_precision)p;
-    }
-    mo.n_threads = b->threads;
+    if (rc < 0)
+        return rc;
     return rag_reranker_local_create(out, b->model, &mo, err);
 }
 
