@@ -13,6 +13,8 @@
  * under ATTN_BYTES): the two products are 4-D strided matmuls that read Q,
  * K and V in place from the fused QKV buffer and write the context straight
  * into the hidden-state layout; 1/sqrt(dh) is folded into Wq at load.
+ * The feed-forward block runs on tiles of FFN_ROWS token rows (rows are
+ * independent there), which bounds its intermediate buffer.
  * Masked keys get probability exactly 0, which is what Hugging Face's large
  * negative additive mask rounds to. Padded query rows are computed and
  * ignored.
@@ -25,6 +27,9 @@
 #include <string.h>
 
 #define ATTN_BYTES ((size_t)16 << 20)
+/* The feed-forward block runs on tiles of this many token rows, so its
+ * 4H-wide intermediate is FFN_ROWS x 4H floats, not batch x len x 4H. */
+#define FFN_ROWS 1024
 
 struct rag_session {
     const rag_model *m;
@@ -111,7 +116,7 @@ static int reserve(rag_session *s, size_t batch, size_t len, rag_err *err)
     s->x = rag_malloc(t * h * sizeof(float));
     s->qkv = rag_malloc(t * 3 * h * sizeof(float));
     s->ctx = rag_malloc(t * h * sizeof(float));
-    s->ffn = rag_malloc(t * f * sizeof(float));
+    s->ffn = rag_malloc((t < FFN_ROWS ? t : FFN_ROWS) * f * sizeof(float));
     /* attention probabilities for a group of sequences, ~16 MB at most */
     s->attn_group = (ATTN_BYTES / (nh * len * len * sizeof(float)));
     if (s->attn_group < 1)
@@ -230,11 +235,19 @@ static int forward(rag_session *s, const int32_t *const *ids, const int32_t *con
             const int32_t *tt = type_ids ? type_ids[si] : NULL;
             float *x = s->x + (b * L + t) * h;
             /* padding: id 0 ([PAD] in BERT vocabularies), type 0 */
-            const float *w = m->word + (size_t)(t < n ? ids[si][t] : 0) * h;
+            size_t id = (size_t)(t < n ? ids[si][t] : 0);
             const float *p = m->pos + t * h;
             const float *ty = m->type + (size_t)(t < n && tt ? tt[t] : 0) * h;
-            for (size_t d = 0; d < h; d++)
-                x[d] = w[d] + p[d] + ty[d];
+            if (m->word_q) {
+                const int8_t *q = m->word_q + id * h;
+                float sc = m->word_scale[id];
+                for (size_t d = 0; d < h; d++)
+                    x[d] = (float)q[d] * sc + p[d] + ty[d];
+            } else {
+                const float *w = m->word + id * h;
+                for (size_t d = 0; d < h; d++)
+                    x[d] = w[d] + p[d] + ty[d];
+            }
         }
     }
     rag_k_layernorm(s->x, T, (int)h, m->emb_ln_g, m->emb_ln_b, m->eps, m->n_threads);
@@ -254,10 +267,12 @@ static int forward(rag_session *s, const int32_t *const *ids, const int32_t *con
         if ((rc = linear(s, &Ly->out, s->ctx, T, s->x, LIN_RESIDUAL, err)) < 0)
             return rc;
         rag_k_layernorm(s->x, T, (int)h, Ly->ln1_g, Ly->ln1_b, m->eps, m->n_threads);
-        if ((rc = linear(s, &Ly->up, s->x, T, s->ffn, LIN_GELU, err)) < 0)
-            return rc;
-        if ((rc = linear(s, &Ly->down, s->ffn, T, s->x, LIN_RESIDUAL, err)) < 0)
-            return rc;
+        for (size_t r0 = 0; r0 < T; r0 += FFN_ROWS) {
+            size_t nr = T - r0 < FFN_ROWS ? T - r0 : FFN_ROWS;
+            if ((rc = linear(s, &Ly->up, s->x + r0 * h, nr, s->ffn, LIN_GELU, err)) < 0 ||
+                (rc = linear(s, &Ly->down, s->ffn, nr, s->x + r0 * h, LIN_RESIDUAL, err)) < 0)
+                return rc;
+        }
         rag_k_layernorm(s->x, T, (int)h, Ly->ln2_g, Ly->ln2_b, m->eps, m->n_threads);
     }
 

@@ -25,6 +25,7 @@
 
 #define PACK_M 256
 #define MAX_PRIMS 64
+#define ROW_BLOCK 1024
 
 typedef struct {
     int is_bmm;
@@ -363,8 +364,27 @@ static int execute(rag_dnn *d, prim_entry *e, void *src, void *wei, void *bias, 
     return st == dnnl_success ? RAG_OK : dnn_fail(err, st, "matmul");
 }
 
+static int linear_rows(rag_dnn *d, const rag_linear *l, const float *x, size_t m, float *y,
+                       rag_lin_epilogue ep, rag_err *err);
+
+/* Rows go through in blocks of at most ROW_BLOCK: the scratch (u8/bf16
+ * source copy, s32 accumulators) stays ROW_BLOCK rows long, and a session
+ * needs primitives for ROW_BLOCK and the remainders only. */
 int rag_dnn_linear(rag_dnn *d, const rag_linear *l, const float *x, size_t m, float *y,
                    rag_lin_epilogue ep, rag_err *err)
+{
+    for (size_t r0 = 0; r0 < m; r0 += ROW_BLOCK) {
+        size_t nr = m - r0 < ROW_BLOCK ? m - r0 : ROW_BLOCK;
+        int rc = linear_rows(d, l, x + r0 * (size_t)l->n_in, nr, y + r0 * (size_t)l->n_out,
+                             ep, err);
+        if (rc < 0)
+            return rc;
+    }
+    return RAG_OK;
+}
+
+static int linear_rows(rag_dnn *d, const rag_linear *l, const float *x, size_t m, float *y,
+                       rag_lin_epilogue ep, rag_err *err)
 {
     const rag_model *mod = d->m;
     rag_precision p = mod->info.precision;

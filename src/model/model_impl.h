@@ -39,6 +39,9 @@ struct rag_model {
     float *word, *pos, *type;        /* owned f32 tables (word: see word_mapped) */
     int word_mapped;                 /* 1: word points into map (read-only file
                                         pages, not owned); 0: owned copy */
+    int8_t *word_q;                  /* int8 precision: the word table as s8 rows
+                                        (word is NULL), row r = word_q[r] * word_scale[r] */
+    float *word_scale;
     void *map;                       /* model.safetensors mapping kept for word */
     size_t n_map;
     float *emb_ln_g, *emb_ln_b;

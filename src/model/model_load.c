@@ -420,6 +420,35 @@ static int take_word_table(float **out, int *mapped, const loader *ld, int64_t d
     return RAG_OK;
 }
 
+/* int8 precision: quantize the word table per row (symmetric, scale =
+ * max|row| / 127), a quarter of the f32 table and all of it resident
+ * (11.7 MB for a 30522 x 384 vocabulary instead of up to 47 MB of mapped
+ * file pages as texts touch rows). The f32 source is released. */
+static int quantize_word_table(rag_model *m, int64_t n_rows, int64_t h, rag_err *err)
+{
+    const float *w = m->word;
+    m->word_q = rag_malloc((size_t)n_rows * (size_t)h);
+    m->word_scale = rag_malloc((size_t)n_rows * sizeof *m->word_scale);
+    if (!m->word_q || !m->word_scale)
+        return rag_fail(err, RAG_ENOMEM, "out of memory quantizing the word embeddings");
+    for (int64_t r = 0; r < n_rows; r++) {
+        const float *row = w + r * h;
+        int8_t *q = m->word_q + r * h;
+        float mx = 0.0f, inv;
+        for (int64_t d = 0; d < h; d++)
+            mx = fabsf(row[d]) > mx ? fabsf(row[d]) : mx;
+        m->word_scale[r] = mx > 0.0f ? mx / 127.0f : 1.0f;
+        inv = 1.0f / m->word_scale[r];
+        for (int64_t d = 0; d < h; d++)
+            q[d] = (int8_t)lrintf(row[d] * inv);
+    }
+    if (!m->word_mapped)
+        rag_free(m->word);
+    m->word = NULL;
+    m->word_mapped = 0;   /* the mapping is dropped with the loader's */
+    return RAG_OK;
+}
+
 static int take_linear(rag_linear *l, const loader *ld, const char *prefix, int n_out,
                        int n_in, rag_err *err)
 {
@@ -556,6 +585,8 @@ static int load_weights(rag_model *m, const char *dir, rag_err *err)
 
     if ((rc = take_word_table(&m->word, &m->word_mapped, &ld, m->info.vocab_size, h,
                               err)) < 0 ||
+        (m->info.precision == RAG_PRECISION_INT8 &&
+         (rc = quantize_word_table(m, m->info.vocab_size, h, err)) < 0) ||
         (rc = take_tensor(&m->pos, &ld, "embeddings.position_embeddings.weight",
                           m->n_positions, h, err)) < 0 ||
         (rc = take_tensor(&m->type, &ld, "embeddings.token_type_embeddings.weight",
@@ -677,6 +708,8 @@ void rag_model_destroy(rag_model *m)
         munmap(m->map, m->n_map);
     else
         rag_free(m->word);
+    rag_free(m->word_q);
+    rag_free(m->word_scale);
     rag_free(m->pos);
     rag_free(m->type);
     rag_free(m->emb_ln_g);

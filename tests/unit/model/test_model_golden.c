@@ -211,6 +211,62 @@ static void test_model__shared_by_threads_with_one_session_each(void **state)
     rag_free(dir);
 }
 
+/* 12 sequences x 120 tokens = 1,440 rows in one forward batch: more than
+ * the 1,024-row feed-forward tile and matmul row block, so the last tile
+ * is partial. Rows are independent there, so every vector must equal the
+ * one from running its sequence alone (no tiling). */
+static void check_long_batch(rag_precision prec, int reference)
+{
+    enum { NS = 12, LEN = 120, DIM = 24 };
+    char *dir = ts_src_path("tests/data/models/bi-encoder");
+    rag_model_opts o = rag_model_default_opts();
+    rag_model *m = NULL;
+    rag_session *s = NULL;
+    rag_err err = {0};
+    static int32_t ids[NS][LEN];
+    const int32_t *rows[NS];
+    size_t nt[NS];
+    float batch[NS * DIM], one[DIM];
+    double worst = 0.0;
+    uint32_t seed = 12345;
+
+    o.precision = prec;
+    o.reference = reference;
+    o.max_batch = NS;
+    for (int i = 0; i < NS; i++) {
+        ids[i][0] = 101;
+        for (int t = 1; t < LEN - 1; t++) {
+            seed = seed * 1664525u + 1013904223u;
+            ids[i][t] = 1000 + (int32_t)(seed >> 8) % 29000;
+        }
+        ids[i][LEN - 1] = 102;
+        rows[i] = ids[i];
+        nt[i] = LEN;
+    }
+    assert_int_equal(rag_model_load(&m, dir, &o, &err), RAG_OK);
+    assert_int_equal(rag_session_create(&s, m, &err), RAG_OK);
+    assert_int_equal(rag_session_run(s, rows, NULL, nt, NS, batch, &err), RAG_OK);
+    for (int i = 0; i < NS; i++) {
+        assert_int_equal(rag_session_run(s, &rows[i], NULL, &nt[i], 1, one, &err), RAG_OK);
+        for (int d = 0; d < DIM; d++)
+            worst = fmax(worst, fabs((double)one[d] - batch[i * DIM + d]));
+    }
+    print_message("  %s%s: 1,440-row batch vs one at a time: max|diff| %.2e\n",
+                  rag_precision_name(prec), reference ? " (ref)" : "", worst);
+    assert_true(worst <= 1e-5);
+    rag_session_destroy(s);
+    rag_model_destroy(m);
+    rag_free(dir);
+}
+
+static void test_model__batch_over_the_row_tiles_matches_one_at_a_time(void **state)
+{
+    (void)state;
+    check_long_batch(RAG_PRECISION_F32, 1);
+    check_long_batch(RAG_PRECISION_F32, 0);
+    check_long_batch(RAG_PRECISION_INT8, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -220,6 +276,7 @@ int main(void)
         cmocka_unit_test(test_golden__onednn_bf16_cosine_0999),
         cmocka_unit_test(test_golden__onednn_int8_cosine_099),
         cmocka_unit_test(test_model__shared_by_threads_with_one_session_each),
+        cmocka_unit_test(test_model__batch_over_the_row_tiles_matches_one_at_a_time),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
