@@ -11,13 +11,13 @@
  * and resident memory after loading against the weight file size.
  *
  *   bench_encoder [--iters N] [--threads 1,2] [--seqs 128,256] [--peak G]
- *                 [--precisions f32,bf16,int8] [--no-rerank] [--dump DIR]
+ *                 [--precisions f32,bf16,int8] [--no-rerank] [--rerank-batch N]
+ *                 [--dump DIR]
  * --dump DIR keeps the generated model folders in DIR (for bench/ort) and
  * reuses them when they are already there.
  */
 #include "model/model.h"
 
-#include <malloc.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -221,7 +221,7 @@ static int list_has(const char *list, const char *item)
 
 int main(int argc, char **argv)
 {
-    int iters = 3, rerank = 1;
+    int iters = 3, rerank = 1, rerank_batch = 4;   /* 4: the local reranker's batch */
     double peak = 117.0;
     const char *threads_list = "1,2", *seqs = "128,256", *precs = "f32,bf16,int8";
     const char *dump = NULL;
@@ -232,9 +232,9 @@ int main(int argc, char **argv)
     size_t nt[64];
     float *out = malloc(64 * HID * sizeof(float));
 
-    /* Fixed mmap threshold: big blocks go back to the OS on free, so the
-     * RSS after each load does not carry the previous model's heap. */
-    mallopt(M_MMAP_THRESHOLD, 1 << 20);
+    /* As the docrag CLI: big blocks go back to the OS on free, so the RSS
+     * after each load does not carry the previous model's heap. */
+    rag_alloc_tune_process();
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--iters") && i + 1 < argc)
             iters = atoi(argv[++i]);
@@ -250,9 +250,12 @@ int main(int argc, char **argv)
             dump = argv[++i];
         else if (!strcmp(argv[i], "--no-rerank"))
             rerank = 0;
+        else if (!strcmp(argv[i], "--rerank-batch") && i + 1 < argc)
+            rerank_batch = atoi(argv[++i]);
         else {
             fprintf(stderr, "usage: bench_encoder [--iters N] [--threads 1,2] [--seqs 128,256] "
-                            "[--precisions f32,bf16,int8] [--peak G] [--no-rerank] [--dump DIR]\n");
+                            "[--precisions f32,bf16,int8] [--peak G] [--no-rerank] [--rerank-batch N] "
+                            "[--dump DIR]\n");
             return 2;
         }
     }
@@ -353,8 +356,8 @@ written:
         }
     }
     if (rerank) {
-        printf("\ncross-encoder rerank: %d passages x 256 tokens (query 16 + passage), 2 threads\n",
-               NPASS);
+        printf("\ncross-encoder rerank: %d passages x 256 tokens (query 16 + passage), "
+               "2 threads, %d pairs per forward batch\n", NPASS, rerank_batch);
         for (int pi = 0; pi < 3; pi++) {
             rag_model_opts o = rag_model_default_opts();
             rag_model *m = NULL;
@@ -366,7 +369,7 @@ written:
                 continue;
             o.precision = (rag_precision)pi;
             o.n_threads = 2;
-            o.max_batch = 64;
+            o.max_batch = rerank_batch > 0 ? (size_t)rerank_batch : 4;
             if (rag_model_load(&m, ce_dir, &o, &err) < 0) {
                 fprintf(stderr, "load: %s\n", err.msg);
                 return 1;

@@ -58,6 +58,18 @@ static double proc_mb(const char *key)
     return kb / 1024.0;
 }
 
+/* Where the resident memory is: anonymous (heap, JIT code, scratch) vs
+ * file-backed (mapped model files, shared libraries), and malloc's view. */
+static void print_memory(const char *when)
+{
+    struct mallinfo2 mi = mallinfo2();
+    printf("  memory %s: RSS %.1f MB = anon %.1f + file %.1f; malloc in use %.1f MB "
+           "(%.1f MB mmapped), free in heap %.1f MB\n",
+           when, proc_mb("VmRSS"), proc_mb("RssAnon"), proc_mb("RssFile"),
+           (double)(mi.uordblks + mi.hblkhd) / 1048576.0, (double)mi.hblkhd / 1048576.0,
+           (double)mi.fordblks / 1048576.0);
+}
+
 static uint64_t xorshift(uint64_t *s)
 {
     *s ^= *s << 13;
@@ -228,7 +240,7 @@ int main(int argc, char **argv)
                         "[--top-n N]\n");
         return 2;
     }
-    mallopt(M_MMAP_THRESHOLD, 1 << 20);   /* as the docrag CLI does (src/cli/main.c) */
+    rag_alloc_tune_process();   /* as the docrag CLI does (src/cli/main.c) */
     mo.precision = RAG_PRECISION_INT8;
     for (int i = 4; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--queries"))
@@ -311,11 +323,13 @@ int main(int argc, char **argv)
            rag_precision_name(mo.precision), mo.n_threads, vec_int8 ? "int8" : "f32", top_n);
     printf("RSS after loading index, vectors and both models: %.1f MB (before: %.1f MB)\n",
            proc_mb("VmRSS"), rss0);
+    print_memory("after loading");
     if (run_pass(ix, r, q, n_q, 0, "hybrid + rerank + prompt") ||
         run_pass(ix, r, q, n_q, 1, "hybrid + prompt, no rerank"))
         return 1;
     printf("process RSS at the end: %.1f MB, peak (VmHWM): %.1f MB\n", proc_mb("VmRSS"),
            proc_mb("VmHWM"));
+    print_memory("at the end");
     rag_retriever_destroy(r);
     rag_index_close(ix);
     for (size_t i = 0; i < n_q; i++)

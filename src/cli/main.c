@@ -3,9 +3,6 @@
 
 #include <stdio.h>
 #include <string.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 
 static const cli_command commands[] = {
     {"index", cmd_index, "index files and folders (incremental)"},
@@ -30,13 +27,10 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-#ifdef __GLIBC__
     /* Buffers of 1 MB and more (model tensors while loading, activations,
-     * vector matrices) come straight from mmap and go back to the system
-     * when freed, instead of glibc raising its threshold and keeping them
-     * in the heap: a serving process's RSS stays what it uses. */
-    mallopt(M_MMAP_THRESHOLD, 1 << 20);
-#endif
+     * vector matrices) go back to the system when freed: a serving
+     * process's RSS stays what it uses (core.h). */
+    rag_alloc_tune_process();
     if (argc < 2) {
         usage(stderr);
         return 2;

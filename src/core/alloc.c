@@ -1,6 +1,9 @@
 /* alloc.c - allocation behind hooks, so tests can fail allocation N. */
 #include "core.h"
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +16,13 @@ void rag_alloc_set_hooks(const rag_alloc_hooks *h)
         hooks = *h;
     else
         hooks = (rag_alloc_hooks){malloc, realloc, free};
+}
+
+void rag_alloc_tune_process(void)
+{
+#ifdef __GLIBC__
+    mallopt(M_MMAP_THRESHOLD, 1 << 20);
+#endif
 }
 
 void *rag_malloc(size_t n_bytes)

@@ -74,6 +74,12 @@ typedef struct {
 /* NULL restores libc. Not thread safe: call before threads start. */
 void rag_alloc_set_hooks(const rag_alloc_hooks *hooks);
 
+/* glibc malloc settings for a long-running process (the CLI and benches
+ * call it first thing; no-op elsewhere): blocks of 1 MB and more come from
+ * mmap and go back to the system when freed, instead of glibc raising its
+ * threshold and keeping them in the heap. */
+void rag_alloc_tune_process(void);
+
 /* Overflow-checked a*b and a+b: return 0 and set *out, or -1 on overflow. */
 static inline int rag_size_mul(size_t a, size_t b, size_t *out)
 {
