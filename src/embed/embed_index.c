@@ -13,7 +13,11 @@
  */
 #include "embed/embed_index.h"
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <math.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -535,24 +539,71 @@ rag_vector_opts rag_embed_vector_opts(const rag_config *cfg)
     return o;
 }
 
-int rag_embed_load_vectors(rag_vector_index **out, rag_index *ix, const char *model_id,
-                           const rag_config *cfg, rag_err *err)
+/* Which stored model matches model_id (an empty id takes the only model
+ * stored): 1 and stored[] set, or RAG_ENOTFOUND with the reason a user can
+ * act on. Scans the vectors table, not meta, so that an index embedded
+ * only in part, or by two models, is told as it is. */
+static int find_stored_model(rag_index *ix, const char *model, char *stored, size_t n_stored,
+                             rag_err *err)
 {
-    char stored[128], dim_s[32];
-    rag_vector_opts o = rag_embed_vector_opts(cfg);
+    sqlite3 *db = rag_index_db(ix);
+    sqlite3_stmt *st = NULL;
+    char other[128] = "";
+    long long other_dim = 0;
+    size_t n_models = 0;
+    int rc;
+
+    stored[0] = '\0';
+    if (sqlite3_prepare_v2(db, "SELECT model, max(dim) FROM vectors GROUP BY model "
+                               "ORDER BY count(*) DESC", -1, &st, NULL) != SQLITE_OK)
+        return rag_fail(err, RAG_EIO, "%s: reading the vectors table: %s",
+                        rag_index_path(ix), sqlite3_errmsg(db));
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *m = (const char *)sqlite3_column_text(st, 0);
+        n_models++;
+        if (!m)
+            continue;
+        if (!stored[0] && (model[0] ? rag_embed_model_ids_match(model, m) : n_models == 1)) {
+            snprintf(stored, n_stored, "%s", m);
+        } else if (!other[0]) {
+            snprintf(other, sizeof other, "%s", m);
+            other_dim = sqlite3_column_int64(st, 1);
+        }
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return rag_fail(err, RAG_EIO, "%s: reading the vectors table: %s",
+                        rag_index_path(ix), sqlite3_errmsg(db));
+    if (stored[0] && !other[0])
+        return 1;
+    if (stored[0])
+        return rag_fail(err, RAG_ENOTFOUND, "the index holds vectors of several models (%s "
+                        "and %s): run `docrag index` to re-embed", stored, other);
+    if (other[0])
+        return rag_fail(err, RAG_ENOTFOUND, "the stored vectors are of model %s (%lld-d), "
+                        "the embedder serves %s: run `docrag index` to re-embed", other,
+                        other_dim, model[0] ? model : "(unknown)");
+    return rag_fail(err, RAG_ENOTFOUND, "the index holds no vectors of model %s: run "
+                    "`docrag index`", model[0] ? model : "(unknown)");
+}
+
+int rag_embed_load_vectors(rag_vector_index **out, rag_index *ix, const char *model_id,
+                           const rag_vector_opts *opts, rag_err *err)
+{
+    rag_vector_opts o = opts ? *opts : rag_embed_vector_opts(NULL);
+    char stored[128];
     int rc;
 
     *out = NULL;
-    if ((rc = rag_index_meta_get(ix, "embed_model", stored, sizeof stored, err)) < 0 ||
-        rag_index_meta_get(ix, "embed_dim", dim_s, sizeof dim_s, err) < 0)
-        return rc < 0 ? rc : RAG_EIO;
-    if (!rc || !stored[0])
-        return rag_fail(err, RAG_ENOTFOUND, "%s holds no vectors: run 'docrag index' with "
-                        "an embedder configured (chains.embed)", rag_index_path(ix));
-    if (!model_id || !rag_embed_model_ids_match(stored, model_id))
-        return rag_fail(err, RAG_ENOTFOUND, "%s holds vectors of %s (%s-d), not of %s: run "
-                        "'docrag index' to re-embed", rag_index_path(ix), stored, dim_s,
-                        model_id ? model_id : "(none)");
-    o.dim = (size_t)strtoull(dim_s, NULL, 10);
-    return rag_vector_index_load_ix(out, ix, stored, &o, err);
+    rc = find_stored_model(ix, model_id ? model_id : "", stored, sizeof stored, err);
+    if (rc < 0)
+        return rc;
+    rc = rag_vector_index_load_ix(out, ix, stored, &o, err);
+#ifdef __GLIBC__
+    /* Loading read every vector blob through SQLite's page cache, in small
+     * blocks that glibc keeps after they are freed (70 MB on 185k vectors):
+     * hand them back to the system. */
+    malloc_trim(0);
+#endif
+    return rc;
 }

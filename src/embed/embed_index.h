@@ -82,14 +82,15 @@ int rag_embed_chunk_text(rag_buf *b, const char *title, const char *section,
  * table (rag_vector_opts.int8_only); "f32" = the float32 matrix. */
 rag_vector_opts rag_embed_vector_opts(const rag_config *cfg);
 
-/* Load the vectors of model_id stored in ix (meta embed_model must name
- * the same model, by rag_embed_model_ids_match) with options from cfg
- * (cfg may be NULL: defaults). No request is made: the dimension comes
- * from meta. *out is NULL with RAG_ENOTFOUND when the index holds no
- * vectors of that model (message: what it holds, "run 'docrag index'").
- * Caller owns *out (rag_vector_index_destroy); for the int8 form ix must
- * stay open while *out is used (see vector_index.h). */
+/* Load the vectors of model_id stored in ix (the model under which
+ * rag_embed_model_ids_match finds them; an empty or NULL id takes the only
+ * model stored) with opts (NULL: rag_embed_vector_opts(NULL)). No request
+ * is made. RAG_ENOTFOUND, *out NULL, with the reason a user can act on when
+ * the index holds no vectors of that model, vectors of another model (named
+ * with its dimension) or of several ("run `docrag index`"). Caller owns *out
+ * (rag_vector_index_destroy); for the int8-only form ix must stay open
+ * while *out is used (see vector_index.h). */
 int rag_embed_load_vectors(rag_vector_index **out, rag_index *ix, const char *model_id,
-                           const rag_config *cfg, rag_err *err);
+                           const rag_vector_opts *opts, rag_err *err);
 
 #endif

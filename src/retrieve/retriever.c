@@ -9,14 +9,12 @@
  */
 #include "retrieve_int.h"
 
+#include "embed/embed_index.h"
 #include "retrieve/graph.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 
 rag_retriever_params rag_retriever_params_from_config(const rag_config *cfg)
 {
@@ -30,87 +28,24 @@ rag_retriever_params rag_retriever_params_from_config(const rag_config *cfg)
     p.graph_boost = cfg->search_graph_boost;
     p.rerank_top_n = cfg->search_rerank_top_n > 0 ? (size_t)cfg->search_rerank_top_n : 0;
     p.rerank_weight = cfg->search_rerank_weight;
-    p.int8 = cfg->embed_vectors && !strcmp(cfg->embed_vectors, "int8");
+    p.int8 = rag_embed_vector_opts(cfg).int8_only;   /* the default is int8, as for index */
     return p;
 }
 
-/* Which stored model the embedder's vectors are under: 1 and *stored set
- * (caller frees) if found, 0 with r->dense_reason set if not, <0 error. */
-static int find_stored_model(rag_retriever *r, const char *model, char **stored, rag_err *err)
-{
-    sqlite3 *db = rag_index_db(r->ix);
-    sqlite3_stmt *st = NULL;
-    char other[128] = "";
-    size_t n_models = 0;
-    int rc;
-
-    *stored = NULL;
-    if (sqlite3_prepare_v2(db, "SELECT model FROM vectors GROUP BY model ORDER BY count(*) DESC",
-                           -1, &st, NULL) != SQLITE_OK)
-        return rag_fail(err, RAG_EIO, "%s: reading the vectors table: %s",
-                        rag_index_path(r->ix), sqlite3_errmsg(db));
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *m = (const char *)sqlite3_column_text(st, 0);
-        n_models++;
-        if (!m)
-            continue;
-        if (!*stored && (model[0] ? rag_embed_model_ids_match(model, m) : n_models == 1)) {
-            if (!(*stored = rag_strdup(m))) {
-                sqlite3_finalize(st);
-                return rag_fail(err, RAG_ENOMEM, "out of memory");
-            }
-        } else if (!other[0]) {
-            snprintf(other, sizeof other, "%s", m);
-        }
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
-        rag_free(*stored);
-        *stored = NULL;
-        return rag_fail(err, RAG_EIO, "%s: reading the vectors table: %s",
-                        rag_index_path(r->ix), sqlite3_errmsg(db));
-    }
-    if (*stored && !other[0])
-        return 1;
-    if (*stored)
-        snprintf(r->dense_reason, sizeof r->dense_reason,
-                 "the index holds vectors of several models (%s and %s): run `docrag index` "
-                 "to re-embed", *stored, other);
-    else if (other[0])
-        snprintf(r->dense_reason, sizeof r->dense_reason,
-                 "the stored vectors are of model %s, the embedder serves %s: run "
-                 "`docrag index` to re-embed", other, model[0] ? model : "(unknown)");
-    else
-        snprintf(r->dense_reason, sizeof r->dense_reason,
-                 "the index holds no vectors of model %s: run `docrag index`",
-                 model[0] ? model : "(unknown)");
-    rag_free(*stored);
-    *stored = NULL;
-    return 0;
-}
-
+/* The vectors of the embedder's model, in the form embed.vectors asks
+ * for; anything short of them leaves r->dense_reason (BM25 still works). */
 static int load_vectors(rag_retriever *r, rag_err *err)
 {
     rag_vector_opts vo = rag_vector_default_opts();
     rag_err lerr = {0};
-    char *stored = NULL;
     int rc;
 
-    rc = find_stored_model(r, rag_embedder_model_id(r->embedder), &stored, err);
-    if (rc <= 0)
-        return rc;
     /* embed.vectors: int8 = int8 rows in memory, float32 re-scoring of the
      * error-bounded candidates read from the index (same results as f32) */
     vo.int8 = r->params.int8;
     vo.int8_only = r->params.int8;
-    rc = rag_vector_index_load_ix(&r->vectors, r->ix, stored, &vo, &lerr);
-    rag_free(stored);
-#ifdef __GLIBC__
-    /* Loading read every vector blob through SQLite's page cache, in small
-     * blocks that glibc keeps after they are freed (70 MB on 185k vectors):
-     * hand them back to the system. */
-    malloc_trim(0);
-#endif
+    rc = rag_embed_load_vectors(&r->vectors, r->ix, rag_embedder_model_id(r->embedder), &vo,
+                                &lerr);
     if (rc == RAG_ENOMEM)
         return rag_fail(err, rc, "%s", lerr.msg);
     if (rc < 0)
