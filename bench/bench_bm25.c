@@ -7,72 +7,37 @@
  * rag_search (top 10, FTS5 ranking plus reading the 10 rows), one core,
  * after one warm-up pass, and prints p50/p90/p99/mean latency.
  */
-#include "eval/eval.h"
+#include "common.h"
+
 #include "retrieve/retrieve.h"
 
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 int main(int argc, char **argv)
 {
     rag_index *ix = NULL;
     rag_err err = {0};
-    char path[4096];
     char **queries = NULL;
     size_t n_q = 0, max_q = argc > 3 ? (size_t)atol(argv[3]) : 1000;
     double *lat;
-    FILE *f;
-    char *line = NULL;
-    size_t cap = 0;
     struct rusage ru;
 
     if (argc < 3) {
         fprintf(stderr, "usage: bench_bm25 BEIR_DIR DB [N_QUERIES]\n");
         return 2;
     }
-    if (access(argv[2], F_OK) != 0) {
-        size_t n_docs = 0, n_chunks = 0;
-        rag_chunk_opts co = rag_chunk_default_opts();
-        double t0 = rag_now_ms();
-        snprintf(path, sizeof path, "%s/corpus.jsonl", argv[1]);
-        if (rag_index_open(&ix, argv[2], 0, &err) < 0 ||
-            rag_eval_index_corpus(ix, path, &co, &n_docs, &n_chunks, &err) < 0) {
-            fprintf(stderr, "bench_bm25: %s\n", err.msg);
-            return 1;
-        }
-        printf("built %s: %zu docs, %zu chunks in %.1f s\n", argv[2], n_docs, n_chunks,
-               (rag_now_ms() - t0) / 1e3);
-        rag_index_close(ix);
-    }
+    if (bench_build_corpus_index("bench_bm25", argv[1], argv[2]))
+        return 1;
     if (rag_index_open(&ix, argv[2], RAG_INDEX_READ_ONLY, &err) < 0) {
         fprintf(stderr, "bench_bm25: %s\n", err.msg);
         return 1;
     }
-    snprintf(path, sizeof path, "%s/queries.jsonl", argv[1]);
-    if (!(f = fopen(path, "r"))) {
-        fprintf(stderr, "bench_bm25: %s: cannot open\n", path);
+    if (!(queries = bench_load_queries("bench_bm25", argv[1], max_q, &n_q)))
         return 1;
-    }
-    queries = calloc(max_q, sizeof *queries);
-    while (n_q < max_q && getline(&line, &cap, f) > 0) {
-        json_t *o = json_loads(line, 0, NULL);
-        json_t *t = o ? json_object_get(o, "text") : NULL;
-        if (json_is_string(t))
-            queries[n_q++] = strdup(json_string_value(t));
-        json_decref(o);
-    }
-    fclose(f);
-    free(line);
     lat = calloc(n_q ? n_q : 1, sizeof *lat);
     for (int pass = 0; pass < 2; pass++) {
         size_t total_hits = 0;
@@ -92,7 +57,7 @@ int main(int argc, char **argv)
             double sum = 0;
             for (size_t i = 0; i < n_q; i++)
                 sum += lat[i];
-            qsort(lat, n_q, sizeof *lat, cmp_double);
+            bench_sort(lat, n_q);
             getrusage(RUSAGE_SELF, &ru);
             printf("docrag bm25 top-10: chunks=%lld queries=%zu p50=%.2f ms p90=%.2f ms "
                    "p99=%.2f ms mean=%.2f ms hits=%zu peak_rss=%.0f MB\n",
@@ -101,9 +66,7 @@ int main(int argc, char **argv)
                    ru.ru_maxrss / 1024.0);
         }
     }
-    for (size_t i = 0; i < n_q; i++)
-        free(queries[i]);
-    free(queries);
+    bench_free_queries(queries, n_q);
     free(lat);
     rag_index_close(ix);
     return 0;

@@ -10,10 +10,10 @@
  * pass. Prints build time, edges, load time, PPR p50/p90/p99 and how many
  * of the 50 seeds got a non-zero score from a neighbour.
  */
-#include "eval/eval.h"
+#include "common.h"
+
 #include "retrieve/graph.h"
 
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,12 +22,6 @@
 
 #define N_SEEDS 50
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 int main(int argc, char **argv)
 {
     rag_index *ix = NULL;
@@ -35,11 +29,8 @@ int main(int argc, char **argv)
     rag_graph_report rep;
     rag_graph_opts go = rag_graph_default_opts();
     rag_err err = {0};
-    char path[4096];
-    char *line = NULL;
-    size_t cap = 0, n_q = 0, max_q = argc > 3 ? (size_t)atol(argv[3]) : 1000;
+    size_t n_q = 0, max_q = argc > 3 ? (size_t)atol(argv[3]) : 1000;
     double eps = argc > 4 ? atof(argv[4]) : 1e-5, t0, *lat;
-    FILE *f;
     struct rusage ru;
     char **queries;
 
@@ -47,17 +38,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: bench_graph BEIR_DIR DB [N_QUERIES] [EPSILON]\n");
         return 2;
     }
-    if (access(argv[2], F_OK) != 0) {
-        size_t n_docs = 0, n_chunks = 0;
-        rag_chunk_opts co = rag_chunk_default_opts();
-        snprintf(path, sizeof path, "%s/corpus.jsonl", argv[1]);
-        if (rag_index_open(&ix, argv[2], 0, &err) < 0 ||
-            rag_eval_index_corpus(ix, path, &co, &n_docs, &n_chunks, &err) < 0) {
-            fprintf(stderr, "bench_graph: %s\n", err.msg);
-            return 1;
-        }
-        rag_index_close(ix);
-    }
+    if (bench_build_corpus_index("bench_graph", argv[1], argv[2]))
+        return 1;
     if (rag_index_open(&ix, argv[2], 0, &err) < 0) {
         fprintf(stderr, "bench_graph: %s\n", err.msg);
         return 1;
@@ -85,21 +67,8 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    snprintf(path, sizeof path, "%s/queries.jsonl", argv[1]);
-    if (!(f = fopen(path, "r"))) {
-        fprintf(stderr, "bench_graph: %s: cannot open\n", path);
+    if (!(queries = bench_load_queries("bench_graph", argv[1], max_q, &n_q)))
         return 1;
-    }
-    queries = calloc(max_q, sizeof *queries);
-    while (n_q < max_q && getline(&line, &cap, f) > 0) {
-        json_t *o = json_loads(line, 0, NULL);
-        json_t *t = o ? json_object_get(o, "text") : NULL;
-        if (json_is_string(t))
-            queries[n_q++] = strdup(json_string_value(t));
-        json_decref(o);
-    }
-    fclose(f);
-    free(line);
     lat = calloc(n_q ? n_q : 1, sizeof *lat);
     for (int pass = 0; pass < 2; pass++) {
         size_t boosted = 0, total = 0;
@@ -135,7 +104,7 @@ int main(int argc, char **argv)
             double sum = 0;
             for (size_t i = 0; i < n_q; i++)
                 sum += lat[i];
-            qsort(lat, n_q, sizeof *lat, cmp_double);
+            bench_sort(lat, n_q);
             getrusage(RUSAGE_SELF, &ru);
             printf("ppr: alpha=0.15 epsilon=%g seeds=%d queries=%zu p50=%.3f ms p90=%.3f ms "
                    "p99=%.3f ms mean=%.3f ms; seeds raised by neighbours %.1f%%; "
@@ -144,9 +113,7 @@ int main(int argc, char **argv)
                    total ? 100.0 * (double)boosted / (double)total : 0.0, ru.ru_maxrss / 1024.0);
         }
     }
-    for (size_t i = 0; i < n_q; i++)
-        free(queries[i]);
-    free(queries);
+    bench_free_queries(queries, n_q);
     free(lat);
     rag_graph_destroy(g);
     rag_index_close(ix);

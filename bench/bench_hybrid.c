@@ -20,6 +20,8 @@
  * Prints p50/p99 of each stage and of the whole, then the process's
  * VmRSS / VmHWM. A second pass without the rerank stage follows.
  */
+#include "common.h"
+
 #include "embed/embed.h"
 #include "eval/eval.h"
 #include "generate/generate.h"
@@ -35,12 +37,6 @@
 #include <unistd.h>
 
 #define MAX_Q 1000
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
 
 /* VmRSS or VmHWM from /proc/self/status, in MB (0 if unknown). */
 static double proc_mb(const char *key)
@@ -143,26 +139,6 @@ done:
     return rc;
 }
 
-static size_t load_queries(const char *dir, char **q, size_t max_q)
-{
-    char path[4096], *line = NULL;
-    size_t cap = 0, n = 0;
-    FILE *f;
-    snprintf(path, sizeof path, "%s/queries.jsonl", dir);
-    if (!(f = fopen(path, "r")))
-        return 0;
-    while (n < max_q && getline(&line, &cap, f) > 0) {
-        json_t *o = json_loads(line, 0, NULL);
-        json_t *t = o ? json_object_get(o, "text") : NULL;
-        if (json_is_string(t))
-            q[n++] = strdup(json_string_value(t));
-        json_decref(o);
-    }
-    fclose(f);
-    free(line);
-    return n;
-}
-
 enum { ST_BM25, ST_EMBED, ST_KNN, ST_FUSE, ST_RERANK, ST_FETCH, ST_PROMPT, ST_TOTAL, N_ST };
 static const char *const st_names[N_ST] = {"bm25", "embed", "knn", "fuse",
                                            "rerank", "fetch", "prompt", "total"};
@@ -212,7 +188,7 @@ static int run_pass(rag_index *ix, rag_retriever *r, char **q, size_t n_q, int n
     printf("%s (%zu queries, %zu reranked; RSS after: %.1f MB):\n", label, n_q, reranked,
            proc_mb("VmRSS"));
     for (int s = 0; s < N_ST; s++) {
-        qsort(lat[s], n_q, sizeof(double), cmp_double);
+        bench_sort(lat[s], n_q);
         printf("  %-7s p50 %8.2f ms   p99 %8.2f ms\n", st_names[s], lat[s][n_q / 2],
                lat[s][n_q * 99 / 100]);
         free(lat[s]);
@@ -229,7 +205,7 @@ int main(int argc, char **argv)
     rag_err err = {0};
     rag_model_opts mo = rag_model_default_opts();
     rag_retriever_params rp;
-    char path[4096], *q[MAX_Q];
+    char path[4096], **q;
     size_t n_q, max_q = 100, top_n = 50;
     int vec_int8 = 1;
     double rss0;
@@ -258,20 +234,8 @@ int main(int argc, char **argv)
     }
     if (max_q < 1 || max_q > MAX_Q || (int)mo.precision < 0)
         return 2;
-    if (access(argv[2], F_OK) != 0) {
-        size_t n_docs = 0, n_chunks = 0;
-        rag_chunk_opts co = rag_chunk_default_opts();
-        double t0 = rag_now_ms();
-        snprintf(path, sizeof path, "%s/corpus.jsonl", argv[1]);
-        if (rag_index_open(&ix, argv[2], 0, &err) < 0 ||
-            rag_eval_index_corpus(ix, path, &co, &n_docs, &n_chunks, &err) < 0) {
-            fprintf(stderr, "bench_hybrid: %s\n", err.msg);
-            return 1;
-        }
-        printf("built %s: %zu docs, %zu chunks in %.1f s\n", argv[2], n_docs, n_chunks,
-               (rag_now_ms() - t0) / 1e3);
-        rag_index_close(ix);
-    }
+    if (bench_build_corpus_index("bench_hybrid", argv[1], argv[2]))
+        return 1;
     snprintf(path, sizeof path, "%s/encoder", argv[3]);
     if (rag_index_open(&ix, argv[2], 0, &err) < 0 ||
         rag_embedder_local_create(&emb, path, &mo, &err) < 0 ||
@@ -313,7 +277,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_hybrid: no dense search: %s\n", rag_retriever_dense_reason(r));
         return 1;
     }
-    n_q = load_queries(argv[1], q, max_q);
+    if (!(q = bench_load_queries("bench_hybrid", argv[1], max_q, &n_q)))
+        return 1;
     if (n_q < 3) {
         fprintf(stderr, "bench_hybrid: %s/queries.jsonl: fewer than 3 queries\n", argv[1]);
         return 1;
@@ -332,7 +297,6 @@ int main(int argc, char **argv)
     print_memory("at the end");
     rag_retriever_destroy(r);
     rag_index_close(ix);
-    for (size_t i = 0; i < n_q; i++)
-        free(q[i]);
+    bench_free_queries(q, n_q);
     return 0;
 }

@@ -90,7 +90,7 @@ static void embed_pass(rag_index *ix, const rag_config *cfg, progress *prog,
 {
     rag_embedder *e = NULL;
     rag_usage *usage = NULL;
-    rag_embed_index_opts opts = rag_embed_index_default_opts();
+    rag_embed_index_opts opts = rag_embed_index_opts_from_config(cfg);
     rag_err err = {0};
 
     memset(out, 0, sizeof *out);
@@ -107,7 +107,6 @@ static void embed_pass(rag_index *ix, const rag_config *cfg, progress *prog,
     }
     if (!e)
         goto done;
-    opts.batch = cfg->embed_batch > 0 ? (size_t)cfg->embed_batch : 32;
     opts.progress = on_embed_progress;
     opts.ctx = prog;
     out->ran = 1;

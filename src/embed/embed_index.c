@@ -30,6 +30,14 @@ rag_embed_index_opts rag_embed_index_default_opts(void)
     return o;
 }
 
+rag_embed_index_opts rag_embed_index_opts_from_config(const rag_config *cfg)
+{
+    rag_embed_index_opts o = rag_embed_index_default_opts();
+    if (cfg && cfg->embed_batch > 0)
+        o.batch = (size_t)cfg->embed_batch;
+    return o;
+}
+
 int rag_embed_chunk_text(rag_buf *b, const char *title, const char *section,
                          const char *text)
 {

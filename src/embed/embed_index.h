@@ -39,6 +39,8 @@ typedef struct {
 } rag_embed_index_opts;
 
 rag_embed_index_opts rag_embed_index_default_opts(void);
+/* The defaults with embed.batch from cfg (cfg may be NULL). */
+rag_embed_index_opts rag_embed_index_opts_from_config(const rag_config *cfg);
 
 typedef struct {
     size_t n_chunks;       /* chunks in the index */

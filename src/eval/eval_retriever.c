@@ -40,9 +40,8 @@ int eval_retriever_open(rag_retriever **out, rag_index *ix, const rag_config *cf
         if (rc == RAG_ENOMEM)
             return rag_fail(err, rc, "%s", berr.msg);
         if (rc == RAG_OK && e) {
-            rag_embed_index_opts eo = rag_embed_index_default_opts();
+            rag_embed_index_opts eo = rag_embed_index_opts_from_config(cfg);
             rag_embed_report local;
-            eo.batch = cfg->embed_batch > 0 ? (size_t)cfg->embed_batch : 32;
             rc = rag_embed_index(ix, e, &eo, rep ? rep : &local, err);
             rag_embedder_destroy(e);
             if (rc < 0)
