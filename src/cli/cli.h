@@ -8,6 +8,8 @@
 
 #include "config/config.h"
 #include "core/core.h"
+#include "index/index.h"
+#include "retrieve/retrieve.h"
 
 typedef struct {
     const char *name;
@@ -44,11 +46,13 @@ int cli_common_parse(cli_common *c, int *argc, char **argv);
 /* Load the config with the common flags applied; prints errors. */
 int cli_load_config(rag_config **out, cli_common *c);
 
-#endif
-
-#include "index/index.h"
 /* Open the index named by the config (read-only for queries). Prints
  * errors; returns 0 or 1. */
 int cli_open_index(rag_index **out, const rag_config *cfg, int read_only);
 /* Join argv[from..argc) with spaces into a new string (caller frees). */
 char *cli_join_args(int argc, char **argv, int from);
+/* --mode NAME (bm25, dense, hybrid) into *mode; prints the error and
+ * returns 2 for an unknown name, else 0. */
+int cli_search_mode(const char *name, rag_search_mode *mode);
+
+#endif

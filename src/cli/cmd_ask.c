@@ -109,14 +109,9 @@ int cmd_ask(int argc, char **argv)
     if (cli_load_config(&cfg, &common))
         return 1;
     opts = rag_ask_opts_from_config(cfg);
-    if (mode) {
-        int m = rag_search_mode_parse(mode);
-        if (m < 0) {
-            fprintf(stderr, "docrag: unknown search mode '%s' (bm25, dense, hybrid)\n", mode);
-            rag_config_destroy(cfg);
-            return 2;
-        }
-        opts.mode = (rag_search_mode)m;
+    if (mode && cli_search_mode(mode, &opts.mode)) {
+        rag_config_destroy(cfg);
+        return 2;
     }
     question = cli_join_args(argc, argv, first);
     if (!question || cli_open_index(&ix, cfg, 1))

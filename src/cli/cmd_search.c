@@ -119,15 +119,9 @@ int cmd_search(int argc, char **argv)
     if (cli_load_config(&cfg, &common))
         return 1;
     opts.k = k > 0 ? (size_t)k : (size_t)cfg->search_k;
-    {
-        int m = rag_search_mode_parse(mode ? mode : cfg->search_mode);
-        if (m < 0) {
-            fprintf(stderr, "docrag: unknown search mode '%s' (bm25, dense, hybrid)\n",
-                    mode ? mode : cfg->search_mode);
-            rag_config_destroy(cfg);
-            return 2;
-        }
-        opts.mode = (rag_search_mode)m;
+    if (cli_search_mode(mode ? mode : cfg->search_mode, &opts.mode)) {
+        rag_config_destroy(cfg);
+        return 2;
     }
     query = cli_join_args(argc, argv, first);
     if (!query || cli_open_index(&ix, cfg, 1))

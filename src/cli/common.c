@@ -112,3 +112,14 @@ char *cli_join_args(int argc, char **argv, int from)
     }
     return rag_buf_take(&b);
 }
+
+int cli_search_mode(const char *name, rag_search_mode *mode)
+{
+    int m = rag_search_mode_parse(name);
+    if (m < 0) {
+        fprintf(stderr, "docrag: unknown search mode '%s' (bm25, dense, hybrid)\n", name);
+        return 2;
+    }
+    *mode = (rag_search_mode)m;
+    return 0;
+}
