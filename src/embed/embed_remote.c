@@ -219,7 +219,11 @@ static size_t remote_dim(const rag_embedder *base)
 
 static const char *remote_model_id(const rag_embedder *base)
 {
-    const struct remote_embedder *e = (const struct remote_embedder *)base;
+    struct remote_embedder *e = (struct remote_embedder *)base; /* lazy probe */
+    /* TEI without a configured model: the id is what /info says it serves
+     * (asked once; the answer also gives the batch cap) */
+    if (e->kind == K_TEI && !e->id[0] && !e->batch_known)
+        tei_info(e);
     return e->id;
 }
 

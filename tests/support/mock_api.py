@@ -182,6 +182,9 @@ def error_body(family, status, message, spec=None):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # headers and body go out in two writes; without TCP_NODELAY the body
+    # waits for the client's delayed ACK (~40 ms per request on keep-alive)
+    disable_nagle_algorithm = True
     server_version = "mock-api/1.0"
 
     def log_message(self, fmt, *args):  # keep test output clean

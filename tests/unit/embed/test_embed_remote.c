@@ -289,9 +289,16 @@ static void test_embed_tei__model_from_info_and_413_halves_batch(void **state)
     snprintf(extra, sizeof extra, "  bare:\n    type: tei\n    url: %s\n    api_key: " TOKEN "\n",
              mock.url);
     cfg = cfg_for(mock.url, "bare", extra);
+    ts_mock_reset(&mock);
     assert_int_equal(rag_embedder_from_config_ex(&e, cfg, "bare", NULL, &o, &err), RAG_OK);
+    /* the id is known before any embedding (docrag index asks it first):
+     * one GET /info, which also gives the batch cap */
+    assert_string_equal(rag_embedder_model_id(e), MODEL);
+    assert_int_equal(ts_mock_count(&mock, "/info"), 1);
+    assert_int_equal(ts_mock_count(&mock, "/embed"), 0);
     assert_int_equal(rag_embedder_dim(e), 8);
-    assert_string_equal(rag_embedder_model_id(e), MODEL); /* /info model_id */
+    assert_string_equal(rag_embedder_model_id(e), MODEL);
+    assert_int_equal(ts_mock_count(&mock, "/info"), 1);
     ts_mock_reset(&mock);
     ts_mock_faults(&mock, "{\"faults\":[{\"fault\":\"413\",\"path\":\"/embed\",\"count\":1}]}");
     assert_int_equal(rag_embedder_embed(e, texts, 4, out, &err), RAG_OK);
