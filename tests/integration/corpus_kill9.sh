@@ -5,19 +5,8 @@
 . "$(dirname "$0")/lib.bash"
 need_shared corpus
 db=$T/k.db
-"$DOCRAG_BIN" index --db "$db" "$DOCRAG_SHARED/corpus" >/dev/null 2>&1 &
-pid=$!
-# Wait until at least one document is committed, then kill.
-for _ in $(seq 1 200); do
-    if [ -f "$db" ] && py -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); sys.exit(0 if c.execute("select count(*) from documents").fetchone()[0] >= 2 else 1)' "$db" 2>/dev/null; then
-        break
-    fi
-    sleep 0.05
-done
-kill -9 "$pid" 2>/dev/null || true
-wait "$pid" 2>/dev/null || true
-check "database passes integrity_check after kill -9" \
-    py -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); assert c.execute("PRAGMA integrity_check").fetchone()[0]=="ok"' "$db"
+# killed once two documents are committed
+kill9_at "$db" "select count(*) from documents" 2 "$DOCRAG_BIN" index --db "$db" "$DOCRAG_SHARED/corpus"
 check "every document present is complete (pages and chunks)" py - "$db" <<'PY'
 import sqlite3, sys
 c = sqlite3.connect(sys.argv[1])

@@ -26,20 +26,9 @@ db=$T/k.db
 curl -s -XPOST "http://127.0.0.1:$P/_mock/faults" \
     -d '{"faults": [{"fault": "slow;ms=60", "path": "/embed", "count": 100000}]}' >/dev/null
 
-"$DOCRAG_BIN" index --db "$db" --config "$T/cfg.yaml" "$DOCRAG_SHARED/corpus" >/dev/null 2>&1 &
-pid=$!
-# Wait until a few batches are committed, then kill.
-for _ in $(seq 1 400); do
-    if py -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); sys.exit(0 if c.execute("select count(*) from vectors").fetchone()[0] >= 24 else 1)' "$db" 2>/dev/null; then
-        break
-    fi
-    sleep 0.05
-done
-kill -9 "$pid" 2>/dev/null || true
-wait "$pid" 2>/dev/null || true
-
-check "database passes integrity_check after kill -9 in the embedding pass" \
-    py -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); assert c.execute("PRAGMA integrity_check").fetchone()[0]=="ok"' "$db"
+# killed once three batches of 8 are committed
+kill9_at "$db" "select count(*) from vectors" 24 \
+    "$DOCRAG_BIN" index --db "$db" --config "$T/cfg.yaml" "$DOCRAG_SHARED/corpus"
 check "the pass was cut short: some chunks have vectors, not all, each row whole" py - "$db" "$T/n_before" <<'PY'
 import sqlite3, sys
 c = sqlite3.connect(sys.argv[1])

@@ -19,6 +19,25 @@ need_shared() {
     fi
 }
 py() { /usr/bin/python3 "$@"; }
+# kill9_at DB SQL N CMD...: run CMD in the background, wait (up to 20 s)
+# until DB exists and the count SQL selects is >= N, then kill -9 it; then
+# check that DB passes SQLite's integrity_check.
+kill9_at() {
+    local db=$1 sql=$2 n=$3 pid
+    shift 3
+    "$@" >/dev/null 2>&1 &
+    pid=$!
+    for _ in $(seq 1 400); do
+        if [ -f "$db" ] && py -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); sys.exit(0 if c.execute(sys.argv[2]).fetchone()[0] >= int(sys.argv[3]) else 1)' "$db" "$sql" "$n" 2>/dev/null; then
+            break
+        fi
+        sleep 0.05
+    done
+    kill -9 "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    check "database passes integrity_check after kill -9 (at $sql >= $n)" \
+        py -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); assert c.execute("PRAGMA integrity_check").fetchone()[0]=="ok"' "$db"
+}
 finish() {
     echo "$n_pass passed, $n_fail failed"
     [ "$n_fail" -eq 0 ]
