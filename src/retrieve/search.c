@@ -43,6 +43,18 @@ static void add_notice(rag_hits *h, const char *fmt, ...)
     va_end(ap);
 }
 
+/* A stage that failed with e1: out of memory fails the search (< 0); any
+ * other failure becomes the notice "<what> failed (<message>)<then>" and
+ * the search goes on without the stage (0). */
+static int stage_failed(rag_hits *out, const rag_err *e1, rag_err *err, const char *what,
+                        const char *then)
+{
+    if (e1->code == RAG_ENOMEM)
+        return rag_fail(err, RAG_ENOMEM, "%s", e1->msg);
+    add_notice(out, "%s failed (%s)%s", what, e1->msg, then);
+    return 0;
+}
+
 static size_t max_sz(size_t a, size_t b)
 {
     return a > b ? a : b;
@@ -86,24 +98,14 @@ static int dense_stage(rag_hits *out, rag_retriever *r, const char *query, size_
     t0 = rag_now_ms();
     if (rag_embedder_embed(r->embedder, &query, 1, qv, &e1) < 0) {
         out->t.embed = rag_now_ms() - t0;
-        if (e1.code == RAG_ENOMEM) {
-            rc = rag_fail(err, RAG_ENOMEM, "%s", e1.msg);
-            goto done;
-        }
-        add_notice(out, "embedding the query failed (%s)", e1.msg);
-        rc = 0;
+        rc = stage_failed(out, &e1, err, "embedding the query", "");
         goto done;
     }
     out->t.embed = rag_now_ms() - t0;
     t0 = rag_now_ms();
     if (rag_vector_index_search(r->vectors, qv, dim, depth, filtered ? &f : NULL, vh, &n_hits,
                                 &e1) < 0) {
-        if (e1.code == RAG_ENOMEM) {
-            rc = rag_fail(err, RAG_ENOMEM, "%s", e1.msg);
-            goto done;
-        }
-        add_notice(out, "dense search failed (%s)", e1.msg);
-        rc = 0;
+        rc = stage_failed(out, &e1, err, "dense search", "");
         goto done;
     }
     out->t.knn = rag_now_ms() - t0;
@@ -178,12 +180,9 @@ static int rerank_stage(rag_hits *out, rag_retriever *r, const char *query, rag_
         order[i] = c[i].chunk_id;
     }
     if (rag_reranker_score(r->reranker, query, texts, n_top, scores, &e1) < 0) {
-        if (e1.code == RAG_ENOMEM) {
-            rc = rag_fail(err, RAG_ENOMEM, "%s", e1.msg);
-            goto done;
-        }
-        add_notice(out, "rerank failed (%s); keeping the %s order", e1.msg,
-                   out->mode_used == RAG_MODE_HYBRID ? "fused" : "first-stage");
+        rc = stage_failed(out, &e1, err, "rerank",
+                          out->mode_used == RAG_MODE_HYBRID ? "; keeping the fused order"
+                                                            : "; keeping the first-stage order");
         goto done;
     }
     for (size_t i = 0; i < n_top; i++)

@@ -37,6 +37,27 @@ static void fill(float *v, size_t n)
         v[i] = next_val();
 }
 
+/* n_rows x dim values where rows from 100 on sit near row i % 100 (within
+ * 0.01 per value): many rows inside each other's int8 error bounds. */
+static void fill_clustered(float *mat, size_t n_rows, size_t dim)
+{
+    fill(mat, n_rows * dim);
+    for (size_t i = 100; i < n_rows; i++)
+        for (size_t j = 0; j < dim; j++)
+            mat[i * dim + j] = mat[(i % 100) * dim + j] + next_val() * 0.01f;
+}
+
+/* The same ids with bit-identical scores, in the same order. */
+static void assert_same_hits(const rag_vector_hit *a, size_t na, const rag_vector_hit *b,
+                             size_t nb)
+{
+    assert_int_equal(na, nb);
+    for (size_t i = 0; i < na; i++) {
+        assert_int_equal(a[i].chunk_id, b[i].chunk_id);
+        assert_true(a[i].score == b[i].score);
+    }
+}
+
 typedef struct {
     float *mat;         /* GN * GDIM */
     float *qs;          /* GQ * GDIM */
@@ -620,10 +641,7 @@ static void test_vector_index__int8_bounded_equals_float32_exact(void **state)
     (void)state;
 
     rng_state = 1234;
-    fill(mat, N * D);
-    for (size_t i = 100; i < N; i++)   /* clusters: rows near row i % 100 */
-        for (size_t j = 0; j < D; j++)
-            mat[i * D + j] = mat[(i % 100) * D + j] + next_val() * 0.01f;
+    fill_clustered(mat, N, D);
     for (size_t i = 0; i < 500; i++)
         allow[i] = 1000 + 7 * (int64_t)(i * 5);
     exact = build(mat, N, D, NULL);
@@ -639,11 +657,7 @@ static void test_vector_index__int8_bounded_equals_float32_exact(void **state)
             fill(q, D);
         assert_int_equal(rag_vector_index_search(exact, q, D, k, fp, a, &na, &err), RAG_OK);
         assert_int_equal(rag_vector_index_search(fast, q, D, k, fp, b, &nb, &err), RAG_OK);
-        assert_int_equal(na, nb);
-        for (size_t i = 0; i < na; i++) {
-            assert_int_equal(a[i].chunk_id, b[i].chunk_id);
-            assert_true(a[i].score == b[i].score);
-        }
+        assert_same_hits(a, na, b, nb);
     }
     rag_vector_index_destroy(exact);
     rag_vector_index_destroy(fast);
@@ -667,10 +681,7 @@ static void test_vector_index__int8_only_equals_float32_exact(void **state)
     (void)state;
 
     rng_state = 4321;
-    fill(mat, N * D);
-    for (size_t i = 100; i < N; i++)   /* clusters, as in the bounded test */
-        for (size_t j = 0; j < D; j++)
-            mat[i * D + j] = mat[(i % 100) * D + j] + next_val() * 0.01f;
+    fill_clustered(mat, N, D);
     assert_int_equal(rag_index_open(&ix, NULL, RAG_INDEX_MEMORY, &err), RAG_OK);
     assert_int_equal(sqlite3_exec(rag_index_db(ix), "BEGIN", NULL, NULL, NULL), SQLITE_OK);
     for (size_t i = 0; i < N; i++)
@@ -701,19 +712,11 @@ static void test_vector_index__int8_only_equals_float32_exact(void **state)
             fill(q, D);
         assert_int_equal(rag_vector_index_search(exact, q, D, k, fp, a, &na, &err), RAG_OK);
         assert_int_equal(rag_vector_index_search(only, q, D, k, fp, b, &nb, &err), RAG_OK);
-        assert_int_equal(na, nb);
-        for (size_t i = 0; i < na; i++) {
-            assert_int_equal(a[i].chunk_id, b[i].chunk_id);
-            assert_true(a[i].score == b[i].score);
-        }
+        assert_same_hits(a, na, b, nb);
         /* k*f mode: the same as int8 with the float32 matrix */
         assert_int_equal(rag_vector_index_search(x8, q, D, k, fp, a, &na, &err), RAG_OK);
         assert_int_equal(rag_vector_index_search(only8, q, D, k, fp, c, &nc, &err), RAG_OK);
-        assert_int_equal(na, nc);
-        for (size_t i = 0; i < na; i++) {
-            assert_int_equal(a[i].chunk_id, c[i].chunk_id);
-            assert_true(a[i].score == c[i].score);
-        }
+        assert_same_hits(a, na, c, nc);
     }
 
     /* a row deleted from the table since loading is no longer returned */
