@@ -78,3 +78,26 @@ long ts_alloc_count(void)
 {
     return n_allocs;
 }
+
+void ts_put_doc(rag_index *ix, const char *path, const rag_chunk *chunks, size_t n,
+                int n_pages)
+{
+    rag_page_span pg[64];
+    rag_chunks cs = {(rag_chunk *)(uintptr_t)chunks, n, NULL};
+    rag_doc_meta m = {path, "x", 0, 0};
+    rag_doc d;
+    rag_err err = {0};
+
+    assert_true(n_pages >= 1 && n_pages <= 64);
+    memset(&d, 0, sizeof d);
+    d.path = (char *)(uintptr_t)path;
+    d.title = "Manual";
+    d.kind = RAG_DOC_TEXT;
+    d.text = "";
+    for (int i = 0; i < n_pages; i++)
+        pg[i] = (rag_page_span){i + 1, 0, 0};
+    d.pages = pg;
+    d.n_pages = (size_t)n_pages;
+    if (rag_index_put_doc(ix, &m, &d, &cs, &err) != RAG_OK)
+        fail_msg("put %s: %s", path, err.msg);
+}

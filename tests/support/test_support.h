@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "core/core.h"
+#include "index/index.h"
 
 /* Path under ../shared (env DOCRAG_SHARED); caller frees with rag_free.
  * Returns NULL, after printing why, if shared data is missing. */
@@ -23,6 +24,12 @@ char *ts_src_path(const char *rel);
 char *ts_tmpdir(const char *tag);
 /* Write bytes to path; asserts on failure. */
 void ts_write_file(const char *path, const void *data, size_t n_bytes);
+
+/* Store a text document titled "Manual" at path with n_pages pages (each
+ * page_start in chunks must be within them) and chunks[0..n); fails the
+ * test on error. For index, retrieval and graph tests. */
+void ts_put_doc(rag_index *ix, const char *path, const rag_chunk *chunks, size_t n,
+                int n_pages);
 
 /* Allocation fault injection: after ts_fail_alloc_after(n) the (n+1)-th
  * allocation through rag_malloc/rag_realloc fails; -1 disables. */

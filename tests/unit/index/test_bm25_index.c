@@ -23,24 +23,11 @@ static const char *const texts[] = {
 
 static void put(rag_index *ix, const char *path, size_t first, size_t n, int64_t id0)
 {
-    rag_doc d;
-    rag_page_span pg;
     rag_chunk items[8];
-    rag_chunks cs = {items, n, NULL};
-    rag_doc_meta m = {path, "x", 0, 0};
-    rag_err err = {0};
-    memset(&d, 0, sizeof d);
-    d.path = (char *)path;
-    d.title = "Manual";
-    d.kind = RAG_DOC_TEXT;
-    d.text = "";
-    pg = (rag_page_span){1, 0, 0};
-    d.pages = &pg;
-    d.n_pages = 1;
     for (size_t i = 0; i < n; i++)
         items[i] = (rag_chunk){id0 + (int64_t)i, (int)i, 1, 1, i % 2 ? "Formats" : "",
                                0, 0, texts[first + i], strlen(texts[first + i]), 10};
-    assert_int_equal(rag_index_put_doc(ix, &m, &d, &cs, &err), RAG_OK);
+    ts_put_doc(ix, path, items, n, 1);
 }
 
 /* Compare both engines on one query: same chunks, same scores. */

@@ -399,26 +399,13 @@ static void test_vector_index__filters_restrict_hits(void **state)
 
 /* ---- loading from the index file and the SQL filter ------------------------ */
 
+/* n_pages pages, one chunk on each */
 static void put_doc(rag_index *ix, const char *path, int64_t id0, int n_pages)
 {
-    rag_doc d;
-    rag_page_span pg[4];
     rag_chunk items[4];
-    rag_chunks cs = {items, (size_t)n_pages, NULL};
-    rag_doc_meta m = {path, "x", 0, 0};
-    rag_err err = {0};
-    memset(&d, 0, sizeof d);
-    d.path = (char *)path;
-    d.title = "T";
-    d.kind = RAG_DOC_TEXT;
-    d.text = "";
-    for (int i = 0; i < n_pages; i++) {
-        pg[i] = (rag_page_span){i + 1, 0, 0};
+    for (int i = 0; i < n_pages; i++)
         items[i] = (rag_chunk){id0 + i, i, i + 1, i + 1, "", 0, 0, "chunk text", 10, 2};
-    }
-    d.pages = pg;
-    d.n_pages = (size_t)n_pages;
-    assert_int_equal(rag_index_put_doc(ix, &m, &d, &cs, &err), RAG_OK);
+    ts_put_doc(ix, path, items, (size_t)n_pages, n_pages);
 }
 
 static void put_vec(rag_index *ix, int64_t id, const char *model, int dim, const float *v,

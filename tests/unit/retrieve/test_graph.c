@@ -14,21 +14,8 @@
 static void put(rag_index *ix, const char *path, int64_t id, const char *section,
                 const char *text)
 {
-    rag_doc d;
-    rag_page_span pg = {1, 0, 0};
     rag_chunk c = {id, 0, 1, 1, section, 0, strlen(text), text, strlen(text), 10};
-    rag_chunks cs = {&c, 1, NULL};
-    rag_doc_meta m = {path, "x", 0, 0};
-    rag_err err = {0};
-    memset(&d, 0, sizeof d);
-    d.path = (char *)path;
-    d.title = "Manual";
-    d.kind = RAG_DOC_TEXT;
-    d.text = (char *)text;
-    d.pages = &pg;
-    d.n_pages = 1;
-    if (rag_index_put_doc(ix, &m, &d, &cs, &err) != RAG_OK)
-        fail_msg("put %s: %s", path, err.msg);
+    ts_put_doc(ix, path, &c, 1, 1);
 }
 
 static const struct {
