@@ -1,53 +1,283 @@
 /* docrag.h - the public C API of docrag: index documents, search them and
  * answer questions with citations.
  *
+ * Two handles. A docrag_engine is opened once per process and shared by
+ * every thread: configuration, models, the in-memory vector index, the
+ * embed / rerank / LLM chains and usage accounting, all loaded once. A
+ * docrag_session is cheap and belongs to one thread at a time: its own
+ * read connection to the index and scratch. The command line uses one
+ * session; `docrag serve` one per worker thread.
+ *
  * Results come back as JSON text in the shapes of the command-line
  * contract (`docrag search --json`, `docrag ask --json`), so bindings need
  * no struct layouts. Every function returning int returns 0 on success or
- * a negative docrag status code and fills *err (err may be NULL).
+ * a negative docrag status (DOCRAG_E*) and fills *err (err may be NULL).
+ * JSON strings returned through char ** are the caller's: free them with
+ * docrag_free.
  *
- * Thread safety: a docrag handle is used by one thread at a time; open one
- * handle per thread (each has its own SQLite connection).
+ * Index changes are visible to every session: chunks written through any
+ * session (or by another process) are searchable by BM25 as soon as their
+ * transaction commits; the in-memory vectors follow after
+ * docrag_engine_refresh (called by docrag_index / docrag_document_delete
+ * for their own changes, and by the server once a second for changes made
+ * by other processes). One writer at a time: writes through sessions of one
+ * engine queue on the engine's writer lock.
+ *
+ * Thread safety: docrag_engine_* and docrag_embed / docrag_rerank may be
+ * called from any thread; a docrag_session by one thread at a time. Close
+ * every session before its engine.
  */
 #ifndef DOCRAG_H
 #define DOCRAG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-typedef struct docrag docrag;
+/* Status codes (the library's own, unchanged across versions). */
+enum {
+    DOCRAG_OK = 0,
+    DOCRAG_ENOMEM = -1,    /* allocation failed */
+    DOCRAG_EIO = -2,       /* file or socket I/O failed */
+    DOCRAG_EFORMAT = -3,   /* input is malformed */
+    DOCRAG_ENOTFOUND = -4, /* file, key, document or chunk does not exist */
+    DOCRAG_EINVAL = -5,    /* invalid argument or option value */
+    DOCRAG_ELIMIT = -6,    /* input exceeds a configured limit */
+    DOCRAG_EBACKEND = -7,  /* a model back-end or remote service failed */
+    DOCRAG_ECANCELLED = -8 /* the caller's stream callback asked to stop */
+};
 
 typedef struct {
     int code;       /* 0, or a negative status (see docrag_status_name) */
     char msg[256];  /* names the file, key or endpoint involved */
 } docrag_error;
 
-/* Open the index at db_path (NULL: the configured database) with the
- * configuration file config_path (NULL: $DOCRAG_CONFIG, ./docrag.yaml or
- * profile defaults). The database is created if missing. Caller owns
- * *out; close with docrag_close. */
-int docrag_open(docrag **out, const char *db_path, const char *config_path,
+typedef struct docrag_engine docrag_engine;
+typedef struct docrag_session docrag_session;
+
+/* ---- the engine ------------------------------------------------------------ */
+
+typedef struct {
+    const char *db_path;       /* NULL: the configured database ($DOCRAG_DB,
+                                  db: in the config, ./docrag.db) */
+    const char *config_path;   /* NULL: $DOCRAG_CONFIG, ./docrag.yaml, or
+                                  profile defaults */
+    const char *profile;       /* NULL: detected (SPACE_ID -> hf_spaces) */
+    const char *const *sets;   /* "key=value" overrides, as --set */
+    size_t n_sets;
+    int read_only;             /* open an existing index for reading only:
+                                  docrag_index and deletes fail */
+    int quiet;                 /* log errors only */
+    int verbose;               /* log debug messages */
+} docrag_engine_opts;
+
+/* Zero every field. */
+void docrag_engine_opts_init(docrag_engine_opts *o);
+
+/* Load the configuration, open (creating unless read_only) the index, load
+ * the models and vectors and build the back-end chains. A stage that cannot
+ * be built (no embedder, a missing model folder) is not an error: its
+ * searches fall back to BM25 and say why. Caller owns *out. */
+int docrag_engine_open(docrag_engine **out, const docrag_engine_opts *opts,
+                       docrag_error *err);
+void docrag_engine_close(docrag_engine *e);   /* NULL is a no-op */
+
+/* Pick up index changes committed since the last refresh (by any session
+ * or another process): reloads the vectors only when the file changed.
+ * Cheap when nothing changed. */
+int docrag_engine_refresh(docrag_engine *e, docrag_error *err);
+
+/* What the engine serves: {"db","profile","documents","chunks","vectors",
+ * "dense":{"available","reason","model","dim"},"rerank":{"available",
+ * "model"},"llm":{"chain":[...],"extractive_only"},"read_only"} */
+int docrag_engine_info(docrag_engine *e, char **json, docrag_error *err);
+
+/* The effective configuration with secrets masked, as `config show --json`
+ * prints it. */
+int docrag_engine_config(docrag_engine *e, char **json, docrag_error *err);
+
+/* Usage and cost per back-end this month and all time (rag_usage's JSON:
+ * {"month","backends":{...}}). */
+int docrag_engine_usage(docrag_engine *e, char **json, docrag_error *err);
+
+/* The server.* settings (docs/configuration.md) for a front end that
+ * serves the engine. Strings and lists are borrowed from the engine and
+ * valid until it is closed; keys are real secrets ("role:key"): never
+ * print them. */
+typedef struct {
+    const char *profile;
+    const char *db_path;
+    const char *host;
+    int port;
+    int workers;
+    int max_queue;
+    long max_json_body;
+    long max_upload;
+    long max_header_bytes;
+    int timeout_s;
+    double rate_limit;
+    int rate_burst;
+    int anonymous_read;          /* server.anonymous: read */
+    const char *const *keys;     /* server.keys: "read:KEY" | "admin:KEY" */
+    size_t n_keys;
+    const char *const *cors_origins;
+    size_t n_cors_origins;
+    int metrics_public;
+    const char *const *collections; /* "NAME=FILE" */
+    size_t n_collections;
+    const char *upload_dir;      /* NULL: DB.files */
+    int shutdown_grace_ms;
+    int max_batch;
+    int sse_ping_s;
+    int access_log;
+} docrag_server_config;
+
+void docrag_engine_server_config(docrag_engine *e, docrag_server_config *out);
+
+/* ---- sessions -------------------------------------------------------------- */
+
+/* A session on e (one thread at a time). Caller owns *out. */
+int docrag_session_open(docrag_session **out, docrag_engine *e, docrag_error *err);
+void docrag_session_close(docrag_session *s);   /* NULL is a no-op */
+
+/* ---- search ---------------------------------------------------------------- */
+
+typedef struct {
+    const char *mode;   /* "bm25" | "dense" | "hybrid"; NULL: search.mode */
+    int k;              /* results, 1..1000; 0: search.k (ask: answer.context_chunks) */
+    const char *doc;    /* only documents whose path, or base name as shown
+                           in results, matches this glob; NULL: any */
+    int page_min;       /* chunks overlapping [page_min, page_max] only; */
+    int page_max;       /* 0 = unbounded */
+    int rerank;         /* -1: as configured; 0: skip the rerank stage */
+} docrag_search_opts;
+
+/* Defaults: mode NULL, k 0, doc NULL, pages 0, rerank -1. */
+void docrag_search_opts_init(docrag_search_opts *o);
+
+/* Top chunks for query, as `search --json`:
+ * {"query","results":[{"rank","score","chunk_id","doc","title",
+ * "page_start","page_end","section","text","stages"}],"mode","timings_ms",
+ * "notice"?}. opts may be NULL (defaults). DOCRAG_EINVAL names a bad
+ * option (unknown mode, k out of range). */
+int docrag_search(docrag_session *s, const char *query, const docrag_search_opts *opts,
+                  char **json, docrag_error *err);
+
+/* ---- ask ------------------------------------------------------------------- */
+
+/* Streaming callbacks, all optional, called on the asking thread in this
+ * order: on_sources once (after retrieval and the gate, before any text),
+ * then on_delta with each piece of the answer (LLM tokens, or the
+ * extractive answer's sentences), with on_abandon when a back-end fails
+ * midway (the text streamed so far is void; the next back-end starts over).
+ * A nonzero return from on_sources or on_delta, or from is_cancelled (polled
+ * while a remote back-end is waited on), stops the answer: the upstream
+ * request is closed and docrag_ask fails with DOCRAG_ECANCELLED. */
+typedef struct {
+    /* {"sources":[{"n","chunk_id","doc","title","page_start","page_end",
+     * "section","text","score","stages"}],"mode","notice"?}: the chunks the
+     * answer may cite, numbered as its [n] markers will be. */
+    int (*on_sources)(void *ctx, const char *sources_json);
+    int (*on_delta)(void *ctx, const char *text, size_t n_bytes);
+    void (*on_abandon)(void *ctx, const char *backend, const char *why);
+    int (*is_cancelled)(void *ctx);
+    void *ctx;
+} docrag_stream;
+
+typedef struct {
+    docrag_search_opts search;   /* retrieval; k = chunks given to the answer */
+    const docrag_stream *stream; /* NULL: no streaming */
+} docrag_ask_opts;
+
+void docrag_ask_opts_init(docrag_ask_opts *o);
+
+/* Answer a question, as `ask --json`: {"question","answer","citations":[{"n",
+ * "chunk_id","doc","title","page_start","page_end","section"}],
+ * "dropped_citations","confidence","refused","backend","model"?,"notice"?,
+ * "usage"?,"timings_ms"}. Refusals are answers ("refused": true). opts may
+ * be NULL. */
+int docrag_ask(docrag_session *s, const char *question, const docrag_ask_opts *opts,
+               char **json, docrag_error *err);
+
+/* ---- indexing -------------------------------------------------------------- */
+
+typedef struct {
+    int keep_vanished;   /* keep stored documents whose file is gone */
+    int no_embed;        /* skip the embedding pass */
+    /* stage "file" (path, files done, files total), "embed" (path NULL,
+     * chunks done, chunks total), "graph" (NULL, 0, 1 then 1, 1) */
+    void (*on_progress)(void *ctx, const char *stage, const char *path, const char *action,
+                        size_t n_done, size_t n_total);
+    void (*on_error)(void *ctx, const char *path, const char *message);
+    void *ctx;
+} docrag_index_opts;
+
+void docrag_index_opts_init(docrag_index_opts *o);
+
+/* Index files and folders incrementally, the whole pipeline of `docrag
+ * index`: files (unchanged ones skipped by sha256), the embedding pass,
+ * the chunk graph when graph boosting is on; then the engine's vectors are
+ * refreshed. *report_json (may be NULL) gets `index --json`'s object:
+ * {"db","files","added","updated","unchanged","removed","failed","chunks",
+ * "pages","seconds","errors":[{"path","error"}],"documents":[{"id","path",
+ * "action"}],"embed"?:{"model","dim","embedded","cached","failed","error"?}}.
+ * A file that fails is reported and counted, not an error; an embedding
+ * pass that stops is reported in "embed". Fails only for errors of the
+ * database (and DOCRAG_EINVAL on a read-only engine). */
+int docrag_index(docrag_session *s, const char *const *paths, size_t n_paths,
+                 const docrag_index_opts *opts, char **report_json, docrag_error *err);
+
+/* ---- documents ------------------------------------------------------------- */
+
+/* {"documents":[{"id","name","path","title","kind","pages","chunks",
+ * "vectors","sha256","bytes","added","status"}]} ordered by id. */
+int docrag_documents(docrag_session *s, char **json, docrag_error *err);
+/* One document of that list. DOCRAG_ENOTFOUND. */
+int docrag_document(docrag_session *s, int64_t doc_id, char **json, docrag_error *err);
+/* The id of the document with this content hash (hex sha256): 1 and *id,
+ * or 0 if none. */
+int docrag_document_by_sha(docrag_session *s, const char *sha256_hex, int64_t *doc_id,
+                           docrag_error *err);
+/* The stored path of the original file (caller frees with docrag_free). */
+int docrag_document_path(docrag_session *s, int64_t doc_id, char **path,
+                         docrag_error *err);
+/* {"document_id","doc","title","page","pages","text"}: the extracted text
+ * of one 1-based page. DOCRAG_ENOTFOUND for no such document or page. */
+int docrag_page(docrag_session *s, int64_t doc_id, int page, char **json,
                 docrag_error *err);
-void docrag_close(docrag *d);   /* NULL is a no-op */
+/* {"chunk_id","document_id","doc","title","page_start","page_end","section",
+ * "byte_start","byte_end","text"}. DOCRAG_ENOTFOUND. */
+int docrag_chunk(docrag_session *s, int64_t chunk_id, char **json, docrag_error *err);
+/* Remove a document with its chunks and vectors (one transaction), then
+ * refresh the engine. DOCRAG_ENOTFOUND. */
+int docrag_document_delete(docrag_session *s, int64_t doc_id, docrag_error *err);
 
-/* Index files and folders incrementally. *report_json (may be NULL) gets
- * {"files","added","updated","unchanged","removed","failed","chunks",
- * "pages","seconds","errors":[...]}; free with docrag_free. */
-int docrag_index(docrag *d, const char *const *paths, size_t n_paths,
-                 char **report_json, docrag_error *err);
+/* `stats --json`: counts, sizes, the embedding model and cache, usage. */
+int docrag_stats(docrag_session *s, char **json, docrag_error *err);
 
-/* Top k chunks for query (k <= 0: the configured default). */
-int docrag_search(docrag *d, const char *query, int k, char **results_json,
-                  docrag_error *err);
+/* ---- models ---------------------------------------------------------------- */
 
-/* Answer a question. Refusals are answers ("refused": true). */
-int docrag_ask(docrag *d, const char *question, char **answer_json,
-               docrag_error *err);
+/* Embed n texts with the configured embedder (chains.embed): out gets
+ * n * docrag_embed_dim floats. DOCRAG_ENOTFOUND when none is configured.
+ * Any thread; calls are serialised on the model. */
+int docrag_embed(docrag_engine *e, const char *const *texts, size_t n_texts, float *out,
+                 docrag_error *err);
+/* 0 without an embedder (or when a remote one cannot tell yet). */
+size_t docrag_embed_dim(docrag_engine *e);
+/* The embedder's model id, or NULL without one. Borrowed. */
+const char *docrag_embed_model(docrag_engine *e);
+/* Score n passages against query with the configured reranker
+ * (chains.rerank), higher is better. DOCRAG_ENOTFOUND when none. */
+int docrag_rerank(docrag_engine *e, const char *query, const char *const *passages,
+                  size_t n_passages, float *scores, docrag_error *err);
+const char *docrag_rerank_model(docrag_engine *e);
 
-void docrag_free(char *s);
+/* ---- misc ------------------------------------------------------------------ */
+
+void docrag_free(void *p);
 const char *docrag_status_name(int code);
 const char *docrag_version(void);
 

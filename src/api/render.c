@@ -68,9 +68,9 @@ json_t *rag_render_answer(const char *question, const rag_answer *a,
     for (size_t i = 0; cites && i < a->n_citations; i++) {
         const rag_citation *c = &a->citations[i];
         json_array_append_new(cites, json_pack(
-            "{s:i,s:I,s:s,s:i,s:i,s:s}", "n", c->n, "chunk_id", (json_int_t)c->chunk_id,
-            "doc", c->doc, "page_start", c->page_start, "page_end", c->page_end,
-            "section", c->section));
+            "{s:i,s:I,s:s,s:s,s:i,s:i,s:s}", "n", c->n, "chunk_id",
+            (json_int_t)c->chunk_id, "doc", c->doc, "title", c->title ? c->title : "",
+            "page_start", c->page_start, "page_end", c->page_end, "section", c->section));
     }
     json_t *tm = rag_render_timings(&t->stages);
     json_t *o;
@@ -95,6 +95,29 @@ json_t *rag_render_answer(const char *question, const rag_answer *a,
     }
     if (o && a->notice && a->notice[0])
         json_object_set_new(o, "notice", json_string(a->notice));
+    if (o && t->search_notice[0])
+        json_object_set_new(o, "search_notice", json_string(t->search_notice));
+    if (o && a->model)
+        json_object_set_new(o, "model", json_string(a->model));
+    return o;
+}
+
+json_t *rag_render_sources(const rag_hits *hits, int relevant)
+{
+    json_t *arr = json_array(), *o;
+    for (size_t i = 0; arr && i < hits->n; i++) {
+        const rag_hit *h = &hits->items[i];
+        json_array_append_new(arr, json_pack(
+            "{s:i,s:I,s:s,s:s,s:i,s:i,s:s,s:s,s:f,s:o}", "n", (int)i + 1, "chunk_id",
+            (json_int_t)h->row.chunk_id, "doc", h->row.doc, "title", h->row.title,
+            "page_start", h->row.page_start, "page_end", h->row.page_end, "section",
+            h->row.section, "text", h->row.text, "score", h->score, "stages",
+            stages_json(&h->stages)));
+    }
+    o = json_pack("{s:o,s:s,s:b}", "sources", arr, "mode",
+                  rag_search_mode_name(hits->mode_used), "relevant", relevant);
+    if (o && hits->notice[0])
+        json_object_set_new(o, "notice", json_string(hits->notice));
     return o;
 }
 

@@ -19,6 +19,10 @@
 json_t *rag_render_hits(const char *query, const rag_hits *hits, double total_ms);
 json_t *rag_render_answer(const char *question, const rag_answer *a,
                           const rag_ask_timings *t);
+/* The streamed `sources` event: {"sources":[{"n","chunk_id","doc","title",
+ * "page_start","page_end","section","text","score","stages"}],"mode",
+ * "relevant","notice"?}; n numbers the hits as the answer's [n] do. */
+json_t *rag_render_sources(const rag_hits *hits, int relevant);
 /* {"bm25","embed","knn","fuse","graph","rerank","fetch","total"} in ms. */
 json_t *rag_render_timings(const rag_search_timings *t);
 /* "rrf" / "weighted" for hybrid hits, else NULL. */

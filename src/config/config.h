@@ -52,6 +52,28 @@ typedef struct rag_config {
     int threads;              /* worker threads; 0 = one per core */
     char *server_host;        /* docrag serve bind address */
     int server_port;          /* 0 = any free port */
+    int server_workers;       /* worker threads (sessions); 0 = one per core */
+    int server_max_queue;     /* requests waiting for a worker; then 503 */
+    long server_max_json_body;   /* bytes of a JSON request body */
+    long server_max_upload;      /* bytes of an upload request body */
+    long server_max_header_bytes;/* request line + headers */
+    int server_timeout_s;     /* read/write timeout of a connection */
+    double server_rate_limit; /* requests per second per key; 0 = off */
+    int server_rate_burst;    /* token bucket size */
+    char *server_anonymous;   /* "none" or "read": keyless access off loopback */
+    char **server_keys;       /* "read:KEY" / "admin:KEY" (secrets) */
+    size_t n_server_keys;
+    char **server_cors_origins;  /* allowed Origins; none = CORS off */
+    size_t n_server_cors_origins;
+    int server_metrics_public;   /* /metrics without a key */
+    char **server_collections;   /* "name=path.db" */
+    size_t n_server_collections;
+    char *server_upload_dir;  /* where uploads are kept; NULL = DB.files */
+    int server_shutdown_grace_ms; /* SIGTERM: time for in-flight work */
+    int server_max_batch;     /* /embed, /rerank inputs per request (TEI's
+                                 max_client_batch_size) */
+    int server_sse_ping_s;    /* ": ping" comment interval on SSE streams */
+    int server_access_log;    /* one JSON line per request on stderr */
 
     int chunk_target_tokens;
     int chunk_max_tokens;

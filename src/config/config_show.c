@@ -59,7 +59,7 @@ static int put_value(rag_buf *out, const struct cfg_field *f, const void *base)
             if (i)
                 rc = rag_buf_puts(out, ", ");
             if (rc == RAG_OK)
-                rc = put_quoted(out, items[i]);
+                rc = put_quoted(out, is_secret(f) ? "****" : items[i]);
         }
         return rc == RAG_OK ? rag_buf_putc(out, ']') : rc;
     }

@@ -22,6 +22,7 @@ typedef enum {
     RAG_EINVAL = -5,    /* caller passed an invalid argument or option */
     RAG_ELIMIT = -6,    /* input exceeds a configured limit */
     RAG_EBACKEND = -7,  /* a model back-end or remote service failed */
+    RAG_ECANCELLED = -8,/* the caller asked to stop (a stream callback) */
 } rag_status;
 
 typedef struct {

@@ -44,6 +44,7 @@ const char *rag_status_name(int code)
     case RAG_EINVAL: return "invalid argument";
     case RAG_ELIMIT: return "limit exceeded";
     case RAG_EBACKEND: return "back-end failure";
+    case RAG_ECANCELLED: return "cancelled";
     default: return "unknown error";
     }
 }

@@ -149,4 +149,12 @@ int rag_embedder_chain_create(rag_embedder **out, const rag_config *cfg,
                               rag_usage *usage, const rag_remote_opts *opts,
                               rag_err *err);
 
+/* An embedder any number of threads may call at once: calls to inner are
+ * serialised on a mutex (one copy of the weights, one pass at a time; a
+ * local pass already uses every core). served_by and last_call report the
+ * calling thread's own last call. inner is TAKEN (destroyed with *out,
+ * also on failure); inner NULL gives *out NULL and RAG_OK. RAG_ENOMEM.
+ * (embed_locked.c) */
+int rag_embedder_locked_create(rag_embedder **out, rag_embedder *inner, rag_err *err);
+
 #endif

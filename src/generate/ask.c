@@ -26,6 +26,9 @@ rag_ask_opts rag_ask_default_opts(void)
     memset(&o.stream, 0, sizeof o.stream);
     o.mode = RAG_MODE_BM25;
     o.retriever = NULL;
+    o.doc_glob = NULL;
+    o.page_min = o.page_max = 0;
+    o.no_rerank = 0;
     return o;
 }
 
@@ -56,6 +59,10 @@ int rag_ask(rag_answer *out, rag_ask_timings *t, rag_index *ix,
     memset(out, 0, sizeof *out);
     memset(t, 0, sizeof *t);
     so.retriever = opts->retriever;
+    so.doc_glob = opts->doc_glob;
+    so.page_min = opts->page_min;
+    so.page_max = opts->page_max;
+    so.no_rerank = opts->no_rerank;
     rc = rag_search(&hits, ix, question, &so, err);
     if (rc < 0)
         return rc;
@@ -73,7 +80,10 @@ int rag_ask(rag_answer *out, rag_ask_timings *t, rag_index *ix,
     relevant = rag_gate_check(&q, an, &hits, &opts->gate, &cov, err);
     t->gate_ms = rag_now_ms() - t1;
     t1 = rag_now_ms();
-    if (relevant < 0)
+    if (relevant >= 0 && opts->stream.on_sources &&
+        opts->stream.on_sources(opts->stream.ctx, &hits, relevant))
+        rc = rag_fail(err, RAG_ECANCELLED, "answer stopped by the caller");
+    else if (relevant < 0)
         rc = relevant;
     else if (relevant)
         rc = rag_answer_chain(out, ix, an, &q, &hits, question, cov, opts, err);

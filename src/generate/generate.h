@@ -146,6 +146,13 @@ int rag_answer_says_not_found(const char *text);
 typedef struct {
     int (*on_token)(void *ctx, const char *text, size_t n_bytes);
     void (*on_abandon)(void *ctx, const char *backend, const char *why);
+    /* rag_ask only: the hits the answer is built from (numbered 1..n as
+     * the answer's [n]), after retrieval and the gate and before any
+     * on_token; nonzero stops with RAG_ECANCELLED. */
+    int (*on_sources)(void *ctx, const rag_hits *hits, int relevant);
+    /* Polled while a remote back-end is waited on; nonzero closes the
+     * request and the answer fails with RAG_ECANCELLED. */
+    int (*is_cancelled)(void *ctx);
     void *ctx;
 } rag_answer_stream;
 
@@ -164,6 +171,9 @@ typedef struct {
     rag_answer_stream stream;    /* zeroed = no streaming */
     rag_search_mode mode;        /* retrieval mode (search.mode) */
     struct rag_retriever *retriever; /* borrowed; NULL = BM25 only */
+    const char *doc_glob;        /* retrieval filters, as rag_search_opts */
+    int page_min, page_max;
+    int no_rerank;
 } rag_ask_opts;
 
 /* Walk the LLM chain for an already gated question (gate_coverage = the

@@ -921,7 +921,11 @@ int rag_vector_filter_ids(int64_t **ids, size_t *n_ids, sqlite3 *db, const char 
     sqlite3_bind_int(st, 2, page_max);
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         const char *path = (const char *)sqlite3_column_text(st, 1);
-        if (glob && (!path || fnmatch(glob, path, 0) != 0))
+        /* the glob matches the stored path or its base name (as results
+         * show it: `--doc riscv-privileged.pdf`) */
+        if (glob && (!path || (fnmatch(glob, path, 0) != 0 &&
+                               fnmatch(glob, strrchr(path, '/') ? strrchr(path, '/') + 1
+                                                                : path, 0) != 0)))
             continue;
         if (n == cap) {
             size_t ncap = cap ? cap * 2 : 64;

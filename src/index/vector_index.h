@@ -132,7 +132,7 @@ int rag_vector_index_search(const rag_vector_index *vi, const float *query, size
                             size_t k, const rag_vector_filter *filter,
                             rag_vector_hit *hits, size_t *n_hits, rag_err *err);
 
-/* The chunks of documents whose path matches glob (fnmatch, NULL = any)
+/* The chunks of documents whose path, or its base name, matches glob (fnmatch, NULL = any)
  * with a page span overlapping [page_min, page_max] (0 = unbounded), as a
  * sorted id array for rag_vector_filter.ids. Caller owns *ids (rag_free;
  * NULL when *n_ids is 0). */

@@ -120,4 +120,9 @@ int rag_reranker_chain_create(rag_reranker **out, const rag_config *cfg,
                               rag_usage *usage, const rag_remote_opts *opts,
                               rag_err *err);
 
+/* A reranker any number of threads may call at once (calls to inner are
+ * serialised; served_by and last_call report the calling thread's own last
+ * call). inner is TAKEN; NULL gives NULL. RAG_ENOMEM. (rerank_locked.c) */
+int rag_reranker_locked_create(rag_reranker **out, rag_reranker *inner, rag_err *err);
+
 #endif

@@ -12,7 +12,9 @@
  * no reranker) search is BM25 exactly as before. Formulas: fusion.h and
  * docs/retrieval.md.
  *
- * Thread safety: one call at a time per rag_index and per rag_retriever.
+ * Thread safety: one call at a time per rag_index; a retriever from
+ * rag_retriever_open / _create serves one search at a time, one from
+ * rag_retriever_open_shared any number at once.
  */
 #ifndef RAG_RETRIEVE_H
 #define RAG_RETRIEVE_H
@@ -87,8 +89,36 @@ int rag_retriever_open(rag_retriever **out, rag_index *ix, const rag_config *cfg
                        rag_search_mode mode, rag_usage *usage, rag_err *err);
 void rag_retriever_destroy(rag_retriever *r);   /* NULL is a no-op */
 
+/* A retriever that every thread of a process shares (the engine's,
+ * src/api): opened for every mode (each search picks its own), with the
+ * embedder and reranker behind locks (rag_embedder_locked_create: one
+ * model copy, one pass at a time per stage) and the embedder kept even
+ * when the index has no vectors yet, so a later reload can enable dense
+ * search. rag_search may then run on many threads at once, each with its
+ * own rag_index connection. ix is borrowed (used to load vectors and the
+ * graph) and must outlive the retriever. */
+int rag_retriever_open_shared(rag_retriever **out, rag_index *ix, const rag_config *cfg,
+                              rag_usage *usage, rag_err *err);
+/* Re-read the vectors of the embedder's model from the index file (a new
+ * read-only connection of its own) and swap them in while searches go on:
+ * searches already scanning finish on the old set, later ones see the new
+ * one. No vectors (or another model) leaves dense search unavailable with
+ * the reason, as at open. A no-op without an embedder. RAG_ENOMEM or a
+ * database error; the old vectors then stay. Thread-safe. */
+int rag_retriever_reload_vectors(rag_retriever *r, rag_err *err);
+/* Vectors in memory (0 without a dense stage). Thread-safe. */
+size_t rag_retriever_n_vectors(rag_retriever *r);
+/* The retriever's embedder / reranker (borrowed; NULL if none). Callable
+ * from any thread for a shared retriever. */
+rag_embedder *rag_retriever_embedder(rag_retriever *r);
+rag_reranker *rag_retriever_reranker(rag_retriever *r);
+
 /* 1 if dense search can run. */
 int rag_retriever_has_dense(const rag_retriever *r);
+/* rag_retriever_has_dense, with the reason copied into reason (thread-safe
+ * against rag_retriever_reload_vectors, which rag_retriever_dense_reason is
+ * not). */
+int rag_retriever_dense_state(rag_retriever *r, char *reason, size_t n_reason);
 /* "" or why dense search is unavailable. Borrowed. */
 const char *rag_retriever_dense_reason(const rag_retriever *r);
 /* 1 if a rerank stage runs. */

@@ -5,11 +5,20 @@
 
 #include "retrieve.h"
 
+#include <pthread.h>
+
 struct rag_retriever {
     rag_index *ix;                  /* borrowed */
     rag_retriever_params params;
     rag_embedder *embedder;         /* owned; NULL = no dense stage */
-    rag_vector_index *vectors;      /* owned; NULL = no dense stage */
+    rag_vector_index *vectors;      /* owned; NULL = no dense stage; swapped
+                                       by rag_retriever_reload_vectors under
+                                       vec_lock (searches hold it to read) */
+    rag_index *vec_ix;              /* owned: the connection a reloaded
+                                       int8-only vector index reads from
+                                       (NULL: the vectors use ix) */
+    pthread_rwlock_t vec_lock;
+    int shared;                     /* opened by rag_retriever_open_shared */
     rag_reranker *reranker;         /* owned; NULL = no rerank stage */
     char dense_reason[256];         /* "" or why there is no dense stage */
     char rerank_reason[256];        /* "" or why the rerank stage is missing */

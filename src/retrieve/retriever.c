@@ -53,9 +53,9 @@ static int load_vectors(rag_retriever *r, rag_err *err)
     return RAG_OK;
 }
 
-int rag_retriever_create(rag_retriever **out, rag_index *ix,
-                         const rag_retriever_params *params, rag_embedder *embedder,
-                         rag_reranker *reranker, rag_err *err)
+static int create(rag_retriever **out, rag_index *ix, const rag_retriever_params *params,
+                  rag_embedder *embedder, rag_reranker *reranker, int shared,
+                  rag_err *err)
 {
     rag_retriever *r = rag_calloc(1, sizeof *r);
     int rc;
@@ -66,8 +66,10 @@ int rag_retriever_create(rag_retriever **out, rag_index *ix,
         rag_reranker_destroy(reranker);
         return rag_fail(err, RAG_ENOMEM, "out of memory");
     }
+    pthread_rwlock_init(&r->vec_lock, NULL);
     r->ix = ix;
     r->params = *params;
+    r->shared = shared;
     r->embedder = embedder;
     r->reranker = reranker;
     if (!embedder)
@@ -77,13 +79,20 @@ int rag_retriever_create(rag_retriever **out, rag_index *ix,
         rag_retriever_destroy(r);
         return rc;
     }
-    if (!r->vectors && r->embedder) {
+    if (!r->vectors && r->embedder && !r->shared) {
         /* nothing to search: do not keep a model in memory for nothing */
         rag_embedder_destroy(r->embedder);
         r->embedder = NULL;
     }
     *out = r;
     return RAG_OK;
+}
+
+int rag_retriever_create(rag_retriever **out, rag_index *ix,
+                         const rag_retriever_params *params, rag_embedder *embedder,
+                         rag_reranker *reranker, rag_err *err)
+{
+    return create(out, ix, params, embedder, reranker, 0, err);
 }
 
 /* The first chain entry that is a back-end, not "none". */
@@ -147,8 +156,9 @@ static int open_graph(rag_retriever *r, rag_err *err)
     return RAG_OK;
 }
 
-int rag_retriever_open(rag_retriever **out, rag_index *ix, const rag_config *cfg,
-                       rag_search_mode mode, rag_usage *usage, rag_err *err)
+static int open_retriever(rag_retriever **out, rag_index *ix, const rag_config *cfg,
+                          rag_search_mode mode, rag_usage *usage, int shared,
+                          rag_err *err)
 {
     rag_retriever_params p = rag_retriever_params_from_config(cfg);
     rag_embedder *emb = NULL;
@@ -185,7 +195,19 @@ int rag_retriever_open(rag_retriever **out, rag_index *ix, const rag_config *cfg
         if (rc < 0)
             snprintf(rerank_reason, sizeof rerank_reason, "chains.rerank: %s", berr.msg);
     }
-    rc = rag_retriever_create(out, ix, &p, emb, rr, err);
+    if (shared) {
+        /* one model copy for every thread: calls serialised per stage */
+        rag_embedder *inner = emb;
+        if (rag_embedder_locked_create(&emb, inner, err) < 0) {
+            rag_reranker_destroy(rr);
+            return RAG_ENOMEM;
+        }
+        if (rag_reranker_locked_create(&rr, rr, err) < 0) {
+            rag_embedder_destroy(emb);
+            return RAG_ENOMEM;
+        }
+    }
+    rc = create(out, ix, &p, emb, rr, shared, err);
     if (rc < 0)
         return rc;
     if (dense_reason[0])
@@ -199,6 +221,80 @@ int rag_retriever_open(rag_retriever **out, rag_index *ix, const rag_config *cfg
     return RAG_OK;
 }
 
+int rag_retriever_open(rag_retriever **out, rag_index *ix, const rag_config *cfg,
+                       rag_search_mode mode, rag_usage *usage, rag_err *err)
+{
+    return open_retriever(out, ix, cfg, mode, usage, 0, err);
+}
+
+int rag_retriever_open_shared(rag_retriever **out, rag_index *ix, const rag_config *cfg,
+                              rag_usage *usage, rag_err *err)
+{
+    return open_retriever(out, ix, cfg, RAG_MODE_HYBRID, usage, 1, err);
+}
+
+int rag_retriever_reload_vectors(rag_retriever *r, rag_err *err)
+{
+    rag_vector_opts vo = rag_vector_default_opts();
+    rag_vector_index *vi = NULL, *old_vi;
+    rag_index *vix = NULL, *old_vix;
+    rag_err lerr = {0};
+    char reason[256] = "";
+    int rc;
+
+    if (!r->embedder)
+        return RAG_OK;   /* no dense stage to refresh */
+    /* a connection of its own: the int8-only form reads the table while
+     * it is searched, and the old index may still be in use meanwhile */
+    rc = rag_index_open(&vix, rag_index_path(r->ix), RAG_INDEX_READ_ONLY, err);
+    if (rc < 0)
+        return rc;
+    vo.int8 = r->params.int8;
+    vo.int8_only = r->params.int8;
+    rc = rag_embed_load_vectors(&vi, vix, rag_embedder_model_id(r->embedder), &vo, &lerr);
+    if (rc == RAG_ENOMEM) {
+        rag_index_close(vix);
+        return rag_fail(err, rc, "%s", lerr.msg);
+    }
+    if (rc < 0) {
+        snprintf(reason, sizeof reason, "%s", lerr.msg);
+        rag_index_close(vix);
+        vix = NULL;
+        vi = NULL;
+    }
+    pthread_rwlock_wrlock(&r->vec_lock);
+    old_vi = r->vectors;
+    old_vix = r->vec_ix;
+    r->vectors = vi;
+    r->vec_ix = vix;
+    memcpy(r->dense_reason, reason, sizeof reason);
+    pthread_rwlock_unlock(&r->vec_lock);
+    rag_vector_index_destroy(old_vi);
+    rag_index_close(old_vix);
+    return RAG_OK;
+}
+
+size_t rag_retriever_n_vectors(rag_retriever *r)
+{
+    size_t n;
+    if (!r)
+        return 0;
+    pthread_rwlock_rdlock(&r->vec_lock);
+    n = r->vectors ? rag_vector_index_count(r->vectors) : 0;
+    pthread_rwlock_unlock(&r->vec_lock);
+    return n;
+}
+
+rag_embedder *rag_retriever_embedder(rag_retriever *r)
+{
+    return r ? r->embedder : NULL;
+}
+
+rag_reranker *rag_retriever_reranker(rag_retriever *r)
+{
+    return r ? r->reranker : NULL;
+}
+
 void rag_retriever_destroy(rag_retriever *r)
 {
     if (!r)
@@ -206,13 +302,35 @@ void rag_retriever_destroy(rag_retriever *r)
     rag_graph_destroy(r->graph);
     rag_embedder_destroy(r->embedder);
     rag_vector_index_destroy(r->vectors);
+    rag_index_close(r->vec_ix);
     rag_reranker_destroy(r->reranker);
+    pthread_rwlock_destroy(&r->vec_lock);
     rag_free(r);
 }
 
 int rag_retriever_has_dense(const rag_retriever *r)
 {
-    return r && r->embedder && r->vectors;
+    int has;
+    if (!r || !r->embedder)
+        return 0;
+    pthread_rwlock_rdlock((pthread_rwlock_t *)&r->vec_lock);
+    has = r->vectors != NULL;
+    pthread_rwlock_unlock((pthread_rwlock_t *)&r->vec_lock);
+    return has;
+}
+
+int rag_retriever_dense_state(rag_retriever *r, char *reason, size_t n_reason)
+{
+    int has;
+    if (!r) {
+        snprintf(reason, n_reason, "needs an embedder and none is configured");
+        return 0;
+    }
+    pthread_rwlock_rdlock(&r->vec_lock);
+    has = r->embedder && r->vectors;
+    snprintf(reason, n_reason, "%s", r->dense_reason);
+    pthread_rwlock_unlock(&r->vec_lock);
+    return has;
 }
 
 const char *rag_retriever_dense_reason(const rag_retriever *r)

@@ -66,7 +66,7 @@ static int dense_stage(rag_hits *out, rag_retriever *r, const char *query, size_
                        int filtered, const int64_t *ids, size_t n_ids, rag_scored **list,
                        size_t *n_list, rag_err *err)
 {
-    size_t dim = rag_embedder_dim(r->embedder), vdim = rag_vector_index_dim(r->vectors), n_hits = 0;
+    size_t dim = rag_embedder_dim(r->embedder), vdim, n_hits = 0;
     rag_vector_filter f = {ids, n_ids, NULL, NULL};
     rag_vector_hit *vh = NULL;
     float *qv = NULL;
@@ -78,12 +78,23 @@ static int dense_stage(rag_hits *out, rag_retriever *r, const char *query, size_
     *n_list = 0;
     if (filtered && !n_ids)
         return 1;   /* the filter allows nothing (NULL ids would mean "all") */
+    /* the vectors may be swapped by a reload between searches, never
+     * during one: held for reading until the kNN scan is done */
+    pthread_rwlock_rdlock(&r->vec_lock);
+    if (!r->vectors) {
+        pthread_rwlock_unlock(&r->vec_lock);
+        add_notice(out, "the index has no vectors of the embedder's model");
+        return 0;
+    }
+    vdim = rag_vector_index_dim(r->vectors);
     if (!dim) {
+        pthread_rwlock_unlock(&r->vec_lock);
         add_notice(out, "embedding the query failed (the embedder cannot tell its "
                    "dimension: back-end unreachable)");
         return 0;
     }
     if (dim != vdim) {
+        pthread_rwlock_unlock(&r->vec_lock);
         add_notice(out, "the embedder gives %zu dimensions, the stored vectors have %zu: "
                    "run `docrag index`", dim, vdim);
         return 0;
@@ -115,6 +126,7 @@ static int dense_stage(rag_hits *out, rag_retriever *r, const char *query, size_
     }
     *n_list = n_hits;
 done:
+    pthread_rwlock_unlock(&r->vec_lock);
     rag_free(qv);
     rag_free(vh);
     if (rc <= 0) {
@@ -221,10 +233,12 @@ int rag_search(rag_hits *out, rag_index *ix, const char *query,
     double t_start = rag_now_ms(), t0;
 
     memset(out, 0, sizeof *out);
-    if (mode != RAG_MODE_BM25 && !rag_retriever_has_dense(r)) {
-        add_notice(out, "--mode %s %s; using bm25", rag_search_mode_name(mode),
-                   rag_retriever_dense_reason(r));
-        mode = RAG_MODE_BM25;
+    if (mode != RAG_MODE_BM25) {
+        char reason[256];
+        if (!rag_retriever_dense_state(r, reason, sizeof reason)) {
+            add_notice(out, "--mode %s %s; using bm25", rag_search_mode_name(mode), reason);
+            mode = RAG_MODE_BM25;
+        }
     }
     rerank = !opts->no_rerank && rag_retriever_has_rerank(r);
     if (!opts->no_rerank && r && r->params.rerank_top_n > 0 && r->rerank_reason[0])

@@ -1,68 +1,379 @@
-/* test_api.c - the public API end to end on a temporary database. */
+/* test_api.c - the public API (docrag.h) end to end on a temporary
+ * database: one engine, several sessions, writes seen by every session,
+ * streaming order, documents, and concurrent searches during indexing. */
 #include "test_support.h"
 
 #include "docrag.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-static void test_api__index_search_ask_round_trip(void **state)
+static const char notes_md[] =
+    "# Vector unit\n\nThe vector length register vl holds the number of "
+    "elements to process.\n\n## Masks\n\nMask register v0 controls which "
+    "elements are active.\n";
+static const char cache_md[] =
+    "# Caches\n\nThe translation lookaside buffer caches page table walks so that "
+    "address translation is fast.\n";
+
+typedef struct {
+    char *dir, *db, *notes, *cache;
+    docrag_engine *e;
+    docrag_session *s;
+} fixture;
+
+static int setup(void **state)
 {
-    char *dir = ts_tmpdir("api");
-    char *db = rag_asprintf("%s/t.db", dir);
-    char *doc = rag_asprintf("%s/notes.md", dir);
-    const char *text =
-        "# Vector unit\n\nThe vector length register vl holds the number of "
-        "elements to process.\n\n## Masks\n\nMask register v0 controls which "
-        "elements are active.\n";
-    const char *paths[1];
-    docrag *d = NULL;
+    fixture *f = calloc(1, sizeof *f);
+    docrag_engine_opts o;
+    docrag_error err;
+    f->dir = ts_tmpdir("api");
+    f->db = rag_asprintf("%s/t.db", f->dir);
+    f->notes = rag_asprintf("%s/notes.md", f->dir);
+    f->cache = rag_asprintf("%s/cache.md", f->dir);
+    ts_write_file(f->notes, notes_md, strlen(notes_md));
+    docrag_engine_opts_init(&o);
+    o.db_path = f->db;
+    o.quiet = 1;
+    if (docrag_engine_open(&f->e, &o, &err) != 0 || docrag_session_open(&f->s, f->e, &err) != 0) {
+        fprintf(stderr, "setup: %s\n", err.msg);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    docrag_session_close(f->s);
+    docrag_engine_close(f->e);
+    rag_free(f->db);
+    rag_free(f->notes);
+    rag_free(f->cache);
+    rag_free(f->dir);
+    free(f);
+    return 0;
+}
+
+static json_t *must_json(char *s)
+{
+    json_t *o = json_loads(s, 0, NULL);
+    assert_non_null(o);
+    docrag_free(s);
+    return o;
+}
+
+static json_t *index_paths(fixture *f, const char *p)
+{
+    const char *paths[1] = {p};
     docrag_error err;
     char *out = NULL;
-    json_t *o;
-    (void)state;
+    assert_int_equal(docrag_index(f->s, paths, 1, NULL, &out, &err), 0);
+    return must_json(out);
+}
 
-    ts_write_file(doc, text, strlen(text));
-    paths[0] = doc;
-    assert_int_equal(docrag_open(&d, db, NULL, &err), 0);
-    assert_int_equal(docrag_index(d, paths, 1, &out, &err), 0);
-    o = json_loads(out, 0, NULL);
+static size_t n_results(docrag_session *s, const char *q, const docrag_search_opts *o)
+{
+    docrag_error err;
+    char *out = NULL;
+    json_t *j;
+    size_t n;
+    assert_int_equal(docrag_search(s, q, o, &out, &err), 0);
+    j = must_json(out);
+    n = json_array_size(json_object_get(j, "results"));
+    json_decref(j);
+    return n;
+}
+
+static void test_api__index_search_ask_round_trip(void **state)
+{
+    fixture *f = *state;
+    docrag_error err;
+    char *out = NULL;
+    json_t *o, *d;
+
+    o = index_paths(f, f->notes);
     assert_int_equal(json_integer_value(json_object_get(o, "added")), 1);
+    d = json_array_get(json_object_get(o, "documents"), 0);
+    assert_string_equal(json_string_value(json_object_get(d, "action")), "added");
+    assert_true(json_integer_value(json_object_get(d, "id")) > 0);
     json_decref(o);
-    docrag_free(out);
 
-    assert_int_equal(docrag_search(d, "mask register", 3, &out, &err), 0);
-    o = json_loads(out, 0, NULL);
-    assert_non_null(o);
+    assert_int_equal(docrag_search(f->s, "mask register", NULL, &out, &err), 0);
+    o = must_json(out);
     assert_true(json_array_size(json_object_get(o, "results")) >= 1);
     assert_non_null(strstr(json_string_value(json_object_get(
         json_array_get(json_object_get(o, "results"), 0), "text")), "v0"));
     json_decref(o);
-    docrag_free(out);
 
-    assert_int_equal(docrag_ask(d, "Which register holds the vector length?", &out, &err), 0);
-    o = json_loads(out, 0, NULL);
+    assert_int_equal(docrag_ask(f->s, "Which register holds the vector length?", NULL, &out,
+                                &err), 0);
+    o = must_json(out);
     assert_false(json_is_true(json_object_get(o, "refused")));
     assert_non_null(strstr(json_string_value(json_object_get(o, "answer")), "vl"));
+    d = json_array_get(json_object_get(o, "citations"), 0);
+    assert_non_null(json_object_get(d, "title"));
     json_decref(o);
-    docrag_free(out);
 
-    assert_int_equal(docrag_ask(d, "Who won the football world cup?", &out, &err), 0);
-    o = json_loads(out, 0, NULL);
+    assert_int_equal(docrag_ask(f->s, "Who won the football world cup?", NULL, &out, &err), 0);
+    o = must_json(out);
     assert_true(json_is_true(json_object_get(o, "refused")));
     json_decref(o);
-    docrag_free(out);
-    docrag_close(d);
-    rag_free(db);
-    rag_free(doc);
-    rag_free(dir);
+}
+
+static void test_api__bad_options_are_einval_naming_the_field(void **state)
+{
+    fixture *f = *state;
+    docrag_search_opts o;
+    docrag_error err;
+    char *out = NULL;
+
+    docrag_search_opts_init(&o);
+    o.mode = "semantic";
+    assert_int_equal(docrag_search(f->s, "vl", &o, &out, &err), DOCRAG_EINVAL);
+    assert_non_null(strstr(err.msg, "semantic"));
+    docrag_search_opts_init(&o);
+    o.k = 1001;
+    assert_int_equal(docrag_search(f->s, "vl", &o, &out, &err), DOCRAG_EINVAL);
+    assert_non_null(strstr(err.msg, "k 1001"));
+    docrag_search_opts_init(&o);
+    o.page_min = 5;
+    o.page_max = 2;
+    assert_int_equal(docrag_search(f->s, "vl", &o, &out, &err), DOCRAG_EINVAL);
+    assert_null(out);
+}
+
+static void test_api__doc_filter_matches_the_base_name(void **state)
+{
+    fixture *f = *state;
+    docrag_search_opts o;
+    json_decref(index_paths(f, f->dir));
+    ts_write_file(f->cache, cache_md, strlen(cache_md));
+    json_decref(index_paths(f, f->dir));
+    docrag_search_opts_init(&o);
+    o.doc = "cache.md";
+    assert_int_equal(n_results(f->s, "register", &o), 0);
+    assert_int_equal(n_results(f->s, "translation", &o), 1);
+    o.doc = "notes.*";
+    assert_int_equal(n_results(f->s, "register", &o), 1);
+    assert_int_equal(n_results(f->s, "translation", &o), 0);
+}
+
+/* Streaming: sources arrive once, before any delta; a delta carries text. */
+typedef struct {
+    int n_sources, n_delta, delta_before_sources, stop_at_sources;
+    char sources[4096];
+    rag_buf text;
+} stream_log;
+
+static int log_sources(void *ctx, const char *json)
+{
+    stream_log *l = ctx;
+    l->n_sources++;
+    snprintf(l->sources, sizeof l->sources, "%s", json);
+    return l->stop_at_sources;
+}
+
+static int log_delta(void *ctx, const char *text, size_t n)
+{
+    stream_log *l = ctx;
+    if (!l->n_sources)
+        l->delta_before_sources = 1;
+    l->n_delta++;
+    rag_buf_append(&l->text, text, n);
+    return 0;
+}
+
+static void test_api__stream_sends_sources_before_any_delta(void **state)
+{
+    fixture *f = *state;
+    stream_log l = {0};
+    docrag_stream st = {log_sources, log_delta, NULL, NULL, &l};
+    docrag_ask_opts o;
+    docrag_error err;
+    char *out = NULL;
+    json_t *src, *ans;
+
+    json_decref(index_paths(f, f->notes));
+    docrag_ask_opts_init(&o);
+    o.stream = &st;
+    assert_int_equal(docrag_ask(f->s, "What does mask register v0 control?", &o, &out, &err), 0);
+    ans = must_json(out);
+    assert_int_equal(l.n_sources, 1);
+    assert_false(l.delta_before_sources);
+    assert_true(l.n_delta >= 1);
+    /* the streamed text is the final answer */
+    assert_string_equal(l.text.data, json_string_value(json_object_get(ans, "answer")));
+    src = json_loads(l.sources, 0, NULL);
+    assert_non_null(src);
+    assert_true(json_array_size(json_object_get(src, "sources")) >= 1);
+    assert_int_equal(json_integer_value(json_object_get(
+                         json_array_get(json_object_get(src, "sources"), 0), "n")), 1);
+    assert_non_null(json_object_get(json_array_get(json_object_get(src, "sources"), 0),
+                                    "text"));
+    json_decref(src);
+    json_decref(ans);
+    rag_buf_fini(&l.text);
+
+    /* a nonzero return from on_sources cancels the answer */
+    memset(&l, 0, sizeof l);
+    l.stop_at_sources = 1;
+    assert_int_equal(docrag_ask(f->s, "What does mask register v0 control?", &o, &out, &err),
+                     DOCRAG_ECANCELLED);
+    assert_int_equal(l.n_delta, 0);
+    rag_buf_fini(&l.text);
+}
+
+static void test_api__documents_pages_chunks_and_delete(void **state)
+{
+    fixture *f = *state;
+    docrag_session *s2 = NULL;
+    docrag_error err;
+    char *out = NULL, *path = NULL;
+    json_t *o, *d;
+    int64_t id, cid, found = 0;
+
+    json_decref(index_paths(f, f->notes));
+    /* a second session sees what the first wrote */
+    assert_int_equal(docrag_session_open(&s2, f->e, &err), 0);
+    assert_int_equal(docrag_documents(s2, &out, &err), 0);
+    o = must_json(out);
+    assert_int_equal(json_array_size(json_object_get(o, "documents")), 1);
+    d = json_array_get(json_object_get(o, "documents"), 0);
+    id = json_integer_value(json_object_get(d, "id"));
+    assert_string_equal(json_string_value(json_object_get(d, "name")), "notes.md");
+    assert_true(json_integer_value(json_object_get(d, "chunks")) >= 1);
+    assert_int_equal(docrag_document_by_sha(s2, json_string_value(json_object_get(d, "sha256")),
+                                            &found, &err), 1);
+    assert_int_equal(found, id);
+    json_decref(o);
+    assert_int_equal(docrag_document_by_sha(s2, "00", &found, &err), 0);
+
+    assert_int_equal(docrag_document_path(s2, id, &path, &err), 0);
+    assert_non_null(strstr(path, "notes.md"));
+    docrag_free(path);
+
+    /* page 1 of a Markdown file is its whole text */
+    assert_int_equal(docrag_page(s2, id, 1, &out, &err), 0);
+    o = must_json(out);
+    assert_non_null(strstr(json_string_value(json_object_get(o, "text")), "vector length register vl"));
+    assert_non_null(strstr(json_string_value(json_object_get(o, "text")), "Mask register v0"));
+    json_decref(o);
+    assert_int_equal(docrag_page(s2, id, 9, &out, &err), DOCRAG_ENOTFOUND);
+    assert_non_null(strstr(err.msg, "no page 9"));
+    assert_int_equal(docrag_document(s2, id + 100, &out, &err), DOCRAG_ENOTFOUND);
+
+    assert_int_equal(docrag_search(s2, "mask", NULL, &out, &err), 0);
+    o = must_json(out);
+    cid = json_integer_value(json_object_get(json_array_get(json_object_get(o, "results"), 0),
+                                             "chunk_id"));
+    json_decref(o);
+    assert_int_equal(docrag_chunk(s2, cid, &out, &err), 0);
+    o = must_json(out);
+    assert_int_equal(json_integer_value(json_object_get(o, "document_id")), id);
+    json_decref(o);
+
+    assert_int_equal(docrag_document_delete(f->s, id, &err), 0);
+    assert_int_equal(n_results(s2, "mask", NULL), 0);
+    assert_int_equal(docrag_document_delete(f->s, id, &err), DOCRAG_ENOTFOUND);
+    docrag_session_close(s2);
+}
+
+/* Searches on their own sessions while another session indexes: every
+ * search answers, and the new document is searchable once indexing
+ * returns. Run under TSan in CI. */
+typedef struct {
+    docrag_engine *e;
+    int n_ok, n_fail;
+    volatile int *stop;
+} searcher;
+
+static void *search_loop(void *arg)
+{
+    searcher *sr = arg;
+    docrag_session *s = NULL;
+    docrag_error err;
+    if (docrag_session_open(&s, sr->e, &err) != 0) {
+        sr->n_fail++;
+        return NULL;
+    }
+    for (int i = 0; i < 200 && (i < 20 || !__atomic_load_n(sr->stop, __ATOMIC_ACQUIRE)); i++) {
+        char *out = NULL;
+        if (docrag_search(s, i % 2 ? "register" : "translation", NULL, &out, &err) == 0)
+            sr->n_ok++;
+        else
+            sr->n_fail++;
+        docrag_free(out);
+    }
+    docrag_session_close(s);
+    return NULL;
+}
+
+static void test_api__searches_go_on_while_another_session_indexes(void **state)
+{
+    fixture *f = *state;
+    pthread_t th[3];
+    searcher sr[3];
+    volatile int stop = 0;
+
+    json_decref(index_paths(f, f->notes));
+    for (int i = 0; i < 3; i++) {
+        sr[i] = (searcher){f->e, 0, 0, &stop};
+        pthread_create(&th[i], NULL, search_loop, &sr[i]);
+    }
+    ts_write_file(f->cache, cache_md, strlen(cache_md));
+    json_decref(index_paths(f, f->dir));
+    assert_int_equal(n_results(f->s, "translation lookaside", NULL), 1);
+    __atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
+    for (int i = 0; i < 3; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(sr[i].n_fail, 0);
+        assert_true(sr[i].n_ok > 0);
+    }
+}
+
+static void test_api__read_only_engine_refuses_writes(void **state)
+{
+    fixture *f = *state;
+    docrag_engine *ro = NULL;
+    docrag_session *s = NULL;
+    docrag_engine_opts o;
+    docrag_error err;
+    const char *paths[1] = {f->notes};
+
+    json_decref(index_paths(f, f->notes));
+    docrag_engine_opts_init(&o);
+    o.db_path = f->db;
+    o.read_only = 1;
+    o.quiet = 1;
+    assert_int_equal(docrag_engine_open(&ro, &o, &err), 0);
+    assert_int_equal(docrag_session_open(&s, ro, &err), 0);
+    assert_int_equal(n_results(s, "mask", NULL), 1);
+    assert_int_equal(docrag_index(s, paths, 1, NULL, NULL, &err), DOCRAG_EINVAL);
+    assert_non_null(strstr(err.msg, "read-only"));
+    docrag_session_close(s);
+    docrag_engine_close(ro);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_api__index_search_ask_round_trip),
+        cmocka_unit_test_setup_teardown(test_api__index_search_ask_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_api__bad_options_are_einval_naming_the_field,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_api__doc_filter_matches_the_base_name, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_api__stream_sends_sources_before_any_delta,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_api__documents_pages_chunks_and_delete, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_api__searches_go_on_while_another_session_indexes,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_api__read_only_engine_refuses_writes, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,355 @@
+/* api_docs.c - reading documents, pages and chunks (docrag.h) on a
+ * session's connection, and the stats object.
+ *
+ * A page's text is rebuilt from the chunks: each chunk is the exact byte
+ * range [byte_start, byte_end) of its document's extracted text, and the
+ * pages table gives each page's range of that same text, so the page is
+ * the union of the chunk ranges clipped to it (overlaps taken once).
+ */
+#include "api_int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int db_fail(rag_index *ix, rag_err *err)
+{
+    return rag_fail(err, RAG_EIO, "%s: %s", rag_index_path(ix),
+                    sqlite3_errmsg(rag_index_db(ix)));
+}
+
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+    const char *s = (const char *)sqlite3_column_text(st, i);
+    return s ? s : "";
+}
+
+static const char *base_name(const char *path)
+{
+    const char *b = strrchr(path, '/');
+    return b ? b + 1 : path;
+}
+
+static const char doc_sql[] =
+    "SELECT d.id, d.path, d.title, d.kind, d.n_pages, d.sha256, d.n_bytes, d.added_at,"
+    " (SELECT count(*) FROM chunks c WHERE c.doc_id = d.id),"
+    " (SELECT count(*) FROM chunks c JOIN vectors v ON v.chunk_id = c.id"
+    "  WHERE c.doc_id = d.id)"
+    " FROM documents d";
+
+static json_t *doc_row(sqlite3_stmt *st)
+{
+    int64_t n_chunks = sqlite3_column_int64(st, 8);
+    return json_pack("{s:I,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:s,s:I,s:I,s:s}", "id",
+                     (json_int_t)sqlite3_column_int64(st, 0), "name",
+                     base_name(col_text(st, 1)), "path", col_text(st, 1), "title",
+                     col_text(st, 2), "kind", col_text(st, 3), "pages",
+                     (json_int_t)sqlite3_column_int64(st, 4), "chunks", (json_int_t)n_chunks,
+                     "vectors", (json_int_t)sqlite3_column_int64(st, 9), "sha256",
+                     col_text(st, 5), "bytes", (json_int_t)sqlite3_column_int64(st, 6),
+                     "added", (json_int_t)sqlite3_column_int64(st, 7), "status",
+                     n_chunks > 0 ? "indexed" : "no text");
+}
+
+int docrag_documents(docrag_session *s, char **out, docrag_error *derr)
+{
+    sqlite3_stmt *st = NULL;
+    rag_err err = {0};
+    json_t *arr = json_array();
+    int step;
+
+    if (!arr)
+        return api_err(derr, &(rag_err){RAG_ENOMEM, "out of memory"});
+    {
+        char sql[sizeof doc_sql + 32];
+        snprintf(sql, sizeof sql, "%s ORDER BY d.id", doc_sql);
+        if (sqlite3_prepare_v2(rag_index_db(s->ix), sql, -1, &st, NULL) != SQLITE_OK) {
+            json_decref(arr);
+            db_fail(s->ix, &err);
+            return api_err(derr, &err);
+        }
+    }
+    while ((step = sqlite3_step(st)) == SQLITE_ROW)
+        json_array_append_new(arr, doc_row(st));
+    sqlite3_finalize(st);
+    if (step != SQLITE_DONE) {
+        json_decref(arr);
+        db_fail(s->ix, &err);
+        return api_err(derr, &err);
+    }
+    if (api_take_json(json_pack("{s:o}", "documents", arr), out, &err) < 0)
+        return api_err(derr, &err);
+    return DOCRAG_OK;
+}
+
+int docrag_document(docrag_session *s, int64_t id, char **out, docrag_error *derr)
+{
+    char sql[sizeof doc_sql + 32];
+    sqlite3_stmt *st = NULL;
+    rag_err err = {0};
+    json_t *o = NULL;
+    int step;
+
+    snprintf(sql, sizeof sql, "%s WHERE d.id = ?1", doc_sql);
+    if (sqlite3_prepare_v2(rag_index_db(s->ix), sql, -1, &st, NULL) != SQLITE_OK) {
+        db_fail(s->ix, &err);
+        return api_err(derr, &err);
+    }
+    sqlite3_bind_int64(st, 1, id);
+    step = sqlite3_step(st);
+    if (step == SQLITE_ROW)
+        o = doc_row(st);
+    sqlite3_finalize(st);
+    if (step == SQLITE_DONE)
+        return api_err(derr, &(rag_err){RAG_ENOTFOUND, "no such document"});
+    if (step != SQLITE_ROW) {
+        db_fail(s->ix, &err);
+        return api_err(derr, &err);
+    }
+    if (api_take_json(o, out, &err) < 0)
+        return api_err(derr, &err);
+    return DOCRAG_OK;
+}
+
+int docrag_document_by_sha(docrag_session *s, const char *sha, int64_t *id,
+                           docrag_error *derr)
+{
+    sqlite3_stmt *st = NULL;
+    rag_err err = {0};
+    int step;
+
+    *id = 0;
+    if (sqlite3_prepare_v2(rag_index_db(s->ix),
+                           "SELECT id FROM documents WHERE sha256 = ?1 ORDER BY id LIMIT 1",
+                           -1, &st, NULL) != SQLITE_OK) {
+        db_fail(s->ix, &err);
+        return api_err(derr, &err);
+    }
+    sqlite3_bind_text(st, 1, sha, -1, SQLITE_STATIC);
+    step = sqlite3_step(st);
+    if (step == SQLITE_ROW)
+        *id = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    if (step != SQLITE_ROW && step != SQLITE_DONE) {
+        db_fail(s->ix, &err);
+        return api_err(derr, &err);
+    }
+    return step == SQLITE_ROW;
+}
+
+int docrag_document_path(docrag_session *s, int64_t id, char **path, docrag_error *derr)
+{
+    sqlite3_stmt *st = NULL;
+    rag_err err = {0};
+    int step;
+
+    *path = NULL;
+    if (sqlite3_prepare_v2(rag_index_db(s->ix), "SELECT path FROM documents WHERE id = ?1",
+                           -1, &st, NULL) != SQLITE_OK) {
+        db_fail(s->ix, &err);
+        return api_err(derr, &err);
+    }
+    sqlite3_bind_int64(st, 1, id);
+    step = sqlite3_step(st);
+    if (step == SQLITE_ROW && !(*path = strdup(col_text(st, 0))))
+        step = SQLITE_NOMEM;
+    sqlite3_finalize(st);
+    if (step == SQLITE_DONE)
+        return api_err(derr, &(rag_err){RAG_ENOTFOUND, "no such document"});
+    if (step != SQLITE_ROW) {
+        db_fail(s->ix, &err);
+        return api_err(derr, &err);
+    }
+    return DOCRAG_OK;
+}
+
+/* The text of bytes [lo, hi) of document doc_id, from its chunks. */
+static int doc_range_text(rag_index *ix, int64_t doc_id, int64_t lo, int64_t hi, rag_buf *b,
+                          rag_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t pos = lo;
+    int step;
+
+    if (sqlite3_prepare_v2(rag_index_db(ix),
+                           "SELECT byte_start, byte_end, text FROM chunks WHERE doc_id = ?1"
+                           " AND byte_end > ?2 AND byte_start < ?3 ORDER BY byte_start",
+                           -1, &st, NULL) != SQLITE_OK)
+        return db_fail(ix, err);
+    sqlite3_bind_int64(st, 1, doc_id);
+    sqlite3_bind_int64(st, 2, lo);
+    sqlite3_bind_int64(st, 3, hi);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t a = sqlite3_column_int64(st, 0), z = sqlite3_column_int64(st, 1);
+        const char *t = col_text(st, 2);
+        int64_t n_text = sqlite3_column_bytes(st, 2), from, to;
+        if (z - a != n_text)
+            continue;   /* a chunk not stored verbatim cannot be clipped by offset */
+        if (a > pos && b->len)
+            rag_buf_putc(b, '\n');   /* a gap between chunks (dropped whitespace) */
+        from = pos > a ? pos : a;
+        to = hi < z ? hi : z;
+        if (to > from && rag_buf_append(b, t + (from - a), (size_t)(to - from)) < 0) {
+            sqlite3_finalize(st);
+            return rag_fail(err, RAG_ENOMEM, "out of memory");
+        }
+        if (to > pos)
+            pos = to;
+    }
+    sqlite3_finalize(st);
+    return step == SQLITE_DONE ? RAG_OK : db_fail(ix, err);
+}
+
+int docrag_page(docrag_session *s, int64_t doc_id, int page, char **out, docrag_error *derr)
+{
+    sqlite3_stmt *st = NULL;
+    rag_err err = {0};
+    rag_buf b = RAG_BUF_INIT;
+    int64_t lo = 0, hi = 0, n_pages = 0;
+    char *path = NULL, *title = NULL;
+    int step, rc;
+
+    if (sqlite3_prepare_v2(rag_index_db(s->ix),
+                           "SELECT d.path, d.title, d.n_pages, p.byte_start, p.byte_end"
+                           " FROM documents d LEFT JOIN pages p ON p.doc_id = d.id AND"
+                           " p.page = ?2 WHERE d.id = ?1", -1, &st, NULL) != SQLITE_OK) {
+        db_fail(s->ix, &err);
+        return api_err(derr, &err);
+    }
+    sqlite3_bind_int64(st, 1, doc_id);
+    sqlite3_bind_int(st, 2, page);
+    step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+        path = rag_strdup(col_text(st, 0));
+        title = rag_strdup(col_text(st, 1));
+        n_pages = sqlite3_column_int64(st, 2);
+        lo = sqlite3_column_int64(st, 3);
+        hi = sqlite3_column_int64(st, 4);
+        if (sqlite3_column_type(st, 3) == SQLITE_NULL)
+            step = -1;   /* no such page */
+    }
+    sqlite3_finalize(st);
+    if (step == SQLITE_DONE)
+        rc = rag_fail(&err, RAG_ENOTFOUND, "no such document");
+    else if (step == -1)
+        rc = rag_fail(&err, RAG_ENOTFOUND, "document %lld has no page %d (it has %lld)",
+                      (long long)doc_id, page, (long long)n_pages);
+    else if (step != SQLITE_ROW)
+        rc = db_fail(s->ix, &err);
+    else if (!path || !title)
+        rc = rag_fail(&err, RAG_ENOMEM, "out of memory");
+    else
+        rc = doc_range_text(s->ix, doc_id, lo, hi, &b, &err);
+    if (rc == RAG_OK)
+        rc = api_take_json(json_pack("{s:I,s:s,s:s,s:i,s:I,s:s#}", "document_id",
+                                     (json_int_t)doc_id, "doc", path, "title", title, "page",
+                                     page, "pages", (json_int_t)n_pages, "text",
+                                     b.data ? b.data : "", b.len),
+                           out, &err);
+    rag_buf_fini(&b);
+    rag_free(path);
+    rag_free(title);
+    return rc < 0 ? api_err(derr, &err) : DOCRAG_OK;
+}
+
+int docrag_chunk(docrag_session *s, int64_t chunk_id, char **out, docrag_error *derr)
+{
+    rag_chunk_row r;
+    rag_err err = {0};
+    int rc;
+
+    memset(&r, 0, sizeof r);
+    rc = rag_index_get_chunk(s->ix, chunk_id, &r, &err);
+    if (rc == RAG_OK)
+        rc = api_take_json(json_pack("{s:I,s:I,s:s,s:s,s:i,s:i,s:s,s:I,s:I,s:s}", "chunk_id",
+                                     (json_int_t)r.chunk_id, "document_id",
+                                     (json_int_t)r.doc_id, "doc", r.doc, "title", r.title,
+                                     "page_start", r.page_start, "page_end", r.page_end,
+                                     "section", r.section, "byte_start",
+                                     (json_int_t)r.byte_start, "byte_end",
+                                     (json_int_t)r.byte_end, "text", r.text),
+                           out, &err);
+    rag_chunk_row_fini(&r);
+    return rc < 0 ? api_err(derr, &err) : DOCRAG_OK;
+}
+
+int docrag_stats(docrag_session *s, char **out, docrag_error *derr)
+{
+    rag_index_stats st;
+    rag_buf ub = RAG_BUF_INIT;
+    rag_err err = {0};
+    json_t *kinds, *o, *uj = NULL;
+
+    if (rag_index_stats_get(s->ix, &st, &err) < 0)
+        return api_err(derr, &err);
+    if (rag_usage_json(s->e->usage, &ub, &err) == RAG_OK)
+        uj = json_loads(ub.data, 0, NULL);
+    rag_buf_fini(&ub);
+    kinds = json_object();
+    for (int i = 0; kinds && i < st.n_kinds; i++)
+        json_object_set_new(kinds, st.kinds[i].kind, json_integer(st.kinds[i].n));
+    o = json_pack("{s:s,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:s?}", "db",
+                  s->e->cfg->db_path, "schema_version", st.schema_version, "documents",
+                  (json_int_t)st.n_documents, "chunks", (json_int_t)st.n_chunks, "pages",
+                  (json_int_t)st.n_pages, "text_bytes", (json_int_t)st.n_text_bytes,
+                  "vectors", (json_int_t)st.n_vectors, "embed_cache_entries",
+                  (json_int_t)st.n_cache_entries, "db_bytes", (json_int_t)st.db_bytes,
+                  "kinds", kinds, "embed_model", st.embed_model[0] ? st.embed_model : NULL);
+    if (o) {
+        json_object_set_new(o, "embed_dim", json_integer(st.embed_dim));
+        json_object_set_new(o, "embed_cache_lookups", json_integer(st.n_cache_lookups));
+        json_object_set_new(o, "embed_cache_hits", json_integer(st.n_cache_hits));
+        json_object_set_new(o, "embed_cache_hit_rate",
+                            json_real(st.n_cache_lookups ? (double)st.n_cache_hits /
+                                                               (double)st.n_cache_lookups
+                                                         : 0.0));
+        json_object_set_new(o, "usage", uj ? json_incref(uj) : json_object());
+    }
+    json_decref(uj);
+    if (api_take_json(o, out, &err) < 0)
+        return api_err(derr, &err);
+    return DOCRAG_OK;
+}
+
+/* ---- models ---------------------------------------------------------------- */
+
+int docrag_embed(docrag_engine *e, const char *const *texts, size_t n, float *vecs,
+                 docrag_error *derr)
+{
+    rag_embedder *emb = rag_retriever_embedder(e->retriever);
+    rag_err err = {0};
+    if (!emb)
+        return api_err(derr, &(rag_err){RAG_ENOTFOUND, "no embedder is configured (chains.embed)"});
+    if (rag_embedder_embed(emb, texts, n, vecs, &err) < 0)
+        return api_err(derr, &err);
+    return DOCRAG_OK;
+}
+
+size_t docrag_embed_dim(docrag_engine *e)
+{
+    rag_embedder *emb = rag_retriever_embedder(e->retriever);
+    return emb ? rag_embedder_dim(emb) : 0;
+}
+
+const char *docrag_embed_model(docrag_engine *e)
+{
+    rag_embedder *emb = rag_retriever_embedder(e->retriever);
+    return emb ? rag_embedder_model_id(emb) : NULL;
+}
+
+int docrag_rerank(docrag_engine *e, const char *query, const char *const *passages,
+                  size_t n, float *scores, docrag_error *derr)
+{
+    rag_reranker *rr = rag_retriever_reranker(e->retriever);
+    rag_err err = {0};
+    if (!rr)
+        return api_err(derr, &(rag_err){RAG_ENOTFOUND, "no reranker is configured (chains.rerank, search.rerank_top_n)"});
+    if (rag_reranker_score(rr, query, passages, n, scores, &err) < 0)
+        return api_err(derr, &err);
+    return DOCRAG_OK;
+}
+
+const char *docrag_rerank_model(docrag_engine *e)
+{
+    rag_reranker *rr = rag_retriever_reranker(e->retriever);
+    return rr ? rag_reranker_model_id(rr) : NULL;
+}

@@ -1,0 +1,66 @@
+/* api_int.h - private to src/api: the engine and session behind
+ * include/docrag.h, shared by engine.c (lifetime, refresh, info),
+ * api_query.c (search, ask), api_index.c (writes) and api_docs.c (reads).
+ *
+ * Who owns what. The engine owns everything loaded once per process: the
+ * config, the shared retriever (embedder and reranker behind locks, the
+ * vector index behind a rwlock), the LLM chain (read-only, thread-safe),
+ * usage accounting (thread-safe, on a connection of its own) and three
+ * connections of its own: `ix` (read-write unless read_only; the retriever
+ * loads vectors and the graph through it), `watch` (only asks SQLite
+ * whether the file changed) and the usage connection. A session owns one
+ * read-only connection (with its analyzer) and nothing else. Writes open a
+ * writer connection for their duration under write_mu.
+ */
+#ifndef RAG_API_INT_H
+#define RAG_API_INT_H
+
+#include "docrag.h"
+
+#include "config/config.h"
+#include "core/core.h"
+#include "generate/generate.h"
+#include "index/index.h"
+#include "llm/llm.h"
+#include "obs/obs.h"
+#include "retrieve/retrieve.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <sqlite3.h>
+
+struct docrag_engine {
+    rag_config *cfg;
+    rag_index *ix;
+    rag_index *watch;
+    sqlite3 *usage_db;          /* NULL: usage kept in memory (read-only) */
+    rag_usage *usage;
+    rag_retriever *retriever;
+    rag_llm_chain *chain;
+    rag_search_mode mode;       /* search.mode */
+    int read_only;
+    pthread_mutex_t write_mu;   /* one writer at a time */
+    pthread_mutex_t refresh_mu; /* one refresh at a time */
+    int64_t data_version;       /* `watch`'s PRAGMA data_version at the last
+                                   refresh (under refresh_mu) */
+};
+
+struct docrag_session {
+    docrag_engine *e;           /* borrowed */
+    rag_index *ix;              /* owned, read-only */
+};
+
+/* Copy err into the public error (may be NULL); returns err->code. */
+int api_err(docrag_error *out, const rag_err *err);
+/* Dump o (stealing the reference) into *out; RAG_ENOMEM if either is NULL. */
+int api_take_json(json_t *o, char **out, rag_err *err);
+/* The search options in internal form: mode, k, filters. RAG_EINVAL names
+ * the bad field. def_k is used when o->k is 0. */
+int api_search_opts(rag_search_opts *so, const docrag_engine *e,
+                    const docrag_search_opts *o, size_t def_k, char *glob, size_t n_glob,
+                    rag_err *err);
+/* Reload the engine's vectors if the index file changed since the last
+ * refresh (force: reload anyway). */
+int api_refresh(docrag_engine *e, int force, rag_err *err);
+
+#endif

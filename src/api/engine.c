@@ -1,0 +1,331 @@
+/* engine.c - the shared engine and the per-thread sessions (docrag.h).
+ *
+ * Opening loads everything once: config, index, the shared retriever
+ * (embedder, vectors, reranker), the LLM chain and usage accounting.
+ * Refreshing asks SQLite whether the file changed (PRAGMA data_version on
+ * a connection that never writes, so any commit elsewhere moves it) and
+ * only then reloads the vectors, so calling it often is cheap.
+ */
+#include "api_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int api_err(docrag_error *out, const rag_err *err)
+{
+    if (out) {
+        out->code = err->code;
+        memcpy(out->msg, err->msg, sizeof out->msg);
+        out->msg[sizeof out->msg - 1] = '\0';
+        if (!out->msg[0])
+            snprintf(out->msg, sizeof out->msg, "%s", rag_status_name(err->code));
+    }
+    return err->code;
+}
+
+int api_take_json(json_t *o, char **out, rag_err *err)
+{
+    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
+    json_decref(o);
+    if (!s)
+        return rag_fail(err, RAG_ENOMEM, "out of memory rendering JSON");
+    *out = s;
+    return RAG_OK;
+}
+
+const char *docrag_status_name(int code)
+{
+    return rag_status_name(code);
+}
+
+const char *docrag_version(void)
+{
+    return "0.2.0";
+}
+
+void docrag_free(void *p)
+{
+    free(p);
+}
+
+void docrag_engine_opts_init(docrag_engine_opts *o)
+{
+    memset(o, 0, sizeof *o);
+}
+
+static int64_t data_version(rag_index *ix)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t v = -1;
+    if (sqlite3_prepare_v2(rag_index_db(ix), "PRAGMA data_version", -1, &st, NULL) ==
+            SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+/* Usage and budgets persist in the index file through a connection of
+ * their own (rag_usage is called from every thread); a read-only engine
+ * meters in memory. */
+static int open_usage(docrag_engine *e, rag_err *err)
+{
+    if (!e->read_only) {
+        if (sqlite3_open_v2(e->cfg->db_path, &e->usage_db,
+                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
+            int rc = rag_fail(err, RAG_EIO, "%s: cannot record usage: %s", e->cfg->db_path,
+                              e->usage_db ? sqlite3_errmsg(e->usage_db) : "out of memory");
+            sqlite3_close(e->usage_db);
+            e->usage_db = NULL;
+            return rc;
+        }
+        sqlite3_busy_timeout(e->usage_db, 10000);
+    }
+    return rag_usage_open(&e->usage, e->usage_db, e->cfg, err);
+}
+
+int docrag_engine_open(docrag_engine **out, const docrag_engine_opts *opts,
+                       docrag_error *derr)
+{
+    docrag_engine_opts none;
+    rag_config_source src;
+    rag_err err = {0};
+    docrag_engine *e;
+    int m;
+
+    *out = NULL;
+    if (!opts) {
+        docrag_engine_opts_init(&none);
+        opts = &none;
+    }
+    if (opts->quiet)
+        rag_log_set_level(RAG_LOG_ERROR);
+    else if (opts->verbose)
+        rag_log_set_level(RAG_LOG_DEBUG);
+    memset(&src, 0, sizeof src);
+    src.config_path = opts->config_path;
+    src.profile = opts->profile;
+    src.sets = opts->sets;
+    src.n_sets = opts->n_sets;
+    e = rag_calloc(1, sizeof *e);
+    if (!e) {
+        rag_fail(&err, RAG_ENOMEM, "out of memory");
+        return api_err(derr, &err);
+    }
+    pthread_mutex_init(&e->write_mu, NULL);
+    pthread_mutex_init(&e->refresh_mu, NULL);
+    e->read_only = opts->read_only;
+    if (rag_config_load(&e->cfg, &src, &err) < 0)
+        goto fail;
+    if (!opts->quiet && !opts->verbose && e->cfg->log_level) {
+        static const char *const names[] = {"debug", "info", "warn", "error"};
+        for (int i = 0; i < 4; i++)
+            if (!strcmp(e->cfg->log_level, names[i]))
+                rag_log_set_level((rag_log_level)i);
+    }
+    if (opts->db_path) {
+        char *p = rag_strdup(opts->db_path);
+        if (!p) {
+            rag_fail(&err, RAG_ENOMEM, "out of memory");
+            goto fail;
+        }
+        rag_free(e->cfg->db_path);
+        e->cfg->db_path = p;
+    }
+    m = rag_search_mode_parse(e->cfg->search_mode);
+    e->mode = m < 0 ? RAG_MODE_BM25 : (rag_search_mode)m;
+    if (rag_index_open(&e->ix, e->cfg->db_path, e->read_only ? RAG_INDEX_READ_ONLY : 0,
+                       &err) < 0 ||
+        rag_index_open(&e->watch, e->cfg->db_path, RAG_INDEX_READ_ONLY, &err) < 0 ||
+        open_usage(e, &err) < 0 ||
+        rag_llm_chain_create(&e->chain, e->cfg, NULL, &err) < 0 ||
+        rag_retriever_open_shared(&e->retriever, e->ix, e->cfg, e->usage, &err) < 0)
+        goto fail;
+    e->data_version = data_version(e->watch);
+    *out = e;
+    return DOCRAG_OK;
+fail:
+    docrag_engine_close(e);
+    return api_err(derr, &err);
+}
+
+void docrag_engine_close(docrag_engine *e)
+{
+    if (!e)
+        return;
+    rag_retriever_destroy(e->retriever);
+    rag_llm_chain_destroy(e->chain);
+    rag_usage_close(e->usage);
+    sqlite3_close(e->usage_db);
+    rag_index_close(e->watch);
+    rag_index_close(e->ix);
+    rag_config_destroy(e->cfg);
+    pthread_mutex_destroy(&e->write_mu);
+    pthread_mutex_destroy(&e->refresh_mu);
+    rag_free(e);
+}
+
+int api_refresh(docrag_engine *e, int force, rag_err *err)
+{
+    int64_t v;
+    int rc = RAG_OK;
+
+    pthread_mutex_lock(&e->refresh_mu);
+    v = data_version(e->watch);
+    if (force || v != e->data_version) {
+        rc = rag_retriever_reload_vectors(e->retriever, err);
+        if (rc == RAG_OK)
+            e->data_version = v;
+    }
+    pthread_mutex_unlock(&e->refresh_mu);
+    return rc;
+}
+
+int docrag_engine_refresh(docrag_engine *e, docrag_error *derr)
+{
+    rag_err err = {0};
+    if (api_refresh(e, 0, &err) < 0)
+        return api_err(derr, &err);
+    return DOCRAG_OK;
+}
+
+static json_t *chain_json(const rag_llm_chain *c)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < rag_llm_chain_size(c); i++)
+        json_array_append_new(a, json_string(rag_llm_chain_get(c, i)->name));
+    return a;
+}
+
+int docrag_engine_info(docrag_engine *e, char **out, docrag_error *derr)
+{
+    rag_index_stats st;
+    rag_err err = {0};
+    char reason[256];
+    rag_embedder *emb = rag_retriever_embedder(e->retriever);
+    rag_reranker *rr = rag_retriever_reranker(e->retriever);
+    int dense;
+    json_t *o;
+
+    pthread_mutex_lock(&e->refresh_mu);
+    if (rag_index_stats_get(e->watch, &st, &err) < 0) {
+        pthread_mutex_unlock(&e->refresh_mu);
+        return api_err(derr, &err);
+    }
+    pthread_mutex_unlock(&e->refresh_mu);
+    dense = rag_retriever_dense_state(e->retriever, reason, sizeof reason);
+    o = json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:b}", "db", e->cfg->db_path, "profile",
+                  e->cfg->profile ? e->cfg->profile : "local", "documents",
+                  (json_int_t)st.n_documents, "chunks", (json_int_t)st.n_chunks, "pages",
+                  (json_int_t)st.n_pages, "vectors",
+                  (json_int_t)rag_retriever_n_vectors(e->retriever), "read_only",
+                  e->read_only);
+    if (o) {
+        json_t *d = json_pack("{s:b,s:s?,s:I}", "available", dense, "model",
+                              emb ? rag_embedder_model_id(emb) : NULL, "dim",
+                              (json_int_t)(emb ? rag_embedder_dim(emb) : 0));
+        if (d && !dense)
+            json_object_set_new(d, "reason", json_string(reason));
+        json_object_set_new(o, "dense", d);
+        json_object_set_new(o, "rerank",
+                            json_pack("{s:b,s:s?}", "available",
+                                      rag_retriever_has_rerank(e->retriever), "model",
+                                      rr ? rag_reranker_model_id(rr) : NULL));
+        json_object_set_new(o, "llm", json_pack("{s:o,s:b}", "chain", chain_json(e->chain),
+                                                "extractive_only",
+                                                rag_llm_chain_extractive_only(e->chain)));
+        json_object_set_new(o, "search_mode", json_string(rag_search_mode_name(e->mode)));
+    }
+    if (api_take_json(o, out, &err) < 0)
+        return api_err(derr, &err);
+    return DOCRAG_OK;
+}
+
+int docrag_engine_config(docrag_engine *e, char **out, docrag_error *derr)
+{
+    rag_buf b = RAG_BUF_INIT;
+    rag_err err = {0};
+    if (rag_config_show_ex(&b, e->cfg, RAG_CONFIG_SHOW_JSON) < 0 || !(*out = strdup(b.data ? b.data : "{}"))) {
+        rag_buf_fini(&b);
+        rag_fail(&err, RAG_ENOMEM, "out of memory");
+        return api_err(derr, &err);
+    }
+    rag_buf_fini(&b);
+    return DOCRAG_OK;
+}
+
+int docrag_engine_usage(docrag_engine *e, char **out, docrag_error *derr)
+{
+    rag_buf b = RAG_BUF_INIT;
+    rag_err err = {0};
+    if (rag_usage_json(e->usage, &b, &err) < 0) {
+        rag_buf_fini(&b);
+        return api_err(derr, &err);
+    }
+    *out = strdup(b.data ? b.data : "{}");
+    rag_buf_fini(&b);
+    if (!*out) {
+        rag_fail(&err, RAG_ENOMEM, "out of memory");
+        return api_err(derr, &err);
+    }
+    return DOCRAG_OK;
+}
+
+void docrag_engine_server_config(docrag_engine *e, docrag_server_config *out)
+{
+    const rag_config *c = e->cfg;
+    memset(out, 0, sizeof *out);
+    out->profile = c->profile ? c->profile : "local";
+    out->db_path = c->db_path;
+    out->host = c->server_host;
+    out->port = c->server_port;
+    out->workers = c->server_workers;
+    out->max_queue = c->server_max_queue;
+    out->max_json_body = c->server_max_json_body;
+    out->max_upload = c->server_max_upload;
+    out->max_header_bytes = c->server_max_header_bytes;
+    out->timeout_s = c->server_timeout_s;
+    out->rate_limit = c->server_rate_limit;
+    out->rate_burst = c->server_rate_burst;
+    out->anonymous_read = c->server_anonymous && !strcmp(c->server_anonymous, "read");
+    out->keys = (const char *const *)c->server_keys;
+    out->n_keys = c->n_server_keys;
+    out->cors_origins = (const char *const *)c->server_cors_origins;
+    out->n_cors_origins = c->n_server_cors_origins;
+    out->metrics_public = c->server_metrics_public;
+    out->collections = (const char *const *)c->server_collections;
+    out->n_collections = c->n_server_collections;
+    out->upload_dir = c->server_upload_dir;
+    out->shutdown_grace_ms = c->server_shutdown_grace_ms;
+    out->max_batch = c->server_max_batch;
+    out->sse_ping_s = c->server_sse_ping_s;
+    out->access_log = c->server_access_log;
+}
+
+int docrag_session_open(docrag_session **out, docrag_engine *e, docrag_error *derr)
+{
+    rag_err err = {0};
+    docrag_session *s = rag_calloc(1, sizeof *s);
+
+    *out = NULL;
+    if (!s) {
+        rag_fail(&err, RAG_ENOMEM, "out of memory");
+        return api_err(derr, &err);
+    }
+    s->e = e;
+    if (rag_index_open(&s->ix, e->cfg->db_path, RAG_INDEX_READ_ONLY, &err) < 0) {
+        rag_free(s);
+        return api_err(derr, &err);
+    }
+    *out = s;
+    return DOCRAG_OK;
+}
+
+void docrag_session_close(docrag_session *s)
+{
+    if (!s)
+        return;
+    rag_index_close(s->ix);
+    rag_free(s);
+}
