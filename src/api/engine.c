@@ -296,7 +296,8 @@ void docrag_engine_server_config(docrag_engine *e, docrag_server_config *out)
     out->metrics_public = c->server_metrics_public;
     out->collections = (const char *const *)c->server_collections;
     out->n_collections = c->n_server_collections;
-    out->upload_dir = c->server_upload_dir;
+    out->upload_dir = c->server_upload_dir && *c->server_upload_dir ? c->server_upload_dir
+                                                                     : NULL;
     out->shutdown_grace_ms = c->server_shutdown_grace_ms;
     out->max_batch = c->server_max_batch;
     out->sse_ping_s = c->server_sse_ping_s;
