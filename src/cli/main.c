@@ -14,6 +14,7 @@ static const cli_command commands[] = {
     {"embed", cmd_embed, "embed stdin lines with a local model"},
     {"rerank", cmd_rerank, "rerank stdin passages for a query"},
     {"models", cmd_models, "pull or list model folders"},
+    {"serve", cmd_serve, "serve the index over HTTP"},
 };
 
 static void usage(FILE *f)

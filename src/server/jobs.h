@@ -1,0 +1,39 @@
+/* jobs.h - private to src/server: ingestion jobs for uploads.
+ *
+ * An upload is saved to the collection's upload folder first (written to a
+ * temporary name, synced, renamed: a file is there whole or not at all),
+ * then queued as a job. One ingest thread runs jobs in order through
+ * docrag_index on a session of its own, so searches keep being served by
+ * the workers; the engine's writer lock makes it the one writer. Each job
+ * keeps its progress events; GET /v1/jobs/{id}/events replays them and
+ * follows live ones (the job pushes to its subscribed streams). Jobs are
+ * kept in memory, the last 256.
+ */
+#ifndef RAG_SRV_JOBS_H
+#define RAG_SRV_JOBS_H
+
+#include "srv.h"
+
+typedef struct srv_jobs srv_jobs;
+
+int srv_jobs_create(srv_jobs **out, srv *s, docrag_error *err);
+/* Finish the running job, drop queued ones (marked failed: shutdown). */
+void srv_jobs_stop(srv_jobs *j);
+void srv_jobs_destroy(srv_jobs *j);
+/* 1 when no job runs or waits. */
+int srv_jobs_idle(srv_jobs *j);
+
+/* Queue files already saved under coll's upload folder; docs is the 202's
+ * "documents" array (stolen), with one {"name","path",...} object per file
+ * in paths order. id gets the job id. RAG_ELIMIT when 64 jobs wait. */
+int srv_jobs_submit(srv_jobs *j, srv_coll *coll, char **paths, size_t n_paths, json_t *docs,
+                    char id[40], docrag_error *err);
+/* {"id","status","collection","documents","created","started"?,"finished"?,
+ * "error"?,"report"?}; NULL if there is no such job. */
+json_t *srv_jobs_get(srv_jobs *j, const char *id);
+/* Stream the job's events to r (already started as SSE): past ones now,
+ * later ones as they happen, then `done` or `error`, then the stream ends.
+ * 0, or -1 if there is no such job (nothing sent). */
+int srv_jobs_follow(srv_jobs *j, const char *id, srv_req *r);
+
+#endif

@@ -1,0 +1,379 @@
+/* routes_core.c - health, readiness, search, ask (JSON and SSE), stats,
+ * config and metrics.
+ *
+ * Request bodies are strict: a field of the wrong type, a value out of
+ * range or an unknown field is a 422 that names it, so a typo never
+ * silently runs a different query.
+ */
+#include "srv_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- request decoding ------------------------------------------------------- */
+
+typedef struct {
+    const char *text;        /* query / question (borrowed from the JSON) */
+    docrag_search_opts so;
+    const char *collection;
+    int stream;
+} query_req;
+
+static int parse_pages(const json_t *v, int *lo, int *hi)
+{
+    if (json_is_integer(v)) {
+        json_int_t p = json_integer_value(v);
+        if (p < 1 || p > 1000000)
+            return -1;
+        *lo = *hi = (int)p;
+        return 0;
+    }
+    if (json_is_array(v) && json_array_size(v) == 2 &&
+        json_is_integer(json_array_get(v, 0)) && json_is_integer(json_array_get(v, 1))) {
+        json_int_t a = json_integer_value(json_array_get(v, 0));
+        json_int_t b = json_integer_value(json_array_get(v, 1));
+        if (a < 1 || b < a || b > 1000000)
+            return -1;
+        *lo = (int)a;
+        *hi = (int)b;
+        return 0;
+    }
+    if (json_is_string(v)) {
+        const char *s = json_string_value(v);
+        char *end;
+        long a = strtol(s, &end, 10), b;
+        if (end == s || a < 1 || a > 1000000)
+            return -1;
+        if (!*end) {
+            *lo = *hi = (int)a;
+            return 0;
+        }
+        if (*end != '-')
+            return -1;
+        s = end + 1;
+        if (!*s) {
+            *lo = (int)a;
+            *hi = 0;
+            return 0;
+        }
+        b = strtol(s, &end, 10);
+        if (end == s || *end || b < a || b > 1000000)
+            return -1;
+        *lo = (int)a;
+        *hi = (int)b;
+        return 0;
+    }
+    return -1;
+}
+
+/* Decode {text_key, k, mode, doc, pages, rerank, collection, stream}. 0, or
+ * -1 with the 422 answered. */
+static int decode_query(srv_req *r, json_t *o, const char *text_key, int allow_stream,
+                        query_req *q)
+{
+    const char *key;
+    json_t *v;
+
+    memset(q, 0, sizeof *q);
+    docrag_search_opts_init(&q->so);
+    json_object_foreach(o, key, v) {
+        if (!strcmp(key, text_key) || (!strcmp(text_key, "question") && !strcmp(key, "query"))) {
+            if (!json_is_string(v) || !json_string_length(v)) {
+                srv_reply_error(r, 422, "invalid_request", "'%s' must be a non-empty string",
+                                key);
+                return -1;
+            }
+            if (json_string_length(v) > 8192) {
+                srv_reply_error(r, 422, "invalid_request", "'%s' is longer than 8192 bytes",
+                                key);
+                return -1;
+            }
+            if (strlen(json_string_value(v)) != json_string_length(v)) {
+                srv_reply_error(r, 422, "invalid_request", "'%s' holds a NUL character", key);
+                return -1;
+            }
+            q->text = json_string_value(v);
+        } else if (!strcmp(key, "k")) {
+            if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+                json_integer_value(v) > 1000) {
+                srv_reply_error(r, 422, "invalid_request", "'k' must be an integer from 1 to 1000");
+                return -1;
+            }
+            q->so.k = (int)json_integer_value(v);
+        } else if (!strcmp(key, "mode")) {
+            const char *m = json_string_value(v);
+            if (!m || (strcmp(m, "bm25") && strcmp(m, "dense") && strcmp(m, "hybrid"))) {
+                srv_reply_error(r, 422, "invalid_request",
+                                "'mode' must be \"bm25\", \"dense\" or \"hybrid\"");
+                return -1;
+            }
+            q->so.mode = m;
+        } else if (!strcmp(key, "doc")) {
+            if (!json_is_string(v) && !json_is_null(v)) {
+                srv_reply_error(r, 422, "invalid_request",
+                                "'doc' must be a string (a file name or glob)");
+                return -1;
+            }
+            q->so.doc = json_string_value(v);
+        } else if (!strcmp(key, "pages")) {
+            if (!json_is_null(v) && parse_pages(v, &q->so.page_min, &q->so.page_max) < 0) {
+                srv_reply_error(r, 422, "invalid_request",
+                                "'pages' must be N, \"A-B\", \"A-\" or [A, B] (1-based, A <= B)");
+                return -1;
+            }
+        } else if (!strcmp(key, "rerank")) {
+            if (!json_is_boolean(v)) {
+                srv_reply_error(r, 422, "invalid_request", "'rerank' must be true or false");
+                return -1;
+            }
+            q->so.rerank = json_is_true(v) ? -1 : 0;
+        } else if (!strcmp(key, "collection")) {
+            if (!json_is_string(v)) {
+                srv_reply_error(r, 422, "invalid_request", "'collection' must be a string");
+                return -1;
+            }
+            q->collection = json_string_value(v);
+        } else if (!strcmp(key, "stream") && allow_stream) {
+            if (!json_is_boolean(v)) {
+                srv_reply_error(r, 422, "invalid_request", "'stream' must be true or false");
+                return -1;
+            }
+            q->stream = json_is_true(v);
+        } else {
+            srv_reply_error(r, 422, "invalid_request", "unknown field '%.64s'", key);
+            return -1;
+        }
+    }
+    if (!q->text) {
+        srv_reply_error(r, 422, "invalid_request", "'%s' is required", text_key);
+        return -1;
+    }
+    return 0;
+}
+
+/* Per-stage latency from a result's timings_ms into the metrics. */
+static void observe_timings(srv *s, const char *json)
+{
+    json_t *o = json_loads(json, 0, NULL), *t = json_object_get(o, "timings_ms"), *v;
+    const char *k;
+    json_object_foreach(t, k, v) {
+        if (json_number_value(v) > 0 || !strcmp(k, "total"))
+            srv_observe_stage(s, k, json_number_value(v));
+    }
+    if (json_is_true(json_object_get(o, "refused")))
+        srv_count(s, "docrag_answers_refused_total", "gate", 1);
+    json_decref(o);
+}
+
+/* ---- health and readiness ---------------------------------------------------- */
+
+static void health(srv_req *r)
+{
+    srv_reply_json_text(r, 200, "{\"status\":\"ok\"}");
+}
+
+static void ready(srv_req *r)
+{
+    char buf[4096];
+    if (!atomic_load(&r->s->ready)) {
+        srv_reply_error_retry(r, 503, "not_ready", 1, "the index and models are loading");
+        return;
+    }
+    srv_reply_json_text(r, 200, srv_ready_json(r->s, buf, sizeof buf));
+}
+
+/* ---- search ------------------------------------------------------------------- */
+
+static void search(srv_req *r)
+{
+    json_t *o = srv_body_json(r);
+    query_req q;
+    srv_coll *c;
+    docrag_error err;
+    char *out = NULL;
+
+    if (!o)
+        return;
+    if (decode_query(r, o, "query", 0, &q) == 0 && (c = srv_collection(r, q.collection)) &&
+        srv_session(r, c)) {
+        if (docrag_search(r->session, q.text, &q.so, &out, &err) != 0) {
+            srv_reply_docrag_error(r, &err);
+        } else {
+            observe_timings(r->s, out);
+            srv_reply_json_text(r, 200, out);
+        }
+    }
+    docrag_free(out);
+    json_decref(o);
+}
+
+/* ---- ask ------------------------------------------------------------------------ */
+
+typedef struct {
+    srv_req *r;
+    int sent_sources;
+} ask_stream;
+
+static int on_sources(void *ctx, const char *json)
+{
+    ask_stream *a = ctx;
+    a->sent_sources = 1;
+    return srv_stream_event(a->r, "sources", json) < 0;
+}
+
+static int on_delta(void *ctx, const char *text, size_t n)
+{
+    ask_stream *a = ctx;
+    json_t *o = json_pack("{s:s%}", "text", text, n);
+    char *d = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    int rc;
+    json_decref(o);
+    if (!d)
+        return 1;
+    rc = srv_stream_event(a->r, "delta", d);
+    free(d);
+    return rc < 0;
+}
+
+static void on_abandon(void *ctx, const char *backend, const char *why)
+{
+    ask_stream *a = ctx;
+    json_t *o = json_pack("{s:s,s:s}", "backend", backend, "reason", why);
+    char *d = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    /* the text streamed so far is void: clients clear it */
+    if (d)
+        srv_stream_event(a->r, "reset", d);
+    free(d);
+}
+
+static int is_cancelled(void *ctx)
+{
+    ask_stream *a = ctx;
+    return srv_req_closed(a->r);
+}
+
+static void ask(srv_req *r)
+{
+    json_t *o = srv_body_json(r);
+    query_req q;
+    srv_coll *c;
+    docrag_ask_opts ao;
+    docrag_error err;
+    char *out = NULL;
+
+    if (!o)
+        return;
+    if (decode_query(r, o, "question", 1, &q) < 0 || !(c = srv_collection(r, q.collection)) ||
+        !srv_session(r, c)) {
+        json_decref(o);
+        return;
+    }
+    docrag_ask_opts_init(&ao);
+    ao.search = q.so;
+    if (!q.stream) {
+        if (docrag_ask(r->session, q.text, &ao, &out, &err) != 0) {
+            srv_reply_docrag_error(r, &err);
+        } else {
+            observe_timings(r->s, out);
+            srv_reply_json_text(r, 200, out);
+        }
+    } else {
+        ask_stream as = {r, 0};
+        docrag_stream st = {on_sources, on_delta, on_abandon, is_cancelled, &as};
+        ao.stream = &st;
+        srv_stream_start(r, 200, "text/event-stream");
+        if (docrag_ask(r->session, q.text, &ao, &out, &err) != 0) {
+            if (err.code == DOCRAG_ECANCELLED && srv_req_closed(r)) {
+                srv_count(r->s, "docrag_answers_cancelled_total", "client_closed", 1);
+            } else {
+                json_t *e = json_pack("{s:{s:i,s:s,s:s}}", "error", "code",
+                                      err.code == DOCRAG_EBACKEND ? 502 : 500, "type",
+                                      err.code == DOCRAG_EBACKEND ? "backend_error"
+                                                                  : "server_error",
+                                      "message", err.code == DOCRAG_EBACKEND
+                                                     ? err.msg : "internal error");
+                char *t = e ? json_dumps(e, JSON_COMPACT) : NULL;
+                json_decref(e);
+                if (err.code != DOCRAG_EBACKEND)
+                    rag_log(RAG_LOG_ERROR, "request %s: %s", r->id, err.msg);
+                if (t)
+                    srv_stream_event(r, "error", t);
+                free(t);
+            }
+        } else {
+            observe_timings(r->s, out);
+            srv_stream_event(r, "done", out);
+        }
+        srv_stream_end(r);
+    }
+    docrag_free(out);
+    json_decref(o);
+}
+
+/* ---- stats, config, metrics ---------------------------------------------------- */
+
+static void stats(srv_req *r)
+{
+    srv_coll *c = srv_collection(r, srv_query(r, "collection"));
+    docrag_error err;
+    char *out = NULL;
+    if (!c || !srv_session(r, c))
+        return;
+    if (docrag_stats(r->session, &out, &err) != 0) {
+        srv_reply_docrag_error(r, &err);
+        return;
+    }
+    {
+        json_t *o = json_loads(out, 0, NULL);
+        docrag_free(out);
+        if (!o) {
+            srv_reply_error(r, 500, "server_error", "internal error");
+            return;
+        }
+        json_object_set_new(o, "collection", json_string(c->name));
+        json_object_del(o, "db");
+        srv_reply_json(r, 200, o);
+    }
+}
+
+static void config(srv_req *r)
+{
+    srv_coll *c = srv_collection(r, srv_query(r, "collection"));
+    docrag_error err;
+    char *out = NULL;
+    if (!c)
+        return;
+    if (docrag_engine_config(c->engine, &out, &err) != 0) {
+        srv_reply_docrag_error(r, &err);
+        return;
+    }
+    srv_reply_json_text(r, 200, out);
+    docrag_free(out);
+}
+
+static void metrics(srv_req *r)
+{
+    rag_buf b = RAG_BUF_INIT;
+    srv_metrics_text(r->s, &b);
+    if (!b.data) {
+        srv_reply_error(r, 500, "server_error", "out of memory");
+        return;
+    }
+    srv_reply(r, 200, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len, NULL);
+    rag_buf_fini(&b);
+}
+
+const srv_route srv_routes_core[] = {
+    {"GET", "/health", SRV_ROLE_NONE, SRV_BODY_NONE, SRV_ON_LOOP | SRV_NO_ENGINE, health,
+     "health"},
+    {"GET", "/ready", SRV_ROLE_NONE, SRV_BODY_NONE, SRV_ON_LOOP | SRV_NO_ENGINE, ready,
+     "ready"},
+    {"POST", "/v1/search", SRV_ROLE_READ, SRV_BODY_JSON, 0, search, "search"},
+    {"POST", "/v1/ask", SRV_ROLE_READ, SRV_BODY_JSON, 0, ask, "ask"},
+    {"GET", "/v1/stats", SRV_ROLE_READ, SRV_BODY_NONE, 0, stats, "stats"},
+    {"GET", "/v1/config", SRV_ROLE_ADMIN, SRV_BODY_NONE, 0, config, "config"},
+    {"GET", "/metrics", SRV_ROLE_ADMIN, SRV_BODY_NONE, 0, metrics, "metrics"},
+    {NULL, NULL, 0, 0, 0, NULL, NULL},
+};

@@ -1,0 +1,466 @@
+/* routes_docs.c - documents, pages, chunks, uploads and ingestion jobs.
+ *
+ * An upload (multipart/form-data with one or more `file` fields, or a raw
+ * body with ?filename=) is checked, de-duplicated by sha256 (a file whose
+ * content is already indexed is reported as a duplicate with its id and
+ * not ingested again), saved whole into the collection's upload folder
+ * and queued as one job; the answer is 202 {"job_id","documents":[...]}.
+ * Ingestion runs in the background (jobs.c) while searches go on.
+ *
+ * The original bytes are served from the stored path with Range support;
+ * paths never come from the request, only from the index, so there is no
+ * path to traverse.
+ */
+#include "jobs.h"
+#include "srv_int.h"
+#include "server/http_parse.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static srv_coll *coll_of(srv_req *r)
+{
+    srv_coll *c = srv_collection(r, srv_query(r, "collection"));
+    if (c && !srv_session(r, c))
+        return NULL;
+    return c;
+}
+
+static void list_documents(srv_req *r)
+{
+    docrag_error err;
+    char *out = NULL;
+    if (!coll_of(r))
+        return;
+    if (docrag_documents(r->session, &out, &err) != 0) {
+        srv_reply_docrag_error(r, &err);
+        return;
+    }
+    {
+        /* the stored path is the server's business */
+        json_t *o = json_loads(out, 0, NULL), *d;
+        size_t i;
+        docrag_free(out);
+        json_array_foreach(json_object_get(o, "documents"), i, d)
+            json_object_del(d, "path");
+        srv_reply_json(r, 200, o);
+    }
+}
+
+static void get_document(srv_req *r)
+{
+    int64_t id = srv_param_id(r, 0, "document id");
+    docrag_error err;
+    char *out = NULL;
+    if (!id || !coll_of(r))
+        return;
+    if (docrag_document(r->session, id, &out, &err) != 0) {
+        srv_reply_docrag_error(r, &err);
+        return;
+    }
+    {
+        json_t *o = json_loads(out, 0, NULL);
+        docrag_free(out);
+        json_object_del(o, "path");
+        srv_reply_json(r, 200, o);
+    }
+}
+
+static const char *mime_of(const char *path)
+{
+    const char *dot = strrchr(path, '.');
+    if (!dot)
+        return "application/octet-stream";
+    if (!strcasecmp(dot, ".pdf"))
+        return "application/pdf";
+    if (!strcasecmp(dot, ".md") || !strcasecmp(dot, ".markdown"))
+        return "text/markdown; charset=utf-8";
+    if (!strcasecmp(dot, ".html") || !strcasecmp(dot, ".htm"))
+        return "text/plain; charset=utf-8";   /* never rendered as a page of ours */
+    if (!strcasecmp(dot, ".txt"))
+        return "text/plain; charset=utf-8";
+    return "application/octet-stream";
+}
+
+static void get_file(srv_req *r)
+{
+    int64_t id = srv_param_id(r, 0, "document id");
+    docrag_error err;
+    char *path = NULL, *buf = NULL;
+    struct stat sb;
+    int fd = -1;
+    int64_t lo = 0, hi = 0, n;
+    int status = 200;
+    char h_range[96], h_disp[300];
+    const char *hdrs[5] = {"Accept-Ranges: bytes", NULL, NULL, NULL, NULL};
+    size_t n_h = 1;
+
+    if (!id || !coll_of(r))
+        return;
+    if (docrag_document_path(r->session, id, &path, &err) != 0) {
+        srv_reply_docrag_error(r, &err);
+        return;
+    }
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        srv_reply_error(r, 410, "gone", "the original file of document %lld is no longer "
+                        "available", (long long)id);
+        goto done;
+    }
+    hi = sb.st_size;
+    if (r->range) {
+        rag_range rg;
+        rag_err rerr = {0};
+        if (rag_range_parse(&rg, r->range, (uint64_t)sb.st_size, &rerr) < 0)
+            rg.kind = RAG_RANGE_NONE;   /* malformed: ignored (RFC 9110 14.2) */
+        if (rg.kind == RAG_RANGE_UNSATISFIABLE) {
+            char h[64];
+            const char *hs[2] = {h, NULL};
+            snprintf(h, sizeof h, "Content-Range: bytes */%lld", (long long)sb.st_size);
+            static const char body[] =
+                "{\"error\":{\"code\":416,\"type\":\"range_not_satisfiable\","
+                "\"message\":\"the range lies outside the file\"}}";
+            srv_reply(r, 416, "application/json", body, sizeof body - 1, hs);
+            goto done;
+        }
+        if (rg.kind == RAG_RANGE_SINGLE) {
+            lo = (int64_t)rg.first;
+            hi = (int64_t)rg.last + 1;
+            status = 206;
+            snprintf(h_range, sizeof h_range, "Content-Range: bytes %lld-%lld/%lld",
+                     (long long)lo, (long long)hi - 1, (long long)sb.st_size);
+            hdrs[n_h++] = h_range;
+        }
+        /* none, several or malformed ranges: the whole file */
+    }
+    {
+        const char *base = strrchr(path, '/');
+        char safe[256];
+        if (rag_safe_filename(safe, sizeof safe, base ? base + 1 : path, NULL) < 0 ||
+            strchr(safe, '"'))
+            snprintf(safe, sizeof safe, "document-%lld", (long long)id);
+        snprintf(h_disp, sizeof h_disp, "Content-Disposition: inline; filename=\"%s\"", safe);
+        hdrs[n_h++] = h_disp;
+    }
+    n = hi - lo;
+    if (n > r->s->info.cfg.max_upload * 4 && n > (int64_t)1 << 30) {
+        srv_reply_error(r, 413, "too_large", "file too large to serve");
+        goto done;
+    }
+    buf = rag_malloc(n > 0 ? (size_t)n : 1);
+    if (!buf || pread(fd, buf, (size_t)n, lo) != (ssize_t)n) {
+        srv_reply_error(r, 500, "server_error", "cannot read the original file");
+        goto done;
+    }
+    srv_reply(r, status, mime_of(path), buf, (size_t)n, hdrs);
+done:
+    if (fd >= 0)
+        close(fd);
+    rag_free(buf);
+    docrag_free(path);
+}
+
+static void get_page(srv_req *r)
+{
+    int64_t id = srv_param_id(r, 0, "document id"), page;
+    docrag_error err;
+    char *out = NULL;
+    if (!id)
+        return;
+    page = srv_param_id(r, 1, "page");
+    if (!page || !coll_of(r))
+        return;
+    if (page > 1000000) {
+        srv_reply_error(r, 404, "not_found", "no such page");
+        return;
+    }
+    if (docrag_page(r->session, id, (int)page, &out, &err) != 0) {
+        srv_reply_docrag_error(r, &err);
+        return;
+    }
+    {
+        json_t *o = json_loads(out, 0, NULL);
+        const char *doc;
+        docrag_free(out);
+        /* the base name, as results show it, not the server's path */
+        doc = json_string_value(json_object_get(o, "doc"));
+        if (doc && strrchr(doc, '/'))
+            json_object_set_new(o, "doc", json_string(strrchr(doc, '/') + 1));
+        srv_reply_json(r, 200, o);
+    }
+}
+
+static void get_chunk(srv_req *r)
+{
+    int64_t id = srv_param_id(r, 0, "chunk id");
+    docrag_error err;
+    char *out = NULL;
+    if (!id || !coll_of(r))
+        return;
+    if (docrag_chunk(r->session, id, &out, &err) != 0) {
+        srv_reply_docrag_error(r, &err);
+        return;
+    }
+    srv_reply_json_text(r, 200, out);
+    docrag_free(out);
+}
+
+static void delete_document(srv_req *r)
+{
+    int64_t id = srv_param_id(r, 0, "document id");
+    docrag_error err;
+    if (!id || !coll_of(r))
+        return;
+    if (docrag_document_delete(r->session, id, &err) != 0) {
+        srv_reply_docrag_error(r, &err);
+        return;
+    }
+    srv_reply_json(r, 200, json_pack("{s:I,s:b}", "id", (json_int_t)id, "deleted", 1));
+}
+
+/* ---- uploads ------------------------------------------------------------------ */
+
+/* Write data to dir/name whole: a temporary file, fsync, rename. */
+static int save_whole(const char *dir, const char *name, const void *data, size_t n,
+                      char **out_path, char *why, size_t n_why)
+{
+    char *tmp = rag_asprintf("%s/.upload-%s.tmp", dir, name);
+    char *path = rag_asprintf("%s/%s", dir, name);
+    int fd = -1, ok = 0;
+
+    if (!tmp || !path) {
+        snprintf(why, n_why, "out of memory");
+        goto done;
+    }
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        snprintf(why, n_why, "cannot create the upload folder");
+        rag_log(RAG_LOG_ERROR, "%s: %s", dir, strerror(errno));
+        goto done;
+    }
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        snprintf(why, n_why, "cannot store the file");
+        rag_log(RAG_LOG_ERROR, "%s: %s", tmp, strerror(errno));
+        goto done;
+    }
+    for (size_t off = 0; off < n;) {
+        ssize_t w = write(fd, (const char *)data + off, n - off);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            snprintf(why, n_why, errno == ENOSPC ? "no space left to store the file"
+                                                 : "cannot store the file");
+            goto done;
+        }
+        off += (size_t)w;
+    }
+    if (fsync(fd) != 0 || close(fd) != 0) {
+        fd = -1;
+        snprintf(why, n_why, "cannot store the file");
+        goto done;
+    }
+    fd = -1;
+    if (rename(tmp, path) != 0) {
+        snprintf(why, n_why, "cannot store the file");
+        goto done;
+    }
+    ok = 1;
+    *out_path = path;
+    path = NULL;
+done:
+    if (fd >= 0)
+        close(fd);
+    if (!ok && tmp)
+        unlink(tmp);
+    rag_free(tmp);
+    rag_free(path);
+    return ok ? 0 : -1;
+}
+
+typedef struct {
+    const char *name;
+    const void *data;
+    size_t n;
+} upload_file;
+
+static void upload(srv_req *r)
+{
+    srv_coll *c = coll_of(r);
+    upload_file files[64];
+    size_t n_files = 0, n_paths = 0;
+    rag_multipart *mp = NULL;
+    json_t *docs = NULL;
+    char **paths = NULL;
+    char job_id[40];
+    docrag_error err;
+    rag_err perr = {0};
+
+    if (!c)
+        return;
+    if (!r->n_body) {
+        srv_reply_error(r, 400, "invalid_request", "the upload is empty");
+        return;
+    }
+    if (r->content_type && !strncasecmp(r->content_type, "multipart/form-data", 19)) {
+        char boundary[RAG_MULTIPART_BOUNDARY_MAX + 1];
+        if (rag_multipart_boundary(boundary, r->content_type, &perr) < 0 ||
+            rag_multipart_parse(&mp, r->body, r->n_body, boundary, NULL, &perr) < 0) {
+            srv_reply_error(r, perr.code == RAG_ELIMIT ? 413 : 400, "invalid_request", "%s",
+                            perr.msg);
+            return;
+        }
+        for (size_t i = 0; i < mp->n_parts; i++) {
+            const rag_multipart_part *p = &mp->parts[i];
+            if (strcmp(p->name, "file"))
+                continue;
+            if (n_files == sizeof files / sizeof files[0]) {
+                srv_reply_error(r, 413, "too_large", "at most 64 files per upload");
+                goto done;
+            }
+            if (!p->filename || !p->filename[0]) {
+                srv_reply_error(r, 422, "invalid_request",
+                                "file field %zu has no filename", n_files + 1);
+                goto done;
+            }
+            files[n_files++] = (upload_file){p->filename, p->data, p->n_data};
+        }
+        if (!n_files) {
+            srv_reply_error(r, 422, "invalid_request",
+                            "no 'file' field in the multipart upload");
+            goto done;
+        }
+    } else {
+        const char *name = srv_query(r, "filename");
+        if (!name || !*name) {
+            srv_reply_error(r, 422, "invalid_request",
+                            "send multipart/form-data with 'file' fields, or a raw body "
+                            "with ?filename=NAME");
+            return;
+        }
+        files[n_files++] = (upload_file){name, r->body, r->n_body};
+    }
+    docs = json_array();
+    paths = rag_calloc(n_files, sizeof *paths);
+    if (!docs || !paths) {
+        srv_reply_error(r, 503, "overloaded", "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < n_files; i++) {
+        char sha[65], safe[RAG_FILENAME_MAX + 1], stored[RAG_FILENAME_MAX + 16], why[128] = "";
+        int64_t existing = 0;
+        int dup;
+        json_t *d;
+        if (rag_safe_filename(safe, sizeof safe, files[i].name, &perr) < 0) {
+            srv_reply_error(r, 422, "invalid_request", "file %zu: %s", i + 1, perr.msg);
+            goto done;
+        }
+        rag_sha256_hex(files[i].data, files[i].n, sha);
+        dup = docrag_document_by_sha(r->session, sha, &existing, &err);
+        /* the same content twice in one upload is one document */
+        for (size_t k = 0; !dup && k < json_array_size(docs); k++)
+            if (!strcmp(json_string_value(json_object_get(json_array_get(docs, k), "sha256")),
+                        sha))
+                dup = 2;
+        d = json_pack("{s:s,s:s,s:I}", "name", safe, "sha256", sha, "bytes",
+                      (json_int_t)files[i].n);
+        if (!d) {
+            srv_reply_error(r, 503, "overloaded", "out of memory");
+            goto done;
+        }
+        if (dup < 0) {
+            json_decref(d);
+            srv_reply_docrag_error(r, &err);
+            goto done;
+        }
+        if (dup) {
+            json_object_set_new(d, "duplicate", json_true());
+            json_object_set_new(d, "status", json_string(dup == 1 ? "indexed" : "duplicate"));
+            if (dup == 1)
+                json_object_set_new(d, "id", json_integer(existing));
+            json_array_append_new(docs, d);
+            continue;
+        }
+        /* a content-addressed name: two different files may share a name */
+        snprintf(stored, sizeof stored, "%.12s-%.*s", sha, RAG_FILENAME_MAX - 13, safe);
+        if (save_whole(c->upload_dir, stored, files[i].data, files[i].n, &paths[n_paths], why,
+                       sizeof why) < 0) {
+            json_decref(d);
+            srv_reply_error(r, 507, "insufficient_storage", "file %s: %s", safe, why);
+            goto done;
+        }
+        json_object_set_new(d, "status", json_string("queued"));
+        json_object_set_new(d, "path", json_string(paths[n_paths]));
+        n_paths++;
+        json_array_append_new(docs, d);
+    }
+    if (srv_jobs_submit(srv_get_jobs(r->s), c, paths, n_paths, json_incref(docs), job_id,
+                        &err) != 0) {
+        srv_reply_error_retry(r, 503, "overloaded", 5, err.msg);
+        goto done;
+    }
+    paths = NULL;   /* the job owns them */
+    n_paths = 0;
+    {
+        json_t *d;
+        size_t i;
+        json_t *out_docs = json_deep_copy(docs);
+        json_array_foreach(out_docs, i, d)
+            json_object_del(d, "path");
+        {
+            char loc[80];
+            const char *hs[2] = {loc, NULL};
+            json_t *o = json_pack("{s:s,s:s,s:o}", "job_id", job_id, "status", "queued",
+                                  "documents", out_docs);
+            char *t = o ? json_dumps(o, JSON_COMPACT) : NULL;
+            json_decref(o);
+            snprintf(loc, sizeof loc, "Location: /v1/jobs/%s", job_id);
+            if (t)
+                srv_reply(r, 202, "application/json", t, strlen(t), hs);
+            else
+                srv_reply_error(r, 503, "overloaded", "out of memory");
+            free(t);
+        }
+    }
+done:
+    for (size_t i = 0; paths && i < n_paths; i++)
+        rag_free(paths[i]);
+    rag_free(paths);
+    json_decref(docs);
+    rag_multipart_destroy(mp);
+}
+
+static void get_job(srv_req *r)
+{
+    json_t *o = srv_jobs_get(srv_get_jobs(r->s), r->params[0]);
+    if (!o) {
+        srv_reply_error(r, 404, "not_found", "no job %.40s", r->params[0]);
+        return;
+    }
+    srv_reply_json(r, 200, o);
+}
+
+static void job_events(srv_req *r)
+{
+    if (srv_jobs_follow(srv_get_jobs(r->s), r->params[0], r) < 0)
+        srv_reply_error(r, 404, "not_found", "no job %.40s", r->params[0]);
+}
+
+const srv_route srv_routes_docs[] = {
+    {"GET", "/v1/documents", SRV_ROLE_READ, SRV_BODY_NONE, 0, list_documents, "documents"},
+    {"POST", "/v1/documents", SRV_ROLE_ADMIN, SRV_BODY_UPLOAD, 0, upload, "upload"},
+    {"GET", "/v1/documents/{}", SRV_ROLE_READ, SRV_BODY_NONE, 0, get_document, "document"},
+    {"DELETE", "/v1/documents/{}", SRV_ROLE_ADMIN, SRV_BODY_NONE, 0, delete_document,
+     "delete_document"},
+    {"GET", "/v1/documents/{}/file", SRV_ROLE_READ, SRV_BODY_NONE, 0, get_file, "file"},
+    {"GET", "/v1/documents/{}/pages/{}", SRV_ROLE_READ, SRV_BODY_NONE, 0, get_page, "page"},
+    {"GET", "/v1/chunks/{}", SRV_ROLE_READ, SRV_BODY_NONE, 0, get_chunk, "chunk"},
+    {"GET", "/v1/jobs/{}", SRV_ROLE_READ, SRV_BODY_NONE, 0, get_job, "job"},
+    {"GET", "/v1/jobs/{}/events", SRV_ROLE_READ, SRV_BODY_NONE, 0, job_events, "job_events"},
+    {NULL, NULL, 0, 0, 0, NULL, NULL},
+};

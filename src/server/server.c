@@ -1,0 +1,614 @@
+/* server.c - `docrag serve`: start, the worker pool, loading, shutdown.
+ *
+ * Start-up: bind first (so /health answers and /ready says 503 while the
+ * models load), then a loader thread opens every collection's engine;
+ * once all are loaded the server is ready and prints
+ * "listening on http://HOST:PORT" (tools wait for that line). The loader
+ * then stays as the maintenance thread: once a second it refreshes every
+ * engine (vectors follow index changes made by other processes) and the
+ * cached /ready body.
+ *
+ * Shutdown (SIGTERM, SIGINT): stop accepting (new requests get 503), let
+ * queued and running requests and open streams finish until
+ * server.shutdown_grace_ms, then stop the loop; workers finish their
+ * current request (an SSE answer sees its client closed) and exit.
+ */
+#include "srv_int.h"
+#include "jobs.h"
+
+#include <event2/buffer.h>
+#include <event2/thread.h>
+
+#include <arpa/inet.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t g_stop_requested;
+static struct event_base *volatile g_base;
+
+void docrag_server_opts_init(docrag_server_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    docrag_engine_opts_init(&o->engine);
+    o->port = -1;
+}
+
+void docrag_server_stop(void)
+{
+    g_stop_requested = 1;
+}
+
+const srv_info *srv_get_info(const srv *s)
+{
+    return &s->info;
+}
+
+struct srv_jobs *srv_get_jobs(srv *s)
+{
+    return s->jobs;
+}
+
+/* ---- request helpers routes use ------------------------------------------ */
+
+json_t *srv_body_json(srv_req *r)
+{
+    json_error_t je;
+    json_t *o;
+    if (!r->body || !r->n_body) {
+        srv_reply_error(r, 400, "invalid_json", "request body is empty: expected a JSON object");
+        return NULL;
+    }
+    o = json_loadb(r->body, r->n_body, JSON_REJECT_DUPLICATES, &je);
+    if (!o) {
+        srv_reply_error(r, 400, "invalid_json", "malformed JSON at line %d, column %d: %s",
+                        je.line, je.column, je.text);
+        return NULL;
+    }
+    if (!json_is_object(o)) {
+        json_decref(o);
+        srv_reply_error(r, 400, "invalid_json", "expected a JSON object");
+        return NULL;
+    }
+    return o;
+}
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Decoded value of key in r->query, or NULL. The decoded copy is kept
+ * after the path parameters in r->params and freed with the request. */
+const char *srv_query(srv_req *r, const char *key)
+{
+    size_t n_key = strlen(key);
+    const char *p = r->query;
+    while (p && *p) {
+        const char *amp = strchr(p, '&'), *end = amp ? amp : p + strlen(p);
+        const char *eq = memchr(p, '=', (size_t)(end - p));
+        size_t n_name = eq ? (size_t)(eq - p) : (size_t)(end - p);
+        if (n_name == n_key && !strncmp(p, key, n_key)) {
+            const char *v = eq ? eq + 1 : end;
+            size_t n_v = (size_t)(end - v);
+            char *out = rag_malloc(n_v + 1), *w = out;
+            if (!out)
+                return NULL;
+            for (size_t i = 0; i < n_v; i++) {
+                if (v[i] == '+')
+                    *w++ = ' ';
+                else if (v[i] == '%' && i + 2 < n_v && hexval(v[i + 1]) >= 0 &&
+                         hexval(v[i + 2]) >= 0) {
+                    char c = (char)(hexval(v[i + 1]) * 16 + hexval(v[i + 2]));
+                    if (!c) {
+                        rag_free(out);
+                        return NULL;
+                    }
+                    *w++ = c;
+                    i += 2;
+                } else {
+                    *w++ = v[i];
+                }
+            }
+            *w = '\0';
+            /* owned by the request: freed with it */
+            if (r->n_params < SRV_MAX_PARAMS) {
+                r->params[r->n_params++] = out;
+                return out;
+            }
+            rag_free(out);
+            return NULL;
+        }
+        p = amp ? amp + 1 : NULL;
+    }
+    return NULL;
+}
+
+srv_coll *srv_collection(srv_req *r, const char *name)
+{
+    srv *s = r->s;
+    if (!name || !*name)
+        return &s->info.colls[0];
+    for (size_t i = 0; i < s->info.n_colls; i++)
+        if (!strcmp(s->info.colls[i].name, name))
+            return &s->info.colls[i];
+    srv_reply_error(r, 404, "not_found", "no collection named '%.64s'", name);
+    return NULL;
+}
+
+static _Thread_local srv_worker *tl_worker;
+
+docrag_session *srv_session(srv_req *r, srv_coll *coll)
+{
+    size_t i = (size_t)(coll - r->s->info.colls);
+    docrag_error err;
+    if (!tl_worker) {
+        srv_reply_error(r, 500, "server_error", "internal error (request id %s)", r->id);
+        return NULL;
+    }
+    if (!tl_worker->sessions[i] &&
+        docrag_session_open(&tl_worker->sessions[i], coll->engine, &err) != 0) {
+        rag_log(RAG_LOG_ERROR, "collection %s: %s", coll->name, err.msg);
+        srv_reply_error_retry(r, 503, "unavailable", 5, "the index cannot be opened");
+        return NULL;
+    }
+    r->session = tl_worker->sessions[i];
+    return r->session;
+}
+
+int64_t srv_param_id(srv_req *r, size_t i, const char *what)
+{
+    const char *p = i < r->n_params ? r->params[i] : NULL;
+    char *end;
+    long long v;
+    if (!p || !*p || strspn(p, "0123456789") != strlen(p) || strlen(p) > 18) {
+        srv_reply_error(r, 400, "invalid_request", "%s must be a positive integer", what);
+        return 0;
+    }
+    v = strtoll(p, &end, 10);
+    if (v <= 0) {
+        srv_reply_error(r, 400, "invalid_request", "%s must be a positive integer", what);
+        return 0;
+    }
+    return v;
+}
+
+/* ---- workers -------------------------------------------------------------- */
+
+static void *worker_main(void *arg)
+{
+    srv_worker *w = arg;
+    srv *s = w->s;
+    tl_worker = w;
+    for (;;) {
+        srv_req *r;
+        pthread_mutex_lock(&s->q_mu);
+        while (!s->q_n && !s->q_stop)
+            pthread_cond_wait(&s->q_cv, &s->q_mu);
+        if (!s->q_n) {
+            pthread_mutex_unlock(&s->q_mu);
+            break;
+        }
+        r = s->q[s->q_head];
+        s->q_head = (s->q_head + 1) % s->q_cap;
+        s->q_n--;
+        pthread_mutex_unlock(&s->q_mu);
+        if (srv_req_closed(r))
+            ;   /* the client left while it waited: nothing to do */
+        else
+            srv_run_worker_route(r);
+        srv_req_release(r);
+    }
+    for (size_t i = 0; i < SRV_MAX_COLLS; i++)
+        docrag_session_close(w->sessions[i]);
+    return NULL;
+}
+
+/* ---- loading and maintenance ---------------------------------------------- */
+
+static void update_ready(srv *s)
+{
+    json_t *o = json_pack("{s:s,s:o}", "status", "ready", "collections", json_object());
+    json_t *colls = json_object_get(o, "collections");
+    char *text;
+    for (size_t i = 0; o && i < s->info.n_colls; i++) {
+        docrag_error err;
+        char *info = NULL;
+        if (docrag_engine_info(s->info.colls[i].engine, &info, &err) == 0) {
+            json_t *j = json_loads(info, 0, NULL);
+            if (j) {
+                json_object_del(j, "db");   /* no server paths to anonymous callers */
+                json_object_set_new(colls, s->info.colls[i].name, j);
+            }
+        }
+        docrag_free(info);
+    }
+    text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (text) {
+        pthread_mutex_lock(&s->info_mu);
+        snprintf(s->ready_json, sizeof s->ready_json, "%s", text);
+        pthread_mutex_unlock(&s->info_mu);
+        free(text);
+    }
+}
+
+static void *loader_main(void *arg)
+{
+    srv *s = arg;
+    docrag_error err;
+    double t0 = rag_now_ms();
+
+    for (size_t i = 1; i < s->info.n_colls; i++) {
+        docrag_engine_opts eo = s->opts.engine;
+        eo.db_path = s->info.colls[i].db_path;
+        if (docrag_engine_open(&s->info.colls[i].engine, &eo, &err) != 0) {
+            fprintf(stderr, "docrag: collection %s: %s\n", s->info.colls[i].name, err.msg);
+            docrag_server_stop();
+            return NULL;
+        }
+    }
+    update_ready(s);
+    atomic_store(&s->ready, 1);
+    fprintf(stderr, "docrag: ready in %.0f ms (%zu collection%s)\n", rag_now_ms() - t0,
+            s->info.n_colls, s->info.n_colls == 1 ? "" : "s");
+    fprintf(stderr, "listening on %s\n", s->info.base_url);
+    fflush(stderr);
+    while (!atomic_load(&s->stopping)) {
+        for (int i = 0; i < 10 && !atomic_load(&s->stopping); i++)
+            usleep(100 * 1000);
+        for (size_t i = 0; i < s->info.n_colls && !atomic_load(&s->stopping); i++)
+            if (docrag_engine_refresh(s->info.colls[i].engine, &err) != 0)
+                rag_log(RAG_LOG_WARN, "collection %s: refresh: %s", s->info.colls[i].name,
+                        err.msg);
+        update_ready(s);
+    }
+    return NULL;
+}
+
+const char *srv_ready_json(srv *s, char *buf, size_t n)
+{
+    pthread_mutex_lock(&s->info_mu);
+    snprintf(buf, n, "%s", s->ready_json);
+    pthread_mutex_unlock(&s->info_mu);
+    return buf;
+}
+
+/* ---- loop events ------------------------------------------------------------ */
+
+static void on_wake(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    srv_ops_drain(arg);
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    srv *s = arg;
+    (void)fd;
+    (void)what;
+    if (g_stop_requested && !atomic_load(&s->stopping)) {
+        atomic_store(&s->stopping, 1);
+        s->stop_deadline_ms = rag_now_ms() + s->info.cfg.shutdown_grace_ms;
+        fprintf(stderr, "docrag: stopping: finishing %ld request%s (up to %d ms)\n",
+                atomic_load(&s->in_flight), atomic_load(&s->in_flight) == 1 ? "" : "s",
+                s->info.cfg.shutdown_grace_ms);
+        if (s->sock) {
+            evhttp_del_accept_socket(s->http, s->sock);
+            s->sock = NULL;
+        }
+    }
+    if (atomic_load(&s->stopping) &&
+        ((atomic_load(&s->in_flight) == 0 && srv_jobs_idle(s->jobs)) ||
+         rag_now_ms() > s->stop_deadline_ms))
+        event_base_loopexit(s->base, NULL);
+}
+
+static void on_signal(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+    g_stop_requested = 1;
+}
+
+/* ---- collections from the options --------------------------------------- */
+
+static int add_coll(srv *s, const char *spec, docrag_error *err)
+{
+    srv_coll *c;
+    const char *eq = strchr(spec, '='), *path = eq ? eq + 1 : spec;
+    if (s->info.n_colls == SRV_MAX_COLLS) {
+        snprintf(err->msg, sizeof err->msg, "--db: at most %d collections", SRV_MAX_COLLS);
+        return err->code = DOCRAG_ELIMIT;
+    }
+    c = &s->info.colls[s->info.n_colls];
+    if (eq) {
+        size_t n = (size_t)(eq - spec);
+        if (n == 0 || n >= sizeof c->name || strspn(spec, "abcdefghijklmnopqrstuvwxyz"
+                                                          "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                          "0123456789_-.") < n) {
+            snprintf(err->msg, sizeof err->msg,
+                     "--db %s: a collection name is 1-63 letters, digits, '_', '-', '.'", spec);
+            return err->code = DOCRAG_EINVAL;
+        }
+        memcpy(c->name, spec, n);
+        c->name[n] = '\0';
+    } else {
+        const char *b = strrchr(path, '/');
+        size_t n;
+        b = b ? b + 1 : path;
+        n = strcspn(b, ".");
+        snprintf(c->name, sizeof c->name, "%.*s", (int)(n ? n : strlen(b)), b);
+        if (!c->name[0])
+            snprintf(c->name, sizeof c->name, "default");
+    }
+    for (size_t i = 0; i < s->info.n_colls; i++)
+        if (!strcmp(s->info.colls[i].name, c->name)) {
+            snprintf(err->msg, sizeof err->msg, "--db: collection '%s' given twice", c->name);
+            return err->code = DOCRAG_EINVAL;
+        }
+    if (!*path || strlen(path) >= sizeof c->db_path) {
+        snprintf(err->msg, sizeof err->msg, "--db %s: bad database path", spec);
+        return err->code = DOCRAG_EINVAL;
+    }
+    snprintf(c->db_path, sizeof c->db_path, "%s", path);
+    s->info.n_colls++;
+    return 0;
+}
+
+static int is_loopback(const char *host)
+{
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (!strcmp(host, "localhost"))
+        return 1;
+    if (inet_pton(AF_INET, host, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    if (inet_pton(AF_INET6, host, &a6) == 1)
+        return IN6_IS_ADDR_LOOPBACK(&a6);
+    return 0;
+}
+
+static void srv_free(srv *s)
+{
+    if (!s)
+        return;
+    srv_jobs_destroy(s->jobs);
+    for (size_t i = 0; i < s->info.n_colls; i++)
+        docrag_engine_close(s->info.colls[i].engine);
+    srv_auth_destroy(s->auth);
+    srv_metrics_destroy(s->metrics);
+    if (s->wake)
+        event_free(s->wake);
+    if (s->tick)
+        event_free(s->tick);
+    if (s->sig_term)
+        event_free(s->sig_term);
+    if (s->sig_int)
+        event_free(s->sig_int);
+    if (s->http)
+        evhttp_free(s->http);
+    if (s->base)
+        event_base_free(s->base);
+    rag_free(s->q);
+    rag_free(s->workers);
+    pthread_mutex_destroy(&s->ops_mu);
+    pthread_mutex_destroy(&s->q_mu);
+    pthread_mutex_destroy(&s->info_mu);
+    pthread_cond_destroy(&s->q_cv);
+    rag_free(s);
+}
+
+int docrag_server_run(const docrag_server_opts *opts, docrag_error *err)
+{
+    docrag_error lerr;
+    srv *s;
+    const char *host;
+    int port, rc = 0, loopback;
+    size_t n_workers;
+
+    if (!err)
+        err = &lerr;
+    memset(err, 0, sizeof *err);
+    g_stop_requested = 0;
+    signal(SIGPIPE, SIG_IGN);
+    if (evthread_use_pthreads() != 0) {
+        snprintf(err->msg, sizeof err->msg, "libevent: no thread support");
+        return err->code = DOCRAG_EINVAL;
+    }
+    s = rag_calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err->msg, sizeof err->msg, "out of memory");
+        return err->code = DOCRAG_ENOMEM;
+    }
+    pthread_mutex_init(&s->ops_mu, NULL);
+    pthread_mutex_init(&s->q_mu, NULL);
+    pthread_mutex_init(&s->info_mu, NULL);
+    pthread_cond_init(&s->q_cv, NULL);
+    s->opts = *opts;
+    s->info.started_ms = rag_now_ms();
+    snprintf(s->ready_json, sizeof s->ready_json, "{}");
+
+    /* the first collection's engine carries the server settings: open it
+     * now, so a bad config fails before anything binds */
+    for (size_t i = 0; i < opts->n_dbs && rc == 0; i++)
+        rc = add_coll(s, opts->dbs[i], err);
+    if (rc)
+        goto fail;
+    {
+        docrag_engine_opts eo = opts->engine;
+        eo.db_path = s->info.n_colls ? s->info.colls[0].db_path : NULL;
+        if ((rc = docrag_engine_open(&s->info.colls[0].engine, &eo, err)) != 0)
+            goto fail;
+    }
+    docrag_engine_server_config(s->info.colls[0].engine, &s->info.cfg);
+    if (!s->info.n_colls) {
+        /* server.collections, else the configured database */
+        for (size_t i = 0; i < s->info.cfg.n_collections && rc == 0; i++)
+            rc = add_coll(s, s->info.cfg.collections[i], err);
+        if (rc)
+            goto fail;
+        if (!s->info.n_colls)
+            rc = add_coll(s, s->info.cfg.db_path, err);
+        if (rc)
+            goto fail;
+        if (strcmp(s->info.colls[0].db_path, s->info.cfg.db_path)) {
+            /* server.collections named another first database */
+            docrag_engine_opts eo = opts->engine;
+            docrag_engine_close(s->info.colls[0].engine);
+            eo.db_path = s->info.colls[0].db_path;
+            if ((rc = docrag_engine_open(&s->info.colls[0].engine, &eo, err)) != 0)
+                goto fail;
+            docrag_engine_server_config(s->info.colls[0].engine, &s->info.cfg);
+        }
+    }
+    for (size_t i = 0; i < s->info.n_colls; i++) {
+        srv_coll *c = &s->info.colls[i];
+        if (s->info.cfg.upload_dir)
+            snprintf(c->upload_dir, sizeof c->upload_dir, "%s%s%s", s->info.cfg.upload_dir,
+                     i ? "/" : "", i ? c->name : "");
+        else
+            snprintf(c->upload_dir, sizeof c->upload_dir, "%s.files", c->db_path);
+    }
+    host = opts->host ? opts->host : s->info.cfg.host;
+    port = opts->port >= 0 ? opts->port : s->info.cfg.port;
+    if (!host || !*host)
+        host = "127.0.0.1";
+    s->info.cfg.host = host;
+    loopback = is_loopback(host);
+    if ((rc = srv_auth_create(&s->auth, &s->info, loopback, err)) != 0)
+        goto fail;
+    if ((rc = srv_metrics_create(&s->metrics, s)) != 0) {
+        snprintf(err->msg, sizeof err->msg, "out of memory");
+        goto fail;
+    }
+    if ((rc = srv_jobs_create(&s->jobs, s, err)) != 0)
+        goto fail;
+
+    s->base = event_base_new();
+    s->http = s->base ? evhttp_new(s->base) : NULL;
+    if (!s->http) {
+        snprintf(err->msg, sizeof err->msg, "libevent: cannot create the HTTP server");
+        rc = err->code = DOCRAG_ENOMEM;
+        goto fail;
+    }
+    s->loop_thread = pthread_self();
+    evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_DELETE |
+                                            EVHTTP_REQ_HEAD | EVHTTP_REQ_OPTIONS |
+                                            EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH);
+    evhttp_set_max_headers_size(s->http, s->info.cfg.max_header_bytes);
+    evhttp_set_max_body_size(s->http, s->info.cfg.max_upload > s->info.cfg.max_json_body
+                                          ? s->info.cfg.max_upload
+                                          : s->info.cfg.max_json_body);
+    evhttp_set_timeout(s->http, s->info.cfg.timeout_s);
+    evhttp_set_gencb(s->http, srv_dispatch, s);
+    s->sock = evhttp_bind_socket_with_handle(s->http, host, (ev_uint16_t)port);
+    if (!s->sock) {
+        snprintf(err->msg, sizeof err->msg, "cannot listen on %s:%d: %s", host, port,
+                 strerror(errno));
+        rc = err->code = DOCRAG_EIO;
+        goto fail;
+    }
+    {
+        struct sockaddr_storage ss;
+        socklen_t n = sizeof ss;
+        char addr[64] = "";
+        int bound = port;
+        evutil_socket_t fd = evhttp_bound_socket_get_fd(s->sock);
+        if (getsockname(fd, (struct sockaddr *)&ss, &n) == 0) {
+            if (ss.ss_family == AF_INET) {
+                struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+                inet_ntop(AF_INET, &a->sin_addr, addr, sizeof addr);
+                bound = ntohs(a->sin_port);
+            } else if (ss.ss_family == AF_INET6) {
+                struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+                inet_ntop(AF_INET6, &a->sin6_addr, addr, sizeof addr);
+                bound = ntohs(a->sin6_port);
+            }
+        }
+        snprintf(s->info.base_url, sizeof s->info.base_url,
+                 strchr(addr, ':') ? "http://[%s]:%d" : "http://%s:%d", addr[0] ? addr : host,
+                 bound);
+    }
+    s->wake = event_new(s->base, -1, EV_PERSIST, on_wake, s);
+    s->sig_term = evsignal_new(s->base, SIGTERM, on_signal, s);
+    s->sig_int = evsignal_new(s->base, SIGINT, on_signal, s);
+    s->tick = event_new(s->base, -1, EV_PERSIST, on_tick, s);
+    if (!s->wake || !s->sig_term || !s->sig_int || !s->tick) {
+        snprintf(err->msg, sizeof err->msg, "out of memory");
+        rc = err->code = DOCRAG_ENOMEM;
+        goto fail;
+    }
+    {
+        struct timeval tv = {0, 100 * 1000};
+        event_add(s->wake, NULL);
+        event_add(s->sig_term, NULL);
+        event_add(s->sig_int, NULL);
+        event_add(s->tick, &tv);
+    }
+    if (srv_auth_open(s->auth))
+        fprintf(stderr, "docrag: no API key configured: open to local callers on %s "
+                "(read and admin); set DOCRAG_API_KEY / DOCRAG_ADMIN_KEY to require keys\n",
+                host);
+    else if (srv_auth_anonymous_read(s->auth))
+        fprintf(stderr, "docrag: anonymous read access (server.anonymous: read); admin "
+                "routes need DOCRAG_ADMIN_KEY\n");
+
+    /* workers and the queue */
+    n_workers = opts->workers > 0 ? (size_t)opts->workers
+                : s->info.cfg.workers > 0 ? (size_t)s->info.cfg.workers
+                                          : (size_t)sysconf(_SC_NPROCESSORS_ONLN);
+    if (n_workers < 1)
+        n_workers = 1;
+    s->q_cap = (size_t)s->info.cfg.max_queue;
+    s->q = rag_calloc(s->q_cap, sizeof *s->q);
+    s->workers = rag_calloc(n_workers, sizeof *s->workers);
+    if (!s->q || !s->workers) {
+        snprintf(err->msg, sizeof err->msg, "out of memory");
+        rc = err->code = DOCRAG_ENOMEM;
+        goto fail;
+    }
+    for (size_t i = 0; i < n_workers; i++) {
+        s->workers[i].s = s;
+        if (pthread_create(&s->workers[i].th, NULL, worker_main, &s->workers[i]) != 0)
+            break;
+        s->n_workers++;
+    }
+    if (pthread_create(&s->loader, NULL, loader_main, s) != 0) {
+        snprintf(err->msg, sizeof err->msg, "cannot start a thread");
+        rc = err->code = DOCRAG_ENOMEM;
+        atomic_store(&s->stopping, 1);
+    } else {
+        g_base = s->base;
+        event_base_dispatch(s->base);
+        atomic_store(&s->stopping, 1);
+        pthread_join(s->loader, NULL);
+    }
+    /* stop the workers: queued requests whose clients are gone are dropped */
+    pthread_mutex_lock(&s->q_mu);
+    s->q_stop = 1;
+    pthread_cond_broadcast(&s->q_cv);
+    pthread_mutex_unlock(&s->q_mu);
+    srv_jobs_stop(s->jobs);
+    /* evhttp_free closes the connections: a stream still running sees its
+     * client closed and ends */
+    evhttp_free(s->http);
+    s->http = NULL;
+    for (size_t i = 0; i < s->n_workers; i++)
+        pthread_join(s->workers[i].th, NULL);
+    srv_ops_drain(s);
+    fprintf(stderr, "docrag: stopped\n");
+fail:
+    srv_free(s);
+    return rc;
+}
