@@ -79,6 +79,8 @@ static int llm_try(rag_answer *out, const rag_llm_entry *e, const char *question
     if (opts->max_tokens > 0)
         lo.max_tokens = opts->max_tokens;
     lo.temperature = opts->temperature;
+    lo.is_cancelled = opts->stream.is_cancelled;
+    lo.cancel_ctx = opts->stream.ctx;
     rc = rag_llm_chat(e->llm, msgs, 2, &lo, forward_token, tc, res, err);
     if (rc == RAG_OK && (!res->text || !res->text[strspn(res->text, " \t\r\n")])) {
         res->cls = RAG_NET_MALFORMED;
@@ -173,6 +175,13 @@ int rag_answer_chain(rag_answer *out, rag_index *ix, rag_analyzer *an,
             break;
         }
         rag_answer_fini(out); /* a half-built answer */
+        if (tc.stopped || res.cls == RAG_NET_CANCELLED ||
+            (opts->stream.is_cancelled && opts->stream.is_cancelled(opts->stream.ctx))) {
+            /* the caller left: no next back-end, nothing more to pay for */
+            rag_llm_result_fini(&res);
+            rc = rag_fail(err, RAG_ECANCELLED, "answer stopped by the caller");
+            break;
+        }
         if (res.n_tokens_delivered > 0) {
             char why[300];
             snprintf(why, sizeof why, "stream failed after %zu pieces (%s); partial "
@@ -184,10 +193,6 @@ int rag_answer_chain(rag_answer *out, rag_index *ix, rag_analyzer *an,
             note(&notes, "%s: %s", e->name, e_err.msg);
         }
         rag_llm_result_fini(&res);
-        if (tc.stopped) {
-            rc = rag_fail(err, RAG_EBACKEND, "answer stopped by the caller");
-            break;
-        }
         rc = RAG_EBACKEND;
     }
     if (rc == RAG_EBACKEND)

@@ -39,6 +39,10 @@ typedef struct {
     int max_tokens;      /* 0 = server default */
     double temperature;  /* < 0 = server default */
     long timeout_ms;     /* whole call; 0 = the back-end's configured timeout */
+    /* Optional: polled during the call; nonzero closes the request (class
+     * RAG_NET_CANCELLED). */
+    int (*is_cancelled)(void *ctx);
+    void *cancel_ctx;
 } rag_llm_opts;
 
 rag_llm_opts rag_llm_default_opts(void); /* 512 tokens, temperature 0.2 */

@@ -146,6 +146,8 @@ static int openai_chat(rag_llm *llm, const rag_llm_message *msgs, size_t n_msgs,
         req.stream = RAG_NET_STREAM_SSE;
         req.on_event = on_event;
         req.userdata = &c;
+        req.is_cancelled = opts->is_cancelled;
+        req.cancel_ctx = opts->cancel_ctx;
         req.expect_done = 1;
         rag_net_response_init(&resp);
         res->models_tried++;

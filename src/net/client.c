@@ -371,6 +371,7 @@ struct xfer {
     size_t rx_bytes;      /* body bytes received (streams included) */
     double last_rx_ms;    /* real clock */
     int idle_fired;
+    int cancelled;         /* progress_cb: the caller's is_cancelled said stop */
     char retry_after[64];
 };
 
@@ -538,6 +539,12 @@ static int progress_cb(void *ud, curl_off_t dltotal, curl_off_t dlnow,
     (void)dlnow;
     (void)ultotal;
     (void)ulnow;
+    if (x->req->is_cancelled && x->req->is_cancelled(x->req->cancel_ctx)) {
+        x->stop_cls = RAG_NET_CANCELLED;
+        snprintf(x->stop_msg, sizeof x->stop_msg, "stopped by the caller");
+        x->cancelled = 1;
+        return 1;
+    }
     if (idle > 0 && rag_now_ms() - x->last_rx_ms > (double)idle) {
         x->idle_fired = 1;
         return 1;
@@ -644,7 +651,7 @@ static void run_attempt(rag_net_endpoint *ep, const rag_net_request *req,
     curl_easy_setopt(x.h, CURLOPT_MAXREDIRS, 5L);
     curl_easy_setopt(x.h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(x.h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    if (is_stream && ep->opts.idle_timeout_ms > 0) {
+    if ((is_stream && ep->opts.idle_timeout_ms > 0) || req->is_cancelled) {
         curl_easy_setopt(x.h, CURLOPT_NOPROGRESS, 0L);
         curl_easy_setopt(x.h, CURLOPT_XFERINFOFUNCTION, progress_cb);
         curl_easy_setopt(x.h, CURLOPT_XFERINFODATA, &x);
@@ -683,6 +690,10 @@ static void run_attempt(rag_net_endpoint *ep, const rag_net_request *req,
             ar->cls = RAG_NET_TOO_LARGE;
             snprintf(ar->msg, sizeof ar->msg, "%s %s: response larger than %zu bytes",
                      method, req->path, ep->opts.max_body_bytes);
+        } else if (x.cancelled) {
+            ar->cls = RAG_NET_CANCELLED;
+            snprintf(ar->msg, sizeof ar->msg, "%s %s: stopped by the caller", method,
+                     req->path);
         } else if (x.stop_cls != RAG_NET_OK && (cc == CURLE_WRITE_ERROR)) {
             ar->cls = x.stop_cls;
             snprintf(ar->msg, sizeof ar->msg, "%s %s: %s", method, req->path, x.stop_msg);

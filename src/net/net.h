@@ -221,6 +221,12 @@ typedef struct {
     int expect_done;           /* stream must end with SSE [DONE] / NDJSON
                                   {"done":true}, else RAG_NET_STREAM_CUT */
     int max_attempts;          /* 0 = endpoint policy; 1 = no retry */
+    /* Optional: polled while the transfer runs (and between attempts);
+     * nonzero closes the connection and the call fails with class
+     * RAG_NET_CANCELLED, never retried (a server-side answer whose client
+     * went away: no tokens paid for nobody). */
+    int (*is_cancelled)(void *ctx);
+    void *cancel_ctx;
 } rag_net_request;
 
 typedef struct {
