@@ -42,7 +42,12 @@ static const char *norm_one(const char *in, char *scratch)
 
     if (!in)
         return "";
-    n_in = strnlen(in, RAG_METRICS_MAX_VALUE_BYTES + 4);
+    for (n_in = 0; n_in <= RAG_METRICS_MAX_VALUE_BYTES; n_in++) /* ASCII fast path */
+        if (!in[n_in] || (unsigned char)in[n_in] >= 0x80)
+            break;
+    if (!in[n_in] && n_in <= RAG_METRICS_MAX_VALUE_BYTES)
+        return in;
+    n_in += strnlen(in + n_in, RAG_METRICS_MAX_VALUE_BYTES + 4 - n_in);
     if (n_in <= RAG_METRICS_MAX_VALUE_BYTES && rag_utf8_valid(in, n_in))
         return in;
     while (i < n_in) {

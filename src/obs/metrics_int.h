@@ -20,11 +20,16 @@ typedef enum {
     KIND_HISTOGRAM = 2,
 } metric_kind;
 
+/* Read-only fields first, then at least 64 bytes further the atomics, so
+ * the two never share a cache line: lookups read hash and values of every
+ * series they pass, and must not miss because another thread just added
+ * to its count. (Padding, not _Alignas: rag_malloc aligns to 16 only.) */
 struct series {
     uint64_t hash;
     char *values[RAG_METRICS_MAX_LABELS]; /* point into the same block */
     rag_metric_fn fn;                     /* callback series, else NULL */
     void *fn_userdata;
+    char pad[64];
     _Atomic uint64_t n;     /* counter: integer part */
     _Atomic uint64_t bits;  /* double: counter fraction, gauge value, histogram sum */
     _Atomic int used;       /* the "other" series: rendered once used */
