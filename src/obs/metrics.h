@@ -23,8 +23,9 @@
  * Thread safety: rag_counter_*, rag_gauge_*, rag_histogram_* updates and
  * reads are safe from any thread, lock free. Registration and rendering
  * are safe from any thread too; they share one registry mutex (callbacks
- * run under it, so a callback must not register or render). A handle is
- * valid until rag_metrics_destroy, which must not race with anything.
+ * run under it, so a callback must not register, render or read a
+ * callback series). A handle is valid until rag_metrics_destroy, which
+ * must not race with anything.
  */
 #ifndef RAG_OBS_METRICS_H
 #define RAG_OBS_METRICS_H
@@ -53,7 +54,8 @@ typedef struct rag_histogram rag_histogram;
 typedef struct {
     /* [a-zA-Z_:][a-zA-Z0-9_:]*, unique in the registry (a histogram also
      * takes name_bucket, name_sum and name_count). Counters must end in
-     * "_total". Use base units: seconds, bytes. Copied. */
+     * "_total", nothing else may; no name may end in _bucket, _sum or
+     * _count. Use base units: seconds, bytes. Copied. */
     const char *name;
     const char *help;       /* one line of UTF-8; escaped on output; NULL = "" */
     /* Label names, [a-zA-Z_][a-zA-Z0-9_]*, not "__"-prefixed, distinct,
@@ -117,8 +119,10 @@ typedef int (*rag_metric_fn)(double *value, void *userdata);
 
 /* Bind the series `values` of c / g to fn (userdata borrowed: it must
  * outlive the registry). RAG_EINVAL if the series already exists or its
- * values are all "other"; RAG_ELIMIT past max_series; RAG_ENOMEM. A
- * callback counter must only grow. */
+ * values are all "other"; RAG_ELIMIT past max_series (or out of memory).
+ * A callback counter must only grow. Bind at start: the series of a
+ * family without labels exists from registration, and binding it must not
+ * race with updates of that family. */
 int rag_counter_set_fn(rag_counter *c, const char *const *values, rag_metric_fn fn,
                        void *userdata, rag_err *err);
 int rag_gauge_set_fn(rag_gauge *g, const char *const *values, rag_metric_fn fn,
@@ -187,7 +191,8 @@ int rag_metrics_add_endpoint(rag_metrics *m, rag_net_endpoint *ep, rag_err *err)
  * docrag_usage_tokens_total{direction="in"|"out"},
  * docrag_usage_cost_usd_total. A back-end nothing was recorded for yet
  * reads 0. u is borrowed and must outlive the registry; backend is
- * copied. */
+ * copied. RAG_EINVAL if that back-end is already exported; RAG_ELIMIT
+ * past 64 back-ends. */
 int rag_metrics_add_usage(rag_metrics *m, rag_usage *u, const char *backend,
                           rag_err *err);
 
