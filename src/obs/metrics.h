@@ -101,7 +101,7 @@ static inline void rag_counter_inc(rag_counter *c, const char *const *values)
 {
     rag_counter_add(c, values, 1);
 }
-/* Fractional amounts (cost in USD, seconds); v < 0 and NaN are ignored.
+/* Fractional amounts (cost in USD, seconds); v < 0, NaN, +-Inf ignored.
  * A compare-and-swap loop, so a little dearer than rag_counter_add. */
 void rag_counter_add_f(rag_counter *c, const char *const *values, double v);
 void rag_gauge_set(rag_gauge *g, const char *const *values, double v);
