@@ -12,7 +12,10 @@ core="build-essential cmake pkg-config git python3 ca-certificates
  libjpeg-dev libfreetype-dev libharfbuzz-dev libpng-dev zlib1g-dev libbrotli-dev
  libmd4c-dev libxml2-dev libjansson-dev libcyaml-dev libyaml-dev
  libcurl4-openssl-dev libssl-dev libevent-dev libdnnl-dev libcmocka-dev
- clang libclang-rt-14-dev python3-numpy"
+ clang libclang-rt-14-dev python3-numpy prometheus"
+# prometheus: for its promtool, which checks the /metrics exposition
+# (tests/integration/metrics_promtool.sh); the server it also ships is
+# not used.
 
 # Peers and tools used by bench/ only (Lucene BM25, ONNX graph building),
 # and mupdf-tools + qpdf to regenerate tests/data/ingest/*.pdf
