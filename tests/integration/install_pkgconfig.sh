@@ -19,9 +19,13 @@ cmake_cmd=$(cache CMAKE_COMMAND)
 cc=$(cache CMAKE_C_COMPILER)
 # A sanitized libdocrag.so needs the sanitizer runtimes in the program that
 # loads it (ASan must come first in the initial library list): build the
-# consumer the way the library was built.
+# consumer the way the library was built (DOCRAG_FUZZ builds are ASan+UBSan
+# too, with clang, and the sanitizer runtime also serves the .so's coverage
+# hooks).
 san=""
-[ "$(cache DOCRAG_SANITIZE)" = ON ] && san="-fsanitize=address,undefined -fno-sanitize-recover=all"
+if [ "$(cache DOCRAG_SANITIZE)" = ON ] || [ "$(cache DOCRAG_FUZZ)" = ON ]; then
+    san="-fsanitize=address,undefined -fno-sanitize-recover=all"
+fi
 
 prefix=$T/prefix
 if "$cmake_cmd" --install "$build" --prefix "$prefix" >"$T/install.log" 2>&1; then
