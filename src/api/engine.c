@@ -41,7 +41,7 @@ const char *docrag_status_name(int code)
 
 const char *docrag_version(void)
 {
-    return "0.2.0";
+    return DOCRAG_VERSION_STRING;   /* the project version, from CMake */
 }
 
 void docrag_free(void *p)
