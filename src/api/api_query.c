@@ -68,12 +68,19 @@ int docrag_search(docrag_session *s, const char *query, const docrag_search_opts
     rag_err err = {0};
     char glob[1024];
     double t0 = rag_now_ms();
+    int rc;
 
     if (!query)
         return api_err(derr, &(rag_err){RAG_EINVAL, "query is missing"});
     if (api_search_opts(&so, s->e, o, (size_t)s->e->cfg->search_k, glob, sizeof glob,
                         &err) < 0 ||
-        rag_search(&hits, s->ix, query, &so, &err) < 0)
+        rag_index_read_begin(s->ix, &err) < 0)
+        return api_err(derr, &err);
+    /* one snapshot: a writer committing meanwhile cannot make the ranked
+     * ids and the rows read back disagree */
+    rc = rag_search(&hits, s->ix, query, &so, &err);
+    rag_index_read_end(s->ix);
+    if (rc < 0)
         return api_err(derr, &err);
     if (api_take_json(rag_render_hits(query, &hits, rag_now_ms() - t0), out, &err) < 0) {
         rag_hits_fini(&hits);
@@ -165,7 +172,13 @@ int docrag_ask(docrag_session *s, const char *question, const docrag_ask_opts *o
         ao.stream.is_cancelled = is_cancelled;
         ao.stream.ctx = &sc;
     }
-    if (rag_ask(&a, &t, s->ix, question, &ao, &err) < 0)
+    /* retrieval and the answer read one snapshot (held through an LLM
+     * call too: that only delays WAL checkpoints, never a writer) */
+    if (rag_index_read_begin(s->ix, &err) < 0)
+        return api_err(derr, &err);
+    rc = rag_ask(&a, &t, s->ix, question, &ao, &err);
+    rag_index_read_end(s->ix);
+    if (rc < 0)
         return api_err(derr, &err);
     rc = api_take_json(rag_render_answer(question, &a, &t), out, &err);
     rag_answer_fini(&a);

@@ -171,6 +171,7 @@ const struct cfg_profile_default rag_cfg_profile_defaults[] = {
     {"hf_spaces", "threads", "2"},
     {"hf_spaces", "server.host", "0.0.0.0"},
     {"hf_spaces", "server.port", "7860"},
+    {"hf_spaces", "server.anonymous", "read"},
     {"hf_spaces", "chains.embed", "none"},
     {"hf_spaces", "chains.rerank", "none"},
     {"hf_spaces", "chains.llm", "hf_providers,extractive"},

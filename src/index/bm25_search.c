@@ -156,6 +156,10 @@ int rag_index_bm25(rag_index *ix, const char *query, size_t k, rag_bm25_hit *hit
     *n_hits = 0;
     if (k == 0)
         return RAG_OK;
+    /* counts, deletions and postings from one committed state */
+    rc = rag_index_read_begin(ix, err);
+    if (rc < 0)
+        return rc;
     rc = query_terms(rag_index_analyzer(ix), query, &terms, err);
     if (rc < 0 || terms.n == 0)
         goto done;
@@ -290,6 +294,7 @@ int rag_index_bm25(rag_index *ix, const char *query, size_t k, rag_bm25_hit *hit
 done:
     sqlite3_finalize(st);
     sqlite3_finalize(map);
+    rag_index_read_end(ix);
     rag_free(terms.v);
     rag_free(post);
     rag_free(acc);

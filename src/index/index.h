@@ -57,6 +57,13 @@ int rag_index_doc_sha(rag_index *ix, const char *path, char hex[65],
 /* Remove a document and its rows in one transaction. 0 if absent. */
 int rag_index_remove_doc(rag_index *ix, const char *path, rag_err *err);
 
+/* A consistent snapshot for several reads (a whole search: postings,
+ * counts and chunk rows from one committed state while a writer commits
+ * elsewhere). Calls nest; inside a write transaction they do nothing.
+ * rag_index_read_end must follow every successful begin. */
+int rag_index_read_begin(rag_index *ix, rag_err *err);
+void rag_index_read_end(rag_index *ix);
+
 /* Bulk loading (eval): wrap many put_doc calls in one transaction. */
 int rag_index_begin(rag_index *ix, rag_err *err);
 int rag_index_commit(rag_index *ix, rag_err *err);

@@ -19,6 +19,7 @@ struct rag_index {
     sqlite3 *db;
     char *path;
     int in_tx;
+    int n_read;            /* nesting depth of rag_index_read_begin */
     rag_analyzer *an;      /* BM25 analysis of chunks and queries */
     bm25_writer *bw;       /* pending postings; NULL when read-only */
 };
@@ -197,6 +198,27 @@ sqlite3 *rag_index_db(rag_index *ix)
 const char *rag_index_path(const rag_index *ix)
 {
     return ix->path;
+}
+
+int rag_index_read_begin(rag_index *ix, rag_err *err)
+{
+    int rc;
+    if (ix->in_tx || ix->n_read++ > 0)
+        return RAG_OK;   /* already inside a snapshot (or a write) */
+    /* A deferred transaction takes its WAL snapshot at the first read:
+     * read the schema cookie now so the snapshot starts here. */
+    rc = exec(ix, "BEGIN DEFERRED; PRAGMA schema_version;", err);
+    if (rc < 0)
+        ix->n_read = 0;
+    return rc;
+}
+
+void rag_index_read_end(rag_index *ix)
+{
+    if (ix->in_tx || ix->n_read == 0)
+        return;
+    if (--ix->n_read == 0)
+        exec(ix, "COMMIT", NULL);
 }
 
 int rag_index_begin(rag_index *ix, rag_err *err)

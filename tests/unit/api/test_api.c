@@ -302,10 +302,12 @@ static void *search_loop(void *arg)
     }
     for (int i = 0; i < 200 && (i < 20 || !__atomic_load_n(sr->stop, __ATOMIC_ACQUIRE)); i++) {
         char *out = NULL;
-        if (docrag_search(s, i % 2 ? "register" : "translation", NULL, &out, &err) == 0)
+        if (docrag_search(s, i % 2 ? "register" : "translation", NULL, &out, &err) == 0) {
             sr->n_ok++;
-        else
+        } else {
             sr->n_fail++;
+            fprintf(stderr, "search %d failed: %s\n", i, err.msg);
+        }
         docrag_free(out);
     }
     docrag_session_close(s);
@@ -358,6 +360,70 @@ static void test_api__read_only_engine_refuses_writes(void **state)
     docrag_engine_close(ro);
 }
 
+/* A second engine stands for another process writing the same file: the
+ * first engine's vectors follow after a refresh (what `docrag serve` does
+ * once a second), and dense search then runs instead of falling back. */
+static void test_api__vectors_written_elsewhere_appear_after_refresh(void **state)
+{
+    fixture *f = *state;
+    docrag_engine *a = NULL, *b = NULL;
+    docrag_session *sa = NULL, *sb = NULL;
+    docrag_engine_opts o;
+    docrag_search_opts so;
+    docrag_error err;
+    char *model = ts_src_path("tests/data/models/bi-encoder");
+    char *set_model = rag_asprintf("backends.local.model=%s", model);
+    const char *sets[] = {"chains.embed=local", "backends.local.type=local", set_model};
+    char *db = rag_asprintf("%s/v.db", f->dir);
+    const char *paths[1] = {f->notes};
+    char *out = NULL;
+    json_t *j;
+
+    docrag_engine_opts_init(&o);
+    o.db_path = db;
+    o.quiet = 1;
+    o.sets = sets;
+    o.n_sets = 3;
+    assert_int_equal(docrag_engine_open(&a, &o, &err), 0);
+    assert_int_equal(docrag_session_open(&sa, a, &err), 0);
+    assert_int_equal(docrag_engine_open(&b, &o, &err), 0);
+    assert_int_equal(docrag_session_open(&sb, b, &err), 0);
+    docrag_search_opts_init(&so);
+    so.mode = "dense";
+
+    /* empty index: dense falls back to BM25 and says so */
+    assert_int_equal(docrag_search(sa, "mask register", &so, &out, &err), 0);
+    j = must_json(out);
+    assert_string_equal(json_string_value(json_object_get(j, "mode")), "bm25");
+    json_decref(j);
+
+    assert_int_equal(docrag_index(sb, paths, 1, NULL, &out, &err), 0);
+    j = must_json(out);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "embed"), "embedded")),
+                     json_integer_value(json_object_get(j, "chunks")));
+    json_decref(j);
+
+    assert_int_equal(docrag_engine_refresh(a, &err), 0);
+    assert_int_equal(docrag_search(sa, "mask register", &so, &out, &err), 0);
+    j = must_json(out);
+    assert_string_equal(json_string_value(json_object_get(j, "mode")), "dense");
+    assert_true(json_array_size(json_object_get(j, "results")) >= 1);
+    json_decref(j);
+    assert_int_equal(docrag_engine_info(a, &out, &err), 0);
+    j = must_json(out);
+    assert_true(json_integer_value(json_object_get(j, "vectors")) >= 1);
+    assert_true(json_is_true(json_object_get(json_object_get(j, "dense"), "available")));
+    json_decref(j);
+
+    docrag_session_close(sa);
+    docrag_session_close(sb);
+    docrag_engine_close(a);
+    docrag_engine_close(b);
+    rag_free(db);
+    rag_free(set_model);
+    rag_free(model);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -374,6 +440,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_api__read_only_engine_refuses_writes, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_api__vectors_written_elsewhere_appear_after_refresh,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
