@@ -1,0 +1,98 @@
+/* http_parse.h - pure parsers for the outside input `docrag serve` reads:
+ * multipart/form-data bodies and the file names they carry.
+ *
+ * None of these know about libevent: they take bytes (as evhttp hands them
+ * over) and return structs, so they are unit tested and fuzzed alone. Every
+ * one is bounded (limits below, each with a default), never asserts on
+ * input, and fails with RAG_EFORMAT (malformed) or RAG_ELIMIT (too large,
+ * too many, out of range) and a message saying what was wrong and where:
+ * "multipart: part 3 has no name".
+ *
+ * Input quoted in a message is cut short and escaped (\xNN for anything but
+ * printable ASCII), so it is safe to log and to send back.
+ *
+ * Limits structs: pass NULL for the defaults; a field left 0 takes its
+ * default, so `&(rag_multipart_limits){.max_parts = 8}` changes one limit.
+ *
+ * Thread safety: no shared state; every function may run on any thread.
+ * A parse result is read-only after the parse and may be shared.
+ */
+#ifndef RAG_HTTP_PARSE_H
+#define RAG_HTTP_PARSE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/core.h"
+
+/* A borrowed run of bytes, not NUL-terminated. */
+typedef struct {
+    const char *s;
+    size_t n;
+} rag_span;
+
+/* ---- multipart/form-data (RFC 7578, RFC 2046 §5.1) --------------------- */
+
+#define RAG_MULTIPART_BOUNDARY_MAX 70 /* RFC 2046: 1..70 characters */
+
+/* The boundary parameter of a Content-Type header value, e.g.
+ * `multipart/form-data; boundary="----x"`: media type and parameter names are
+ * case-insensitive, the value a token or a quoted string, 1..70 of RFC
+ * 2046's bchars, not ending in a space. out gets it NUL-terminated.
+ * RAG_EFORMAT: header NULL or not multipart/form-data, no boundary, a
+ * repeated boundary, a bad character or length. */
+int rag_multipart_boundary(char out[RAG_MULTIPART_BOUNDARY_MAX + 1],
+                           const char *content_type, rag_err *err);
+
+typedef struct {
+    size_t max_parts;        /* default 128 */
+    size_t max_header_bytes; /* one part's header block, default 4096 */
+} rag_multipart_limits;
+
+typedef struct {
+    const char *name;         /* decoded, valid UTF-8, non-empty */
+    const char *filename;     /* rag_safe_filename of the sent name; NULL if
+                                 the part has no filename or filename="" (a
+                                 file input with no file chosen) */
+    const char *raw_filename; /* as sent after unquoting / RFC 5987 decoding
+                                 (filename* preferred); NULL if absent.
+                                 Never use it as a path. */
+    const char *content_type; /* trimmed header value, ASCII; NULL if
+                                 absent (RFC 7578: text/plain) */
+    const char *data;         /* borrowed from the body: zero copy */
+    size_t n_data;
+} rag_multipart_part;
+
+typedef struct {
+    rag_multipart_part *parts; /* in body order */
+    size_t n_parts;            /* 0 for a body with only a close delimiter */
+    rag_arena *arena;          /* private: the decoded strings */
+} rag_multipart;
+
+/* Split a multipart/form-data body at `boundary` (as from
+ * rag_multipart_boundary). Lines end in CRLF exactly; a preamble before the
+ * first boundary and an epilogue after the closing one are skipped. Each part
+ * needs `Content-Disposition: form-data; name=...`; Content-Type and other
+ * headers are optional, Content-Transfer-Encoding other than
+ * 7bit/8bit/binary is refused. A filename that rag_safe_filename refuses
+ * fails the parse.
+ * Caller owns *out (NULL on error); free with rag_multipart_destroy. The
+ * parts' data point into body, which must outlive *out.
+ * RAG_EFORMAT: no opening or closing boundary, bad headers or parameters,
+ * missing name; RAG_ELIMIT: too many parts, a header block too long;
+ * RAG_ENOMEM. */
+int rag_multipart_parse(rag_multipart **out, const char *body, size_t n_body,
+                        const char *boundary, const rag_multipart_limits *limits,
+                        rag_err *err);
+void rag_multipart_destroy(rag_multipart *m); /* NULL is a no-op */
+
+#define RAG_FILENAME_MAX 255 /* bytes, as NAME_MAX */
+
+/* The last path component of name (after the last '/' or '\'), copied to
+ * out (n_out bytes of room incl. the NUL). RAG_EFORMAT if it is empty, "."
+ * or "..", not valid UTF-8, or holds a control character (C0, DEL, C1) or a
+ * bidirectional override (U+202A..U+202E, U+2066..U+2069); RAG_ELIMIT if it
+ * is longer than RAG_FILENAME_MAX or does not fit in out. */
+int rag_safe_filename(char *out, size_t n_out, const char *name, rag_err *err);
+
+#endif

@@ -1,0 +1,537 @@
+/* test_http_parse.c - the server's input parsers: multipart/form-data, safe
+ * file names.
+ */
+#include "test_support.h"
+
+#include "server/http_parse.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+/* rc is code and the message contains needle (printed when not). */
+static void check_err(int rc, const rag_err *err, int code, const char *needle)
+{
+    if (rc != code || !strstr(err->msg, needle))
+        print_message("got rc %d \"%s\"; want rc %d with \"%s\"\n", rc, err->msg, code,
+                      needle);
+    assert_int_equal(rc, code);
+    assert_non_null(strstr(err->msg, needle));
+}
+
+/* ---- multipart: boundary ----------------------------------------------- */
+
+static void test_boundary__token_quoted_and_case_insensitive(void **state)
+{
+    char b[RAG_MULTIPART_BOUNDARY_MAX + 1];
+    rag_err err = {0};
+    (void)state;
+    assert_int_equal(rag_multipart_boundary(b, "multipart/form-data; boundary=abc", &err),
+                     RAG_OK);
+    assert_string_equal(b, "abc");
+    assert_int_equal(rag_multipart_boundary(
+                         b, "Multipart/Form-Data;charset=utf-8 ; BOUNDARY=\"a b:c=d?\"", &err),
+                     RAG_OK);
+    assert_string_equal(b, "a b:c=d?");
+    assert_int_equal(rag_multipart_boundary(
+                         b, "multipart/form-data; boundary=----WebKitFormBoundary7MA4Y;", &err),
+                     RAG_OK);
+    assert_string_equal(b, "----WebKitFormBoundary7MA4Y");
+    /* empty parameters are tolerated */
+    assert_int_equal(rag_multipart_boundary(b, "multipart/form-data;; boundary=q ;", &err),
+                     RAG_OK);
+    assert_string_equal(b, "q");
+    /* 70 characters is the maximum */
+    assert_int_equal(rag_multipart_boundary(b,
+                                            "multipart/form-data; boundary="
+                                            "0123456789012345678901234567890123456789"
+                                            "012345678901234567890123456789",
+                                            &err),
+                     RAG_OK);
+    assert_int_equal(strlen(b), 70);
+}
+
+static void test_boundary__rejects_wrong_type_missing_repeated_and_bad_values(void **state)
+{
+    char b[RAG_MULTIPART_BOUNDARY_MAX + 1];
+    rag_err err = {0};
+    int rc;
+    (void)state;
+    rc = rag_multipart_boundary(b, NULL, &err);
+    check_err(rc, &err, RAG_EFORMAT, "no Content-Type");
+    rc = rag_multipart_boundary(b, "application/json", &err);
+    check_err(rc, &err, RAG_EFORMAT, "'application/json' is not multipart/form-data");
+    rc = rag_multipart_boundary(b, "multipart/mixed; boundary=a", &err);
+    check_err(rc, &err, RAG_EFORMAT, "not multipart/form-data");
+    rc = rag_multipart_boundary(b, "multipart/form-data", &err);
+    check_err(rc, &err, RAG_EFORMAT, "no boundary parameter");
+    rc = rag_multipart_boundary(b, "multipart/form-data; boundary=a; boundary=b", &err);
+    check_err(rc, &err, RAG_EFORMAT, "boundary parameter twice");
+    rc = rag_multipart_boundary(b, "multipart/form-data; boundary=\"\"", &err);
+    check_err(rc, &err, RAG_EFORMAT, "0 characters, not 1..70");
+    rc = rag_multipart_boundary(b,
+                                "multipart/form-data; boundary="
+                                "0123456789012345678901234567890123456789"
+                                "0123456789012345678901234567890",
+                                &err);
+    check_err(rc, &err, RAG_EFORMAT, "71 characters, not 1..70");
+    rc = rag_multipart_boundary(b, "multipart/form-data; boundary=\"a@b\"", &err);
+    check_err(rc, &err, RAG_EFORMAT, "'@' at character 2");
+    rc = rag_multipart_boundary(b, "multipart/form-data; boundary=\"ab \"", &err);
+    check_err(rc, &err, RAG_EFORMAT, "ends in a space");
+    rc = rag_multipart_boundary(b, "multipart/form-data; boundary=\"abc", &err);
+    check_err(rc, &err, RAG_EFORMAT, "Content-Type: quoted string opened at byte 30");
+    rc = rag_multipart_boundary(b, "multipart/form-data boundary=abc", &err);
+    check_err(rc, &err, RAG_EFORMAT, "expected ';' at byte 20");
+    assert_string_equal(b, "");
+}
+
+/* ---- multipart: bodies ------------------------------------------------- */
+
+#define BND "----WebKitFormBoundary7MA4YWxkTrZu0gW"
+
+/* A browser form: a text field and a file whose data hold a NUL, blank
+ * lines, "--" lines and the boundary minus its last character. */
+static const char FORM[] =
+    "--" BND "\r\n"
+    "Content-Disposition: form-data; name=\"title\"\r\n"
+    "\r\n"
+    "RISC-V manual\r\n"
+    "--" BND "\r\n"
+    "content-disposition: FORM-DATA; name=\"file\"; filename=\"spec.pdf\"\r\n"
+    "Content-Type: application/pdf\r\n"
+    "X-Ignored: yes\r\n"
+    "\r\n"
+    "%PDF-1.7\r\n\r\n\0--x\r\n----" BND "Z\r\n--" "----WebKitFormBoundary7MA4YWxkTrZu0g\r\n"
+    "\r\n"
+    "--" BND "--\r\n";
+
+static const char FILE_DATA[] =
+    "%PDF-1.7\r\n\r\n\0--x\r\n----" BND "Z\r\n--" "----WebKitFormBoundary7MA4YWxkTrZu0g\r\n";
+
+static rag_multipart *parse_ok(const char *body, size_t n, const char *bnd)
+{
+    rag_multipart *m = NULL;
+    rag_err err = {0};
+    int rc = rag_multipart_parse(&m, body, n, bnd, NULL, &err);
+    if (rc != RAG_OK)
+        print_message("multipart parse failed: %s\n", err.msg);
+    assert_int_equal(rc, RAG_OK);
+    assert_non_null(m);
+    return m;
+}
+
+static void parse_fails(const char *body, const char *bnd, const rag_multipart_limits *lim,
+                        int code, const char *needle)
+{
+    rag_multipart *m = (rag_multipart *)1;
+    rag_err err = {0};
+    int rc = rag_multipart_parse(&m, body, strlen(body), bnd, lim, &err);
+    check_err(rc, &err, code, needle);
+    assert_null(m);
+}
+
+static void test_multipart__browser_form_gives_fields_and_zero_copy_file(void **state)
+{
+    rag_multipart *m = parse_ok(FORM, sizeof FORM - 1, BND);
+    const rag_multipart_part *p;
+    (void)state;
+    assert_int_equal(m->n_parts, 2);
+    p = &m->parts[0];
+    assert_string_equal(p->name, "title");
+    assert_null(p->filename);
+    assert_null(p->raw_filename);
+    assert_null(p->content_type);
+    assert_int_equal(p->n_data, 13);
+    assert_memory_equal(p->data, "RISC-V manual", 13);
+    p = &m->parts[1];
+    assert_string_equal(p->name, "file");
+    assert_string_equal(p->filename, "spec.pdf");
+    assert_string_equal(p->raw_filename, "spec.pdf");
+    assert_string_equal(p->content_type, "application/pdf");
+    assert_int_equal(p->n_data, sizeof FILE_DATA - 1);
+    assert_memory_equal(p->data, FILE_DATA, sizeof FILE_DATA - 1);
+    /* zero copy: the data lie inside the body */
+    assert_true(p->data > FORM && p->data + p->n_data < FORM + sizeof FORM);
+    rag_multipart_destroy(m);
+}
+
+static void test_multipart__preamble_padding_and_epilogue_are_skipped(void **state)
+{
+    static const char body[] = "This is the preamble.\r\n--b\r\nstill preamble\r\n"
+                               "--xyz \t\r\n"
+                               "Content-Disposition: form-data; name=a\r\n\r\n1\r\n"
+                               "--xyz\r\n"
+                               "Content-Disposition: form-data; name=b\r\n\r\n2\r\n"
+                               "--xyz--  \r\nthe epilogue\r\n--xyz\r\nignored";
+    rag_multipart *m = parse_ok(body, sizeof body - 1, "xyz");
+    (void)state;
+    assert_int_equal(m->n_parts, 2);
+    assert_string_equal(m->parts[0].name, "a");
+    assert_int_equal(m->parts[0].n_data, 1);
+    assert_memory_equal(m->parts[0].data, "1", 1);
+    assert_string_equal(m->parts[1].name, "b");
+    assert_memory_equal(m->parts[1].data, "2", 1);
+    rag_multipart_destroy(m);
+}
+
+static void test_multipart__close_delimiter_alone_is_zero_parts(void **state)
+{
+    rag_multipart *m = parse_ok("--b--", 5, "b");
+    (void)state;
+    assert_int_equal(m->n_parts, 0);
+    rag_multipart_destroy(m);
+    m = parse_ok("--b--\r\n", 7, "b");
+    assert_int_equal(m->n_parts, 0);
+    rag_multipart_destroy(m);
+}
+
+static void test_multipart__empty_data_and_headers_only_parts(void **state)
+{
+    static const char body[] = "--b\r\n"
+                               "Content-Disposition: form-data; name=empty\r\n\r\n"
+                               "\r\n--b\r\n"
+                               "Content-Disposition: form-data; name=nobody\r\n"
+                               "\r\n--b--";
+    rag_multipart *m = parse_ok(body, sizeof body - 1, "b");
+    (void)state;
+    assert_int_equal(m->n_parts, 2);
+    assert_string_equal(m->parts[0].name, "empty");
+    assert_int_equal(m->parts[0].n_data, 0);
+    assert_string_equal(m->parts[1].name, "nobody");
+    assert_int_equal(m->parts[1].n_data, 0);
+    rag_multipart_destroy(m);
+}
+
+/* The filename and raw_filename of a one-part body with this disposition,
+ * "(null)" for NULL. */
+static void filenames(const char *disposition, char safe[300], char raw[300])
+{
+    char body[1024];
+    rag_multipart *m;
+    snprintf(body, sizeof body, "--b\r\nContent-Disposition: %s\r\n\r\nx\r\n--b--\r\n",
+             disposition);
+    m = parse_ok(body, strlen(body), "b");
+    assert_int_equal(m->n_parts, 1);
+    snprintf(safe, 300, "%s", m->parts[0].filename ? m->parts[0].filename : "(null)");
+    snprintf(raw, 300, "%s", m->parts[0].raw_filename ? m->parts[0].raw_filename : "(null)");
+    rag_multipart_destroy(m);
+}
+
+static void test_multipart__filenames_quoted_escaped_rfc5987_and_stripped(void **state)
+{
+    char safe[300], raw[300];
+    (void)state;
+    filenames("form-data; name=f; filename=\"a\\\"b.txt\"", safe, raw);
+    assert_string_equal(safe, "a\"b.txt");
+    assert_string_equal(raw, "a\"b.txt");
+    /* filename* wins over filename, in either order */
+    filenames("form-data; name=f; filename=\"EUR rates.txt\"; "
+              "filename*=UTF-8''%e2%82%ac%20rates.txt",
+              safe, raw);
+    assert_string_equal(safe, "\xe2\x82\xac rates.txt");
+    filenames("form-data; filename*=utf-8'en'%C3%A9t%C3%A9.md; name=f; filename=ete.md", safe,
+              raw);
+    assert_string_equal(safe, "\xc3\xa9t\xc3\xa9.md");
+    /* an old browser's full Windows path: backslashes are kept, then cut */
+    filenames("form-data; name=f; filename=\"C:\\Users\\x\\report.pdf\"", safe, raw);
+    assert_string_equal(safe, "report.pdf");
+    assert_string_equal(raw, "C:\\Users\\x\\report.pdf");
+    filenames("form-data; name=f; filename=\"../../etc/passwd\"", safe, raw);
+    assert_string_equal(safe, "passwd");
+    assert_string_equal(raw, "../../etc/passwd");
+    /* raw UTF-8 in a quoted string, as browsers send it; an escaped backslash */
+    filenames("form-data; name=f; filename=\"\xc3\xa9\\\\z\"", safe, raw);
+    assert_string_equal(safe, "z");
+    assert_string_equal(raw, "\xc3\xa9\\z");
+    /* no file chosen, and no filename at all */
+    filenames("form-data; name=f; filename=\"\"", safe, raw);
+    assert_string_equal(safe, "(null)");
+    assert_string_equal(raw, "");
+    filenames("form-data; name=f", safe, raw);
+    assert_string_equal(safe, "(null)");
+    assert_string_equal(raw, "(null)");
+}
+
+static void test_multipart__part_names_are_decoded_and_kept_exactly(void **state)
+{
+    static const char body[] = "--b\r\n"
+                               "Content-Disposition: form-data; NAME=\"x y;\\\"z\"\r\n\r\n1"
+                               "\r\n--b\r\n"
+                               "Content-Disposition: form-data; name=t.k-n\r\n\r\n2"
+                               "\r\n--b--";
+    rag_multipart *m = parse_ok(body, sizeof body - 1, "b");
+    (void)state;
+    assert_string_equal(m->parts[0].name, "x y;\"z");
+    assert_string_equal(m->parts[1].name, "t.k-n");
+    rag_multipart_destroy(m);
+}
+
+static void test_multipart__structure_errors_name_the_part_and_place(void **state)
+{
+    (void)state;
+    parse_fails("no boundary here", "b", NULL, RAG_EFORMAT, "no opening boundary '--b'");
+    parse_fails("", "b", NULL, RAG_EFORMAT, "no opening boundary");
+    parse_fails("--b\r\nContent-Disposition: form-data; name=a\r\n\r\ndata", "b", NULL,
+                RAG_EFORMAT, "no closing boundary: the body ends inside part 1");
+    parse_fails("--b\r\nContent-Disposition: form-data; name=a\r\n\r\n1\r\n--b\r\n"
+                "Content-Disposition: form-data; name=c\r\n\r\n2\r\n--b",
+                "b", NULL, RAG_EFORMAT, "ends after the boundary at byte");
+    parse_fails("--b\r\nContent-Disposition: form-data; name=a\r\n\r\n1\r\n--bX\r\n", "b",
+                NULL, RAG_EFORMAT, "followed by 'X\\x0d\\x0a', not CRLF or '--'");
+    parse_fails("--b\r\nContent-Disposition: form-data; name=a\r\n\r\n1\r\n--b-\r\n", "b",
+                NULL, RAG_EFORMAT, "followed by '-\\x0d\\x0a', not CRLF or '--'");
+    parse_fails("--b\nContent-Disposition: form-data; name=a\n\n1\n--b--\n", "b", NULL,
+                RAG_EFORMAT, "followed by '\\x0aContent', not CRLF");
+    parse_fails("--b\r\n\r\n1\r\n--b--", "b", NULL, RAG_EFORMAT,
+                "part 1 has no Content-Disposition header");
+    parse_fails("--b\r\n\r\n--b--", "b", NULL, RAG_EFORMAT,
+                "part 1 has no Content-Disposition header");
+    parse_fails("--b\r\nContent-Type: text/plain\r\n\r\n1\r\n--b--", "b", NULL, RAG_EFORMAT,
+                "part 1 has no Content-Disposition header");
+    parse_fails("--b\r\nContent-Disposition: form-data; name=a\r\n\r\n\r\n--b\r\n"
+                "Content-Disposition: form-data; name=b\r\n\r\n\r\n--b\r\n"
+                "Content-Disposition: form-data; filename=x\r\n\r\n\r\n--b--",
+                "b", NULL, RAG_EFORMAT, "multipart: part 3 has no name");
+    parse_fails("--b\r\nContent-Disposition: form-data; name=\"\"\r\n\r\n1\r\n--b--", "b",
+                NULL, RAG_EFORMAT, "part 1 has an empty name");
+    parse_fails("--b\r\nContent-Disposition: attachment; name=a\r\n\r\n1\r\n--b--", "b",
+                NULL, RAG_EFORMAT, "part 1: Content-Disposition is 'attachment', not form-data");
+    parse_fails("--b\r\nContent-Disposition: form-data; name=a; Name=b\r\n\r\n1\r\n--b--", "b",
+                NULL, RAG_EFORMAT, "part 1: Content-Disposition parameter 'Name' repeated");
+    parse_fails("--b\r\nContent-Disposition: form-data; name=a\r\n"
+                "Content-Disposition: form-data; name=b\r\n\r\n1\r\n--b--",
+                "b", NULL, RAG_EFORMAT, "part 1 has two Content-Disposition headers");
+    parse_fails("--b\r\nContent-Disposition: form-data; name=a\r\nContent-Type: a/b\r\n"
+                "Content-Type: c/d\r\n\r\n1\r\n--b--",
+                "b", NULL, RAG_EFORMAT, "part 1 has two Content-Type headers");
+    parse_fails("--b\r\nContent-Disposition: form-data; name=a\r\nContent-Type:\r\n\r\n1\r\n"
+                "--b--",
+                "b", NULL, RAG_EFORMAT, "part 1: empty Content-Type");
+    parse_fails("--b\r\nContent-Disposition: form-data; name=a\r\nContent-Type: text/\xc3\xa9\r\n"
+                "\r\n1\r\n--b--",
+                "b", NULL, RAG_EFORMAT, "part 1: Content-Type has a non-ASCII byte");
+}
+
+static void test_multipart__header_syntax_errors(void **state)
+{
+    (void)state;
+    parse_fails("--b\r\nContent-Disposition: form-data; name=a\nX: y\r\n\r\n1\r\n--b--", "b",
+                NULL, RAG_EFORMAT, "part 1: header line 1 ends in a bare LF, not CRLF");
+    parse_fails("--b\r\nX: y\rZ\r\nContent-Disposition: form-data; name=a\r\n\r\n1\r\n--b--",
+                "b", NULL, RAG_EFORMAT, "part 1: header line 1 ends in a bare CR");
+    parse_fails("--b\r\nContent-Disposition: form-data; name=a\r\nX-A: b\r\n c\r\n\r\n1\r\n"
+                "--b--",
+                "b", NULL, RAG_EFORMAT, "part 1: header line 3 is folded");
+    parse_fails("--b\r\nContent-Disposition form-data\r\n\r\n1\r\n--b--", "b", NULL,
+                RAG_EFORMAT, "header line 1 'Content-Disposition form-data' is not 'Name: value'");
+    parse_fails("--b\r\nContent-Disposition: form-data; name=a\x01\r\n\r\n1\r\n--b--", "b",
+                NULL, RAG_EFORMAT, "header 'Content-Disposition' has control character 0x01");
+    parse_fails("--b\r\nContent-Disposition: form-data; name=a\r\n"
+                "Content-Transfer-Encoding: base64\r\n\r\nMQ==\r\n--b--",
+                "b", NULL, RAG_EFORMAT, "Content-Transfer-Encoding 'base64' is not supported");
+    parse_fails("--b\r\nContent-Disposition: form-data; name=\"a\r\n\r\n1\r\n--b--", "b", NULL,
+                RAG_EFORMAT, "part 1: Content-Disposition: quoted string opened at byte 16");
+    parse_fails("--b\r\nContent-Disposition: form-data; name\r\n\r\n1\r\n--b--", "b", NULL,
+                RAG_EFORMAT, "parameter 'name' has no '='");
+    parse_fails("--b\r\nContent-Disposition: form-data; name=\r\n\r\n1\r\n--b--", "b", NULL,
+                RAG_EFORMAT, "parameter 'name' has no value");
+    parse_fails("--b\r\nContent-Disposition: form-data; name=\"\xff\"\r\n\r\n1\r\n--b--", "b",
+                NULL, RAG_EFORMAT, "part 1: name is not valid UTF-8");
+    parse_fails("--b\r\nContent-Disposition: form-data; name=a\r\nno blank line\r\n--b--", "b",
+                NULL, RAG_EFORMAT, "part 1: headers are not ended by a blank line");
+}
+
+static void test_multipart__bad_filenames_fail_the_parse(void **state)
+{
+    (void)state;
+    parse_fails("--b\r\nContent-Disposition: form-data; name=f; filename=\"..\"\r\n\r\n1\r\n"
+                "--b--",
+                "b", NULL, RAG_EFORMAT, "part 1: filename '..' ends in '..'");
+    parse_fails("--b\r\nContent-Disposition: form-data; name=f; filename=\"a/\"\r\n\r\n1\r\n"
+                "--b--",
+                "b", NULL, RAG_EFORMAT, "has no name after its last");
+    parse_fails("--b\r\nContent-Disposition: form-data; name=f; filename*=UTF-8''a%0Ab\r\n"
+                "\r\n1\r\n--b--",
+                "b", NULL, RAG_EFORMAT, "filename 'a\\x0ab' has control character U+000A");
+    parse_fails("--b\r\nContent-Disposition: form-data; name=f; filename*=UTF-8''%00\r\n"
+                "\r\n1\r\n--b--",
+                "b", NULL, RAG_EFORMAT, "filename*: ext-value decodes to a NUL byte");
+    parse_fails("--b\r\nContent-Disposition: form-data; name=f; filename*=UTF-8''%ff\r\n"
+                "\r\n1\r\n--b--",
+                "b", NULL, RAG_EFORMAT, "not valid UTF-8 after decoding");
+    parse_fails("--b\r\nContent-Disposition: form-data; name=f; filename*=UTF-8''%e\r\n"
+                "\r\n1\r\n--b--",
+                "b", NULL, RAG_EFORMAT, "bad percent escape at byte 7");
+    parse_fails("--b\r\nContent-Disposition: form-data; name=f; filename*=ISO-8859-1''%e9\r\n"
+                "\r\n1\r\n--b--",
+                "b", NULL, RAG_EFORMAT, "charset 'ISO-8859-1' is not supported (only UTF-8)");
+    parse_fails("--b\r\nContent-Disposition: form-data; name=f; filename*=a.txt\r\n"
+                "\r\n1\r\n--b--",
+                "b", NULL, RAG_EFORMAT, "no charset'language' prefix");
+    parse_fails("--b\r\nContent-Disposition: form-data; name=f; filename*=\"UTF-8''a\"\r\n"
+                "\r\n1\r\n--b--",
+                "b", NULL, RAG_EFORMAT, "filename* must not be quoted");
+    parse_fails("--b\r\nContent-Disposition: form-data; name=f; filename*=UTF-8''a*b\r\n"
+                "\r\n1\r\n--b--",
+                "b", NULL, RAG_EFORMAT, "other than attr-char");
+    parse_fails("--b\r\nContent-Disposition: form-data; name=f; filename=\"\xc3\"\r\n"
+                "\r\n1\r\n--b--",
+                "b", NULL, RAG_EFORMAT, "part 1: filename is not valid UTF-8");
+}
+
+static void test_multipart__limits_on_parts_and_header_bytes(void **state)
+{
+    rag_multipart_limits two = {.max_parts = 2};
+    rag_multipart_limits small = {.max_header_bytes = 48};
+    static const char three[] = "--b\r\nContent-Disposition: form-data; name=a\r\n\r\n\r\n--b\r\n"
+                                "Content-Disposition: form-data; name=b\r\n\r\n\r\n--b\r\n"
+                                "Content-Disposition: form-data; name=c\r\n\r\n\r\n--b--";
+    /* 48 bytes of header block incl. its CRLF: exactly the limit */
+    static const char fits[] = "--b\r\nContent-Disposition: form-data; name=abcdefghi\r\n\r\n"
+                               "data\r\n--b--";
+    rag_multipart *m;
+    rag_err err = {0};
+    (void)state;
+    parse_fails(three, "b", &two, RAG_ELIMIT, "multipart: more than 2 parts");
+    m = parse_ok(three, sizeof three - 1, "b");
+    assert_int_equal(m->n_parts, 3);
+    rag_multipart_destroy(m);
+
+    assert_int_equal(rag_multipart_parse(&m, fits, sizeof fits - 1, "b", &small, &err),
+                     RAG_OK);
+    rag_multipart_destroy(m);
+    parse_fails("--b\r\nContent-Disposition: form-data; name=abcdefghij\r\n\r\nx\r\n--b--",
+                "b", &small, RAG_ELIMIT, "part 1: headers exceed 48 bytes");
+    /* no blank line within reach, long data after */
+    parse_fails("--b\r\nContent-Disposition: form-data; name=abcd\r\nX-Long: "
+                "0123456789012345678901234567890123456789\r\n\r\nx\r\n--b--",
+                "b", &small, RAG_ELIMIT, "part 1: headers exceed 48 bytes");
+    /* a headers-only part just over the limit */
+    parse_fails("--b\r\nContent-Disposition: form-data; name=abcdefghij\r\n\r\n--b--", "b",
+                &small, RAG_ELIMIT, "headers exceed 48 bytes");
+}
+
+static void test_multipart__a_line_starting_with_the_boundary_ends_the_part(void **state)
+{
+    /* RFC 2046: "--b" at a line start is a delimiter whatever follows; it
+     * is refused, not taken as data */
+    parse_fails("--b\r\nContent-Disposition: form-data; name=a\r\n\r\nx\r\n--bb\r\n--b--", "b",
+                NULL, RAG_EFORMAT, "is followed by 'b\\x0d\\x0a--b--', not CRLF or '--'");
+    (void)state;
+}
+
+static void test_multipart__bad_boundary_argument_is_invalid(void **state)
+{
+    rag_multipart *m;
+    rag_err err = {0};
+    (void)state;
+    check_err(rag_multipart_parse(&m, "--b--", 5, "", NULL, &err), &err, RAG_EINVAL,
+              "1..70");
+    check_err(rag_multipart_parse(&m, "--b--", 5, NULL, NULL, &err), &err, RAG_EINVAL,
+              "1..70");
+}
+
+static void test_multipart__out_of_memory_at_every_allocation(void **state)
+{
+    long n_ok = -1;
+    (void)state;
+    for (long n = 0; n < 100 && n_ok < 0; n++) {
+        rag_multipart *m = NULL;
+        rag_err err = {0};
+        int rc;
+        ts_fail_alloc_after(n);
+        rc = rag_multipart_parse(&m, FORM, sizeof FORM - 1, BND, NULL, &err);
+        ts_fail_alloc_after(-1);
+        if (rc == RAG_OK)
+            n_ok = n;
+        else
+            check_err(rc, &err, RAG_ENOMEM, "out of memory");
+        rag_multipart_destroy(m);
+    }
+    assert_true(n_ok >= 3); /* handle, arena block, parts table */
+}
+
+/* ---- safe file names --------------------------------------------------- */
+
+static void test_safe_filename__keeps_only_the_last_component(void **state)
+{
+    char out[RAG_FILENAME_MAX + 1];
+    rag_err err = {0};
+    (void)state;
+    assert_int_equal(rag_safe_filename(out, sizeof out, "dir/sub/a.pdf", &err), RAG_OK);
+    assert_string_equal(out, "a.pdf");
+    assert_int_equal(rag_safe_filename(out, sizeof out, "C:\\x\\b.txt", &err), RAG_OK);
+    assert_string_equal(out, "b.txt");
+    assert_int_equal(rag_safe_filename(out, sizeof out, "a/..\\c", &err), RAG_OK);
+    assert_string_equal(out, "c");
+    assert_int_equal(rag_safe_filename(out, sizeof out, "\xc3\xbcn\xc3\xaf" "code \xe2\x98\x83.md",
+                                       &err),
+                     RAG_OK);
+    assert_string_equal(out, "\xc3\xbcn\xc3\xaf" "code \xe2\x98\x83.md");
+    assert_int_equal(rag_safe_filename(out, sizeof out, "...", &err), RAG_OK);
+    assert_string_equal(out, "...");
+}
+
+static void test_safe_filename__rejects_empty_dots_controls_and_overrides(void **state)
+{
+    char out[RAG_FILENAME_MAX + 1], big[RAG_FILENAME_MAX + 2];
+    rag_err err = {0};
+    (void)state;
+    check_err(rag_safe_filename(out, sizeof out, "", &err), &err, RAG_EFORMAT, "is empty");
+    check_err(rag_safe_filename(out, sizeof out, "dir/", &err), &err, RAG_EFORMAT,
+              "filename 'dir/' has no name after its last");
+    check_err(rag_safe_filename(out, sizeof out, "dir\\", &err), &err, RAG_EFORMAT,
+              "has no name after");
+    check_err(rag_safe_filename(out, sizeof out, ".", &err), &err, RAG_EFORMAT,
+              "ends in '.'");
+    check_err(rag_safe_filename(out, sizeof out, "a/..", &err), &err, RAG_EFORMAT,
+              "filename 'a/..' ends in '..'");
+    check_err(rag_safe_filename(out, sizeof out, "a\x01" "b", &err), &err, RAG_EFORMAT,
+              "control character U+0001");
+    check_err(rag_safe_filename(out, sizeof out, "a\x7f", &err), &err, RAG_EFORMAT,
+              "U+007F");
+    check_err(rag_safe_filename(out, sizeof out, "a\xc2\x85", &err), &err, RAG_EFORMAT,
+              "U+0085");
+    check_err(rag_safe_filename(out, sizeof out, "\xe2\x80\xae" "fdp.exe", &err), &err,
+              RAG_EFORMAT, "U+202E");
+    check_err(rag_safe_filename(out, sizeof out, "x\xe2\x81\xa6", &err), &err, RAG_EFORMAT,
+              "U+2066");
+    check_err(rag_safe_filename(out, sizeof out, "a\xff.txt", &err), &err, RAG_EFORMAT,
+              "not valid UTF-8 (at byte 1");
+    memset(big, 'a', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    check_err(rag_safe_filename(out, sizeof out, big, &err), &err, RAG_ELIMIT,
+              "longer than 255 bytes");
+    big[RAG_FILENAME_MAX] = '\0';
+    assert_int_equal(rag_safe_filename(out, sizeof out, big, &err), RAG_OK);
+    assert_int_equal(strlen(out), RAG_FILENAME_MAX);
+    check_err(rag_safe_filename(out, 4, "dir/abcd", &err), &err, RAG_ELIMIT,
+              "does not fit in 4 bytes");
+    assert_string_equal(out, "");
+    check_err(rag_safe_filename(out, sizeof out, NULL, &err), &err, RAG_EINVAL, "none given");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_boundary__token_quoted_and_case_insensitive),
+        cmocka_unit_test(test_boundary__rejects_wrong_type_missing_repeated_and_bad_values),
+        cmocka_unit_test(test_multipart__browser_form_gives_fields_and_zero_copy_file),
+        cmocka_unit_test(test_multipart__preamble_padding_and_epilogue_are_skipped),
+        cmocka_unit_test(test_multipart__close_delimiter_alone_is_zero_parts),
+        cmocka_unit_test(test_multipart__empty_data_and_headers_only_parts),
+        cmocka_unit_test(test_multipart__filenames_quoted_escaped_rfc5987_and_stripped),
+        cmocka_unit_test(test_multipart__part_names_are_decoded_and_kept_exactly),
+        cmocka_unit_test(test_multipart__structure_errors_name_the_part_and_place),
+        cmocka_unit_test(test_multipart__header_syntax_errors),
+        cmocka_unit_test(test_multipart__bad_filenames_fail_the_parse),
+        cmocka_unit_test(test_multipart__limits_on_parts_and_header_bytes),
+        cmocka_unit_test(test_multipart__a_line_starting_with_the_boundary_ends_the_part),
+        cmocka_unit_test(test_multipart__bad_boundary_argument_is_invalid),
+        cmocka_unit_test(test_multipart__out_of_memory_at_every_allocation),
+        cmocka_unit_test(test_safe_filename__keeps_only_the_last_component),
+        cmocka_unit_test(test_safe_filename__rejects_empty_dots_controls_and_overrides),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
