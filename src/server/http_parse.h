@@ -1,12 +1,12 @@
 /* http_parse.h - pure parsers for the outside input `docrag serve` reads:
- * multipart/form-data bodies and the file names they carry.
+ * multipart/form-data bodies and the file names they carry, query strings.
  *
  * None of these know about libevent: they take bytes (as evhttp hands them
  * over) and return structs, so they are unit tested and fuzzed alone. Every
  * one is bounded (limits below, each with a default), never asserts on
  * input, and fails with RAG_EFORMAT (malformed) or RAG_ELIMIT (too large,
  * too many, out of range) and a message saying what was wrong and where:
- * "multipart: part 3 has no name".
+ * "multipart: part 3 has no name", "query: parameter 'k' repeated".
  *
  * Input quoted in a message is cut short and escaped (\xNN for anything but
  * printable ASCII), so it is safe to log and to send back.
@@ -94,5 +94,50 @@ void rag_multipart_destroy(rag_multipart *m); /* NULL is a no-op */
  * bidirectional override (U+202A..U+202E, U+2066..U+2069); RAG_ELIMIT if it
  * is longer than RAG_FILENAME_MAX or does not fit in out. */
 int rag_safe_filename(char *out, size_t n_out, const char *name, rag_err *err);
+
+/* ---- query strings (application/x-www-form-urlencoded) ---------------- */
+
+typedef struct {
+    size_t max_query_bytes; /* raw query, default 8192 */
+    size_t max_params;      /* default 64 */
+    size_t max_key_bytes;   /* decoded, default 64 */
+    size_t max_value_bytes; /* decoded, default 4096 */
+} rag_query_limits;
+
+typedef struct rag_query rag_query;
+
+/* Parse `a=1&b=x%20y+z` (no leading '?'; NULL = empty): '&' separates, empty
+ * pairs are skipped, '+' is a space, %XX an octet; a key without '=' has the
+ * value "". Keys are case-sensitive and may appear once only.
+ * Caller owns *out (NULL on error); free with rag_query_destroy.
+ * RAG_EFORMAT: bad percent escape, NUL, raw control character, invalid UTF-8
+ * after decoding, empty key, repeated key; RAG_ELIMIT: a limit; RAG_ENOMEM. */
+int rag_query_parse(rag_query **out, const char *query,
+                    const rag_query_limits *limits, rag_err *err);
+void rag_query_destroy(rag_query *q); /* NULL is a no-op */
+
+/* The decoded value of key, or NULL if absent. Borrowed; valid until q is
+ * destroyed. */
+const char *rag_query_get(const rag_query *q, const char *key);
+size_t rag_query_count(const rag_query *q);
+/* Parameter i (< rag_query_count) in query order; borrowed. */
+void rag_query_at(const rag_query *q, size_t i, const char **key,
+                  const char **value);
+/* RAG_EFORMAT naming the first parameter whose key is not in known
+ * (NULL-terminated), e.g. to catch `?kk=5`. */
+int rag_query_check_known(const rag_query *q, const char *const *known,
+                          rag_err *err);
+
+/* *out = the value of key as a base-10 integer in [min, max], or def when the
+ * key is absent. The whole value must be [-]digits: "5x", "1e3", " 5", "0x10"
+ * and "" fail with RAG_EFORMAT; overflow and values outside [min, max] with
+ * RAG_ELIMIT; both messages name the key and the range. *out is untouched on
+ * error. */
+int rag_query_int(const rag_query *q, const char *key, long min, long max,
+                  long def, long *out, rag_err *err);
+/* *out = 1 for true/yes/on/1 or a bare `?key`, 0 for false/no/off/0 (ASCII
+ * case-insensitive), def when absent; anything else is RAG_EFORMAT. */
+int rag_query_bool(const rag_query *q, const char *key, int def, int *out,
+                   rag_err *err);
 
 #endif

@@ -1,5 +1,5 @@
 /* test_http_parse.c - the server's input parsers: multipart/form-data, safe
- * file names.
+ * file names, query strings.
  */
 #include "test_support.h"
 
@@ -512,6 +512,195 @@ static void test_safe_filename__rejects_empty_dots_controls_and_overrides(void *
     check_err(rag_safe_filename(out, sizeof out, NULL, &err), &err, RAG_EINVAL, "none given");
 }
 
+/* ---- query strings ----------------------------------------------------- */
+
+static rag_query *query_ok(const char *s)
+{
+    rag_query *q = NULL;
+    rag_err err = {0};
+    int rc = rag_query_parse(&q, s, NULL, &err);
+    if (rc != RAG_OK)
+        print_message("query parse failed: %s\n", err.msg);
+    assert_int_equal(rc, RAG_OK);
+    return q;
+}
+
+static void query_fails(const char *s, const rag_query_limits *lim, int code,
+                        const char *needle)
+{
+    rag_query *q = (rag_query *)1;
+    rag_err err = {0};
+    check_err(rag_query_parse(&q, s, lim, &err), &err, code, needle);
+    assert_null(q);
+}
+
+static void test_query__decodes_percent_and_plus(void **state)
+{
+    rag_query *q = query_ok("a=1&b=x%20y+z&c=%E2%82%AC%2b&d=a=b");
+    const char *k, *v;
+    (void)state;
+    assert_int_equal(rag_query_count(q), 4);
+    assert_string_equal(rag_query_get(q, "a"), "1");
+    assert_string_equal(rag_query_get(q, "b"), "x y z");
+    assert_string_equal(rag_query_get(q, "c"), "\xe2\x82\xac+");
+    assert_string_equal(rag_query_get(q, "d"), "a=b");
+    assert_null(rag_query_get(q, "e"));
+    assert_null(rag_query_get(q, "A"));
+    rag_query_at(q, 1, &k, &v);
+    assert_string_equal(k, "b");
+    assert_string_equal(v, "x y z");
+    rag_query_destroy(q);
+}
+
+static void test_query__empty_pairs_skipped_and_bare_keys_are_empty(void **state)
+{
+    rag_query *q = query_ok("&&stream&b=&&my+key=%41&");
+    (void)state;
+    assert_int_equal(rag_query_count(q), 3);
+    assert_string_equal(rag_query_get(q, "stream"), "");
+    assert_string_equal(rag_query_get(q, "b"), "");
+    assert_string_equal(rag_query_get(q, "my key"), "A");
+    rag_query_destroy(q);
+    q = query_ok(NULL);
+    assert_int_equal(rag_query_count(q), 0);
+    assert_null(rag_query_get(q, "a"));
+    rag_query_destroy(q);
+    q = query_ok("");
+    assert_int_equal(rag_query_count(q), 0);
+    rag_query_destroy(q);
+}
+
+static void test_query__rejects_bad_escapes_nul_utf8_controls_empty_and_repeats(void **state)
+{
+    (void)state;
+    query_fails("a=%zz", NULL, RAG_EFORMAT, "invalid percent escape '%zz' at byte 2");
+    query_fails("ab=1&c=%4", NULL, RAG_EFORMAT, "invalid percent escape '%4' at byte 7");
+    query_fails("a=1%", NULL, RAG_EFORMAT, "invalid percent escape '%' at byte 3");
+    query_fails("%g1=1", NULL, RAG_EFORMAT, "at byte 0");
+    query_fails("a=x%00y", NULL, RAG_EFORMAT, "parameter 'a' value contains a NUL byte");
+    query_fails("a%00=1", NULL, RAG_EFORMAT, "name contains a NUL byte");
+    query_fails("a=%ff", NULL, RAG_EFORMAT, "parameter 'a' value is not valid UTF-8");
+    query_fails("a=%C0%AF", NULL, RAG_EFORMAT, "not valid UTF-8"); /* overlong '/' */
+    query_fails("a=\x01", NULL, RAG_EFORMAT, "control character 0x01 at byte 2");
+    query_fails("a=1&=x", NULL, RAG_EFORMAT, "parameter 2 (at byte 4) has an empty name");
+    query_fails("k=1&j=2&k=3", NULL, RAG_EFORMAT, "query: parameter 'k' repeated");
+    query_fails("k=1&%6B=2", NULL, RAG_EFORMAT, "query: parameter 'k' repeated");
+    query_fails("stream&stream=1", NULL, RAG_EFORMAT, "parameter 'stream' repeated");
+}
+
+static void test_query__limits_on_length_count_key_and_value(void **state)
+{
+    rag_query_limits lim = {.max_query_bytes = 10};
+    rag_query *q;
+    rag_err err = {0};
+    (void)state;
+    query_fails("a=123456789", &lim, RAG_ELIMIT, "query: longer than 10 bytes");
+    assert_int_equal(rag_query_parse(&q, "a=12345678", &lim, &err), RAG_OK);
+    rag_query_destroy(q);
+    lim = (rag_query_limits){.max_params = 2};
+    query_fails("a&b&c", &lim, RAG_ELIMIT, "query: more than 2 parameters");
+    assert_int_equal(rag_query_parse(&q, "a&&b&", &lim, &err), RAG_OK);
+    rag_query_destroy(q);
+    lim = (rag_query_limits){.max_key_bytes = 3};
+    query_fails("abcd=1", &lim, RAG_ELIMIT, "parameter 'abcd' name is longer than 3 bytes");
+    assert_int_equal(rag_query_parse(&q, "%61bc=1", &lim, &err), RAG_OK); /* decoded: 3 */
+    rag_query_destroy(q);
+    lim = (rag_query_limits){.max_value_bytes = 4};
+    query_fails("k=abcde", &lim, RAG_ELIMIT, "parameter 'k' value is longer than 4 bytes");
+    assert_int_equal(rag_query_parse(&q, "k=%41%42%43%44", &lim, &err), RAG_OK);
+    assert_string_equal(rag_query_get(q, "k"), "ABCD");
+    rag_query_destroy(q);
+}
+
+static void test_query__int_parses_fully_and_checks_the_range(void **state)
+{
+    rag_query *q = query_ok("k=5&neg=-3&big=99999999999999999999&x=5x&e=1e3&sp=+5&hex=0x10"
+                            "&empty=&bare&over=500&min=-&zero=0&lead=007");
+    rag_err err = {0};
+    long v = 42;
+    (void)state;
+    assert_int_equal(rag_query_int(q, "k", 1, 100, 10, &v, &err), RAG_OK);
+    assert_int_equal(v, 5);
+    assert_int_equal(rag_query_int(q, "missing", 1, 100, 10, &v, &err), RAG_OK);
+    assert_int_equal(v, 10);
+    assert_int_equal(rag_query_int(q, "neg", -5, 5, 0, &v, &err), RAG_OK);
+    assert_int_equal(v, -3);
+    assert_int_equal(rag_query_int(q, "zero", 0, 5, 1, &v, &err), RAG_OK);
+    assert_int_equal(v, 0);
+    assert_int_equal(rag_query_int(q, "lead", 0, 10, 1, &v, &err), RAG_OK);
+    assert_int_equal(v, 7);
+    v = 42;
+    check_err(rag_query_int(q, "x", 1, 100, 10, &v, &err), &err, RAG_EFORMAT,
+              "query: parameter 'x' must be an integer in 1..100, got '5x'");
+    check_err(rag_query_int(q, "e", 1, 10000, 10, &v, &err), &err, RAG_EFORMAT, "got '1e3'");
+    check_err(rag_query_int(q, "sp", 1, 100, 10, &v, &err), &err, RAG_EFORMAT, "got ' 5'");
+    check_err(rag_query_int(q, "hex", 1, 100, 10, &v, &err), &err, RAG_EFORMAT, "got '0x10'");
+    check_err(rag_query_int(q, "empty", 1, 100, 10, &v, &err), &err, RAG_EFORMAT, "got ''");
+    check_err(rag_query_int(q, "bare", 1, 100, 10, &v, &err), &err, RAG_EFORMAT, "got ''");
+    check_err(rag_query_int(q, "min", 1, 100, 10, &v, &err), &err, RAG_EFORMAT, "got '-'");
+    check_err(rag_query_int(q, "over", 1, 100, 10, &v, &err), &err, RAG_ELIMIT,
+              "query: parameter 'over' = 500 is out of range 1..100");
+    check_err(rag_query_int(q, "neg", 0, 100, 10, &v, &err), &err, RAG_ELIMIT,
+              "'neg' = -3 is out of range 0..100");
+    check_err(rag_query_int(q, "big", LONG_MIN, LONG_MAX, 10, &v, &err), &err, RAG_ELIMIT,
+              "= 99999999999999999999 is out of range");
+    assert_int_equal(v, 42); /* untouched on error */
+    rag_query_destroy(q);
+}
+
+static void test_query__bool_words_bare_key_and_errors(void **state)
+{
+    rag_query *q = query_ok("a=true&b=YES&c=on&d=1&e=False&f=no&g=OFF&h=0&bare&i=maybe&j=");
+    rag_err err = {0};
+    static const char *const t[] = {"a", "b", "c", "d", "bare"};
+    static const char *const f[] = {"e", "f", "g", "h"};
+    int v;
+    (void)state;
+    for (size_t i = 0; i < 5; i++) {
+        v = 0;
+        assert_int_equal(rag_query_bool(q, t[i], 0, &v, &err), RAG_OK);
+        assert_int_equal(v, 1);
+    }
+    for (size_t i = 0; i < 4; i++) {
+        v = 1;
+        assert_int_equal(rag_query_bool(q, f[i], 1, &v, &err), RAG_OK);
+        assert_int_equal(v, 0);
+    }
+    assert_int_equal(rag_query_bool(q, "missing", 1, &v, &err), RAG_OK);
+    assert_int_equal(v, 1);
+    check_err(rag_query_bool(q, "i", 0, &v, &err), &err, RAG_EFORMAT,
+              "query: parameter 'i' must be true or false, got 'maybe'");
+    check_err(rag_query_bool(q, "j", 0, &v, &err), &err, RAG_EFORMAT, "got ''");
+    rag_query_destroy(q);
+}
+
+static void test_query__check_known_names_the_stray_parameter(void **state)
+{
+    static const char *const known[] = {"k", "mode", "stream", NULL};
+    rag_query *q = query_ok("k=1&stream");
+    rag_err err = {0};
+    (void)state;
+    assert_int_equal(rag_query_check_known(q, known, &err), RAG_OK);
+    rag_query_destroy(q);
+    q = query_ok("k=1&kk=2");
+    check_err(rag_query_check_known(q, known, &err), &err, RAG_EFORMAT,
+              "query: unknown parameter 'kk' (known: k, mode, stream)");
+    rag_query_destroy(q);
+}
+
+static void test_query__out_of_memory(void **state)
+{
+    rag_query *q = (rag_query *)1;
+    rag_err err = {0};
+    int rc;
+    (void)state;
+    ts_fail_alloc_after(0);
+    rc = rag_query_parse(&q, "a=1", NULL, &err);
+    ts_fail_alloc_after(-1);
+    check_err(rc, &err, RAG_ENOMEM, "query: out of memory");
+    assert_null(q);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -532,6 +721,14 @@ int main(void)
         cmocka_unit_test(test_multipart__out_of_memory_at_every_allocation),
         cmocka_unit_test(test_safe_filename__keeps_only_the_last_component),
         cmocka_unit_test(test_safe_filename__rejects_empty_dots_controls_and_overrides),
+        cmocka_unit_test(test_query__decodes_percent_and_plus),
+        cmocka_unit_test(test_query__empty_pairs_skipped_and_bare_keys_are_empty),
+        cmocka_unit_test(test_query__rejects_bad_escapes_nul_utf8_controls_empty_and_repeats),
+        cmocka_unit_test(test_query__limits_on_length_count_key_and_value),
+        cmocka_unit_test(test_query__int_parses_fully_and_checks_the_range),
+        cmocka_unit_test(test_query__bool_words_bare_key_and_errors),
+        cmocka_unit_test(test_query__check_known_names_the_stray_parameter),
+        cmocka_unit_test(test_query__out_of_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
