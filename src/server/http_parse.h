@@ -1,5 +1,6 @@
 /* http_parse.h - pure parsers for the outside input `docrag serve` reads:
- * multipart/form-data bodies and the file names they carry, query strings.
+ * multipart/form-data bodies and the file names they carry, query strings,
+ * URI paths.
  *
  * None of these know about libevent: they take bytes (as evhttp hands them
  * over) and return structs, so they are unit tested and fuzzed alone. Every
@@ -139,5 +140,42 @@ int rag_query_int(const rag_query *q, const char *key, long min, long max,
  * case-insensitive), def when absent; anything else is RAG_EFORMAT. */
 int rag_query_bool(const rag_query *q, const char *key, int def, int *out,
                    rag_err *err);
+
+/* ---- URI paths --------------------------------------------------------- */
+
+typedef struct {
+    size_t max_path_bytes; /* raw path, default 1024 */
+    size_t max_segments;   /* default 16 */
+} rag_path_limits;
+
+typedef struct {
+    char **segs;        /* n_segs decoded, NUL-terminated segments */
+    size_t n_segs;      /* 0 for "/" */
+    int trailing_slash; /* the path ended in '/' after a segment */
+} rag_path;
+
+/* Split an absolute path ("/v1/documents/12", no query) into segments,
+ * percent-decoding each ('+' stays '+'). RAG_EFORMAT: not starting with '/',
+ * an empty segment other than a final one ("//"), a "." or ".." segment
+ * (also when encoded), an encoded '/' (%2F) in a segment, a bad escape, NUL,
+ * a control character, '?' or '#', invalid UTF-8; RAG_ELIMIT: a limit.
+ * Caller owns *out (NULL on error); free with rag_path_destroy. */
+int rag_path_split(rag_path **out, const char *path,
+                   const rag_path_limits *limits, rag_err *err);
+void rag_path_destroy(rag_path *p); /* NULL is a no-op */
+
+/* 1 if p matches pattern, else 0. Pattern segments are literal, or a
+ * capture `{name}` with an optional literal suffix: "/v1/documents/{id}/pages/
+ * {n}.png" matches "/v1/documents/7/pages/3.png" with caps = {"7", "3"}
+ * (the suffix is not captured; a capture is never empty). A trailing '/'
+ * must match too. caps (borrowed from p) must have room for every capture of
+ * the pattern; it is written only on a match. Try more specific patterns
+ * first: "{n}" alone also matches "3.png". */
+int rag_path_match(const rag_path *p, const char *pattern, rag_span *caps,
+                   size_t n_caps);
+
+/* *out = s as a strictly decimal id in 1..INT64_MAX: digits only, no sign,
+ * no leading zero. RAG_EFORMAT otherwise, RAG_ELIMIT on overflow. */
+int rag_parse_id(rag_span s, int64_t *out, rag_err *err);
 
 #endif

@@ -1,5 +1,5 @@
 /* test_http_parse.c - the server's input parsers: multipart/form-data, safe
- * file names, query strings.
+ * file names, query strings, paths and ids.
  */
 #include "test_support.h"
 
@@ -701,6 +701,167 @@ static void test_query__out_of_memory(void **state)
     assert_null(q);
 }
 
+/* ---- paths and ids ----------------------------------------------------- */
+
+static rag_span span(const char *s)
+{
+    rag_span sp = {s, strlen(s)};
+    return sp;
+}
+
+static rag_path *path_ok(const char *s)
+{
+    rag_path *p = NULL;
+    rag_err err = {0};
+    int rc = rag_path_split(&p, s, NULL, &err);
+    if (rc != RAG_OK)
+        print_message("path split failed: %s\n", err.msg);
+    assert_int_equal(rc, RAG_OK);
+    return p;
+}
+
+static void path_fails(const char *s, const rag_path_limits *lim, int code,
+                       const char *needle)
+{
+    rag_path *p = (rag_path *)1;
+    rag_err err = {0};
+    check_err(rag_path_split(&p, s, lim, &err), &err, code, needle);
+    assert_null(p);
+}
+
+static void test_path__splits_and_decodes_segments(void **state)
+{
+    rag_path *p = path_ok("/v1/documents/12/pages/3.png");
+    (void)state;
+    assert_int_equal(p->n_segs, 5);
+    assert_string_equal(p->segs[0], "v1");
+    assert_string_equal(p->segs[1], "documents");
+    assert_string_equal(p->segs[2], "12");
+    assert_string_equal(p->segs[3], "pages");
+    assert_string_equal(p->segs[4], "3.png");
+    assert_int_equal(p->trailing_slash, 0);
+    rag_path_destroy(p);
+    p = path_ok("/a%20b/c+d/%E2%82%AC/..a/.b");
+    assert_int_equal(p->n_segs, 5);
+    assert_string_equal(p->segs[0], "a b");
+    assert_string_equal(p->segs[1], "c+d");
+    assert_string_equal(p->segs[2], "\xe2\x82\xac");
+    assert_string_equal(p->segs[3], "..a");
+    assert_string_equal(p->segs[4], ".b");
+    rag_path_destroy(p);
+    p = path_ok("/");
+    assert_int_equal(p->n_segs, 0);
+    assert_int_equal(p->trailing_slash, 0);
+    rag_path_destroy(p);
+    p = path_ok("/v1/models/");
+    assert_int_equal(p->n_segs, 2);
+    assert_string_equal(p->segs[1], "models");
+    assert_int_equal(p->trailing_slash, 1);
+    rag_path_destroy(p);
+}
+
+static void test_path__rejects_traversal_empty_encoded_slash_and_junk(void **state)
+{
+    (void)state;
+    path_fails("", NULL, RAG_EFORMAT, "does not start with '/'");
+    path_fails("v1/x", NULL, RAG_EFORMAT, "does not start with '/'");
+    path_fails("//a", NULL, RAG_EFORMAT, "empty segment at byte 1 ('//')");
+    path_fails("/a//b", NULL, RAG_EFORMAT, "empty segment at byte 3");
+    path_fails("/a/./b", NULL, RAG_EFORMAT, "path: segment 2 is '.'");
+    path_fails("/a/../b", NULL, RAG_EFORMAT, "path: segment 2 is '..'");
+    path_fails("/a/%2e%2E/b", NULL, RAG_EFORMAT, "segment 2 is '..'");
+    path_fails("/%2E", NULL, RAG_EFORMAT, "segment 1 is '.'");
+    path_fails("/..", NULL, RAG_EFORMAT, "segment 1 is '..'");
+    path_fails("/docs/a%2Fb", NULL, RAG_EFORMAT, "segment 2 has an encoded '/' (%2F)");
+    path_fails("/a%2fb", NULL, RAG_EFORMAT, "encoded '/'");
+    path_fails("/a%00", NULL, RAG_EFORMAT, "segment 1 contains a NUL byte (%00)");
+    path_fails("/a%0a", NULL, RAG_EFORMAT, "segment 1 has control character 0x0a");
+    path_fails("/ab/c%zz", NULL, RAG_EFORMAT, "invalid percent escape '%zz' at byte 5");
+    path_fails("/a%f", NULL, RAG_EFORMAT, "invalid percent escape '%f' at byte 2");
+    path_fails("/a%ff", NULL, RAG_EFORMAT, "segment 1 'a\\xff' is not valid UTF-8");
+    path_fails("/a?x=1", NULL, RAG_EFORMAT, "'?' at byte 2");
+    path_fails("/a#x", NULL, RAG_EFORMAT, "'#' at byte 2");
+    path_fails("/a\tb", NULL, RAG_EFORMAT, "control character 0x09 at byte 2");
+}
+
+static void test_path__limits_on_length_and_segments(void **state)
+{
+    rag_path_limits lim = {.max_path_bytes = 8, .max_segments = 3};
+    rag_path *p;
+    rag_err err = {0};
+    (void)state;
+    path_fails("/abcdefgh", &lim, RAG_ELIMIT, "path: longer than 8 bytes");
+    path_fails("/a/b/c/d", &lim, RAG_ELIMIT, "path: more than 3 segments");
+    assert_int_equal(rag_path_split(&p, "/a/b/c/", &lim, &err), RAG_OK);
+    assert_int_equal(p->n_segs, 3);
+    rag_path_destroy(p);
+    check_err(rag_path_split(&p, NULL, NULL, &err), &err, RAG_EINVAL, "none given");
+}
+
+static void test_path__match_routes_with_captures_and_suffixes(void **state)
+{
+    rag_path *p = path_ok("/v1/documents/7/pages/3.png");
+    rag_span caps[2] = {{"untouched", 9}, {NULL, 0}};
+    rag_err err = {0};
+    int64_t id;
+    (void)state;
+    /* the plain route also matches "3.png": the id parse then refuses it */
+    assert_int_equal(rag_path_match(p, "/v1/documents/{id}/pages/{n}", caps, 2), 1);
+    assert_int_equal(caps[1].n, 5);
+    check_err(rag_parse_id(caps[1], &id, &err), &err, RAG_EFORMAT,
+              "id '3.png' is not a positive decimal number");
+    assert_int_equal(rag_path_match(p, "/v1/documents/{id}/pages/{n}.png", caps, 2), 1);
+    assert_int_equal(caps[0].n, 1);
+    assert_memory_equal(caps[0].s, "7", 1);
+    assert_int_equal(caps[1].n, 1);
+    assert_memory_equal(caps[1].s, "3", 1);
+    assert_int_equal(rag_parse_id(caps[1], &id, &err), RAG_OK);
+    assert_int_equal(id, 3);
+
+    caps[0] = span("untouched");
+    assert_int_equal(rag_path_match(p, "/v1/documents/{id}/pages/{n}.jpg", caps, 2), 0);
+    assert_int_equal(rag_path_match(p, "/v1/documents/{id}/pages", caps, 2), 0);
+    assert_int_equal(rag_path_match(p, "/v1/documents/{id}/pages/{n}.png/x", caps, 2), 0);
+    assert_int_equal(rag_path_match(p, "/v1/documents/{id}/pages/{n}.png/", caps, 2), 0);
+    assert_int_equal(rag_path_match(p, "/v1/Documents/{id}/pages/{n}.png", caps, 2), 0);
+    assert_int_equal(rag_path_match(p, "/v1/documents/{id}/pages/{n}.png", caps, 1), 0);
+    assert_string_equal(caps[0].s, "untouched"); /* only written on a match */
+    rag_path_destroy(p);
+
+    p = path_ok("/v1/documents/7/pages/.png");
+    assert_int_equal(rag_path_match(p, "/v1/documents/{id}/pages/{n}.png", caps, 2), 0);
+    rag_path_destroy(p);
+    p = path_ok("/v1/models/");
+    assert_int_equal(rag_path_match(p, "/v1/models", NULL, 0), 0);
+    assert_int_equal(rag_path_match(p, "/v1/models/", NULL, 0), 1);
+    rag_path_destroy(p);
+    p = path_ok("/");
+    assert_int_equal(rag_path_match(p, "/", NULL, 0), 1);
+    assert_int_equal(rag_path_match(p, "/v1", NULL, 0), 0);
+    rag_path_destroy(p);
+}
+
+static void test_parse_id__strict_positive_decimal(void **state)
+{
+    static const char *const bad[] = {"0", "-1", "+1", "1x", " 1", "1 ", "0x1F", "1e3", ""};
+    rag_err err = {0};
+    int64_t id = -7;
+    (void)state;
+    assert_int_equal(rag_parse_id(span("1"), &id, &err), RAG_OK);
+    assert_int_equal(id, 1);
+    assert_int_equal(rag_parse_id(span("9223372036854775807"), &id, &err), RAG_OK);
+    assert_true(id == INT64_MAX);
+    id = -7;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(rag_parse_id(span(bad[i]), &id, &err), RAG_EFORMAT);
+    check_err(rag_parse_id(span("007"), &id, &err), &err, RAG_EFORMAT,
+              "id '007' has a leading zero");
+    check_err(rag_parse_id(span(""), &id, &err), &err, RAG_EFORMAT, "id is empty");
+    check_err(rag_parse_id(span("9223372036854775808"), &id, &err), &err, RAG_ELIMIT,
+              "is larger than 9223372036854775807");
+    assert_true(id == -7);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -729,6 +890,11 @@ int main(void)
         cmocka_unit_test(test_query__bool_words_bare_key_and_errors),
         cmocka_unit_test(test_query__check_known_names_the_stray_parameter),
         cmocka_unit_test(test_query__out_of_memory),
+        cmocka_unit_test(test_path__splits_and_decodes_segments),
+        cmocka_unit_test(test_path__rejects_traversal_empty_encoded_slash_and_junk),
+        cmocka_unit_test(test_path__limits_on_length_and_segments),
+        cmocka_unit_test(test_path__match_routes_with_captures_and_suffixes),
+        cmocka_unit_test(test_parse_id__strict_positive_decimal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
