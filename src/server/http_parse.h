@@ -1,6 +1,6 @@
 /* http_parse.h - pure parsers for the outside input `docrag serve` reads:
  * multipart/form-data bodies and the file names they carry, query strings,
- * URI paths.
+ * URI paths, Range and Accept-Encoding headers.
  *
  * None of these know about libevent: they take bytes (as evhttp hands them
  * over) and return structs, so they are unit tested and fuzzed alone. Every
@@ -177,5 +177,36 @@ int rag_path_match(const rag_path *p, const char *pattern, rag_span *caps,
 /* *out = s as a strictly decimal id in 1..INT64_MAX: digits only, no sign,
  * no leading zero. RAG_EFORMAT otherwise, RAG_ELIMIT on overflow. */
 int rag_parse_id(rag_span s, int64_t *out, rag_err *err);
+
+/* ---- Range and Accept-Encoding (RFC 9110 §14, §12.5.3) ---------------- */
+
+typedef enum {
+    RAG_RANGE_NONE = 0,          /* no Range header: send 200 and all of it */
+    RAG_RANGE_SINGLE = 1,        /* send 206 with bytes first..last */
+    RAG_RANGE_UNSUPPORTED = 2,   /* several ranges, or a unit other than
+                                    bytes: send 200 and all of it */
+    RAG_RANGE_UNSATISFIABLE = 3, /* send 416, Content-Range: bytes * /size */
+} rag_range_kind;
+
+typedef struct {
+    rag_range_kind kind;
+    uint64_t first, last; /* inclusive, last < size; RAG_RANGE_SINGLE only */
+} rag_range;
+
+/* Evaluate a Range header value (NULL if absent) against a representation of
+ * size bytes: `bytes=a-b` (b clipped to size-1), `bytes=a-`, `bytes=-n` (the
+ * last n bytes, all if n >= size). A range starting at or past size or a
+ * zero suffix is unsatisfiable. On an empty representation a non-zero
+ * suffix gives RAG_RANGE_NONE (RFC 9110 counts it satisfiable, but no 206
+ * can describe zero bytes) and any other range is unsatisfiable.
+ * RAG_EFORMAT for a malformed value (a-b with b < a, no digits, junk):
+ * RFC 9110 §14.2 says to ignore it, so answer 200 with everything. */
+int rag_range_parse(rag_range *out, const char *header, uint64_t size,
+                    rag_err *err);
+
+/* 1 if an Accept-Encoding value admits gzip: "gzip" or "x-gzip" with q > 0,
+ * or "*" with q > 0 when gzip is not named. q=0 refuses. NULL or malformed
+ * elements count as not accepting. */
+int rag_accepts_gzip(const char *accept_encoding);
 
 #endif

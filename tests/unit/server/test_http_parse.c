@@ -1,5 +1,5 @@
 /* test_http_parse.c - the server's input parsers: multipart/form-data, safe
- * file names, query strings, paths and ids.
+ * file names, query strings, paths and ids, Range, Accept-Encoding.
  */
 #include "test_support.h"
 
@@ -862,6 +862,113 @@ static void test_parse_id__strict_positive_decimal(void **state)
     assert_true(id == -7);
 }
 
+/* ---- Range ------------------------------------------------------------- */
+
+static void range_is(const char *h, uint64_t size, rag_range_kind kind, uint64_t first,
+                     uint64_t last)
+{
+    rag_range r;
+    rag_err err = {0};
+    int rc = rag_range_parse(&r, h, size, &err);
+    if (rc != RAG_OK || r.kind != kind || r.first != first || r.last != last)
+        print_message("Range '%s' size %llu: rc %d kind %d %llu-%llu (%s)\n", h ? h : "(null)",
+                      (unsigned long long)size, rc, r.kind, (unsigned long long)r.first,
+                      (unsigned long long)r.last, err.msg);
+    assert_int_equal(rc, RAG_OK);
+    assert_int_equal(r.kind, kind);
+    assert_true(r.first == first && r.last == last);
+}
+
+static void test_range__single_ranges_are_clipped_to_the_size(void **state)
+{
+    (void)state;
+    range_is(NULL, 1000, RAG_RANGE_NONE, 0, 0);
+    range_is("bytes=0-499", 1000, RAG_RANGE_SINGLE, 0, 499);
+    range_is("bytes=500-", 1000, RAG_RANGE_SINGLE, 500, 999);
+    range_is("bytes=-200", 1000, RAG_RANGE_SINGLE, 800, 999);
+    range_is("bytes=-2000", 1000, RAG_RANGE_SINGLE, 0, 999);
+    range_is("bytes=900-5000", 1000, RAG_RANGE_SINGLE, 900, 999);
+    range_is("bytes=0-0", 1000, RAG_RANGE_SINGLE, 0, 0);
+    range_is("bytes=999-999", 1000, RAG_RANGE_SINGLE, 999, 999);
+    range_is("Bytes=1-2", 1000, RAG_RANGE_SINGLE, 1, 2);
+    range_is(" bytes=1-2 , ,", 1000, RAG_RANGE_SINGLE, 1, 2);
+    range_is("bytes=0-99999999999999999999999", 1000, RAG_RANGE_SINGLE, 0, 999);
+    range_is("bytes=-99999999999999999999999", 1000, RAG_RANGE_SINGLE, 0, 999);
+    range_is("bytes=0-", UINT64_MAX, RAG_RANGE_SINGLE, 0, UINT64_MAX - 1);
+}
+
+static void test_range__unsatisfiable_and_unsupported(void **state)
+{
+    (void)state;
+    range_is("bytes=1000-", 1000, RAG_RANGE_UNSATISFIABLE, 0, 0);
+    range_is("bytes=1000-2000", 1000, RAG_RANGE_UNSATISFIABLE, 0, 0);
+    range_is("bytes=-0", 1000, RAG_RANGE_UNSATISFIABLE, 0, 0);
+    range_is("bytes=99999999999999999999999-", 1000, RAG_RANGE_UNSATISFIABLE, 0, 0);
+    range_is("bytes=0-", 0, RAG_RANGE_UNSATISFIABLE, 0, 0);
+    range_is("bytes=-5", 0, RAG_RANGE_NONE, 0, 0);
+    range_is("bytes=0-1,5-6", 1000, RAG_RANGE_UNSUPPORTED, 0, 0);
+    range_is("bytes=2000-, -0, 0-1", 1000, RAG_RANGE_UNSUPPORTED, 0, 0);
+    range_is("bytes=2000-,3000-3001", 1000, RAG_RANGE_UNSATISFIABLE, 0, 0);
+    range_is("items=0-1", 1000, RAG_RANGE_UNSUPPORTED, 0, 0);
+}
+
+static void test_range__malformed_values_are_format_errors(void **state)
+{
+    static const struct {
+        const char *h, *needle;
+    } bad[] = {
+        {"bytes=", "lists no range"},
+        {"bytes=,", "lists no range"},
+        {"bytes=5-2", "last byte 2 is before first byte 5"},
+        {"bytes=abc", "expected first-last or -suffix at byte 6"},
+        {"bytes=1-2x", "unexpected 'x' at byte 9"},
+        {"bytes=1-2;3-4", "unexpected ';3-4'"},
+        {"bytes 1-2", "expected 'bytes=' at byte 5"},
+        {"=1-2", "expected 'bytes=' at byte 0"},
+        {"bytes=--1", "no suffix length at byte 7"},
+        {"bytes=-", "no suffix length"},
+        {"bytes=1", "expected first-last"},
+        {"bytes=1-2,x", "expected first-last"},
+        {"", "expected 'bytes='"},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        rag_range r = {RAG_RANGE_SINGLE, 1, 2};
+        rag_err err = {0};
+        check_err(rag_range_parse(&r, bad[i].h, 1000, &err), &err, RAG_EFORMAT,
+                  bad[i].needle);
+        assert_int_equal(r.kind, RAG_RANGE_NONE);
+    }
+}
+
+/* ---- Accept-Encoding --------------------------------------------------- */
+
+static void test_accepts_gzip__listed_starred_and_q_zero(void **state)
+{
+    static const char *const yes[] = {
+        "gzip", "gzip, deflate, br", "deflate;q=0.5, gzip;q=0.1", "x-gzip", "GZIP;Q=0.5",
+        "*", "*;q=0, gzip", "br;q=1, gzip;q=0.001", "gzip;q=1.000", " gzip ; q=1 ",
+        "gzip;level=\"a,b\";q=1",
+    };
+    static const char *const no[] = {
+        "deflate", "", "gzip;q=0", "gzip; q=0.000", "*;q=0", "gzip;q=0, *", "identity",
+        "gzip;q=1.001", "gzip;q=abc", "gzip;q=0.0001", "gzip;q=\"1\"", "deflate;foo=\"a,gzip\"",
+        "gzip;q=0, gzip", "gzip;;q", "gzipx",
+    };
+    (void)state;
+    assert_int_equal(rag_accepts_gzip(NULL), 0);
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+        if (rag_accepts_gzip(yes[i]) != 1)
+            print_message("should accept gzip: '%s'\n", yes[i]);
+        assert_int_equal(rag_accepts_gzip(yes[i]), 1);
+    }
+    for (size_t i = 0; i < sizeof no / sizeof no[0]; i++) {
+        if (rag_accepts_gzip(no[i]) != 0)
+            print_message("should refuse gzip: '%s'\n", no[i]);
+        assert_int_equal(rag_accepts_gzip(no[i]), 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -895,6 +1002,10 @@ int main(void)
         cmocka_unit_test(test_path__limits_on_length_and_segments),
         cmocka_unit_test(test_path__match_routes_with_captures_and_suffixes),
         cmocka_unit_test(test_parse_id__strict_positive_decimal),
+        cmocka_unit_test(test_range__single_ranges_are_clipped_to_the_size),
+        cmocka_unit_test(test_range__unsatisfiable_and_unsupported),
+        cmocka_unit_test(test_range__malformed_values_are_format_errors),
+        cmocka_unit_test(test_accepts_gzip__listed_starred_and_q_zero),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
