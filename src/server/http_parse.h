@@ -1,6 +1,6 @@
 /* http_parse.h - pure parsers for the outside input `docrag serve` reads:
  * multipart/form-data bodies and the file names they carry, query strings,
- * URI paths, Range and Accept-Encoding headers.
+ * URI paths, Range and Accept-Encoding headers, API keys.
  *
  * None of these know about libevent: they take bytes (as evhttp hands them
  * over) and return structs, so they are unit tested and fuzzed alone. Every
@@ -10,7 +10,8 @@
  * "multipart: part 3 has no name", "query: parameter 'k' repeated".
  *
  * Input quoted in a message is cut short and escaped (\xNN for anything but
- * printable ASCII), so it is safe to log and to send back.
+ * printable ASCII), so it is safe to log and to send back; API keys are
+ * never quoted.
  *
  * Limits structs: pass NULL for the defaults; a field left 0 takes its
  * default, so `&(rag_multipart_limits){.max_parts = 8}` changes one limit.
@@ -208,5 +209,28 @@ int rag_range_parse(rag_range *out, const char *header, uint64_t size,
  * or "*" with q > 0 when gzip is not named. q=0 refuses. NULL or malformed
  * elements count as not accepting. */
 int rag_accepts_gzip(const char *accept_encoding);
+
+/* ---- API keys ---------------------------------------------------------- */
+
+/* The API key of a request from its X-API-Key and Authorization header
+ * values (each NULL if absent). X-API-Key wins when present: behind a
+ * private Hugging Face Space the proxy's own Bearer token fills
+ * Authorization. Authorization must be `Bearer KEY`: scheme ASCII
+ * case-insensitive, one or more spaces, then exactly one token. A key is
+ * 1..4096 visible ASCII characters (wider than token68, for user-chosen
+ * keys). *key borrows from the header.
+ * RAG_ENOTFOUND: neither header (answer 401); RAG_EFORMAT: another scheme,
+ * an empty, spaced or non-ASCII key, extra tokens. Messages never quote the
+ * key. */
+int rag_auth_key(rag_span *key, const char *x_api_key, const char *authorization,
+                 rag_err *err);
+
+/* 1 if a[0..n_a) equals b[0..n_b). The time depends only on max(n_a, n_b):
+ * every byte up to the longer length is compared and the length difference
+ * is folded into the result, so neither the position of the first
+ * difference nor (for a guess at least as long as the secret) the secret's
+ * length leaks. Two empty inputs are equal: reject an empty configured key
+ * before calling. */
+int rag_ct_equal(const void *a, size_t n_a, const void *b, size_t n_b);
 
 #endif

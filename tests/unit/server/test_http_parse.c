@@ -1,5 +1,5 @@
 /* test_http_parse.c - the server's input parsers: multipart/form-data, safe
- * file names, query strings, paths and ids, Range, Accept-Encoding.
+ * file names, query strings, paths and ids, Range, Accept-Encoding, API keys.
  */
 #include "test_support.h"
 
@@ -969,6 +969,100 @@ static void test_accepts_gzip__listed_starred_and_q_zero(void **state)
     }
 }
 
+/* ---- API keys ---------------------------------------------------------- */
+
+static void key_is(const char *x_api_key, const char *authorization, const char *want)
+{
+    rag_span k;
+    rag_err err = {0};
+    int rc = rag_auth_key(&k, x_api_key, authorization, &err);
+    if (rc != RAG_OK)
+        print_message("auth failed: %s\n", err.msg);
+    assert_int_equal(rc, RAG_OK);
+    assert_int_equal(k.n, strlen(want));
+    assert_memory_equal(k.s, want, k.n);
+}
+
+static void test_auth__bearer_or_x_api_key(void **state)
+{
+    (void)state;
+    key_is(NULL, "Bearer abc.DEF-123_~+/=", "abc.DEF-123_~+/=");
+    key_is(NULL, "bearer k", "k");
+    key_is(NULL, "BEARER   k!@#$%^&*()", "k!@#$%^&*()");
+    key_is(NULL, "  Bearer k  ", "k");
+    key_is(" sekrit ", NULL, "sekrit");
+    /* X-API-Key wins: a private HF Space's proxy fills Authorization */
+    key_is("sekrit", "Bearer hf_proxytoken", "sekrit");
+    key_is("sekrit", "Basic dXNlcjpwYXNz", "sekrit");
+}
+
+static void test_auth__errors_never_quote_the_key(void **state)
+{
+    static const struct {
+        const char *x, *auth;
+        int code;
+        const char *needle;
+    } bad[] = {
+        {NULL, NULL, RAG_ENOTFOUND, "auth: no API key"},
+        {NULL, "Basic c2VjcmV0", RAG_EFORMAT, "scheme 'Basic' is not supported"},
+        {NULL, "Verylongschemenamec2VjcmV0 x", RAG_EFORMAT, "Authorization is not 'Bearer"},
+        {NULL, "c2VjcmV0", RAG_EFORMAT, "Authorization is not 'Bearer KEY'"},
+        {NULL, "", RAG_EFORMAT, "Authorization has no scheme"},
+        {NULL, "Bearer", RAG_EFORMAT, "'Bearer' has no key"},
+        {NULL, "Bearer   ", RAG_EFORMAT, "'Bearer' has no key"},
+        {NULL, "Bearer\tsecret", RAG_EFORMAT, "must be followed by a space"},
+        {NULL, "Bearer:secret", RAG_EFORMAT, "must be followed by a space"},
+        {NULL, "Bearer sec ret", RAG_EFORMAT, "Bearer key has a space at byte 3"},
+        {NULL, "Bearer sec\x01ret", RAG_EFORMAT, "other than visible ASCII at byte 3"},
+        {NULL, "Bearer s\xc3\xa9" "cret", RAG_EFORMAT, "other than visible ASCII at byte 1"},
+        {"", "Bearer secret", RAG_EFORMAT, "X-API-Key is empty"},
+        {"sec ret", NULL, RAG_EFORMAT, "X-API-Key has a space"},
+        {"sec\tret", NULL, RAG_EFORMAT, "X-API-Key has a character other than visible ASCII"},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        rag_span k = {"x", 1};
+        rag_err err = {0};
+        check_err(rag_auth_key(&k, bad[i].x, bad[i].auth, &err), &err, bad[i].code,
+                  bad[i].needle);
+        assert_null(k.s);
+        assert_null(strstr(err.msg, "secret"));
+        assert_null(strstr(err.msg, "sec"));
+        assert_null(strstr(err.msg, "c2VjcmV0"));
+    }
+}
+
+static void test_auth__overlong_key_is_a_limit_error(void **state)
+{
+    char big[4098];
+    rag_span k;
+    rag_err err = {0};
+    (void)state;
+    memset(big, 'k', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    check_err(rag_auth_key(&k, big, NULL, &err), &err, RAG_ELIMIT, "longer than 4096 bytes");
+    big[4096] = '\0';
+    assert_int_equal(rag_auth_key(&k, big, NULL, &err), RAG_OK);
+    assert_int_equal(k.n, 4096);
+}
+
+static void test_ct_equal__equal_only_for_same_bytes_and_length(void **state)
+{
+    (void)state;
+    assert_int_equal(rag_ct_equal("secret", 6, "secret", 6), 1);
+    assert_int_equal(rag_ct_equal("secret", 6, "Secret", 6), 0);
+    assert_int_equal(rag_ct_equal("secret", 6, "secreT", 6), 0);
+    assert_int_equal(rag_ct_equal("secret", 6, "secre", 5), 0);
+    assert_int_equal(rag_ct_equal("secret", 6, "secretx", 7), 0);
+    /* a guess padded with NULs is still not equal */
+    assert_int_equal(rag_ct_equal("ab", 2, "ab\0", 3), 0);
+    assert_int_equal(rag_ct_equal("a\0b", 3, "a\0c", 3), 0);
+    assert_int_equal(rag_ct_equal("a\0b", 3, "a\0b", 3), 1);
+    assert_int_equal(rag_ct_equal("", 0, "", 0), 1);
+    assert_int_equal(rag_ct_equal("", 0, "x", 1), 0);
+    assert_int_equal(rag_ct_equal("x", 1, NULL, 0), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1006,6 +1100,10 @@ int main(void)
         cmocka_unit_test(test_range__unsatisfiable_and_unsupported),
         cmocka_unit_test(test_range__malformed_values_are_format_errors),
         cmocka_unit_test(test_accepts_gzip__listed_starred_and_q_zero),
+        cmocka_unit_test(test_auth__bearer_or_x_api_key),
+        cmocka_unit_test(test_auth__errors_never_quote_the_key),
+        cmocka_unit_test(test_auth__overlong_key_is_a_limit_error),
+        cmocka_unit_test(test_ct_equal__equal_only_for_same_bytes_and_length),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
