@@ -16,6 +16,9 @@
  * Limits structs: pass NULL for the defaults; a field left 0 takes its
  * default, so `&(rag_multipart_limits){.max_parts = 8}` changes one limit.
  *
+ * What each parser accepts and rejects, with the RFC sections: see
+ * docs/http_parsing.md.
+ *
  * Thread safety: no shared state; every function may run on any thread.
  * A parse result is read-only after the parse and may be shared.
  */
