@@ -10,8 +10,8 @@
  *   quoted-string = DQUOTE *( qdtext / "\" octet ) DQUOTE
  *   qdtext    = HTAB / SP / 0x21 / 0x23-0x5B / 0x5D-0x7E / 0x80-0xFF
  *
- * Strict except for two things senders really do: a trailing ';', and raw
- * UTF-8 (obs-text) inside quoted strings.
+ * Strict except for two things senders really do: empty parameters (";;",
+ * a trailing ';'), and raw UTF-8 (obs-text) inside quoted strings.
  */
 #include "http_parse_int.h"
 
@@ -264,8 +264,8 @@ int rag_hp_ext_value(char *out, size_t *n_out, rag_span value, rag_err *err)
     if (!rag_hp_ieq(value.s, (size_t)(q1 - value.s), "UTF-8")) {
         char q[64];
         rag_hp_quote(q, sizeof q, value.s, (size_t)(q1 - value.s));
-        return rag_fail(err, RAG_EFORMAT, "ext-value charset '%s' is not supported (only UTF-8)",
-                        q);
+        return rag_fail(err, RAG_EFORMAT,
+                        "ext-value charset '%s' is not supported (only UTF-8)", q);
     }
     for (const char *l = q1 + 1; l < q2; l++) {
         unsigned char c = (unsigned char)*l;
@@ -277,7 +277,8 @@ int rag_hp_ext_value(char *out, size_t *n_out, rag_span value, rag_err *err)
     for (const char *c = v; c < end; c++) {
         if (*c != '%' && !is_attr_char((unsigned char)*c))
             return rag_fail(err, RAG_EFORMAT,
-                            "ext-value has a character other than attr-char or %%XX at byte %zu",
+                            "ext-value has a character other than attr-char or %%XX "
+                            "at byte %zu",
                             (size_t)(c - value.s));
     }
     if (rag_hp_pct_decode(out, n_out, v, (size_t)(end - v), 0, &bad_at) < 0)

@@ -1,19 +1,20 @@
 /* http_parse.h - pure parsers for the outside input `docrag serve` reads:
- * multipart/form-data bodies, query strings, URI paths, Range and
- * Accept-Encoding headers, API keys.
+ * multipart/form-data bodies and the file names they carry, query strings,
+ * URI paths, Range and Accept-Encoding headers, API keys.
  *
  * None of these know about libevent: they take bytes (as evhttp hands them
  * over) and return structs, so they are unit tested and fuzzed alone. Every
  * one is bounded (limits below, each with a default), never asserts on
  * input, and fails with RAG_EFORMAT (malformed) or RAG_ELIMIT (too large,
- * too many, out of range) and a message saying what was wrong and where
- * ("multipart: part 3 has no name", "query: parameter 'k' repeated"). Input
- * quoted in a message is cut short and escaped (\xNN for anything but
- * printable ASCII), so it is safe to log and to send back; API keys are never
- * quoted.
+ * too many, out of range) and a message saying what was wrong and where:
+ * "multipart: part 3 has no name", "query: parameter 'k' repeated".
+ *
+ * Input quoted in a message is cut short and escaped (\xNN for anything but
+ * printable ASCII), so it is safe to log and to send back; API keys are
+ * never quoted.
  *
  * Limits structs: pass NULL for the defaults; a field left 0 takes its
- * default, so `&(rag_query_limits){.max_params = 8}` changes one limit.
+ * default, so `&(rag_multipart_limits){.max_parts = 8}` changes one limit.
  *
  * What each parser accepts and rejects, with the RFC sections: see
  * docs/http_parsing.md.

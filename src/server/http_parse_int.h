@@ -45,7 +45,8 @@ typedef struct {
 int rag_hp_params_start(rag_hp_params *it, rag_span *type, const char *value,
                         size_t n_value, rag_err *err);
 /* 1 and *out for the next parameter, 0 at the end, or RAG_EFORMAT with
- * "at byte N" in the message. A trailing ';' is tolerated. */
+ * "at byte N" in the message. Empty parameters (";;", a trailing ';') are
+ * tolerated. */
 int rag_hp_params_next(rag_hp_params *it, rag_hp_param *out, rag_err *err);
 /* Unescape a quoted-string (incl. its quotes) into out (room for
  * value.n bytes); returns the length. A backslash escapes only '"' and '\'

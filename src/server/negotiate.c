@@ -183,7 +183,8 @@ int rag_accepts_gzip(const char *accept_encoding)
         }
         q = element_q(p, (size_t)(e - p), &coding);
         if (q >= 0) {
-            if (rag_hp_ieq(coding.s, coding.n, "gzip") || rag_hp_ieq(coding.s, coding.n, "x-gzip"))
+            if (rag_hp_ieq(coding.s, coding.n, "gzip") ||
+                rag_hp_ieq(coding.s, coding.n, "x-gzip"))
                 gzip_q = gzip_q < 0 || q < gzip_q ? q : gzip_q;
             else if (coding.n == 1 && coding.s[0] == '*')
                 star_q = star_q < 0 || q < star_q ? q : star_q;

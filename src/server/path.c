@@ -57,7 +57,9 @@ int rag_path_split(rag_path **out, const char *path, const rag_path_limits *limi
         lim.max_segments = DEFAULT_MAX_SEGMENTS;
     if (!path)
         return rag_fail(err, RAG_EINVAL, "path: none given");
-    n = strnlen(path, lim.max_path_bytes < PTRDIFF_MAX ? lim.max_path_bytes + 1 : (size_t)PTRDIFF_MAX);
+    /* one byte past the limit tells "too long" without reading further */
+    n = strnlen(path, lim.max_path_bytes < PTRDIFF_MAX ? lim.max_path_bytes + 1
+                                                       : (size_t)PTRDIFF_MAX);
     if (n > lim.max_path_bytes)
         return rag_fail(err, RAG_ELIMIT, "path: longer than %zu bytes", lim.max_path_bytes);
     if (path[0] != '/')

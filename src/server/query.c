@@ -62,8 +62,8 @@ static int decode_part(char *dst, size_t *n_dst, const char *raw, size_t n, size
         return rag_fail(err, RAG_ELIMIT, "query: parameter '%s' %s is longer than %zu bytes",
                         q, what, max_bytes);
     if (memchr(dst, '\0', *n_dst))
-        return rag_fail(err, RAG_EFORMAT, "query: parameter '%s' %s contains a NUL byte (%%00)",
-                        q, what);
+        return rag_fail(err, RAG_EFORMAT,
+                        "query: parameter '%s' %s contains a NUL byte (%%00)", q, what);
     if (!rag_utf8_valid(dst, *n_dst))
         return rag_fail(err, RAG_EFORMAT,
                         "query: parameter '%s' %s is not valid UTF-8 after decoding", q, what);
@@ -96,8 +96,9 @@ static int parse_into(rag_query *qr, const char *s, size_t n_s, const rag_query_
         if (rc < 0)
             return rc;
         if (n_key == 0)
-            return rag_fail(err, RAG_EFORMAT, "query: parameter %zu (at byte %zu) has an empty "
-                            "name", n_params + 1, i);
+            return rag_fail(err, RAG_EFORMAT,
+                            "query: parameter %zu (at byte %zu) has an empty name",
+                            n_params + 1, i);
         p->n_key = n_key;
         t += n_key + 1;
         p->value = t;
@@ -112,7 +113,8 @@ static int parse_into(rag_query *qr, const char *s, size_t n_s, const rag_query_
             t += n_val + 1;
         }
         for (size_t k = 0; k < n_params; k++) {
-            if (qr->params[k].n_key == n_key && memcmp(qr->params[k].key, p->key, n_key) == 0) {
+            if (qr->params[k].n_key == n_key &&
+                memcmp(qr->params[k].key, p->key, n_key) == 0) {
                 char q[64];
                 rag_hp_quote(q, sizeof q, p->key, n_key);
                 return rag_fail(err, RAG_EFORMAT, "query: parameter '%s' repeated", q);
@@ -144,7 +146,9 @@ int rag_query_parse(rag_query **out, const char *query, const rag_query_limits *
     if (!lim.max_value_bytes)
         lim.max_value_bytes = DEFAULT_MAX_VALUE_BYTES;
 
-    n_s = strnlen(s, lim.max_query_bytes < PTRDIFF_MAX ? lim.max_query_bytes + 1 : (size_t)PTRDIFF_MAX);
+    /* one byte past the limit tells "too long" without reading further */
+    n_s = strnlen(s, lim.max_query_bytes < PTRDIFF_MAX ? lim.max_query_bytes + 1
+                                                       : (size_t)PTRDIFF_MAX);
     if (n_s > lim.max_query_bytes)
         return rag_fail(err, RAG_ELIMIT, "query: longer than %zu bytes", lim.max_query_bytes);
     for (size_t i = 0; i < n_s; i++) {
