@@ -56,7 +56,9 @@ static void note(rag_buf *notes, const char *fmt, const char *name, const char *
 static void record(rag_usage *u, const char *name, int ok, const char *cls,
                    int retries, int fell_back, double ms, int64_t in, int64_t out)
 {
-    rag_usage_event ev = {name, "llm", ok, cls, retries, fell_back, ms, in, out};
+    rag_usage_event ev = {.backend = name, .stage = "llm", .ok = ok, .error_class = cls,
+                          .retries = retries, .fell_back = fell_back, .latency_ms = ms,
+                          .tokens_in = in, .tokens_out = out};
     if (u)
         rag_usage_record(u, &ev);
 }
