@@ -8,6 +8,7 @@
 #include "embed/embed.h"
 #include "embed/embed_index.h"
 #include "obs/obs.h"
+#include "retrieve/retrieve.h"
 
 #include <math.h>
 
@@ -591,6 +592,49 @@ static void test_embed_chain__first_member_of_another_dimension_falls_through(vo
     rag_config_destroy(cfg);
 }
 
+/* The same through retrieval: vectors stored while TEI was right (8-d);
+ * TEI now answers 16-d. Dense search is served by oai_b, where it used to
+ * drop the stage ("the embedder gives 16 dimensions ... run docrag
+ * index"). */
+static void test_embed_chain__retrieval_declares_the_stored_dimension(void **state)
+{
+    rag_remote_opts o = fast_opts();
+    rag_config *cfg = cfg_for(mock.url, "tei_a, oai_b", NULL);
+    rag_embedder *e = NULL;
+    rag_retriever *r = NULL;
+    rag_search_opts so = {0};
+    rag_hits hits;
+    rag_embed_report rep;
+    rag_err err = {0};
+    char *dir;
+    rag_index *ix = three_chunk_index("embed_declared_dim", &dir);
+    (void)state;
+    ts_mock_reset(&mock);
+    assert_int_equal(rag_embedder_chain_create(&e, cfg, NULL, &o, &err), RAG_OK);
+    assert_int_equal(rag_embed_index(ix, e, NULL, &rep, &err), RAG_OK);
+    assert_string_equal(rag_embedder_served_by(e), "tei_a");
+    rag_embedder_destroy(e);
+    ts_mock_faults(&mock, "{\"faults\":[{\"fault\":\"dim;n=16\",\"path\":\"/embed\","
+                          "\"count\":20}]}");
+    if (rag_retriever_open(&r, ix, cfg, RAG_MODE_DENSE, NULL, &err) != RAG_OK)
+        fail_msg("retriever: %s", err.msg);
+    assert_true(rag_retriever_has_dense(r));
+    so.mode = RAG_MODE_DENSE;
+    so.k = 3;
+    so.retriever = r;
+    assert_int_equal(rag_search(&hits, ix, "beta vector", &so, &err), RAG_OK);
+    if (hits.notice[0])
+        fail_msg("notice: %s", hits.notice);
+    assert_int_equal(hits.mode_used, RAG_MODE_DENSE);
+    assert_int_equal(hits.n, 3);
+    assert_int_equal(ts_mock_count(&mock, "/v1/embeddings"), 1);
+    rag_hits_fini(&hits);
+    rag_retriever_destroy(r);
+    rag_index_close(ix);
+    rag_free(dir);
+    rag_config_destroy(cfg);
+}
+
 /* A local back-end's precision and threads keys reach the model: the model
  * id says "@int8", and the vectors differ from the f32 model's. */
 static void test_embed_registry__local_precision_from_config(void **state)
@@ -642,6 +686,7 @@ int main(void)
         cmocka_unit_test(test_embed_chain__disabled_member_skipped_with_reason),
         cmocka_unit_test(test_embed_chain__non_finite_vector_falls_through),
         cmocka_unit_test(test_embed_chain__first_member_of_another_dimension_falls_through),
+        cmocka_unit_test(test_embed_chain__retrieval_declares_the_stored_dimension),
         cmocka_unit_test(test_embed_registry__local_precision_from_config),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
