@@ -101,14 +101,7 @@ static int member_call(void *ctx, size_t i, rag_chain_outcome *oc, rag_err *err)
                         c->dim);
     }
     rc = rag_embedder_embed(c->m[i], w->texts, w->n_texts, w->out, err);
-    info = rag_embedder_last_call(c->m[i]);
-    if (info) {
-        oc->retries = info->retries;
-        oc->tokens_in = info->tokens_in;
-        oc->tokens_out = info->tokens_out;
-        if (rc < 0)
-            oc->error_class = info->error_class;
-    }
+    rag_chain_outcome_from_call(oc, rag_embedder_last_call(c->m[i]), rc);
     return rc;
 }
 
@@ -129,22 +122,14 @@ static int member_check(void *ctx, size_t i, rag_err *err)
     return RAG_OK;
 }
 
-static void member_failed(void *ctx, size_t i, int rc, rag_err *err)
-{
-    embed_walk *w = ctx;
-    (void)rc;
-    if (i + 1 < w->c->n)
-        rag_log(RAG_LOG_INFO, "chains.embed: '%s' failed (%s); trying '%s'", w->c->names[i],
-                err->msg, w->c->names[i + 1]);
-}
-
 static int chain_embed(rag_embedder *base, const char *const *texts, size_t n_texts,
                        float *out, rag_err *err)
 {
     struct chain_embedder *c = (struct chain_embedder *)base;
     embed_walk w = {c, texts, n_texts, out};
     rag_chain_walk_opts o = {.stage = "embed", .usage = c->usage, .call = member_call,
-                             .check = member_check, .on_fail = member_failed, .ctx = &w};
+                             .check = member_check, .ctx = &w,
+                             .log_fall_through = 1};
     rag_chain_result res;
     int rc;
 

@@ -105,6 +105,9 @@ int rag_chain_walk(rag_chain_result *res, const rag_chain_member *members, size_
             record(o, m, 0, oc.error_class, more && !stop, 0, rag_now_ms() - t0, &oc);
             if (o->on_fail)
                 o->on_fail(o->ctx, i, rc, &e1);
+            if (o->log_fall_through && more && !stop)
+                rag_log(RAG_LOG_INFO, "chains.%s: '%s' failed (%s); trying '%s'", o->stage,
+                        m->name, e1.msg, members[i + 1].name);
             if (stop) {
                 if (err) {
                     *err = e1;
@@ -125,4 +128,15 @@ void rag_chain_result_fini(rag_chain_result *res)
 {
     if (res)
         rag_buf_fini(&res->notice);
+}
+
+void rag_chain_outcome_from_call(rag_chain_outcome *oc, const rag_call_info *info, int rc)
+{
+    if (!info)
+        return;
+    oc->retries = info->retries;
+    oc->tokens_in = info->tokens_in;
+    oc->tokens_out = info->tokens_out;
+    if (rc < 0)
+        oc->error_class = info->error_class;
 }

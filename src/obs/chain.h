@@ -84,6 +84,10 @@ typedef struct {
      * (the text the notice gets) and tell the caller. May be NULL. */
     void (*on_fail)(void *ctx, size_t i, int rc, rag_err *err);
     void *ctx;
+    /* 1 = log each fall-through at RAG_LOG_INFO, "chains.STAGE: 'a' failed
+     * (MESSAGE); trying 'b'" (embed, rerank: their callers get no notice);
+     * 0 = the notice is the only trace (llm: the answer carries it). */
+    int log_fall_through;
 } rag_chain_walk_opts;
 
 typedef struct {
@@ -112,5 +116,9 @@ int rag_chain_walk(rag_chain_result *res, const rag_chain_member *members, size_
                    const rag_chain_walk_opts *opts, rag_err *err);
 
 void rag_chain_result_fini(rag_chain_result *res);
+
+/* For call callbacks of members that report a rag_call_info (may be NULL):
+ * retries and tokens into oc, and on failure (rc < 0) its error class. */
+void rag_chain_outcome_from_call(rag_chain_outcome *oc, const rag_call_info *info, int rc);
 
 #endif

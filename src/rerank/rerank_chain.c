@@ -157,17 +157,9 @@ static int member_call(void *ctx, size_t i, rag_chain_outcome *oc, rag_err *err)
 {
     rerank_walk *w = ctx;
     rag_reranker *m = w->c->m[i];
-    const rag_call_info *info;
     int rc = rag_reranker_score(m, w->query, w->passages, w->n_passages, w->out, err);
 
-    info = rag_reranker_last_call(m);
-    if (info) {
-        oc->retries = info->retries;
-        oc->tokens_in = info->tokens_in;
-        oc->tokens_out = info->tokens_out;
-        if (rc < 0)
-            oc->error_class = info->error_class;
-    }
+    rag_chain_outcome_from_call(oc, rag_reranker_last_call(m), rc);
     return rc;
 }
 
@@ -181,22 +173,14 @@ static int member_check(void *ctx, size_t i, rag_err *err)
     return RAG_OK;
 }
 
-static void member_failed(void *ctx, size_t i, int rc, rag_err *err)
-{
-    rerank_walk *w = ctx;
-    (void)rc;
-    if (i + 1 < w->c->n)
-        rag_log(RAG_LOG_INFO, "chains.rerank: '%s' failed (%s); trying '%s'", w->c->names[i],
-                err->msg, w->c->names[i + 1]);
-}
-
 static int chain_score(rag_reranker *base, const char *query, const char *const *passages,
                        size_t n_passages, float *out, rag_err *err)
 {
     struct chain_reranker *c = (struct chain_reranker *)base;
     rerank_walk w = {c, query, passages, n_passages, out};
     rag_chain_walk_opts o = {.stage = "rerank", .usage = c->usage, .call = member_call,
-                             .check = member_check, .on_fail = member_failed, .ctx = &w};
+                             .check = member_check, .ctx = &w,
+                             .log_fall_through = 1};
     rag_chain_result res;
     int rc;
 

@@ -345,6 +345,45 @@ static void test_chain__on_fail_may_rewrite_the_noted_message(void **state)
     rag_chain_result_fini(&res);
 }
 
+static rag_buf logged = RAG_BUF_INIT;
+static void capture_log(rag_log_level level, const char *msg, void *ud)
+{
+    (void)level;
+    (void)ud;
+    rag_buf_puts(&logged, msg);
+    rag_buf_putc(&logged, '\n');
+}
+
+/* log_fall_through (embed, rerank) logs each fall-through, not the last
+ * failure (nothing follows it) and not a skip; and outcome_from_call
+ * copies a member's call info. */
+static void test_chain__logs_each_fall_through_when_asked(void **state)
+{
+    script s[3] = {{0}, {.rc = RAG_EBACKEND, .msg = "down"}, {.rc = RAG_EBACKEND,
+                                                              .msg = "also down"}};
+    rag_chain_member m[3] = {{"off", 0, 0, NULL}, {"a", 1, 0, NULL}, {"b", 1, 0, NULL}};
+    walk_ctx w = {.s = s};
+    rag_chain_walk_opts o = opts_for(&w, NULL);
+    rag_chain_result res;
+    rag_chain_outcome oc = {0};
+    rag_call_info info = {.retries = 2, .error_class = "timeout", .tokens_in = 5};
+    (void)state;
+    o.log_fall_through = 1;
+    rag_log_set(capture_log, NULL);
+    assert_int_equal(rag_chain_walk(&res, m, 3, &o, NULL), RAG_EBACKEND);
+    rag_log_set(NULL, NULL);
+    assert_string_equal(logged.data, "chains.test: 'a' failed (down); trying 'b'\n");
+    rag_buf_fini(&logged);
+    rag_chain_result_fini(&res);
+    rag_chain_outcome_from_call(&oc, &info, RAG_OK);
+    assert_int_equal(oc.retries, 2);
+    assert_int_equal(oc.tokens_in, 5);
+    assert_null(oc.error_class); /* a success has no class */
+    rag_chain_outcome_from_call(&oc, &info, RAG_EBACKEND);
+    assert_string_equal(oc.error_class, "timeout");
+    rag_chain_outcome_from_call(&oc, NULL, RAG_EBACKEND); /* local: nothing to copy */
+}
+
 /* Every allocation of the walk fails in turn: RAG_ENOMEM or RAG_OK, never
  * a crash or a leak (ASan). */
 static void test_chain__allocation_failure_while_writing_the_notice(void **state)
@@ -383,6 +422,7 @@ int main(void)
         cmocka_unit_test(test_chain__stop_enomem_and_builtin_failure_end_the_walk),
         cmocka_unit_test(test_chain__builtin_is_never_skipped_nor_recorded),
         cmocka_unit_test(test_chain__on_fail_may_rewrite_the_noted_message),
+        cmocka_unit_test(test_chain__logs_each_fall_through_when_asked),
         cmocka_unit_test(test_chain__allocation_failure_while_writing_the_notice),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
