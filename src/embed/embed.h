@@ -43,10 +43,15 @@ struct rag_embedder_ops {
     /* Optional: config name of the back-end that served the last call
      * (chains: the member; remote: its own name). Borrowed. */
     const char *(*served_by)(const rag_embedder *e);
-    /* Optional (remote): declare the dimension the caller expects, so dim()
-     * needs no probe request; an answer of another size then fails with
-     * RAG_EFORMAT. RAG_EINVAL if a different dimension is already known. */
+    /* Optional (remote, chains): declare the dimension the caller expects,
+     * so dim() needs no probe request; it replaces any dimension learned so
+     * far, and an answer of another size then fails with RAG_EFORMAT
+     * (chains: the member that gives it fails and the next one is tried).
+     * RAG_EINVAL for 0. */
     int (*set_dim)(rag_embedder *e, size_t dim);
+    /* Optional (remote): the endpoint its requests go to, so a chain can
+     * skip it while its circuit breaker is open. Borrowed. */
+    rag_net_endpoint *(*endpoint)(const rag_embedder *e);
 };
 
 struct rag_embedder {
@@ -82,6 +87,15 @@ static inline const char *rag_embedder_served_by(const rag_embedder *e)
 static inline const rag_call_info *rag_embedder_last_call(const rag_embedder *e)
 {
     return e->ops->last_call ? e->ops->last_call(e) : NULL;
+}
+/* Declare the dimension the caller needs (retrieval: the stored vectors').
+ * With the set_dim op see above; without it (local) RAG_OK when dim()
+ * already equals it, else RAG_EINVAL. */
+static inline int rag_embedder_set_dim(rag_embedder *e, size_t dim)
+{
+    if (e->ops->set_dim)
+        return e->ops->set_dim(e, dim);
+    return dim && e->ops->dim(e) == dim ? RAG_OK : RAG_EINVAL;
 }
 
 /* Local back-end: load a BertModel folder (config.json, model.safetensors,
@@ -127,24 +141,31 @@ int rag_embedder_from_config_ex(rag_embedder **out, const rag_config *cfg,
  * "all-MiniLM-L6-v2" and the Hub id "sentence-transformers/all-MiniLM-L6-v2"). */
 int rag_embed_model_ids_match(const char *a, const char *b);
 
-/* Fallback chain over cfg->chain_embed (embed_chain.c). Members are tried
- * in order; one that fails (any error), whose breaker is open (fails fast,
- * nothing sent) or whose monthly budget is spent (rag_usage_allowed == 0,
- * skipped without a request) falls through to the next. Disabled members
- * are skipped at build time with their reason logged (RAG_LOG_INFO); a
- * "none" entry ends the list. All members must serve the same model
- * (rag_embed_model_ids_match; a TEI member in a chain of two or more needs
- * `model` set): a chain that mixes fails with RAG_EINVAL naming both
- * back-ends and models. dim() is learned from the first member that can
- * tell (one probe request if it is remote) and declared to the others
- * (set_dim), so a fallback member's first use costs no extra request.
- * Every attempt is recorded in usage (stage "embed",
- * fell_back = 1 when the next member was tried). served_by (the op /
- * rag_embedder_served_by) names the member that served the last call, or
- * NULL if it failed. A chain with no usable member: RAG_OK with *out = NULL
- * when the list is empty or only "none", else the build error of the
- * last member (all reasons logged). usage and cfg are borrowed and must
- * outlive the chain; opts may be NULL. Caller owns *out. */
+/* Fallback chain over cfg->chain_embed (embed_chain.c), walked by
+ * rag_chain_walk (obs/chain.h: the rules shared with the rerank and LLM
+ * chains). Per call, members are tried in order: a disabled one
+ * (placeholder token; also logged once at build, RAG_LOG_INFO), one whose
+ * monthly budget is spent, or one whose circuit breaker is open is skipped
+ * without a request; one that fails (any error) or gives an invalid result
+ * (vectors of another dimension than the chain's, a non-finite value)
+ * falls through to the next. A "none" entry ends the list. All members must
+ * serve the same model (rag_embed_model_ids_match; a TEI member in a chain
+ * of two or more needs `model` set): a chain that mixes fails with
+ * RAG_EINVAL naming both back-ends and models.
+ * Dimension: the one the caller declares (rag_embedder_set_dim; retrieval
+ * declares the stored vectors'), else the first available member's (one
+ * probe request if it is remote); either way it is declared to every
+ * member (set_dim), so a fallback member's first use costs no extra
+ * request, and a member of another dimension fails rather than the chain.
+ * Every attempt and every budget or breaker skip is recorded in usage
+ * (stage "embed", fell_back = 1 when a later member exists). served_by (the
+ * op / rag_embedder_served_by) names the member that served the last call,
+ * or NULL if it failed. When every member fails: RAG_EBACKEND "chains.embed:
+ * no back-end answered (a: ...; b: ...)". A chain with no usable member:
+ * RAG_OK with *out = NULL when the list is empty or only "none", else
+ * RAG_EINVAL with the build error of the last member (all reasons logged).
+ * usage and cfg are borrowed and must outlive the chain; opts may be NULL.
+ * Caller owns *out. */
 int rag_embedder_chain_create(rag_embedder **out, const rag_config *cfg,
                               rag_usage *usage, const rag_remote_opts *opts,
                               rag_err *err);

@@ -1,123 +1,150 @@
 /* embed_chain.c - an embedder that tries the back-ends of chains.embed in
  * order (embed.h: rag_embedder_chain_create).
  *
- * Every member serves the same model, so vectors from any of them live in
- * one space; the chain refuses to build otherwise. A call goes to the first
- * member whose budget allows it; a failure (including a fast failure from
- * an open breaker, which sends nothing) is recorded and the next member is
- * tried. Each attempt becomes one rag_usage event.
+ * The walk itself, with its skip rules, usage events and error text, is
+ * rag_chain_walk (obs/chain.h), shared with the rerank and LLM chains. What
+ * is particular to embeddings is the vector space: every member serves the
+ * same model (the chain refuses to build otherwise), and the chain has one
+ * dimension, the caller's when it declares one, else the first available
+ * member's. The check after each call makes a member whose vectors have
+ * another dimension, or a non-finite value, fail like any other error, so
+ * the next member is tried and the caller never sees such a vector.
  */
 #include "embed/embed.h"
+#include "obs/chain.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 struct chain_embedder {
     rag_embedder base;                 /* first: casts to and from rag_embedder */
     size_t n;
-    rag_embedder *m[RAG_MAX_CHAIN];    /* owned */
+    rag_chain_member mem[RAG_MAX_CHAIN];  /* name = names[i], ep borrowed from m[i] */
+    rag_embedder *m[RAG_MAX_CHAIN];    /* owned; NULL for a disabled member */
     char *names[RAG_MAX_CHAIN];        /* owned: config names */
     rag_usage *usage;                  /* borrowed, may be NULL */
     char id[256];
-    size_t dim;
+    size_t dim;                        /* 0 until declared or learned */
     const char *served;                /* names[i] or NULL */
     rag_call_info last;
 };
+
+/* One embed call, for the walker's callbacks. */
+typedef struct {
+    struct chain_embedder *c;
+    const char *const *texts;
+    size_t n_texts;
+    float *out;
+} embed_walk;
+
+static void declare_dim(struct chain_embedder *c, size_t dim)
+{
+    c->dim = dim;
+    for (size_t j = 0; j < c->n; j++)
+        if (c->m[j] && c->m[j]->ops->set_dim)
+            c->m[j]->ops->set_dim(c->m[j], dim);
+}
 
 static size_t chain_dim(const rag_embedder *base)
 {
     struct chain_embedder *c = (struct chain_embedder *)base; /* lazy */
     for (size_t i = 0; !c->dim && i < c->n; i++) {
-        if (c->usage && !rag_usage_allowed(c->usage, c->names[i]))
+        size_t d;
+        /* the walk's skip rules: no probe to a member a call would skip */
+        if (rag_chain_skip_reason(c->usage, &c->mem[i], NULL))
             continue;
-        c->dim = rag_embedder_dim(c->m[i]);
-        /* same model, same size: the others need no probe of their own */
-        for (size_t j = 0; c->dim && j < c->n; j++)
-            if (j != i && c->m[j]->ops->set_dim)
-                c->m[j]->ops->set_dim(c->m[j], c->dim);
+        d = rag_embedder_dim(c->m[i]);
+        if (d) /* same model, same size: the others need no probe of their own */
+            declare_dim(c, d);
     }
     return c->dim;
+}
+
+static int chain_set_dim(rag_embedder *base, size_t dim)
+{
+    if (!dim)
+        return RAG_EINVAL;
+    declare_dim((struct chain_embedder *)base, dim);
+    return RAG_OK;
 }
 
 static const char *chain_model_id(const rag_embedder *base)
 {
     const struct chain_embedder *c = (const struct chain_embedder *)base;
-    return c->id[0] ? c->id : rag_embedder_model_id(c->m[0]);
+    if (c->id[0])
+        return c->id;
+    for (size_t i = 0; i < c->n; i++)
+        if (c->m[i])
+            return rag_embedder_model_id(c->m[i]);
+    return "";
 }
 
-static void record(struct chain_embedder *c, size_t i, int ok, const char *cls,
-                   double latency_ms, int fell_back)
+static int member_call(void *ctx, size_t i, rag_chain_outcome *oc, rag_err *err)
 {
-    const rag_call_info *info = rag_embedder_last_call(c->m[i]);
-    rag_usage_event ev = {.backend = c->names[i], .stage = "embed", .ok = ok,
-                          .error_class = ok ? NULL : cls, .fell_back = fell_back,
-                          .latency_ms = latency_ms};
-    if (info) {
-        ev.retries = info->retries;
-        ev.tokens_in = info->tokens_in;
-        ev.tokens_out = info->tokens_out;
-        if (!ok && info->error_class)
-            ev.error_class = info->error_class;
+    embed_walk *w = ctx;
+    struct chain_embedder *c = w->c;
+    const rag_call_info *info;
+    size_t d = c->dim ? rag_embedder_dim(c->m[i]) : 0;
+    int rc;
+
+    if (!c->dim) {
+        /* chain_dim just asked every member: no second probe per member */
+        info = rag_embedder_last_call(c->m[i]);
+        oc->error_class = info && info->error_class ? info->error_class : "connect";
+        return rag_fail(err, RAG_EBACKEND, "unreachable: cannot tell its dimension (%s)",
+                        oc->error_class);
     }
-    if (c->usage)
-        rag_usage_record(c->usage, &ev);
+    if (d != c->dim) {
+        oc->error_class = rag_net_class_name(RAG_NET_MALFORMED);
+        return rag_fail(err, RAG_EFORMAT, "gives %zu-dimensional vectors, the chain %zu", d,
+                        c->dim);
+    }
+    rc = rag_embedder_embed(c->m[i], w->texts, w->n_texts, w->out, err);
+    rag_chain_outcome_from_call(oc, rag_embedder_last_call(c->m[i]), rc);
+    return rc;
+}
+
+/* A vector the caller can use: the chain's dimension, every value finite. */
+static int member_check(void *ctx, size_t i, rag_err *err)
+{
+    embed_walk *w = ctx;
+    struct chain_embedder *c = w->c;
+    size_t d = rag_embedder_dim(c->m[i]);
+
+    if (d != c->dim)
+        return rag_fail(err, RAG_EFORMAT, "answered %zu-dimensional vectors, the chain %zu",
+                        d, c->dim);
+    for (size_t t = 0; t < w->n_texts; t++)
+        for (size_t j = 0; j < d; j++)
+            if (!isfinite(w->out[t * d + j]))
+                return rag_fail(err, RAG_EFORMAT, "vector %zu has a non-finite value", t);
+    return RAG_OK;
 }
 
 static int chain_embed(rag_embedder *base, const char *const *texts, size_t n_texts,
                        float *out, rag_err *err)
 {
     struct chain_embedder *c = (struct chain_embedder *)base;
-    int rc = RAG_EBACKEND, tried = 0;
-    rag_err e1 = {0};
+    embed_walk w = {c, texts, n_texts, out};
+    rag_chain_walk_opts o = {.stage = "embed", .usage = c->usage, .call = member_call,
+                             .check = member_check, .ctx = &w,
+                             .log_fall_through = 1};
+    rag_chain_result res;
+    int rc;
 
     c->served = NULL;
     memset(&c->last, 0, sizeof c->last);
-    if (!chain_dim(base)) {
-        /* nobody could tell the dimension: try each for a real error */
-        snprintf(e1.msg, sizeof e1.msg, "no back-end reachable");
+    chain_dim(base);
+    rc = rag_chain_walk(&res, c->mem, c->n, &o, err);
+    if (rc == RAG_OK) {
+        const rag_call_info *info = rag_embedder_last_call(c->m[res.served]);
+        if (info)
+            c->last = *info;
+        c->served = c->names[res.served];
     }
-    for (size_t i = 0; i < c->n; i++) {
-        double t0;
-        size_t d;
-        if (c->usage && !rag_usage_allowed(c->usage, c->names[i])) {
-            rag_log(RAG_LOG_DEBUG, "chains.embed: '%s' skipped: monthly budget spent",
-                    c->names[i]);
-            snprintf(e1.msg, sizeof e1.msg, "back-end '%s': monthly budget spent", c->names[i]);
-            continue;
-        }
-        tried++;
-        t0 = rag_now_ms();
-        d = rag_embedder_dim(c->m[i]);
-        if (!d || (c->dim && d != c->dim)) {
-            const rag_call_info *info = rag_embedder_last_call(c->m[i]);
-            if (d)
-                snprintf(e1.msg, sizeof e1.msg, "back-end '%s' returns %zu dimensions, the "
-                         "chain %zu", c->names[i], d, c->dim);
-            else
-                snprintf(e1.msg, sizeof e1.msg, "back-end '%s' unreachable (%s)", c->names[i],
-                         info && info->error_class ? info->error_class : "no answer");
-            record(c, i, 0, d ? "format" : "connect", rag_now_ms() - t0, i + 1 < c->n);
-            continue;
-        }
-        if (!c->dim)
-            c->dim = d;
-        rc = rag_embedder_embed(c->m[i], texts, n_texts, out, &e1);
-        if (rc == RAG_OK) {
-            const rag_call_info *info = rag_embedder_last_call(c->m[i]);
-            record(c, i, 1, NULL, rag_now_ms() - t0, 0);
-            if (info)
-                c->last = *info;
-            c->served = c->names[i];
-            return RAG_OK;
-        }
-        record(c, i, 0, rag_status_name(rc), rag_now_ms() - t0, i + 1 < c->n);
-        if (i + 1 < c->n)
-            rag_log(RAG_LOG_INFO, "chains.embed: '%s' failed (%s); trying '%s'", c->names[i],
-                    e1.msg, c->names[i + 1]);
-    }
-    (void)tried;
-    return rag_fail(err, rc < 0 && rc != RAG_OK ? rc : RAG_EBACKEND,
-                    "chains.embed: every back-end failed; last: %s", e1.msg);
+    rag_chain_result_fini(&res);
+    return rc;
 }
 
 static void chain_destroy(rag_embedder *base)
@@ -148,6 +175,7 @@ static const struct rag_embedder_ops chain_ops = {
     .destroy = chain_destroy,
     .last_call = chain_last_call,
     .served_by = chain_served_by,
+    .set_dim = chain_set_dim,
 };
 
 /* The model id a member is configured for (before any request). */
@@ -158,12 +186,30 @@ static const char *member_model(const rag_backend_cfg *b, rag_embedder *e)
     return b->model && b->model[0] ? b->model : NULL;
 }
 
+/* Entry i of the chain: the member (NULL when disabled) and its name. */
+static int add_member(struct chain_embedder *c, const char *name, rag_embedder *m,
+                      rag_err *err)
+{
+    char *copy = rag_strdup(name);
+    if (!copy) {
+        rag_embedder_destroy(m);
+        return rag_fail(err, RAG_ENOMEM, "out of memory");
+    }
+    c->m[c->n] = m;
+    c->names[c->n] = copy;
+    c->mem[c->n] = (rag_chain_member){.name = copy, .enabled = m != NULL,
+                                      .ep = m && m->ops->endpoint ? m->ops->endpoint(m)
+                                                                  : NULL};
+    c->n++;
+    return RAG_OK;
+}
+
 int rag_embedder_chain_create(rag_embedder **out, const rag_config *cfg, rag_usage *usage,
                               const rag_remote_opts *opts, rag_err *err)
 {
     struct chain_embedder *c;
     const char *first_model = NULL, *first_name = NULL;
-    int rc = RAG_OK, n_listed = 0;
+    int rc = RAG_OK, n_listed = 0, n_usable = 0;
     rag_err berr = {0};
 
     *out = NULL;
@@ -172,7 +218,7 @@ int rag_embedder_chain_create(rag_embedder **out, const rag_config *cfg, rag_usa
         return rag_fail(err, RAG_ENOMEM, "out of memory");
     c->base.ops = &chain_ops;
     c->usage = usage;
-    for (size_t i = 0; cfg && i < cfg->n_chain_embed; i++) {
+    for (size_t i = 0; cfg && i < cfg->n_chain_embed && c->n < RAG_MAX_CHAIN; i++) {
         const char *name = cfg->chain_embed[i];
         const rag_backend_cfg *b;
         rag_embedder *m = NULL;
@@ -183,25 +229,17 @@ int rag_embedder_chain_create(rag_embedder **out, const rag_config *cfg, rag_usa
         if (b && b->type && !strcmp(b->type, "none"))
             break;
         rc = rag_embedder_from_config_ex(&m, cfg, name, NULL, opts, &berr);
-        if (rc < 0) {
-            if (rc == RAG_EINVAL && b && !b->enabled) {
-                rag_log(RAG_LOG_INFO, "chains.embed: %s; skipped", berr.msg);
-                rc = RAG_OK;
-                continue;
-            }
+        if (rc < 0 && !(rc == RAG_EINVAL && b && !b->enabled)) {
             rag_err_prefix(&berr, "chains.embed");
             goto fail;
         }
-        c->m[c->n] = m;
-        c->names[c->n] = rag_strdup(name);
-        if (!c->names[c->n]) {
-            rag_embedder_destroy(m);
-            rc = rag_fail(&berr, RAG_ENOMEM, "out of memory");
+        if (rc < 0) /* kept, so that each call says it was skipped */
+            rag_log(RAG_LOG_INFO, "chains.embed: %s; skipped", berr.msg);
+        n_usable += rc == RAG_OK;
+        if ((rc = add_member(c, name, m, &berr)) < 0)
             goto fail;
-        }
-        c->n++;
     }
-    if (!c->n) {
+    if (!n_usable) {
         chain_destroy(&c->base);
         if (n_listed)
             return rag_fail(err, RAG_EINVAL, "chains.embed: no usable back-end (%s)",
@@ -210,8 +248,11 @@ int rag_embedder_chain_create(rag_embedder **out, const rag_config *cfg, rag_usa
     }
     for (size_t i = 0; i < c->n; i++) {
         const rag_backend_cfg *b = rag_config_backend(cfg, c->names[i]);
-        const char *model = member_model(b, c->m[i]);
-        if (!model && c->n > 1) {
+        const char *model;
+        if (!c->m[i])
+            continue; /* disabled: never serves, cannot mix */
+        model = member_model(b, c->m[i]);
+        if (!model && n_usable > 1) {
             rc = rag_fail(&berr, RAG_EINVAL, "chains.embed: set backends.%s.model: a fallback "
                           "chain must know every member's model", c->names[i]);
             goto fail;

@@ -302,10 +302,17 @@ static const char *remote_served_by(const rag_embedder *base)
 static int remote_set_dim(rag_embedder *base, size_t dim)
 {
     struct remote_embedder *e = (struct remote_embedder *)base;
-    if (e->dim && e->dim != dim)
+    if (!dim)
         return RAG_EINVAL;
+    /* the caller's dimension wins over one learned from an answer: answers
+     * of another size are then refused (parse_answer) */
     e->dim = dim;
     return RAG_OK;
+}
+
+static rag_net_endpoint *remote_endpoint(const rag_embedder *base)
+{
+    return ((const struct remote_embedder *)base)->ep;
 }
 
 static const struct rag_embedder_ops remote_ops = {
@@ -317,6 +324,7 @@ static const struct rag_embedder_ops remote_ops = {
     .last_call = remote_last_call,
     .served_by = remote_served_by,
     .set_dim = remote_set_dim,
+    .endpoint = remote_endpoint,
 };
 
 int rag_embedder_remote_create(rag_embedder **out, const rag_backend_cfg *b,

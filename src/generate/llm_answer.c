@@ -1,12 +1,13 @@
 /* llm_answer.c - answer a gated question through the LLM chain.
  *
- * The chain (chains.llm) is walked in order. A back-end is skipped when
- * it is disabled (placeholder token), its circuit breaker is open, or its
- * monthly budget is spent (rag_usage_allowed); it falls through to the
- * next when its call fails for any reason (HTTP error, timeout, malformed
- * or cut stream, empty reply). The built-in `extractive` entry answers from
- * the retrieved chunks and cannot fail for back-end reasons, so a chain
- * ending with it always answers.
+ * The chain (chains.llm) is walked by rag_chain_walk (obs/chain.h), with
+ * the rules the embed and rerank chains share: a back-end is skipped when
+ * it is disabled (placeholder token), its monthly budget is spent or its
+ * circuit breaker is open; it falls through to the next when its call
+ * fails for any reason (HTTP error, timeout, malformed or cut stream) or
+ * its reply is empty. The built-in `extractive` entry answers from the
+ * retrieved chunks and cannot fail for back-end reasons, so a chain ending
+ * with it always answers.
  *
  * Mid-stream failures: text already handed to the caller's on_token is
  * never repeated or spliced. The failed back-end's partial text is
@@ -15,12 +16,13 @@
  * out->answer holds only the answer of the back-end that finished, and
  * out->notice records what happened.
  *
- * Usage accounting goes through src/obs (rag_usage_record /
- * rag_usage_allowed) when opts->usage is set.
+ * Usage accounting (rag_usage_record / rag_usage_allowed) is the walker's,
+ * when opts->usage is set.
  */
 #include "generate.h"
 
 #include "llm/llm.h"
+#include "obs/chain.h"
 #include "obs/obs.h"
 
 #include <stdio.h>
@@ -42,53 +44,104 @@ static int forward_token(void *ctx, const char *text, size_t n)
     return 0;
 }
 
-static void note(rag_buf *notes, const char *fmt, const char *name, const char *why)
-{
-    size_t n = strlen(name);
-    /* errors from the back-end already start with "name: " */
-    if (!strncmp(why, name, n) && !strncmp(why + n, ": ", 2))
-        why += n + 2;
-    if (notes->len)
-        rag_buf_puts(notes, "; ");
-    rag_buf_printf(notes, fmt, name, why);
-}
+/* One question through the chain, for the walker's callbacks. */
+typedef struct {
+    const rag_llm_chain *chain;
+    rag_answer *out;
+    rag_index *ix;
+    rag_analyzer *an;
+    const rag_qterms *q;
+    const rag_hits *hits;
+    const char *question;
+    const rag_ask_opts *opts;
+    rag_prompt p;          /* built for the first LLM attempt */
+    int have_prompt;
+    rag_llm_result res;    /* the current (at the end: the serving) attempt */
+    tok_ctx tc;
+} llm_walk;
 
-static void record(rag_usage *u, const char *name, int ok, const char *cls,
-                   int retries, int fell_back, double ms, int64_t in, int64_t out)
+static int member_call(void *ctx, size_t i, rag_chain_outcome *oc, rag_err *err)
 {
-    rag_usage_event ev = {name, "llm", ok, cls, retries, fell_back, ms, in, out};
-    if (u)
-        rag_usage_record(u, &ev);
-}
-
-static int llm_try(rag_answer *out, const rag_llm_entry *e, const char *question,
-                   const rag_hits *hits, double gate_cov, const rag_ask_opts *opts,
-                   rag_llm_result *res, tok_ctx *tc, rag_err *err)
-{
-    rag_prompt p;
+    llm_walk *w = ctx;
+    const rag_llm_entry *e = rag_llm_chain_get(w->chain, i);
+    const rag_ask_opts *opts = w->opts;
     rag_llm_message msgs[2];
     rag_llm_opts lo = rag_llm_default_opts();
-    double cite_cov = 0;
     int rc;
 
-    rc = rag_prompt_build(&p, question, hits, opts->context_chunks, &opts->prompt, err);
-    if (rc < 0)
+    rag_llm_result_fini(&w->res);
+    w->tc.stopped = 0;
+    if (e->extractive) {
+        rc = rag_answer_extractive(w->out, w->ix, w->an, w->q, w->hits, &opts->extractive,
+                                   err);
+        if (rc == RAG_OK && opts->stream.on_token && w->out->answer[0])
+            opts->stream.on_token(opts->stream.ctx, w->out->answer, strlen(w->out->answer));
         return rc;
-    msgs[0] = (rag_llm_message){"system", p.system.data};
-    msgs[1] = (rag_llm_message){"user", p.user.data};
+    }
+    if (!w->have_prompt) {
+        rc = rag_prompt_build(&w->p, w->question, w->hits, opts->context_chunks,
+                              &opts->prompt, err);
+        if (rc < 0)
+            return rc;
+        w->have_prompt = 1;
+    }
+    msgs[0] = (rag_llm_message){"system", w->p.system.data};
+    msgs[1] = (rag_llm_message){"user", w->p.user.data};
     if (opts->max_tokens > 0)
         lo.max_tokens = opts->max_tokens;
     lo.temperature = opts->temperature;
-    lo.is_cancelled = opts->stream.is_cancelled;
-    lo.cancel_ctx = opts->stream.ctx;
-    rc = rag_llm_chat(e->llm, msgs, 2, &lo, forward_token, tc, res, err);
-    if (rc == RAG_OK && (!res->text || !res->text[strspn(res->text, " \t\r\n")])) {
-        res->cls = RAG_NET_MALFORMED;
-        rc = rag_fail(err, RAG_EFORMAT, "%s: empty answer", e->name);
+    lo.is_cancelled = w->opts->stream.is_cancelled;
+    lo.cancel_ctx = w->opts->stream.ctx;
+    rc = rag_llm_chat(e->llm, msgs, 2, &lo, forward_token, &w->tc, &w->res, err);
+    oc->retries = w->res.retries;
+    oc->tokens_in = w->res.tokens_in;
+    oc->tokens_out = w->res.tokens_out;
+    if (rc < 0 && w->res.cls != RAG_NET_OK)
+        oc->error_class = rag_net_class_name(w->res.cls);
+    if (rc < 0 && (w->tc.stopped || w->res.cls == RAG_NET_CANCELLED ||
+                   (w->opts->stream.is_cancelled &&
+                    w->opts->stream.is_cancelled(w->opts->stream.ctx)))) {
+        /* the caller left: no next back-end, nothing more to pay for */
+        w->tc.stopped = 1;
+        oc->stop = 1;
+        rc = rag_fail(err, RAG_ECANCELLED, "answer stopped by the caller");
     }
-    if (rc == RAG_OK)
-        rc = rag_citations_resolve(out, res->text, hits, p.n_chunks, &cite_cov, err);
-    rag_prompt_fini(&p);
+    return rc;
+}
+
+/* A reply that says something. */
+static int member_check(void *ctx, size_t i, rag_err *err)
+{
+    llm_walk *w = ctx;
+    const rag_llm_entry *e = rag_llm_chain_get(w->chain, i);
+    const char *text = w->res.text;
+    if (e->extractive || (text && text[strspn(text, " \t\r\n")]))
+        return RAG_OK;
+    return rag_fail(err, RAG_EFORMAT, "%s: empty answer", e->name);
+}
+
+/* Text already shown is void: say so, and tell the caller. */
+static void member_failed(void *ctx, size_t i, int rc, rag_err *err)
+{
+    llm_walk *w = ctx;
+    const rag_llm_entry *e = rag_llm_chain_get(w->chain, i);
+    char why[sizeof err->msg];
+    (void)rc;
+    if (w->res.n_tokens_delivered == 0 || w->tc.stopped)
+        return;
+    if (w->opts->stream.on_abandon)
+        w->opts->stream.on_abandon(w->opts->stream.ctx, e->name, err->msg);
+    snprintf(why, sizeof why, "stream failed after %zu pieces (%s); partial answer discarded",
+             w->res.n_tokens_delivered, err->msg);
+    snprintf(err->msg, sizeof err->msg, "%s", why);
+}
+
+/* The serving LLM's reply becomes the answer: citations, confidence. */
+static int take_reply(rag_answer *out, llm_walk *w, const rag_llm_entry *e, double gate_cov,
+                      rag_err *err)
+{
+    double cite_cov = 0;
+    int rc = rag_citations_resolve(out, w->res.text, w->hits, w->p.n_chunks, &cite_cov, err);
     if (rc < 0)
         return rc;
     if (out->n_citations == 0 && rag_answer_says_not_found(out->answer)) {
@@ -99,6 +152,12 @@ static int llm_try(rag_answer *out, const rag_llm_entry *e, const char *question
     }
     if (out->confidence > 1)
         out->confidence = 1;
+    out->model = w->res.served_model;
+    w->res.served_model = NULL;
+    out->backend_owned = rag_strdup(e->name);
+    if (!out->backend_owned)
+        return rag_fail(err, RAG_ENOMEM, "out of memory");
+    out->backend = out->backend_owned;
     return RAG_OK;
 }
 
@@ -108,8 +167,12 @@ int rag_answer_chain(rag_answer *out, rag_index *ix, rag_analyzer *an,
 {
     const rag_llm_chain *chain = opts->llm;
     size_t n = rag_llm_chain_size(chain);
-    rag_buf notes = RAG_BUF_INIT;
-    int rc = RAG_EBACKEND;
+    rag_chain_member mem[RAG_MAX_CHAIN];
+    llm_walk w;
+    rag_chain_walk_opts wo = {.stage = "llm", .usage = opts->usage, .call = member_call,
+                              .check = member_check, .on_fail = member_failed, .ctx = &w};
+    rag_chain_result res;
+    int rc;
 
     memset(out, 0, sizeof *out);
     if (rag_llm_chain_extractive_only(chain)) {
@@ -118,92 +181,26 @@ int rag_answer_chain(rag_answer *out, rag_index *ix, rag_analyzer *an,
             opts->stream.on_token(opts->stream.ctx, out->answer, strlen(out->answer));
         return rc;
     }
+    if (n > RAG_MAX_CHAIN)
+        n = RAG_MAX_CHAIN; /* rag_llm_chain_create refuses more */
     for (size_t i = 0; i < n; i++) {
         const rag_llm_entry *e = rag_llm_chain_get(chain, i);
-        rag_llm_result res;
-        tok_ctx tc = {&opts->stream, 0};
-        rag_err e_err = {0};
-        double t0;
-        int more = i + 1 < n;
-
-        if (e->extractive) {
-            rc = rag_answer_extractive(out, ix, an, q, hits, &opts->extractive, err);
-            if (rc < 0)
-                break;
-            if (opts->stream.on_token && out->answer[0])
-                opts->stream.on_token(opts->stream.ctx, out->answer, strlen(out->answer));
-            goto answered;
-        }
-        if (!e->enabled || !e->llm) {
-            note(&notes, "%s: %s", e->name, "skipped (disabled: no usable token)");
-            continue;
-        }
-        if (opts->usage && !rag_usage_allowed(opts->usage, e->name)) {
-            note(&notes, "%s: %s", e->name, "skipped (monthly budget spent)");
-            record(opts->usage, e->name, 0, "budget", 0, more, 0, 0, 0);
-            continue;
-        }
-        if (e->llm->ep &&
-            rag_net_endpoint_breaker(e->llm->ep) == RAG_NET_BREAKER_OPEN_STATE) {
-            note(&notes, "%s: %s", e->name, "skipped (circuit open)");
-            record(opts->usage, e->name, 0, rag_net_class_name(RAG_NET_BREAKER_OPEN), 0,
-                   more, 0, 0, 0);
-            continue;
-        }
-        t0 = rag_now_ms();
-        memset(&res, 0, sizeof res);
-        rc = llm_try(out, e, question, hits, gate_cov, opts, &res, &tc, &e_err);
-        record(opts->usage, e->name, rc == RAG_OK,
-               rc == RAG_OK ? NULL : rag_net_class_name(res.cls), res.retries,
-               rc < 0 && more, rag_now_ms() - t0, res.tokens_in, res.tokens_out);
-        if (rc == RAG_OK) {
-            out->model = res.served_model;
-            res.served_model = NULL;
-            out->backend_owned = rag_strdup(e->name);
-            rag_llm_result_fini(&res);
-            if (!out->backend_owned) {
-                rc = rag_fail(err, RAG_ENOMEM, "out of memory");
-                break;
-            }
-            out->backend = out->backend_owned;
-            goto answered;
-        }
-        if (rc == RAG_ENOMEM) {
-            rag_llm_result_fini(&res);
-            if (err)
-                *err = e_err;
-            break;
-        }
-        rag_answer_fini(out); /* a half-built answer */
-        if (tc.stopped || res.cls == RAG_NET_CANCELLED ||
-            (opts->stream.is_cancelled && opts->stream.is_cancelled(opts->stream.ctx))) {
-            /* the caller left: no next back-end, nothing more to pay for */
-            rag_llm_result_fini(&res);
-            rc = rag_fail(err, RAG_ECANCELLED, "answer stopped by the caller");
-            break;
-        }
-        if (res.n_tokens_delivered > 0) {
-            char why[300];
-            snprintf(why, sizeof why, "stream failed after %zu pieces (%s); partial "
-                     "answer discarded", res.n_tokens_delivered, e_err.msg);
-            note(&notes, "%s: %s", e->name, why);
-            if (opts->stream.on_abandon)
-                opts->stream.on_abandon(opts->stream.ctx, e->name, e_err.msg);
-        } else {
-            note(&notes, "%s: %s", e->name, e_err.msg);
-        }
-        rag_llm_result_fini(&res);
-        rc = RAG_EBACKEND;
+        mem[i] = (rag_chain_member){.name = e->name, .enabled = e->enabled && e->llm,
+                                    .builtin = e->extractive,
+                                    .ep = e->llm ? e->llm->ep : NULL};
     }
-    if (rc == RAG_EBACKEND)
-        rc = rag_fail(err, RAG_EBACKEND, "chains.llm: no back-end answered (%s)",
-                      notes.len ? notes.data : "empty chain");
-    rag_buf_fini(&notes);
-    rag_answer_fini(out);
+    w = (llm_walk){.chain = chain, .out = out, .ix = ix, .an = an, .q = q, .hits = hits,
+                   .question = question, .opts = opts, .tc = {&opts->stream, 0}};
+    rc = rag_chain_walk(&res, mem, n, &wo, err);
+    if (rc == RAG_OK && !mem[res.served].builtin)
+        rc = take_reply(out, &w, rag_llm_chain_get(chain, (size_t)res.served), gate_cov, err);
+    if (rc == RAG_OK && res.notice.len)
+        out->notice = rag_buf_take(&res.notice);
+    if (rc < 0)
+        rag_answer_fini(out);
+    rag_chain_result_fini(&res);
+    rag_llm_result_fini(&w.res);
+    if (w.have_prompt)
+        rag_prompt_fini(&w.p);
     return rc;
-answered:
-    if (notes.len)
-        out->notice = rag_buf_take(&notes);
-    rag_buf_fini(&notes);
-    return RAG_OK;
 }

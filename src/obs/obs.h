@@ -32,6 +32,9 @@ typedef struct {
     double latency_ms;
     int64_t tokens_in;
     int64_t tokens_out;
+    int skipped;              /* 1: no request was sent (a chain skipped the
+                                 back-end: budget spent, circuit open);
+                                 counted, but not in the latency histogram */
 } rag_usage_event;
 
 /* Open usage accounting over db (borrowed; the table is created if

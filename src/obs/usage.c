@@ -521,7 +521,8 @@ void rag_usage_record(rag_usage *u, const rag_usage_event *ev)
     one.tokens_in = ev->tokens_in > 0 ? ev->tokens_in : 0;
     one.tokens_out = ev->tokens_out > 0 ? ev->tokens_out : 0;
     one.cost_usd = rag_usage_cost(u, ev->backend, one.tokens_in, one.tokens_out);
-    one.hist[bucket_of(ev->latency_ms)] = 1;
+    if (!ev->skipped)
+        one.hist[bucket_of(ev->latency_ms)] = 1;
     if (!ev->ok)
         class_add(&one, ev->error_class ? ev->error_class : "error", 1);
 

@@ -46,6 +46,9 @@ struct rag_reranker_ops {
     const rag_call_info *(*last_call)(const rag_reranker *r);
     /* Optional: config name of the back-end that served the last call. */
     const char *(*served_by)(const rag_reranker *r);
+    /* Optional (remote): the endpoint its requests go to, so a chain can
+     * skip it while its circuit breaker is open. Borrowed. */
+    rag_net_endpoint *(*endpoint)(const rag_reranker *r);
 };
 
 struct rag_reranker {
@@ -109,13 +112,19 @@ int rag_reranker_from_config_ex(rag_reranker **out, const rag_config *cfg,
                                 const char *backend_name, rag_usage *usage,
                                 const rag_remote_opts *opts, rag_err *err);
 
-/* Fallback chain over cfg->chain_rerank: members tried in order; a failing,
- * open-breaker or over-budget member falls through to the next; "none"
- * (always succeeds, keeps the order) usually ends the list. Models may
- * differ (scores are only compared within one call). Disabled members are
- * skipped with their reason logged. Each attempt is recorded in usage
- * (stage "rerank"). served_by names the member that served the last call.
- * An empty chain is the none reranker. Caller owns *out. */
+/* Fallback chain over cfg->chain_rerank, walked by rag_chain_walk
+ * (obs/chain.h: the rules shared with the embed and LLM chains). Per call,
+ * members are tried in order: a disabled one (placeholder token; also
+ * logged once at build), one whose monthly budget is spent, or one whose
+ * circuit breaker is open is skipped without a request; one that fails
+ * (any error) or gives a non-finite score falls through to the next.
+ * "none" (always succeeds, keeps the order; built in: never skipped, not
+ * recorded in usage) ends the list. Models may differ (scores are only
+ * compared within one call). Every attempt and every budget or breaker
+ * skip is recorded in usage (stage "rerank"). served_by names the member
+ * that served the last call. When every member fails: RAG_EBACKEND
+ * "chains.rerank: no back-end answered (a: ...)". An empty chain, or one
+ * whose members are all disabled, is the none reranker. Caller owns *out. */
 int rag_reranker_chain_create(rag_reranker **out, const rag_config *cfg,
                               rag_usage *usage, const rag_remote_opts *opts,
                               rag_err *err);

@@ -2,11 +2,15 @@
  * and the fallback chain over chains.rerank (rerank.h).
  *
  * One call is always served by exactly one member, so scores from
- * different models never meet in one ranking.
+ * different models never meet in one ranking. The walk (skip rules, usage,
+ * error text) is rag_chain_walk (obs/chain.h); what is particular here is
+ * the check that every score is finite, and "none" as a built-in member.
  */
 #include "rerank/rerank.h"
 #include "model/model_config.h"
+#include "obs/chain.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -123,67 +127,74 @@ int rag_reranker_from_config(rag_reranker **out, const rag_config *cfg,
 struct chain_reranker {
     rag_reranker base;                 /* first */
     size_t n;
-    rag_reranker *m[RAG_MAX_CHAIN];    /* owned */
+    rag_chain_member mem[RAG_MAX_CHAIN];  /* name = names[i], ep borrowed from m[i] */
+    rag_reranker *m[RAG_MAX_CHAIN];    /* owned; NULL for a disabled member */
     char *names[RAG_MAX_CHAIN];        /* owned */
     rag_usage *usage;                  /* borrowed */
     const char *served;
     rag_call_info last;
 };
 
+/* One score call, for the walker's callbacks. */
+typedef struct {
+    struct chain_reranker *c;
+    const char *query;
+    const char *const *passages;
+    size_t n_passages;
+    float *out;
+} rerank_walk;
+
 static const char *chain_model_id(const rag_reranker *base)
 {
     const struct chain_reranker *c = (const struct chain_reranker *)base;
-    return rag_reranker_model_id(c->m[0]);
+    for (size_t i = 0; i < c->n; i++)
+        if (c->m[i])
+            return rag_reranker_model_id(c->m[i]);
+    return "none";
+}
+
+static int member_call(void *ctx, size_t i, rag_chain_outcome *oc, rag_err *err)
+{
+    rerank_walk *w = ctx;
+    rag_reranker *m = w->c->m[i];
+    int rc = rag_reranker_score(m, w->query, w->passages, w->n_passages, w->out, err);
+
+    rag_chain_outcome_from_call(oc, rag_reranker_last_call(m), rc);
+    return rc;
+}
+
+static int member_check(void *ctx, size_t i, rag_err *err)
+{
+    rerank_walk *w = ctx;
+    (void)i;
+    for (size_t k = 0; k < w->n_passages; k++)
+        if (!isfinite(w->out[k]))
+            return rag_fail(err, RAG_EFORMAT, "score %zu is not finite", k);
+    return RAG_OK;
 }
 
 static int chain_score(rag_reranker *base, const char *query, const char *const *passages,
                        size_t n_passages, float *out, rag_err *err)
 {
     struct chain_reranker *c = (struct chain_reranker *)base;
-    rag_err e1 = {0};
-    int rc = RAG_EBACKEND;
+    rerank_walk w = {c, query, passages, n_passages, out};
+    rag_chain_walk_opts o = {.stage = "rerank", .usage = c->usage, .call = member_call,
+                             .check = member_check, .ctx = &w,
+                             .log_fall_through = 1};
+    rag_chain_result res;
+    int rc;
 
     c->served = NULL;
     memset(&c->last, 0, sizeof c->last);
-    snprintf(e1.msg, sizeof e1.msg, "no usable back-end");
-    for (size_t i = 0; i < c->n; i++) {
-        const rag_call_info *info;
-        double t0;
-        if (c->usage && !rag_usage_allowed(c->usage, c->names[i])) {
-            snprintf(e1.msg, sizeof e1.msg, "back-end '%s': monthly budget spent", c->names[i]);
-            continue;
-        }
-        t0 = rag_now_ms();
-        rc = rag_reranker_score(c->m[i], query, passages, n_passages, out, &e1);
-        info = rag_reranker_last_call(c->m[i]);
-        if (c->usage && strcmp(c->m[i]->ops->name, "none")) {
-            rag_usage_event ev = {.backend = c->names[i], .stage = "rerank",
-                                  .ok = rc == RAG_OK,
-                                  .error_class = rc == RAG_OK ? NULL
-                                                 : info && info->error_class
-                                                     ? info->error_class
-                                                     : rag_status_name(rc),
-                                  .fell_back = rc != RAG_OK && i + 1 < c->n,
-                                  .latency_ms = rag_now_ms() - t0};
-            if (info) {
-                ev.retries = info->retries;
-                ev.tokens_in = info->tokens_in;
-                ev.tokens_out = info->tokens_out;
-            }
-            rag_usage_record(c->usage, &ev);
-        }
-        if (rc == RAG_OK) {
-            if (info)
-                c->last = *info;
-            c->served = c->names[i];
-            return RAG_OK;
-        }
-        if (i + 1 < c->n)
-            rag_log(RAG_LOG_INFO, "chains.rerank: '%s' failed (%s); trying '%s'", c->names[i],
-                    e1.msg, c->names[i + 1]);
+    rc = rag_chain_walk(&res, c->mem, c->n, &o, err);
+    if (rc == RAG_OK) {
+        const rag_call_info *info = rag_reranker_last_call(c->m[res.served]);
+        if (info)
+            c->last = *info;
+        c->served = c->names[res.served];
     }
-    return rag_fail(err, rc < 0 ? rc : RAG_EBACKEND,
-                    "chains.rerank: every back-end failed; last: %s", e1.msg);
+    rag_chain_result_fini(&res);
+    return rc;
 }
 
 static void chain_destroy(rag_reranker *base)
@@ -215,12 +226,31 @@ static const struct rag_reranker_ops chain_ops = {
     .served_by = chain_served_by,
 };
 
+/* Entry i of the chain: the member (NULL when disabled) and its name. */
+static int add_member(struct chain_reranker *c, const char *name, rag_reranker *m,
+                      rag_err *err)
+{
+    char *copy = rag_strdup(name);
+    if (!copy) {
+        rag_reranker_destroy(m);
+        return rag_fail(err, RAG_ENOMEM, "out of memory");
+    }
+    c->m[c->n] = m;
+    c->names[c->n] = copy;
+    c->mem[c->n] = (rag_chain_member){
+        .name = copy, .enabled = m != NULL,
+        .builtin = m && !strcmp(m->ops->name, "none"),
+        .ep = m && m->ops->endpoint ? m->ops->endpoint(m) : NULL};
+    c->n++;
+    return RAG_OK;
+}
+
 int rag_reranker_chain_create(rag_reranker **out, const rag_config *cfg, rag_usage *usage,
                               const rag_remote_opts *opts, rag_err *err)
 {
     struct chain_reranker *c;
     rag_err berr = {0};
-    int rc = RAG_OK;
+    int rc = RAG_OK, n_usable = 0;
 
     *out = NULL;
     c = rag_calloc(1, sizeof *c);
@@ -233,35 +263,32 @@ int rag_reranker_chain_create(rag_reranker **out, const rag_config *cfg, rag_usa
         const rag_backend_cfg *b = rag_config_backend(cfg, name);
         rag_reranker *m = NULL;
         rc = rag_reranker_from_config_ex(&m, cfg, name, NULL, opts, &berr);
-        if (rc < 0) {
-            if (rc == RAG_EINVAL && b && !b->enabled) {
-                rag_log(RAG_LOG_INFO, "chains.rerank: %s; skipped", berr.msg);
-                rc = RAG_OK;
-                continue;
-            }
+        if (rc < 0 && !(rc == RAG_EINVAL && b && !b->enabled)) {
             rag_err_prefix(&berr, "chains.rerank");
             goto fail;
         }
-        c->m[c->n] = m;
-        c->names[c->n] = rag_strdup(name);
-        if (!c->names[c->n]) {
-            rag_reranker_destroy(m);
-            rc = rag_fail(&berr, RAG_ENOMEM, "out of memory");
+        if (rc < 0) /* kept, so that each call says it was skipped */
+            rag_log(RAG_LOG_INFO, "chains.rerank: %s; skipped", berr.msg);
+        n_usable += rc == RAG_OK;
+        if ((rc = add_member(c, name, m, &berr)) < 0)
             goto fail;
-        }
-        c->n++;
-        if (!strcmp(m->ops->name, "none"))
+        if (c->mem[c->n - 1].builtin)
             break; /* never fails: later members are unreachable */
     }
-    if (!c->n) {
+    if (!n_usable) {
+        /* nothing usable (empty, or all disabled): keep the fusion order */
+        for (size_t i = 0; i < c->n; i++) {
+            rag_reranker_destroy(c->m[i]);
+            rag_free(c->names[i]);
+        }
+        c->n = 0;
         rc = rag_reranker_none_create(&c->m[0], &berr);
-        c->names[0] = rag_strdup("none");
-        if (rc < 0 || !c->names[0]) {
-            rc = rc < 0 ? rc : rag_fail(&berr, RAG_ENOMEM, "out of memory");
-            c->n = c->m[0] ? 1 : 0;
+        if (rc < 0)
+            goto fail;
+        if ((rc = add_member(c, "none", c->m[0], &berr)) < 0) {
+            c->m[0] = NULL; /* add_member destroyed it */
             goto fail;
         }
-        c->n = 1;
     }
     *out = &c->base;
     return RAG_OK;

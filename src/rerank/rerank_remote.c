@@ -196,6 +196,11 @@ static const char *remote_served_by(const rag_reranker *base)
     return ((const struct remote_reranker *)base)->name;
 }
 
+static rag_net_endpoint *remote_endpoint(const rag_reranker *base)
+{
+    return ((const struct remote_reranker *)base)->ep;
+}
+
 static const struct rag_reranker_ops remote_ops = {
     .name = "remote",
     .model_id = remote_model_id,
@@ -203,6 +208,7 @@ static const struct rag_reranker_ops remote_ops = {
     .destroy = remote_destroy,
     .last_call = remote_last_call,
     .served_by = remote_served_by,
+    .endpoint = remote_endpoint,
 };
 
 int rag_reranker_remote_create(rag_reranker **out, const rag_backend_cfg *b,

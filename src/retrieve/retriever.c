@@ -50,6 +50,12 @@ static int load_vectors(rag_retriever *r, rag_err *err)
         return rag_fail(err, rc, "%s", lerr.msg);
     if (rc < 0)
         snprintf(r->dense_reason, sizeof r->dense_reason, "%s", lerr.msg);
+    else
+        /* the stored vectors fix the dimension: a chain member of another
+         * one then fails and the next is tried, instead of the first
+         * member's answer deciding for all (a refusal here, from a local
+         * model of another size, is reported by the dense stage) */
+        (void)rag_embedder_set_dim(r->embedder, rag_vector_index_dim(r->vectors));
     return RAG_OK;
 }
 

@@ -41,6 +41,10 @@ Fault injection (per request, or queued):
     stall;after=N;ms=M   streams: N events, then M ms of silence, then the rest
     error_line[;after=N] streams: an {"error": ...} event after N events
     big;bytes=N          200 with a JSON string body of about N bytes
+    dim;n=N              embedding routes: vectors of N dimensions (default 16)
+    huge                 embedding and rerank routes: the first value of each
+                         vector, and every score, is 1e39 (valid JSON, beyond
+                         float32: not finite once read as a float)
     corrupt              Hub/CDN files: first byte flipped (sha256 mismatch)
 Control and inspection (never logged, never faulted):
   GET /_mock/log          {"requests": [{"method","path","auth","fault",
@@ -111,6 +115,18 @@ def fake_embedding(text, dim=8, normalize=True):
         n = math.sqrt(sum(v * v for v in vals)) or 1.0
         vals = [v / n for v in vals]
     return [round(v, 6) for v in vals]
+
+
+def faulted_vectors(fault, texts, dim=8, normalize=True):
+    """Embeddings of texts under the dim and huge faults."""
+    fault = fault or {}
+    if fault.get("kind") == "dim":
+        dim = int(fault.get("n", 16))
+    out = [fake_embedding(t, dim, normalize) for t in texts]
+    if fault.get("kind") == "huge":
+        for v in out:
+            v[0] = 1e39
+    return out
 
 
 def overlap_score(query, text):
@@ -467,7 +483,7 @@ class Handler(BaseHTTPRequestHandler):
                                  % (len(inputs), cap), st)
             dim = req.get("dimensions") or 8
             norm = req.get("normalize", True)
-            return self.reply([fake_embedding(t, dim, norm) for t in inputs], st)
+            return self.reply(faulted_vectors(self.fault, inputs, dim, norm), st)
         if path == "/rerank":
             texts = req.get("texts") or []
             if not texts:
@@ -476,7 +492,9 @@ class Handler(BaseHTTPRequestHandler):
                 return self.fail(family, 422, "batch size %d > maximum allowed batch size %d"
                                  % (len(texts), ARGS.tei_max_batch), st)
             q = req.get("query", "")
-            res = [{"index": i, "score": overlap_score(q, t)} for i, t in enumerate(texts)]
+            huge = (self.fault or {}).get("kind") == "huge"
+            res = [{"index": i, "score": 1e39 if huge else overlap_score(q, t)}
+                   for i, t in enumerate(texts)]
             if req.get("return_text"):
                 for r in res:
                     r["text"] = texts[r["index"]]
@@ -495,8 +513,8 @@ class Handler(BaseHTTPRequestHandler):
             if not inputs:
                 return self.fail(family, 400, "input cannot be empty", st)
             dim = req.get("dimensions") or 8
-            data = [{"object": "embedding", "index": i, "embedding": fake_embedding(t, dim)}
-                    for i, t in enumerate(inputs)]
+            data = [{"object": "embedding", "index": i, "embedding": v}
+                    for i, v in enumerate(faulted_vectors(self.fault, inputs, dim))]
             n_tok = sum(len(t.split()) for t in inputs)
             return self.reply({"object": "list", "data": data,
                                "model": req.get("model") or SERVED_MODEL,
@@ -570,7 +588,7 @@ class Handler(BaseHTTPRequestHandler):
             if not req.get("model"):
                 return self.fail(family, 400, "model is required", st)
             return self.reply({"model": req["model"],
-                               "embeddings": [fake_embedding(t) for t in inputs or []],
+                               "embeddings": faulted_vectors(self.fault, inputs or []),
                                "total_duration": 14143917, "load_duration": 1019500,
                                "prompt_eval_count": sum(len(t.split()) for t in inputs or [])},
                               st)
@@ -634,8 +652,9 @@ class Handler(BaseHTTPRequestHandler):
         if not isinstance(docs, list) or not docs:
             return self.fail(family, 400, "invalid request: documents must be a non-empty list", st)
         q = req.get("query", "")
-        res = [{"index": i, "relevance_score": overlap_score(q, d if isinstance(d, str)
-                                                                 else d.get("text", ""))}
+        huge = (self.fault or {}).get("kind") == "huge"
+        res = [{"index": i, "relevance_score": 1e39 if huge else
+                overlap_score(q, d if isinstance(d, str) else d.get("text", ""))}
                for i, d in enumerate(docs)]
         res.sort(key=lambda r: -r["relevance_score"])
         if req.get("top_n"):

@@ -6,7 +6,9 @@
 #include "remote_fixture.h"
 
 #include "embed/embed.h"
+#include "embed/embed_index.h"
 #include "obs/obs.h"
+#include "retrieve/retrieve.h"
 
 #include <math.h>
 
@@ -477,6 +479,162 @@ static void test_embed_chain__disabled_member_skipped_with_reason(void **state)
     rag_config_destroy(cfg);
 }
 
+/* An index of three one-chunk documents in a fresh directory. */
+static rag_index *three_chunk_index(const char *tag, char **dir_out)
+{
+    static const char *const texts[] = {"alpha register", "beta vector", "gamma mask"};
+    char *dir = ts_tmpdir(tag), path[512];
+    rag_index *ix = NULL;
+    snprintf(path, sizeof path, "%s/t.db", dir);
+    assert_int_equal(rag_index_open(&ix, path, 0, NULL), RAG_OK);
+    for (int i = 0; i < 3; i++) {
+        char doc[64];
+        rag_chunk c = {i + 1, 0, 1, 1, "", 0, strlen(texts[i]), texts[i], strlen(texts[i]),
+                       2};
+        snprintf(doc, sizeof doc, "/docs/%d.txt", i);
+        ts_put_doc(ix, doc, &c, 1, 1);
+    }
+    *dir_out = dir;
+    return ix;
+}
+
+/* Regression: a member answering a non-finite value (1e39 is valid JSON
+ * but no float32) used to serve it, and rag_embed_index then stopped the
+ * pass ("returned a non-finite value"). It is a failure of that member. */
+static void test_embed_chain__non_finite_vector_falls_through(void **state)
+{
+    rag_remote_opts o = fast_opts();
+    rag_config *cfg = cfg_for(mock.url, "tei_a, oai_b", NULL);
+    rag_usage *u = NULL;
+    rag_embedder *e = NULL;
+    rag_err err = {0};
+    rag_usage_stats st;
+    rag_embed_report rep;
+    const char *texts[2] = {"alpha", "beta"};
+    float out[16];
+    char *dir;
+    rag_index *ix;
+    (void)state;
+    assert_int_equal(rag_usage_open(&u, NULL, cfg, &err), RAG_OK);
+    assert_int_equal(rag_embedder_chain_create(&e, cfg, u, &o, &err), RAG_OK);
+    assert_int_equal(rag_embedder_dim(e), 8);
+    ts_mock_reset(&mock);
+    ts_mock_faults(&mock, "{\"faults\":[{\"fault\":\"huge\",\"path\":\"/embed\"}]}");
+    assert_int_equal(rag_embedder_embed(e, texts, 2, out, &err), RAG_OK);
+    assert_string_equal(rag_embedder_served_by(e), "oai_b");
+    for (int j = 0; j < 16; j++)
+        assert_true(isfinite(out[j]));
+    assert_int_equal(ts_mock_count(&mock, "/embed"), 1); /* a 200: not retried */
+    assert_int_equal(rag_usage_errors(u, "tei_a", "malformed"), 1);
+    assert_int_equal(rag_usage_get(u, "tei_a", &st), RAG_OK);
+    assert_int_equal(st.fallbacks, 1);
+    /* the indexing pass goes on with the next member */
+    ix = three_chunk_index("embed_nonfinite", &dir);
+    ts_mock_faults(&mock, "{\"faults\":[{\"fault\":\"huge\",\"path\":\"/embed\"}]}");
+    if (rag_embed_index(ix, e, NULL, &rep, &err) != RAG_OK)
+        fail_msg("pass: %s", err.msg);
+    assert_int_equal(rep.n_embedded, 3);
+    assert_string_equal(rag_embedder_served_by(e), "oai_b");
+    assert_int_equal(rag_usage_errors(u, "tei_a", "malformed"), 2);
+    rag_index_close(ix);
+    rag_free(dir);
+    rag_embedder_destroy(e);
+    rag_usage_close(u);
+    rag_config_destroy(cfg);
+}
+
+/* Regression: the chain took its dimension from whichever member answered
+ * the probe first and told the others, so a first member of the wrong
+ * dimension made a correct second one fail too. The caller's dimension
+ * (retrieval declares the stored vectors') now decides, and the member of
+ * another dimension is the one that fails. */
+static void test_embed_chain__first_member_of_another_dimension_falls_through(void **state)
+{
+    rag_remote_opts o = fast_opts();
+    rag_config *cfg = cfg_for(mock.url, "tei_a, oai_b", NULL);
+    rag_usage *u = NULL;
+    rag_embedder *e = NULL;
+    rag_err err = {0};
+    rag_usage_stats st;
+    const char *t = "alpha";
+    float out[16];
+    (void)state;
+    assert_int_equal(rag_usage_open(&u, NULL, cfg, &err), RAG_OK);
+    ts_mock_reset(&mock);
+    ts_mock_faults(&mock, "{\"faults\":[{\"fault\":\"dim;n=16\",\"path\":\"/embed\","
+                          "\"count\":20}]}");
+    /* declared before any request: no probe at all */
+    assert_int_equal(rag_embedder_chain_create(&e, cfg, u, &o, &err), RAG_OK);
+    assert_int_equal(rag_embedder_set_dim(e, 8), RAG_OK);
+    assert_int_equal(rag_embedder_dim(e), 8);
+    assert_int_equal(ts_mock_count(&mock, "/embed"), 0);
+    assert_int_equal(rag_embedder_embed(e, &t, 1, out, &err), RAG_OK);
+    assert_string_equal(rag_embedder_served_by(e), "oai_b");
+    assert_int_equal(ts_mock_count(&mock, "/embed"), 1);
+    assert_int_equal(ts_mock_count(&mock, "/v1/embeddings"), 1);
+    assert_int_equal(rag_usage_errors(u, "tei_a", "malformed"), 1);
+    assert_int_equal(rag_usage_get(u, "tei_a", &st), RAG_OK);
+    assert_int_equal(st.fallbacks, 1);
+    rag_embedder_destroy(e);
+    e = NULL;
+    /* learned from the wrong member first (the old way: 16 for everyone),
+     * then declared: the right member serves */
+    assert_int_equal(rag_embedder_chain_create(&e, cfg, u, &o, &err), RAG_OK);
+    assert_int_equal(rag_embedder_dim(e), 16); /* alone, the chain cannot tell */
+    assert_int_equal(rag_embedder_set_dim(e, 8), RAG_OK);
+    assert_int_equal(rag_embedder_embed(e, &t, 1, out, &err), RAG_OK);
+    assert_string_equal(rag_embedder_served_by(e), "oai_b");
+    for (int j = 0; j < 8; j++)
+        assert_true(isfinite(out[j]));
+    assert_int_equal(rag_embedder_set_dim(e, 0), RAG_EINVAL);
+    rag_embedder_destroy(e);
+    rag_usage_close(u);
+    rag_config_destroy(cfg);
+}
+
+/* The same through retrieval: vectors stored while TEI was right (8-d);
+ * TEI now answers 16-d. Dense search is served by oai_b, where it used to
+ * drop the stage ("the embedder gives 16 dimensions ... run docrag
+ * index"). */
+static void test_embed_chain__retrieval_declares_the_stored_dimension(void **state)
+{
+    rag_remote_opts o = fast_opts();
+    rag_config *cfg = cfg_for(mock.url, "tei_a, oai_b", NULL);
+    rag_embedder *e = NULL;
+    rag_retriever *r = NULL;
+    rag_search_opts so = {0};
+    rag_hits hits;
+    rag_embed_report rep;
+    rag_err err = {0};
+    char *dir;
+    rag_index *ix = three_chunk_index("embed_declared_dim", &dir);
+    (void)state;
+    ts_mock_reset(&mock);
+    assert_int_equal(rag_embedder_chain_create(&e, cfg, NULL, &o, &err), RAG_OK);
+    assert_int_equal(rag_embed_index(ix, e, NULL, &rep, &err), RAG_OK);
+    assert_string_equal(rag_embedder_served_by(e), "tei_a");
+    rag_embedder_destroy(e);
+    ts_mock_faults(&mock, "{\"faults\":[{\"fault\":\"dim;n=16\",\"path\":\"/embed\","
+                          "\"count\":20}]}");
+    if (rag_retriever_open(&r, ix, cfg, RAG_MODE_DENSE, NULL, &err) != RAG_OK)
+        fail_msg("retriever: %s", err.msg);
+    assert_true(rag_retriever_has_dense(r));
+    so.mode = RAG_MODE_DENSE;
+    so.k = 3;
+    so.retriever = r;
+    assert_int_equal(rag_search(&hits, ix, "beta vector", &so, &err), RAG_OK);
+    if (hits.notice[0])
+        fail_msg("notice: %s", hits.notice);
+    assert_int_equal(hits.mode_used, RAG_MODE_DENSE);
+    assert_int_equal(hits.n, 3);
+    assert_int_equal(ts_mock_count(&mock, "/v1/embeddings"), 1);
+    rag_hits_fini(&hits);
+    rag_retriever_destroy(r);
+    rag_index_close(ix);
+    rag_free(dir);
+    rag_config_destroy(cfg);
+}
+
 /* A local back-end's precision and threads keys reach the model: the model
  * id says "@int8", and the vectors differ from the f32 model's. */
 static void test_embed_registry__local_precision_from_config(void **state)
@@ -526,6 +684,9 @@ int main(void)
         cmocka_unit_test(test_embed_chain__refuses_mixed_models),
         cmocka_unit_test(test_embed_chain__no_secret_in_logs_or_errors),
         cmocka_unit_test(test_embed_chain__disabled_member_skipped_with_reason),
+        cmocka_unit_test(test_embed_chain__non_finite_vector_falls_through),
+        cmocka_unit_test(test_embed_chain__first_member_of_another_dimension_falls_through),
+        cmocka_unit_test(test_embed_chain__retrieval_declares_the_stored_dimension),
         cmocka_unit_test(test_embed_registry__local_precision_from_config),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -327,7 +327,8 @@ static void test_llm_answer__over_budget_backend_is_skipped_and_usage_recorded(v
     /* "first" costs $1 per million input tokens and has a $1 budget, which
      * an earlier (recorded) call of a million tokens has spent. */
     rag_backend_cfg *first = (rag_backend_cfg *)rag_config_backend(cfg, "first");
-    rag_usage_event spent = {"first", "llm", 1, NULL, 0, 0, 10.0, 1000000, 0};
+    rag_usage_event spent = {.backend = "first", .stage = "llm", .ok = 1, .latency_ms = 10.0,
+                             .tokens_in = 1000000};
     (void)state;
     assert_non_null(first);
     first->price_in_per_mtok = 1.0;

@@ -7,6 +7,8 @@
 #include "obs/obs.h"
 #include "rerank/rerank.h"
 
+#include <math.h>
+
 static ts_mock mock, mock3;
 
 static int setup(void **state)
@@ -147,12 +149,87 @@ static void test_rerank_chain__falls_through_to_none_keeping_order(void **state)
     rag_config_destroy(cfg);
 }
 
+/* A non-finite score (1e39 is valid JSON, no float32) is the member's
+ * failure: the next member serves. It used to be served. */
+static void test_rerank_chain__non_finite_score_falls_through(void **state)
+{
+    rag_remote_opts o = fast_opts();
+    rag_config *cfg = cfg_for(mock.url, "tei_r, jina, none");
+    rag_reranker *r = NULL;
+    rag_usage *u = NULL;
+    rag_usage_stats st;
+    rag_err err = {0};
+    float s[7];
+    (void)state;
+    assert_int_equal(rag_usage_open(&u, NULL, cfg, &err), RAG_OK);
+    assert_int_equal(rag_reranker_chain_create(&r, cfg, u, &o, &err), RAG_OK);
+    ts_mock_reset(&mock);
+    ts_mock_faults(&mock, "{\"faults\":[{\"fault\":\"huge\",\"path\":\"/rerank\"}]}");
+    assert_int_equal(rag_reranker_score(r, query, docs, 7, s, &err), RAG_OK);
+    assert_string_equal(rag_reranker_served_by(r), "jina");
+    for (int i = 0; i < 7; i++)
+        assert_float_equal(s[i], overlap(query, docs[i]), 1e-5);
+    assert_int_equal(rag_usage_errors(u, "tei_r", "malformed"), 1);
+    assert_int_equal(rag_usage_get(u, "tei_r", &st), RAG_OK);
+    assert_int_equal(st.fallbacks, 1);
+    assert_int_equal(rag_usage_get(u, "jina", &st), RAG_OK);
+    assert_int_equal(st.errors, 0);
+    assert_int_equal(rag_usage_get(u, "none", &st), RAG_ENOTFOUND); /* built in */
+    rag_reranker_destroy(r);
+    rag_usage_close(u);
+    rag_config_destroy(cfg);
+}
+
+/* An open breaker is skipped before the call (it used to be called and
+ * fail fast inside the net layer); every member failing is one error that
+ * names each. */
+static void test_rerank_chain__open_breaker_skipped_and_all_fail_error(void **state)
+{
+    rag_remote_opts o = fast_opts();
+    rag_net_breaker_policy bp = {.consecutive_failures = 1, .cooldown_ms = 1e9,
+                                 .half_open_probes = 1};
+    rag_config *cfg = cfg_for(mock.url, "tei_r, jina");
+    rag_reranker *r = NULL;
+    rag_usage *u = NULL;
+    rag_usage_stats st;
+    rag_err err = {0};
+    float s[7];
+    (void)state;
+    o.breaker = &bp;
+    assert_int_equal(rag_usage_open(&u, NULL, cfg, &err), RAG_OK);
+    assert_int_equal(rag_reranker_chain_create(&r, cfg, u, &o, &err), RAG_OK);
+    ts_mock_reset(&mock);
+    ts_mock_faults(&mock, "{\"faults\":[{\"fault\":\"500\",\"path\":\"/rerank\"}]}");
+    assert_int_equal(rag_reranker_score(r, query, docs, 7, s, &err), RAG_OK);
+    assert_string_equal(rag_reranker_served_by(r), "jina");
+    assert_int_equal(ts_mock_count(&mock, "/rerank"), 1);
+    assert_int_equal(rag_reranker_score(r, query, docs, 7, s, &err), RAG_OK);
+    assert_string_equal(rag_reranker_served_by(r), "jina");
+    assert_int_equal(ts_mock_count(&mock, "/rerank"), 1); /* nothing sent */
+    assert_int_equal(rag_usage_get(u, "tei_r", &st), RAG_OK);
+    assert_int_equal(st.requests, 2);
+    assert_int_equal(st.fallbacks, 2);
+    /* the first call's retry met the breaker it had just opened */
+    assert_int_equal(rag_usage_errors(u, "tei_r", "breaker_open"), 2);
+    ts_mock_faults(&mock, "{\"faults\":[{\"fault\":\"401\",\"path\":\"/v1/rerank\"}]}");
+    assert_int_equal(rag_reranker_score(r, query, docs, 7, s, &err), RAG_EBACKEND);
+    assert_null(r->ops->served_by(r));
+    assert_non_null(strstr(err.msg, "chains.rerank: no back-end answered (tei_r: skipped "
+                                    "(circuit open); jina: "));
+    assert_null(strstr(err.msg, TOKEN));
+    rag_reranker_destroy(r);
+    rag_usage_close(u);
+    rag_config_destroy(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rerank_remote__maps_sorted_results_back_by_index),
         cmocka_unit_test(test_rerank_tei__splits_batches_above_server_cap),
         cmocka_unit_test(test_rerank_chain__falls_through_to_none_keeping_order),
+        cmocka_unit_test(test_rerank_chain__non_finite_score_falls_through),
+        cmocka_unit_test(test_rerank_chain__open_breaker_skipped_and_all_fail_error),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
