@@ -14,6 +14,7 @@
  * evhttp state.
  */
 #include "srv_int.h"
+#include "server/http_parse.h"
 
 #include <event2/buffer.h>
 #include <event2/keyvalq_struct.h>
@@ -122,6 +123,7 @@ void srv_req_release(srv_req *r)
         return;
     rag_free(r->path);
     rag_free(r->query);
+    rag_query_destroy(r->q);
     for (size_t i = 0; i < r->n_params; i++)
         rag_free(r->params[i]);
     rag_free(r->body);

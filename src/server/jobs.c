@@ -80,7 +80,7 @@ static void emit(job *jb, const char *event, json_t *ev)
     char *text;
     if (!ev)
         return;
-    json_object_set_new(ev, "t", json_real(unix_ms()));
+    json_object_set_new(ev, "t_ms", json_integer((json_int_t)unix_ms()));
     text = json_dumps(ev, JSON_COMPACT);
     if (json_array_size(jb->events) < MAX_EVENTS)
         json_array_append(jb->events, ev);
@@ -94,15 +94,19 @@ static void emit(job *jb, const char *event, json_t *ev)
 
 static json_t *job_json(const job *jb)
 {
-    json_t *o = json_pack("{s:s,s:s,s:s,s:O,s:f}", "id", jb->id, "status",
+    /* times: unix seconds, as documents' "added" */
+    json_t *o = json_pack("{s:s,s:s,s:s,s:O,s:I}", "id", jb->id, "status",
                           state_names[jb->state], "collection", jb->coll->name, "documents",
-                          jb->docs, "created", jb->created / 1e3);
+                          jb->docs, "created", (json_int_t)(jb->created / 1e3));
     if (!o)
         return NULL;
     if (jb->started)
-        json_object_set_new(o, "started", json_real(jb->started / 1e3));
-    if (jb->finished)
-        json_object_set_new(o, "finished", json_real(jb->finished / 1e3));
+        json_object_set_new(o, "started", json_integer((json_int_t)(jb->started / 1e3)));
+    if (jb->finished) {
+        json_object_set_new(o, "finished", json_integer((json_int_t)(jb->finished / 1e3)));
+        json_object_set_new(o, "seconds",
+                            json_real((jb->finished - (jb->started ? jb->started : jb->created)) / 1e3));
+    }
     if (jb->error[0])
         json_object_set_new(o, "error", json_string(jb->error));
     if (jb->report)

@@ -7,11 +7,11 @@
  * 413; content type 415; queue full 503. Every answer carries X-Request-Id.
  */
 #include "srv_int.h"
+#include "server/http_parse.h"
 
 #include <event2/buffer.h>
 #include <event2/keyvalq_struct.h>
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,53 +21,16 @@ static const srv_route *const tables[] = {
     srv_routes_core, srv_routes_docs, srv_routes_openai, srv_routes_tei, srv_routes_mcp,
 };
 
-/* Match path against pattern; segments of "{}" are captured (decoded
- * already: the path was decoded as a whole and holds no "%2F"). */
-static int match(const char *pattern, const char *path, srv_req *r, int capture)
-{
-    size_t n = 0;
-    while (*pattern && *path) {
-        if (pattern[0] == '{' && pattern[1] == '}') {
-            const char *end = strchr(path, '/');
-            const char *suffix = pattern + 2;
-            size_t n_seg = end ? (size_t)(end - path) : strlen(path);
-            size_t n_suf = strcspn(suffix, "/");
-            if (n_seg == 0)
-                return 0;
-            if (n_suf) {
-                /* "{}.png": the segment must end with the suffix */
-                if (n_seg <= n_suf || strncmp(path + n_seg - n_suf, suffix, n_suf))
-                    return 0;
-                n_seg -= n_suf;
-            }
-            if (capture && n < SRV_MAX_PARAMS) {
-                r->params[n] = rag_malloc(n_seg + 1);
-                if (r->params[n]) {
-                    memcpy(r->params[n], path, n_seg);
-                    r->params[n][n_seg] = '\0';
-                }
-                r->n_params = ++n;
-            }
-            path += n_seg + n_suf;
-            pattern = suffix + n_suf;
-            continue;
-        }
-        if (*pattern != *path)
-            return 0;
-        pattern++;
-        path++;
-    }
-    return !*pattern && !*path;
-}
-
-static const srv_route *find_route(srv_req *r, char *allow, size_t n_allow, int *path_known)
+static const srv_route *find_route(srv_req *r, const rag_path *path, char *allow,
+                                   size_t n_allow, int *path_known)
 {
     const srv_route *found = NULL;
+    rag_span caps[SRV_MAX_PARAMS];
     *path_known = 0;
     allow[0] = '\0';
     for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++) {
         for (const srv_route *rt = tables[t]; rt->pattern; rt++) {
-            if (!match(rt->pattern, r->path, r, 0))
+            if (!rag_path_match(path, rt->pattern, caps, SRV_MAX_PARAMS))
                 continue;
             *path_known = 1;
             if (!rt->method || !strcmp(rt->method, r->method)) {
@@ -79,8 +42,20 @@ static const srv_route *find_route(srv_req *r, char *allow, size_t n_allow, int 
             }
         }
     }
-    if (found)
-        match(found->pattern, r->path, r, 1);
+    if (found && rag_path_match(path, found->pattern, caps, SRV_MAX_PARAMS)) {
+        /* the captures, NUL-terminated, in pattern order */
+        for (const char *p = found->pattern; (p = strchr(p, '{')); p++) {
+            size_t i = r->n_params;
+            if (i == SRV_MAX_PARAMS)
+                break;
+            r->params[i] = rag_malloc(caps[i].n + 1);
+            if (!r->params[i])
+                break;
+            memcpy(r->params[i], caps[i].s, caps[i].n);
+            r->params[i][caps[i].n] = '\0';
+            r->n_params++;
+        }
+    }
     return found;
 }
 
@@ -116,52 +91,6 @@ static void make_id(srv_req *r, const char *given)
     }
     snprintf(r->id, sizeof r->id, "%08lx%08lx", (unsigned long)rag_now_ms() & 0xffffffffUL,
              atomic_fetch_add(&counter, 1) * 2654435761UL & 0xffffffffUL);
-}
-
-/* Decode the path: %XX escapes; reject NUL, encoded '/', "." and ".."
- * segments and empty inner segments. 0 or -1 (malformed). */
-static int decode_path(const char *raw, char **out)
-{
-    size_t n = strlen(raw);
-    char *p = rag_malloc(n + 1), *w = p;
-    if (!p)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        char c = raw[i];
-        if (c == '%') {
-            int hi, lo;
-            if (i + 2 >= n)
-                goto bad;
-            if (!isxdigit((unsigned char)raw[i + 1]) || !isxdigit((unsigned char)raw[i + 2]))
-                goto bad;
-            hi = isdigit((unsigned char)raw[i + 1]) ? raw[i + 1] - '0' : (tolower(raw[i + 1]) - 'a' + 10);
-            lo = isdigit((unsigned char)raw[i + 2]) ? raw[i + 2] - '0' : (tolower(raw[i + 2]) - 'a' + 10);
-            c = (char)(hi * 16 + lo);
-            if (c == '\0' || c == '/')
-                goto bad;
-            i += 2;
-        }
-        *w++ = c;
-    }
-    *w = '\0';
-    if (p[0] != '/')
-        goto bad;
-    for (const char *s = p; *s; ) {
-        const char *e;
-        s++;
-        e = strchr(s, '/');
-        size_t seg = e ? (size_t)(e - s) : strlen(s);
-        if ((seg == 1 && s[0] == '.') || (seg == 2 && s[0] == '.' && s[1] == '.'))
-            goto bad;
-        if (seg == 0 && e)
-            goto bad;
-        s += seg;
-    }
-    *out = p;
-    return 0;
-bad:
-    rag_free(p);
-    return -1;
 }
 
 static int is_json_type(const char *ct)
@@ -200,6 +129,7 @@ void srv_dispatch(struct evhttp_request *ev, void *arg)
     size_t n_body;
     long cap;
     srv_req *r = srv_req_create(s, ev);
+    rag_path *path = NULL;
 
     if (!r) {
         evhttp_send_error(ev, 500, "out of memory");
@@ -222,12 +152,23 @@ void srv_dispatch(struct evhttp_request *ev, void *arg)
     {
         const char *q = uri ? evhttp_uri_get_query(uri) : NULL;
         const char *p = uri ? evhttp_uri_get_path(uri) : NULL;
-        r->query = rag_strdup(q ? q : "");
+        rag_err perr = {0};
         if (!p || !*p)
             p = "/";
-        if (decode_path(p, &r->path) < 0 || !r->query) {
-            r->path = r->path ? r->path : rag_strdup(p);
-            srv_reply_error(r, 400, "invalid_request", "malformed request path");
+        r->path = rag_strdup(p);
+        r->query = rag_strdup(q ? q : "");
+        if (!r->path || !r->query) {
+            srv_reply_error(r, 503, "overloaded", "out of memory");
+            goto done;
+        }
+        if (rag_path_split(&path, p, NULL, &perr) < 0) {
+            srv_reply_error(r, perr.code == RAG_ELIMIT ? 414 : 400, "invalid_request", "%s",
+                            perr.msg);
+            goto done;
+        }
+        if (rag_query_parse(&r->q, r->query, NULL, &perr) < 0) {
+            srv_reply_error(r, perr.code == RAG_ELIMIT ? 414 : 400, "invalid_request", "%s",
+                            perr.msg);
             goto done;
         }
     }
@@ -235,7 +176,7 @@ void srv_dispatch(struct evhttp_request *ev, void *arg)
         srv_reply_error_retry(r, 503, "shutting_down", 5, "the server is shutting down");
         goto done;
     }
-    rt = find_route(r, allow, sizeof allow, &known);
+    rt = find_route(r, path, allow, sizeof allow, &known);
     if (!rt && !strcmp(r->method, "OPTIONS") && known && r->origin) {
         /* CORS preflight: answered only for listed origins */
         const char *hs[] = {"Access-Control-Allow-Methods: GET, POST, DELETE",
@@ -321,7 +262,7 @@ void srv_dispatch(struct evhttp_request *ev, void *arg)
     else
         queue_or_503(r);
 done:
-    ;
+    rag_path_destroy(path);
 }
 
 void srv_run_worker_route(srv_req *r)

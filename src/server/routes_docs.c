@@ -211,36 +211,84 @@ static void get_chunk(srv_req *r)
     docrag_free(out);
 }
 
+/* 1 if path lies inside dir (both made absolute). */
+static int inside(const char *path, const char *dir)
+{
+    char *d = realpath(dir, NULL);
+    size_t n = d ? strlen(d) : 0;
+    int in = d && !strncmp(path, d, n) && path[n] == '/';
+    free(d);
+    return in;
+}
+
 static void delete_document(srv_req *r)
 {
     int64_t id = srv_param_id(r, 0, "document id");
+    srv_coll *c;
     docrag_error err;
-    if (!id || !coll_of(r))
+    char *path = NULL;
+    if (!id || !(c = coll_of(r)))
         return;
-    if (docrag_document_delete(r->session, id, &err) != 0) {
+    if (docrag_document_path(r->session, id, &path, &err) != 0 ||
+        docrag_document_delete(r->session, id, &err) != 0) {
+        docrag_free(path);
         srv_reply_docrag_error(r, &err);
         return;
     }
+    /* an uploaded file is ours to remove (with its hash folder); a file
+     * indexed from the user's own folders is left alone */
+    if (inside(path, c->upload_dir) && unlink(path) == 0) {
+        char *slash = strrchr(path, '/');
+        if (slash) {
+            *slash = '\0';
+            rmdir(path);
+        }
+    }
+    docrag_free(path);
     srv_reply_json(r, 200, json_pack("{s:I,s:b}", "id", (json_int_t)id, "deleted", 1));
 }
 
 /* ---- uploads ------------------------------------------------------------------ */
 
-/* Write data to dir/name whole: a temporary file, fsync, rename. */
-static int save_whole(const char *dir, const char *name, const void *data, size_t n,
-                      char **out_path, char *why, size_t n_why)
+/* mkdir -p for the upload folder and one level below it. */
+static int make_dir(const char *dir)
 {
-    char *tmp = rag_asprintf("%s/.upload-%s.tmp", dir, name);
-    char *path = rag_asprintf("%s/%s", dir, name);
+    if (mkdir(dir, 0755) == 0 || errno == EEXIST)
+        return 0;
+    if (errno == ENOENT) {
+        char *parent = rag_strdup(dir), *slash = parent ? strrchr(parent, '/') : NULL;
+        int rc = -1;
+        if (slash && slash != parent) {
+            *slash = '\0';
+            if (mkdir(parent, 0755) == 0 || errno == EEXIST)
+                rc = mkdir(dir, 0755) == 0 || errno == EEXIST ? 0 : -1;
+        }
+        rag_free(parent);
+        return rc;
+    }
+    return -1;
+}
+
+/* Write data to dir/sub/name whole: a temporary file, fsync, rename; the
+ * absolute path (as the indexer stores it) into *out_path. sub is the
+ * content hash's prefix, so two different files may share a name and the
+ * document keeps its own name as its title. */
+static int save_whole(const char *dir, const char *sub, const char *name, const void *data,
+                      size_t n, char **out_path, char *why, size_t n_why)
+{
+    char *folder = rag_asprintf("%s/%s", dir, sub);
+    char *tmp = rag_asprintf("%s/%s/.upload-%s.tmp", dir, sub, name);
+    char *path = rag_asprintf("%s/%s/%s", dir, sub, name);
+    char *abs = NULL;
     int fd = -1, ok = 0;
 
-    if (!tmp || !path) {
+    if (!folder || !tmp || !path) {
         snprintf(why, n_why, "out of memory");
         goto done;
     }
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+    if (make_dir(dir) < 0 || make_dir(folder) < 0) {
         snprintf(why, n_why, "cannot create the upload folder");
-        rag_log(RAG_LOG_ERROR, "%s: %s", dir, strerror(errno));
+        rag_log(RAG_LOG_ERROR, "%s: %s", folder, strerror(errno));
         goto done;
     }
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -266,18 +314,23 @@ static int save_whole(const char *dir, const char *name, const void *data, size_
         goto done;
     }
     fd = -1;
-    if (rename(tmp, path) != 0) {
+    if (rename(tmp, path) != 0 || !(abs = realpath(path, NULL))) {
         snprintf(why, n_why, "cannot store the file");
         goto done;
     }
     ok = 1;
-    *out_path = path;
-    path = NULL;
+    *out_path = rag_strdup(abs);
+    if (!*out_path) {
+        ok = 0;
+        snprintf(why, n_why, "out of memory");
+    }
 done:
     if (fd >= 0)
         close(fd);
     if (!ok && tmp)
         unlink(tmp);
+    free(abs);
+    rag_free(folder);
     rag_free(tmp);
     rag_free(path);
     return ok ? 0 : -1;
@@ -352,7 +405,7 @@ static void upload(srv_req *r)
         goto done;
     }
     for (size_t i = 0; i < n_files; i++) {
-        char sha[65], safe[RAG_FILENAME_MAX + 1], stored[RAG_FILENAME_MAX + 16], why[128] = "";
+        char sha[65], safe[RAG_FILENAME_MAX + 1], stored[24], why[128] = "";
         int64_t existing = 0;
         int dup;
         json_t *d;
@@ -386,10 +439,9 @@ static void upload(srv_req *r)
             json_array_append_new(docs, d);
             continue;
         }
-        /* a content-addressed name: two different files may share a name */
-        snprintf(stored, sizeof stored, "%.12s-%.*s", sha, RAG_FILENAME_MAX - 13, safe);
-        if (save_whole(c->upload_dir, stored, files[i].data, files[i].n, &paths[n_paths], why,
-                       sizeof why) < 0) {
+        snprintf(stored, sizeof stored, "%.16s", sha);
+        if (save_whole(c->upload_dir, stored, safe, files[i].data, files[i].n, &paths[n_paths],
+                       why, sizeof why) < 0) {
             json_decref(d);
             srv_reply_error(r, 507, "insufficient_storage", "file %s: %s", safe, why);
             goto done;
@@ -454,13 +506,13 @@ static void job_events(srv_req *r)
 const srv_route srv_routes_docs[] = {
     {"GET", "/v1/documents", SRV_ROLE_READ, SRV_BODY_NONE, 0, list_documents, "documents"},
     {"POST", "/v1/documents", SRV_ROLE_ADMIN, SRV_BODY_UPLOAD, 0, upload, "upload"},
-    {"GET", "/v1/documents/{}", SRV_ROLE_READ, SRV_BODY_NONE, 0, get_document, "document"},
-    {"DELETE", "/v1/documents/{}", SRV_ROLE_ADMIN, SRV_BODY_NONE, 0, delete_document,
+    {"GET", "/v1/documents/{id}", SRV_ROLE_READ, SRV_BODY_NONE, 0, get_document, "document"},
+    {"DELETE", "/v1/documents/{id}", SRV_ROLE_ADMIN, SRV_BODY_NONE, 0, delete_document,
      "delete_document"},
-    {"GET", "/v1/documents/{}/file", SRV_ROLE_READ, SRV_BODY_NONE, 0, get_file, "file"},
-    {"GET", "/v1/documents/{}/pages/{}", SRV_ROLE_READ, SRV_BODY_NONE, 0, get_page, "page"},
-    {"GET", "/v1/chunks/{}", SRV_ROLE_READ, SRV_BODY_NONE, 0, get_chunk, "chunk"},
-    {"GET", "/v1/jobs/{}", SRV_ROLE_READ, SRV_BODY_NONE, 0, get_job, "job"},
-    {"GET", "/v1/jobs/{}/events", SRV_ROLE_READ, SRV_BODY_NONE, 0, job_events, "job_events"},
+    {"GET", "/v1/documents/{id}/file", SRV_ROLE_READ, SRV_BODY_NONE, 0, get_file, "file"},
+    {"GET", "/v1/documents/{id}/pages/{n}", SRV_ROLE_READ, SRV_BODY_NONE, 0, get_page, "page"},
+    {"GET", "/v1/chunks/{id}", SRV_ROLE_READ, SRV_BODY_NONE, 0, get_chunk, "chunk"},
+    {"GET", "/v1/jobs/{id}", SRV_ROLE_READ, SRV_BODY_NONE, 0, get_job, "job"},
+    {"GET", "/v1/jobs/{id}/events", SRV_ROLE_READ, SRV_BODY_NONE, 0, job_events, "job_events"},
     {NULL, NULL, 0, 0, 0, NULL, NULL},
 };

@@ -15,6 +15,7 @@
  */
 #include "srv_int.h"
 #include "jobs.h"
+#include "server/http_parse.h"
 
 #include <event2/buffer.h>
 #include <event2/thread.h>
@@ -75,61 +76,9 @@ json_t *srv_body_json(srv_req *r)
     return o;
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Decoded value of key in r->query, or NULL. The decoded copy is kept
- * after the path parameters in r->params and freed with the request. */
 const char *srv_query(srv_req *r, const char *key)
 {
-    size_t n_key = strlen(key);
-    const char *p = r->query;
-    while (p && *p) {
-        const char *amp = strchr(p, '&'), *end = amp ? amp : p + strlen(p);
-        const char *eq = memchr(p, '=', (size_t)(end - p));
-        size_t n_name = eq ? (size_t)(eq - p) : (size_t)(end - p);
-        if (n_name == n_key && !strncmp(p, key, n_key)) {
-            const char *v = eq ? eq + 1 : end;
-            size_t n_v = (size_t)(end - v);
-            char *out = rag_malloc(n_v + 1), *w = out;
-            if (!out)
-                return NULL;
-            for (size_t i = 0; i < n_v; i++) {
-                if (v[i] == '+')
-                    *w++ = ' ';
-                else if (v[i] == '%' && i + 2 < n_v && hexval(v[i + 1]) >= 0 &&
-                         hexval(v[i + 2]) >= 0) {
-                    char c = (char)(hexval(v[i + 1]) * 16 + hexval(v[i + 2]));
-                    if (!c) {
-                        rag_free(out);
-                        return NULL;
-                    }
-                    *w++ = c;
-                    i += 2;
-                } else {
-                    *w++ = v[i];
-                }
-            }
-            *w = '\0';
-            /* owned by the request: freed with it */
-            if (r->n_params < SRV_MAX_PARAMS) {
-                r->params[r->n_params++] = out;
-                return out;
-            }
-            rag_free(out);
-            return NULL;
-        }
-        p = amp ? amp + 1 : NULL;
-    }
-    return NULL;
+    return r->q ? rag_query_get(r->q, key) : NULL;
 }
 
 srv_coll *srv_collection(srv_req *r, const char *name)
@@ -167,14 +116,9 @@ docrag_session *srv_session(srv_req *r, srv_coll *coll)
 int64_t srv_param_id(srv_req *r, size_t i, const char *what)
 {
     const char *p = i < r->n_params ? r->params[i] : NULL;
-    char *end;
-    long long v;
-    if (!p || !*p || strspn(p, "0123456789") != strlen(p) || strlen(p) > 18) {
-        srv_reply_error(r, 400, "invalid_request", "%s must be a positive integer", what);
-        return 0;
-    }
-    v = strtoll(p, &end, 10);
-    if (v <= 0) {
+    rag_err perr = {0};
+    int64_t v = 0;
+    if (!p || rag_parse_id((rag_span){p, strlen(p)}, &v, &perr) < 0) {
         srv_reply_error(r, 400, "invalid_request", "%s must be a positive integer", what);
         return 0;
     }

@@ -55,9 +55,9 @@ enum {
 };
 
 /* A route: method ("GET", "POST", "DELETE"; NULL = any, the handler
- * checks) and a pattern where "{}" matches one path segment (its text is
- * in req->params[i], in order) and a trailing "{}.png" matches a segment
- * ending in .png. Handlers answer exactly once (srv_reply*, or a stream
+ * checks) and a pattern (rag_path_match): "{id}" matches one decoded path
+ * segment, whose text is in req->params[i] in pattern order, and
+ * "{n}.png" one ending in .png (the suffix not captured). Handlers answer exactly once (srv_reply*, or a stream
  * ended by srv_stream_end). */
 typedef void (*srv_handler)(srv_req *r);
 typedef struct {
@@ -94,6 +94,7 @@ struct srv_req {
     char method[8];
     char *path;                  /* decoded path, no query */
     char *query;                 /* raw query string after '?' ("" if none) */
+    struct rag_query *q;         /* parsed query (never NULL once routed) */
     char *params[SRV_MAX_PARAMS];
     size_t n_params;
     char *body;                  /* NUL-terminated copy (NULL if none) */
@@ -163,8 +164,9 @@ int srv_req_closed(const srv_req *r);
 /* Parse the JSON body: an object, or a 400 with the line and column
  * already answered (returns NULL). */
 json_t *srv_body_json(srv_req *r);
-/* Query parameter (decoded, owned by r until the request ends); NULL if
- * absent. A malformed query string was answered with 400 by the router. */
+/* Query parameter (decoded, borrowed from r); NULL if absent. A malformed
+ * query string (bad escapes, repeated keys) was answered with 400 by the
+ * router. */
 const char *srv_query(srv_req *r, const char *key);
 /* The collection named name (NULL or "" = the default): NULL + 404 answered. */
 srv_coll *srv_collection(srv_req *r, const char *name);
