@@ -99,6 +99,11 @@ json_t *rag_render_answer(const char *question, const rag_answer *a,
         json_object_set_new(o, "search_notice", json_string(t->search_notice));
     if (o && a->model)
         json_object_set_new(o, "model", json_string(a->model));
+    if (o)
+        json_object_set_new(o, "usage", json_pack("{s:I,s:I,s:f}", "tokens_in",
+                                                  (json_int_t)a->tokens_in, "tokens_out",
+                                                  (json_int_t)a->tokens_out, "cost_usd",
+                                                  a->cost_usd));
     return o;
 }
 

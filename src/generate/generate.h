@@ -44,6 +44,10 @@ typedef struct {
     int *dropped_citations; /* owned; numbers the model cited that were not
                                given in the prompt */
     size_t n_dropped;
+    int64_t tokens_in;   /* LLM answers: tokens of the serving call (the
+                            server's count, else an estimate); 0 otherwise */
+    int64_t tokens_out;
+    double cost_usd;     /* estimated from the back-end's prices */
 } rag_answer;
 
 typedef struct {

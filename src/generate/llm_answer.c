@@ -154,6 +154,11 @@ static int take_reply(rag_answer *out, llm_walk *w, const rag_llm_entry *e, doub
         out->confidence = 1;
     out->model = w->res.served_model;
     w->res.served_model = NULL;
+    out->tokens_in = w->res.tokens_in;
+    out->tokens_out = w->res.tokens_out;
+    if (w->opts->usage)
+        out->cost_usd = rag_usage_cost(w->opts->usage, e->name, out->tokens_in,
+                                       out->tokens_out);
     out->backend_owned = rag_strdup(e->name);
     if (!out->backend_owned)
         return rag_fail(err, RAG_ENOMEM, "out of memory");
