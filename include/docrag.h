@@ -158,6 +158,11 @@ typedef struct {
 /* Defaults: mode NULL, k 0, doc NULL, pages 0, rerank -1. */
 void docrag_search_opts_init(docrag_search_opts *o);
 
+/* Parse a page range as the command line and the server take it: "N" (one
+ * page), "A-B" or "A-" (from A on), 1-based, A <= B <= 1000000, into
+ * *page_min / *page_max (0 = unbounded). DOCRAG_EINVAL for anything else. */
+int docrag_parse_pages(const char *text, int *page_min, int *page_max);
+
 /* Top chunks for query, as `search --json`:
  * {"query","results":[{"rank","score","chunk_id","doc","title",
  * "page_start","page_end","section","text","stages"}],"mode","timings_ms",

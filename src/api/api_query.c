@@ -9,6 +9,7 @@
 #include "render.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void docrag_search_opts_init(docrag_search_opts *o)
@@ -21,6 +22,37 @@ void docrag_ask_opts_init(docrag_ask_opts *o)
 {
     memset(o, 0, sizeof *o);
     docrag_search_opts_init(&o->search);
+}
+
+int docrag_parse_pages(const char *s, int *lo, int *hi)
+{
+    char *end;
+    long a, b;
+    if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+        return DOCRAG_EINVAL;
+    a = strtol(s, &end, 10);
+    if (end == s || a < 1 || a > 1000000)
+        return DOCRAG_EINVAL;
+    if (!*end) {
+        *lo = *hi = (int)a;
+        return DOCRAG_OK;
+    }
+    if (*end != '-')
+        return DOCRAG_EINVAL;
+    s = end + 1;
+    if (!*s) {
+        *lo = (int)a;
+        *hi = 0;
+        return DOCRAG_OK;
+    }
+    if (*s < '0' || *s > '9')
+        return DOCRAG_EINVAL;
+    b = strtol(s, &end, 10);
+    if (end == s || *end || b < a || b > 1000000)
+        return DOCRAG_EINVAL;
+    *lo = (int)a;
+    *hi = (int)b;
+    return DOCRAG_OK;
 }
 
 int api_search_opts(rag_search_opts *so, const docrag_engine *e,

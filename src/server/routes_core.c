@@ -39,31 +39,8 @@ static int parse_pages(const json_t *v, int *lo, int *hi)
         *hi = (int)b;
         return 0;
     }
-    if (json_is_string(v)) {
-        const char *s = json_string_value(v);
-        char *end;
-        long a = strtol(s, &end, 10), b;
-        if (end == s || a < 1 || a > 1000000)
-            return -1;
-        if (!*end) {
-            *lo = *hi = (int)a;
-            return 0;
-        }
-        if (*end != '-')
-            return -1;
-        s = end + 1;
-        if (!*s) {
-            *lo = (int)a;
-            *hi = 0;
-            return 0;
-        }
-        b = strtol(s, &end, 10);
-        if (end == s || *end || b < a || b > 1000000)
-            return -1;
-        *lo = (int)a;
-        *hi = (int)b;
-        return 0;
-    }
+    if (json_is_string(v))
+        return docrag_parse_pages(json_string_value(v), lo, hi) == DOCRAG_OK ? 0 : -1;
     return -1;
 }
 

@@ -201,6 +201,26 @@ static double rss_bytes(void)
     return (double)rss * (double)sysconf(_SC_PAGESIZE);
 }
 
+/* One gauge per collection and back-end from the usage JSON: the value at
+ * backends.NAME[.sub].key. */
+static void put_backend_gauge(rag_buf *b, srv *s, json_t *const *per, const char *metric,
+                              const char *help, const char *sub, const char *key)
+{
+    rag_buf_printf(b, "# HELP %s %s\n# TYPE %s gauge\n", metric, help, metric);
+    for (size_t c = 0; c < s->info.n_colls; c++) {
+        const char *name;
+        json_t *be;
+        json_object_foreach(json_object_get(per[c], "backends"), name, be) {
+            json_t *o = sub ? json_object_get(be, sub) : be;
+            rag_buf_printf(b, "%s{collection=\"", metric);
+            put_label(b, s->info.colls[c].name);
+            rag_buf_puts(b, "\",backend=\"");
+            put_label(b, name);
+            rag_buf_printf(b, "\"} %.6f\n", json_number_value(json_object_get(o, key)));
+        }
+    }
+}
+
 static void put_usage(rag_buf *b, srv *s)
 {
     static const struct { const char *key, *metric, *help; } nums[] = {
@@ -236,34 +256,10 @@ static void put_usage(rag_buf *b, srv *s)
             }
         }
     }
-    rag_buf_puts(b, "# HELP docrag_backend_cost_usd_month estimated spend this month\n"
-                    "# TYPE docrag_backend_cost_usd_month gauge\n");
-    for (size_t c = 0; c < s->info.n_colls; c++) {
-        const char *name;
-        json_t *be;
-        json_object_foreach(json_object_get(per[c], "backends"), name, be) {
-            rag_buf_printf(b, "docrag_backend_cost_usd_month{collection=\"");
-            put_label(b, s->info.colls[c].name);
-            rag_buf_puts(b, "\",backend=\"");
-            put_label(b, name);
-            rag_buf_printf(b, "\"} %.6f\n", json_number_value(json_object_get(
-                                                json_object_get(be, "month"), "cost_usd")));
-        }
-    }
-    rag_buf_puts(b, "# HELP docrag_backend_budget_usd monthly budget (0 = none)\n"
-                    "# TYPE docrag_backend_budget_usd gauge\n");
-    for (size_t c = 0; c < s->info.n_colls; c++) {
-        const char *name;
-        json_t *be;
-        json_object_foreach(json_object_get(per[c], "backends"), name, be) {
-            rag_buf_printf(b, "docrag_backend_budget_usd{collection=\"");
-            put_label(b, s->info.colls[c].name);
-            rag_buf_puts(b, "\",backend=\"");
-            put_label(b, name);
-            rag_buf_printf(b, "\"} %.6f\n",
-                           json_number_value(json_object_get(be, "budget_usd")));
-        }
-    }
+    put_backend_gauge(b, s, per, "docrag_backend_cost_usd_month",
+                      "estimated spend this month", "month", "cost_usd");
+    put_backend_gauge(b, s, per, "docrag_backend_budget_usd", "monthly budget (0 = none)",
+                      NULL, "budget_usd");
     for (size_t c = 0; c < s->info.n_colls; c++)
         json_decref(per[c]);
 }
