@@ -1,10 +1,11 @@
-/* metrics_std.c - ready-made families for rag_metrics (metrics.h): process
- * memory from /proc/self/statm, a rag_net endpoint's counters and breaker
- * state, a back-end's rag_usage totals. All are callback series, so the
+/* metrics_std.c - the engine's exporters for rag_metrics (obs/metrics.h):
+ * a rag_net endpoint's counters and breaker state, a back-end's rag_usage
+ * totals. All are callback series, so the
  * numbers stay owned by the module that keeps them and are only read at
  * scrape time.
  */
-#include "obs/metrics_int.h"
+#include "metrics/metrics_int.h"
+#include "obs/metrics.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -12,74 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-/* /proc/self/statm: "size resident shared text lib data dt", in pages. */
-static int read_statm(double *vsize, double *rss)
-{
-    char buf[256];
-    unsigned long long size, resident;
-    long page = sysconf(_SC_PAGESIZE);
-    ssize_t n;
-    int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
 
-    if (fd < 0)
-        return -1;
-    n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0 || page <= 0)
-        return -1;
-    buf[n] = '\0';
-    if (sscanf(buf, "%llu %llu", &size, &resident) != 2)
-        return -1;
-    *vsize = (double)size * (double)page;
-    *rss = (double)resident * (double)page;
-    return 0;
-}
-
-int rag_metrics_rss_bytes(double *value, void *userdata)
-{
-    double vsize;
-    (void)userdata;
-    return read_statm(&vsize, value);
-}
-
-int rag_metrics_vsize_bytes(double *value, void *userdata)
-{
-    double rss;
-    (void)userdata;
-    return read_statm(value, &rss);
-}
-
-/* Register (or reuse) a gauge/counter family and bind one callback series;
- * caller holds m->mu. */
-static int bind_locked(rag_metrics *m, metric_kind kind, const char *name,
-                       const char *help, const char *label, const char *const *values,
-                       size_t max_series, rag_metric_fn fn, void *ud, rag_err *err)
-{
-    rag_metric_desc d = {.name = name, .help = help, .max_series = max_series};
-    struct family *f;
-    int rc;
-
-    d.labels[0] = label;
-    rc = metrics_register_locked(&f, m, kind, &d, 1, err);
-    if (rc < 0)
-        return rc;
-    return metrics_bind_fn(f, values, fn, ud, err);
-}
-
-int rag_metrics_add_process(rag_metrics *m, rag_err *err)
-{
-    int rc;
-    pthread_mutex_lock(&m->mu);
-    rc = bind_locked(m, KIND_GAUGE, "process_resident_memory_bytes",
-                     "Resident memory size in bytes.", NULL, NULL, 0, rag_metrics_rss_bytes,
-                     NULL, err);
-    if (rc == RAG_OK)
-        rc = bind_locked(m, KIND_GAUGE, "process_virtual_memory_bytes",
-                         "Virtual memory size in bytes.", NULL, NULL, 0,
-                         rag_metrics_vsize_bytes, NULL, err);
-    pthread_mutex_unlock(&m->mu);
-    return rc;
-}
 
 /* ---- rag_net endpoints ------------------------------------------------- */
 
@@ -152,7 +86,7 @@ int rag_metrics_add_endpoint(rag_metrics *m, rag_net_endpoint *ep, rag_err *err)
             rc = rag_fail(err, rc, "metrics: out of memory");
             break;
         }
-        rc = bind_locked(m, ep_fields[i].kind, ep_fields[i].name, ep_fields[i].help,
+        rc = metrics_bind_locked(m, ep_fields[i].kind, ep_fields[i].name, ep_fields[i].help,
                          "backend", values, 64, ep_value, r, err);
     }
     pthread_mutex_unlock(&m->mu);
@@ -220,15 +154,15 @@ int rag_metrics_add_usage(rag_metrics *m, rag_usage *u, const char *backend,
             if (rc == RAG_OK)
                 rc = metrics_bind_fn(f, two, usage_value, r, err);
         } else if (i == US_REQUESTS) {
-            rc = bind_locked(m, KIND_COUNTER, "docrag_usage_requests_total",
+            rc = metrics_bind_locked(m, KIND_COUNTER, "docrag_usage_requests_total",
                              "Calls to a back-end (local or remote), all runs.", "backend",
                              one, 64, usage_value, r, err);
         } else if (i == US_ERRORS) {
-            rc = bind_locked(m, KIND_COUNTER, "docrag_usage_errors_total",
+            rc = metrics_bind_locked(m, KIND_COUNTER, "docrag_usage_errors_total",
                              "Failed calls to a back-end, all runs.", "backend", one, 64,
                              usage_value, r, err);
         } else {
-            rc = bind_locked(m, KIND_COUNTER, "docrag_usage_cost_usd_total",
+            rc = metrics_bind_locked(m, KIND_COUNTER, "docrag_usage_cost_usd_total",
                              "Estimated cost of a back-end's calls in US dollars, all runs.",
                              "backend", one, 64, usage_value, r, err);
         }

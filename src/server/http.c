@@ -467,7 +467,7 @@ void srv_access_log(srv_req *r)
     json_t *o;
     char *line;
     double ms = rag_now_ms() - r->t0_ms;
-    srv_metrics_request(r->s, r->route ? r->route->name : "unmatched", r->status, ms);
+    srv_metrics_request(r, r->route ? r->route->name : "unmatched", r->status, ms);
     if (!r->s->info.cfg.access_log)
         return;
     /* no query string (it may hold a key), no body, no header values */

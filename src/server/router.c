@@ -105,7 +105,7 @@ static void queue_or_503(srv_req *r)
     pthread_mutex_lock(&s->q_mu);
     if (s->q_n == s->q_cap || s->q_stop) {
         pthread_mutex_unlock(&s->q_mu);
-        srv_count(s, "docrag_http_rejected_total", "queue_full", 1);
+        srv_count(s, "rejected", "queue_full", 1);
         srv_reply_error_retry(r, 503, "overloaded", 1,
                               "the server is busy (server.max_queue requests waiting)");
         return;

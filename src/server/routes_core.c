@@ -129,17 +129,20 @@ static int decode_query(srv_req *r, json_t *o, const char *text_key, int allow_s
     return 0;
 }
 
-/* Per-stage latency from a result's timings_ms into the metrics. */
-static void observe_timings(srv *s, const char *json)
+/* Per-stage latency from a result's timings_ms into the metrics and the
+ * request's analytics point; a refusal is counted. */
+static void observe_timings(srv_req *r, const char *json)
 {
     json_t *o = json_loads(json, 0, NULL), *t = json_object_get(o, "timings_ms"), *v;
     const char *k;
     json_object_foreach(t, k, v) {
         if (json_number_value(v) > 0 || !strcmp(k, "total"))
-            srv_observe_stage(s, k, json_number_value(v));
+            srv_observe_stage(r, k, json_number_value(v));
     }
-    if (json_is_true(json_object_get(o, "refused")))
-        srv_count(s, "docrag_answers_refused_total", "gate", 1);
+    if (json_is_true(json_object_get(o, "refused"))) {
+        r->refused = 1;
+        srv_count(r->s, "answer_refused", "gate", 1);
+    }
     json_decref(o);
 }
 
@@ -177,7 +180,7 @@ static void search(srv_req *r)
         if (docrag_search(r->session, q.text, &q.so, &out, &err) != 0) {
             srv_reply_docrag_error(r, &err);
         } else {
-            observe_timings(r->s, out);
+            observe_timings(r, out);
             srv_reply_json_text(r, 200, out);
         }
     }
@@ -253,7 +256,7 @@ static void ask(srv_req *r)
         if (docrag_ask(r->session, q.text, &ao, &out, &err) != 0) {
             srv_reply_docrag_error(r, &err);
         } else {
-            observe_timings(r->s, out);
+            observe_timings(r, out);
             srv_reply_json_text(r, 200, out);
         }
     } else {
@@ -263,7 +266,7 @@ static void ask(srv_req *r)
         srv_stream_start(r, 200, "text/event-stream");
         if (docrag_ask(r->session, q.text, &ao, &out, &err) != 0) {
             if (err.code == DOCRAG_ECANCELLED && srv_req_closed(r)) {
-                srv_count(r->s, "docrag_answers_cancelled_total", "client_closed", 1);
+                srv_count(r->s, "answer_cancelled", "client_closed", 1);
             } else {
                 json_t *e = json_pack("{s:{s:i,s:s,s:s}}", "error", "code",
                                       err.code == DOCRAG_EBACKEND ? 502 : 500, "type",
@@ -280,7 +283,7 @@ static void ask(srv_req *r)
                 free(t);
             }
         } else {
-            observe_timings(r->s, out);
+            observe_timings(r, out);
             srv_stream_event(r, "done", out);
         }
         srv_stream_end(r);
@@ -342,6 +345,60 @@ static void metrics(srv_req *r)
     rag_buf_fini(&b);
 }
 
+/* GET /v1/analytics?since=UNIX_S: the time series, and per collection the
+ * usage of every back-end and the embedding cache, for the UI's charts. */
+static void analytics(srv_req *r)
+{
+    srv *s = r->s;
+    const char *since_s = srv_query(r, "since");
+    long long since = 0;
+    rag_buf b = RAG_BUF_INIT;
+    json_t *o, *colls;
+
+    if (since_s) {
+        char *end;
+        since = strtoll(since_s, &end, 10);
+        if (!*since_s || *end || since < 0) {
+            srv_reply_error(r, 422, "invalid_request", "'since' must be a unix time in seconds");
+            return;
+        }
+    }
+    if (srv_analytics_json(s, (int64_t)since, &b) < 0 || !b.data) {
+        rag_buf_fini(&b);
+        srv_reply_error(r, 500, "server_error", "out of memory");
+        return;
+    }
+    o = json_pack("{s:o,s:o}", "timeseries", json_loads(b.data, 0, NULL), "collections",
+                  json_object());
+    rag_buf_fini(&b);
+    colls = json_object_get(o, "collections");
+    for (size_t i = 0; o && i < srv_get_info(s)->n_colls; i++) {
+        srv_coll *c = &((srv_info *)srv_get_info(s))->colls[i];
+        docrag_error err;
+        char *usage = NULL, *stats = NULL;
+        json_t *cj = json_object(), *st;
+        if (docrag_engine_usage(c->engine, &usage, &err) == 0)
+            json_object_set_new(cj, "usage", json_loads(usage, 0, NULL));
+        if (srv_session(r, c) && docrag_stats(r->session, &stats, &err) == 0 &&
+            (st = json_loads(stats, 0, NULL))) {
+            static const char *const keep[] = {"documents", "chunks", "vectors",
+                                               "embed_cache_lookups", "embed_cache_hits",
+                                               "embed_cache_hit_rate", NULL};
+            for (size_t k = 0; keep[k]; k++)
+                json_object_set(cj, keep[k], json_object_get(st, keep[k]));
+            json_decref(st);
+        }
+        docrag_free(usage);
+        docrag_free(stats);
+        json_object_set_new(colls, c->name, cj);
+    }
+    if (srv_req_closed(r)) {
+        json_decref(o);
+        return;
+    }
+    srv_reply_json(r, 200, o);
+}
+
 const srv_route srv_routes_core[] = {
     {"GET", "/health", SRV_ROLE_NONE, SRV_BODY_NONE, SRV_ON_LOOP | SRV_NO_ENGINE, health,
      "health"},
@@ -352,5 +409,6 @@ const srv_route srv_routes_core[] = {
     {"GET", "/v1/stats", SRV_ROLE_READ, SRV_BODY_NONE, 0, stats, "stats"},
     {"GET", "/v1/config", SRV_ROLE_ADMIN, SRV_BODY_NONE, 0, config, "config"},
     {"GET", "/metrics", SRV_ROLE_ADMIN, SRV_BODY_NONE, 0, metrics, "metrics"},
+    {"GET", "/v1/analytics", SRV_ROLE_READ, SRV_BODY_NONE, 0, analytics, "analytics"},
     {NULL, NULL, 0, 0, 0, NULL, NULL},
 };

@@ -418,11 +418,13 @@ int docrag_server_run(const docrag_server_opts *opts, docrag_error *err)
     }
     for (size_t i = 0; i < s->info.n_colls; i++) {
         srv_coll *c = &s->info.colls[i];
+        char dir[sizeof c->upload_dir];
         if (s->info.cfg.upload_dir)
-            snprintf(c->upload_dir, sizeof c->upload_dir, "%s%s%s", s->info.cfg.upload_dir,
-                     i ? "/" : "", i ? c->name : "");
+            snprintf(dir, sizeof dir, "%s%s%s", s->info.cfg.upload_dir, i ? "/" : "",
+                     i ? c->name : "");
         else
-            snprintf(c->upload_dir, sizeof c->upload_dir, "%s.files", c->db_path);
+            snprintf(dir, sizeof dir, "%s.files", c->db_path);
+        memcpy(c->upload_dir, dir, sizeof dir);
     }
     host = opts->host ? opts->host : s->info.cfg.host;
     port = opts->port >= 0 ? opts->port : s->info.cfg.port;

@@ -86,6 +86,7 @@ typedef struct {
 } srv_coll;
 
 #define SRV_MAX_PARAMS 16
+#define SRV_MAX_STAGES 16
 #define SRV_MAX_COLLS 16
 
 struct srv_req {
@@ -120,6 +121,12 @@ struct srv_req {
     size_t bytes_out;
     int streaming;
     void *ctx;                   /* the route's own per-request state */
+    /* noted by the route (worker) before it answers, read by the loop's
+     * access log after: the reply's hand-off orders the two */
+    int refused;                 /* an answer that refused */
+    char stage_name[SRV_MAX_STAGES][16];
+    double stage_ms[SRV_MAX_STAGES];
+    size_t n_stages;
     struct evhttp_request *ev;   /* loop thread only; NULL once closed */
     struct event *ping;          /* SSE keep-alive timer (loop only) */
     int loop_done;               /* loop thread: reply finished */
@@ -191,11 +198,16 @@ const srv_info *srv_get_info(const srv *s);
 struct srv_jobs;
 struct srv_jobs *srv_get_jobs(srv *s);
 
-/* Metrics hooks (metrics wiring in server.c): a pipeline stage's latency
- * and a back-end event, recorded from any thread. */
-void srv_observe_stage(srv *s, const char *stage, double ms);
-void srv_count(srv *s, const char *metric, const char *label, double v);
-/* Prometheus text of every metric (server.c). */
+/* Metrics (srv_metrics.c), from any thread: a pipeline stage's latency for
+ * request r (the histogram, and the analytics point of r), an event count
+ * (docrag_events_total{event,reason}). */
+void srv_observe_stage(srv_req *r, const char *stage, double ms);
+void srv_count(srv *s, const char *event, const char *reason, double v);
+/* Prometheus text of every metric. */
 int srv_metrics_text(srv *s, rag_buf *out);
+/* The analytics time series since unix second `since` (0 = all kept):
+ * {"interval_s","points":[{"t","requests","errors","refusals","p50_ms",
+ * "p95_ms","stages":{NAME:{"sum_ms","count"}}}]}. */
+int srv_analytics_json(srv *s, int64_t since, rag_buf *out);
 
 #endif

@@ -81,6 +81,6 @@ int srv_auth_anonymous_read(const struct srv_auth *a);
 /* metrics.c (server side) */
 int srv_metrics_create(struct srv_metrics **out, srv *s);
 void srv_metrics_destroy(struct srv_metrics *m);
-void srv_metrics_request(srv *s, const char *route, int status, double ms);
+void srv_metrics_request(srv_req *r, const char *route, int status, double ms);
 
 #endif

@@ -5,7 +5,7 @@
  * allocation failure. The clock is injected. */
 #include "test_support.h"
 
-#include "obs/metrics.h"
+#include "metrics/metrics.h"
 
 #include <jansson.h>
 #include <math.h>

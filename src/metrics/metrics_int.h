@@ -9,7 +9,7 @@
 #ifndef RAG_OBS_METRICS_INT_H
 #define RAG_OBS_METRICS_INT_H
 
-#include "obs/metrics.h"
+#include "metrics/metrics.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -97,5 +97,12 @@ int metrics_bind_fn(struct family *f, const char *const *values, rag_metric_fn f
 /* Keep p until the registry is destroyed (freed with rag_free). On
  * RAG_ENOMEM p is freed. Caller holds m->mu. */
 int metrics_own_locked(rag_metrics *m, void *p);
+
+/* Register (or reuse) a gauge/counter family with one label and bind one
+ * callback series to it; caller holds m->mu (metrics_proc.c and the
+ * exporters in src/obs/metrics_std.c). */
+int metrics_bind_locked(rag_metrics *m, metric_kind kind, const char *name, const char *help,
+                        const char *label, const char *const *values, size_t max_series,
+                        rag_metric_fn fn, void *ud, rag_err *err);
 
 #endif

@@ -13,9 +13,10 @@
  * to RAG_METRICS_MAX_VALUE_BYTES at a character boundary) so a lookup and
  * the stored series agree byte for byte.
  */
-#include "obs/metrics_int.h"
+#include "metrics/metrics_int.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -764,4 +765,21 @@ void rag_metrics_destroy(rag_metrics *m)
     rag_free(m->owned);
     pthread_mutex_destroy(&m->mu);
     rag_free(m);
+}
+
+/* Register (or reuse) a gauge/counter family and bind one callback series;
+ * caller holds m->mu. */
+int metrics_bind_locked(rag_metrics *m, metric_kind kind, const char *name,
+                        const char *help, const char *label, const char *const *values,
+                        size_t max_series, rag_metric_fn fn, void *ud, rag_err *err)
+{
+    rag_metric_desc d = {.name = name, .help = help, .max_series = max_series};
+    struct family *f;
+    int rc;
+
+    d.labels[0] = label;
+    rc = metrics_register_locked(&f, m, kind, &d, 1, err);
+    if (rc < 0)
+        return rc;
+    return metrics_bind_fn(f, values, fn, ud, err);
 }

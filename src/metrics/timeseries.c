@@ -13,7 +13,7 @@
  * [lo, hi) reports 2*lo*hi/(lo+hi), the point whose relative distance to
  * both ends is the same, (hi-lo)/(hi+lo) = (2^(1/3)-1)/(2^(1/3)+1) < 11.51%.
  */
-#include "obs/metrics.h"
+#include "metrics/metrics.h"
 
 #include <jansson.h>
 #include <math.h>

@@ -16,7 +16,7 @@
  * _count even while other threads observe; _sum may include an
  * observation whose bucket was read before it landed.
  */
-#include "obs/metrics_int.h"
+#include "metrics/metrics_int.h"
 
 #include <inttypes.h>
 #include <math.h>
