@@ -23,8 +23,9 @@
  * decides whether to go on).
  *
  * Errors. The whole input unusable (not JSON, an empty or forbidden batch,
- * not a JSON-RPC message): reply.rejected and one error response with id
- * null (HTTP answers 400). A valid request the server cannot serve: a
+ * not a JSON-RPC message): reply.rejected and one error response, with id
+ * null or the id of the invalid message when it could be read (HTTP
+ * answers 400). A valid request the server cannot serve: a
  * JSON-RPC error response (-32601 unknown method, -32602 bad params,
  * unknown tool or arguments that do not match the tool's input schema,
  * -32603 internal). A tool that ran and failed (no such document or page,
@@ -143,7 +144,7 @@ typedef struct {
                                  for a batch); NULL when none is due (only
                                  notifications and responses came) */
     int rejected;             /* the input as a whole was refused: json is
-                                 one error with id null (HTTP: 400) */
+                                 one error response (HTTP: 400) */
     int initialized_now;      /* an initialize succeeded: conn->version set */
 } rag_mcp_reply;
 
