@@ -44,7 +44,9 @@ cat "$T/node.log"
 check "the MCP SDK client tests pass (node --test)" test "$status" -eq 0
 check "the server stayed up" kill -0 "$pid"
 kill "$pid"
-wait "$pid" || true
-check "the server logged no error" bash -c '! grep -q "error:" "$1"' _ "$T/serve.log"
-grep "error:" "$T/serve.log" || true
+serve_status=0
+wait "$pid" || serve_status=$?
+check "the server stops cleanly on SIGTERM (exit 0: no sanitizer report)" test "$serve_status" -eq 0
+check "the server logged no error" bash -c '! grep -qi "error" "$1"' _ "$T/serve.log"
+grep -i -A20 "error" "$T/serve.log" || true
 finish
