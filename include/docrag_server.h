@@ -50,7 +50,9 @@ void docrag_server_stop(void);
  * database) read-only, with opts->engine's config, profile and --set
  * overrides; host, port and workers are unused. Returns 0 at end of input,
  * DOCRAG_EIO when in or out fails, or the engine's error if it cannot be
- * opened. Blocks the calling thread; tools run on it, one at a time. */
+ * opened. Blocks the calling thread; tools run on it, one at a time.
+ * Sets SIGPIPE to be ignored (a client gone is a write error, not a
+ * signal), as docrag_server_run does. */
 int docrag_mcp_stdio(const docrag_server_opts *opts, FILE *in, FILE *out, docrag_error *err);
 
 #ifdef __cplusplus
