@@ -23,6 +23,18 @@ core="build-essential cmake pkg-config git python3 ca-certificates
 bench="liblucene8-java default-jdk-headless python3-onnx poppler-utils time
  mupdf-tools qpdf"
 
+# The MCP client tests (tests/clients/mcp) run the official TypeScript SDK
+# on node: its pinned packages come from the lock file, once. Node itself is
+# on the machine image (20.x); on a machine without it, Debian's nodejs and
+# npm (18.x, enough for the SDK's client) are installed below first.
+root=$(cd "$(dirname "$0")/.." && pwd)
+npm_clients() {
+    if [ ! -d "$root/tests/clients/mcp/node_modules" ] && command -v npm >/dev/null 2>&1; then
+        npm ci --prefix "$root/tests/clients/mcp" --no-audit --no-fund --loglevel=error
+    fi
+}
+command -v node >/dev/null 2>&1 || core="$core nodejs npm"
+
 want=$core
 [ "${1:-}" = "--bench" ] && want="$want $bench"
 # Nothing to do when every package is present (keeps the two README
@@ -31,6 +43,7 @@ want=$core
 if dpkg-query -W -f='${Status}\n' $want 2>/dev/null | grep -vq "install ok installed"; then
     :
 elif [ "$(dpkg-query -W $want 2>/dev/null | wc -l)" -ge "$(echo $want | wc -w)" ]; then
+    npm_clients
     echo "install-deps.sh: all dependencies present"
     exit 0
 fi
@@ -50,4 +63,5 @@ if [ "${1:-}" = "--bench" ]; then
     # shellcheck disable=SC2086
     apt-get install -y -qq --no-install-recommends $bench >/dev/null
 fi
+npm_clients
 echo "install-deps.sh: dependencies installed"

@@ -15,6 +15,7 @@ static const cli_command commands[] = {
     {"rerank", cmd_rerank, "rerank stdin passages for a query"},
     {"models", cmd_models, "pull or list model folders"},
     {"serve", cmd_serve, "serve the index over HTTP"},
+    {"mcp", cmd_mcp, "serve the index to an MCP client on stdin/stdout"},
 };
 
 static void usage(FILE *f)

@@ -133,6 +133,8 @@ void srv_req_release(srv_req *r)
     rag_free(r->accept_encoding);
     rag_free(r->origin);
     rag_free(r->last_event_id);
+    rag_free(r->mcp_session_id);
+    rag_free(r->mcp_protocol_version);
     rag_free(r);
 }
 
@@ -223,7 +225,8 @@ static void add_common_headers(srv_req *r, struct evkeyvalq *h)
             if (!strcmp(info->cfg.cors_origins[i], r->origin)) {
                 evhttp_add_header(h, "Access-Control-Allow-Origin", r->origin);
                 evhttp_add_header(h, "Vary", "Origin");
-                evhttp_add_header(h, "Access-Control-Expose-Headers", "X-Request-Id");
+                evhttp_add_header(h, "Access-Control-Expose-Headers",
+                                  "X-Request-Id, Mcp-Session-Id");
                 break;
             }
         }

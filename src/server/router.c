@@ -149,6 +149,8 @@ void srv_dispatch(struct evhttp_request *ev, void *arg)
     r->accept_encoding = dup_header(h, "Accept-Encoding");
     r->origin = dup_header(h, "Origin");
     r->last_event_id = dup_header(h, "Last-Event-ID");
+    r->mcp_session_id = dup_header(h, "Mcp-Session-Id");
+    r->mcp_protocol_version = dup_header(h, "MCP-Protocol-Version");
     {
         const char *q = uri ? evhttp_uri_get_query(uri) : NULL;
         const char *p = uri ? evhttp_uri_get_path(uri) : NULL;
@@ -181,7 +183,8 @@ void srv_dispatch(struct evhttp_request *ev, void *arg)
         /* CORS preflight: answered only for listed origins */
         const char *hs[] = {"Access-Control-Allow-Methods: GET, POST, DELETE",
                             "Access-Control-Allow-Headers: Authorization, X-API-Key, "
-                            "Content-Type, X-Request-Id, Last-Event-ID",
+                            "Content-Type, X-Request-Id, Last-Event-ID, Mcp-Session-Id, "
+                            "MCP-Protocol-Version",
                             "Access-Control-Max-Age: 600", NULL};
         srv_reply(r, 204, NULL, NULL, 0, hs);
         goto done;

@@ -328,6 +328,7 @@ static void srv_free(srv *s)
     if (!s)
         return;
     srv_jobs_destroy(s->jobs);
+    srv_mcp_destroy(s->mcp);
     for (size_t i = 0; i < s->info.n_colls; i++)
         docrag_engine_close(s->info.colls[i].engine);
     srv_auth_destroy(s->auth);
@@ -439,6 +440,8 @@ int docrag_server_run(const docrag_server_opts *opts, docrag_error *err)
         goto fail;
     }
     if ((rc = srv_jobs_create(&s->jobs, s, err)) != 0)
+        goto fail;
+    if ((rc = srv_mcp_create(&s->mcp, err)) != 0)
         goto fail;
 
     s->base = event_base_new();

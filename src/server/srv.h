@@ -106,6 +106,8 @@ struct srv_req {
     char *accept_encoding;
     char *origin;
     char *last_event_id;
+    char *mcp_session_id;        /* Mcp-Session-Id */
+    char *mcp_protocol_version;  /* MCP-Protocol-Version */
     char id[40];                 /* X-Request-Id */
     char key_id[24];             /* which key (not the key): "read", "admin:2", "anon:IP" */
     char peer[64];

@@ -11,6 +11,7 @@
 struct srv_op;
 struct srv_auth;
 struct srv_metrics;
+struct srv_mcp;
 
 typedef struct {
     srv *s;
@@ -42,6 +43,7 @@ struct srv {
     struct srv_auth *auth;
     struct srv_metrics *metrics;
     struct srv_jobs *jobs;
+    struct srv_mcp *mcp;         /* MCP sessions (mcp.c) */
     _Atomic int ready;           /* every collection's engine loaded */
     _Atomic int stopping;        /* SIGTERM: no new requests */
     _Atomic long in_flight;      /* requests accepted, not yet answered */
@@ -77,6 +79,10 @@ int srv_auth_check(struct srv_auth *a, srv_req *r, const char *authorization,
 /* 1 when the server runs open (loopback, no keys). */
 int srv_auth_open(const struct srv_auth *a);
 int srv_auth_anonymous_read(const struct srv_auth *a);
+
+/* mcp.c: the Streamable HTTP transport's session table */
+int srv_mcp_create(struct srv_mcp **out, docrag_error *err);
+void srv_mcp_destroy(struct srv_mcp *m);
 
 /* metrics.c (server side) */
 int srv_metrics_create(struct srv_metrics **out, srv *s);
