@@ -332,6 +332,80 @@ int docrag_rerank(docrag_engine *e, const char *query, const char *const *passag
                   size_t n_passages, float *scores, docrag_error *err);
 const char *docrag_rerank_model(docrag_engine *e);
 
+/* ---- evaluation ------------------------------------------------------------ */
+
+/* Retrieval evaluation (docs/evaluation.md), on any engine (the
+ * configuration's chunking, chains and search.* settings are used; a
+ * DOCRAG_SCOPE_CONFIG engine is enough: each run builds an index of its
+ * own). One evaluation at a time per engine. */
+typedef struct {
+    const char *mode;      /* "bm25" | "dense" | "hybrid" | "hybrid+rerank";
+                              NULL: bm25. A mode that cannot run falls back
+                              with "notice" */
+    const char *run_path;  /* BEIR: write a TREC run file here; NULL: none */
+    const char *db_path;   /* QA: index the documents into this database
+                              (kept; unchanged files are reused); NULL: a
+                              temporary in-memory index */
+    int k;                 /* QA: results read per question, 1..1000; 0: 10 */
+} docrag_eval_opts;
+
+void docrag_eval_opts_init(docrag_eval_opts *o);
+
+/* A BEIR-layout collection in dir (corpus.jsonl, queries.jsonl,
+ * qrels/test.tsv): {"ndcg@10","recall@100","mrr@10","queries","docs",
+ * "chunks","mode","mode_used","index_seconds","query_seconds","embed"?,
+ * "notice"?}. Errors name the file and line. */
+int docrag_eval_beir(docrag_engine *e, const char *dir, const docrag_eval_opts *opts,
+                     char **json, docrag_error *err);
+
+/* A QA file (JSON lines: id, question, doc, pages, evidence) over the
+ * documents in docs_dir: {"page-hit@1","page-hit@5","page-hit@10","mrr@10",
+ * "questions","docs","chunks","mode","mode_used","rerank_requested",
+ * "reranked","notice","k","query_seconds","questions_hit":[{"id",
+ * "first_hit"}],"index":{"added","updated","unchanged","removed","failed"},
+ * "embed"?,"misses":[{"id","doc","page","question"}]}; first_hit 0 is a
+ * miss. Errors name the file and line, or the expected document missing
+ * from docs_dir. */
+int docrag_eval_qa(docrag_engine *e, const char *qa_path, const char *docs_dir,
+                   const docrag_eval_opts *opts, char **json, docrag_error *err);
+
+/* Check a QA file's evidence against the text extracted from its pages:
+ * {"questions","pages","problems":[{"line","id","message"}]}. Problems are
+ * findings, not errors. */
+int docrag_eval_qa_check(docrag_engine *e, const char *qa_path, const char *docs_dir,
+                         char **json, docrag_error *err);
+
+/* ---- model folders --------------------------------------------------------- */
+
+/* Model folders from the Hugging Face Hub ($HF_ENDPOINT or
+ * https://huggingface.co; $HF_TOKEN is sent when set). No engine needed;
+ * any thread. */
+typedef struct {
+    const char *dir;       /* the models root; NULL: $DOCRAG_MODELS, else
+                              ~/.cache/docrag/models. Model ID lives in
+                              ROOT/ID */
+    const char *revision;  /* NULL: "main" */
+    /* Download progress (may be NULL): file name, bytes so far, total
+     * (-1 unknown). Called on the pulling thread. */
+    void (*on_progress)(void *ctx, const char *file, int64_t n_done_bytes,
+                        int64_t n_total_bytes);
+    void *ctx;
+} docrag_models_opts;
+
+void docrag_models_opts_init(docrag_models_opts *o);
+
+/* Pull the sentence-transformers folder model_id ("org/name"), resuming
+ * partial files and checking sizes and hashes: {"id","dir","files",
+ * "downloaded","missing_optional","bytes"} (bytes transferred now).
+ * DOCRAG_ENOTFOUND names a required file the repository lacks. */
+int docrag_models_pull(const char *model_id, const docrag_models_opts *opts, char **json,
+                       docrag_error *err);
+
+/* The model folders under the root (ROOT/name and ROOT/org/name holding a
+ * config.json), by id: {"root","models":[{"id","architecture","bytes",
+ * "complete"}]}; complete is false while weights are missing or partial. */
+int docrag_models_list(const docrag_models_opts *opts, char **json, docrag_error *err);
+
 /* ---- logging --------------------------------------------------------------- */
 
 enum {

@@ -1,7 +1,8 @@
 /* test_api_scopes.c - the parts of docrag.h a front end needs beyond
  * search and ask: engines opened for less than everything (configuration
  * only, index only, models only, one search mode), `config show` text, the
- * effective database, usage seen by read-only engines, the log sink. */
+ * effective database, usage seen by read-only engines, the log sink,
+ * evaluation and model folders. */
 #include "test_support.h"
 
 #include "docrag.h"
@@ -335,6 +336,67 @@ static void test_api_scopes__read_only_engine_sees_recorded_usage(void **state)
     rag_free(dir);
 }
 
+static void test_api_scopes__eval_qa_and_check_on_the_samples(void **state)
+{
+    char *qa = ts_src_path("data/qa/samples.jsonl"), *docs = ts_src_path("data/samples");
+    char *out = NULL;
+    docrag_engine *e = open_engine(NULL, DOCRAG_SCOPE_CONFIG, 0);
+    docrag_eval_opts eo;
+    docrag_error err;
+    json_t *o;
+    (void)state;
+
+    docrag_eval_opts_init(&eo);
+    assert_int_equal(docrag_eval_qa(e, qa, docs, &eo, &out, &err), 0);
+    o = must_json(out);
+    assert_int_equal(json_integer_value(json_object_get(o, "questions")), 3);
+    assert_int_equal(json_array_size(json_object_get(o, "misses")), 1);
+    assert_string_equal(json_string_value(json_object_get(o, "mode_used")), "bm25");
+    json_decref(o);
+    eo.mode = "sparse";
+    assert_int_equal(docrag_eval_qa(e, qa, docs, &eo, &out, &err), DOCRAG_EINVAL);
+    assert_non_null(strstr(err.msg, "sparse"));
+    assert_int_equal(docrag_eval_qa_check(e, qa, docs, &out, &err), 0);
+    o = must_json(out);
+    assert_int_equal(json_integer_value(json_object_get(o, "questions")), 3);
+    assert_int_equal(json_array_size(json_object_get(o, "problems")), 0);
+    json_decref(o);
+    docrag_engine_close(e);
+    rag_free(qa);
+    rag_free(docs);
+}
+
+static void test_api_scopes__models_list_reads_a_root(void **state)
+{
+    char *root = ts_src_path("tests/data/models"), *out = NULL;
+    docrag_models_opts mo;
+    docrag_error err;
+    json_t *o, *m;
+    size_t i;
+    int seen = 0;
+    (void)state;
+
+    docrag_models_opts_init(&mo);
+    mo.dir = root;
+    assert_int_equal(docrag_models_list(&mo, &out, &err), 0);
+    o = must_json(out);
+    assert_string_equal(json_string_value(json_object_get(o, "root")), root);
+    json_array_foreach(json_object_get(o, "models"), i, m) {
+        if (!strcmp(json_string_value(json_object_get(m, "id")), "bi-encoder")) {
+            seen = 1;
+            assert_true(json_is_true(json_object_get(m, "complete")));
+            assert_true(json_integer_value(json_object_get(m, "bytes")) > 0);
+        }
+        if (i > 0)
+            assert_true(strcmp(json_string_value(json_object_get(json_array_get(
+                                   json_object_get(o, "models"), i - 1), "id")),
+                               json_string_value(json_object_get(m, "id"))) < 0);
+    }
+    assert_true(seen);
+    json_decref(o);
+    rag_free(root);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -344,6 +406,8 @@ int main(void)
         cmocka_unit_test(test_api_scopes__models_scope_embeds_and_reranks_without_a_database),
         cmocka_unit_test(test_api_scopes__index_warns_once_through_the_log_sink),
         cmocka_unit_test(test_api_scopes__read_only_engine_sees_recorded_usage),
+        cmocka_unit_test(test_api_scopes__eval_qa_and_check_on_the_samples),
+        cmocka_unit_test(test_api_scopes__models_list_reads_a_root),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
