@@ -25,8 +25,12 @@
  * engine queue on the engine's writer lock.
  *
  * Thread safety: docrag_engine_* and docrag_embed / docrag_rerank may be
- * called from any thread; a docrag_session by one thread at a time. Close
- * every session before its engine.
+ * called from any thread; a docrag_session by one thread at a time (and
+ * an engine opened with single_mode serves one search at a time);
+ * docrag_eval_* one at a time per engine; docrag_models_* from any thread.
+ * docrag_log_set, docrag_log_set_level and docrag_tune_process change the
+ * process: call them before threads start. Close every session before its
+ * engine.
  */
 #ifndef DOCRAG_H
 #define DOCRAG_H
