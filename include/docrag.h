@@ -10,8 +10,9 @@
  *
  * Results come back as JSON text in the shapes of the command-line
  * contract (`docrag search --json`, `docrag ask --json`), so bindings need
- * no struct layouts. Every function returning int returns 0 on success or
- * a negative docrag status (DOCRAG_E*) and fills *err (err may be NULL).
+ * no struct layouts (reals with 9 significant digits). Every function
+ * returning int returns 0 on success or a negative docrag status
+ * (DOCRAG_E*) and fills *err (err may be NULL).
  * JSON strings returned through char ** are the caller's: free them with
  * docrag_free.
  *
@@ -24,8 +25,12 @@
  * engine queue on the engine's writer lock.
  *
  * Thread safety: docrag_engine_* and docrag_embed / docrag_rerank may be
- * called from any thread; a docrag_session by one thread at a time. Close
- * every session before its engine.
+ * called from any thread; a docrag_session by one thread at a time (and
+ * an engine opened with single_mode serves one search at a time);
+ * docrag_eval_* one at a time per engine; docrag_models_* from any thread.
+ * docrag_log_set, docrag_log_set_level and docrag_tune_process change the
+ * process: call them before threads start. Close every session before its
+ * engine.
  */
 #ifndef DOCRAG_H
 #define DOCRAG_H
@@ -72,15 +77,49 @@ typedef struct {
                                   docrag_index and deletes fail */
     int quiet;                 /* log errors only */
     int verbose;               /* log debug messages */
+    int scope;                 /* what to open: DOCRAG_SCOPE_* (0 = all) */
+    int single_mode;           /* load only what searches in the configured
+                                  search.mode (after sets) need: bm25 loads
+                                  no embedder and no vectors. For a process
+                                  that runs one kind of search (the command
+                                  line): a search in another mode falls back
+                                  to BM25 with a notice, docrag_index fails
+                                  (DOCRAG_EINVAL), and the engine serves one
+                                  search at a time */
+    int write_usage;           /* with read_only: record usage, cost and
+                                  budgets in the index file all the same (as
+                                  `docrag ask` does), so a monthly budget
+                                  holds across processes; without it a
+                                  read-only engine reads the recorded totals
+                                  and meters in memory */
 } docrag_engine_opts;
+
+/* docrag_engine_opts.scope: how much of the engine to open. Functions that
+ * need a part that was not opened fail with DOCRAG_EINVAL. */
+enum {
+    DOCRAG_SCOPE_ALL = 0,    /* everything below */
+    DOCRAG_SCOPE_CONFIG = 1, /* the configuration only: no database is opened
+                                or created (docrag_engine_config_show,
+                                docrag_engine_db_path, docrag_eval_*) */
+    DOCRAG_SCOPE_INDEX = 2,  /* the configuration, the index and usage, no
+                                models or chains: sessions for documents,
+                                pages, chunks and stats (search, ask and
+                                index fail) */
+    DOCRAG_SCOPE_MODELS = 3  /* the configuration and the embed / rerank
+                                chains, no database (docrag_embed,
+                                docrag_rerank) */
+};
 
 /* Zero every field. */
 void docrag_engine_opts_init(docrag_engine_opts *o);
 
 /* Load the configuration, open (creating unless read_only) the index, load
- * the models and vectors and build the back-end chains. A stage that cannot
- * be built (no embedder, a missing model folder) is not an error: its
- * searches fall back to BM25 and say why. Caller owns *out. */
+ * the models and vectors and build the back-end chains (less with a scope
+ * or single_mode). A stage that cannot be built (no embedder, a missing
+ * model folder) is not an error: its searches fall back to BM25 and say
+ * why (in DOCRAG_SCOPE_MODELS, docrag_embed / docrag_rerank fail saying
+ * why). db_path is applied as the last "db=" set, so the configuration
+ * shows it as a command-line value. Caller owns *out. */
 int docrag_engine_open(docrag_engine **out, const docrag_engine_opts *opts,
                        docrag_error *err);
 void docrag_engine_close(docrag_engine *e);   /* NULL is a no-op */
@@ -98,6 +137,25 @@ int docrag_engine_info(docrag_engine *e, char **json, docrag_error *err);
 /* The effective configuration with secrets masked, as `config show --json`
  * prints it. */
 int docrag_engine_config(docrag_engine *e, char **json, docrag_error *err);
+
+/* docrag_engine_config_show flags. */
+enum {
+    DOCRAG_CONFIG_JSON = 1 << 0,   /* JSON instead of YAML */
+    DOCRAG_CONFIG_ORIGIN = 1 << 1  /* say where each value came from (default,
+                                      profile, FILE:LINE, DOCRAG_*, flag) */
+};
+
+/* The effective configuration with secrets masked, as `docrag config show`
+ * prints it: YAML (which loads back as a config file) with the origins as
+ * comments, or JSON, by flags. *text is the caller's (docrag_free). Works
+ * in every scope. */
+int docrag_engine_config_show(docrag_engine *e, unsigned flags, char **text,
+                              docrag_error *err);
+
+/* The database the engine serves (or, in DOCRAG_SCOPE_CONFIG, would open):
+ * db_path, else $DOCRAG_DB / db: / ./docrag.db. Borrowed; valid until the
+ * engine is closed. */
+const char *docrag_engine_db_path(docrag_engine *e);
 
 /* Usage and cost per back-end this month and all time (rag_usage's JSON:
  * {"month","backends":{...}}). */
@@ -200,10 +258,13 @@ typedef struct {
 void docrag_ask_opts_init(docrag_ask_opts *o);
 
 /* Answer a question, as `ask --json`: {"question","answer","citations":[{"n",
- * "chunk_id","doc","title","page_start","page_end","section"}],
+ * "n_given","chunk_id","doc","title","page_start","page_end","section"}],
  * "dropped_citations","confidence","refused","backend","model"?,"notice"?,
- * "usage"?,"timings_ms"}. Refusals are answers ("refused": true). opts may
- * be NULL. */
+ * "search_notice"?,"usage"?,"timings_ms"}. n numbers the citations of the
+ * answer text; n_given is the number the back-end wrote, the source's
+ * number in on_sources (what a streamed answer shows). search_notice says
+ * why retrieval fell back. Refusals are answers ("refused": true). opts
+ * may be NULL. */
 int docrag_ask(docrag_session *s, const char *question, const docrag_ask_opts *opts,
                char **json, docrag_error *err);
 
@@ -280,7 +341,106 @@ int docrag_rerank(docrag_engine *e, const char *query, const char *const *passag
                   size_t n_passages, float *scores, docrag_error *err);
 const char *docrag_rerank_model(docrag_engine *e);
 
+/* ---- evaluation ------------------------------------------------------------ */
+
+/* Retrieval evaluation (docs/evaluation.md), on any engine (the
+ * configuration's chunking, chains and search.* settings are used; a
+ * DOCRAG_SCOPE_CONFIG engine is enough: each run builds an index of its
+ * own). One evaluation at a time per engine. */
+typedef struct {
+    const char *mode;      /* "bm25" | "dense" | "hybrid" | "hybrid+rerank";
+                              NULL: bm25. A mode that cannot run falls back
+                              with "notice" */
+    const char *run_path;  /* BEIR: write a TREC run file here; NULL: none */
+    const char *db_path;   /* QA: index the documents into this database
+                              (kept; unchanged files are reused); NULL: a
+                              temporary in-memory index */
+    int k;                 /* QA: results read per question, 1..1000; 0: 10 */
+} docrag_eval_opts;
+
+void docrag_eval_opts_init(docrag_eval_opts *o);
+
+/* A BEIR-layout collection in dir (corpus.jsonl, queries.jsonl,
+ * qrels/test.tsv): {"ndcg@10","recall@100","mrr@10","queries","docs",
+ * "chunks","mode","mode_used","index_seconds","query_seconds","embed"?,
+ * "notice"?}. Errors name the file and line. */
+int docrag_eval_beir(docrag_engine *e, const char *dir, const docrag_eval_opts *opts,
+                     char **json, docrag_error *err);
+
+/* A QA file (JSON lines: id, question, doc, pages, evidence) over the
+ * documents in docs_dir: {"page-hit@1","page-hit@5","page-hit@10","mrr@10",
+ * "questions","docs","chunks","mode","mode_used","rerank_requested",
+ * "reranked","notice","k","query_seconds","questions_hit":[{"id",
+ * "first_hit"}],"index":{"added","updated","unchanged","removed","failed"},
+ * "embed"?,"misses":[{"id","doc","page","question"}]}; first_hit 0 is a
+ * miss. Errors name the file and line, or the expected document missing
+ * from docs_dir. */
+int docrag_eval_qa(docrag_engine *e, const char *qa_path, const char *docs_dir,
+                   const docrag_eval_opts *opts, char **json, docrag_error *err);
+
+/* Check a QA file's evidence against the text extracted from its pages:
+ * {"questions","pages","problems":[{"line","id","message"}]}. Problems are
+ * findings, not errors. */
+int docrag_eval_qa_check(docrag_engine *e, const char *qa_path, const char *docs_dir,
+                         char **json, docrag_error *err);
+
+/* ---- model folders --------------------------------------------------------- */
+
+/* Model folders from the Hugging Face Hub ($HF_ENDPOINT or
+ * https://huggingface.co; $HF_TOKEN is sent when set). No engine needed;
+ * any thread. */
+typedef struct {
+    const char *dir;       /* the models root; NULL: $DOCRAG_MODELS, else
+                              ~/.cache/docrag/models. Model ID lives in
+                              ROOT/ID */
+    const char *revision;  /* NULL: "main" */
+    /* Download progress (may be NULL): file name, bytes so far, total
+     * (-1 unknown). Called on the pulling thread. */
+    void (*on_progress)(void *ctx, const char *file, int64_t n_done_bytes,
+                        int64_t n_total_bytes);
+    void *ctx;
+} docrag_models_opts;
+
+void docrag_models_opts_init(docrag_models_opts *o);
+
+/* Pull the sentence-transformers folder model_id ("org/name"), resuming
+ * partial files and checking sizes and hashes: {"id","dir","files",
+ * "downloaded","missing_optional","bytes"} (bytes transferred now).
+ * DOCRAG_ENOTFOUND names a required file the repository lacks. */
+int docrag_models_pull(const char *model_id, const docrag_models_opts *opts, char **json,
+                       docrag_error *err);
+
+/* The model folders under the root (ROOT/name and ROOT/org/name holding a
+ * config.json), by id: {"root","models":[{"id","architecture","bytes",
+ * "complete"}]}; complete is false while weights are missing or partial. */
+int docrag_models_list(const docrag_models_opts *opts, char **json, docrag_error *err);
+
+/* ---- logging --------------------------------------------------------------- */
+
+enum {
+    DOCRAG_LOG_DEBUG = 0,
+    DOCRAG_LOG_INFO = 1,
+    DOCRAG_LOG_WARN = 2,
+    DOCRAG_LOG_ERROR = 3
+};
+
+/* Where the library's log lines go: fn gets each line at or above the
+ * level (no trailing newline); NULL restores the default, "docrag: LEVEL:
+ * message" on stderr. Process-wide: set it before engines are opened and
+ * threads start; fn may then be called from any thread. */
+typedef void (*docrag_log_fn)(void *ctx, int level, const char *msg);
+void docrag_log_set(docrag_log_fn fn, void *ctx);
+/* Drop lines below level (default DOCRAG_LOG_INFO). docrag_engine_open
+ * sets it from quiet / verbose, else from log_level in the configuration. */
+void docrag_log_set_level(int level);
+
 /* ---- misc ------------------------------------------------------------------ */
+
+/* Tune the process for a long-lived engine, first thing in main (before
+ * threads start): with glibc, blocks of 1 MB and more (model tensors,
+ * activations, vector matrices) come from mmap and go back to the system
+ * when freed, so the RSS stays what is in use. A no-op elsewhere. */
+void docrag_tune_process(void);
 
 void docrag_free(void *p);
 const char *docrag_status_name(int code);

@@ -312,13 +312,22 @@ int docrag_stats(docrag_session *s, char **out, docrag_error *derr)
 
 /* ---- models ---------------------------------------------------------------- */
 
+/* Why there is no embedder / reranker: the reason recorded at open
+ * (DOCRAG_SCOPE_MODELS), else that none is configured. */
+static int no_stage(docrag_error *derr, const char *reason, const char *fallback)
+{
+    rag_err err = {RAG_ENOTFOUND, ""};
+    snprintf(err.msg, sizeof err.msg, "%s", reason && reason[0] ? reason : fallback);
+    return api_err(derr, &err);
+}
+
 int docrag_embed(docrag_engine *e, const char *const *texts, size_t n, float *vecs,
                  docrag_error *derr)
 {
-    rag_embedder *emb = rag_retriever_embedder(e->retriever);
+    rag_embedder *emb = api_embedder(e);
     rag_err err = {0};
     if (!emb)
-        return api_err(derr, &(rag_err){RAG_ENOTFOUND, "no embedder is configured (chains.embed)"});
+        return no_stage(derr, e->embed_reason, "no embedder is configured (chains.embed)");
     if (rag_embedder_embed(emb, texts, n, vecs, &err) < 0)
         return api_err(derr, &err);
     return DOCRAG_OK;
@@ -326,23 +335,24 @@ int docrag_embed(docrag_engine *e, const char *const *texts, size_t n, float *ve
 
 size_t docrag_embed_dim(docrag_engine *e)
 {
-    rag_embedder *emb = rag_retriever_embedder(e->retriever);
+    rag_embedder *emb = api_embedder(e);
     return emb ? rag_embedder_dim(emb) : 0;
 }
 
 const char *docrag_embed_model(docrag_engine *e)
 {
-    rag_embedder *emb = rag_retriever_embedder(e->retriever);
+    rag_embedder *emb = api_embedder(e);
     return emb ? rag_embedder_model_id(emb) : NULL;
 }
 
 int docrag_rerank(docrag_engine *e, const char *query, const char *const *passages,
                   size_t n, float *scores, docrag_error *derr)
 {
-    rag_reranker *rr = rag_retriever_reranker(e->retriever);
+    rag_reranker *rr = api_reranker(e);
     rag_err err = {0};
     if (!rr)
-        return api_err(derr, &(rag_err){RAG_ENOTFOUND, "no reranker is configured (chains.rerank, search.rerank_top_n)"});
+        return no_stage(derr, e->rerank_reason,
+                        "no reranker is configured (chains.rerank, search.rerank_top_n)");
     if (rag_reranker_score(rr, query, passages, n, scores, &err) < 0)
         return api_err(derr, &err);
     return DOCRAG_OK;
@@ -350,6 +360,6 @@ int docrag_rerank(docrag_engine *e, const char *query, const char *const *passag
 
 const char *docrag_rerank_model(docrag_engine *e)
 {
-    rag_reranker *rr = rag_retriever_reranker(e->retriever);
+    rag_reranker *rr = api_reranker(e);
     return rr ? rag_reranker_model_id(rr) : NULL;
 }

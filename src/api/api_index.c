@@ -64,8 +64,20 @@ static json_t *embed_pass(docrag_engine *e, rag_index *w, index_ctx *c)
     int failed;
     json_t *o;
 
-    if (!emb)
+    if (!emb) {
+        /* configured but not buildable (a missing model folder, a disabled
+         * back-end): say so once per run; not configured: nothing to say */
+        char why[256];
+        const char *p = why;
+        if (!rag_config_chain_active(e->cfg, e->cfg->chain_embed, e->cfg->n_chain_embed))
+            return NULL;
+        rag_retriever_dense_state(e->retriever, why, sizeof why);
+        if (!strncmp(p, "needs an embedder: ", 19))
+            p += 19;
+        rag_log(RAG_LOG_WARN, "chunks not embedded: %s; dense and hybrid search will fall "
+                "back to BM25", p);
         return NULL;
+    }
     opts.progress = on_embed_progress;
     opts.ctx = c;
     failed = rag_embed_index(w, emb, &opts, &r, &err) < 0;
@@ -149,8 +161,13 @@ int docrag_index(docrag_session *s, const char *const *paths, size_t n_paths,
         docrag_index_opts_init(&none);
         o = &none;
     }
+    if (api_need(e, DOCRAG_SCOPE_ALL, &err) < 0)
+        return api_err(derr, &err);
     if (e->read_only)
         return api_err(derr, &(rag_err){RAG_EINVAL, "the index is open read-only"});
+    if (e->single_mode)
+        return api_err(derr, &(rag_err){RAG_EINVAL, "the engine was opened with single_mode:"
+                                        " it cannot index"});
     c.o = o;
     c.errors = json_array();
     c.docs = json_array();
@@ -209,6 +226,8 @@ int docrag_document_delete(docrag_session *s, int64_t doc_id, docrag_error *derr
     char *path = NULL;
     int rc;
 
+    if (api_need(e, DOCRAG_SCOPE_INDEX, &err) < 0)
+        return api_err(derr, &err);
     if (e->read_only)
         return api_err(derr, &(rag_err){RAG_EINVAL, "the index is open read-only"});
     pthread_mutex_lock(&e->write_mu);

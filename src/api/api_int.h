@@ -31,14 +31,21 @@
 
 struct docrag_engine {
     rag_config *cfg;
+    int scope;                  /* DOCRAG_SCOPE_*: which of the below exist */
     rag_index *ix;
     rag_index *watch;
-    sqlite3 *usage_db;          /* NULL: usage kept in memory (read-only) */
+    sqlite3 *usage_db;          /* NULL: usage kept in memory */
     rag_usage *usage;
-    rag_retriever *retriever;
+    rag_retriever *retriever;   /* NULL outside DOCRAG_SCOPE_ALL */
     rag_llm_chain *chain;
+    /* DOCRAG_SCOPE_MODELS: the chains on their own (locked), or why not */
+    rag_embedder *embedder;
+    rag_reranker *reranker;
+    char embed_reason[256];
+    char rerank_reason[256];
     rag_search_mode mode;       /* search.mode */
     int read_only;
+    int single_mode;            /* retriever opened for `mode` only */
     pthread_mutex_t write_mu;   /* one writer at a time */
     pthread_mutex_t refresh_mu; /* one refresh at a time */
     int64_t data_version;       /* `watch`'s PRAGMA data_version at the last
@@ -52,7 +59,8 @@ struct docrag_session {
 
 /* Copy err into the public error (may be NULL); returns err->code. */
 int api_err(docrag_error *out, const rag_err *err);
-/* Dump o (stealing the reference) into *out; RAG_ENOMEM if either is NULL. */
+/* Dump o (stealing the reference) into *out, compact, reals with 9
+ * significant digits; RAG_ENOMEM if either is NULL. */
 int api_take_json(json_t *o, char **out, rag_err *err);
 /* The search options in internal form: mode, k, filters. RAG_EINVAL names
  * the bad field. def_k is used when o->k is 0. */
@@ -62,5 +70,13 @@ int api_search_opts(rag_search_opts *so, const docrag_engine *e,
 /* Reload the engine's vectors if the index file changed since the last
  * refresh (force: reload anyway). */
 int api_refresh(docrag_engine *e, int force, rag_err *err);
+/* RAG_OK if e was opened with the parts `scope` names (DOCRAG_SCOPE_INDEX:
+ * a database; DOCRAG_SCOPE_ALL: the retrieval pipeline too), else
+ * RAG_EINVAL naming what is missing. */
+int api_need(const docrag_engine *e, int scope, rag_err *err);
+/* The embedder / reranker docrag_embed and docrag_rerank use (borrowed,
+ * NULL if none). */
+rag_embedder *api_embedder(docrag_engine *e);
+rag_reranker *api_reranker(docrag_engine *e);
 
 #endif

@@ -104,7 +104,8 @@ int docrag_search(docrag_session *s, const char *query, const docrag_search_opts
 
     if (!query)
         return api_err(derr, &(rag_err){RAG_EINVAL, "query is missing"});
-    if (api_search_opts(&so, s->e, o, (size_t)s->e->cfg->search_k, glob, sizeof glob,
+    if (api_need(s->e, DOCRAG_SCOPE_ALL, &err) < 0 ||
+        api_search_opts(&so, s->e, o, (size_t)s->e->cfg->search_k, glob, sizeof glob,
                         &err) < 0 ||
         rag_index_read_begin(s->ix, &err) < 0)
         return api_err(derr, &err);
@@ -182,7 +183,8 @@ int docrag_ask(docrag_session *s, const char *question, const docrag_ask_opts *o
 
     if (!question)
         return api_err(derr, &(rag_err){RAG_EINVAL, "question is missing"});
-    if (api_search_opts(&so, e, o ? &o->search : NULL, ao.context_chunks, glob,
+    if (api_need(e, DOCRAG_SCOPE_ALL, &err) < 0 ||
+        api_search_opts(&so, e, o ? &o->search : NULL, ao.context_chunks, glob,
                         sizeof glob, &err) < 0)
         return api_err(derr, &err);
     ao.mode = so.mode;

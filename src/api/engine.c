@@ -1,7 +1,10 @@
 /* engine.c - the shared engine and the per-thread sessions (docrag.h).
  *
  * Opening loads everything once: config, index, the shared retriever
- * (embedder, vectors, reranker), the LLM chain and usage accounting.
+ * (embedder, vectors, reranker), the LLM chain and usage accounting; or
+ * less, for a front end that needs less (docrag_engine_opts.scope: the
+ * configuration alone, the index without models, the models without an
+ * index; single_mode: a retriever for the one configured search mode).
  * Refreshing asks SQLite whether the file changed (PRAGMA data_version on
  * a connection that never writes, so any commit elsewhere moves it) and
  * only then reloads the vectors, so calling it often is cheap.
@@ -26,7 +29,7 @@ int api_err(docrag_error *out, const rag_err *err)
 
 int api_take_json(json_t *o, char **out, rag_err *err)
 {
-    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
+    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(9)) : NULL;
     json_decref(o);
     if (!s)
         return rag_fail(err, RAG_ENOMEM, "out of memory rendering JSON");
@@ -42,6 +45,11 @@ const char *docrag_status_name(int code)
 const char *docrag_version(void)
 {
     return DOCRAG_VERSION_STRING;   /* the project version, from CMake */
+}
+
+void docrag_tune_process(void)
+{
+    rag_alloc_tune_process();
 }
 
 void docrag_free(void *p)
@@ -67,13 +75,16 @@ static int64_t data_version(rag_index *ix)
 }
 
 /* Usage and budgets persist in the index file through a connection of
- * their own (rag_usage is called from every thread); a read-only engine
- * meters in memory. */
-static int open_usage(docrag_engine *e, rag_err *err)
+ * their own (rag_usage is called from every thread). A read-only engine
+ * reads the recorded totals (so budgets and `stats` see earlier runs) and
+ * meters in memory, unless write_usage; an engine without a database
+ * meters in memory only. */
+static int open_usage(docrag_engine *e, int write_usage, rag_err *err)
 {
-    if (!e->read_only) {
-        if (sqlite3_open_v2(e->cfg->db_path, &e->usage_db,
-                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
+    if (e->scope == DOCRAG_SCOPE_ALL || e->scope == DOCRAG_SCOPE_INDEX) {
+        int flags = !e->read_only || write_usage ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY;
+        if (sqlite3_open_v2(e->cfg->db_path, &e->usage_db, flags | SQLITE_OPEN_FULLMUTEX,
+                            NULL) != SQLITE_OK) {
             int rc = rag_fail(err, RAG_EIO, "%s: cannot record usage: %s", e->cfg->db_path,
                               e->usage_db ? sqlite3_errmsg(e->usage_db) : "out of memory");
             sqlite3_close(e->usage_db);
@@ -85,6 +96,59 @@ static int open_usage(docrag_engine *e, rag_err *err)
     return rag_usage_open(&e->usage, e->usage_db, e->cfg, err);
 }
 
+/* DOCRAG_SCOPE_MODELS: the embed and rerank chains without an index. A
+ * chain that cannot be built leaves its reason (docrag_embed / docrag_rerank
+ * report it); only out of memory fails. */
+static int open_models(docrag_engine *e, rag_err *err)
+{
+    const rag_config *c = e->cfg;
+    rag_embedder *emb = NULL;
+    rag_reranker *rr = NULL;
+    rag_err berr = {0};
+    int rc;
+
+    if (!rag_config_chain_active(c, c->chain_embed, c->n_chain_embed)) {
+        snprintf(e->embed_reason, sizeof e->embed_reason,
+                 "no embedder is configured (chains.embed)");
+    } else if ((rc = rag_embedder_chain_create(&emb, c, e->usage, NULL, &berr)) < 0) {
+        if (rc == RAG_ENOMEM)
+            return rag_fail(err, rc, "%s", berr.msg);
+        snprintf(e->embed_reason, sizeof e->embed_reason, "%s", berr.msg);
+    } else if (rag_embedder_locked_create(&e->embedder, emb, err) < 0) {
+        return RAG_ENOMEM;
+    }
+    if (!rag_config_chain_active(c, c->chain_rerank, c->n_chain_rerank)) {
+        snprintf(e->rerank_reason, sizeof e->rerank_reason,
+                 "no reranker is configured (chains.rerank)");
+    } else if ((rc = rag_reranker_chain_create(&rr, c, e->usage, NULL, &berr)) < 0) {
+        if (rc == RAG_ENOMEM)
+            return rag_fail(err, rc, "%s", berr.msg);
+        snprintf(e->rerank_reason, sizeof e->rerank_reason, "%s", berr.msg);
+    } else if (rag_reranker_locked_create(&e->reranker, rr, err) < 0) {
+        return RAG_ENOMEM;
+    }
+    return RAG_OK;
+}
+
+/* The index, usage, chain and retriever of DOCRAG_SCOPE_ALL / _INDEX. */
+static int open_index(docrag_engine *e, const docrag_engine_opts *opts, rag_err *err)
+{
+    int rc;
+
+    if ((rc = rag_index_open(&e->ix, e->cfg->db_path,
+                             e->read_only ? RAG_INDEX_READ_ONLY : 0, err)) < 0 ||
+        (rc = rag_index_open(&e->watch, e->cfg->db_path, RAG_INDEX_READ_ONLY, err)) < 0 ||
+        (rc = open_usage(e, opts->write_usage, err)) < 0)
+        return rc;
+    if (e->scope == DOCRAG_SCOPE_INDEX)
+        return RAG_OK;
+    if ((rc = rag_llm_chain_create(&e->chain, e->cfg, NULL, err)) < 0)
+        return rc;
+    if (e->single_mode)
+        return rag_retriever_open(&e->retriever, e->ix, e->cfg, e->mode, e->usage, err);
+    return rag_retriever_open_shared(&e->retriever, e->ix, e->cfg, e->usage, err);
+}
+
 int docrag_engine_open(docrag_engine **out, const docrag_engine_opts *opts,
                        docrag_error *derr)
 {
@@ -92,12 +156,18 @@ int docrag_engine_open(docrag_engine **out, const docrag_engine_opts *opts,
     rag_config_source src;
     rag_err err = {0};
     docrag_engine *e;
-    int m;
+    const char **sets = NULL;
+    char *db_set = NULL;
+    int m, rc;
 
     *out = NULL;
     if (!opts) {
         docrag_engine_opts_init(&none);
         opts = &none;
+    }
+    if (opts->scope < DOCRAG_SCOPE_ALL || opts->scope > DOCRAG_SCOPE_MODELS) {
+        rag_fail(&err, RAG_EINVAL, "scope %d: expected a DOCRAG_SCOPE_* value", opts->scope);
+        return api_err(derr, &err);
     }
     if (opts->quiet)
         rag_log_set_level(RAG_LOG_ERROR);
@@ -108,15 +178,38 @@ int docrag_engine_open(docrag_engine **out, const docrag_engine_opts *opts,
     src.profile = opts->profile;
     src.sets = opts->sets;
     src.n_sets = opts->n_sets;
+    /* the database as the last --set: it wins over a "db=" set and shows
+     * as a command-line value in `config show` */
+    if (opts->db_path) {
+        sets = rag_calloc(opts->n_sets + 1, sizeof *sets);
+        db_set = rag_asprintf("db=%s", opts->db_path);
+        if (!sets || !db_set) {
+            rag_free(sets);
+            rag_free(db_set);
+            return api_err(derr, &(rag_err){RAG_ENOMEM, "out of memory"});
+        }
+        for (size_t i = 0; i < opts->n_sets; i++)
+            sets[i] = opts->sets[i];
+        sets[opts->n_sets] = db_set;
+        src.sets = sets;
+        src.n_sets = opts->n_sets + 1;
+    }
     e = rag_calloc(1, sizeof *e);
     if (!e) {
+        rag_free(sets);
+        rag_free(db_set);
         rag_fail(&err, RAG_ENOMEM, "out of memory");
         return api_err(derr, &err);
     }
     pthread_mutex_init(&e->write_mu, NULL);
     pthread_mutex_init(&e->refresh_mu, NULL);
+    e->scope = opts->scope;
     e->read_only = opts->read_only;
-    if (rag_config_load(&e->cfg, &src, &err) < 0)
+    e->single_mode = opts->single_mode;
+    rc = rag_config_load(&e->cfg, &src, &err);
+    rag_free(sets);
+    rag_free(db_set);
+    if (rc < 0)
         goto fail;
     if (!opts->quiet && !opts->verbose && e->cfg->log_level) {
         static const char *const names[] = {"debug", "info", "warn", "error"};
@@ -124,25 +217,16 @@ int docrag_engine_open(docrag_engine **out, const docrag_engine_opts *opts,
             if (!strcmp(e->cfg->log_level, names[i]))
                 rag_log_set_level((rag_log_level)i);
     }
-    if (opts->db_path) {
-        char *p = rag_strdup(opts->db_path);
-        if (!p) {
-            rag_fail(&err, RAG_ENOMEM, "out of memory");
-            goto fail;
-        }
-        rag_free(e->cfg->db_path);
-        e->cfg->db_path = p;
-    }
     m = rag_search_mode_parse(e->cfg->search_mode);
     e->mode = m < 0 ? RAG_MODE_BM25 : (rag_search_mode)m;
-    if (rag_index_open(&e->ix, e->cfg->db_path, e->read_only ? RAG_INDEX_READ_ONLY : 0,
-                       &err) < 0 ||
-        rag_index_open(&e->watch, e->cfg->db_path, RAG_INDEX_READ_ONLY, &err) < 0 ||
-        open_usage(e, &err) < 0 ||
-        rag_llm_chain_create(&e->chain, e->cfg, NULL, &err) < 0 ||
-        rag_retriever_open_shared(&e->retriever, e->ix, e->cfg, e->usage, &err) < 0)
-        goto fail;
-    e->data_version = data_version(e->watch);
+    if (e->scope == DOCRAG_SCOPE_MODELS) {
+        if (rag_usage_open(&e->usage, NULL, e->cfg, &err) < 0 || open_models(e, &err) < 0)
+            goto fail;
+    } else if (e->scope != DOCRAG_SCOPE_CONFIG) {
+        if (open_index(e, opts, &err) < 0)
+            goto fail;
+        e->data_version = data_version(e->watch);
+    }
     *out = e;
     return DOCRAG_OK;
 fail:
@@ -155,6 +239,8 @@ void docrag_engine_close(docrag_engine *e)
     if (!e)
         return;
     rag_retriever_destroy(e->retriever);
+    rag_embedder_destroy(e->embedder);
+    rag_reranker_destroy(e->reranker);
     rag_llm_chain_destroy(e->chain);
     rag_usage_close(e->usage);
     sqlite3_close(e->usage_db);
@@ -166,11 +252,35 @@ void docrag_engine_close(docrag_engine *e)
     rag_free(e);
 }
 
+int api_need(const docrag_engine *e, int scope, rag_err *err)
+{
+    static const char *const what[] = {"everything", "its configuration", "its index",
+                                       "its models"};
+    int ok = e->scope == DOCRAG_SCOPE_ALL ||
+             (scope == DOCRAG_SCOPE_INDEX && e->scope == DOCRAG_SCOPE_INDEX);
+    if (ok)
+        return RAG_OK;
+    return rag_fail(err, RAG_EINVAL, "the engine was opened for %s only "
+                    "(docrag_engine_opts.scope)", what[e->scope]);
+}
+
+rag_embedder *api_embedder(docrag_engine *e)
+{
+    return e->retriever ? rag_retriever_embedder(e->retriever) : e->embedder;
+}
+
+rag_reranker *api_reranker(docrag_engine *e)
+{
+    return e->retriever ? rag_retriever_reranker(e->retriever) : e->reranker;
+}
+
 int api_refresh(docrag_engine *e, int force, rag_err *err)
 {
     int64_t v;
     int rc = RAG_OK;
 
+    if (!e->retriever)
+        return RAG_OK;   /* no vectors in memory to follow the file */
     pthread_mutex_lock(&e->refresh_mu);
     v = data_version(e->watch);
     if (force || v != e->data_version) {
@@ -208,6 +318,8 @@ int docrag_engine_info(docrag_engine *e, char **out, docrag_error *derr)
     int dense;
     json_t *o;
 
+    if (api_need(e, DOCRAG_SCOPE_ALL, &err) < 0)
+        return api_err(derr, &err);
     pthread_mutex_lock(&e->refresh_mu);
     if (rag_index_stats_get(e->watch, &st, &err) < 0) {
         pthread_mutex_unlock(&e->refresh_mu);
@@ -255,10 +367,38 @@ int docrag_engine_config(docrag_engine *e, char **out, docrag_error *derr)
     return DOCRAG_OK;
 }
 
+int docrag_engine_config_show(docrag_engine *e, unsigned flags, char **out,
+                              docrag_error *derr)
+{
+    rag_buf b = RAG_BUF_INIT;
+    unsigned f = 0;
+
+    *out = NULL;
+    if (flags & DOCRAG_CONFIG_JSON)
+        f |= RAG_CONFIG_SHOW_JSON;
+    if (flags & DOCRAG_CONFIG_ORIGIN)
+        f |= RAG_CONFIG_SHOW_ORIGIN;
+    if (rag_config_show_ex(&b, e->cfg, f) < 0 ||
+        !(*out = strdup(b.data ? b.data : ""))) {
+        rag_buf_fini(&b);
+        return api_err(derr, &(rag_err){RAG_ENOMEM, "out of memory"});
+    }
+    rag_buf_fini(&b);
+    return DOCRAG_OK;
+}
+
+const char *docrag_engine_db_path(docrag_engine *e)
+{
+    return e->cfg->db_path;
+}
+
 int docrag_engine_usage(docrag_engine *e, char **out, docrag_error *derr)
 {
     rag_buf b = RAG_BUF_INIT;
     rag_err err = {0};
+    if (!e->usage)
+        return api_err(derr, &(rag_err){RAG_EINVAL, "the engine was opened for its "
+                                        "configuration only (docrag_engine_opts.scope)"});
     if (rag_usage_json(e->usage, &b, &err) < 0) {
         rag_buf_fini(&b);
         return api_err(derr, &err);
@@ -307,9 +447,12 @@ void docrag_engine_server_config(docrag_engine *e, docrag_server_config *out)
 int docrag_session_open(docrag_session **out, docrag_engine *e, docrag_error *derr)
 {
     rag_err err = {0};
-    docrag_session *s = rag_calloc(1, sizeof *s);
+    docrag_session *s;
 
     *out = NULL;
+    if (api_need(e, DOCRAG_SCOPE_INDEX, &err) < 0)
+        return api_err(derr, &err);
+    s = rag_calloc(1, sizeof *s);
     if (!s) {
         rag_fail(&err, RAG_ENOMEM, "out of memory");
         return api_err(derr, &err);
@@ -329,4 +472,35 @@ void docrag_session_close(docrag_session *s)
         return;
     rag_index_close(s->ix);
     rag_free(s);
+}
+
+/* ---- logging ----------------------------------------------------------------- */
+
+/* The public sink behind rag_log_set; set before threads start (docrag.h),
+ * like the internal one it feeds. */
+static struct {
+    docrag_log_fn fn;
+    void *ctx;
+} log_sink;
+
+static void log_to_public(rag_log_level level, const char *msg, void *userdata)
+{
+    (void)userdata;
+    log_sink.fn(log_sink.ctx, (int)level, msg);
+}
+
+void docrag_log_set(docrag_log_fn fn, void *ctx)
+{
+    log_sink.fn = fn;
+    log_sink.ctx = ctx;
+    rag_log_set(fn ? log_to_public : NULL, NULL);
+}
+
+void docrag_log_set_level(int level)
+{
+    if (level < DOCRAG_LOG_DEBUG)
+        level = DOCRAG_LOG_DEBUG;
+    if (level > DOCRAG_LOG_ERROR)
+        level = DOCRAG_LOG_ERROR;
+    rag_log_set_level((rag_log_level)level);
 }

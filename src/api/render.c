@@ -68,9 +68,10 @@ json_t *rag_render_answer(const char *question, const rag_answer *a,
     for (size_t i = 0; cites && i < a->n_citations; i++) {
         const rag_citation *c = &a->citations[i];
         json_array_append_new(cites, json_pack(
-            "{s:i,s:I,s:s,s:s,s:i,s:i,s:s}", "n", c->n, "chunk_id",
-            (json_int_t)c->chunk_id, "doc", c->doc, "title", c->title ? c->title : "",
-            "page_start", c->page_start, "page_end", c->page_end, "section", c->section));
+            "{s:i,s:i,s:I,s:s,s:s,s:i,s:i,s:s}", "n", c->n, "n_given", c->n_given,
+            "chunk_id", (json_int_t)c->chunk_id, "doc", c->doc, "title",
+            c->title ? c->title : "", "page_start", c->page_start, "page_end",
+            c->page_end, "section", c->section));
     }
     json_t *tm = rag_render_timings(&t->stages);
     json_t *o;
@@ -128,5 +129,5 @@ json_t *rag_render_sources(const rag_hits *hits, int relevant)
 
 char *rag_render_dump(const json_t *o)
 {
-    return json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
+    return json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(9));
 }

@@ -15,7 +15,9 @@
  * per hit "stages" ({"bm25"|"dense"|"fused"|"rerank": {"score","rank"}},
  * the stages the hit went through), "mode", "fusion" (hybrid),
  * "reranked_by", "notice"; timings_ms has bm25, embed, knn, fuse, graph,
- * rerank, fetch, search (the ranking stages together) and total. */
+ * rerank, fetch, search (the ranking stages together) and total. Each
+ * answer citation has "n_given" beside "n": the number the back-end wrote
+ * (as streamed), before renumbering. */
 json_t *rag_render_hits(const char *query, const rag_hits *hits, double total_ms);
 json_t *rag_render_answer(const char *question, const rag_answer *a,
                           const rag_ask_timings *t);
@@ -27,7 +29,9 @@ json_t *rag_render_sources(const rag_hits *hits, int relevant);
 json_t *rag_render_timings(const rag_search_timings *t);
 /* "rrf" / "weighted" for hybrid hits, else NULL. */
 const char *rag_render_fusion_name(const rag_hits *hits);
-/* Compact text with 6 significant digits for reals; caller frees with free(). */
+/* Compact text with 9 significant digits for reals (DESIGN.md: a float
+ * round-trips, and text built from it rounds as from the double); caller
+ * frees with free(). */
 char *rag_render_dump(const json_t *o);
 
 #endif

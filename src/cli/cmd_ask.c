@@ -1,19 +1,17 @@
-/* cmd_ask.c - docrag ask [--json] [--stream] QUESTION
+/* cmd_ask.c - docrag ask [--mode bm25|dense|hybrid] [--json] [--stream] QUESTION
  *
- * retrieve (search.mode or --mode: bm25, dense or hybrid, then the rerank
- * stage if configured) -> off-topic gate -> answer from the LLM chain
- * (chains.llm, e.g. [hf_router, ollama, extractive]) with citations.
+ * One docrag_ask: retrieve (search.mode or --mode, then the rerank stage
+ * if configured) -> off-topic gate -> answer from the LLM chain
+ * (chains.llm, e.g. [hf_router, ollama, extractive]) with citations. The
+ * engine is read-only for the documents but records usage and cost in the
+ * index file (write_usage), so budgets hold from one run to the next.
  * --stream prints the answer as it is generated, then the sources; in that
- * mode the sources carry the numbers the model wrote (the streamed text
- * cannot be renumbered after the fact). If a back-end fails midway, a
- * notice line says so and the next back-end's answer follows. With --json
- * the answer is printed whole (--stream has no effect).
+ * mode the sources carry the numbers the model wrote ("n_given": the
+ * streamed text cannot be renumbered after the fact). If a back-end fails
+ * midway, a notice line says so and the next back-end's answer follows.
+ * With --json the answer is printed whole (--stream has no effect).
  */
-#include "api/render.h"
 #include "cli.h"
-#include "generate/generate.h"
-#include "llm/llm.h"
-#include "obs/obs.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +20,7 @@
 static const char usage[] =
     "docrag ask [--db F] [--mode bm25|dense|hybrid] [--json] [--stream] QUESTION";
 
-static int stream_token(void *ctx, const char *text, size_t n)
+static int stream_delta(void *ctx, const char *text, size_t n)
 {
     (void)ctx;
     fwrite(text, 1, n, stdout);
@@ -38,54 +36,56 @@ static void stream_abandon(void *ctx, const char *backend, const char *why)
     fflush(stdout);
 }
 
-static void print_text(const rag_answer *a, int streamed)
+static void print_text(const json_t *a, int streamed)
 {
+    const json_t *cites = json_object_get(a, "citations"), *c, *dropped, *d;
+    const char *notice = cli_str(a, "notice"), *model = cli_str(a, "model");
+    size_t i;
+
     if (!streamed)
-        printf("%s\n", a->answer);
+        printf("%s\n", cli_str(a, "answer"));
     else
         putchar('\n');
-    if (a->n_citations)
+    if (json_array_size(cites))
         printf("\nSources:\n");
-    for (size_t i = 0; i < a->n_citations; i++) {
-        const rag_citation *c = &a->citations[i];
-        const char *base = strrchr(c->doc, '/');
-        printf("  [%d] %s, p. %d", streamed ? c->n_given : c->n,
-               base ? base + 1 : c->doc, c->page_start);
-        if (c->page_end != c->page_start)
-            printf("-%d", c->page_end);
-        if (c->section[0])
-            printf(", %s", c->section);
+    json_array_foreach(cites, i, c) {
+        const char *section = cli_str(c, "section");
+        long long p0 = cli_int(c, "page_start"), p1 = cli_int(c, "page_end");
+        printf("  [%lld] %s, p. %lld", cli_int(c, streamed ? "n_given" : "n"),
+               cli_base_name(cli_str(c, "doc")), p0);
+        if (p1 != p0)
+            printf("-%lld", p1);
+        if (section[0])
+            printf(", %s", section);
         putchar('\n');
     }
-    if (a->n_dropped) {
+    dropped = json_object_get(a, "dropped_citations");
+    if (json_array_size(dropped)) {
         printf("\n(dropped citations to chunks that were not given:");
-        for (size_t i = 0; i < a->n_dropped; i++)
-            printf(" [%d]", a->dropped_citations[i]);
+        json_array_foreach(dropped, i, d)
+            printf(" [%lld]", (long long)json_integer_value(d));
         printf(")\n");
     }
-    if (a->notice)
-        printf("\nnotice: %s\n", a->notice);
-    printf("\nconfidence %.2f, answered by %s", a->confidence, a->backend);
-    if (a->model)
-        printf(" (%s)", a->model);
+    if (notice[0])
+        printf("\nnotice: %s\n", notice);
+    printf("\nconfidence %.2f, answered by %s", cli_num(a, "confidence"),
+           cli_str(a, "backend"));
+    if (model[0])
+        printf(" (%s)", model);
     putchar('\n');
 }
 
 int cmd_ask(int argc, char **argv)
 {
     cli_common common;
-    rag_config *cfg = NULL;
-    rag_index *ix = NULL;
-    rag_retriever *retriever = NULL;
-    rag_llm_chain *chain = NULL;
-    sqlite3 *usage_db = NULL;
-    rag_usage *meter = NULL;
-    rag_answer ans;
-    rag_ask_timings t;
-    rag_ask_opts opts;
-    rag_err err = {0};
-    char *question = NULL;
+    docrag_engine *e = NULL;
+    docrag_session *s = NULL;
+    docrag_ask_opts ao;
+    docrag_stream st;
+    docrag_error err;
+    char *question = NULL, *out = NULL, mode_set[64];
     const char *mode = NULL;
+    json_t *a = NULL;
     int json = 0, stream = 0, first = argc, rc = 1;
 
     if (cli_common_parse(&common, &argc, argv))
@@ -106,75 +106,48 @@ int cmd_ask(int argc, char **argv)
     }
     if (first >= argc)
         return cli_usage(usage);
-    if (cli_load_config(&cfg, &common))
-        return 1;
-    opts = rag_ask_opts_from_config(cfg);
-    if (mode && cli_search_mode(mode, &opts.mode)) {
-        rag_config_destroy(cfg);
+    if (mode && !cli_mode_known(mode)) {
+        fprintf(stderr, "docrag: unknown search mode '%s' (bm25, dense, hybrid)\n", mode);
         return 2;
     }
-    question = cli_join_args(argc, argv, first);
-    if (!question || cli_open_index(&ix, cfg, 1))
-        goto done;
-    if (rag_retriever_open(&retriever, ix, cfg, opts.mode, NULL, &err) < 0) {
-        cli_error(&err);
-        goto done;
-    }
-    opts.retriever = retriever;
-    if (rag_llm_chain_create(&chain, cfg, NULL, &err) < 0) {
-        cli_error(&err);
-        goto done;
-    }
-    opts.llm = chain;
-    /* Remote LLMs are metered: usage, cost and budgets persist in the
-     * index file, through a connection of their own (the index itself is
-     * opened read-only for asking). */
-    if (!rag_llm_chain_extractive_only(chain)) {
-        if (sqlite3_open_v2(cfg->db_path, &usage_db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
-            fprintf(stderr, "docrag: %s: cannot record usage: %s\n", cfg->db_path,
-                    usage_db ? sqlite3_errmsg(usage_db) : "out of memory");
-            goto done;
-        }
-        sqlite3_busy_timeout(usage_db, 10000);
-        if (rag_usage_open(&meter, usage_db, cfg, &err) < 0) {
-            cli_error(&err);
-            goto done;
-        }
-        opts.usage = meter;
-    }
+    snprintf(mode_set, sizeof mode_set, "search.mode=%s", mode ? mode : "");
+    if (mode && cli_common_set(&common, mode_set))
+        return 2;
+    common.engine.read_only = 1;
+    common.engine.write_usage = 1;
+    common.engine.single_mode = 1;
+    docrag_ask_opts_init(&ao);
     if (stream && !json) {
-        opts.stream.on_token = stream_token;
-        opts.stream.on_abandon = stream_abandon;
+        memset(&st, 0, sizeof st);
+        st.on_delta = stream_delta;
+        st.on_abandon = stream_abandon;
+        ao.stream = &st;
     }
-    if (rag_ask(&ans, &t, ix, question, &opts, &err) < 0) {
+    if (!(question = cli_join_args(argc, argv, first))) {
+        fprintf(stderr, "docrag: out of memory\n");
+        return 1;
+    }
+    if (cli_open(&e, &s, &common))
+        goto done;
+    if (docrag_ask(s, question, &ao, &out, &err) < 0) {
         cli_error(&err);
         goto done;
     }
-    if (t.search_notice[0])
-        fprintf(stderr, "docrag: notice: %s\n", t.search_notice);
+    if (!(a = cli_json(out)))
+        goto done;
+    if (cli_str(a, "search_notice")[0])
+        fprintf(stderr, "docrag: notice: %s\n", cli_str(a, "search_notice"));
     if (json) {
-        json_t *o = rag_render_answer(question, &ans, &t);
-        char *text = o ? rag_render_dump(o) : NULL;
-        json_decref(o);
-        if (text) {
-            printf("%s\n", text);
-            free(text);
-            rc = 0;
-        } else {
-            fprintf(stderr, "docrag: out of memory\n");
-        }
+        rc = cli_print_json(out);
+        out = NULL;
     } else {
-        print_text(&ans, stream);
-        rc = 0;
+        print_text(a, ao.stream != NULL);
+        rc = fflush(stdout) != 0;
     }
-    rag_answer_fini(&ans);
 done:
-    rag_usage_close(meter);
-    sqlite3_close(usage_db);
-    rag_llm_chain_destroy(chain);
-    rag_retriever_destroy(retriever);
-    rag_index_close(ix);
-    rag_config_destroy(cfg);
-    rag_free(question);
+    json_decref(a);
+    docrag_free(out);
+    cli_close(e, s);
+    free(question);
     return rc;
 }

@@ -7,13 +7,11 @@
  *
  * M is bm25 | dense | hybrid | hybrid+rerank. A mode that cannot run as
  * asked (no embedder, no reranker) falls back and its notice is printed
- * once, on stderr.
+ * once, on stderr. The engine is opened for its configuration only: each
+ * run builds its own index (in memory, or --db for QA).
  */
 #include "cli.h"
-#include "eval/eval.h"
-#include "retrieve/retrieve.h"
 
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,201 +21,133 @@ static const char usage[] =
     "       docrag eval --qa FILE --docs DIR [--db F] [--mode M] [-k N] [--json] [--misses]\n"
     "       docrag eval --qa FILE --docs DIR --check";
 
-/* "bm25" | "dense" | "hybrid" | "hybrid+rerank" -> mode and rerank. */
-static int parse_mode(const char *s, rag_search_mode *mode, int *rerank)
+static void print_notice(const json_t *o)
 {
-    int m;
-    *rerank = 0;
-    if (!strcmp(s, "hybrid+rerank")) {
-        *mode = RAG_MODE_HYBRID;
-        *rerank = 1;
-        return 0;
-    }
-    if ((m = rag_search_mode_parse(s)) < 0)
-        return -1;
-    *mode = (rag_search_mode)m;
-    return 0;
+    if (cli_str(o, "notice")[0])
+        fprintf(stderr, "docrag: notice: %s\n", cli_str(o, "notice"));
 }
 
-static void print_json(json_t *o)
+static void embed_print(const json_t *emb)
 {
-    if (!o) {
-        fprintf(stderr, "docrag: out of memory\n");
+    if (!json_is_object(emb))   /* null: no embedding pass ran */
         return;
-    }
-    json_dumpf(o, stdout, JSON_COMPACT | JSON_REAL_PRECISION(6));
-    fputc('\n', stdout);
-    json_decref(o);
+    printf("vectors: %lld chunks, model %s (%lld-d), %.2f s: %lld embedded, %lld from cache, "
+           "%lld kept\n", cli_int(emb, "chunks"), cli_str(emb, "model"), cli_int(emb, "dim"),
+           cli_num(emb, "seconds"), cli_int(emb, "embedded"), cli_int(emb, "cached"),
+           cli_int(emb, "kept"));
 }
 
-/* The embedding pass as JSON, or NULL when none ran. */
-static json_t *embed_json(const rag_embed_report *r)
+static int run_check(docrag_engine *e, const char *file, const char *docs)
 {
-    if (r->n_chunks == 0 && !r->model[0])
-        return NULL;
-    return json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:f}", "model", r->model, "dim",
-                     (json_int_t)r->dim, "chunks", (json_int_t)r->n_chunks, "embedded",
-                     (json_int_t)r->n_embedded, "cached", (json_int_t)r->n_cached, "kept",
-                     (json_int_t)r->n_present, "seconds", r->seconds);
-}
+    docrag_error err;
+    char *out = NULL;
+    json_t *o, *p;
+    size_t i, n_bad;
 
-static void embed_print(const rag_embed_report *r)
-{
-    if (r->n_chunks == 0 && !r->model[0])
-        return;
-    printf("vectors: %zu chunks, model %s (%zu-d), %.2f s: %zu embedded, %zu from cache, "
-           "%zu kept\n", r->n_chunks, r->model, r->dim, r->seconds, r->n_embedded,
-           r->n_cached, r->n_present);
-}
-
-static void on_problem(void *ctx, const rag_qa_item *q, const char *msg)
-{
-    const char *file = ctx;
-    fprintf(stderr, "%s:%d: %s: %s\n", file, q->line, q->id, msg);
-}
-
-static int run_check(const rag_qa_set *set, const char *file, const char *docs,
-                     const rag_config *cfg)
-{
-    rag_indexer_opts io = rag_indexer_opts_from_config(cfg);
-    rag_err err = {0};
-    size_t n_bad = 0, n_pages = 0;
-    if (rag_qa_check_evidence(set, docs, &io.extract, on_problem, (void *)file, &n_bad,
-                              &err) < 0)
+    if (docrag_eval_qa_check(e, file, docs, &out, &err) < 0)
         return cli_error(&err);
-    for (size_t i = 0; i < set->n; i++)
-        n_pages += set->items[i].n_pages;
-    printf("evidence: %zu questions, %zu pages checked, %zu problems\n", set->n, n_pages,
-           n_bad);
+    o = cli_json(out);
+    docrag_free(out);
+    if (!o)
+        return 1;
+    json_array_foreach(json_object_get(o, "problems"), i, p)
+        fprintf(stderr, "%s:%lld: %s: %s\n", file, cli_int(p, "line"), cli_str(p, "id"),
+                cli_str(p, "message"));
+    n_bad = json_array_size(json_object_get(o, "problems"));
+    printf("evidence: %lld questions, %lld pages checked, %zu problems\n",
+           cli_int(o, "questions"), cli_int(o, "pages"), n_bad);
+    json_decref(o);
     return n_bad ? 1 : 0;
 }
 
-static int run_qa(const char *file, const char *docs, const char *db, const char *mode_s,
-                  rag_search_mode mode, int rerank, int k, int json, int misses, int check,
-                  const rag_config *cfg)
+static int run_qa(docrag_engine *e, const char *file, const char *docs, const char *db,
+                  const docrag_eval_opts *eo, int json, int misses)
 {
-    rag_qa_set set;
-    rag_qa_opts opts = rag_qa_default_opts();
-    rag_qa_result res;
-    rag_err err = {0};
-    int rc;
+    docrag_error err;
+    char *out = NULL;
+    json_t *o, *ix, *m;
+    size_t i;
+    int rc = 0;
 
-    if (rag_qa_load(&set, file, &err) < 0) {
-        rag_qa_set_fini(&set);
+    if (docrag_eval_qa(e, file, docs, eo, &out, &err) < 0)
         return cli_error(&err);
-    }
-    if (check) {
-        rc = run_check(&set, file, docs, cfg);
-        rag_qa_set_fini(&set);
-        return rc;
-    }
-    opts.mode = mode;
-    opts.rerank = rerank;
-    opts.k = k > 0 ? (size_t)k : 10;
-    opts.indexer = rag_indexer_opts_from_config(cfg);
-    opts.db = db;
-    opts.cfg = cfg;
-    if (rag_eval_qa(&res, &set, docs, &opts, &err) < 0) {
-        rag_qa_set_fini(&set);
-        return cli_error(&err);
-    }
-    if (res.notice[0])
-        fprintf(stderr, "docrag: notice: %s\n", res.notice);
-    if (res.index.n_failed)
-        fprintf(stderr, "docrag: warning: %zu files under %s failed to index\n",
-                res.index.n_failed, docs);
-    if (json) {
-        json_t *ranks = json_array(), *o;
-        for (size_t i = 0; ranks && i < set.n; i++)
-            json_array_append_new(ranks, json_pack("{s:s,s:I}", "id", set.items[i].id,
-                                                   "first_hit", (json_int_t)res.first_hit[i]));
-        o = json_pack("{s:f,s:f,s:f,s:f,s:I,s:I,s:I,s:s,s:s,s:b,s:I,s:s,s:I,s:f,s:o*,"
-                      "s:{s:I,s:I,s:I,s:I,s:I},s:o?}",
-                      "page-hit@1", res.m.hit1, "page-hit@5", res.m.hit5, "page-hit@10",
-                      res.m.hit10, "mrr@10", res.m.mrr10, "questions",
-                      (json_int_t)res.n_questions, "docs", (json_int_t)res.n_docs, "chunks",
-                      (json_int_t)res.n_chunks, "mode", mode_s, "mode_used",
-                      rag_search_mode_name(res.mode_used), "rerank_requested", rerank, "reranked",
-                      (json_int_t)res.n_reranked, "notice",
-                      res.notice, "k",
-                      (json_int_t)opts.k, "query_seconds", res.query_seconds, "questions_hit",
-                      ranks, "index", "added", (json_int_t)res.index.n_added, "updated",
-                      (json_int_t)res.index.n_updated, "unchanged",
-                      (json_int_t)res.index.n_unchanged, "removed",
-                      (json_int_t)res.index.n_removed, "failed",
-                      (json_int_t)res.index.n_failed, "embed", embed_json(&res.embed));
-        print_json(o);
-    } else {
-        printf("qa: %zu questions, %lld documents, %lld chunks, mode %s (ran %s%s), k %zu\n",
-               res.n_questions, (long long)res.n_docs, (long long)res.n_chunks, mode_s,
-               rag_search_mode_name(res.mode_used), res.n_reranked ? " + rerank" : "",
-               opts.k);
-        printf("index: %s, %zu added, %zu updated, %zu unchanged, %zu removed\n",
-               db ? db : "temporary", res.index.n_added, res.index.n_updated,
-               res.index.n_unchanged, res.index.n_removed);
-        embed_print(&res.embed);
-        printf("%-14s %8s %8s %8s %8s\n", "mode", "hit@1", "hit@5", "hit@10", "mrr@10");
-        printf("%-14s %8.4f %8.4f %8.4f %8.4f\n", mode_s, res.m.hit1, res.m.hit5,
-               res.m.hit10, res.m.mrr10);
-        printf("page-hit@1=%.4f page-hit@5=%.4f page-hit@10=%.4f mrr@10=%.4f questions=%zu\n",
-               res.m.hit1, res.m.hit5, res.m.hit10, res.m.mrr10, res.n_questions);
-        for (size_t i = 0; misses && i < set.n; i++)
-            if (res.first_hit[i] == 0)
-                printf("miss %s (%s p.%d): %s\n", set.items[i].id, set.items[i].doc,
-                       set.items[i].pages[0], set.items[i].question);
-    }
-    rag_qa_result_fini(&res);
-    rag_qa_set_fini(&set);
-    return 0;
-}
-
-static int run_beir(const char *dir, const char *run, const char *mode_s,
-                    rag_search_mode mode, int rerank, int json, const rag_config *cfg)
-{
-    rag_eval_opts opts = rag_eval_default_opts();
-    rag_eval_result res;
-    rag_err err = {0};
-    int rc;
-
-    opts.chunk.target_tokens = cfg->chunk_target_tokens;
-    opts.chunk.max_tokens = cfg->chunk_max_tokens;
-    opts.chunk.overlap_tokens = cfg->chunk_overlap_tokens;
-    opts.mode = mode;
-    opts.rerank = rerank;
-    opts.cfg = cfg;
-    if (run && !(opts.run = fopen(run, "w"))) {
-        fprintf(stderr, "docrag: %s: cannot write the run file\n", run);
+    if (!(o = cli_json(out))) {
+        docrag_free(out);
         return 1;
     }
-    rc = rag_eval_beir(&res, dir, &opts, &err);
-    if (opts.run && fclose(opts.run) != 0 && rc == RAG_OK)
-        rc = rag_fail(&err, RAG_EIO, "%s: write failed", run);
-    if (rc < 0)
-        return cli_error(&err);
-    if (res.notice[0])
-        fprintf(stderr, "docrag: notice: %s\n", res.notice);
+    ix = json_object_get(o, "index");
+    print_notice(o);
+    if (cli_int(ix, "failed"))
+        fprintf(stderr, "docrag: warning: %lld files under %s failed to index\n",
+                cli_int(ix, "failed"), docs);
     if (json) {
-        print_json(json_pack("{s:f,s:f,s:f,s:I,s:I,s:I,s:s,s:s,s:f,s:f,s:o?}", "ndcg@10",
-                             res.ndcg10, "recall@100", res.recall100, "mrr@10", res.mrr10,
-                             "queries", (json_int_t)res.n_queries, "docs",
-                             (json_int_t)res.n_docs, "chunks", (json_int_t)res.n_chunks,
-                             "mode", mode_s, "mode_used", rag_search_mode_name(res.mode_used),
-                             "index_seconds", res.index_seconds, "query_seconds",
-                             res.query_seconds, "embed", embed_json(&res.embed)));
+        rc = cli_print_json(out);
+        out = NULL;
     } else {
-        printf("ndcg@10=%.4f recall@100=%.4f mrr@10=%.4f queries=%zu\n", res.ndcg10,
-               res.recall100, res.mrr10, res.n_queries);
+        printf("qa: %lld questions, %lld documents, %lld chunks, mode %s (ran %s%s), k %lld\n",
+               cli_int(o, "questions"), cli_int(o, "docs"), cli_int(o, "chunks"),
+               cli_str(o, "mode"), cli_str(o, "mode_used"),
+               cli_int(o, "reranked") ? " + rerank" : "", cli_int(o, "k"));
+        printf("index: %s, %lld added, %lld updated, %lld unchanged, %lld removed\n",
+               db ? db : "temporary", cli_int(ix, "added"), cli_int(ix, "updated"),
+               cli_int(ix, "unchanged"), cli_int(ix, "removed"));
+        embed_print(json_object_get(o, "embed"));
+        printf("%-14s %8s %8s %8s %8s\n", "mode", "hit@1", "hit@5", "hit@10", "mrr@10");
+        printf("%-14s %8.4f %8.4f %8.4f %8.4f\n", cli_str(o, "mode"), cli_num(o, "page-hit@1"),
+               cli_num(o, "page-hit@5"), cli_num(o, "page-hit@10"), cli_num(o, "mrr@10"));
+        printf("page-hit@1=%.4f page-hit@5=%.4f page-hit@10=%.4f mrr@10=%.4f questions=%lld\n",
+               cli_num(o, "page-hit@1"), cli_num(o, "page-hit@5"), cli_num(o, "page-hit@10"),
+               cli_num(o, "mrr@10"), cli_int(o, "questions"));
+        json_array_foreach(misses ? json_object_get(o, "misses") : NULL, i, m)
+            printf("miss %s (%s p.%lld): %s\n", cli_str(m, "id"), cli_str(m, "doc"),
+                   cli_int(m, "page"), cli_str(m, "question"));
     }
-    return 0;
+    json_decref(o);
+    docrag_free(out);
+    return rc || fflush(stdout) != 0;
+}
+
+static int run_beir(docrag_engine *e, const char *dir, const docrag_eval_opts *eo, int json)
+{
+    docrag_error err;
+    char *out = NULL;
+    json_t *o;
+
+    if (docrag_eval_beir(e, dir, eo, &out, &err) < 0)
+        return cli_error(&err);
+    if (!(o = cli_json(out))) {
+        docrag_free(out);
+        return 1;
+    }
+    print_notice(o);
+    if (json) {
+        if (cli_print_json(out)) {
+            json_decref(o);
+            return 1;
+        }
+        out = NULL;
+    } else {
+        printf("ndcg@10=%.4f recall@100=%.4f mrr@10=%.4f queries=%lld\n",
+               cli_num(o, "ndcg@10"), cli_num(o, "recall@100"), cli_num(o, "mrr@10"),
+               cli_int(o, "queries"));
+    }
+    json_decref(o);
+    docrag_free(out);
+    return fflush(stdout) != 0;
+}
+
+static int mode_known(const char *s)
+{
+    return cli_mode_known(s) || !strcmp(s, "hybrid+rerank");
 }
 
 int cmd_eval(int argc, char **argv)
 {
     cli_common common;
-    rag_config *cfg = NULL;
-    const char *dir = NULL, *run = NULL, *mode_s = "bm25", *qa = NULL, *docs = NULL;
-    rag_search_mode mode;
-    int json = 0, misses = 0, check = 0, k = 0, rerank, rc;
+    docrag_engine *e = NULL;
+    docrag_eval_opts eo;
+    const char *dir = NULL, *run = NULL, *mode_s = "bm25", *qa = NULL, *docs = NULL, *db;
+    int json = 0, misses = 0, check = 0, k = 0, rc;
 
     if (cli_common_parse(&common, &argc, argv))
         return 2;
@@ -252,17 +182,29 @@ int cmd_eval(int argc, char **argv)
     if (!!dir + !!qa != 1 || (qa && !docs) || (dir && (docs || check || k || misses)) ||
         (qa && run))
         return cli_usage(usage);
-    if (parse_mode(mode_s, &mode, &rerank) < 0) {
+    if (!mode_known(mode_s)) {
         fprintf(stderr, "docrag: unknown mode '%s' (bm25, dense, hybrid, hybrid+rerank)\n",
                 mode_s);
         return 2;
     }
-    if (cli_load_config(&cfg, &common))
+    /* --db is the QA run's own index, not the engine's database */
+    db = common.engine.db_path;
+    common.engine.db_path = NULL;
+    common.engine.scope = DOCRAG_SCOPE_CONFIG;
+    if (cli_open(&e, NULL, &common))
         return 1;
-    if (qa)
-        rc = run_qa(qa, docs, common.db, mode_s, mode, rerank, k, json, misses, check, cfg);
-    else
-        rc = run_beir(dir, run, mode_s, mode, rerank, json, cfg);
-    rag_config_destroy(cfg);
+    docrag_eval_opts_init(&eo);
+    eo.mode = mode_s;
+    eo.k = k;
+    if (qa && check) {
+        rc = run_check(e, qa, docs);
+    } else if (qa) {
+        eo.db_path = db;
+        rc = run_qa(e, qa, docs, db, &eo, json, misses);
+    } else {
+        eo.run_path = run;
+        rc = run_beir(e, dir, &eo, json);
+    }
+    docrag_engine_close(e);
     return rc;
 }

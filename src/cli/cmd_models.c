@@ -6,32 +6,16 @@
  * D is the models root: --dir, else $DOCRAG_MODELS, else
  * ~/.cache/docrag/models. A pulled model lives in D/ID (ID = "org/name").
  * The Hub is $HF_ENDPOINT or https://huggingface.co; $HF_TOKEN is sent as a
- * bearer token when set.
+ * bearer token when set. Both go through docrag_models_* (no engine).
  */
 #include "cli.h"
-#include "net/net.h"
 
-#include <dirent.h>
-#include <ftw.h>
-#include <jansson.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 static const char USAGE[] =
     "docrag models pull ID [--dir D] [--revision R] | docrag models list [--dir D]";
-
-static char *models_root(const char *dir)
-{
-    const char *env = getenv("DOCRAG_MODELS"), *home = getenv("HOME");
-    if (dir)
-        return rag_strdup(dir);
-    if (env && *env)
-        return rag_strdup(env);
-    return rag_asprintf("%s/.cache/docrag/models", home && *home ? home : ".");
-}
 
 static void human(char *out, size_t n, double bytes)
 {
@@ -49,11 +33,11 @@ typedef struct {
     int tty;
 } progress_state;
 
-static void on_progress(const char *file, int64_t done, int64_t total, void *ud)
+static void on_progress(void *ctx, const char *file, int64_t done, int64_t total)
 {
-    progress_state *p = ud;
+    progress_state *p = ctx;
     char a[32], b[32];
-    double now = rag_now_ms();
+    double now = cli_now_ms();
     if (!p->tty || now - p->last_ms < 100)
         return;
     p->last_ms = now;
@@ -64,179 +48,77 @@ static void on_progress(const char *file, int64_t done, int64_t total, void *ud)
     fflush(stderr);
 }
 
-static int pull(const char *id, const char *dir, const char *revision)
+static int pull(const char *id, docrag_models_opts *o)
 {
-    rag_hub_opts o = rag_hub_default_opts();
-    rag_hub_result res;
-    rag_err err = {0};
     progress_state ps = {0, isatty(2)};
-    char *root = models_root(dir), *dest;
-    char size[32];
+    docrag_error err;
+    char *out = NULL, size[32];
+    json_t *r;
     int rc;
 
-    if (!root)
-        return 1;
-    dest = rag_asprintf("%s/%s", root, id);
-    o.revision = revision;
-    o.progress = on_progress;
-    o.userdata = &ps;
-    rc = rag_hub_pull(id, dest, &o, &res, &err);
+    o->on_progress = on_progress;
+    o->ctx = &ps;
+    rc = docrag_models_pull(id, o, &out, &err);
     if (ps.tty && ps.last_ms > 0)
         fprintf(stderr, "\r%60s\r", "");
-    if (rc < 0) {
-        rag_free(dest);
-        rag_free(root);
+    if (rc < 0)
         return cli_error(&err);
-    }
-    human(size, sizeof size, (double)res.bytes);
-    printf("pulled %s into %s: %d files (%d downloaded, %d optional missing), %s "
-           "transferred\n", id, dest, res.n_files, res.n_downloaded,
-           res.n_missing_optional, size);
-    rag_free(dest);
-    rag_free(root);
-    return 0;
-}
-
-/* ---- list ------------------------------------------------------------- */
-
-static double tree_bytes;
-static int tree_parts;
-
-static int add_size(const char *path, const struct stat *st, int flag, struct FTW *f)
-{
-    size_t n = strlen(path);
-    (void)f;
-    if (flag == FTW_F) {
-        tree_bytes += (double)st->st_size;
-        if (n > 5 && !strcmp(path + n - 5, ".part"))
-            tree_parts++;
-    }
-    return 0;
-}
-
-typedef struct {
-    char *id;
-    char arch[96];
-    double bytes;
-    int complete;
-} model_row;
-
-static void describe(model_row *m, const char *path)
-{
-    char *cfg = rag_asprintf("%s/config.json", path);
-    char *weights = rag_asprintf("%s/model.safetensors", path);
-    json_t *j = cfg ? json_load_file(cfg, 0, NULL) : NULL;
-    json_t *a;
-    snprintf(m->arch, sizeof m->arch, "?");
-    if (j && json_is_string(a = json_array_get(json_object_get(j, "architectures"), 0)))
-        snprintf(m->arch, sizeof m->arch, "%s", json_string_value(a));
-    else if (j && json_is_string(a = json_object_get(j, "model_type")))
-        snprintf(m->arch, sizeof m->arch, "%s", json_string_value(a));
-    if (j)
-        json_decref(j);
-    tree_bytes = 0;
-    tree_parts = 0;
-    nftw(path, add_size, 16, FTW_PHYS);
-    m->bytes = tree_bytes;
-    m->complete = tree_parts == 0 && weights && access(weights, R_OK) == 0;
-    rag_free(cfg);
-    rag_free(weights);
-}
-
-static int has_config(const char *path)
-{
-    char *cfg = rag_asprintf("%s/config.json", path);
-    int ok = cfg && access(cfg, R_OK) == 0;
-    rag_free(cfg);
-    return ok;
-}
-
-static int cmp_rows(const void *a, const void *b)
-{
-    return strcmp(((const model_row *)a)->id, ((const model_row *)b)->id);
-}
-
-/* Model folders at depth 1 (root/name) or 2 (root/org/name). */
-static void scan(const char *root, const char *rel, int depth, model_row **rows,
-                 size_t *n, size_t *cap)
-{
-    char *dir = rel ? rag_asprintf("%s/%s", root, rel) : rag_strdup(root);
-    DIR *d = dir ? opendir(dir) : NULL;
-    struct dirent *e;
-    while (d && (e = readdir(d))) {
-        char *sub, *sub_rel;
-        struct stat st;
-        if (e->d_name[0] == '.')
-            continue;
-        sub = rag_asprintf("%s/%s", dir, e->d_name);
-        sub_rel = rel ? rag_asprintf("%s/%s", rel, e->d_name) : rag_strdup(e->d_name);
-        if (sub && sub_rel && stat(sub, &st) == 0 && S_ISDIR(st.st_mode)) {
-            if (has_config(sub)) {
-                if (*n == *cap) {
-                    size_t nc = *cap ? *cap * 2 : 16;
-                    model_row *r = rag_realloc(*rows, nc * sizeof *r);
-                    if (r) {
-                        *rows = r;
-                        *cap = nc;
-                    }
-                }
-                if (*n < *cap) {
-                    model_row *m = &(*rows)[(*n)++];
-                    m->id = sub_rel;
-                    sub_rel = NULL;
-                    describe(m, sub);
-                }
-            } else if (depth < 2) {
-                scan(root, sub_rel, depth + 1, rows, n, cap);
-            }
-        }
-        rag_free(sub);
-        rag_free(sub_rel);
-    }
-    if (d)
-        closedir(d);
-    rag_free(dir);
-}
-
-static int list(const char *dir)
-{
-    char *root = models_root(dir);
-    model_row *rows = NULL;
-    size_t n = 0, cap = 0;
-    if (!root)
+    r = cli_json(out);
+    docrag_free(out);
+    if (!r)
         return 1;
-    scan(root, NULL, 1, &rows, &n, &cap);
-    if (n == 0) {
-        printf("no models under %s\n", root);
-    } else {
-        qsort(rows, n, sizeof *rows, cmp_rows);
+    human(size, sizeof size, (double)cli_int(r, "bytes"));
+    printf("pulled %s into %s: %lld files (%lld downloaded, %lld optional missing), %s "
+           "transferred\n", id, cli_str(r, "dir"), cli_int(r, "files"),
+           cli_int(r, "downloaded"), cli_int(r, "missing_optional"), size);
+    json_decref(r);
+    return 0;
+}
+
+static int list(const docrag_models_opts *o)
+{
+    docrag_error err;
+    char *out = NULL;
+    json_t *r, *models, *m;
+    size_t i;
+
+    if (docrag_models_list(o, &out, &err) < 0)
+        return cli_error(&err);
+    r = cli_json(out);
+    docrag_free(out);
+    if (!r)
+        return 1;
+    models = json_object_get(r, "models");
+    if (json_array_size(models) == 0)
+        printf("no models under %s\n", cli_str(r, "root"));
+    else
         printf("%-44s %-28s %10s\n", "MODEL", "ARCHITECTURE", "SIZE");
-        for (size_t i = 0; i < n; i++) {
-            char size[32];
-            human(size, sizeof size, rows[i].bytes);
-            printf("%-44s %-28s %10s%s\n", rows[i].id, rows[i].arch, size,
-                   rows[i].complete ? "" : "  (incomplete)");
-            rag_free(rows[i].id);
-        }
+    json_array_foreach(models, i, m) {
+        char size[32];
+        human(size, sizeof size, (double)cli_int(m, "bytes"));
+        printf("%-44s %-28s %10s%s\n", cli_str(m, "id"), cli_str(m, "architecture"), size,
+               json_is_true(json_object_get(m, "complete")) ? "" : "  (incomplete)");
     }
-    rag_free(rows);
-    rag_free(root);
+    json_decref(r);
     return 0;
 }
 
 int cmd_models(int argc, char **argv)
 {
-    const char *dir = NULL, *revision = "main", *id = NULL, *sub;
+    docrag_models_opts o;
+    const char *id = NULL, *sub;
+    docrag_models_opts_init(&o);
+    o.revision = "main";
     if (argc < 2)
         return cli_usage(USAGE);
     sub = argv[1];
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--dir") && i + 1 < argc)
-            dir = argv[++i];
+            o.dir = argv[++i];
         else if (!strcmp(argv[i], "--revision") && i + 1 < argc)
-            revision = argv[++i];
+            o.revision = argv[++i];
         else if (!strcmp(argv[i], "-q"))
-            rag_log_set_level(RAG_LOG_ERROR);
+            docrag_log_set_level(DOCRAG_LOG_ERROR);
         else if (argv[i][0] != '-' && !id)
             id = argv[i];
         else
@@ -245,12 +127,12 @@ int cmd_models(int argc, char **argv)
     if (!strcmp(sub, "pull")) {
         if (!id)
             return cli_usage(USAGE);
-        return pull(id, dir, revision);
+        return pull(id, &o);
     }
     if (!strcmp(sub, "list")) {
         if (id)
             return cli_usage(USAGE);
-        return list(dir);
+        return list(&o);
     }
     return cli_usage(USAGE);
 }

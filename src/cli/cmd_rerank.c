@@ -4,10 +4,11 @@
  *
  * One passage per line. Prints a JSON array [{"index": i, "score": s}, ...]
  * sorted by score, highest first (ties by index). Scores are the
- * cross-encoder's raw logits (see src/rerank/rerank.h), not probabilities.
+ * cross-encoder's raw logits, not probabilities. The model is configured
+ * as a local back-end of its own, as for `docrag embed`.
  */
 #include "cli.h"
-#include "rerank/rerank.h"
+#include "cli_lines.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,13 +33,12 @@ static int cmp_ranked(const void *a, const void *b)
 int cmd_rerank(int argc, char **argv)
 {
     cli_common common;
-    const char *model = NULL, *query = NULL;
-    rag_model_opts opts = rag_model_default_opts();
-    rag_reranker *r = NULL;
-    rag_err err = {0};
-    char **texts = NULL, *line = NULL;
-    size_t n = 0, cap = 0, cap_line = 0;
-    ssize_t got;
+    cli_model_sets ms;
+    docrag_engine *e = NULL;
+    docrag_error err;
+    const char *model = NULL, *query = NULL, *precision = NULL, *threads = NULL;
+    char **texts = NULL;
+    size_t n = 0;
     float *scores = NULL;
     ranked *rk = NULL;
     int status = 1;
@@ -46,45 +46,36 @@ int cmd_rerank(int argc, char **argv)
     if (cli_common_parse(&common, &argc, argv) != 0)
         return 2;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--model") && i + 1 < argc) {
+        if (!strcmp(argv[i], "--model") && i + 1 < argc)
             model = argv[++i];
-        } else if (!strcmp(argv[i], "--precision") && i + 1 < argc) {
-            int p = rag_precision_parse(argv[++i]);
-            if (p < 0)
-                return cli_usage(RERANK_USAGE);
-            opts.precision = (rag_precision)p;
-        } else if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
-            opts.n_threads = atoi(argv[++i]);
-        } else if (argv[i][0] != '-' && !query) {
+        else if (!strcmp(argv[i], "--precision") && i + 1 < argc)
+            precision = argv[++i];
+        else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
+            threads = argv[++i];
+        else if (argv[i][0] != '-' && !query)
             query = argv[i];
-        } else {
+        else
             return cli_usage(RERANK_USAGE);
-        }
     }
-    if (!model || !query)
+    if (!model || !query || (precision && !cli_precision_known(precision)))
         return cli_usage(RERANK_USAGE);
-    if (rag_reranker_local_create(&r, model, &opts, &err) < 0)
-        return cli_error(&err);
-    while ((got = getline(&line, &cap_line, stdin)) >= 0) {
-        while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r'))
-            line[--got] = '\0';
-        if (n == cap) {
-            size_t nc = cap ? 2 * cap : 64;
-            char **nv = rag_realloc(texts, nc * sizeof *nv);
-            if (!nv)
-                goto oom;
-            texts = nv;
-            cap = nc;
-        }
-        if (!(texts[n] = rag_strndup(line, (size_t)got)))
-            goto oom;
-        n++;
+    if (cli_model_sets_add(&ms, &common, "rerank", model, precision, threads))
+        return 2;
+    common.engine.scope = DOCRAG_SCOPE_MODELS;
+    if (cli_open(&e, NULL, &common))
+        return 1;
+    if (!docrag_rerank_model(e)) {   /* not built: the call says why */
+        docrag_rerank(e, query, NULL, 0, NULL, &err);
+        cli_error(&err);
+        goto done;
     }
-    scores = rag_malloc((n ? n : 1) * sizeof *scores);
-    rk = rag_malloc((n ? n : 1) * sizeof *rk);
+    if (cli_read_lines(&texts, &n) < 0)
+        goto oom;
+    scores = malloc((n ? n : 1) * sizeof *scores);
+    rk = malloc((n ? n : 1) * sizeof *rk);
     if (!scores || !rk)
         goto oom;
-    if (rag_reranker_score(r, query, (const char *const *)texts, n, scores, &err) < 0) {
+    if (docrag_rerank(e, query, (const char *const *)texts, n, scores, &err) < 0) {
         cli_error(&err);
         goto done;
     }
@@ -101,12 +92,9 @@ int cmd_rerank(int argc, char **argv)
 oom:
     fprintf(stderr, "docrag: out of memory\n");
 done:
-    free(line);
-    for (size_t i = 0; i < n; i++)
-        rag_free(texts[i]);
-    rag_free(texts);
-    rag_free(scores);
-    rag_free(rk);
-    rag_reranker_destroy(r);
+    cli_lines_free(texts, n);
+    free(scores);
+    free(rk);
+    docrag_engine_close(e);
     return status;
 }

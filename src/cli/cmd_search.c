@@ -1,14 +1,13 @@
 /* cmd_search.c - docrag search [-k N] [--mode bm25|dense|hybrid] [--doc GLOB]
  * [--pages A-B] [--no-rerank] [--json] QUERY
  *
- * Runs the retrieval pipeline (retrieve.h) in the chosen mode; the text
- * output ends with a line naming the mode that ran, the fusion, the
- * reranker and the time. */
+ * One docrag_search on a read-only engine opened for the one mode that
+ * runs (single_mode: a bm25 search loads no model). --json prints the
+ * API's JSON as it comes; the text form is built from it and ends with a
+ * line naming the mode that ran, the fusion, the reranker and the time. A
+ * fallback notice goes to stderr. */
 #include "cli.h"
-#include "api/render.h"
-#include "retrieve/retrieve.h"
 
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,60 +43,61 @@ static int parse_pages(const char *s, int *lo, int *hi)
     return 0;
 }
 
-static void print_text(const rag_hits *hits, double total_ms)
+static void print_text(const json_t *o)
 {
-    if (hits->n == 0)
+    const json_t *results = json_object_get(o, "results"), *h;
+    const char *fusion = cli_str(o, "fusion"), *reranked_by = cli_str(o, "reranked_by");
+    size_t i;
+
+    if (json_array_size(results) == 0)
         printf("no results\n");
-    for (size_t i = 0; i < hits->n; i++) {
-        const rag_hit *h = &hits->items[i];
-        const char *base = strrchr(h->row.doc, '/');
-        size_t n = strlen(h->row.text);
-        printf("%2d. %.3f  %s  p.%d", h->rank, h->score, base ? base + 1 : h->row.doc,
-               h->row.page_start);
-        if (h->row.page_end != h->row.page_start)
-            printf("-%d", h->row.page_end);
-        if (h->row.section[0])
-            printf("  %s", h->row.section);
-        n = n > 240 ? rag_utf8_floor(h->row.text, 240) : n;
+    json_array_foreach(results, i, h) {
+        const char *text = cli_str(h, "text"), *section = cli_str(h, "section");
+        long long p0 = cli_int(h, "page_start"), p1 = cli_int(h, "page_end");
+        size_t n_text = strlen(text), n = n_text > 240 ? cli_utf8_floor(text, 240) : n_text;
+        printf("%2lld. %.3f  %s  p.%lld", cli_int(h, "rank"), cli_num(h, "score"),
+               cli_base_name(cli_str(h, "doc")), p0);
+        if (p1 != p0)
+            printf("-%lld", p1);
+        if (section[0])
+            printf("  %s", section);
         printf("\n    ");
         for (size_t j = 0; j < n; j++)
-            putchar(h->row.text[j] == '\n' ? ' ' : h->row.text[j]);
-        printf("%s\n", n < strlen(h->row.text) ? "..." : "");
+            putchar(text[j] == '\n' ? ' ' : text[j]);
+        printf("%s\n", n < n_text ? "..." : "");
     }
-    printf("\n[mode %s", rag_search_mode_name(hits->mode_used));
-    if (rag_render_fusion_name(hits))
-        printf(", %s fusion", rag_render_fusion_name(hits));
-    if (hits->reranked)
-        printf(", reranked by %s", hits->rerank_backend);
-    printf("; %.1f ms]\n", total_ms);
+    printf("\n[mode %s", cli_str(o, "mode"));
+    if (fusion[0])
+        printf(", %s fusion", fusion);
+    if (reranked_by[0])
+        printf(", reranked by %s", reranked_by);
+    printf("; %.1f ms]\n", cli_num(json_object_get(o, "timings_ms"), "total"));
 }
 
 int cmd_search(int argc, char **argv)
 {
     cli_common common;
-    rag_config *cfg = NULL;
-    rag_index *ix = NULL;
-    rag_retriever *retriever = NULL;
-    rag_hits hits;
-    rag_search_opts opts;
-    rag_err err = {0};
-    char *query = NULL;
+    docrag_engine *e = NULL;
+    docrag_session *s = NULL;
+    docrag_search_opts so;
+    docrag_error err;
+    char *query = NULL, *out = NULL, mode_set[64];
     const char *mode = NULL;
+    json_t *o = NULL;
     int json = 0, k = -1, first = argc, rc = 1;
-    double t0 = rag_now_ms();
 
     if (cli_common_parse(&common, &argc, argv))
         return 2;
-    memset(&opts, 0, sizeof opts);
+    docrag_search_opts_init(&so);
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--json"))
             json = 1;
         else if (!strcmp(argv[i], "--no-rerank"))
-            opts.no_rerank = 1;
+            so.rerank = 0;
         else if (!strcmp(argv[i], "--doc") && i + 1 < argc)
-            opts.doc_glob = argv[++i];
+            so.doc = argv[++i];
         else if (!strcmp(argv[i], "--pages") && i + 1 < argc) {
-            if (parse_pages(argv[++i], &opts.page_min, &opts.page_max) < 0) {
+            if (parse_pages(argv[++i], &so.page_min, &so.page_max) < 0) {
                 fprintf(stderr, "docrag: --pages '%s': expected A-B, A- or A "
                         "(1-based pages, A <= B)\n", argv[i]);
                 return 2;
@@ -116,47 +116,42 @@ int cmd_search(int argc, char **argv)
     }
     if (first >= argc || (k != -1 && (k < 1 || k > 10000)))
         return cli_usage(usage);
-    if (cli_load_config(&cfg, &common))
-        return 1;
-    opts.k = k > 0 ? (size_t)k : (size_t)cfg->search_k;
-    if (cli_search_mode(mode ? mode : cfg->search_mode, &opts.mode)) {
-        rag_config_destroy(cfg);
+    if (mode && !cli_mode_known(mode)) {
+        fprintf(stderr, "docrag: unknown search mode '%s' (bm25, dense, hybrid)\n", mode);
         return 2;
     }
-    query = cli_join_args(argc, argv, first);
-    if (!query || cli_open_index(&ix, cfg, 1))
+    /* the mode as a setting: the engine loads that mode's stages only */
+    snprintf(mode_set, sizeof mode_set, "search.mode=%s", mode ? mode : "");
+    if (mode && cli_common_set(&common, mode_set))
+        return 2;
+    common.engine.read_only = 1;
+    common.engine.single_mode = 1;
+    so.k = k > 0 ? k : 0;
+    if (!(query = cli_join_args(argc, argv, first))) {
+        fprintf(stderr, "docrag: out of memory\n");
+        return 1;
+    }
+    if (cli_open(&e, &s, &common))
         goto done;
-    if (rag_retriever_open(&retriever, ix, cfg, opts.mode, NULL, &err) < 0) {
-        cli_error(&err);
+    if (docrag_search(s, query, &so, &out, &err) < 0) {
+        rc = cli_error(&err) + (err.code == DOCRAG_EINVAL);   /* a bad option: 2 */
         goto done;
     }
-    opts.retriever = retriever;
-    if (rag_search(&hits, ix, query, &opts, &err) < 0) {
-        cli_error(&err);
+    if (!(o = cli_json(out)))
         goto done;
-    }
-    if (hits.notice[0])
-        fprintf(stderr, "docrag: notice: %s\n", hits.notice);
+    if (cli_str(o, "notice")[0])
+        fprintf(stderr, "docrag: notice: %s\n", cli_str(o, "notice"));
     if (json) {
-        json_t *o = rag_render_hits(query, &hits, rag_now_ms() - t0);
-        char *text = o ? rag_render_dump(o) : NULL;
-        json_decref(o);
-        if (!text) {
-            fprintf(stderr, "docrag: out of memory\n");
-            rag_hits_fini(&hits);
-            goto done;
-        }
-        printf("%s\n", text);
-        free(text);
+        rc = cli_print_json(out);
+        out = NULL;
     } else {
-        print_text(&hits, rag_now_ms() - t0);
+        print_text(o);
+        rc = fflush(stdout) != 0;
     }
-    rag_hits_fini(&hits);
-    rc = 0;
 done:
-    rag_retriever_destroy(retriever);
-    rag_index_close(ix);
-    rag_config_destroy(cfg);
-    rag_free(query);
+    json_decref(o);
+    docrag_free(out);
+    cli_close(e, s);
+    free(query);
     return rc;
 }

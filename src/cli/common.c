@@ -1,13 +1,15 @@
-/* common.c - flags shared by every subcommand and error printing. */
+/* common.c - flags shared by every subcommand, opening the engine, error
+ * printing and small helpers for reading the API's JSON. */
 #include "cli.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-int cli_error(const rag_err *err)
+int cli_error(const docrag_error *err)
 {
-    fprintf(stderr, "docrag: %s\n", err->msg[0] ? err->msg : rag_status_name(err->code));
+    fprintf(stderr, "docrag: %s\n", err->msg[0] ? err->msg : docrag_status_name(err->code));
     return 1;
 }
 
@@ -21,7 +23,8 @@ int cli_common_parse(cli_common *c, int *argc, char **argv)
 {
     int out = 1;
     memset(c, 0, sizeof *c);
-    c->src.sets = c->sets;
+    docrag_engine_opts_init(&c->engine);
+    c->engine.sets = c->sets;
     for (int i = 1; i < *argc; i++) {
         const char *a = argv[i];
         const char **slot = NULL;
@@ -31,25 +34,27 @@ int cli_common_parse(cli_common *c, int *argc, char **argv)
             break;
         }
         if (!strcmp(a, "--db"))
-            slot = &c->db;
+            slot = &c->engine.db_path;
         else if (!strcmp(a, "--config"))
-            slot = &c->src.config_path;
+            slot = &c->engine.config_path;
         else if (!strcmp(a, "--profile"))
-            slot = &c->src.profile;
+            slot = &c->engine.profile;
         else if (!strcmp(a, "-q")) {
-            rag_log_set_level(RAG_LOG_ERROR);
-            c->verbosity_set = 1;
+            c->engine.quiet = 1;
+            c->engine.verbose = 0;
+            docrag_log_set_level(DOCRAG_LOG_ERROR);
             continue;
         } else if (!strcmp(a, "-v")) {
-            rag_log_set_level(RAG_LOG_DEBUG);
-            c->verbosity_set = 1;
+            c->engine.verbose = 1;
+            c->engine.quiet = 0;
+            docrag_log_set_level(DOCRAG_LOG_DEBUG);
             continue;
         } else if (!strcmp(a, "--set")) {
-            if (i + 1 >= *argc || c->src.n_sets >= 32) {
+            if (i + 1 >= *argc || c->engine.n_sets >= CLI_MAX_SETS) {
                 fprintf(stderr, "docrag: --set needs KEY=VALUE\n");
                 return 2;
             }
-            c->sets[c->src.n_sets++] = argv[++i];
+            c->sets[c->engine.n_sets++] = argv[++i];
             continue;
         }
         if (slot) {
@@ -67,59 +72,111 @@ int cli_common_parse(cli_common *c, int *argc, char **argv)
     return 0;
 }
 
-int cli_load_config(rag_config **out, cli_common *c)
+int cli_common_set(cli_common *c, const char *kv)
 {
-    rag_err err = {0};
-    int rc = rag_config_load(out, &c->src, &err);
-    if (rc < 0)
-        return cli_error(&err);
-    if (!c->verbosity_set && (*out)->log_level) {
-        static const char *const names[] = {"debug", "info", "warn", "error"};
-        for (int i = 0; i < 4; i++)
-            if (!strcmp((*out)->log_level, names[i]))
-                rag_log_set_level((rag_log_level)i);
+    if (c->engine.n_sets >= sizeof c->sets / sizeof c->sets[0]) {
+        fprintf(stderr, "docrag: too many --set flags\n");
+        return 2;
     }
-    if (c->db) {
-        char *db = rag_strdup(c->db);
-        if (!db) {
-            rag_config_destroy(*out);
-            *out = NULL;
-            fprintf(stderr, "docrag: out of memory\n");
-            return 1;
-        }
-        rag_free((*out)->db_path);
-        (*out)->db_path = db;
+    c->sets[c->engine.n_sets++] = kv;
+    return 0;
+}
+
+int cli_open(docrag_engine **e, docrag_session **s, cli_common *c)
+{
+    docrag_error err;
+    *e = NULL;
+    if (s)
+        *s = NULL;
+    if (docrag_engine_open(e, &c->engine, &err) < 0)
+        return cli_error(&err);
+    if (s && docrag_session_open(s, *e, &err) < 0) {
+        docrag_engine_close(*e);
+        *e = NULL;
+        return cli_error(&err);
     }
     return 0;
 }
 
-int cli_open_index(rag_index **out, const rag_config *cfg, int read_only)
+void cli_close(docrag_engine *e, docrag_session *s)
 {
-    rag_err err = {0};
-    if (rag_index_open(out, cfg->db_path, read_only ? RAG_INDEX_READ_ONLY : 0, &err) < 0)
-        return cli_error(&err);
-    return 0;
+    docrag_session_close(s);
+    docrag_engine_close(e);
+}
+
+json_t *cli_json(const char *text)
+{
+    json_error_t jerr;
+    json_t *o = text ? json_loads(text, 0, &jerr) : NULL;
+    if (!o)
+        fprintf(stderr, "docrag: out of memory reading the result\n");
+    return o;
+}
+
+int cli_print_json(char *text)
+{
+    int rc = fputs(text, stdout) < 0 || fputc('\n', stdout) == EOF;
+    docrag_free(text);
+    return rc || fflush(stdout) != 0;
+}
+
+const char *cli_str(const json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s ? s : "";
+}
+
+long long cli_int(const json_t *o, const char *key)
+{
+    return (long long)json_integer_value(json_object_get(o, key));
+}
+
+double cli_num(const json_t *o, const char *key)
+{
+    return json_number_value(json_object_get(o, key));
 }
 
 char *cli_join_args(int argc, char **argv, int from)
 {
-    rag_buf b = RAG_BUF_INIT;
+    size_t n = 1;
+    char *s, *p;
+    for (int i = from; i < argc; i++)
+        n += strlen(argv[i]) + 1;
+    if (!(s = malloc(n)))
+        return NULL;
+    p = s;
     for (int i = from; i < argc; i++) {
-        if ((i > from && rag_buf_putc(&b, ' ') < 0) || rag_buf_puts(&b, argv[i]) < 0) {
-            rag_buf_fini(&b);
-            return NULL;
-        }
+        size_t len = strlen(argv[i]);
+        if (i > from)
+            *p++ = ' ';
+        memcpy(p, argv[i], len);
+        p += len;
     }
-    return rag_buf_take(&b);
+    *p = '\0';
+    return s;
 }
 
-int cli_search_mode(const char *name, rag_search_mode *mode)
+int cli_mode_known(const char *name)
 {
-    int m = rag_search_mode_parse(name);
-    if (m < 0) {
-        fprintf(stderr, "docrag: unknown search mode '%s' (bm25, dense, hybrid)\n", name);
-        return 2;
-    }
-    *mode = (rag_search_mode)m;
-    return 0;
+    return !strcmp(name, "bm25") || !strcmp(name, "dense") || !strcmp(name, "hybrid");
+}
+
+const char *cli_base_name(const char *path)
+{
+    const char *b = strrchr(path, '/');
+    return b ? b + 1 : path;
+}
+
+size_t cli_utf8_floor(const char *s, size_t n)
+{
+    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+        n--;
+    return n;
+}
+
+double cli_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }

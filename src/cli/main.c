@@ -30,9 +30,8 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
     /* Buffers of 1 MB and more (model tensors while loading, activations,
-     * vector matrices) go back to the system when freed: a serving
-     * process's RSS stays what it uses (core.h). */
-    rag_alloc_tune_process();
+     * vector matrices) go back to the system when freed (docrag.h). */
+    docrag_tune_process();
     if (argc < 2) {
         usage(stderr);
         return 2;

@@ -394,6 +394,15 @@ const rag_backend_cfg *rag_config_backend(const rag_config *c, const char *name)
     return NULL;
 }
 
+int rag_config_chain_active(const rag_config *cfg, char *const *chain, size_t n)
+{
+    const rag_backend_cfg *b;
+    if (n == 0 || !strcmp(chain[0], "none"))
+        return 0;
+    b = rag_config_backend(cfg, chain[0]);
+    return !(b && b->type && !strcmp(b->type, "none"));
+}
+
 /* Index of backend `name`, created with table defaults when absent. */
 static int backend_get(rag_config *c, const char *name, const where *w, size_t *idx,
                        rag_err *err)

@@ -160,5 +160,8 @@ int rag_config_is_placeholder(const char *s);
 /* Find a back-end by name; NULL if absent. Borrowed. */
 const rag_backend_cfg *rag_config_backend(const rag_config *cfg,
                                           const char *name);
+/* 1 if a chain (cfg->chain_embed, ...) has a back-end to build: its first
+ * entry is neither `none` nor a back-end of type none. */
+int rag_config_chain_active(const rag_config *cfg, char *const *chain, size_t n);
 
 #endif

@@ -101,21 +101,6 @@ int rag_retriever_create(rag_retriever **out, rag_index *ix,
     return create(out, ix, params, embedder, reranker, 0, err);
 }
 
-/* The first chain entry that is a back-end, not "none". */
-static int chain_has_member(const rag_config *cfg, char *const *chain, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        const rag_backend_cfg *b;
-        if (!strcmp(chain[i], "none"))
-            return 0;
-        b = rag_config_backend(cfg, chain[i]);
-        if (b && b->type && !strcmp(b->type, "none"))
-            return 0;
-        return 1;
-    }
-    return 0;
-}
-
 /* A local member whose model folder is missing makes the chain fail to
  * build; name the folder, which is what the user has to fix. */
 static int missing_local_folder(const rag_config *cfg, char *reason, size_t n_reason)
@@ -178,7 +163,7 @@ static int open_retriever(rag_retriever **out, rag_index *ix, const rag_config *
         snprintf(dense_reason, sizeof dense_reason,
                  "needs an embedder and none was loaded (the retriever was opened for bm25)");
     } else {
-        if (!chain_has_member(cfg, cfg->chain_embed, cfg->n_chain_embed)) {
+        if (!rag_config_chain_active(cfg, cfg->chain_embed, cfg->n_chain_embed)) {
             snprintf(dense_reason, sizeof dense_reason,
                      "needs an embedder and none is configured (chains.embed)");
         } else if (!missing_local_folder(cfg, dense_reason, sizeof dense_reason)) {
@@ -192,7 +177,7 @@ static int open_retriever(rag_retriever **out, rag_index *ix, const rag_config *
                          "needs an embedder and none is configured (chains.embed)");
         }
     }
-    if (p.rerank_top_n > 0 && chain_has_member(cfg, cfg->chain_rerank, cfg->n_chain_rerank)) {
+    if (p.rerank_top_n > 0 && rag_config_chain_active(cfg, cfg->chain_rerank, cfg->n_chain_rerank)) {
         rc = rag_reranker_chain_create(&rr, cfg, usage, NULL, &berr);
         if (rc == RAG_ENOMEM) {
             rag_embedder_destroy(emb);
