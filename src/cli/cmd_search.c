@@ -16,33 +16,6 @@ static const char usage[] =
     "docrag search [--db F] [-k N] [--mode bm25|dense|hybrid] [--doc GLOB] [--pages A-B]\n"
     "                     [--no-rerank] [--json] QUERY";
 
-/* "A-B", "A-" or "A" (one page) -> [min, max], 0 = unbounded. */
-static int parse_pages(const char *s, int *lo, int *hi)
-{
-    char *end;
-    long a = strtol(s, &end, 10), b;
-    if (end == s || a < 1 || a > 1000000)
-        return -1;
-    if (!*end) {
-        *lo = *hi = (int)a;
-        return 0;
-    }
-    if (*end != '-')
-        return -1;
-    s = end + 1;
-    if (!*s) {
-        *lo = (int)a;
-        *hi = 0;
-        return 0;
-    }
-    b = strtol(s, &end, 10);
-    if (end == s || *end || b < a || b > 1000000)
-        return -1;
-    *lo = (int)a;
-    *hi = (int)b;
-    return 0;
-}
-
 static void print_text(const json_t *o)
 {
     const json_t *results = json_object_get(o, "results"), *h;
@@ -97,7 +70,7 @@ int cmd_search(int argc, char **argv)
         else if (!strcmp(argv[i], "--doc") && i + 1 < argc)
             so.doc = argv[++i];
         else if (!strcmp(argv[i], "--pages") && i + 1 < argc) {
-            if (parse_pages(argv[++i], &so.page_min, &so.page_max) < 0) {
+            if (docrag_parse_pages(argv[++i], &so.page_min, &so.page_max) != DOCRAG_OK) {
                 fprintf(stderr, "docrag: --pages '%s': expected A-B, A- or A "
                         "(1-based pages, A <= B)\n", argv[i]);
                 return 2;
