@@ -285,19 +285,28 @@ int api_refresh(docrag_engine *e, int force, rag_err *err)
     v = data_version(e->watch);
     if (force || v != e->data_version) {
         rc = rag_retriever_reload_vectors(e->retriever, err);
-        if (rc == RAG_OK)
+        if (rc == RAG_OK) {
             e->data_version = v;
+            atomic_fetch_add(&e->generation, 1);
+            rc = 1;
+        }
     }
     pthread_mutex_unlock(&e->refresh_mu);
     return rc;
 }
 
+uint64_t docrag_engine_generation(docrag_engine *e)
+{
+    return atomic_load(&e->generation);
+}
+
 int docrag_engine_refresh(docrag_engine *e, docrag_error *derr)
 {
     rag_err err = {0};
-    if (api_refresh(e, 0, &err) < 0)
+    int rc = api_refresh(e, 0, &err);
+    if (rc < 0)
         return api_err(derr, &err);
-    return DOCRAG_OK;
+    return rc;
 }
 
 static json_t *chain_json(const rag_llm_chain *c)

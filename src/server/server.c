@@ -190,6 +190,7 @@ static void *loader_main(void *arg)
     srv *s = arg;
     docrag_error err;
     double t0 = rag_now_ms();
+    uint64_t seen[SRV_MAX_COLLS];
 
     for (size_t i = 1; i < s->info.n_colls; i++) {
         docrag_engine_opts eo = s->opts.engine;
@@ -206,14 +207,24 @@ static void *loader_main(void *arg)
             s->info.n_colls, s->info.n_colls == 1 ? "" : "s");
     fprintf(stderr, "listening on %s\n", s->info.base_url);
     fflush(stderr);
+    for (size_t i = 0; i < s->info.n_colls; i++)
+        seen[i] = docrag_engine_generation(s->info.colls[i].engine);
     while (!atomic_load(&s->stopping)) {
+        int changed = 0;
         for (int i = 0; i < 10 && !atomic_load(&s->stopping); i++)
             usleep(100 * 1000);
-        for (size_t i = 0; i < s->info.n_colls && !atomic_load(&s->stopping); i++)
-            if (docrag_engine_refresh(s->info.colls[i].engine, &err) != 0)
+        for (size_t i = 0; i < s->info.n_colls && !atomic_load(&s->stopping); i++) {
+            uint64_t g;
+            if (docrag_engine_refresh(s->info.colls[i].engine, &err) < 0)
                 rag_log(RAG_LOG_WARN, "collection %s: refresh: %s", s->info.colls[i].name,
                         err.msg);
-        update_ready(s);
+            g = docrag_engine_generation(s->info.colls[i].engine);
+            changed |= g != seen[i];
+            seen[i] = g;
+        }
+        /* the cached counts only move when the index did */
+        if (changed)
+            update_ready(s);
     }
     return NULL;
 }
