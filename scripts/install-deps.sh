@@ -20,7 +20,23 @@ core="build-essential cmake pkg-config git python3 ca-certificates
 bench="liblucene8-java default-jdk-headless python3-onnx poppler-utils time
  mupdf-tools qpdf"
 
-want=$core
+# Node.js for the client tests (tests/clients: the openai and
+# @huggingface/inference npm clients against docrag serve). Debian's nodejs
+# and npm, unless a node is installed already (NodeSource's bundles npm).
+node_pkgs=""
+command -v node >/dev/null 2>&1 || node_pkgs="nodejs"
+command -v npm >/dev/null 2>&1 || node_pkgs="$node_pkgs npm"
+
+# The client tests' npm packages, pinned by tests/clients/package-lock.json.
+root=$(cd "$(dirname "$0")/.." && pwd)
+client_deps() {
+    if [ ! -d "$root/tests/clients/node_modules" ]; then
+        npm ci --prefix "$root/tests/clients" --ignore-scripts --no-audit --no-fund >/dev/null
+        echo "install-deps.sh: tests/clients npm packages installed"
+    fi
+}
+
+want="$core $node_pkgs"
 [ "${1:-}" = "--bench" ] && want="$want $bench"
 # Nothing to do when every package is present (keeps the two README
 # commands fast on a machine that has run them once).
@@ -29,6 +45,7 @@ if dpkg-query -W -f='${Status}\n' $want 2>/dev/null | grep -vq "install ok insta
     :
 elif [ "$(dpkg-query -W $want 2>/dev/null | wc -l)" -ge "$(echo $want | wc -w)" ]; then
     echo "install-deps.sh: all dependencies present"
+    client_deps
     exit 0
 fi
 
@@ -42,9 +59,10 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # shellcheck disable=SC2086
-apt-get install -y -qq --no-install-recommends $core >/dev/null
+apt-get install -y -qq --no-install-recommends $core $node_pkgs >/dev/null
 if [ "${1:-}" = "--bench" ]; then
     # shellcheck disable=SC2086
     apt-get install -y -qq --no-install-recommends $bench >/dev/null
 fi
+client_deps
 echo "install-deps.sh: dependencies installed"
