@@ -147,6 +147,11 @@ static void get_model(srv_req *r)
     json_t *data = model_list(r), *e, *found = NULL;
     char id[300];
     size_t i;
+    if (!r->params[0] || (r->n_params > 1 && !r->params[1])) {
+        json_decref(data);
+        oai_error(r, 503, NULL, NULL, "out of memory");
+        return;
+    }
     /* ids hold '/', so the route matches one or two segments */
     snprintf(id, sizeof id, "%s%s%s", r->params[0], r->n_params > 1 ? "/" : "",
              r->n_params > 1 ? r->params[1] : "");
@@ -522,9 +527,10 @@ static void chat(srv_req *r)
         delta = json_pack("{s:o}", "annotations", ann);
         ann = NULL;
         last = chunk_new(&c, delta, "stop");
-        if (last)
+        if (last) {
             json_object_set_new(last, "docrag", docrag_object(coll, res, cites));
-        cites = NULL;
+            cites = NULL;   /* stolen */
+        }
         if (send_data(r, last) < 0)
             goto end_stream;
         if (q.include_usage) {

@@ -70,6 +70,16 @@ static docrag_engine *engine(srv_req *r)
     return srv_get_info(r->s)->colls[0].engine;
 }
 
+/* Characters (code points) of n UTF-8 strings, for x-compute-characters. */
+static size_t n_chars(const char *const *texts, size_t n)
+{
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++)
+        for (const char *p = texts[i]; *p; p++)
+            c += ((unsigned char)*p & 0xC0) != 0x80;
+    return c;
+}
+
 /* Compute headers TEI sends (x-compute-characters, x-total-time in ms). */
 static void reply_timed(srv_req *r, const rag_buf *b, size_t n_chars)
 {
@@ -145,7 +155,7 @@ static void embed(srv_req *r)
         tei_error(r, 429, "Overloaded", "out of memory");
         goto done;
     }
-    reply_timed(r, &b, q.text_bytes);
+    reply_timed(r, &b, n_chars(q.texts, q.n_texts));
 done:
     rag_buf_fini(&b);
     rag_free(vec);
@@ -223,7 +233,7 @@ static void rerank(srv_req *r)
         if (!t)
             tei_error(r, 429, "Overloaded", "out of memory");
         else
-            reply_timed(r, &b, q.text_bytes + strlen(q.query) * q.n_texts);
+            reply_timed(r, &b, n_chars(q.texts, q.n_texts) + n_chars(&q.query, 1) * q.n_texts);
         free(t);
     }
 done:
