@@ -99,6 +99,14 @@ cat "$T/node.out"
 check "node --test: the openai and TEI client tests pass" [ "$rc" -eq 0 ]
 check "node ran tests and none failed" sh -c "grep -Eq '^ℹ pass [1-9][0-9]*\$' '$T/node.out' && grep -Eq '^ℹ fail 0\$' '$T/node.out'"
 
+# graceful stop: both servers exit 0 (under ASan/UBSan: with no report)
+status=0
+for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+for p in "${pids[@]}"; do wait "$p" || status=$?; done
+pids=()
+check "both servers stop cleanly on SIGTERM (exit 0)" [ "$status" -eq 0 ]
+check "no sanitizer report in the server logs" sh -c \
+    "! grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:' '$T/plain.err' '$T/models.err'"
 # the read key never reaches a log line
 check "the read key appears in no server log" sh -c "! grep -q '$DOCRAG_API_KEY' '$T/plain.err' '$T/models.err'"
 finish
