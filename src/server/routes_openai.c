@@ -14,7 +14,10 @@
  * still a plain HTTP error), then docrag_ask's deltas as content, then one
  * chunk with finish_reason "stop", the annotations (in its delta) and the
  * "docrag" object, then (stream_options.include_usage) a usage chunk with
- * empty choices, then `data: [DONE]`.
+ * empty choices, then `data: [DONE]`. Streamed text that is not the final
+ * answer (an LLM's raw tokens: docrag renumbers and drops citations after)
+ * cites the sources by their on_sources number, so its annotations map
+ * each number through the sources to the kept citation of that chunk.
  *
  * Token counts in "usage" are estimates (about 4 bytes a token: the question
  * and the retrieved passages for the prompt, the answer for the
@@ -177,6 +180,7 @@ typedef struct {
     int started;            /* stream: headers and the role chunk sent */
     int void_text;          /* a back-end failed after its text was sent */
     size_t sources_bytes;   /* passages given to the answer (usage estimate) */
+    json_t *source_ids;     /* chunk_id of source n at [n - 1] (owned) */
     rag_buf content;        /* what was streamed as content */
 } chat_ctx;
 
@@ -223,9 +227,13 @@ static int on_sources(void *ctx, const char *json)
     chat_ctx *c = ctx;
     json_t *o = json_loads(json, 0, NULL), *s;
     size_t i;
-    json_array_foreach(json_object_get(o, "sources"), i, s)
-        c->sources_bytes += strlen(json_string_value(json_object_get(s, "text")) ?
-                                   json_string_value(json_object_get(s, "text")) : "");
+    json_decref(c->source_ids);
+    c->source_ids = json_array();
+    json_array_foreach(json_object_get(o, "sources"), i, s) {
+        const char *text = json_string_value(json_object_get(s, "text"));
+        c->sources_bytes += text ? strlen(text) : 0;
+        json_array_append(c->source_ids, json_object_get(s, "chunk_id"));
+    }
     json_decref(o);
     return c->q->stream ? start_stream(c) < 0 : 0;
 }
@@ -328,8 +336,26 @@ static const json_t *citation_n(const json_t *cites, json_int_t n)
     return NULL;
 }
 
-/* One url_citation per cited number in each marker "[n]" or "[n, m]" of
- * content; start/end in code points, end exclusive. */
+static json_t *url_citation(const json_t *c, size_t cp, size_t n_cp)
+{
+    const char *t = json_string_value(json_object_get(c, "title"));
+    int p0 = (int)json_integer_value(json_object_get(c, "page_start"));
+    int p1 = (int)json_integer_value(json_object_get(c, "page_end"));
+    char title[400];
+    if (!t || !*t)
+        t = json_string_value(json_object_get(c, "doc"));
+    if (p1 > p0)
+        snprintf(title, sizeof title, "%s, pages %d-%d", t ? t : "", p0, p1);
+    else
+        snprintf(title, sizeof title, "%s, page %d", t ? t : "", p0);
+    return json_pack("{s:s,s:{s:s,s:s,s:I,s:I}}", "type", "url_citation", "url_citation",
+                     "url", json_string_value(json_object_get(c, "url")), "title", title,
+                     "start_index", (json_int_t)cp, "end_index", (json_int_t)(cp + n_cp));
+}
+
+/* One url_citation per cited number of each marker of content: "[n]", and
+ * in an LLM's raw text "[n, m]", "[n; m]", "[a-b]" (a range of at most 32).
+ * start/end in code points, end exclusive, spanning the whole marker. */
 static json_t *annotations(const char *content, const json_t *cites)
 {
     json_t *out = json_array();
@@ -337,47 +363,35 @@ static json_t *annotations(const char *content, const json_t *cites)
     for (const char *p = content; out && *p; ) {
         if (*p == '[') {
             const char *q = p + 1;
-            size_t n_cp;
-            int ok = 1;
-            /* "[1]", "[1, 2]", "[1,2]": digits separated by commas */
-            do {
-                while (*q == ' ')
-                    q++;
-                if (!(*q >= '0' && *q <= '9'))
-                    ok = 0;
-                while (*q >= '0' && *q <= '9')
-                    q++;
-                while (*q == ' ')
-                    q++;
-            } while (ok && *q == ',' && q++);
-            if (ok && *q == ']') {
-                n_cp = (size_t)(q + 1 - p);   /* ASCII only */
-                for (const char *d = p + 1; d < q; ) {
+            size_t n_len = strspn(q, "0123456789 ,;-");
+            if (q[n_len] == ']' && strcspn(q, "0123456789") < n_len) {
+                size_t n_cp = n_len + 2;   /* ASCII only */
+                for (const char *d = q; d < q + n_len; ) {
                     char *end;
-                    long n = strtol(d, &end, 10);
-                    const json_t *c = end > d ? citation_n(cites, n) : NULL;
-                    const char *url = c ? json_string_value(json_object_get(c, "url")) : NULL;
-                    if (url) {
-                        const char *t = json_string_value(json_object_get(c, "title"));
-                        int p0 = (int)json_integer_value(json_object_get(c, "page_start"));
-                        int p1 = (int)json_integer_value(json_object_get(c, "page_end"));
-                        char title[400];
-                        if (!t || !*t)
-                            t = json_string_value(json_object_get(c, "doc"));
-                        if (p1 > p0)
-                            snprintf(title, sizeof title, "%s, pages %d-%d", t ? t : "", p0, p1);
-                        else
-                            snprintf(title, sizeof title, "%s, page %d", t ? t : "", p0);
-                        json_array_append_new(out, json_pack(
-                            "{s:s,s:{s:s,s:s,s:I,s:I}}", "type", "url_citation", "url_citation",
-                            "url", url, "title", title, "start_index", (json_int_t)cp,
-                            "end_index", (json_int_t)(cp + n_cp)));
+                    long a, b;
+                    d += strspn(d, " ,;");
+                    if (!(*d >= '0' && *d <= '9'))
+                        break;
+                    a = b = strtol(d, &end, 10);
+                    d = end + strspn(end, " ");
+                    if (*d == '-') {
+                        d++;
+                        d += strspn(d, " ");
+                        if (*d >= '0' && *d <= '9') {
+                            b = strtol(d, &end, 10);
+                            d = end;
+                        }
+                        if (b < a || b - a >= 32)
+                            b = a;
                     }
-                    d = end > d ? end : d + 1;
-                    d += strspn(d, " ,");
+                    for (long n = a; n <= b; n++) {
+                        const json_t *c = citation_n(cites, n);
+                        if (c && json_string_value(json_object_get(c, "url")))
+                            json_array_append_new(out, url_citation(c, cp, n_cp));
+                    }
                 }
                 cp += n_cp;
-                p = q + 1;
+                p = q + n_len + 1;
                 continue;
             }
         }
@@ -385,6 +399,29 @@ static json_t *annotations(const char *content, const json_t *cites)
         if (((unsigned char)*p & 0xC0) != 0x80)
             cp++;
         p++;
+    }
+    return out;
+}
+
+/* The citations renumbered as the sources were: an LLM's streamed tokens
+ * cite the sources by their number in the prompt, and docrag_ask's final
+ * answer renumbers the kept ones 1..k (dropping the others). Each entry is
+ * the final citation of the same chunk with "n" set to its source number. */
+static json_t *citations_by_source(const json_t *source_ids, const json_t *cites)
+{
+    json_t *out = json_array(), *id, *c;
+    size_t i, j;
+    json_array_foreach(source_ids, i, id) {
+        json_array_foreach(cites, j, c) {
+            if (json_integer_value(json_object_get(c, "chunk_id")) == json_integer_value(id)) {
+                json_t *o = json_deep_copy(c);
+                if (o) {
+                    json_object_set_new(o, "n", json_integer((json_int_t)i + 1));
+                    json_array_append_new(out, o);
+                }
+                break;
+            }
+        }
     }
     return out;
 }
@@ -517,19 +554,41 @@ static void chat(srv_req *r)
     }
     if (start_stream(&c) < 0)
         goto end_stream;
+    if (c.void_text) {
+        /* a fallback answered after text of the failed back-end was sent:
+         * the client holds void text, which a stream cannot take back */
+        err.code = DOCRAG_EBACKEND;
+        err.msg[0] = '\0';
+        stream_error(&c, &err);
+        goto end_stream;
+    }
     /* a back-end that streamed nothing (or the refusal path) still gives
      * its whole answer as content */
     if (!c.content.len && *answer && on_delta(&c, answer, strlen(answer)))
         goto end_stream;
     {
         json_t *last, *delta;
-        ann = annotations(c.content.data ? c.content.data : "", cites);
+        const char *streamed = c.content.data ? c.content.data : "";
+        /* text streamed as the final answer has its numbering; an LLM's raw
+         * tokens (renumbered or with dropped citations afterwards) number
+         * the sources */
+        if (!strcmp(streamed, answer)) {
+            ann = annotations(streamed, cites);
+        } else {
+            json_t *by_source = citations_by_source(c.source_ids, cites);
+            ann = annotations(streamed, by_source);
+            json_decref(by_source);
+        }
         delta = json_pack("{s:o}", "annotations", ann);
         ann = NULL;
         last = chunk_new(&c, delta, "stop");
         if (last) {
-            json_object_set_new(last, "docrag", docrag_object(coll, res, cites));
+            json_t *d = docrag_object(coll, res, cites);
             cites = NULL;   /* stolen */
+            /* the checked answer, when the streamed text was not it */
+            if (d && strcmp(streamed, answer))
+                json_object_set_new(d, "answer", json_string(answer));
+            json_object_set_new(last, "docrag", d);
         }
         if (send_data(r, last) < 0)
             goto end_stream;
@@ -551,6 +610,7 @@ done:
     json_decref(res);
     docrag_free(out);
     rag_buf_fini(&c.content);
+    json_decref(c.source_ids);
     srv_chat_req_fini(&q);
 }
 
