@@ -15,6 +15,10 @@ export const env = {
   // docrag serve with the generated bi-encoder and cross-encoder, collections
   // "docs" (embedded index, default) and "notes"
   modelsUrl: need("DOCRAG_MODELS_URL"),
+  // docrag serve answering through an LLM chain: the mock API, then extractive
+  llmUrl: need("DOCRAG_LLM_URL"),
+  // the mock API's control routes (POST /_mock/chat, /_mock/faults)
+  mockUrl: need("DOCRAG_MOCK_URL"),
   apiKey: need("DOCRAG_API_KEY"),
   bin: need("DOCRAG_BIN"),
   models: need("DOCRAG_MODELS"),
@@ -71,5 +75,13 @@ export function assertClose(actual, expected, tol, what) {
   for (let i = 0; i < actual.length; i++) {
     if (!(Math.abs(actual[i] - expected[i]) <= tol))
       throw new Error(`${what}[${i}]: ${actual[i]} vs ${expected[i]} (tolerance ${tol})`);
+  }
+}
+
+// Queue the mock LLM's next answers, and optionally faults (mock_api.py).
+export async function mockLlm(answers, faults = []) {
+  for (const [path, body] of [["/_mock/reset", {}], ["/_mock/chat", { answers }], ["/_mock/faults", { faults }]]) {
+    const r = await fetch(`${env.mockUrl}${path}`, { method: "POST", body: JSON.stringify(body) });
+    if (!r.ok) throw new Error(`mock ${path}: ${r.status}`);
   }
 }

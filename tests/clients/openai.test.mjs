@@ -5,10 +5,11 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import OpenAI from "openai";
 
-import { env, post, get, cliEmbed, assertClose } from "./common.mjs";
+import { env, post, get, cliEmbed, assertClose, mockLlm } from "./common.mjs";
 
 const plain = new OpenAI({ baseURL: `${env.plainUrl}/v1`, apiKey: env.apiKey, maxRetries: 0 });
 const models = new OpenAI({ baseURL: `${env.modelsUrl}/v1`, apiKey: env.apiKey, maxRetries: 0 });
+const llm = new OpenAI({ baseURL: `${env.llmUrl}/v1`, apiKey: env.apiKey, maxRetries: 0 });
 
 const QUESTION = "What is the base integer instruction set?";
 const MARKER = /^\[\d+(, ?\d+)*\]$/;
@@ -240,4 +241,61 @@ test("embeddings: more inputs than server.max_batch is a 413", async () => {
     (e) => e.status === 413 && new RegExp(`batch size ${env.maxBatch + 1} > maximum allowed batch size ${env.maxBatch}`).test(e.message));
   const ok = await models.embeddings.create({ model: "bi-encoder", input: input.slice(0, env.maxBatch) });
   assert.equal(ok.data.length, env.maxBatch);
+});
+
+// The mock LLM cites sources 2 and 9 (of 5 given): docrag keeps source 2 as
+// citation 1 and drops 9. Streamed tokens are the model's raw text.
+const LLM_ANSWER = "RV32I is the base integer instruction set [2]. It is described in its own chapter [2][9].";
+
+test("chat through an LLM: content renumbered as docrag checked it, annotations on the kept citation", async () => {
+  await mockLlm([LLM_ANSWER]);
+  const r = await llm.chat.completions.create({ model: "docrag", messages: [{ role: "user", content: QUESTION }] });
+  const d = r.docrag;
+  assert.equal(d.backend, "mock");
+  assert.deepEqual(d.dropped_citations, [9]);
+  assert.equal(d.citations.length, 1);
+  const content = r.choices[0].message.content;
+  assert.ok(!content.includes("[9]") && !content.includes("[2]"), content);
+  const anns = r.choices[0].message.annotations;
+  assert.equal(anns.length, 2);
+  for (const a of anns) {
+    assert.equal(cpSlice(content, a.url_citation.start_index, a.url_citation.end_index), "[1]");
+    assert.equal(a.url_citation.url, d.citations[0].url);
+  }
+
+  await mockLlm([LLM_ANSWER]);
+  const chunks = [];
+  for await (const c of await llm.chat.completions.create({
+    model: "docrag", stream: true, messages: [{ role: "user", content: QUESTION }] })) chunks.push(c);
+  const deltas = chunks.map((c) => c.choices[0]?.delta?.content).filter((t) => t);
+  assert.ok(deltas.length > 5, `the model's tokens stream one by one (${deltas.length} deltas)`);
+  const text = deltas.join("");
+  assert.equal(text, LLM_ANSWER, "streamed: the model's raw text");
+  const last = chunks.find((c) => c.choices[0]?.finish_reason === "stop");
+  assert.equal(last.docrag.answer, content, "the final chunk carries the checked answer");
+  assert.deepEqual(last.docrag.citations, d.citations);
+  const sanns = last.choices[0].delta.annotations;
+  assert.equal(sanns.length, 2, "source 2 cited twice, source 9 dropped");
+  for (const a of sanns) {
+    assert.equal(cpSlice(text, a.url_citation.start_index, a.url_citation.end_index).slice(0, 2), "[2");
+    assert.equal(a.url_citation.url, d.citations[0].url, "the source number maps to the kept citation");
+  }
+});
+
+test("chat through an LLM that fails midway: streamed, an error event (text void); not streamed, the fallback", async () => {
+  const cut = [{ fault: "cut;after=4", path: "/v1/chat" }];
+  await mockLlm([LLM_ANSWER], cut);
+  const got = [];
+  await assert.rejects(async () => {
+    for await (const c of await llm.chat.completions.create({
+      model: "docrag", stream: true, messages: [{ role: "user", content: QUESTION }] })) got.push(c);
+  }, (e) => e.code === "answer_abandoned" && /void/.test(e.message));
+  assert.ok(got.some((c) => c.choices[0]?.delta?.content), "some text had been streamed");
+  assert.ok(!got.some((c) => c.choices[0]?.finish_reason), "no finish chunk after the failure");
+
+  await mockLlm([LLM_ANSWER], cut);
+  const r = await llm.chat.completions.create({ model: "docrag", messages: [{ role: "user", content: QUESTION }] });
+  assert.equal(r.docrag.backend, "extractive");
+  assert.ok(r.docrag.notice, "the fallback is noticed");
+  assert.ok(r.choices[0].message.annotations.length >= 1);
 });

@@ -9,7 +9,9 @@
 # sample index with the default configuration (no model weights here: no
 # embedder, no reranker); "models" serves it embedded with the generated
 # bi-encoder and cross-encoder of tests/data/models (collection "docs",
-# default) plus a second collection "notes", with server.max_batch 4.
+# default) plus a second collection "notes", with server.max_batch 4; "llm"
+# answers through an LLM chain whose first member is the mock API
+# (tests/support/mock_api.py, answers queued by the tests), then extractive.
 . "$(dirname "$0")/lib.bash"
 clients=$DOCRAG_SRC/tests/clients
 if [ ! -d "$clients/node_modules/openai" ] || [ ! -d "$clients/node_modules/@huggingface/inference" ]; then
@@ -21,7 +23,9 @@ export DOCRAG_API_KEY=client-tests-read-key-6f1c2d
 unset DOCRAG_ADMIN_KEY DOCRAG_CONFIG DOCRAG_DB
 
 pids=()
+mock=""
 cleanup() {
+    [ -n "$mock" ] && kill "$mock" 2>/dev/null
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
     for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
     rm -rf "$T"
@@ -72,10 +76,30 @@ start() {
     done
 }
 
+export MOCK_TOKEN=mock-llm-token-93b7
+/usr/bin/python3 "$DOCRAG_SRC/tests/support/mock_api.py" --port-file "$T/mock.port" \
+    --token "$MOCK_TOKEN" >/dev/null 2>&1 &
+mock=$!
+for _ in $(seq 1 200); do [ -s "$T/mock.port" ] && break; sleep 0.05; done
+mock_url=http://127.0.0.1:$(cat "$T/mock.port")
+cat >"$T/llm.yaml" <<YAML
+backends:
+  mock:
+    type: hf_providers
+    url: $mock_url/v1
+    model: meta-llama/Llama-3.1-8B-Instruct
+    api_key: \${MOCK_TOKEN}
+    max_retries: 0
+chains:
+  llm: [mock, extractive]
+YAML
+
 start plain --db "docs=$T/plain.db"
 plain_url=$url
 start models --config "$T/local.yaml" --db "docs=$T/models.db" --db "notes=$T/plain.db"
 models_url=$url
+start llm --config "$T/llm.yaml" --db "docs=$T/plain.db"
+llm_url=$url
 
 # docrag's own TEI back-end, aimed at the models server
 cat >"$T/tei.yaml" <<YAML
@@ -89,6 +113,7 @@ chains:
 YAML
 
 export DOCRAG_PLAIN_URL=$plain_url DOCRAG_MODELS_URL=$models_url DOCRAG_MODELS=$models \
+    DOCRAG_LLM_URL=$llm_url DOCRAG_MOCK_URL=$mock_url \
     DOCRAG_MAX_BATCH=4 DOCRAG_MODELS_DB=$T/models.db DOCRAG_LOCAL_CONFIG=$T/local.yaml \
     DOCRAG_TEI_CONFIG=$T/tei.yaml
 set +e
@@ -104,9 +129,10 @@ status=0
 for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
 for p in "${pids[@]}"; do wait "$p" || status=$?; done
 pids=()
-check "both servers stop cleanly on SIGTERM (exit 0)" [ "$status" -eq 0 ]
+check "the servers stop cleanly on SIGTERM (exit 0)" [ "$status" -eq 0 ]
 check "no sanitizer report in the server logs" sh -c \
-    "! grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:' '$T/plain.err' '$T/models.err'"
+    "! grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:' '$T/plain.err' '$T/models.err' '$T/llm.err'"
 # the read key never reaches a log line
-check "the read key appears in no server log" sh -c "! grep -q '$DOCRAG_API_KEY' '$T/plain.err' '$T/models.err'"
+check "no key or token appears in a server log" sh -c \
+    "! grep -Eq '$DOCRAG_API_KEY|$MOCK_TOKEN' '$T/plain.err' '$T/models.err' '$T/llm.err'"
 finish
