@@ -23,19 +23,26 @@ core="build-essential cmake pkg-config git python3 ca-certificates
 bench="liblucene8-java default-jdk-headless python3-onnx poppler-utils time
  mupdf-tools qpdf"
 
-# The MCP client tests (tests/clients/mcp) run the official TypeScript SDK
-# on node: its pinned packages come from the lock file, once. Node itself is
-# on the machine image (20.x); on a machine without it, Debian's nodejs and
-# npm (18.x, enough for the SDK's client) are installed below first.
+# Node.js for the client tests: the official npm clients (openai,
+# @huggingface/inference in tests/clients; the MCP SDK in tests/clients/mcp)
+# against docrag serve. Node is on the machine image (20.x); elsewhere
+# Debian's nodejs and npm are installed first. Each folder's pinned
+# packages come from its lock file, once (never a browser or binary
+# download: --ignore-scripts).
+node_pkgs=""
+command -v node >/dev/null 2>&1 || node_pkgs="nodejs"
+command -v npm >/dev/null 2>&1 || node_pkgs="$node_pkgs npm"
 root=$(cd "$(dirname "$0")/.." && pwd)
-npm_clients() {
-    if [ ! -d "$root/tests/clients/mcp/node_modules" ] && command -v npm >/dev/null 2>&1; then
-        npm ci --prefix "$root/tests/clients/mcp" --no-audit --no-fund --loglevel=error
-    fi
+client_deps() {
+    for dir in "$root/tests/clients" "$root/tests/clients/mcp" "$root/tests/browser"; do
+        if [ -f "$dir/package-lock.json" ] && [ ! -d "$dir/node_modules" ]; then
+            npm ci --prefix "$dir" --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null
+            echo "install-deps.sh: ${dir#"$root"/} npm packages installed"
+        fi
+    done
 }
-command -v node >/dev/null 2>&1 || core="$core nodejs npm"
 
-want=$core
+want="$core $node_pkgs"
 [ "${1:-}" = "--bench" ] && want="$want $bench"
 # Nothing to do when every package is present (keeps the two README
 # commands fast on a machine that has run them once).
@@ -43,7 +50,7 @@ want=$core
 if dpkg-query -W -f='${Status}\n' $want 2>/dev/null | grep -vq "install ok installed"; then
     :
 elif [ "$(dpkg-query -W $want 2>/dev/null | wc -l)" -ge "$(echo $want | wc -w)" ]; then
-    npm_clients
+    client_deps
     echo "install-deps.sh: all dependencies present"
     exit 0
 fi
@@ -58,10 +65,10 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # shellcheck disable=SC2086
-apt-get install -y -qq --no-install-recommends $core >/dev/null
+apt-get install -y -qq --no-install-recommends $core $node_pkgs >/dev/null
 if [ "${1:-}" = "--bench" ]; then
     # shellcheck disable=SC2086
     apt-get install -y -qq --no-install-recommends $bench >/dev/null
 fi
-npm_clients
+client_deps
 echo "install-deps.sh: dependencies installed"
