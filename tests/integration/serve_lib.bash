@@ -114,7 +114,7 @@ req() {
 jq_py() {
     py -c 'import json,sys
 o = json.load(open(sys.argv[1], encoding="utf-8"))
-sys.exit(0 if eval(sys.argv[2]) else 1)' "$1" "$2"
+sys.exit(0 if eval("(" + sys.argv[2] + "\n)") else 1)' "$1" "$2"
 }
 
 # Print the Python EXPR evaluated on o = the JSON in FILE ("" on error).
