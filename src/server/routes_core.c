@@ -95,6 +95,27 @@ static void observe_timings(srv_req *r, const char *json)
     json_decref(o);
 }
 
+/* 200 with an engine result, documents named by base name. */
+static void reply_public(srv_req *r, const char *json)
+{
+    char *pub = srv_public_json(json);
+    if (!pub) {
+        srv_reply_error(r, 500, "server_error", "out of memory");
+        return;
+    }
+    srv_reply_json_text(r, 200, pub);
+    free(pub);
+}
+
+/* An SSE event with an engine result, documents named by base name. */
+static int event_public(srv_req *r, const char *event, const char *json)
+{
+    char *pub = srv_public_json(json);
+    int rc = srv_stream_event(r, event, pub ? pub : "{}");
+    free(pub);
+    return pub ? rc : -1;
+}
+
 /* ---- health and readiness ---------------------------------------------------- */
 
 static void health(srv_req *r)
@@ -130,7 +151,7 @@ static void search(srv_req *r)
             srv_reply_docrag_error(r, &err);
         } else {
             observe_timings(r, out);
-            srv_reply_json_text(r, 200, out);
+            reply_public(r, out);
         }
     }
     docrag_free(out);
@@ -148,7 +169,7 @@ static int on_sources(void *ctx, const char *json)
 {
     ask_stream *a = ctx;
     a->sent_sources = 1;
-    return srv_stream_event(a->r, "sources", json) < 0;
+    return event_public(a->r, "sources", json) < 0;
 }
 
 static int on_delta(void *ctx, const char *text, size_t n)
@@ -206,7 +227,7 @@ static void ask(srv_req *r)
             srv_reply_docrag_error(r, &err);
         } else {
             observe_timings(r, out);
-            srv_reply_json_text(r, 200, out);
+            reply_public(r, out);
         }
     } else {
         ask_stream as = {r, 0};
@@ -233,7 +254,7 @@ static void ask(srv_req *r)
             }
         } else {
             observe_timings(r, out);
-            srv_stream_event(r, "done", out);
+            event_public(r, "done", out);
         }
         srv_stream_end(r);
     }

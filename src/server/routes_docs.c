@@ -207,8 +207,16 @@ static void get_chunk(srv_req *r)
         srv_reply_docrag_error(r, &err);
         return;
     }
-    srv_reply_json_text(r, 200, out);
-    docrag_free(out);
+    {
+        char *pub = srv_public_json(out);
+        docrag_free(out);
+        if (!pub) {
+            srv_reply_error(r, 500, "server_error", "out of memory");
+            return;
+        }
+        srv_reply_json_text(r, 200, pub);
+        free(pub);
+    }
 }
 
 /* 1 if path lies inside dir (both made absolute). */

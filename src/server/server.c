@@ -125,6 +125,43 @@ int64_t srv_param_id(srv_req *r, size_t i, const char *what)
     return v;
 }
 
+static void strip_doc_paths(json_t *v, int depth)
+{
+    const char *k;
+    json_t *x;
+    size_t i;
+    if (depth > 16)
+        return;
+    if (json_is_object(v)) {
+        json_object_foreach(v, k, x) {
+            const char *path = json_string_value(x), *b;
+            if (!strcmp(k, "doc") && path && (b = strrchr(path, '/'))) {
+                char *name = rag_strdup(b + 1);   /* b points into x */
+                if (name)
+                    json_string_set(x, name);
+                rag_free(name);
+            } else {
+                strip_doc_paths(x, depth + 1);
+            }
+        }
+    } else if (json_is_array(v)) {
+        json_array_foreach(v, i, x)
+            strip_doc_paths(x, depth + 1);
+    }
+}
+
+char *srv_public_json(const char *json)
+{
+    json_t *o = json_loads(json, 0, NULL);
+    char *out;
+    if (!o)
+        return NULL;
+    strip_doc_paths(o, 0);
+    out = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
+    json_decref(o);
+    return out;
+}
+
 /* ---- workers -------------------------------------------------------------- */
 
 static void *worker_main(void *arg)
