@@ -213,6 +213,8 @@ for s in "$RK" "$AK" "$BK"; do
     check "secret ${s:0:3}... in no log line" bash -c "! grep -q '$s' $T/keys.err"
     check "secret ${s:0:3}... in no response" bash -c "! grep -rlq '$s' $T/r"
 done
+check "no response but the admin's /v1/config names a server path" bash -c "
+    ! grep -l '$T' $T/r/*.b | grep -v -e '/o_config.b' -e '/k_a_conf.b'"
 check "the access log names keys by role only" bash -c "grep -q '\"client\":\"DOCRAG_ADMIN_KEY\"' $T/keys.err &&
     grep -q '\"client\":\"bad-key\"' $T/keys.err"
 

@@ -88,6 +88,8 @@ check "stream: done has question, citations, confidence, backend=mock" \
     len(d['citations']) == 1 and d['citations'][0]['n'] == 1 and
     d['citations'][0]['chunk_id'] in [s['chunk_id'] for s in first('sources')['data']['sources']] and
     'timings_ms' in d)(first('done')['data'])"
+check "stream: documents by name, no server path" bash -c "! grep -q '$T' s1.sse &&
+    grep -q '\"doc\":\"vector.md\"' s1.sse"
 post plain /v1/ask '{"question":"Which register holds the vector length?"}' >/dev/null
 check "stream: done has the keys of the non-streamed answer" \
     sse s1.sse "set(first('done')['data']) == set(json.load(open('$T/r/plain.b')))"
