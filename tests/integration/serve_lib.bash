@@ -19,7 +19,8 @@
 #   srv_finish                       stop every server still running, check
 #                                    each exited 0 with no sanitizer report,
 #                                    then finish
-# Every process started here is killed (-9) by the EXIT trap.
+# Every process started here is killed (-9) by the EXIT trap, which also
+# removes $T unless KEEP is set (for debugging).
 mkdir -p "$T/r"
 SRV_ALL=""      # "pid:name" of every server started
 BG_PIDS=""      # other background helpers to kill on exit
@@ -29,7 +30,7 @@ srv_cleanup() {
     for e in $SRV_ALL; do kill -9 "${e%%:*}" 2>/dev/null || true; done
     for p in $MOCK_PID $BG_PIDS; do kill -9 "$p" 2>/dev/null || true; done
     wait 2>/dev/null || true
-    rm -rf "$T"
+    [ -n "${KEEP:-}" ] || rm -rf "$T"
 }
 trap srv_cleanup EXIT
 
