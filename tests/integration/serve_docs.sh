@@ -50,6 +50,7 @@ check "416: Content-Range bytes */$size" test "$(hdr r416 Content-Range)" = "byt
 check "GET .../file of the Markdown document" test "$(req mdfile "$B/v1/documents/$MD/file")" = 200
 check "Markdown file: the original bytes" cmp -s "$T/r/mdfile.b" docs/docrag-notes.md
 
+alive
 # ---- pages -------------------------------------------------------------------------
 # docrag's page N holds the words pdftotext shows on page N, and matches it
 # better than the pages before and after (1-based physical pages)
@@ -86,6 +87,7 @@ check "Markdown page 1: its text" jq_py "$T/r/mdpage.b" "'docrag' in o['text'] a
 check_error "page past the end" page7 404 "$B/v1/documents/$PDF/pages/7"
 check_error "page 0" page0 400 "$B/v1/documents/$PDF/pages/0"
 
+alive
 # ---- chunks ------------------------------------------------------------------------
 post s_chunks /v1/search '{"query":"multiply extension instructions","k":10}' >/dev/null
 n_bad=0
@@ -104,6 +106,7 @@ check "GET /v1/chunks/{id} for each of $n_ids search results: its text, its docu
     test "$n_bad" -eq 0 -a "$n_ids" -ge 5
 check_error "an unknown chunk" nochunk 404 "$B/v1/chunks/12345"
 
+alive
 # ---- uploads: multipart with two files, and their job ----------------------------
 printf '# Quokka notes\n\nThe zyxquokka register counts marsupial cycles.\n' >a.md
 printf 'The wombatfjord unit burrows through memory in constant time.\n' >b.txt
@@ -165,6 +168,7 @@ check_error "deleted: GET gives 404" gone 404 "$B/v1/documents/$B_ID"
 check_error "deleted: its file gives 404" gone_file 404 "$B/v1/documents/$B_ID/file"
 check_error "deleted: DELETE again gives 404" gone_del 404 -XDELETE "$B/v1/documents/$B_ID"
 
+alive
 # ---- upload while 8 clients search --------------------------------------------------
 n_before=$(curl -s "$B/v1/documents" | py -c 'import json,sys; print(len(json.load(sys.stdin)["documents"]))')
 rm -f stop
@@ -199,6 +203,7 @@ rc=0
 stop_server "$SRV_PID" || rc=$?
 check "docs server stops with 0" test "$rc" -eq 0
 
+alive
 # ---- kill -9 during ingestion of large PDFs, then restart ----------------------------
 # reference chunk counts from a clean `docrag index` of each file
 BIG=(2505.24363.pdf riscv-privileged.pdf EECS-2016-118.pdf riscv-base-instructions.pdf)

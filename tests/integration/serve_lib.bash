@@ -16,6 +16,7 @@
 #   is_error NAME STATUS             $T/r/NAME.b is {"error":{"code":STATUS,
 #                                    "type","message"}} and NAME.h has a sane
 #                                    X-Request-Id
+#   alive                            end the test (failed) if a server died
 #   srv_finish                       stop every server still running, check
 #                                    each exited 0 with no sanitizer report,
 #                                    then finish
@@ -109,7 +110,7 @@ forget_server() {
 req() {
     local name=$1
     shift
-    curl -s -D "$T/r/$name.h" -o "$T/r/$name.b" -w '%{http_code}' "$@" || true
+    curl -s --max-time 60 -D "$T/r/$name.h" -o "$T/r/$name.b" -w '%{http_code}' "$@" || true
 }
 
 jq_py() {
@@ -133,7 +134,7 @@ wait_job() {
     local id=$1 st
     shift
     for _ in $(seq 2400); do
-        req "job_$id" "$B/v1/jobs/$id" "$@" >/dev/null
+        [ "$(req "job_$id" "$B/v1/jobs/$id" "$@")" = 000 ] && break   # no server
         st=$(jget "$T/r/job_$id.b" "o['status']")
         case $st in done) return 0 ;; failed) break ;; esac
         sleep 0.05
@@ -171,6 +172,21 @@ post() {
     local name=$1 path=$2 body=$3
     shift 3
     req "$name" -XPOST "$B$path" -H 'Content-Type: application/json' --data-binary "$body" "$@"
+}
+
+# Give up at once when a server died (a sanitizer report halts it): the
+# remaining checks would only time out. Call after a phase.
+alive() {
+    local e
+    for e in $SRV_ALL; do
+        if ! kill -0 "${e%%:*}" 2>/dev/null; then
+            fail "server ${e#*:} died:"
+            grep -v '"log":"access"' "$T/${e#*:}.err" | head -60
+            SRV_ALL=""
+            finish
+            exit 1
+        fi
+    done
 }
 
 # No server log holds a sanitizer report.

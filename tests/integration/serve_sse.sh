@@ -94,6 +94,7 @@ post plain /v1/ask '{"question":"Which register holds the vector length?"}' >/de
 check "stream: done has the keys of the non-streamed answer" \
     sse s1.sse "set(first('done')['data']) == set(json.load(open('$T/r/plain.b')))"
 
+alive
 # ---- a back-end failing mid-stream: reset, then the extractive answer -------------
 mock_ctl chat '{"answers":["alpha beta gamma delta epsilon zeta eta theta [1]."]}'
 mock_ctl faults '{"faults":[{"fault":"cut;after=4","path":"/v1/chat"}]}'
@@ -109,6 +110,7 @@ check "fallback: done is the extractive answer with a notice" \
     sse s2.sse "first('done')['data']['backend'] == 'extractive' and first('done')['data'].get('notice') and
     'vl' in first('done')['data']['answer']"
 
+alive
 # ---- the client goes away: the upstream request is closed early -------------------
 mock_ctl reset '{}'
 long=$(py -c 'print(" ".join("word%d" % i for i in range(80)) + " [1].")')
@@ -134,6 +136,7 @@ req met3 "$B/metrics" >/dev/null
 check "cancel: counted in docrag_answers_cancelled_total" \
     grep -Eq '^docrag_answers_cancelled_total\{[^}]*client_closed[^}]*\} 1' "$T/r/met3.b"
 
+alive
 # ---- 64 concurrent streams from a slow mock ---------------------------------------
 mock_ctl reset '{}'
 mock_ctl chat '{"default":"The vl register holds the number of elements that vector instructions process [1]."}'
@@ -164,12 +167,14 @@ curl -s "$MOCK/_mock/log" >log4.json
 check "64 streams: the mock streamed 64 complete answers" \
     jq_py log4.json "sum(1 for e in o['requests'] if e.get('stream') == 'complete') == 64"
 
+alive
 # ---- an idle stream gets pings -----------------------------------------------------
 mock_ctl reset '{}'
 mock_ctl chat "{\"answers\":[\"$ANSWER\"]}"
-mock_ctl faults '{"faults":[{"fault":"slow;ms=2600","path":"/v1/chat"}]}'
+mock_ctl faults '{"faults":[{"fault":"slow;ms=3000","path":"/v1/chat"}]}'
 ask_sse s5.sse
 check "idle stream: ': ping' comments while the back-end is silent" \
-    sse s5.sse "len([p for p in pings if first('sources')['off'] < p < first('delta')['off']]) >= 2"
+    sse s5.sse "len([p for p in pings if first('sources')['off'] < p < first('delta')['off']]) >= 1 and
+    len(pings) >= 2"
 check "idle stream: still ends with done" sse s5.sse "names[-1] == 'done' and first('done')['data']['backend'] == 'mock'"
 srv_finish
