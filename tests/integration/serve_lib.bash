@@ -75,7 +75,7 @@ start_server() {
     SRV_ALL="$SRV_ALL $SRV_PID:$name"
     # generous: a sanitizer build loads slowly
     for t in $(seq 1200); do
-        if grep -q '^listening on http://' "$T/$name.err"; then
+        if grep -q '^listening on http://' "$T/$name.err" 2>/dev/null; then
             PORT=$(sed -n 's|^listening on http://127\.0\.0\.1:\([0-9]*\)$|\1|p;s|^listening on http://0\.0\.0\.0:\([0-9]*\)$|\1|p' "$T/$name.err" | head -1)
             B=http://127.0.0.1:$PORT
             [ -n "$PORT" ] && return 0

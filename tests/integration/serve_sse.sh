@@ -133,8 +133,8 @@ check "cancel: the mock saw the upstream stream closed by docrag ($state)" test 
 check "cancel: well before its end" \
     jq_py log3.json "[e for e in o['requests'] if e['path'].startswith('/v1/chat')][-1]['sent'] < 40"
 req met3 "$B/metrics" >/dev/null
-check "cancel: counted in docrag_answers_cancelled_total" \
-    grep -Eq '^docrag_answers_cancelled_total\{[^}]*client_closed[^}]*\} 1' "$T/r/met3.b"
+check "cancel: counted (docrag_events_total answer_cancelled/client_closed)" \
+    grep -Eq '^docrag_events_total\{event="answer_cancelled",reason="client_closed"\} 1$' "$T/r/met3.b"
 
 alive
 # ---- 64 concurrent streams from a slow mock ---------------------------------------
