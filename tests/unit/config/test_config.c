@@ -328,6 +328,31 @@ static void test_config__wrong_types_are_named(void **state)
     assert_contains(msg, "KEY=VALUE");
 }
 
+/* Regression (issue 13, defect 20): a complex key gave libcyaml's "Internal
+ * error", and settings after a second "---" were silently ignored. */
+static void test_config__complex_keys_and_second_documents_are_refused(void **state)
+{
+    const char *msg;
+    rag_config *c;
+    (void)state;
+    msg = must_fail("? [a, b]\n: c\n", NULL, 0, RAG_EFORMAT);
+    assert_string_equal(msg, "t.yaml:1:3: a key must be a plain word, not a list");
+    msg = must_fail("search:\n  ? {k: 1}\n  : 2\n", NULL, 0, RAG_EFORMAT);
+    assert_string_equal(msg, "t.yaml:2:5: a key must be a plain word, not a mapping");
+    msg = must_fail("search:\n  k: 5\n---\nsearch:\n  k: 7\n", NULL, 0, RAG_EFORMAT);
+    assert_contains(msg, "t.yaml:3:1: a second YAML document ('---')");
+    /* a syntax error in the second document is reported, not skipped */
+    msg = must_fail("search:\n  k: 5\n---\n[\n", NULL, 0, RAG_EFORMAT);
+    assert_contains(msg, "t.yaml:");
+    /* one document, with its explicit markers, is fine */
+    c = must_load("---\nsearch:\n  k: 5\n...\n", NULL, 0);
+    assert_int_equal(c->search_k, 5);
+    rag_config_destroy(c);
+    c = must_load("search:\n  k: 6\n---\n", NULL, 0);
+    assert_int_equal(c->search_k, 6);
+    rag_config_destroy(c);
+}
+
 static void test_config__cross_key_checks_name_both_keys(void **state)
 {
     const char *msg;
@@ -752,6 +777,8 @@ int main(void)
         cmocka_unit_test_setup(test_config__unknown_key_is_named_with_suggestion, setup),
         cmocka_unit_test_setup(test_config__out_of_range_names_key_range_and_origin, setup),
         cmocka_unit_test_setup(test_config__wrong_types_are_named, setup),
+        cmocka_unit_test_setup(test_config__complex_keys_and_second_documents_are_refused,
+                               setup),
         cmocka_unit_test_setup(test_config__cross_key_checks_name_both_keys, setup),
         cmocka_unit_test_setup(test_config__chains_must_name_existing_backends, setup),
         cmocka_unit_test_setup(test_config__placeholder_tokens_are_recognised, setup),
