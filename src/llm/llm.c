@@ -42,6 +42,23 @@ void rag_llm_destroy(rag_llm *llm)
         llm->ops->destroy(llm);
 }
 
+json_t *llm_json_message(const rag_llm_message *m)
+{
+    const char *c = m->content ? m->content : "";
+    size_t n = strlen(c);
+    rag_buf b = RAG_BUF_INIT;
+    json_t *o;
+    if (rag_utf8_valid(c, n))
+        return json_pack("{s:s,s:s#}", "role", m->role, "content", c, n);
+    if (rag_utf8_sanitize(&b, c, n, NULL) < 0) {
+        rag_buf_fini(&b);
+        return NULL;
+    }
+    o = json_pack("{s:s,s:s#}", "role", m->role, "content", b.data ? b.data : "", b.len);
+    rag_buf_fini(&b);
+    return o;
+}
+
 static const char *default_url(const char *type)
 {
     if (!strcmp(type, "hf_providers"))

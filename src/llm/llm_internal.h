@@ -15,6 +15,12 @@ int llm_base_init(rag_llm *llm, const struct rag_llm_ops *ops,
                   rag_err *err);
 void llm_base_fini(rag_llm *llm);
 
+/* {"role", "content"} for one message (new reference; NULL on OOM). Bytes
+ * that are not valid UTF-8 (a file name in a chunk header, say) become
+ * U+FFFD: jansson refuses invalid UTF-8, and the message would otherwise be
+ * dropped from the request. */
+json_t *llm_json_message(const rag_llm_message *m);
+
 /* Rough token estimate (bytes / 4, at least 1 for non-empty text), used
  * when a server reports no usage. */
 static inline int64_t llm_estimate_tokens(size_t n_bytes)

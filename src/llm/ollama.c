@@ -76,8 +76,8 @@ static char *build_body(const char *model, const rag_llm_message *msgs, size_t n
 
     if (root && arr && o) {
         for (size_t i = 0; i < n_msgs; i++)
-            json_array_append_new(arr, json_pack("{s:s,s:s}", "role", msgs[i].role,
-                                                 "content", msgs[i].content));
+            if (json_array_append_new(arr, llm_json_message(&msgs[i])) < 0)
+                goto done;
         json_object_set_new(root, "model", json_string(model));
         json_object_set(root, "messages", arr);
         json_object_set_new(root, "stream", json_true());
@@ -95,6 +95,7 @@ static char *build_body(const char *model, const rag_llm_message *msgs, size_t n
         json_get_alloc_funcs(&jm, &jf);
         jf(s);
     }
+done:
     json_decref(o);
     json_decref(arr);
     json_decref(root);

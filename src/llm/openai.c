@@ -91,8 +91,8 @@ static char *build_body(const char *model, const rag_llm_message *msgs, size_t n
     if (!root || !arr)
         goto done;
     for (size_t i = 0; i < n_msgs; i++)
-        json_array_append_new(arr, json_pack("{s:s,s:s}", "role", msgs[i].role,
-                                             "content", msgs[i].content));
+        if (json_array_append_new(arr, llm_json_message(&msgs[i])) < 0)
+            goto done;
     json_object_set_new(root, "model", json_string(model));
     json_object_set(root, "messages", arr);
     json_object_set_new(root, "stream", json_true());

@@ -253,6 +253,35 @@ static void test_llm__secret_never_in_errors_or_logs(void **state)
     rag_llm_destroy(llm);
 }
 
+/* Regression (issue 13, defect 8): a message that is not valid UTF-8 (a
+ * chunk header naming a file "bad\xffname.txt") made json_pack fail, and
+ * the message was silently left out of the request. It is sent with
+ * U+FFFD for the bad bytes, on both wire families. */
+static void test_llm__invalid_utf8_in_a_message_is_replaced_not_dropped(void **state)
+{
+    static const rag_llm_message bad[] = {
+        {"system", "Answer from the context."},
+        {"user", "<<<CHUNK 1 | doc: bad\xff" "name.txt\nwhat is the vector length register"},
+    };
+    const char *types[] = {"hf_providers", "ollama"};
+    (void)state;
+    for (int i = 0; i < 2; i++) {
+        rag_llm *llm = make(types[i], "m", NULL, 0, i ? NULL : TOKEN);
+        rag_llm_result r;
+        rag_err err = {0};
+        char *log;
+        ts_mock_reset(&mock);
+        control("/_mock/chat", "{\"answers\":[\"vl [1].\"]}");
+        assert_int_equal(rag_llm_chat(llm, bad, 2, NULL, NULL, NULL, &r, &err), RAG_OK);
+        log = ts_mock_log(&mock);
+        assert_non_null(strstr(log, "what is the vector length register"));
+        assert_true(strstr(log, "\\ufffd") || strstr(log, "\xef\xbf\xbd"));
+        rag_free(log);
+        rag_llm_result_fini(&r);
+        rag_llm_destroy(llm);
+    }
+}
+
 static void test_llm__registry_maps_types(void **state)
 {
     rag_backend_cfg b = {0};
@@ -300,6 +329,8 @@ int main(void)
         cmocka_unit_test_setup(test_llm__stream_cut_reports_tokens_already_delivered, reset),
         cmocka_unit_test_setup(test_llm__malformed_reply_is_an_error_not_a_crash, reset),
         cmocka_unit_test_setup(test_llm__secret_never_in_errors_or_logs, reset),
+        cmocka_unit_test_setup(test_llm__invalid_utf8_in_a_message_is_replaced_not_dropped,
+                               reset),
         cmocka_unit_test(test_llm__registry_maps_types),
         cmocka_unit_test(test_llm__model_error_classification),
     };
