@@ -335,23 +335,6 @@ static void handle_give(rag_net_endpoint *ep, CURL *h)
         curl_easy_cleanup(h);
 }
 
-/* Copy src into dst (printable, one line, at most n_dst - 1 bytes) with the
- * endpoint's secrets redacted. Redaction runs on a generous prefix *before*
- * truncating, so a secret cut in two by the truncation cannot leak its head. */
-static void redacted_copy(const rag_net_endpoint *ep, char *dst, size_t n_dst,
-                          const char *src, size_t n_src)
-{
-    char tmp[4096];
-    size_t n = n_src < sizeof tmp - 1 ? n_src : sizeof tmp - 1;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)src[i];
-        tmp[i] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
-    }
-    tmp[n] = '\0';
-    rag_net_redact(tmp, (const char *const *)ep->secrets);
-    snprintf(dst, n_dst, "%s", tmp);
-}
-
 /* ---- one attempt -------------------------------------------------------------- */
 
 struct xfer {
@@ -389,7 +372,7 @@ static int remote_error_object(const rag_net_endpoint *ep, json_t *j, char *msg,
         text = json_string_value(e);
     else if (json_is_object(e) && json_is_string(json_object_get(e, "message")))
         text = json_string_value(json_object_get(e, "message"));
-    redacted_copy(ep, msg, n_msg, text, strlen(text));
+    rag_net_excerpt(msg, n_msg, text, strlen(text), (const char *const *)ep->secrets);
     return 1;
 }
 
@@ -561,10 +544,11 @@ static int is_connect_error(CURLcode c)
            c == CURLE_HTTP2 || c == CURLE_HTTP2_STREAM;
 }
 
+/* Never the body verbatim: its error message, redacted, then bounded. */
 static void snippet(const rag_net_endpoint *ep, char *out, size_t n_out, const rag_buf *b)
 {
-    redacted_copy(ep, out, n_out < SNIPPET_BYTES + 1 ? n_out : SNIPPET_BYTES + 1,
-                  b->data ? b->data : "", b->data ? b->len : 0);
+    rag_net_excerpt(out, n_out < SNIPPET_BYTES + 1 ? n_out : SNIPPET_BYTES + 1,
+                    b->data, b->data ? b->len : 0, (const char *const *)ep->secrets);
 }
 
 typedef struct {

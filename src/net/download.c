@@ -378,8 +378,13 @@ int rag_hub_download_file(const char *model_id, const char *file,
             retry = rag_net_status_retryable(s.status);
             if (s.retry_after[0])
                 hint = rag_net_parse_retry_after(s.retry_after, (double)time(NULL));
-            rc = hub_fail(token, err, RAG_EBACKEND, "hub: %s: HTTP %ld: %.120s", url,
-                          s.status, s.errbody.data ? s.errbody.data : "");
+            char ex[121];
+            const char *secrets[] = {token, NULL};
+            /* the body's message, redacted, then cut: never verbatim */
+            rag_net_excerpt(ex, sizeof ex, s.errbody.data, s.errbody.len,
+                            token ? secrets : NULL);
+            rc = hub_fail(token, err, RAG_EBACKEND, "hub: %s: HTTP %ld%s%s", url, s.status,
+                          ex[0] ? ": " : "", ex);
         }
         rag_buf_fini(&s.errbody);
 

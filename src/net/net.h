@@ -260,10 +260,24 @@ int rag_net_post_json(rag_net_endpoint *ep, const char *path, const json_t *body
 /* ---- helpers ---------------------------------------------------------- */
 
 /* Scrub in place: every occurrence of each non-empty secret (NULL-terminated
- * list, may be NULL), "Bearer <token>", "hf_<alnum>{6,}", "sk-<alnum>{8,}"
- * and URL userinfo ("://user:pass@") become "***". s stays NUL-terminated
- * and never grows. Thread safe. */
+ * list, may be NULL) in its raw, JSON-escaped ("\/" or not) and
+ * percent-encoded (either hex case) forms, and any run of >= 8 bytes that
+ * is a prefix of one of those forms (a truncated echo), plus
+ * "Bearer <token>", "hf_<alnum>{6,}", "sk-<alnum>{8,}" and URL userinfo
+ * ("://user:pass@") become "***". s stays NUL-terminated and never grows.
+ * Thread safe. */
 void rag_net_redact(char *s, const char *const *secrets);
+
+/* A remote body as it may appear in an error message: never verbatim.
+ * When body is a JSON error object, its message (error.message, error,
+ * message, detail or error_description) is taken, decoded, instead of the
+ * raw JSON (so an escaped secret is seen in its plain form); control bytes
+ * become spaces; secrets (as rag_net_redact) are removed from the whole
+ * text *before* it is cut to at most n_out - 1 bytes (on a UTF-8 boundary,
+ * "..." marking the cut), so a secret straddling the cut leaks nothing.
+ * out is "" for an empty body. Thread safe. */
+void rag_net_excerpt(char *out, size_t n_out, const char *body, size_t n_body,
+                     const char *const *secrets);
 
 /* Retry-After value: delta seconds (digits, fraction tolerated) or an
  * HTTP-date relative to now_unix_s. Returns milliseconds (>= 0), or -1 if

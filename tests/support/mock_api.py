@@ -34,8 +34,10 @@ Fault injection (per request, or queued):
                          retry_after_date=S (HTTP-date now+S), estimated_time=S
                          (503 HF-classic body), quota=1 (429 insufficient_quota)
     malformed            200 with a truncated JSON body
-    reflect[;code=N][;pad=P]  N (400) whose body echoes the Authorization
-                         header (after P filler bytes)
+    reflect[;code=N][;pad=P][;form=F]  N (400) whose body echoes the
+                         Authorization header (after P filler bytes); F = esc
+                         ("/" sent as "\\/"), url (token percent-encoded),
+                         part (first n=N characters + "..."), raw (text/plain)
     cut[;after=N]        streams: N events (default 2) then the connection
                          drops; plain/files: half the body, then drop
     stall;after=N;ms=M   streams: N events, then M ms of silence, then the rest
@@ -419,10 +421,24 @@ class Handler(BaseHTTPRequestHandler):
         elif kind == "reflect":   # a misbehaving proxy echoing credentials
             code = int(f.get("code", 400))
             status_sent[0] = code
+            auth = self.headers.get("Authorization") or ""
+            tok = auth[7:]
+            form = f.get("form")
+            if form == "esc":       # JSON-escaped by hand, PHP style: "/" as "\/"
+                body = (b'{"error": "bad key ' + auth.replace("/", "\\/").encode() +
+                        b'"}')
+                return self.send(code, "application/json", body)
+            if form == "url":       # percent-encoded into a link
+                return self.send_json({"error": "see https://x/?key=" +
+                                       urllib.parse.quote(tok, safe="")}, code)
+            if form == "part":      # truncated to n characters
+                return self.send_json({"error": "invalid api key " +
+                                       tok[:int(f.get("n", 12))] + "..."}, code)
+            if form == "raw":       # not JSON at all
+                return self.send(code, "text/plain", ("denied for " + auth).encode())
             return self.send_json({"error": "x" * int(f.get("pad", 0)) +
-                                   "rejected credentials: %s (token %s)" % (
-                self.headers.get("Authorization"), (self.headers.get("Authorization") or "")[7:])},
-                code)
+                                   "rejected credentials: %s (token %s)" % (auth, tok)},
+                                  code)
         elif kind == "malformed":
             return self.send(200, "application/json", b'{"data": [[0.1, 0.2', None)
         elif kind == "big":

@@ -533,6 +533,31 @@ static void test_config__unused_profile_backends_do_not_warn(void **state)
 
 /* ---- show ------------------------------------------------------------------- */
 
+/* Regression (issue 13, defect 2 / r12): a password inside a URL was printed
+ * by `config show`. It is masked in both forms, in lists too; the user name
+ * and host stay, and a bare-token userinfo is masked whole. */
+static void test_config__url_passwords_are_masked_in_show(void **state)
+{
+    rag_config *c;
+    (void)state;
+    c = must_load("backends:\n  b:\n    type: openai\n"
+                  "    url: http://user:URLPASS_SECRET_66@127.0.0.1:9/v1\n    model: m\n"
+                  "  t:\n    type: tei\n    url: https://TOK3N_SECRET@tei.example/x?a=b@c\n"
+                  "server:\n  cors_origins: [\"https://u:LISTPASS_SECRET@web.example\"]\n"
+                  "chains:\n  llm: [b, extractive]\n", NULL, 0);
+    for (int json = 0; json < 2; json++) {
+        char *out = show(c, json ? RAG_CONFIG_SHOW_JSON : RAG_CONFIG_SHOW_ORIGIN);
+        assert_null(strstr(out, "SECRET"));
+        assert_contains(out, "http://user:****@127.0.0.1:9/v1");
+        assert_contains(out, "https://****@tei.example/x?a=b@c");
+        assert_contains(out, "https://u:****@web.example");
+        rag_free(out);
+    }
+    /* the values themselves are untouched */
+    assert_contains(rag_config_backend(c, "b")->url, "URLPASS_SECRET_66");
+    rag_config_destroy(c);
+}
+
 static void test_config__show_yaml_loads_back_to_the_same_config(void **state)
 {
     const char *yaml = "search:\n  k: 12\n  mode: hybrid\nbackends:\n"
@@ -787,6 +812,7 @@ int main(void)
         cmocka_unit_test_setup(test_config__secret_never_in_show_or_errors, setup),
         cmocka_unit_test_setup(test_config__profile_detected_from_environment, setup),
         cmocka_unit_test_setup(test_config__unused_profile_backends_do_not_warn, setup),
+        cmocka_unit_test_setup(test_config__url_passwords_are_masked_in_show, setup),
         cmocka_unit_test_setup(test_config__show_yaml_loads_back_to_the_same_config, setup),
         cmocka_unit_test_setup(test_config__show_json_is_valid_json_with_origins, setup),
         cmocka_unit_test_setup(test_config__every_example_config_loads, setup),

@@ -795,6 +795,46 @@ static void test_client__no_secret_in_any_log_or_error(void **state)
     rag_net_endpoint_destroy(ep);
 }
 
+/* Regression (issue 13, defect 2): a server echoing the bearer JSON-escaped,
+ * percent-encoded, cut short or as plain text. The mock really echoes it
+ * (checked on the body); neither the error nor any log line has it. */
+static void test_client__secret_echoed_in_any_form_is_never_in_errors_or_logs(void **state)
+{
+    static const char *faults[] = {
+        "X-Mock-Fault: reflect;code=401;form=esc",
+        "X-Mock-Fault: reflect;code=401;form=url",
+        "X-Mock-Fault: reflect;code=401;form=part;n=12",
+        "X-Mock-Fault: reflect;code=401;form=part;n=8",
+        "X-Mock-Fault: reflect;code=401;form=raw",
+        "X-Mock-Fault: reflect;code=503;form=esc",
+        "X-Mock-Fault: reflect;code=400;pad=150",
+    };
+    static const char *echoed[] = {"abc\\/def", "abc%2Fdef", "abc/def+SECR", "abc/def+",
+                                   "abc/def+SECRET", "abc\\/def", "abc/def+SECRET"};
+    fake_clock fc = {0};
+    rag_net_endpoint *ep = make_ep(&fc, NULL, "abc/def+SECRET/xyz==", no_breaker);
+    (void)state;
+    rag_buf_clear(&logged);
+    for (size_t i = 0; i < sizeof faults / sizeof faults[0]; i++) {
+        rag_net_response r;
+        rag_err err = {0};
+        assert_true(embed(ep, &r, &err, faults[i]) < 0);
+        if (!r.body.data || !strstr(r.body.data, echoed[i]))
+            fail_msg("%s: the mock did not echo the token", faults[i]);
+        if (strstr(err.msg, "SECR") || strstr(err.msg, "abc/def") ||
+            strstr(err.msg, "abc\\/") || strstr(err.msg, "abc%2"))
+            fail_msg("%s: leaked into the error: %s", faults[i], err.msg);
+        assert_non_null(strstr(err.msg, "HTTP "));   /* the status is kept */
+        assert_true(strlen(err.msg) < sizeof err.msg - 1 || strstr(err.msg, "..."));
+        rag_net_response_fini(&r);
+    }
+    assert_non_null(logged.data); /* the 503 was retried, and logged */
+    assert_null(strstr(logged.data, "SECR"));
+    assert_null(strstr(logged.data, "abc/def"));
+    assert_null(strstr(logged.data, "abc\\/"));
+    rag_net_endpoint_destroy(ep);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -825,6 +865,8 @@ int main(void)
         cmocka_unit_test_setup(test_client__post_json_round_trip, reset),
         cmocka_unit_test_setup(test_client__placeholder_token_is_refused, reset),
         cmocka_unit_test_setup(test_client__no_secret_in_any_log_or_error, reset),
+        cmocka_unit_test_setup(
+            test_client__secret_echoed_in_any_form_is_never_in_errors_or_logs, reset),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
