@@ -6,7 +6,9 @@
  * D is the models root: --dir, else $DOCRAG_MODELS, else
  * ~/.cache/docrag/models. A pulled model lives in D/ID (ID = "org/name").
  * The Hub is $HF_ENDPOINT or https://huggingface.co; $HF_TOKEN is sent as a
- * bearer token when set.
+ * bearer token when set. `pull` reads its limits from the config
+ * (models.pull_timeout_s, models.pull_idle_s, models.pull_max_retry_after_s;
+ * --config / --set as for every command).
  */
 #include "cli.h"
 #include "net/net.h"
@@ -21,7 +23,8 @@
 #include <unistd.h>
 
 static const char USAGE[] =
-    "docrag models pull ID [--dir D] [--revision R] | docrag models list [--dir D]";
+    "docrag models pull ID [--dir D] [--revision R] [--set models.pull_timeout_s=S] | "
+    "docrag models list [--dir D]";
 
 static char *models_root(const char *dir)
 {
@@ -64,7 +67,8 @@ static void on_progress(const char *file, int64_t done, int64_t total, void *ud)
     fflush(stderr);
 }
 
-static int pull(const char *id, const char *dir, const char *revision)
+static int pull(const char *id, const char *dir, const char *revision,
+                const rag_config *cfg)
 {
     rag_hub_opts o = rag_hub_default_opts();
     rag_hub_result res;
@@ -78,6 +82,9 @@ static int pull(const char *id, const char *dir, const char *revision)
         return 1;
     dest = rag_asprintf("%s/%s", root, id);
     o.revision = revision;
+    o.deadline_ms = (double)cfg->models_pull_timeout_s * 1000.0; /* 0 = none */
+    o.idle_timeout_ms = (long)cfg->models_pull_idle_s * 1000;
+    o.max_retry_after_ms = (double)cfg->models_pull_max_retry_after_s * 1000.0;
     o.progress = on_progress;
     o.userdata = &ps;
     rc = rag_hub_pull(id, dest, &o, &res, &err);
@@ -227,6 +234,11 @@ static int list(const char *dir)
 int cmd_models(int argc, char **argv)
 {
     const char *dir = NULL, *revision = "main", *id = NULL, *sub;
+    cli_common common;
+    rag_config *cfg = NULL;
+    int rc;
+    if (cli_common_parse(&common, &argc, argv) != 0)
+        return 2;
     if (argc < 2)
         return cli_usage(USAGE);
     sub = argv[1];
@@ -245,7 +257,11 @@ int cmd_models(int argc, char **argv)
     if (!strcmp(sub, "pull")) {
         if (!id)
             return cli_usage(USAGE);
-        return pull(id, dir, revision);
+        if (cli_load_config(&cfg, &common) != 0)
+            return 1;
+        rc = pull(id, dir, revision, cfg);
+        rag_config_destroy(cfg);
+        return rc;
     }
     if (!strcmp(sub, "list")) {
         if (id)

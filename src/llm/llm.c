@@ -92,6 +92,10 @@ int llm_endpoint_create(rag_net_endpoint **out, const rag_backend_cfg *cfg,
             o.idle_timeout_ms = cfg->timeout_ms;
     }
     o.retry.max_attempts = cfg->max_retries >= 0 ? cfg->max_retries + 1 : 1;
+    /* one deadline for the call: attempts, backoff and Retry-After */
+    o.retry.budget_ms = rag_backend_deadline_ms(cfg);
+    if (cfg->max_retry_after_ms > 0)
+        o.retry.max_server_wait_ms = cfg->max_retry_after_ms;
     o.rate_per_s = cfg->requests_per_second;
     o.max_in_flight = cfg->max_in_flight;
     if (tune) {

@@ -134,6 +134,7 @@ static int ollama_chat(rag_llm *llm, const rag_llm_message *msgs, size_t n_msgs,
     req.is_cancelled = opts->is_cancelled;
     req.cancel_ctx = opts->cancel_ctx;
     req.expect_done = 1;
+    req.deadline_ms = (double)opts->timeout_ms; /* 0 = the back-end's own */
     rag_net_response_init(&resp);
     res->models_tried = 1;
     rc = rag_net_request_do(llm->ep, &req, &resp, err);

@@ -149,6 +149,8 @@ static int openai_chat(rag_llm *llm, const rag_llm_message *msgs, size_t n_msgs,
         req.is_cancelled = opts->is_cancelled;
         req.cancel_ctx = opts->cancel_ctx;
         req.expect_done = 1;
+        if (c.deadline > 0) /* the whole call, every model and retry in it */
+            req.deadline_ms = c.deadline - rag_now_ms() > 1 ? c.deadline - rag_now_ms() : 1;
         rag_net_response_init(&resp);
         res->models_tried++;
         rc = rag_net_request_do(llm->ep, &req, &resp, err);

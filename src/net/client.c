@@ -554,6 +554,7 @@ static void snippet(const rag_net_endpoint *ep, char *out, size_t n_out, const r
 typedef struct {
     rag_net_class cls;
     int retryable;
+    int deadline_hit;      /* cut short by the call's deadline */
     size_t rx_bytes;
     double hint_ms;        /* server wait hint, -1 none */
     char msg[400];
@@ -575,9 +576,13 @@ static double estimated_time_ms(const rag_buf *body)
     return ms;
 }
 
+/* One attempt. left_ms: what is left of the call's deadline (< 0: none);
+ * the attempt's own timeouts are cut to it, so an attempt never outlives
+ * the call. */
 static void run_attempt(rag_net_endpoint *ep, const rag_net_request *req,
                         rag_net_response *resp, struct curl_slist *hdrs,
-                        const char *url, const char *method, attempt_result *ar)
+                        const char *url, const char *method, double left_ms,
+                        attempt_result *ar)
 {
     struct xfer x;
     CURLcode cc;
@@ -585,7 +590,9 @@ static void run_attempt(rag_net_endpoint *ep, const rag_net_request *req,
     char snip[SNIPPET_BYTES + 1];
     int is_stream = req->stream != RAG_NET_STREAM_NONE;
     size_t events_before = resp->n_events;
-    int any_events;
+    int any_events, by_deadline = 0;
+    long total_ms = is_stream ? ep->opts.stream_timeout_ms : ep->opts.total_timeout_ms;
+    long connect_ms = ep->opts.connect_timeout_ms;
 
     memset(&x, 0, sizeof x);
     memset(ar, 0, sizeof *ar);
@@ -622,9 +629,14 @@ static void run_attempt(rag_net_endpoint *ep, const rag_net_request *req,
     curl_easy_setopt(x.h, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(x.h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(x.h, CURLOPT_VERBOSE, 0L); /* never: headers hold secrets */
-    curl_easy_setopt(x.h, CURLOPT_CONNECTTIMEOUT_MS, ep->opts.connect_timeout_ms);
-    curl_easy_setopt(x.h, CURLOPT_TIMEOUT_MS,
-                     is_stream ? ep->opts.stream_timeout_ms : ep->opts.total_timeout_ms);
+    if (left_ms >= 0 && (total_ms <= 0 || left_ms < (double)total_ms)) {
+        total_ms = left_ms < 1 ? 1 : (long)left_ms;
+        by_deadline = 1;
+    }
+    if (total_ms > 0 && connect_ms > total_ms)
+        connect_ms = total_ms;
+    curl_easy_setopt(x.h, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
+    curl_easy_setopt(x.h, CURLOPT_TIMEOUT_MS, total_ms);
     curl_easy_setopt(x.h, CURLOPT_WRITEFUNCTION, write_cb);
     curl_easy_setopt(x.h, CURLOPT_WRITEDATA, &x);
     curl_easy_setopt(x.h, CURLOPT_HEADERFUNCTION, header_cb);
@@ -681,6 +693,13 @@ static void run_attempt(rag_net_endpoint *ep, const rag_net_request *req,
         } else if (x.stop_cls != RAG_NET_OK && (cc == CURLE_WRITE_ERROR)) {
             ar->cls = x.stop_cls;
             snprintf(ar->msg, sizeof ar->msg, "%s %s: %s", method, req->path, x.stop_msg);
+        } else if (!x.idle_fired && cc == CURLE_OPERATION_TIMEDOUT && by_deadline) {
+            /* the call's deadline, not this attempt's timeout: no time is
+             * left for another attempt */
+            ar->cls = any_events ? RAG_NET_STREAM_CUT : RAG_NET_TIMEOUT;
+            ar->deadline_hit = 1;
+            snprintf(ar->msg, sizeof ar->msg, "%s %s: no answer before the call's deadline%s",
+                     method, req->path, any_events ? " (stream cut midway)" : "");
         } else if (x.idle_fired || cc == CURLE_OPERATION_TIMEDOUT) {
             ar->cls = any_events ? RAG_NET_STREAM_CUT : RAG_NET_TIMEOUT;
             ar->retryable = !any_events && ep->opts.retry.retry_timeouts;
@@ -817,7 +836,9 @@ int rag_net_request_do(rag_net_endpoint *ep, const rag_net_request *req,
     struct curl_slist *hdrs = NULL;
     attempt_result ar;
     int max_attempts, attempt, rc;
-    double t0 = ep_now(ep), budget = ep->opts.retry.budget_ms;
+    double t0 = ep_now(ep);
+    /* one deadline for the whole call: attempts, backoff, server waits */
+    double budget = req && req->deadline_ms > 0 ? req->deadline_ms : ep->opts.retry.budget_ms;
 
     memset(&ar, 0, sizeof ar);
     rag_buf_clear(&resp->body);
@@ -924,8 +945,21 @@ int rag_net_request_do(rag_net_endpoint *ep, const rag_net_request *req,
         }
         pthread_mutex_unlock(&ep->mu);
 
+        remaining = budget > 0 ? budget - (ep_now(ep) - t0) : -1;
+        if (budget > 0 && remaining <= 0) {
+            pthread_mutex_lock(&ep->mu);
+            ep->in_flight--;
+            pthread_cond_signal(&ep->slot_cv);
+            rag_breaker_record(&ep->breaker, ep_now(ep), RAG_BREAKER_NEUTRAL, probe);
+            pthread_mutex_unlock(&ep->mu);
+            resp->cls = RAG_NET_BUDGET;
+            rc = ep_fail(ep, err, RAG_EBACKEND, "%s %s: the call's deadline of %.0f ms "
+                         "passed before attempt %d%s%s", method, req->path, budget, attempt,
+                         attempt > 1 ? "; last: " : "", attempt > 1 ? ar.msg : "");
+            goto done;
+        }
         a0 = rag_now_ms();
-        run_attempt(ep, req, resp, hdrs, url, method, &ar);
+        run_attempt(ep, req, resp, hdrs, url, method, remaining, &ar);
         resp->attempts = attempt;
         resp->cls = ar.cls;
         {
@@ -952,6 +986,8 @@ int rag_net_request_do(rag_net_endpoint *ep, const rag_net_request *req,
 
             if (ar.cls != RAG_NET_OK && ar.retryable && attempt < max_attempts) {
                 if (ar.hint_ms >= 0) {
+                    /* honoured up to the cap; the deadline below decides
+                     * whether even that wait fits */
                     delay = ar.hint_ms;
                     if (delay > ep->opts.retry.max_server_wait_ms)
                         delay = ep->opts.retry.max_server_wait_ms;
@@ -972,6 +1008,12 @@ int rag_net_request_do(rag_net_endpoint *ep, const rag_net_request *req,
             rc = RAG_OK;
             goto done;
         }
+        if (ar.deadline_hit) {
+            rc = ep_fail(ep, err, class_status(ar.cls, resp->status),
+                         "%s (deadline of %.0f ms, after %d attempt%s)", ar.msg, budget,
+                         attempt, attempt > 1 ? "s" : "");
+            goto done;
+        }
         if (delay < 0) {
             rc = ep_fail(ep, err, class_status(ar.cls, resp->status), "%s", ar.msg);
             if (attempt > 1 && err) {
@@ -983,9 +1025,17 @@ int rag_net_request_do(rag_net_endpoint *ep, const rag_net_request *req,
             goto done;
         }
         if (budget > 0 && ep_now(ep) - t0 + delay > budget) {
-            rc = ep_fail(ep, err, class_status(ar.cls, resp->status),
-                         "%s (retry budget of %.0f ms exhausted after %d attempts)",
-                         ar.msg, budget, attempt);
+            /* waiting would pass the deadline: fail now, not after the wait */
+            if (ar.hint_ms >= 0)
+                rc = ep_fail(ep, err, class_status(ar.cls, resp->status),
+                             "%s (the server asks to retry in %.0f s; that passes the "
+                             "call's deadline of %.0f ms; %d attempt%s)", ar.msg,
+                             ar.hint_ms / 1000.0, budget, attempt, attempt > 1 ? "s" : "");
+            else
+                rc = ep_fail(ep, err, class_status(ar.cls, resp->status),
+                             "%s (the call's deadline of %.0f ms leaves no time for a retry "
+                             "after %d attempt%s)", ar.msg, budget, attempt,
+                             attempt > 1 ? "s" : "");
             goto done;
         }
         ep_log(ep, RAG_LOG_WARN, "%s; retry %d/%d in %.0f ms", ar.msg, attempt,

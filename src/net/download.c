@@ -30,8 +30,10 @@ rag_hub_opts rag_hub_default_opts(void)
     memset(&o, 0, sizeof o);
     o.revision = "main";
     o.connect_timeout_ms = 10000;
-    o.idle_timeout_ms = 60000;
+    o.idle_timeout_ms = 30000;
     o.max_attempts = 5;
+    o.deadline_ms = 1800000;
+    o.max_retry_after_ms = 30000;
     return o;
 }
 
@@ -223,6 +225,11 @@ static void sleep_ms(const rag_hub_opts *o, double ms)
         ;
 }
 
+static double hub_now(const rag_hub_opts *o)
+{
+    return o->clock.now_ms ? o->clock.now_ms(o->clock.userdata) : rag_now_ms();
+}
+
 static int hub_fail(const char *token, rag_err *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static int hub_fail(const char *token, rag_err *err, int code, const char *fmt, ...)
@@ -237,15 +244,30 @@ static int hub_fail(const char *token, rag_err *err, int code, const char *fmt, 
     return rag_fail(err, code, "%s", msg);
 }
 
+/* Append to err->msg (cut to fit). */
+static void err_suffix(rag_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void err_suffix(rag_err *err, const char *fmt, ...)
+{
+    size_t n;
+    va_list ap;
+    if (!err)
+        return;
+    n = strlen(err->msg);
+    va_start(ap, fmt);
+    vsnprintf(err->msg + n, sizeof err->msg - n, fmt, ap);
+    va_end(ap);
+}
+
 static const char *hub_token(const rag_hub_opts *o)
 {
     const char *t = o->token ? o->token : getenv("HF_TOKEN");
     return t && *t ? t : NULL;
 }
 
-int rag_hub_download_file(const char *model_id, const char *file,
-                          const char *dest_path, const rag_hub_opts *opts_in,
-                          int64_t *bytes_out, rag_err *err)
+/* rag_hub_download_file with the deadline counted from t0 (hub_now time;
+ * < 0 = now): rag_hub_pull gives every file the pull's start. */
+static int download(const char *model_id, const char *file, const char *dest_path,
+                    const rag_hub_opts *opts_in, double t0, int64_t *bytes_out, rag_err *err)
 {
     rag_hub_opts opts = opts_in ? *opts_in : rag_hub_default_opts();
     const char *base = opts.endpoint ? opts.endpoint : getenv("HF_ENDPOINT");
@@ -258,6 +280,8 @@ int rag_hub_download_file(const char *model_id, const char *file,
 
     if (bytes_out)
         *bytes_out = 0;
+    if (t0 < 0)
+        t0 = hub_now(&opts);
     if (!base || !*base)
         base = "https://huggingface.co";
     if (!valid_ref(model_id, 1) || !valid_ref(file, 1) || !valid_ref(rev, 0))
@@ -284,9 +308,20 @@ int rag_hub_download_file(const char *model_id, const char *file,
         struct curl_slist *hd = NULL;
         char range[64];
         int64_t have, expect = -1;
-        int retry = 0;
-        double hint = -1;
+        int retry = 0, by_deadline = 0;
+        double hint = -1, left = -1;
+        long total_ms = 0;
 
+        if (opts.deadline_ms > 0) {
+            left = opts.deadline_ms - (hub_now(&opts) - t0);
+            if (left <= 0) {
+                rc = hub_fail(token, err, RAG_EBACKEND, "hub: %s/%s: the deadline of %.0f s "
+                              "passed%s%s", model_id, file, opts.deadline_ms / 1000.0,
+                              attempt > 1 ? "; last: " : "", attempt > 1 && err ? err->msg : "");
+                goto done;
+            }
+            total_ms = left < 1 ? 1 : (long)left;
+        }
         memset(&s, 0, sizeof s);
         s.file = file;
         s.opts = &opts;
@@ -315,7 +350,11 @@ int rag_hub_download_file(const char *model_id, const char *file,
         curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
         curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(h, CURLOPT_VERBOSE, 0L);
-        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, opts.connect_timeout_ms);
+        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+                         total_ms > 0 && total_ms < opts.connect_timeout_ms
+                             ? total_ms : opts.connect_timeout_ms);
+        if (total_ms > 0) /* this attempt never outlives the deadline */
+            curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, total_ms);
         curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
         curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME,
                          (long)((opts.idle_timeout_ms + 999) / 1000));
@@ -328,7 +367,12 @@ int rag_hub_download_file(const char *model_id, const char *file,
         curl_easy_setopt(h, CURLOPT_XFERINFODATA, &s);
         curl_easy_setopt(h, CURLOPT_USERAGENT, "docrag/0.1");
         s.h = h;
-        cc = curl_easy_perform(h);
+        {
+            double a0 = hub_now(&opts);
+            cc = curl_easy_perform(h);
+            by_deadline = cc == CURLE_OPERATION_TIMEDOUT && total_ms > 0 &&
+                          hub_now(&opts) - a0 >= (double)total_ms - 50;
+        }
         curl_easy_cleanup(h);
         curl_slist_free_all(hd);
         if (fclose(s.f) != 0 && cc == CURLE_OK)
@@ -347,6 +391,16 @@ int rag_hub_download_file(const char *model_id, const char *file,
             rc = hub_fail(token, err, RAG_EFORMAT,
                           "hub: %s/%s: server sent more bytes than announced (%lld)",
                           model_id, file, (long long)s.limit);
+        } else if (by_deadline) {
+            rc = hub_fail(token, err, RAG_EBACKEND, "hub: %s: the deadline of %.0f s passed "
+                          "during the transfer (%lld bytes so far)", url,
+                          opts.deadline_ms / 1000.0, (long long)have);
+            goto done;
+        } else if (cc == CURLE_OPERATION_TIMEDOUT) {
+            retry = 1;
+            rc = hub_fail(token, err, RAG_EBACKEND, "hub: %s: nothing received for %ld s "
+                          "(%lld bytes so far)", url, (opts.idle_timeout_ms + 999) / 1000,
+                          (long long)have);
         } else if (cc != CURLE_OK) {
             retry = 1;
             rc = hub_fail(token, err, RAG_EBACKEND, "hub: %s: %s (%lld bytes so far)",
@@ -434,10 +488,23 @@ int rag_hub_download_file(const char *model_id, const char *file,
             z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
             z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
             z ^= z >> 31;
-            delay = hint >= 0 ? (hint < 60000 ? hint : 60000)
+            double cap = opts.max_retry_after_ms > 0 ? opts.max_retry_after_ms : 30000;
+            delay = hint >= 0 ? (hint < cap ? hint : cap)
                               : up * ((double)(z >> 11) / 9007199254740992.0);
-            rag_log(RAG_LOG_WARN, "%s; retrying (%d/%d)", err ? err->msg : file, attempt,
-                    max_attempts - 1);
+            if (opts.deadline_ms > 0 && hub_now(&opts) - t0 + delay > opts.deadline_ms) {
+                /* the wait would pass the deadline: fail now, not after it */
+                if (hint >= 0)
+                    err_suffix(err, " (the server asks to retry in %.0f s; that passes the "
+                               "deadline of %.0f s; %d attempt%s)", hint / 1000.0,
+                               opts.deadline_ms / 1000.0, attempt, attempt > 1 ? "s" : "");
+                else
+                    err_suffix(err, " (no time left for a retry within the deadline of "
+                               "%.0f s; %d attempt%s)", opts.deadline_ms / 1000.0, attempt,
+                               attempt > 1 ? "s" : "");
+                goto done;
+            }
+            rag_log(RAG_LOG_WARN, "%s; retrying in %.1f s (%d/%d)", err ? err->msg : file,
+                    delay / 1000.0, attempt, max_attempts - 1);
             sleep_ms(&opts, delay);
         }
     }
@@ -451,6 +518,13 @@ done:
     rag_free(url);
     rag_free(part);
     return rc;
+}
+
+int rag_hub_download_file(const char *model_id, const char *file,
+                          const char *dest_path, const rag_hub_opts *opts,
+                          int64_t *bytes_out, rag_err *err)
+{
+    return download(model_id, file, dest_path, opts, -1, bytes_out, err);
 }
 
 static int mkdirs(const char *path, rag_err *err)
@@ -497,6 +571,8 @@ int rag_hub_pull(const char *model_id, const char *dir, const rag_hub_opts *opts
     };
     int rc, have_tokenizer = 0;
     rag_hub_result r;
+    rag_hub_opts fo = opts ? *opts : rag_hub_default_opts();
+    double t0 = hub_now(&fo);
 
     memset(&r, 0, sizeof r);
     if ((rc = mkdirs(dir, err)) < 0)
@@ -525,7 +601,8 @@ int rag_hub_pull(const char *model_id, const char *dir, const rag_hub_opts *opts
             rag_free(dest);
             continue;
         }
-        rc = rag_hub_download_file(model_id, files[i].file, dest, opts, &got, err);
+        /* one deadline for the whole pull, counted from its start */
+        rc = download(model_id, files[i].file, dest, &fo, t0, &got, err);
         r.bytes += got;
         rag_free(dest);
         if (rc == RAG_ENOTFOUND && files[i].required != 1) {

@@ -23,6 +23,10 @@
  *               max_server_wait_ms, else full jitter
  *               uniform(0, min(cap_ms, base_ms * 2^retry)). A stream that has
  *               already delivered an event is never retried.
+ *   deadline -> retry.budget_ms (or the request's deadline_ms) bounds the
+ *               whole call: each attempt's timeouts are cut to what is left,
+ *               and a wait (backoff or Retry-After) that would pass it ends
+ *               the call at once with the server's hint in the message.
  *
  * Secrets: the bearer token only ever travels in the Authorization header.
  * Every error message and log line produced here goes through
@@ -77,7 +81,10 @@ typedef struct {
     double base_ms;            /* backoff base */
     double cap_ms;             /* backoff cap (before jitter) */
     double max_server_wait_ms; /* cap on Retry-After / estimated_time */
-    double budget_ms;          /* whole call incl. waits; 0 = unlimited */
+    double budget_ms;          /* the call's one deadline: every attempt
+                                  (its timeouts are cut to what is left),
+                                  backoff and server wait; a wait that would
+                                  pass it fails at once; 0 = unlimited */
     int retry_timeouts;        /* retry after a timeout (default 1) */
 } rag_net_retry_policy;
 
@@ -221,6 +228,8 @@ typedef struct {
     int expect_done;           /* stream must end with SSE [DONE] / NDJSON
                                   {"done":true}, else RAG_NET_STREAM_CUT */
     int max_attempts;          /* 0 = endpoint policy; 1 = no retry */
+    double deadline_ms;        /* whole call (attempts, backoff, server
+                                  waits); 0 = the endpoint's retry.budget_ms */
     /* Optional: polled while the transfer runs (and between attempts);
      * nonzero closes the connection and the call fails with class
      * RAG_NET_CANCELLED, never retried (a server-side answer whose client
@@ -326,9 +335,17 @@ typedef struct {
     const char *revision;   /* default "main" */
     const char *token;      /* bearer; NULL = $HF_TOKEN if set */
     long connect_timeout_ms;/* default 10000 */
-    long idle_timeout_ms;   /* default 60000 */
+    long idle_timeout_ms;   /* an attempt that receives nothing for this
+                               long fails (and is retried); default 30000 */
     int max_attempts;       /* per file, resuming each time; default 5 */
-    rag_net_clock clock;    /* retry waits */
+    double deadline_ms;     /* the whole call (rag_hub_pull: every file;
+                               attempts, transfers and waits): each attempt
+                               is cut to what is left, a wait that would
+                               pass it fails at once; 0 = none; default
+                               1800000 (30 min) */
+    double max_retry_after_ms; /* longest Retry-After waited (a longer one
+                               is cut to this); default 30000 */
+    rag_net_clock clock;    /* retry waits and the deadline */
     /* Progress: file name, bytes so far, total (-1 unknown). May be NULL. */
     void (*progress)(const char *file, int64_t done, int64_t total,
                      void *userdata);

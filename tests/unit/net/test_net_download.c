@@ -276,6 +276,89 @@ static void test_hub__retryable_status_is_retried(void **state)
     rag_free(dir);
 }
 
+/* ---- deadlines (issue 13, defects 4 and 24) -------------------------------- */
+
+typedef struct {
+    double now;
+    int n_sleeps;
+} hub_clock;
+
+static double hc_now(void *ud)
+{
+    return ((hub_clock *)ud)->now;
+}
+
+static void hc_sleep(void *ud, double ms)
+{
+    hub_clock *c = ud;
+    c->now += ms;
+    c->n_sleeps++;
+}
+
+/* Regression: a Hub answering 429 with Retry-After: 3600 made `models pull`
+ * wait 60 s per retry (240 s). A wait that passes the pull's deadline fails
+ * at once, saying what the server asked; one that fits, capped at
+ * max_retry_after_ms, is waited. */
+static void test_hub__retry_after_past_the_deadline_fails_at_once(void **state)
+{
+    rag_hub_opts o = hub_opts();
+    hub_clock hc = {0, 0};
+    rag_hub_result res;
+    rag_err err = {0};
+    char *dir = ts_tmpdir("deadline");
+    (void)state;
+    o.clock.now_ms = hc_now;
+    o.clock.sleep_ms = hc_sleep;
+    o.clock.userdata = &hc;
+    o.deadline_ms = 18000;
+    o.max_retry_after_ms = 5000;
+    ts_mock_faults(&mock, "{\"faults\":[{\"fault\":\"429;retry_after=3600\",\"count\":20}]}");
+    assert_int_equal(rag_hub_pull("org-a/tiny-bert", dir, &o, &res, &err), RAG_EBACKEND);
+    /* 5 s waits (the cap) fit 18 s of deadline three times, not a fourth */
+    assert_int_equal(hc.n_sleeps, 3);
+    assert_true(hc.now == 15000.0);
+    assert_int_equal(ts_mock_count(&mock, "/org-a/tiny-bert/resolve/main/config.json"), 4);
+    assert_non_null(strstr(err.msg, "HTTP 429"));
+    assert_non_null(strstr(err.msg, "3600 s"));
+    assert_non_null(strstr(err.msg, "deadline of 18 s"));
+    ts_mock_reset(&mock);
+    rag_free(dir);
+}
+
+/* Regression: a Hub that never answers was retried past 300 s (5 attempts
+ * of a 60 s stall). The deadline cuts the attempt in progress. */
+static void test_hub__a_hub_that_never_answers_is_bounded(void **state)
+{
+    rag_hub_opts o = hub_opts();
+    rag_err err = {0};
+    char *dir = ts_tmpdir("hang");
+    char *dest = rag_asprintf("%s/config.json", dir);
+    double t0;
+    (void)state;
+    o.deadline_ms = 800;
+    ts_mock_faults(&mock, "{\"faults\":[{\"fault\":\"hang;ms=4000\",\"count\":5}]}");
+    t0 = rag_now_ms();
+    assert_int_equal(rag_hub_download_file("org-a/tiny-bert", "config.json", dest, &o, NULL,
+                                           &err), RAG_EBACKEND);
+    assert_true(rag_now_ms() - t0 < 2000);
+    assert_non_null(strstr(err.msg, "deadline of 1 s")); /* 0.8 s, rounded */
+    ts_mock_reset(&mock);
+    /* no deadline: the idle timeout ends each attempt, and attempts are counted */
+    o.deadline_ms = 0;
+    o.idle_timeout_ms = 1000;
+    o.max_attempts = 2;
+    ts_mock_faults(&mock, "{\"faults\":[{\"fault\":\"hang;ms=4000\",\"count\":5}]}");
+    t0 = rag_now_ms();
+    assert_int_equal(rag_hub_download_file("org-a/tiny-bert", "config.json", dest, &o, NULL,
+                                           &err), RAG_EBACKEND);
+    assert_true(rag_now_ms() - t0 < 4500);
+    assert_non_null(strstr(err.msg, "nothing received for 1 s"));
+    assert_non_null(strstr(err.msg, "after 2 attempts"));
+    ts_mock_reset(&mock);
+    rag_free(dest);
+    rag_free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -286,6 +369,8 @@ int main(void)
         cmocka_unit_test_setup(test_hub__missing_required_file_fails_naming_it, reset),
         cmocka_unit_test_setup(test_hub__hf_endpoint_env_and_bad_ids, reset),
         cmocka_unit_test_setup(test_hub__retryable_status_is_retried, reset),
+        cmocka_unit_test_setup(test_hub__retry_after_past_the_deadline_fails_at_once, reset),
+        cmocka_unit_test_setup(test_hub__a_hub_that_never_answers_is_bounded, reset),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
