@@ -36,6 +36,8 @@ typedef struct {
     int deadline_ms;   /* one call, every attempt and wait included;
                           0 = timeout_ms * (max_retries + 1) */
     int max_retry_after_ms; /* longest Retry-After / estimated_time waited */
+    long max_stream_bytes;  /* bytes of one streamed answer (SSE / NDJSON) */
+    long max_answer_bytes;  /* bytes of the answer text an LLM may send */
     double requests_per_second; /* 0 = unlimited */
     int max_in_flight;
     double price_in_per_mtok;   /* USD per million input tokens */

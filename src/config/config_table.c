@@ -153,6 +153,12 @@ const struct cfg_field rag_cfg_backend_fields[] = {
     {"max_retry_after_ms", CFG_INT, BOFF(max_retry_after_ms), 0, 0, "30000", 1, 3600000, NULL,
      0, "longest server-requested wait (Retry-After, HF estimated_time) honoured; a longer "
      "one is cut to this"},
+    {"max_stream_bytes", CFG_LONG, BOFF(max_stream_bytes), 0, 0, "16777216", 65536,
+     1073741824, NULL, 0, "LLM back-ends: bytes of one streamed reply; a longer stream is cut "
+     "and the call fails naming this cap"},
+    {"max_answer_bytes", CFG_LONG, BOFF(max_answer_bytes), 0, 0, "262144", 1024, 67108864,
+     NULL, 0, "LLM back-ends: bytes of answer text; a longer answer is cut and the call fails "
+     "naming this cap"},
     {"requests_per_second", CFG_DOUBLE, BOFF(requests_per_second), 0, 0, "0", 0, 1e6,
      NULL, 0, "client-side rate limit; 0 = unlimited"},
     {"max_in_flight", CFG_INT, BOFF(max_in_flight), 0, 0, "4", 1, 1024, NULL, 0,

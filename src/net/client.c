@@ -24,6 +24,7 @@
 
 #define POOL_MAX 64
 #define SNIPPET_BYTES 200
+#define STREAM_LINE_MAX (1u << 20) /* one SSE / NDJSON line */
 
 struct rag_net_endpoint {
     char *name;
@@ -98,6 +99,7 @@ rag_net_endpoint_opts rag_net_endpoint_default_opts(void)
     o.stream_timeout_ms = 0;
     o.idle_timeout_ms = 30000;
     o.max_body_bytes = (size_t)16 << 20;
+    o.max_stream_bytes = (size_t)16 << 20;
     o.retry.max_attempts = 4;
     o.retry.base_ms = 200;
     o.retry.cap_ms = 10000;
@@ -176,6 +178,8 @@ int rag_net_endpoint_create(rag_net_endpoint **out,
     ep->opts.headers = ep->opts.secrets = NULL;
     if (ep->opts.max_body_bytes == 0)
         ep->opts.max_body_bytes = (size_t)16 << 20;
+    if (ep->opts.max_stream_bytes == 0)
+        ep->opts.max_stream_bytes = (size_t)16 << 20;
     if (ep->opts.retry.max_attempts < 1)
         ep->opts.retry.max_attempts = 1;
     ep->name = rag_strdup(opts->name ? opts->name : "endpoint");
@@ -350,7 +354,9 @@ struct xfer {
     int stopped;          /* a callback ended the transfer */
     rag_net_class stop_cls;
     char stop_msg[200];
-    int too_large;
+    int too_large;        /* 1 body over max_body_bytes, 2 stream over
+                             max_stream_bytes, 3 one stream line over the
+                             line cap */
     size_t rx_bytes;      /* body bytes received (streams included) */
     double last_rx_ms;    /* real clock */
     int idle_fired;
@@ -399,7 +405,17 @@ static int on_sse(const char *event, const char *data, size_t n, const char *id,
         ev.done = 1;
         return deliver(x, &ev);
     }
-    ev.json = json_loadb(data, n, JSON_DECODE_ANY, NULL);
+    {
+        json_error_t je;
+        ev.json = json_loadb(data, n, JSON_DECODE_ANY, &je);
+        if (!ev.json && json_error_code(&je) == json_error_out_of_memory) {
+            /* not the server's fault: say so, not "not a JSON chunk" */
+            x->stop_cls = RAG_NET_INTERNAL;
+            snprintf(x->stop_msg, sizeof x->stop_msg,
+                     "out of memory reading stream event %zu", x->resp->n_events + 1);
+            return 1;
+        }
+    }
     if (ev.json && remote_error_object(x->ep, ev.json, x->stop_msg, sizeof x->stop_msg)) {
         x->stop_cls = RAG_NET_REMOTE_ERROR;
         json_decref(ev.json);
@@ -419,6 +435,12 @@ static int on_ndjson(const char *line, size_t n, void *ud)
     int stop;
 
     ev.json = json_loadb(line, n, JSON_DECODE_ANY, &je);
+    if (!ev.json && json_error_code(&je) == json_error_out_of_memory) {
+        x->stop_cls = RAG_NET_INTERNAL;
+        snprintf(x->stop_msg, sizeof x->stop_msg, "out of memory reading stream line %zu",
+                 x->resp->n_events + 1);
+        return 1;
+    }
     if (!ev.json) {
         x->stop_cls = RAG_NET_MALFORMED;
         snprintf(x->stop_msg, sizeof x->stop_msg,
@@ -453,10 +475,16 @@ static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *ud)
                             status >= 200 && status < 300;
     }
     if (x->body_is_stream) {
+        /* a stream that never ends must not grow the caller without bound:
+         * it is cut at max_stream_bytes like a body at max_body_bytes */
+        if (x->rx_bytes > x->ep->opts.max_stream_bytes) {
+            x->too_large = 2;
+            return 0;
+        }
         rc = x->req->stream == RAG_NET_STREAM_SSE ? rag_sse_feed(x->sse, ptr, n)
                                                   : rag_ndjson_feed(x->nd, ptr, n);
         if (rc == RAG_ELIMIT) {
-            x->too_large = 1;
+            x->too_large = 3;
             return 0;
         }
         if (rc < 0) {
@@ -609,8 +637,8 @@ static void run_attempt(rag_net_endpoint *ep, const rag_net_request *req,
     }
     if (is_stream) {
         int rc = req->stream == RAG_NET_STREAM_SSE
-                     ? rag_sse_create(&x.sse, 1u << 20, on_sse, &x)
-                     : rag_ndjson_create(&x.nd, 1u << 20, on_ndjson, &x);
+                     ? rag_sse_create(&x.sse, STREAM_LINE_MAX, on_sse, &x)
+                     : rag_ndjson_create(&x.nd, STREAM_LINE_MAX, on_ndjson, &x);
         if (rc < 0) {
             ar->cls = RAG_NET_INTERNAL;
             snprintf(ar->msg, sizeof ar->msg, "out of memory");
@@ -684,8 +712,16 @@ static void run_attempt(rag_net_endpoint *ep, const rag_net_request *req,
     if (cc != CURLE_OK) {
         if (x.too_large) {
             ar->cls = RAG_NET_TOO_LARGE;
-            snprintf(ar->msg, sizeof ar->msg, "%s %s: response larger than %zu bytes",
-                     method, req->path, ep->opts.max_body_bytes);
+            if (x.too_large == 2)
+                snprintf(ar->msg, sizeof ar->msg, "%s %s: stream longer than %zu bytes "
+                         "(max_stream_bytes), cut after %zu events", method, req->path,
+                         ep->opts.max_stream_bytes, resp->n_events - events_before);
+            else if (x.too_large == 3)
+                snprintf(ar->msg, sizeof ar->msg, "%s %s: a stream line longer than %u bytes",
+                         method, req->path, STREAM_LINE_MAX);
+            else
+                snprintf(ar->msg, sizeof ar->msg, "%s %s: response larger than %zu bytes",
+                         method, req->path, ep->opts.max_body_bytes);
         } else if (x.cancelled) {
             ar->cls = RAG_NET_CANCELLED;
             snprintf(ar->msg, sizeof ar->msg, "%s %s: stopped by the caller", method,

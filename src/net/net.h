@@ -132,6 +132,9 @@ typedef struct {
     long stream_timeout_ms;    /* streams, per attempt; 0 = none (default) */
     long idle_timeout_ms;      /* streams: max gap between bytes; default 30000 */
     size_t max_body_bytes;     /* default 16 MiB */
+    size_t max_stream_bytes;   /* bytes of one streamed response; more ->
+                                  RAG_NET_TOO_LARGE (RAG_ELIMIT) naming the
+                                  cap; default 16 MiB */
     rag_net_retry_policy retry;
     rag_net_breaker_policy breaker;
     double rate_per_s;         /* token bucket; 0 = unlimited */

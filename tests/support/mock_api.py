@@ -42,6 +42,10 @@ Fault injection (per request, or queued):
                          drops; plain/files: half the body, then drop
     stall;after=N;ms=M   streams: N events, then M ms of silence, then the rest
     error_line[;after=N] streams: an {"error": ...} event after N events
+    endless[;content=N]  chat streams (OpenAI SSE, Ollama NDJSON) never end:
+                         events of N characters of text (default 1000), or
+                         with content=0 events with no text, until the client
+                         hangs up
     big;bytes=N          200 with a JSON string body of about N bytes
     dim;n=N              embedding routes: vectors of N dimensions (default 16)
     huge                 embedding and rerank routes: the first value of each
@@ -578,6 +582,10 @@ class Handler(BaseHTTPRequestHandler):
                 o.update(extra)
             return "data: " + json.dumps(o) + "\n\n"
 
+        if (self.fault or {}).get("kind") == "endless":
+            return self.stream(endless(self.fault, chunk({"role": "assistant", "content": ""}),
+                                       lambda text: chunk({"content": text}),
+                                       lambda: chunk({})), "text/event-stream")
         pieces = [": ping\n\n", chunk({"role": "assistant", "content": ""})]
         for i, w in enumerate(words):
             pieces.append(chunk({"content": (" " if i else "") + w}))
@@ -624,10 +632,14 @@ class Handler(BaseHTTPRequestHandler):
                  "eval_duration": 4535599000}
         if not req.get("stream", True):
             return self.reply(final, st)
-        pieces = [json.dumps({"model": req["model"], "created_at": stamp,
-                              "message": {"role": "assistant",
-                                          "content": (" " if i else "") + w},
-                              "done": False}) + "\n" for i, w in enumerate(words)]
+        def line(text):
+            return json.dumps({"model": req["model"], "created_at": stamp,
+                               "message": {"role": "assistant", "content": text},
+                               "done": False}) + "\n"
+        if (self.fault or {}).get("kind") == "endless":
+            return self.stream(endless(self.fault, line(""), line, lambda: line("")),
+                               "application/x-ndjson")
+        pieces = [line((" " if i else "") + w) for i, w in enumerate(words)]
         pieces.append(json.dumps(final) + "\n")
         return self.stream(pieces, "application/x-ndjson")
 
@@ -757,6 +769,16 @@ class Handler(BaseHTTPRequestHandler):
                 self.wfile.write(data[: len(data) // 2])
             return self.drop()
         self.send(status, "application/octet-stream", data, headers)
+
+
+def endless(fault, first, content_event, empty_event):
+    """Events forever (until the client hangs up): content=N characters of
+    text each (default 1000), or with content=0 events that carry no text, so
+    only a cap on the stream's bytes stops them."""
+    n = int(fault.get("content", 1000))
+    yield first
+    while True:
+        yield content_event("x" * n) if n else empty_event()
 
 
 def chat_answer(msgs):
