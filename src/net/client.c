@@ -714,43 +714,42 @@ static void run_attempt(rag_net_endpoint *ep, const rag_net_request *req,
             ar->cls = RAG_NET_TOO_LARGE;
             if (x.too_large == 2)
                 snprintf(ar->msg, sizeof ar->msg, "%s %s: stream longer than %zu bytes "
-                         "(max_stream_bytes), cut after %zu events", method, req->path,
+                         "(max_stream_bytes), cut after %zu events", method, url,
                          ep->opts.max_stream_bytes, resp->n_events - events_before);
             else if (x.too_large == 3)
                 snprintf(ar->msg, sizeof ar->msg, "%s %s: a stream line longer than %u bytes",
-                         method, req->path, STREAM_LINE_MAX);
+                         method, url, STREAM_LINE_MAX);
             else
                 snprintf(ar->msg, sizeof ar->msg, "%s %s: response larger than %zu bytes",
-                         method, req->path, ep->opts.max_body_bytes);
+                         method, url, ep->opts.max_body_bytes);
         } else if (x.cancelled) {
             ar->cls = RAG_NET_CANCELLED;
-            snprintf(ar->msg, sizeof ar->msg, "%s %s: stopped by the caller", method,
-                     req->path);
+            snprintf(ar->msg, sizeof ar->msg, "%s %s: stopped by the caller", method, url);
         } else if (x.stop_cls != RAG_NET_OK && (cc == CURLE_WRITE_ERROR)) {
             ar->cls = x.stop_cls;
-            snprintf(ar->msg, sizeof ar->msg, "%s %s: %s", method, req->path, x.stop_msg);
+            snprintf(ar->msg, sizeof ar->msg, "%s %s: %s", method, url, x.stop_msg);
         } else if (!x.idle_fired && cc == CURLE_OPERATION_TIMEDOUT && by_deadline) {
             /* the call's deadline, not this attempt's timeout: no time is
              * left for another attempt */
             ar->cls = any_events ? RAG_NET_STREAM_CUT : RAG_NET_TIMEOUT;
             ar->deadline_hit = 1;
             snprintf(ar->msg, sizeof ar->msg, "%s %s: no answer before the call's deadline%s",
-                     method, req->path, any_events ? " (stream cut midway)" : "");
+                     method, url, any_events ? " (stream cut midway)" : "");
         } else if (x.idle_fired || cc == CURLE_OPERATION_TIMEDOUT) {
             ar->cls = any_events ? RAG_NET_STREAM_CUT : RAG_NET_TIMEOUT;
             ar->retryable = !any_events && ep->opts.retry.retry_timeouts;
-            snprintf(ar->msg, sizeof ar->msg, "%s %s: %s%s", method, req->path,
+            snprintf(ar->msg, sizeof ar->msg, "%s %s: %s%s", method, url,
                      x.idle_fired ? "stream idle for longer than the idle timeout"
                                   : curl_easy_strerror(cc),
                      any_events ? " (stream cut midway)" : "");
         } else if (is_connect_error(cc)) {
             ar->cls = any_events ? RAG_NET_STREAM_CUT : RAG_NET_CONNECT;
             ar->retryable = !any_events;
-            snprintf(ar->msg, sizeof ar->msg, "%s %s: %s%s", method, req->path,
+            snprintf(ar->msg, sizeof ar->msg, "%s %s: %s%s", method, url,
                      curl_easy_strerror(cc), any_events ? " (stream cut midway)" : "");
         } else {
             ar->cls = RAG_NET_INTERNAL;
-            snprintf(ar->msg, sizeof ar->msg, "%s %s: %s", method, req->path,
+            snprintf(ar->msg, sizeof ar->msg, "%s %s: %s", method, url,
                      curl_easy_strerror(cc));
         }
         return;
@@ -761,7 +760,7 @@ static void run_attempt(rag_net_endpoint *ep, const rag_net_request *req,
             ar->retryable = !any_events;
             snprintf(ar->msg, sizeof ar->msg,
                      "%s %s: stream ended after %zu events without its end marker",
-                     method, req->path, resp->n_events - events_before);
+                     method, url, resp->n_events - events_before);
             return;
         }
         if (!is_stream && req->expect_json) {
@@ -772,7 +771,7 @@ static void run_attempt(rag_net_endpoint *ep, const rag_net_request *req,
                 ar->cls = RAG_NET_MALFORMED;
                 snprintf(ar->msg, sizeof ar->msg,
                          "%s %s: HTTP %ld body is not JSON (line %d col %d: %s)",
-                         method, req->path, status, je.line, je.column, je.text);
+                         method, url, status, je.line, je.column, je.text);
                 return;
             }
         }
@@ -780,7 +779,7 @@ static void run_attempt(rag_net_endpoint *ep, const rag_net_request *req,
         return;
     }
     snippet(ep, snip, sizeof snip, &resp->body);
-    snprintf(ar->msg, sizeof ar->msg, "%s %s: HTTP %ld%s%s", method, req->path,
+    snprintf(ar->msg, sizeof ar->msg, "%s %s: HTTP %ld%s%s", method, url,
              status, snip[0] ? ": " : "", snip);
     if (status == 429) {
         ar->cls = RAG_NET_RATE_LIMITED;
@@ -945,7 +944,7 @@ int rag_net_request_do(rag_net_endpoint *ep, const rag_net_request *req,
         if (!allowed) {
             resp->cls = RAG_NET_BREAKER_OPEN;
             rc = ep_fail(ep, err, RAG_EBACKEND,
-                         "%s %s: circuit breaker open%s%s", method, req->path,
+                         "%s %s: circuit breaker open%s%s", method, url,
                          attempt > 1 ? " after: " : "", attempt > 1 ? ar.msg : "");
             goto done;
         }
@@ -960,7 +959,7 @@ int rag_net_request_do(rag_net_endpoint *ep, const rag_net_request *req,
             resp->cls = RAG_NET_BUDGET;
             rc = ep_fail(ep, err, RAG_EBACKEND,
                          "%s %s: rate limit wait %.0f ms exceeds the remaining budget",
-                         method, req->path, wait_ms);
+                         method, url, wait_ms);
             goto done;
         }
         if (wait_ms > 0)
@@ -976,7 +975,7 @@ int rag_net_request_do(rag_net_endpoint *ep, const rag_net_request *req,
             resp->cls = RAG_NET_BUDGET;
             rc = ep_fail(ep, err, RAG_EBACKEND,
                          "%s %s: no request slot free (%d in flight) within the budget",
-                         method, req->path, ep->opts.max_in_flight);
+                         method, url, ep->opts.max_in_flight);
             goto done;
         }
         pthread_mutex_unlock(&ep->mu);
@@ -990,7 +989,7 @@ int rag_net_request_do(rag_net_endpoint *ep, const rag_net_request *req,
             pthread_mutex_unlock(&ep->mu);
             resp->cls = RAG_NET_BUDGET;
             rc = ep_fail(ep, err, RAG_EBACKEND, "%s %s: the call's deadline of %.0f ms "
-                         "passed before attempt %d%s%s", method, req->path, budget, attempt,
+                         "passed before attempt %d%s%s", method, url, budget, attempt,
                          attempt > 1 ? "; last: " : "", attempt > 1 ? ar.msg : "");
             goto done;
         }

@@ -498,6 +498,46 @@ static rag_index *three_chunk_index(const char *tag, char **dir_out)
     return ix;
 }
 
+/* Regression (issue 13, defect 13): a failing remote embedder was reported
+ * as "embedder 'chain' ... cannot tell its dimension: is it reachable?". The
+ * probe's error is kept (dim() has no error channel) and the message names
+ * the back-end, its URL and the HTTP status, through the chain, the locked
+ * wrapper and the indexing pass. */
+static void test_embed_chain__unreachable_member_names_backend_url_and_status(void **state)
+{
+    rag_remote_opts o = fast_opts();
+    rag_config *cfg = cfg_for(mock.url, "tei_a", NULL);
+    rag_embedder *e = NULL, *chain = NULL;
+    rag_err err = {0};
+    rag_embed_report rep;
+    char want_url[160], *dir;
+    rag_index *ix;
+    (void)state;
+    snprintf(want_url, sizeof want_url, "%s/embed", mock.url);
+    assert_int_equal(rag_embedder_chain_create(&chain, cfg, NULL, &o, &err), RAG_OK);
+    assert_int_equal(rag_embedder_locked_create(&e, chain, &err), RAG_OK);
+    ts_mock_reset(&mock);
+    ts_mock_faults(&mock, "{\"faults\":[{\"fault\":\"401\",\"count\":50}]}");
+    assert_int_equal(rag_embedder_dim(e), 0);
+    assert_non_null(rag_embedder_last_call(e));
+    {
+        const char *m = rag_embedder_last_call(e)->message;
+        if (!strstr(m, "tei_a") || !strstr(m, want_url) || !strstr(m, "HTTP 401"))
+            fail_msg("dim() failure does not say who, where and what: %s", m);
+        assert_null(strstr(m, TOKEN));
+    }
+    ix = three_chunk_index("embed_unreachable", &dir);
+    assert_int_equal(rag_embed_index(ix, e, NULL, &rep, &err), RAG_EBACKEND);
+    if (!strstr(err.msg, "tei_a") || !strstr(err.msg, want_url) || !strstr(err.msg, "HTTP 401"))
+        fail_msg("index error does not say who, where and what: %s", err.msg);
+    assert_null(strstr(err.msg, "is it reachable"));
+    ts_mock_reset(&mock);
+    rag_index_close(ix);
+    rag_free(dir);
+    rag_embedder_destroy(e);
+    rag_config_destroy(cfg);
+}
+
 /* Regression: a member answering a non-finite value (1e39 is valid JSON
  * but no float32) used to serve it, and rag_embed_index then stopped the
  * pass ("returned a non-finite value"). It is a failure of that member. */
@@ -740,6 +780,7 @@ int main(void)
         cmocka_unit_test(test_embed_chain__retrieval_declares_the_stored_dimension),
         cmocka_unit_test(test_embed_registry__local_precision_from_config),
         cmocka_unit_test(test_embed_remote__config_deadline_bounds_retry_after),
+        cmocka_unit_test(test_embed_chain__unreachable_member_names_backend_url_and_status),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
