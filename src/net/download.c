@@ -58,6 +58,8 @@ typedef struct {
     int write_failed;
     int64_t limit;           /* 0 = not yet known, -1 = none announced */
     int too_long;            /* more bytes than announced: discard */
+    int64_t cap;             /* the file kind's size cap, 0 = none */
+    int too_big;             /* announced or sent more than cap */
 } dl_state;
 
 static void header_value(const char *buf, size_t n, char *out, size_t n_out)
@@ -143,6 +145,12 @@ static size_t dl_write(char *ptr, size_t size, size_t nmemb, void *ud)
             s->limit = s->linked_size;
         else
             s->limit = -1;
+    }
+    if (s->sink_ok && s->cap > 0 &&
+        (s->limit > s->cap || s->offset + s->written + (int64_t)n > s->cap)) {
+        /* a 100 MB "config.json" is refused at its first bytes */
+        s->too_big = 1;
+        return 0;
     }
     if (s->sink_ok && s->limit > 0 && s->offset + s->written + (int64_t)n > s->limit) {
         s->too_long = 1;
@@ -325,6 +333,7 @@ static int download(const char *model_id, const char *file, const char *dest_pat
         memset(&s, 0, sizeof s);
         s.file = file;
         s.opts = &opts;
+        s.cap = rag_hub_file_cap(file);
         s.linked_size = -1;
         s.content_length = -1;
         s.range_total = -1;
@@ -383,6 +392,15 @@ static int download(const char *model_id, const char *file, const char *dest_pat
         if (s.write_failed) {
             rag_buf_fini(&s.errbody);
             rc = rag_fail(err, RAG_EIO, "%s: write failed: %s", part, strerror(errno));
+            goto done;
+        }
+        if (s.too_big) {
+            rag_buf_fini(&s.errbody);
+            unlink(part);
+            rc = hub_fail(token, err, RAG_ELIMIT, "hub: %s/%s: %lld bytes%s, more than the "
+                          "%lld a %s may have; not stored", model_id, file,
+                          (long long)(s.limit > 0 ? s.limit : s.offset + s.written),
+                          s.limit > 0 ? " announced" : " or more", (long long)s.cap, file);
             goto done;
         }
         if (s.too_long) {
@@ -463,6 +481,13 @@ static int download(const char *model_id, const char *file, const char *dest_pat
                                       "hub: %s/%s: sha256 mismatch (expected %.12s…, got %.12s…)",
                                       model_id, file, want, got);
                     }
+                }
+                if (!retry && (rc = rag_hub_check_file(file, part, err)) < 0) {
+                    /* complete but not what the file must be: junk is not
+                     * stored, and fetching it again would not help */
+                    unlink(part);
+                    rag_err_prefix(err, "hub: %s", model_id);
+                    goto done;
                 }
                 if (!retry) {
                     if (rename(part, dest_path) != 0) {
@@ -595,11 +620,16 @@ int rag_hub_pull(const char *model_id, const char *dir, const rag_hub_opts *opts
             }
         }
         if (stat(dest, &st) == 0) {
-            /* only verified files are renamed into place */
-            r.n_files++;
-            have_tokenizer |= files[i].required == 2;
-            rag_free(dest);
-            continue;
+            rag_err cerr = {0};
+            /* only verified files are renamed into place; one left by an
+             * older version that fails the check is fetched again */
+            if (rag_hub_check_file(files[i].file, dest, &cerr) == RAG_OK) {
+                r.n_files++;
+                have_tokenizer |= files[i].required == 2;
+                rag_free(dest);
+                continue;
+            }
+            rag_log(RAG_LOG_WARN, "hub: %s: %s; fetching it again", model_id, cerr.msg);
         }
         /* one deadline for the whole pull, counted from its start */
         rc = download(model_id, files[i].file, dest, &fo, t0, &got, err);

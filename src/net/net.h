@@ -366,10 +366,23 @@ typedef struct {
 /* Download one file of repo `model_id` to dest_path, resuming from
  * dest_path + ".part" with a Range request; follows redirects; checks the
  * size against Content-Length and, for LFS files, sha256 against
- * X-Linked-ETag/ETag. Returns RAG_ENOTFOUND for a 404 (missing file). */
+ * X-Linked-ETag/ETag; refuses more bytes than the file kind's cap
+ * (rag_hub_file_cap, RAG_ELIMIT) and content that is not of its kind
+ * (rag_hub_check_file, RAG_EFORMAT), deleting the part file and naming the
+ * file, without retrying. Returns RAG_ENOTFOUND for a 404 (missing file). */
 int rag_hub_download_file(const char *model_id, const char *file,
                           const char *dest_path, const rag_hub_opts *opts,
                           int64_t *bytes_out, rag_err *err);
+
+/* What a pulled file may be (src/net/hub_check.c has the table):
+ * rag_hub_file_cap gives the size cap of a file kind (config and other JSON
+ * 1 MiB, tokenizer.json 64 MiB, vocab.txt 16 MiB; 0 = none: weights), and
+ * rag_hub_check_file checks the file at path against its kind (config.json
+ * a BERT-like JSON object, tokenizer.json a tokenizers object, vocab.txt
+ * UTF-8 lines, other JSON well formed, model.safetensors a consistent
+ * header). RAG_EFORMAT / RAG_ELIMIT name the file. */
+int64_t rag_hub_file_cap(const char *file);
+int rag_hub_check_file(const char *file, const char *path, rag_err *err);
 
 /* Pull a sentence-transformers style model folder into dir: config.json
  * (required), tokenizer.json / vocab.txt (at least one), model.safetensors
