@@ -407,6 +407,11 @@ typedef struct {
     void (*on_progress)(void *ctx, const char *file, int64_t n_done_bytes,
                         int64_t n_total_bytes);
     void *ctx;
+    /* Optional: an engine (any scope, DOCRAG_SCOPE_CONFIG is enough) whose
+     * configuration gives the pull's limits (models.pull_timeout_s,
+     * models.pull_idle_s, models.pull_max_retry_after_s); NULL: the
+     * defaults of those keys. Borrowed. */
+    docrag_engine *config;
 } docrag_models_opts;
 
 void docrag_models_opts_init(docrag_models_opts *o);

@@ -7,6 +7,7 @@
  * the union of the chunk ranges clipped to it (overlaps taken once).
  */
 #include "api_int.h"
+#include "render.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -39,13 +40,14 @@ static const char doc_sql[] =
 static json_t *doc_row(sqlite3_stmt *st)
 {
     int64_t n_chunks = sqlite3_column_int64(st, 8);
-    return json_pack("{s:I,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:s,s:I,s:I,s:s}", "id",
+    return json_pack("{s:I,s:o,s:o,s:o,s:o,s:I,s:I,s:I,s:o,s:I,s:I,s:s}", "id",
                      (json_int_t)sqlite3_column_int64(st, 0), "name",
-                     base_name(col_text(st, 1)), "path", col_text(st, 1), "title",
-                     col_text(st, 2), "kind", col_text(st, 3), "pages",
+                     rag_render_str(base_name(col_text(st, 1))), "path",
+                     rag_render_str(col_text(st, 1)), "title", rag_render_str(col_text(st, 2)),
+                     "kind", rag_render_str(col_text(st, 3)), "pages",
                      (json_int_t)sqlite3_column_int64(st, 4), "chunks", (json_int_t)n_chunks,
                      "vectors", (json_int_t)sqlite3_column_int64(st, 9), "sha256",
-                     col_text(st, 5), "bytes", (json_int_t)sqlite3_column_int64(st, 6),
+                     rag_render_str(col_text(st, 5)), "bytes", (json_int_t)sqlite3_column_int64(st, 6),
                      "added", (json_int_t)sqlite3_column_int64(st, 7), "status",
                      n_chunks > 0 ? "indexed" : "no text");
 }
@@ -69,8 +71,15 @@ int docrag_documents(docrag_session *s, char **out, docrag_error *derr)
         }
     }
     while ((step = sqlite3_step(st)) == SQLITE_ROW)
-        json_array_append_new(arr, doc_row(st));
+        if (json_array_append_new(arr, doc_row(st)) < 0) {
+            step = SQLITE_NOMEM; /* never a list with a document missing */
+            break;
+        }
     sqlite3_finalize(st);
+    if (step == SQLITE_NOMEM) {
+        json_decref(arr);
+        return api_err(derr, &(rag_err){RAG_ENOMEM, "out of memory"});
+    }
     if (step != SQLITE_DONE) {
         json_decref(arr);
         db_fail(s->ix, &err);
@@ -240,10 +249,11 @@ int docrag_page(docrag_session *s, int64_t doc_id, int page, char **out, docrag_
     else
         rc = doc_range_text(s->ix, doc_id, lo, hi, &b, &err);
     if (rc == RAG_OK)
-        rc = api_take_json(json_pack("{s:I,s:s,s:s,s:i,s:I,s:s#}", "document_id",
-                                     (json_int_t)doc_id, "doc", path, "title", title, "page",
-                                     page, "pages", (json_int_t)n_pages, "text",
-                                     b.data ? b.data : "", b.len),
+        rc = api_take_json(json_pack("{s:I,s:o,s:o,s:i,s:I,s:o}", "document_id",
+                                     (json_int_t)doc_id, "doc", rag_render_str(path), "title",
+                                     rag_render_str(title), "page", page, "pages",
+                                     (json_int_t)n_pages, "text",
+                                     rag_render_strn(b.data ? b.data : "", b.len)),
                            out, &err);
     rag_buf_fini(&b);
     rag_free(path);
@@ -260,13 +270,14 @@ int docrag_chunk(docrag_session *s, int64_t chunk_id, char **out, docrag_error *
     memset(&r, 0, sizeof r);
     rc = rag_index_get_chunk(s->ix, chunk_id, &r, &err);
     if (rc == RAG_OK)
-        rc = api_take_json(json_pack("{s:I,s:I,s:s,s:s,s:i,s:i,s:s,s:I,s:I,s:s}", "chunk_id",
+        rc = api_take_json(json_pack("{s:I,s:I,s:o,s:o,s:i,s:i,s:o,s:I,s:I,s:o}", "chunk_id",
                                      (json_int_t)r.chunk_id, "document_id",
-                                     (json_int_t)r.doc_id, "doc", r.doc, "title", r.title,
-                                     "page_start", r.page_start, "page_end", r.page_end,
-                                     "section", r.section, "byte_start",
+                                     (json_int_t)r.doc_id, "doc", rag_render_str(r.doc),
+                                     "title", rag_render_str(r.title), "page_start",
+                                     r.page_start, "page_end", r.page_end, "section",
+                                     rag_render_str(r.section), "byte_start",
                                      (json_int_t)r.byte_start, "byte_end",
-                                     (json_int_t)r.byte_end, "text", r.text),
+                                     (json_int_t)r.byte_end, "text", rag_render_str(r.text)),
                            out, &err);
     rag_chunk_row_fini(&r);
     return rc < 0 ? api_err(derr, &err) : DOCRAG_OK;
@@ -285,15 +296,20 @@ int docrag_stats(docrag_session *s, char **out, docrag_error *derr)
         uj = json_loads(ub.data, 0, NULL);
     rag_buf_fini(&ub);
     kinds = json_object();
-    for (int i = 0; kinds && i < st.n_kinds; i++)
-        json_object_set_new(kinds, st.kinds[i].kind, json_integer(st.kinds[i].n));
-    o = json_pack("{s:s,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:s?}", "db",
-                  s->e->cfg->db_path, "schema_version", st.schema_version, "documents",
+    for (int i = 0; kinds && i < st.n_kinds; i++) {
+        char *key = rag_render_utf8_dup(st.kinds[i].kind); /* keys must be UTF-8 too */
+        if (key)
+            json_object_set_new(kinds, key, json_integer(st.kinds[i].n));
+        rag_free(key);
+    }
+    o = json_pack("{s:o,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o}", "db",
+                  rag_render_str(s->e->cfg->db_path), "schema_version", st.schema_version, "documents",
                   (json_int_t)st.n_documents, "chunks", (json_int_t)st.n_chunks, "pages",
                   (json_int_t)st.n_pages, "text_bytes", (json_int_t)st.n_text_bytes,
                   "vectors", (json_int_t)st.n_vectors, "embed_cache_entries",
                   (json_int_t)st.n_cache_entries, "db_bytes", (json_int_t)st.db_bytes,
-                  "kinds", kinds, "embed_model", st.embed_model[0] ? st.embed_model : NULL);
+                  "kinds", kinds, "embed_model",
+                  rag_render_str_or_null(st.embed_model[0] ? st.embed_model : NULL));
     if (o) {
         json_object_set_new(o, "embed_dim", json_integer(st.embed_dim));
         json_object_set_new(o, "embed_cache_lookups", json_integer(st.n_cache_lookups));

@@ -9,6 +9,7 @@
  * refreshed, so every session sees the change.
  */
 #include "api_int.h"
+#include "render.h"
 
 #include "embed/embed_index.h"
 #include "retrieve/graph.h"
@@ -25,13 +26,33 @@ typedef struct {
     const docrag_index_opts *o;
     json_t *errors;      /* [{"path","error"}] */
     json_t *docs;        /* [{"path","action"}], ids filled in afterwards */
+    char **paths;        /* docs[i]'s path as stored (any bytes; the JSON one
+                            has U+FFFD for invalid UTF-8), for fill_ids */
+    size_t n_paths, cap_paths;
+    int oom;             /* an entry could not be recorded */
 } index_ctx;
 
 static void on_file(void *ctx, const char *path, const char *action, size_t n_done,
                     size_t n_total)
 {
     index_ctx *c = ctx;
-    json_array_append_new(c->docs, json_pack("{s:s,s:s}", "path", path, "action", action));
+    char *raw = rag_strdup(path);
+    if (c->n_paths == c->cap_paths) {
+        size_t nc = c->cap_paths ? c->cap_paths * 2 : 64;
+        char **np = rag_realloc(c->paths, nc * sizeof *np);
+        if (np) {
+            c->paths = np;
+            c->cap_paths = nc;
+        }
+    }
+    if (!raw || c->n_paths == c->cap_paths ||
+        json_array_append_new(c->docs, json_pack("{s:o,s:o}", "path", rag_render_str(path),
+                                                 "action", rag_render_str(action))) < 0) {
+        rag_free(raw);
+        c->oom = 1;
+    } else {
+        c->paths[c->n_paths++] = raw;
+    }
     if (c->o->on_progress)
         c->o->on_progress(c->o->ctx, "file", path, action, n_done, n_total);
 }
@@ -40,7 +61,9 @@ static void on_error(void *ctx, const char *path, const rag_err *err)
 {
     index_ctx *c = ctx;
     const char *msg = err->msg[0] ? err->msg : rag_status_name(err->code);
-    json_array_append_new(c->errors, json_pack("{s:s,s:s}", "path", path, "error", msg));
+    if (json_array_append_new(c->errors, json_pack("{s:o,s:o}", "path", rag_render_str(path),
+                                                   "error", rag_render_str(msg))) < 0)
+        c->oom = 1;
     if (c->o->on_error)
         c->o->on_error(c->o->ctx, path, msg);
 }
@@ -85,15 +108,16 @@ static json_t *embed_pass(docrag_engine *e, rag_index *w, index_ctx *c)
         rag_log(RAG_LOG_WARN, "embedding stopped (finished batches kept; run again to "
                 "resume): %s", err.msg);
     looked = r.n_cached + r.n_embedded;
-    o = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:f,s:f,s:b,s:s?}", "model", r.model,
+    o = json_pack("{s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:f,s:f,s:b,s:o}", "model",
+                  rag_render_str(r.model),
                   "dim", (json_int_t)r.dim, "chunks", (json_int_t)r.n_chunks, "embedded",
                   (json_int_t)r.n_embedded, "cached", (json_int_t)r.n_cached, "kept",
                   (json_int_t)r.n_present, "removed", (json_int_t)r.n_removed,
                   "cache_hit_rate", looked ? (double)r.n_cached / (double)looked : 0.0,
                   "seconds", r.seconds, "failed", failed, "previous_model",
-                  r.prev_model[0] ? r.prev_model : NULL);
+                  rag_render_str_or_null(r.prev_model[0] ? r.prev_model : NULL));
     if (o && failed)
-        json_object_set_new(o, "error", json_string(err.msg));
+        json_object_set_new(o, "error", rag_render_str(err.msg));
     return o;
 }
 
@@ -121,7 +145,7 @@ static void graph_pass(docrag_engine *e, rag_index *w, index_ctx *c)
 
 /* The document id of each file the run touched (removed and failed files
  * have none: id null). */
-static int fill_ids(rag_index *w, json_t *docs, rag_err *err)
+static int fill_ids(rag_index *w, json_t *docs, char *const *paths, rag_err *err)
 {
     sqlite3_stmt *st = NULL;
     size_t i;
@@ -132,9 +156,8 @@ static int fill_ids(rag_index *w, json_t *docs, rag_err *err)
         return rag_fail(err, RAG_EIO, "%s: %s", rag_index_path(w),
                         sqlite3_errmsg(rag_index_db(w)));
     json_array_foreach(docs, i, d) {
-        const char *path = json_string_value(json_object_get(d, "path"));
         sqlite3_reset(st);
-        sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 1, paths[i], -1, SQLITE_STATIC);
         json_object_set_new(d, "id", sqlite3_step(st) == SQLITE_ROW
                                          ? json_integer(sqlite3_column_int64(st, 0))
                                          : json_null());
@@ -168,6 +191,7 @@ int docrag_index(docrag_session *s, const char *const *paths, size_t n_paths,
     if (e->single_mode)
         return api_err(derr, &(rag_err){RAG_EINVAL, "the engine was opened with single_mode:"
                                         " it cannot index"});
+    memset(&c, 0, sizeof c);
     c.o = o;
     c.errors = json_array();
     c.docs = json_array();
@@ -185,10 +209,15 @@ int docrag_index(docrag_session *s, const char *const *paths, size_t n_paths,
         emb = embed_pass(e, w, &c);
     if (rc == RAG_OK)
         graph_pass(e, w, &c);
+    if (rc == RAG_OK && c.oom)
+        rc = rag_fail(&err, RAG_ENOMEM, "out of memory recording the report");
     if (rc == RAG_OK)
-        rc = fill_ids(w, c.docs, &err);
+        rc = fill_ids(w, c.docs, c.paths, &err);
     rag_index_close(w);
     pthread_mutex_unlock(&e->write_mu);
+    for (size_t i = 0; i < c.n_paths; i++)
+        rag_free(c.paths[i]);
+    rag_free(c.paths);
     if (rc == RAG_OK && (rc = api_refresh(e, 1, &err)) > 0)
         rc = RAG_OK;
     if (rc < 0) {
@@ -197,8 +226,8 @@ int docrag_index(docrag_session *s, const char *const *paths, size_t n_paths,
         json_decref(emb);
         return api_err(derr, &err);
     }
-    out = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:f,s:o,s:o}", "db",
-                    e->cfg->db_path, "files", (json_int_t)rep.n_seen, "added",
+    out = json_pack("{s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:f,s:o,s:o}", "db",
+                    rag_render_str(e->cfg->db_path), "files", (json_int_t)rep.n_seen, "added",
                     (json_int_t)rep.n_added, "updated", (json_int_t)rep.n_updated,
                     "unchanged", (json_int_t)rep.n_unchanged, "removed",
                     (json_int_t)rep.n_removed, "failed", (json_int_t)rep.n_failed,

@@ -63,6 +63,21 @@ int docrag_models_pull(const char *id, const docrag_models_opts *o, char **out,
         return api_err(derr, &(rag_err){RAG_ENOMEM, "out of memory"});
     }
     ho.revision = o->revision ? o->revision : "main";
+    {
+        /* one deadline for the whole pull, a bounded idle gap and a cap on a
+         * honoured Retry-After (issue 13, defects 4 and 24) */
+        rag_config *own = NULL;
+        const rag_config *cfg = o->config ? o->config->cfg : NULL;
+        if (!cfg && rag_config_load(&own, NULL, &err) == RAG_OK)
+            cfg = own;
+        if (cfg) {
+            ho.deadline_ms = (double)cfg->models_pull_timeout_s * 1000.0; /* 0 = none */
+            ho.idle_timeout_ms = (long)cfg->models_pull_idle_s * 1000;
+            ho.max_retry_after_ms = (double)cfg->models_pull_max_retry_after_s * 1000.0;
+        }
+        rag_config_destroy(own);
+        memset(&err, 0, sizeof err);
+    }
     if (o->on_progress) {
         ho.progress = on_progress;
         ho.userdata = (void *)o;

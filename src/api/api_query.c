@@ -1,7 +1,9 @@
 /* api_query.c - docrag_search and docrag_ask (docrag.h) on a session.
  *
  * Both run the one retrieval pipeline (rag_search / rag_ask) with the
- * engine's shared retriever and the session's own connection. Streaming
+ * engine's shared retriever and the session's own connection. A query that
+ * is not valid UTF-8 is searched, answered and echoed with U+FFFD for its
+ * invalid bytes. Streaming
  * maps docrag_stream onto the answer stream: the sources event is the hits
  * the answer is built from, rendered before any text.
  */
@@ -92,35 +94,54 @@ int api_search_opts(rag_search_opts *so, const docrag_engine *e,
     return RAG_OK;
 }
 
+/* The query as searched and as echoed in the JSON: invalid UTF-8 bytes
+ * become U+FFFD (the analyzer, an LLM request and the JSON all need valid
+ * text; searching the replaced text beats refusing it). *owned is the copy
+ * to free, NULL when q was valid already; NULL return = out of memory. */
+static const char *utf8_text(const char *q, char **owned, rag_err *err)
+{
+    *owned = NULL;
+    if (rag_utf8_valid(q, strlen(q)))
+        return q;
+    if (!(*owned = rag_render_utf8_dup(q))) {
+        rag_fail(err, RAG_ENOMEM, "out of memory");
+        return NULL;
+    }
+    return *owned;
+}
+
 int docrag_search(docrag_session *s, const char *query, const docrag_search_opts *o,
                   char **out, docrag_error *derr)
 {
     rag_search_opts so;
     rag_hits hits;
     rag_err err = {0};
-    char glob[1024];
+    char glob[1024], *owned = NULL;
     double t0 = rag_now_ms();
     int rc;
 
     if (!query)
         return api_err(derr, &(rag_err){RAG_EINVAL, "query is missing"});
-    if (api_need(s->e, DOCRAG_SCOPE_ALL, &err) < 0 ||
-        api_search_opts(&so, s->e, o, (size_t)s->e->cfg->search_k, glob, sizeof glob,
-                        &err) < 0 ||
-        rag_index_read_begin(s->ix, &err) < 0)
+    if (api_need(s->e, DOCRAG_SCOPE_ALL, &err) < 0)
         return api_err(derr, &err);
+    if (!(query = utf8_text(query, &owned, &err)))
+        return api_err(derr, &err);
+    if (api_search_opts(&so, s->e, o, (size_t)s->e->cfg->search_k, glob, sizeof glob,
+                        &err) < 0 ||
+        rag_index_read_begin(s->ix, &err) < 0) {
+        rag_free(owned);
+        return api_err(derr, &err);
+    }
     /* one snapshot: a writer committing meanwhile cannot make the ranked
      * ids and the rows read back disagree */
     rc = rag_search(&hits, s->ix, query, &so, &err);
     rag_index_read_end(s->ix);
-    if (rc < 0)
-        return api_err(derr, &err);
-    if (api_take_json(rag_render_hits(query, &hits, rag_now_ms() - t0), out, &err) < 0) {
+    if (rc == RAG_OK) {
+        rc = api_take_json(rag_render_hits(query, &hits, rag_now_ms() - t0), out, &err);
         rag_hits_fini(&hits);
-        return api_err(derr, &err);
     }
-    rag_hits_fini(&hits);
-    return DOCRAG_OK;
+    rag_free(owned);
+    return rc < 0 ? api_err(derr, &err) : DOCRAG_OK;
 }
 
 /* ---- ask ------------------------------------------------------------------- */
@@ -177,7 +198,7 @@ int docrag_ask(docrag_session *s, const char *question, const docrag_ask_opts *o
     rag_answer a;
     rag_ask_timings t;
     rag_err err = {0};
-    char glob[1024];
+    char glob[1024], *owned = NULL;
     stream_ctx sc;
     int rc;
 
@@ -186,6 +207,8 @@ int docrag_ask(docrag_session *s, const char *question, const docrag_ask_opts *o
     if (api_need(e, DOCRAG_SCOPE_ALL, &err) < 0 ||
         api_search_opts(&so, e, o ? &o->search : NULL, ao.context_chunks, glob,
                         sizeof glob, &err) < 0)
+        return api_err(derr, &err);
+    if (!(question = utf8_text(question, &owned, &err)))
         return api_err(derr, &err);
     ao.mode = so.mode;
     ao.context_chunks = so.k;
@@ -208,13 +231,16 @@ int docrag_ask(docrag_session *s, const char *question, const docrag_ask_opts *o
     }
     /* retrieval and the answer read one snapshot (held through an LLM
      * call too: that only delays WAL checkpoints, never a writer) */
-    if (rag_index_read_begin(s->ix, &err) < 0)
+    if (rag_index_read_begin(s->ix, &err) < 0) {
+        rag_free(owned);
         return api_err(derr, &err);
+    }
     rc = rag_ask(&a, &t, s->ix, question, &ao, &err);
     rag_index_read_end(s->ix);
-    if (rc < 0)
-        return api_err(derr, &err);
-    rc = api_take_json(rag_render_answer(question, &a, &t), out, &err);
-    rag_answer_fini(&a);
+    if (rc == RAG_OK) {
+        rc = api_take_json(rag_render_answer(question, &a, &t), out, &err);
+        rag_answer_fini(&a);
+    }
+    rag_free(owned);
     return rc < 0 ? api_err(derr, &err) : DOCRAG_OK;
 }

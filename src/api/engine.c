@@ -10,6 +10,7 @@
  * only then reloads the vectors, so calling it often is cheap.
  */
 #include "api_int.h"
+#include "render.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -327,7 +328,7 @@ static json_t *chain_json(const rag_llm_chain *c)
 {
     json_t *a = json_array();
     for (size_t i = 0; a && i < rag_llm_chain_size(c); i++)
-        json_array_append_new(a, json_string(rag_llm_chain_get(c, i)->name));
+        json_array_append_new(a, rag_render_str(rag_llm_chain_get(c, i)->name));
     return a;
 }
 
@@ -350,23 +351,26 @@ int docrag_engine_info(docrag_engine *e, char **out, docrag_error *derr)
     }
     pthread_mutex_unlock(&e->refresh_mu);
     dense = rag_retriever_dense_state(e->retriever, reason, sizeof reason);
-    o = json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:b}", "db", e->cfg->db_path, "profile",
-                  e->cfg->profile ? e->cfg->profile : "local", "documents",
+    o = json_pack("{s:o,s:o,s:I,s:I,s:I,s:I,s:b}", "db", rag_render_str(e->cfg->db_path),
+                  "profile", rag_render_str(e->cfg->profile ? e->cfg->profile : "local"),
+                  "documents",
                   (json_int_t)st.n_documents, "chunks", (json_int_t)st.n_chunks, "pages",
                   (json_int_t)st.n_pages, "vectors",
                   (json_int_t)rag_retriever_n_vectors(e->retriever), "read_only",
                   e->read_only);
     if (o) {
-        json_t *d = json_pack("{s:b,s:s?,s:I}", "available", dense, "model",
-                              emb ? rag_embedder_model_id(emb) : NULL, "dim",
+        json_t *d = json_pack("{s:b,s:o,s:I}", "available", dense, "model",
+                              rag_render_str_or_null(emb ? rag_embedder_model_id(emb) : NULL),
+                              "dim",
                               (json_int_t)(emb ? rag_embedder_dim(emb) : 0));
         if (d && !dense)
-            json_object_set_new(d, "reason", json_string(reason));
+            json_object_set_new(d, "reason", rag_render_str(reason));
         json_object_set_new(o, "dense", d);
         json_object_set_new(o, "rerank",
-                            json_pack("{s:b,s:s?}", "available",
+                            json_pack("{s:b,s:o}", "available",
                                       rag_retriever_has_rerank(e->retriever), "model",
-                                      rr ? rag_reranker_model_id(rr) : NULL));
+                                      rag_render_str_or_null(rr ? rag_reranker_model_id(rr)
+                                                                : NULL)));
         json_object_set_new(o, "breakers", breakers_json(e->chain));
         json_object_set_new(o, "llm", json_pack("{s:o,s:b}", "chain", chain_json(e->chain),
                                                 "extractive_only",

@@ -1,5 +1,51 @@
-/* render.c - JSON for search hits and answers. */
+/* render.c - JSON for search hits and answers.
+ *
+ * Every string goes in through rag_render_str (json_pack "o"), never "s":
+ * a document name or question that is not valid UTF-8 gets U+FFFD for its
+ * bad bytes instead of making json_pack fail and the hit, the citation or
+ * the whole object disappear.
+ */
 #include "render.h"
+
+#include <string.h>
+
+json_t *rag_render_strn(const char *s, size_t n_bytes)
+{
+    rag_buf b = RAG_BUF_INIT;
+    json_t *j;
+    if (!s)
+        return json_string("");
+    if (rag_utf8_valid(s, n_bytes))
+        return json_stringn(s, n_bytes);
+    if (rag_utf8_sanitize(&b, s, n_bytes, NULL) < 0) {
+        rag_buf_fini(&b);
+        return NULL;
+    }
+    j = json_stringn(b.data ? b.data : "", b.len);
+    rag_buf_fini(&b);
+    return j;
+}
+
+json_t *rag_render_str(const char *s)
+{
+    return rag_render_strn(s, s ? strlen(s) : 0);
+}
+
+json_t *rag_render_str_or_null(const char *s)
+{
+    return s ? rag_render_str(s) : json_null();
+}
+
+char *rag_render_utf8_dup(const char *s)
+{
+    rag_buf b = RAG_BUF_INIT;
+    size_t n = s ? strlen(s) : 0;
+    if (rag_utf8_sanitize(&b, s ? s : "", n, NULL) < 0 || (!b.data && rag_buf_puts(&b, "") < 0)) {
+        rag_buf_fini(&b);
+        return NULL;
+    }
+    return rag_buf_take(&b);
+}
 
 /* {"score","rank"} objects for the stages a hit went through */
 static json_t *stages_json(const rag_cand *c)
@@ -36,10 +82,11 @@ json_t *rag_render_hits(const char *query, const rag_hits *hits, double total_ms
     for (size_t i = 0; arr && i < hits->n; i++) {
         const rag_hit *h = &hits->items[i];
         json_array_append_new(arr, json_pack(
-            "{s:i,s:f,s:I,s:s,s:s,s:i,s:i,s:s,s:s,s:o}", "rank", h->rank, "score",
-            h->score, "chunk_id", (json_int_t)h->row.chunk_id, "doc", h->row.doc,
-            "title", h->row.title, "page_start", h->row.page_start, "page_end",
-            h->row.page_end, "section", h->row.section, "text", h->row.text, "stages",
+            "{s:i,s:f,s:I,s:o,s:o,s:i,s:i,s:o,s:o,s:o}", "rank", h->rank, "score",
+            h->score, "chunk_id", (json_int_t)h->row.chunk_id, "doc",
+            rag_render_str(h->row.doc), "title", rag_render_str(h->row.title),
+            "page_start", h->row.page_start, "page_end", h->row.page_end, "section",
+            rag_render_str(h->row.section), "text", rag_render_str(h->row.text), "stages",
             stages_json(&h->stages)));
     }
     t = rag_render_timings(&hits->t);
@@ -50,14 +97,14 @@ json_t *rag_render_hits(const char *query, const rag_hits *hits, double total_ms
                                                    hits->t.graph + hits->t.rerank));
         json_object_set_new(t, "total", json_real(total_ms));
     }
-    o = json_pack("{s:s,s:o,s:s,s:o}", "query", query, "results", arr, "mode",
+    o = json_pack("{s:o,s:o,s:s,s:o}", "query", rag_render_str(query), "results", arr, "mode",
                   rag_search_mode_name(hits->mode_used), "timings_ms", t);
     if (o && rag_render_fusion_name(hits))
         json_object_set_new(o, "fusion", json_string(rag_render_fusion_name(hits)));
     if (o && hits->reranked)
-        json_object_set_new(o, "reranked_by", json_string(hits->rerank_backend));
+        json_object_set_new(o, "reranked_by", rag_render_str(hits->rerank_backend));
     if (o && hits->notice[0])
-        json_object_set_new(o, "notice", json_string(hits->notice));
+        json_object_set_new(o, "notice", rag_render_str(hits->notice));
     return o;
 }
 
@@ -68,10 +115,10 @@ json_t *rag_render_answer(const char *question, const rag_answer *a,
     for (size_t i = 0; cites && i < a->n_citations; i++) {
         const rag_citation *c = &a->citations[i];
         json_array_append_new(cites, json_pack(
-            "{s:i,s:i,s:I,s:s,s:s,s:i,s:i,s:s}", "n", c->n, "n_given", c->n_given,
-            "chunk_id", (json_int_t)c->chunk_id, "doc", c->doc, "title",
-            c->title ? c->title : "", "page_start", c->page_start, "page_end",
-            c->page_end, "section", c->section));
+            "{s:i,s:i,s:I,s:o,s:o,s:i,s:i,s:o}", "n", c->n, "n_given", c->n_given,
+            "chunk_id", (json_int_t)c->chunk_id, "doc", rag_render_str(c->doc), "title",
+            rag_render_str(c->title), "page_start", c->page_start, "page_end", c->page_end,
+            "section", rag_render_str(c->section)));
     }
     json_t *tm = rag_render_timings(&t->stages);
     json_t *o;
@@ -81,12 +128,13 @@ json_t *rag_render_answer(const char *question, const rag_answer *a,
         json_object_set_new(tm, "answer", json_real(t->answer_ms));
         json_object_set_new(tm, "total", json_real(t->total_ms));
     }
-    o = json_pack("{s:s,s:s,s:o,s:f,s:b,s:s,s:o,s:s}", "question", question, "answer",
-                  a->answer, "citations", cites, "confidence", a->confidence, "refused",
-                  a->refused, "backend", a->backend, "timings_ms", tm, "mode",
+    o = json_pack("{s:o,s:o,s:o,s:f,s:b,s:o,s:o,s:s}", "question", rag_render_str(question),
+                  "answer", rag_render_str(a->answer), "citations", cites, "confidence",
+                  a->confidence, "refused", a->refused, "backend", rag_render_str(a->backend),
+                  "timings_ms", tm, "mode",
                   rag_search_mode_name(t->mode_used));
     if (o && t->reranked_by[0])
-        json_object_set_new(o, "reranked_by", json_string(t->reranked_by));
+        json_object_set_new(o, "reranked_by", rag_render_str(t->reranked_by));
     /* optional keys, present only when non-empty */
     if (o && a->n_dropped) {
         json_t *d = json_array();
@@ -95,11 +143,11 @@ json_t *rag_render_answer(const char *question, const rag_answer *a,
         json_object_set_new(o, "dropped_citations", d);
     }
     if (o && a->notice && a->notice[0])
-        json_object_set_new(o, "notice", json_string(a->notice));
+        json_object_set_new(o, "notice", rag_render_str(a->notice));
     if (o && t->search_notice[0])
-        json_object_set_new(o, "search_notice", json_string(t->search_notice));
+        json_object_set_new(o, "search_notice", rag_render_str(t->search_notice));
     if (o && a->model)
-        json_object_set_new(o, "model", json_string(a->model));
+        json_object_set_new(o, "model", rag_render_str(a->model));
     if (o)
         json_object_set_new(o, "usage", json_pack("{s:I,s:I,s:f}", "tokens_in",
                                                   (json_int_t)a->tokens_in, "tokens_out",
@@ -114,16 +162,17 @@ json_t *rag_render_sources(const rag_hits *hits, int relevant)
     for (size_t i = 0; arr && i < hits->n; i++) {
         const rag_hit *h = &hits->items[i];
         json_array_append_new(arr, json_pack(
-            "{s:i,s:I,s:s,s:s,s:i,s:i,s:s,s:s,s:f,s:o}", "n", (int)i + 1, "chunk_id",
-            (json_int_t)h->row.chunk_id, "doc", h->row.doc, "title", h->row.title,
-            "page_start", h->row.page_start, "page_end", h->row.page_end, "section",
-            h->row.section, "text", h->row.text, "score", h->score, "stages",
+            "{s:i,s:I,s:o,s:o,s:i,s:i,s:o,s:o,s:f,s:o}", "n", (int)i + 1, "chunk_id",
+            (json_int_t)h->row.chunk_id, "doc", rag_render_str(h->row.doc), "title",
+            rag_render_str(h->row.title), "page_start", h->row.page_start, "page_end",
+            h->row.page_end, "section", rag_render_str(h->row.section), "text",
+            rag_render_str(h->row.text), "score", h->score, "stages",
             stages_json(&h->stages)));
     }
     o = json_pack("{s:o,s:s,s:b}", "sources", arr, "mode",
                   rag_search_mode_name(hits->mode_used), "relevant", relevant);
     if (o && hits->notice[0])
-        json_object_set_new(o, "notice", json_string(hits->notice));
+        json_object_set_new(o, "notice", rag_render_str(hits->notice));
     return o;
 }
 

@@ -1,5 +1,6 @@
 /* render.h - the JSON shapes of search and ask results (DESIGN.md's
- * command-line contract), shared by the CLI and the public API.
+ * command-line contract), shared by the CLI and the public API, and the
+ * helper every JSON string in src/api goes through (rag_render_str).
  *
  * Thread safety: pure functions.
  */
@@ -33,5 +34,21 @@ const char *rag_render_fusion_name(const rag_hits *hits);
  * round-trips, and text built from it rounds as from the double); caller
  * frees with free(). */
 char *rag_render_dump(const json_t *o);
+
+/* The one way text goes into the JSON built here and in src/api: a JSON
+ * string that is always valid UTF-8. jansson refuses invalid UTF-8 (and
+ * json_pack's "s" then fails the whole object, dropping a result, a
+ * citation or a report), while file names, paths, questions and remote
+ * messages can hold any bytes: each byte that is not part of a valid UTF-8
+ * sequence becomes U+FFFD. NULL s is "". New reference; NULL only on OOM
+ * (json_pack's "o" then fails cleanly). */
+json_t *rag_render_str(const char *s);
+json_t *rag_render_strn(const char *s, size_t n_bytes);
+/* Same, but NULL s gives JSON null. */
+json_t *rag_render_str_or_null(const char *s);
+/* s with invalid bytes replaced, as a new string (caller frees with
+ * rag_free); for object keys and for text used both in a search and in its
+ * JSON. NULL on OOM. */
+char *rag_render_utf8_dup(const char *s);
 
 #endif

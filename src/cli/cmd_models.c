@@ -6,7 +6,9 @@
  * D is the models root: --dir, else $DOCRAG_MODELS, else
  * ~/.cache/docrag/models. A pulled model lives in D/ID (ID = "org/name").
  * The Hub is $HF_ENDPOINT or https://huggingface.co; $HF_TOKEN is sent as a
- * bearer token when set. Both go through docrag_models_* (no engine).
+ * bearer token when set. Both go through docrag_models_*; `pull` reads its
+ * limits from the config (models.pull_timeout_s, models.pull_idle_s,
+ * models.pull_max_retry_after_s; --config / --set as for every command).
  */
 #include "cli.h"
 
@@ -15,7 +17,8 @@
 #include <unistd.h>
 
 static const char USAGE[] =
-    "docrag models pull ID [--dir D] [--revision R] | docrag models list [--dir D]";
+    "docrag models pull ID [--dir D] [--revision R] [--set models.pull_timeout_s=S] | "
+    "docrag models list [--dir D]";
 
 static void human(char *out, size_t n, double bytes)
 {
@@ -106,9 +109,14 @@ static int list(const docrag_models_opts *o)
 int cmd_models(int argc, char **argv)
 {
     docrag_models_opts o;
+    cli_common common;
+    docrag_engine *cfg = NULL;
     const char *id = NULL, *sub;
+    int rc;
     docrag_models_opts_init(&o);
     o.revision = "main";
+    if (cli_common_parse(&common, &argc, argv))
+        return 2;
     if (argc < 2)
         return cli_usage(USAGE);
     sub = argv[1];
@@ -127,7 +135,14 @@ int cmd_models(int argc, char **argv)
     if (!strcmp(sub, "pull")) {
         if (!id)
             return cli_usage(USAGE);
-        return pull(id, &o);
+        /* the pull's limits come from the configuration (--config, --set) */
+        common.engine.scope = DOCRAG_SCOPE_CONFIG;
+        if (cli_open(&cfg, NULL, &common))
+            return 1;
+        o.config = cfg;
+        rc = pull(id, &o);
+        cli_close(cfg, NULL);
+        return rc;
     }
     if (!strcmp(sub, "list")) {
         if (id)

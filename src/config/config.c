@@ -384,6 +384,14 @@ static const char *unknown_hint(const char *key, int backend_field)
     return cfg_did_you_mean(key, cands, n);
 }
 
+double rag_backend_deadline_ms(const rag_backend_cfg *b)
+{
+    if (b->deadline_ms > 0)
+        return (double)b->deadline_ms;
+    return (double)(b->timeout_ms > 0 ? b->timeout_ms : 30000) *
+           (double)((b->max_retries > 0 ? b->max_retries : 0) + 1);
+}
+
 const rag_backend_cfg *rag_config_backend(const rag_config *c, const char *name)
 {
     if (!c || !name)

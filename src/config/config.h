@@ -30,9 +30,14 @@ typedef struct {
     char **models;     /* optional ordered fallback model list (LLM) */
     size_t n_models;
     char *api_key;     /* secret: never logged; NULL when unset */
-    int timeout_ms;    /* total request timeout */
+    int timeout_ms;    /* one attempt's timeout */
     int connect_timeout_ms;
     int max_retries;
+    int deadline_ms;   /* one call, every attempt and wait included;
+                          0 = timeout_ms * (max_retries + 1) */
+    int max_retry_after_ms; /* longest Retry-After / estimated_time waited */
+    long max_stream_bytes;  /* bytes of one streamed answer (SSE / NDJSON) */
+    long max_answer_bytes;  /* bytes of the answer text an LLM may send */
     double requests_per_second; /* 0 = unlimited */
     int max_in_flight;
     double price_in_per_mtok;   /* USD per million input tokens */
@@ -103,6 +108,10 @@ typedef struct rag_config {
 
     char *log_level;          /* "debug", "info", "warn", "error" */
 
+    int models_pull_timeout_s;   /* `models pull`: the whole pull; 0 = none */
+    int models_pull_idle_s;      /* an attempt with no byte for this long fails */
+    int models_pull_max_retry_after_s; /* longest Hub Retry-After waited */
+
     rag_backend_cfg backends[RAG_MAX_BACKENDS];
     size_t n_backends;
     char *chain_embed[RAG_MAX_CHAIN];
@@ -157,6 +166,10 @@ int rag_config_show_ex(rag_buf *out, const rag_config *cfg, unsigned flags);
 /* 1 if s is empty or a placeholder token ("dummy", "hf_xxx", "changeme",
  * "your_token_here", "<...>", ... — list in docs/configuration.md). */
 int rag_config_is_placeholder(const char *s);
+/* The one deadline of a call to b, in ms: deadline_ms when set, else
+ * timeout_ms * (max_retries + 1) (every attempt its full timeout, the
+ * waits between them from the same allowance). */
+double rag_backend_deadline_ms(const rag_backend_cfg *b);
 /* Find a back-end by name; NULL if absent. Borrowed. */
 const rag_backend_cfg *rag_config_backend(const rag_config *cfg,
                                           const char *name);

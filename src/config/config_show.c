@@ -5,7 +5,8 @@
  * printed as "****" when set and left out when not: not even its length or
  * last characters leave the process. The YAML form loads back as a config
  * file ("****" is a placeholder, so a reloaded back-end is disabled). Strings are double-quoted with JSON escapes,
- * which is valid YAML too.
+ * which is valid YAML too. A password inside a URL (userinfo "user:PASS@",
+ * in any string or list value) is a secret too: printed as "user:****@".
  */
 #include "config_int.h"
 
@@ -25,6 +26,42 @@ static int put_quoted(rag_buf *out, const char *s)
             rc = rag_buf_putc(out, (char)*p);
     }
     return rc == RAG_OK ? rag_buf_putc(out, '"') : rc;
+}
+
+/* put_quoted with the password of every URL userinfo masked: after a
+ * scheme's "://", "user:PASS@host" becomes "user:****@host", and a userinfo
+ * with no ':' (a bare token, "TOKEN@host") becomes "****@host". The
+ * password is a secret like api_key, wherever a URL is given. */
+static int put_quoted_masked(rag_buf *out, const char *s)
+{
+    rag_buf b = RAG_BUF_INIT;
+    const char *p = s ? s : "", *sep;
+    int rc = RAG_OK;
+
+    while (rc == RAG_OK && (sep = strstr(p, "://")) != NULL) {
+        const char *auth = sep + 3, *end = auth + strcspn(auth, "/?#"), *at = NULL;
+        for (const char *q = auth; q < end; q++)
+            if (*q == '@')
+                at = q;
+        if (!at) {
+            rc = rag_buf_append(&b, p, (size_t)(auth - p));
+            p = auth;
+            continue;
+        }
+        {
+            const char *colon = memchr(auth, ':', (size_t)(at - auth));
+            rc = rag_buf_append(&b, p, (size_t)((colon ? colon + 1 : auth) - p));
+            if (rc == RAG_OK)
+                rc = rag_buf_puts(&b, "****");
+            p = at;
+        }
+    }
+    if (rc == RAG_OK)
+        rc = rag_buf_puts(&b, p);
+    if (rc == RAG_OK)
+        rc = put_quoted(out, b.data ? b.data : "");
+    rag_buf_fini(&b);
+    return rc;
 }
 
 static int is_secret(const struct cfg_field *f)
@@ -49,7 +86,7 @@ static int put_value(rag_buf *out, const struct cfg_field *f, const void *base)
             return put_quoted(out, s && *s ? "****" : "");
         if (!s)
             return rag_buf_puts(out, "null");
-        return put_quoted(out, s);
+        return put_quoted_masked(out, s);
     }
     case CFG_LIST: {
         size_t n = *(const size_t *)((const char *)base + f->count_offset);
@@ -59,7 +96,7 @@ static int put_value(rag_buf *out, const struct cfg_field *f, const void *base)
             if (i)
                 rc = rag_buf_puts(out, ", ");
             if (rc == RAG_OK)
-                rc = put_quoted(out, is_secret(f) ? "****" : items[i]);
+                rc = is_secret(f) ? put_quoted(out, "****") : put_quoted_masked(out, items[i]);
         }
         return rc == RAG_OK ? rag_buf_putc(out, ']') : rc;
     }

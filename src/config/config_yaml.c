@@ -4,7 +4,9 @@
  *  1. libyaml's document loader: syntax errors with line and column, the
  *     position of every value (for later range/type/${VAR} errors), and the
  *     names under `backends:` (user-chosen keys, which a fixed schema cannot
- *     describe).
+ *     describe). Pass 1 also refuses what libcyaml would mishandle: a key
+ *     that is a list or mapping ("? [a, b]", libcyaml: "Internal error")
+ *     and a second document after "---" (libcyaml reads only the first).
  *  2. libcyaml with a schema generated from the field tables: every key the
  *     tables know, each backend found in pass 1 with the backend fields.
  *     libcyaml rejects unknown keys and wrong kinds (a list where a scalar
@@ -558,6 +560,15 @@ static int check_tree(cfg_doc *d, rag_err *err)
             }
             for (size_t i = 0; i < n_pairs && rc == RAG_OK; i++) {
                 yaml_node_t *ki = yaml_document_get_node(&d->ydoc, a0[i].key);
+                /* "? [a, b]\n: c": a list or mapping as a key. No key of
+                 * ours is one, and libcyaml only says "Internal error". */
+                if (ki && ki->type != YAML_SCALAR_NODE) {
+                    rc = rag_fail(err, RAG_EFORMAT, "%s:%d:%d: a key must be a plain "
+                                  "word, not a %s", d->name, (int)ki->start_mark.line + 1,
+                                  (int)ki->start_mark.column + 1,
+                                  ki->type == YAML_SEQUENCE_NODE ? "list" : "mapping");
+                    break;
+                }
                 for (size_t j = 0; ki && ki->type == YAML_SCALAR_NODE && j < i; j++) {
                     yaml_node_t *kj = yaml_document_get_node(&d->ydoc, a0[j].key);
                     if (kj && kj->type == YAML_SCALAR_NODE &&
@@ -685,8 +696,38 @@ int cfg_doc_parse(cfg_doc **out, const char *name, const char *text, size_t n_by
         cfg_doc_destroy(d);
         return rc;
     }
-    yaml_parser_delete(&parser);
     d->has_ydoc = 1;
+    {
+        /* A config file is one document. libcyaml reads only the first, so
+         * "---" followed by more settings would be dropped without a word. */
+        yaml_document_t next;
+        if (!yaml_parser_load(&parser, &next)) {
+            yaml_mark_t m = parser.problem_mark;
+            rc = parser.error == YAML_MEMORY_ERROR
+                     ? rag_fail(err, RAG_ENOMEM, "config: out of memory")
+                     : rag_fail(err, RAG_EFORMAT, "%s:%d:%d: %s", d->name, (int)m.line + 1,
+                                (int)m.column + 1,
+                                parser.problem ? parser.problem : "malformed YAML");
+            yaml_parser_delete(&parser);
+            cfg_doc_destroy(d);
+            return rc;
+        }
+        yaml_node_t *r2 = yaml_document_get_root_node(&next);
+        /* a trailing "---" with nothing after it is an empty document */
+        if (r2 && !(r2->type == YAML_SCALAR_NODE && r2->data.scalar.length == 0 &&
+                    r2->data.scalar.style == YAML_PLAIN_SCALAR_STYLE)) {
+            yaml_mark_t m = next.start_mark;
+            yaml_document_delete(&next);
+            yaml_parser_delete(&parser);
+            rc = rag_fail(err, RAG_EFORMAT, "%s:%d:%d: a second YAML document ('---'); a "
+                          "config file holds one document: merge the settings into the first",
+                          d->name, (int)m.line + 1, (int)m.column + 1);
+            cfg_doc_destroy(d);
+            return rc;
+        }
+        yaml_document_delete(&next);
+    }
+    yaml_parser_delete(&parser);
     {
         yaml_node_t *root = yaml_document_get_root_node(&d->ydoc);
         if (!root) {

@@ -58,6 +58,30 @@ static size_t chain_dim(const rag_embedder *base)
         if (d) /* same model, same size: the others need no probe of their own */
             declare_dim(c, d);
     }
+    if (!c->dim) {
+        /* say why, member by member (dim() itself can only return 0) */
+        size_t o = 0;
+        c->last.message[0] = '\0';
+        for (size_t i = 0; i < c->n && o < sizeof c->last.message - 1; i++) {
+            const char *why = rag_chain_skip_reason(c->usage, &c->mem[i], NULL);
+            const rag_call_info *li = why || !c->m[i] ? NULL : rag_embedder_last_call(c->m[i]);
+            int w;
+            if (!why && !c->m[i])
+                why = "disabled";
+            if (!why)
+                why = li && li->message[0] ? li->message : "no answer";
+            /* a remote member's message already starts with its name */
+            if (!strncmp(why, c->names[i], strlen(c->names[i])) &&
+                why[strlen(c->names[i])] == ':')
+                w = snprintf(c->last.message + o, sizeof c->last.message - o, "%s%s",
+                             o ? "; " : "", why);
+            else
+                w = snprintf(c->last.message + o, sizeof c->last.message - o, "%s%s: %s",
+                             o ? "; " : "", c->names[i], why);
+            if (w > 0)
+                o += (size_t)w;
+        }
+    }
     return c->dim;
 }
 
@@ -92,6 +116,8 @@ static int member_call(void *ctx, size_t i, rag_chain_outcome *oc, rag_err *err)
         /* chain_dim just asked every member: no second probe per member */
         info = rag_embedder_last_call(c->m[i]);
         oc->error_class = info && info->error_class ? info->error_class : "connect";
+        if (info && info->message[0])
+            return rag_fail(err, RAG_EBACKEND, "cannot tell its dimension: %s", info->message);
         return rag_fail(err, RAG_EBACKEND, "unreachable: cannot tell its dimension (%s)",
                         oc->error_class);
     }

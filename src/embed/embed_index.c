@@ -441,9 +441,15 @@ int rag_embed_index(rag_index *ix, rag_embedder *e, const rag_embed_index_opts *
         return rag_fail(err, RAG_EINVAL, "embedder '%s': model id longer than %zu bytes",
                         rag_embedder_served_by(e), sizeof p.model - 1);
     p.dim = rag_embedder_dim(e);
-    if (p.dim == 0)
+    if (p.dim == 0) {
+        /* the probe's own error names the back-end, its URL and the status */
+        const rag_call_info *li = rag_embedder_last_call(e);
+        if (li && li->message[0])
+            return rag_fail(err, RAG_EBACKEND, "embedder '%s' (model %s) cannot tell its "
+                            "dimension: %s", rag_embedder_served_by(e), id, li->message);
         return rag_fail(err, RAG_EBACKEND, "embedder '%s' (model %s) cannot tell its "
                         "dimension: is it reachable?", rag_embedder_served_by(e), id);
+    }
 
     if ((rc = settle_model(&p, id, rep, err)) < 0)
         goto done;

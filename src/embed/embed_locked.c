@@ -31,6 +31,12 @@ static size_t locked_dim(const rag_embedder *e)
     /* dim() may probe a remote server once: same rule as embed */
     pthread_mutex_lock(&l->mu);
     d = rag_embedder_dim(l->inner);
+    if (!d) { /* a failed probe: why is in the inner's last call */
+        const rag_call_info *ci = rag_embedder_last_call(l->inner);
+        tl_have_call = ci != NULL;
+        if (ci)
+            tl_call = *ci;
+    }
     pthread_mutex_unlock(&l->mu);
     return d;
 }

@@ -211,8 +211,14 @@ static size_t remote_dim(const rag_embedder *base)
     if (!e->dim) {
         const char *probe = "dimension probe";
         rag_err perr = {0};
-        if (send_batch(e, &probe, 1, NULL, &perr) < 0)
+        /* dim() has no error channel: keep why, for last_call()->message */
+        if (send_batch(e, &probe, 1, NULL, &perr) < 0) {
             rag_log(RAG_LOG_DEBUG, "%s: dimension probe failed: %s", e->name, perr.msg);
+            snprintf(e->last.message, sizeof e->last.message, "%s",
+                     perr.msg[0] ? perr.msg : rag_status_name(perr.code));
+            if (!e->last.error_class)
+                e->last.error_class = "error";
+        }
     }
     return e->dim;
 }
@@ -266,6 +272,8 @@ static int remote_embed(rag_embedder *base, const char *const *texts, size_t n_t
     }
     if (rc < 0 && !e->last.error_class)
         e->last.error_class = "error";
+    if (rc < 0 && err)
+        snprintf(e->last.message, sizeof e->last.message, "%s", err->msg);
     if (rc == RAG_OK)
         e->last.error_class = NULL;
     e->last.latency_ms = rag_now_ms() - t0;

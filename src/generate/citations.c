@@ -8,10 +8,16 @@
  * Anything else inside brackets ("[x86]", "[a]", "[1.2]") is not a
  * citation and is left alone. A range expands to its numbers (at most 32
  * per group; a reversed or larger range is not a citation).
+ *
+ * A number of any length is a citation: one too large for an int is read
+ * as INT_MAX, so it can never match a chunk and is dropped like any other
+ * number that was not given (an earlier cut-off at 100000 made such a
+ * group "not a citation", and it stayed in the answer).
  */
 #include "generate.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -53,6 +59,7 @@ static const char *skip_label(const char *p)
     return p;
 }
 
+/* Digits to an int, saturating at INT_MAX (the digits are all consumed). */
 static const char *read_num(const char *p, int *out)
 {
     long v = 0;
@@ -60,8 +67,8 @@ static const char *read_num(const char *p, int *out)
         return NULL;
     while (isdigit((unsigned char)*p)) {
         v = v * 10 + (*p - '0');
-        if (v > 100000)
-            return NULL;
+        if (v > INT_MAX)
+            v = INT_MAX;
         p++;
     }
     if (*p == '.' && isdigit((unsigned char)p[1]))
@@ -90,10 +97,10 @@ static const char *parse_group(const char *p, rag_cite_group *g)
                 return NULL;
             s = q;
         }
-        for (int v = a; v <= b; v++) {
+        for (long v = a; v <= b; v++) { /* long: b may be INT_MAX */
             if (g->n == MAX_PER_GROUP)
                 return NULL;
-            g->nums[g->n++] = v;
+            g->nums[g->n++] = (int)v;
         }
         s = skip_ws(s);
         if (*s == ']')

@@ -42,6 +42,36 @@ void rag_llm_destroy(rag_llm *llm)
         llm->ops->destroy(llm);
 }
 
+int llm_answer_append_fail(const rag_llm *llm, int rc, rag_llm_result *res, rag_err *err)
+{
+    if (rc == RAG_ELIMIT) {
+        res->cls = RAG_NET_TOO_LARGE;
+        return rag_fail(err, RAG_ELIMIT, "%s: answer longer than %zu bytes "
+                        "(backends.%s.max_answer_bytes); stream cut", llm->name,
+                        llm->max_answer_bytes, llm->name);
+    }
+    res->cls = RAG_NET_INTERNAL;
+    return rag_fail(err, RAG_ENOMEM, "%s: out of memory holding the answer (%s)", llm->name,
+                    rag_status_name(rc));
+}
+
+json_t *llm_json_message(const rag_llm_message *m)
+{
+    const char *c = m->content ? m->content : "";
+    size_t n = strlen(c);
+    rag_buf b = RAG_BUF_INIT;
+    json_t *o;
+    if (rag_utf8_valid(c, n))
+        return json_pack("{s:s,s:s#}", "role", m->role, "content", c, n);
+    if (rag_utf8_sanitize(&b, c, n, NULL) < 0) {
+        rag_buf_fini(&b);
+        return NULL;
+    }
+    o = json_pack("{s:s,s:s#}", "role", m->role, "content", b.data ? b.data : "", b.len);
+    rag_buf_fini(&b);
+    return o;
+}
+
 static const char *default_url(const char *type)
 {
     if (!strcmp(type, "hf_providers"))
@@ -75,8 +105,14 @@ int llm_endpoint_create(rag_net_endpoint **out, const rag_backend_cfg *cfg,
             o.idle_timeout_ms = cfg->timeout_ms;
     }
     o.retry.max_attempts = cfg->max_retries >= 0 ? cfg->max_retries + 1 : 1;
+    /* one deadline for the call: attempts, backoff and Retry-After */
+    o.retry.budget_ms = rag_backend_deadline_ms(cfg);
+    if (cfg->max_retry_after_ms > 0)
+        o.retry.max_server_wait_ms = cfg->max_retry_after_ms;
     o.rate_per_s = cfg->requests_per_second;
     o.max_in_flight = cfg->max_in_flight;
+    if (cfg->max_stream_bytes > 0) /* else the net default (16 MiB) */
+        o.max_stream_bytes = (size_t)cfg->max_stream_bytes;
     if (tune) {
         if (tune->retry)
             o.retry = *tune->retry;
@@ -94,6 +130,8 @@ int llm_base_init(rag_llm *llm, const struct rag_llm_ops *ops,
                   rag_err *err)
 {
     llm->ops = ops;
+    llm->max_answer_bytes = cfg->max_answer_bytes > 0 ? (size_t)cfg->max_answer_bytes
+                                                      : (size_t)RAG_LLM_MAX_ANSWER_BYTES;
     llm->name = rag_strdup(cfg->name ? cfg->name : cfg->type);
     if (!llm->name)
         return rag_fail(err, RAG_ENOMEM, "out of memory");

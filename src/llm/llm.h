@@ -85,6 +85,8 @@ struct rag_llm {
     const struct rag_llm_ops *ops;
     char *name;               /* config name, e.g. "hf_router" (owned) */
     rag_net_endpoint *ep;     /* owned; NULL for non-HTTP back-ends */
+    size_t max_answer_bytes;  /* answer text cap (max_answer_bytes); a longer
+                                 reply fails RAG_ELIMIT, class too_large */
 };
 
 int rag_llm_chat(rag_llm *llm, const rag_llm_message *msgs, size_t n_msgs,

@@ -23,6 +23,7 @@ typedef struct {
     void *ctx;
     rag_llm_result *res;
     int malformed, user_stop, timed_out;
+    int append_rc;    /* rag_buf_append failure: the answer cap or OOM */
     double deadline;
     int64_t n_in, n_out;
     int have_usage;
@@ -50,8 +51,9 @@ static int on_line(const rag_net_event *ev, void *ud)
     if (json_is_string(content) && json_string_length(content) > 0) {
         const char *s = json_string_value(content);
         size_t n = json_string_length(content);
-        if (rag_buf_append(&c->text, s, n) < 0) {
-            c->malformed = 1;
+        int arc = rag_buf_append(&c->text, s, n);
+        if (arc < 0) {
+            c->append_rc = arc; /* the cap or out of memory, not a bad event */
             return 1;
         }
         c->res->n_tokens_delivered++;
@@ -76,8 +78,8 @@ static char *build_body(const char *model, const rag_llm_message *msgs, size_t n
 
     if (root && arr && o) {
         for (size_t i = 0; i < n_msgs; i++)
-            json_array_append_new(arr, json_pack("{s:s,s:s}", "role", msgs[i].role,
-                                                 "content", msgs[i].content));
+            if (json_array_append_new(arr, llm_json_message(&msgs[i])) < 0)
+                goto done;
         json_object_set_new(root, "model", json_string(model));
         json_object_set(root, "messages", arr);
         json_object_set_new(root, "stream", json_true());
@@ -95,6 +97,7 @@ static char *build_body(const char *model, const rag_llm_message *msgs, size_t n
         json_get_alloc_funcs(&jm, &jf);
         jf(s);
     }
+done:
     json_decref(o);
     json_decref(arr);
     json_decref(root);
@@ -123,6 +126,7 @@ static int ollama_chat(rag_llm *llm, const rag_llm_message *msgs, size_t n_msgs,
     c.on_token = on_token;
     c.ctx = ctx;
     c.res = res;
+    c.text.max_len = llm->max_answer_bytes;
     c.deadline = opts->timeout_ms > 0 ? rag_now_ms() + (double)opts->timeout_ms : 0;
     req.method = "POST";
     req.path = "/api/chat";
@@ -133,6 +137,7 @@ static int ollama_chat(rag_llm *llm, const rag_llm_message *msgs, size_t n_msgs,
     req.is_cancelled = opts->is_cancelled;
     req.cancel_ctx = opts->cancel_ctx;
     req.expect_done = 1;
+    req.deadline_ms = (double)opts->timeout_ms; /* 0 = the back-end's own */
     rag_net_response_init(&resp);
     res->models_tried = 1;
     rc = rag_net_request_do(llm->ep, &req, &resp, err);
@@ -140,7 +145,9 @@ static int ollama_chat(rag_llm *llm, const rag_llm_message *msgs, size_t n_msgs,
     res->status = resp.status;
     res->cls = resp.cls;
     res->retries = resp.attempts > 1 ? resp.attempts - 1 : 0;
-    if (rc < 0 && c.malformed) {
+    if (rc < 0 && c.append_rc) {
+        rc = llm_answer_append_fail(llm, c.append_rc, res, err);
+    } else if (rc < 0 && c.malformed) {
         res->cls = RAG_NET_MALFORMED;
         rc = rag_fail(err, RAG_EFORMAT, "%s: stream line is not a JSON object", llm->name);
     } else if (rc < 0 && c.timed_out) {

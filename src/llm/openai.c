@@ -31,6 +31,7 @@ typedef struct {
     int malformed;
     int timed_out;
     int user_stop;
+    int append_rc;    /* rag_buf_append failure: the answer cap or OOM */
     double deadline;  /* rag_now_ms() limit, 0 = none */
     int64_t usage_in, usage_out;
     int have_usage;
@@ -69,8 +70,9 @@ static int on_event(const rag_net_event *ev, void *ud)
     if (json_is_string(content) && json_string_length(content) > 0) {
         const char *s = json_string_value(content);
         size_t n = json_string_length(content);
-        if (rag_buf_append(&c->text, s, n) < 0) {
-            c->malformed = 1;
+        int arc = rag_buf_append(&c->text, s, n);
+        if (arc < 0) {
+            c->append_rc = arc; /* the cap or out of memory, not a bad event */
             return 1;
         }
         c->res->n_tokens_delivered++;
@@ -91,8 +93,8 @@ static char *build_body(const char *model, const rag_llm_message *msgs, size_t n
     if (!root || !arr)
         goto done;
     for (size_t i = 0; i < n_msgs; i++)
-        json_array_append_new(arr, json_pack("{s:s,s:s}", "role", msgs[i].role,
-                                             "content", msgs[i].content));
+        if (json_array_append_new(arr, llm_json_message(&msgs[i])) < 0)
+            goto done;
     json_object_set_new(root, "model", json_string(model));
     json_object_set(root, "messages", arr);
     json_object_set_new(root, "stream", json_true());
@@ -139,6 +141,7 @@ static int openai_chat(rag_llm *llm, const rag_llm_message *msgs, size_t n_msgs,
         c.on_token = on_token;
         c.ctx = ctx;
         c.res = res;
+        c.text.max_len = llm->max_answer_bytes;
         c.deadline = opts->timeout_ms > 0 ? t0 + (double)opts->timeout_ms : 0;
         req.method = "POST";
         req.path = "/chat/completions";
@@ -149,6 +152,8 @@ static int openai_chat(rag_llm *llm, const rag_llm_message *msgs, size_t n_msgs,
         req.is_cancelled = opts->is_cancelled;
         req.cancel_ctx = opts->cancel_ctx;
         req.expect_done = 1;
+        if (c.deadline > 0) /* the whole call, every model and retry in it */
+            req.deadline_ms = c.deadline - rag_now_ms() > 1 ? c.deadline - rag_now_ms() : 1;
         rag_net_response_init(&resp);
         res->models_tried++;
         rc = rag_net_request_do(llm->ep, &req, &resp, err);
@@ -161,6 +166,8 @@ static int openai_chat(rag_llm *llm, const rag_llm_message *msgs, size_t n_msgs,
             res->cls = RAG_NET_MALFORMED;
             rc = rag_fail(err, RAG_EFORMAT, "%s: %s: empty or non-stream reply",
                           llm->name, o->models[m]);
+        } else if (rc < 0 && c.append_rc) {
+            rc = llm_answer_append_fail(llm, c.append_rc, res, err);
         } else if (rc < 0 && c.malformed) {
             res->cls = RAG_NET_MALFORMED;
             rc = rag_fail(err, RAG_EFORMAT, "%s: %s: stream event is not a JSON chunk",
@@ -190,7 +197,7 @@ static int openai_chat(rag_llm *llm, const rag_llm_message *msgs, size_t n_msgs,
                               rag_llm_model_error(resp.status, resp.body.data);
             rag_buf_fini(&c.text);
             rag_net_response_fini(&resp);
-            if (!model_level || c.user_stop)
+            if (!model_level || c.user_stop || c.append_rc)
                 break;
             rag_log(RAG_LOG_INFO, "%s: model %s refused (HTTP %ld); trying the next model",
                     llm->name, o->models[m], res->status);

@@ -24,6 +24,7 @@
 
 #define POOL_MAX 64
 #define SNIPPET_BYTES 200
+#define STREAM_LINE_MAX (1u << 20) /* one SSE / NDJSON line */
 
 struct rag_net_endpoint {
     char *name;
@@ -98,6 +99,7 @@ rag_net_endpoint_opts rag_net_endpoint_default_opts(void)
     o.stream_timeout_ms = 0;
     o.idle_timeout_ms = 30000;
     o.max_body_bytes = (size_t)16 << 20;
+    o.max_stream_bytes = (size_t)16 << 20;
     o.retry.max_attempts = 4;
     o.retry.base_ms = 200;
     o.retry.cap_ms = 10000;
@@ -176,6 +178,8 @@ int rag_net_endpoint_create(rag_net_endpoint **out,
     ep->opts.headers = ep->opts.secrets = NULL;
     if (ep->opts.max_body_bytes == 0)
         ep->opts.max_body_bytes = (size_t)16 << 20;
+    if (ep->opts.max_stream_bytes == 0)
+        ep->opts.max_stream_bytes = (size_t)16 << 20;
     if (ep->opts.retry.max_attempts < 1)
         ep->opts.retry.max_attempts = 1;
     ep->name = rag_strdup(opts->name ? opts->name : "endpoint");
@@ -335,23 +339,6 @@ static void handle_give(rag_net_endpoint *ep, CURL *h)
         curl_easy_cleanup(h);
 }
 
-/* Copy src into dst (printable, one line, at most n_dst - 1 bytes) with the
- * endpoint's secrets redacted. Redaction runs on a generous prefix *before*
- * truncating, so a secret cut in two by the truncation cannot leak its head. */
-static void redacted_copy(const rag_net_endpoint *ep, char *dst, size_t n_dst,
-                          const char *src, size_t n_src)
-{
-    char tmp[4096];
-    size_t n = n_src < sizeof tmp - 1 ? n_src : sizeof tmp - 1;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)src[i];
-        tmp[i] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
-    }
-    tmp[n] = '\0';
-    rag_net_redact(tmp, (const char *const *)ep->secrets);
-    snprintf(dst, n_dst, "%s", tmp);
-}
-
 /* ---- one attempt -------------------------------------------------------------- */
 
 struct xfer {
@@ -367,7 +354,9 @@ struct xfer {
     int stopped;          /* a callback ended the transfer */
     rag_net_class stop_cls;
     char stop_msg[200];
-    int too_large;
+    int too_large;        /* 1 body over max_body_bytes, 2 stream over
+                             max_stream_bytes, 3 one stream line over the
+                             line cap */
     size_t rx_bytes;      /* body bytes received (streams included) */
     double last_rx_ms;    /* real clock */
     int idle_fired;
@@ -389,7 +378,7 @@ static int remote_error_object(const rag_net_endpoint *ep, json_t *j, char *msg,
         text = json_string_value(e);
     else if (json_is_object(e) && json_is_string(json_object_get(e, "message")))
         text = json_string_value(json_object_get(e, "message"));
-    redacted_copy(ep, msg, n_msg, text, strlen(text));
+    rag_net_excerpt(msg, n_msg, text, strlen(text), (const char *const *)ep->secrets);
     return 1;
 }
 
@@ -416,7 +405,17 @@ static int on_sse(const char *event, const char *data, size_t n, const char *id,
         ev.done = 1;
         return deliver(x, &ev);
     }
-    ev.json = json_loadb(data, n, JSON_DECODE_ANY, NULL);
+    {
+        json_error_t je;
+        ev.json = json_loadb(data, n, JSON_DECODE_ANY, &je);
+        if (!ev.json && json_error_code(&je) == json_error_out_of_memory) {
+            /* not the server's fault: say so, not "not a JSON chunk" */
+            x->stop_cls = RAG_NET_INTERNAL;
+            snprintf(x->stop_msg, sizeof x->stop_msg,
+                     "out of memory reading stream event %zu", x->resp->n_events + 1);
+            return 1;
+        }
+    }
     if (ev.json && remote_error_object(x->ep, ev.json, x->stop_msg, sizeof x->stop_msg)) {
         x->stop_cls = RAG_NET_REMOTE_ERROR;
         json_decref(ev.json);
@@ -436,6 +435,12 @@ static int on_ndjson(const char *line, size_t n, void *ud)
     int stop;
 
     ev.json = json_loadb(line, n, JSON_DECODE_ANY, &je);
+    if (!ev.json && json_error_code(&je) == json_error_out_of_memory) {
+        x->stop_cls = RAG_NET_INTERNAL;
+        snprintf(x->stop_msg, sizeof x->stop_msg, "out of memory reading stream line %zu",
+                 x->resp->n_events + 1);
+        return 1;
+    }
     if (!ev.json) {
         x->stop_cls = RAG_NET_MALFORMED;
         snprintf(x->stop_msg, sizeof x->stop_msg,
@@ -470,10 +475,16 @@ static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *ud)
                             status >= 200 && status < 300;
     }
     if (x->body_is_stream) {
+        /* a stream that never ends must not grow the caller without bound:
+         * it is cut at max_stream_bytes like a body at max_body_bytes */
+        if (x->rx_bytes > x->ep->opts.max_stream_bytes) {
+            x->too_large = 2;
+            return 0;
+        }
         rc = x->req->stream == RAG_NET_STREAM_SSE ? rag_sse_feed(x->sse, ptr, n)
                                                   : rag_ndjson_feed(x->nd, ptr, n);
         if (rc == RAG_ELIMIT) {
-            x->too_large = 1;
+            x->too_large = 3;
             return 0;
         }
         if (rc < 0) {
@@ -561,15 +572,17 @@ static int is_connect_error(CURLcode c)
            c == CURLE_HTTP2 || c == CURLE_HTTP2_STREAM;
 }
 
+/* Never the body verbatim: its error message, redacted, then bounded. */
 static void snippet(const rag_net_endpoint *ep, char *out, size_t n_out, const rag_buf *b)
 {
-    redacted_copy(ep, out, n_out < SNIPPET_BYTES + 1 ? n_out : SNIPPET_BYTES + 1,
-                  b->data ? b->data : "", b->data ? b->len : 0);
+    rag_net_excerpt(out, n_out < SNIPPET_BYTES + 1 ? n_out : SNIPPET_BYTES + 1,
+                    b->data, b->data ? b->len : 0, (const char *const *)ep->secrets);
 }
 
 typedef struct {
     rag_net_class cls;
     int retryable;
+    int deadline_hit;      /* cut short by the call's deadline */
     size_t rx_bytes;
     double hint_ms;        /* server wait hint, -1 none */
     char msg[400];
@@ -591,9 +604,13 @@ static double estimated_time_ms(const rag_buf *body)
     return ms;
 }
 
+/* One attempt. left_ms: what is left of the call's deadline (< 0: none);
+ * the attempt's own timeouts are cut to it, so an attempt never outlives
+ * the call. */
 static void run_attempt(rag_net_endpoint *ep, const rag_net_request *req,
                         rag_net_response *resp, struct curl_slist *hdrs,
-                        const char *url, const char *method, attempt_result *ar)
+                        const char *url, const char *method, double left_ms,
+                        attempt_result *ar)
 {
     struct xfer x;
     CURLcode cc;
@@ -601,7 +618,9 @@ static void run_attempt(rag_net_endpoint *ep, const rag_net_request *req,
     char snip[SNIPPET_BYTES + 1];
     int is_stream = req->stream != RAG_NET_STREAM_NONE;
     size_t events_before = resp->n_events;
-    int any_events;
+    int any_events, by_deadline = 0;
+    long total_ms = is_stream ? ep->opts.stream_timeout_ms : ep->opts.total_timeout_ms;
+    long connect_ms = ep->opts.connect_timeout_ms;
 
     memset(&x, 0, sizeof x);
     memset(ar, 0, sizeof *ar);
@@ -618,8 +637,8 @@ static void run_attempt(rag_net_endpoint *ep, const rag_net_request *req,
     }
     if (is_stream) {
         int rc = req->stream == RAG_NET_STREAM_SSE
-                     ? rag_sse_create(&x.sse, 1u << 20, on_sse, &x)
-                     : rag_ndjson_create(&x.nd, 1u << 20, on_ndjson, &x);
+                     ? rag_sse_create(&x.sse, STREAM_LINE_MAX, on_sse, &x)
+                     : rag_ndjson_create(&x.nd, STREAM_LINE_MAX, on_ndjson, &x);
         if (rc < 0) {
             ar->cls = RAG_NET_INTERNAL;
             snprintf(ar->msg, sizeof ar->msg, "out of memory");
@@ -638,9 +657,14 @@ static void run_attempt(rag_net_endpoint *ep, const rag_net_request *req,
     curl_easy_setopt(x.h, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(x.h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(x.h, CURLOPT_VERBOSE, 0L); /* never: headers hold secrets */
-    curl_easy_setopt(x.h, CURLOPT_CONNECTTIMEOUT_MS, ep->opts.connect_timeout_ms);
-    curl_easy_setopt(x.h, CURLOPT_TIMEOUT_MS,
-                     is_stream ? ep->opts.stream_timeout_ms : ep->opts.total_timeout_ms);
+    if (left_ms >= 0 && (total_ms <= 0 || left_ms < (double)total_ms)) {
+        total_ms = left_ms < 1 ? 1 : (long)left_ms;
+        by_deadline = 1;
+    }
+    if (total_ms > 0 && connect_ms > total_ms)
+        connect_ms = total_ms;
+    curl_easy_setopt(x.h, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
+    curl_easy_setopt(x.h, CURLOPT_TIMEOUT_MS, total_ms);
     curl_easy_setopt(x.h, CURLOPT_WRITEFUNCTION, write_cb);
     curl_easy_setopt(x.h, CURLOPT_WRITEDATA, &x);
     curl_easy_setopt(x.h, CURLOPT_HEADERFUNCTION, header_cb);
@@ -688,30 +712,44 @@ static void run_attempt(rag_net_endpoint *ep, const rag_net_request *req,
     if (cc != CURLE_OK) {
         if (x.too_large) {
             ar->cls = RAG_NET_TOO_LARGE;
-            snprintf(ar->msg, sizeof ar->msg, "%s %s: response larger than %zu bytes",
-                     method, req->path, ep->opts.max_body_bytes);
+            if (x.too_large == 2)
+                snprintf(ar->msg, sizeof ar->msg, "%s %s: stream longer than %zu bytes "
+                         "(max_stream_bytes), cut after %zu events", method, url,
+                         ep->opts.max_stream_bytes, resp->n_events - events_before);
+            else if (x.too_large == 3)
+                snprintf(ar->msg, sizeof ar->msg, "%s %s: a stream line longer than %u bytes",
+                         method, url, STREAM_LINE_MAX);
+            else
+                snprintf(ar->msg, sizeof ar->msg, "%s %s: response larger than %zu bytes",
+                         method, url, ep->opts.max_body_bytes);
         } else if (x.cancelled) {
             ar->cls = RAG_NET_CANCELLED;
-            snprintf(ar->msg, sizeof ar->msg, "%s %s: stopped by the caller", method,
-                     req->path);
+            snprintf(ar->msg, sizeof ar->msg, "%s %s: stopped by the caller", method, url);
         } else if (x.stop_cls != RAG_NET_OK && (cc == CURLE_WRITE_ERROR)) {
             ar->cls = x.stop_cls;
-            snprintf(ar->msg, sizeof ar->msg, "%s %s: %s", method, req->path, x.stop_msg);
+            snprintf(ar->msg, sizeof ar->msg, "%s %s: %s", method, url, x.stop_msg);
+        } else if (!x.idle_fired && cc == CURLE_OPERATION_TIMEDOUT && by_deadline) {
+            /* the call's deadline, not this attempt's timeout: no time is
+             * left for another attempt */
+            ar->cls = any_events ? RAG_NET_STREAM_CUT : RAG_NET_TIMEOUT;
+            ar->deadline_hit = 1;
+            snprintf(ar->msg, sizeof ar->msg, "%s %s: no answer before the call's deadline%s",
+                     method, url, any_events ? " (stream cut midway)" : "");
         } else if (x.idle_fired || cc == CURLE_OPERATION_TIMEDOUT) {
             ar->cls = any_events ? RAG_NET_STREAM_CUT : RAG_NET_TIMEOUT;
             ar->retryable = !any_events && ep->opts.retry.retry_timeouts;
-            snprintf(ar->msg, sizeof ar->msg, "%s %s: %s%s", method, req->path,
+            snprintf(ar->msg, sizeof ar->msg, "%s %s: %s%s", method, url,
                      x.idle_fired ? "stream idle for longer than the idle timeout"
                                   : curl_easy_strerror(cc),
                      any_events ? " (stream cut midway)" : "");
         } else if (is_connect_error(cc)) {
             ar->cls = any_events ? RAG_NET_STREAM_CUT : RAG_NET_CONNECT;
             ar->retryable = !any_events;
-            snprintf(ar->msg, sizeof ar->msg, "%s %s: %s%s", method, req->path,
+            snprintf(ar->msg, sizeof ar->msg, "%s %s: %s%s", method, url,
                      curl_easy_strerror(cc), any_events ? " (stream cut midway)" : "");
         } else {
             ar->cls = RAG_NET_INTERNAL;
-            snprintf(ar->msg, sizeof ar->msg, "%s %s: %s", method, req->path,
+            snprintf(ar->msg, sizeof ar->msg, "%s %s: %s", method, url,
                      curl_easy_strerror(cc));
         }
         return;
@@ -722,7 +760,7 @@ static void run_attempt(rag_net_endpoint *ep, const rag_net_request *req,
             ar->retryable = !any_events;
             snprintf(ar->msg, sizeof ar->msg,
                      "%s %s: stream ended after %zu events without its end marker",
-                     method, req->path, resp->n_events - events_before);
+                     method, url, resp->n_events - events_before);
             return;
         }
         if (!is_stream && req->expect_json) {
@@ -733,7 +771,7 @@ static void run_attempt(rag_net_endpoint *ep, const rag_net_request *req,
                 ar->cls = RAG_NET_MALFORMED;
                 snprintf(ar->msg, sizeof ar->msg,
                          "%s %s: HTTP %ld body is not JSON (line %d col %d: %s)",
-                         method, req->path, status, je.line, je.column, je.text);
+                         method, url, status, je.line, je.column, je.text);
                 return;
             }
         }
@@ -741,7 +779,7 @@ static void run_attempt(rag_net_endpoint *ep, const rag_net_request *req,
         return;
     }
     snippet(ep, snip, sizeof snip, &resp->body);
-    snprintf(ar->msg, sizeof ar->msg, "%s %s: HTTP %ld%s%s", method, req->path,
+    snprintf(ar->msg, sizeof ar->msg, "%s %s: HTTP %ld%s%s", method, url,
              status, snip[0] ? ": " : "", snip);
     if (status == 429) {
         ar->cls = RAG_NET_RATE_LIMITED;
@@ -833,7 +871,9 @@ int rag_net_request_do(rag_net_endpoint *ep, const rag_net_request *req,
     struct curl_slist *hdrs = NULL;
     attempt_result ar;
     int max_attempts, attempt, rc;
-    double t0 = ep_now(ep), budget = ep->opts.retry.budget_ms;
+    double t0 = ep_now(ep);
+    /* one deadline for the whole call: attempts, backoff, server waits */
+    double budget = req && req->deadline_ms > 0 ? req->deadline_ms : ep->opts.retry.budget_ms;
 
     memset(&ar, 0, sizeof ar);
     rag_buf_clear(&resp->body);
@@ -904,7 +944,7 @@ int rag_net_request_do(rag_net_endpoint *ep, const rag_net_request *req,
         if (!allowed) {
             resp->cls = RAG_NET_BREAKER_OPEN;
             rc = ep_fail(ep, err, RAG_EBACKEND,
-                         "%s %s: circuit breaker open%s%s", method, req->path,
+                         "%s %s: circuit breaker open%s%s", method, url,
                          attempt > 1 ? " after: " : "", attempt > 1 ? ar.msg : "");
             goto done;
         }
@@ -919,7 +959,7 @@ int rag_net_request_do(rag_net_endpoint *ep, const rag_net_request *req,
             resp->cls = RAG_NET_BUDGET;
             rc = ep_fail(ep, err, RAG_EBACKEND,
                          "%s %s: rate limit wait %.0f ms exceeds the remaining budget",
-                         method, req->path, wait_ms);
+                         method, url, wait_ms);
             goto done;
         }
         if (wait_ms > 0)
@@ -935,13 +975,26 @@ int rag_net_request_do(rag_net_endpoint *ep, const rag_net_request *req,
             resp->cls = RAG_NET_BUDGET;
             rc = ep_fail(ep, err, RAG_EBACKEND,
                          "%s %s: no request slot free (%d in flight) within the budget",
-                         method, req->path, ep->opts.max_in_flight);
+                         method, url, ep->opts.max_in_flight);
             goto done;
         }
         pthread_mutex_unlock(&ep->mu);
 
+        remaining = budget > 0 ? budget - (ep_now(ep) - t0) : -1;
+        if (budget > 0 && remaining <= 0) {
+            pthread_mutex_lock(&ep->mu);
+            ep->in_flight--;
+            pthread_cond_signal(&ep->slot_cv);
+            rag_breaker_record(&ep->breaker, ep_now(ep), RAG_BREAKER_NEUTRAL, probe);
+            pthread_mutex_unlock(&ep->mu);
+            resp->cls = RAG_NET_BUDGET;
+            rc = ep_fail(ep, err, RAG_EBACKEND, "%s %s: the call's deadline of %.0f ms "
+                         "passed before attempt %d%s%s", method, url, budget, attempt,
+                         attempt > 1 ? "; last: " : "", attempt > 1 ? ar.msg : "");
+            goto done;
+        }
         a0 = rag_now_ms();
-        run_attempt(ep, req, resp, hdrs, url, method, &ar);
+        run_attempt(ep, req, resp, hdrs, url, method, remaining, &ar);
         resp->attempts = attempt;
         resp->cls = ar.cls;
         {
@@ -968,6 +1021,8 @@ int rag_net_request_do(rag_net_endpoint *ep, const rag_net_request *req,
 
             if (ar.cls != RAG_NET_OK && ar.retryable && attempt < max_attempts) {
                 if (ar.hint_ms >= 0) {
+                    /* honoured up to the cap; the deadline below decides
+                     * whether even that wait fits */
                     delay = ar.hint_ms;
                     if (delay > ep->opts.retry.max_server_wait_ms)
                         delay = ep->opts.retry.max_server_wait_ms;
@@ -988,6 +1043,12 @@ int rag_net_request_do(rag_net_endpoint *ep, const rag_net_request *req,
             rc = RAG_OK;
             goto done;
         }
+        if (ar.deadline_hit) {
+            rc = ep_fail(ep, err, class_status(ar.cls, resp->status),
+                         "%s (deadline of %.0f ms, after %d attempt%s)", ar.msg, budget,
+                         attempt, attempt > 1 ? "s" : "");
+            goto done;
+        }
         if (delay < 0) {
             rc = ep_fail(ep, err, class_status(ar.cls, resp->status), "%s", ar.msg);
             if (attempt > 1 && err) {
@@ -999,9 +1060,17 @@ int rag_net_request_do(rag_net_endpoint *ep, const rag_net_request *req,
             goto done;
         }
         if (budget > 0 && ep_now(ep) - t0 + delay > budget) {
-            rc = ep_fail(ep, err, class_status(ar.cls, resp->status),
-                         "%s (retry budget of %.0f ms exhausted after %d attempts)",
-                         ar.msg, budget, attempt);
+            /* waiting would pass the deadline: fail now, not after the wait */
+            if (ar.hint_ms >= 0)
+                rc = ep_fail(ep, err, class_status(ar.cls, resp->status),
+                             "%s (the server asks to retry in %.0f s; that passes the "
+                             "call's deadline of %.0f ms; %d attempt%s)", ar.msg,
+                             ar.hint_ms / 1000.0, budget, attempt, attempt > 1 ? "s" : "");
+            else
+                rc = ep_fail(ep, err, class_status(ar.cls, resp->status),
+                             "%s (the call's deadline of %.0f ms leaves no time for a retry "
+                             "after %d attempt%s)", ar.msg, budget, attempt,
+                             attempt > 1 ? "s" : "");
             goto done;
         }
         ep_log(ep, RAG_LOG_WARN, "%s; retry %d/%d in %.0f ms", ar.msg, attempt,

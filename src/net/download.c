@@ -30,8 +30,10 @@ rag_hub_opts rag_hub_default_opts(void)
     memset(&o, 0, sizeof o);
     o.revision = "main";
     o.connect_timeout_ms = 10000;
-    o.idle_timeout_ms = 60000;
+    o.idle_timeout_ms = 30000;
     o.max_attempts = 5;
+    o.deadline_ms = 1800000;
+    o.max_retry_after_ms = 30000;
     return o;
 }
 
@@ -56,6 +58,8 @@ typedef struct {
     int write_failed;
     int64_t limit;           /* 0 = not yet known, -1 = none announced */
     int too_long;            /* more bytes than announced: discard */
+    int64_t cap;             /* the file kind's size cap, 0 = none */
+    int too_big;             /* announced or sent more than cap */
 } dl_state;
 
 static void header_value(const char *buf, size_t n, char *out, size_t n_out)
@@ -142,6 +146,12 @@ static size_t dl_write(char *ptr, size_t size, size_t nmemb, void *ud)
         else
             s->limit = -1;
     }
+    if (s->sink_ok && s->cap > 0 &&
+        (s->limit > s->cap || s->offset + s->written + (int64_t)n > s->cap)) {
+        /* a 100 MB "config.json" is refused at its first bytes */
+        s->too_big = 1;
+        return 0;
+    }
     if (s->sink_ok && s->limit > 0 && s->offset + s->written + (int64_t)n > s->limit) {
         s->too_long = 1;
         return 0;
@@ -223,6 +233,11 @@ static void sleep_ms(const rag_hub_opts *o, double ms)
         ;
 }
 
+static double hub_now(const rag_hub_opts *o)
+{
+    return o->clock.now_ms ? o->clock.now_ms(o->clock.userdata) : rag_now_ms();
+}
+
 static int hub_fail(const char *token, rag_err *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static int hub_fail(const char *token, rag_err *err, int code, const char *fmt, ...)
@@ -237,15 +252,30 @@ static int hub_fail(const char *token, rag_err *err, int code, const char *fmt, 
     return rag_fail(err, code, "%s", msg);
 }
 
+/* Append to err->msg (cut to fit). */
+static void err_suffix(rag_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void err_suffix(rag_err *err, const char *fmt, ...)
+{
+    size_t n;
+    va_list ap;
+    if (!err)
+        return;
+    n = strlen(err->msg);
+    va_start(ap, fmt);
+    vsnprintf(err->msg + n, sizeof err->msg - n, fmt, ap);
+    va_end(ap);
+}
+
 static const char *hub_token(const rag_hub_opts *o)
 {
     const char *t = o->token ? o->token : getenv("HF_TOKEN");
     return t && *t ? t : NULL;
 }
 
-int rag_hub_download_file(const char *model_id, const char *file,
-                          const char *dest_path, const rag_hub_opts *opts_in,
-                          int64_t *bytes_out, rag_err *err)
+/* rag_hub_download_file with the deadline counted from t0 (hub_now time;
+ * < 0 = now): rag_hub_pull gives every file the pull's start. */
+static int download(const char *model_id, const char *file, const char *dest_path,
+                    const rag_hub_opts *opts_in, double t0, int64_t *bytes_out, rag_err *err)
 {
     rag_hub_opts opts = opts_in ? *opts_in : rag_hub_default_opts();
     const char *base = opts.endpoint ? opts.endpoint : getenv("HF_ENDPOINT");
@@ -258,6 +288,8 @@ int rag_hub_download_file(const char *model_id, const char *file,
 
     if (bytes_out)
         *bytes_out = 0;
+    if (t0 < 0)
+        t0 = hub_now(&opts);
     if (!base || !*base)
         base = "https://huggingface.co";
     if (!valid_ref(model_id, 1) || !valid_ref(file, 1) || !valid_ref(rev, 0))
@@ -284,12 +316,24 @@ int rag_hub_download_file(const char *model_id, const char *file,
         struct curl_slist *hd = NULL;
         char range[64];
         int64_t have, expect = -1;
-        int retry = 0;
-        double hint = -1;
+        int retry = 0, by_deadline = 0;
+        double hint = -1, left = -1;
+        long total_ms = 0;
 
+        if (opts.deadline_ms > 0) {
+            left = opts.deadline_ms - (hub_now(&opts) - t0);
+            if (left <= 0) {
+                rc = hub_fail(token, err, RAG_EBACKEND, "hub: %s/%s: the deadline of %.0f s "
+                              "passed%s%s", model_id, file, opts.deadline_ms / 1000.0,
+                              attempt > 1 ? "; last: " : "", attempt > 1 && err ? err->msg : "");
+                goto done;
+            }
+            total_ms = left < 1 ? 1 : (long)left;
+        }
         memset(&s, 0, sizeof s);
         s.file = file;
         s.opts = &opts;
+        s.cap = rag_hub_file_cap(file);
         s.linked_size = -1;
         s.content_length = -1;
         s.range_total = -1;
@@ -315,7 +359,11 @@ int rag_hub_download_file(const char *model_id, const char *file,
         curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
         curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(h, CURLOPT_VERBOSE, 0L);
-        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, opts.connect_timeout_ms);
+        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+                         total_ms > 0 && total_ms < opts.connect_timeout_ms
+                             ? total_ms : opts.connect_timeout_ms);
+        if (total_ms > 0) /* this attempt never outlives the deadline */
+            curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, total_ms);
         curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
         curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME,
                          (long)((opts.idle_timeout_ms + 999) / 1000));
@@ -328,7 +376,12 @@ int rag_hub_download_file(const char *model_id, const char *file,
         curl_easy_setopt(h, CURLOPT_XFERINFODATA, &s);
         curl_easy_setopt(h, CURLOPT_USERAGENT, "docrag/0.1");
         s.h = h;
-        cc = curl_easy_perform(h);
+        {
+            double a0 = hub_now(&opts);
+            cc = curl_easy_perform(h);
+            by_deadline = cc == CURLE_OPERATION_TIMEDOUT && total_ms > 0 &&
+                          hub_now(&opts) - a0 >= (double)total_ms - 50;
+        }
         curl_easy_cleanup(h);
         curl_slist_free_all(hd);
         if (fclose(s.f) != 0 && cc == CURLE_OK)
@@ -341,12 +394,31 @@ int rag_hub_download_file(const char *model_id, const char *file,
             rc = rag_fail(err, RAG_EIO, "%s: write failed: %s", part, strerror(errno));
             goto done;
         }
+        if (s.too_big) {
+            rag_buf_fini(&s.errbody);
+            unlink(part);
+            rc = hub_fail(token, err, RAG_ELIMIT, "hub: %s/%s: %lld bytes%s, more than the "
+                          "%lld a %s may have; not stored", model_id, file,
+                          (long long)(s.limit > 0 ? s.limit : s.offset + s.written),
+                          s.limit > 0 ? " announced" : " or more", (long long)s.cap, file);
+            goto done;
+        }
         if (s.too_long) {
             unlink(part);
             retry = 1;
             rc = hub_fail(token, err, RAG_EFORMAT,
                           "hub: %s/%s: server sent more bytes than announced (%lld)",
                           model_id, file, (long long)s.limit);
+        } else if (by_deadline) {
+            rc = hub_fail(token, err, RAG_EBACKEND, "hub: %s: the deadline of %.0f s passed "
+                          "during the transfer (%lld bytes so far)", url,
+                          opts.deadline_ms / 1000.0, (long long)have);
+            goto done;
+        } else if (cc == CURLE_OPERATION_TIMEDOUT) {
+            retry = 1;
+            rc = hub_fail(token, err, RAG_EBACKEND, "hub: %s: nothing received for %ld s "
+                          "(%lld bytes so far)", url, (opts.idle_timeout_ms + 999) / 1000,
+                          (long long)have);
         } else if (cc != CURLE_OK) {
             retry = 1;
             rc = hub_fail(token, err, RAG_EBACKEND, "hub: %s: %s (%lld bytes so far)",
@@ -378,8 +450,13 @@ int rag_hub_download_file(const char *model_id, const char *file,
             retry = rag_net_status_retryable(s.status);
             if (s.retry_after[0])
                 hint = rag_net_parse_retry_after(s.retry_after, (double)time(NULL));
-            rc = hub_fail(token, err, RAG_EBACKEND, "hub: %s: HTTP %ld: %.120s", url,
-                          s.status, s.errbody.data ? s.errbody.data : "");
+            char ex[121];
+            const char *secrets[] = {token, NULL};
+            /* the body's message, redacted, then cut: never verbatim */
+            rag_net_excerpt(ex, sizeof ex, s.errbody.data, s.errbody.len,
+                            token ? secrets : NULL);
+            rc = hub_fail(token, err, RAG_EBACKEND, "hub: %s: HTTP %ld%s%s", url, s.status,
+                          ex[0] ? ": " : "", ex);
         }
         rag_buf_fini(&s.errbody);
 
@@ -405,6 +482,13 @@ int rag_hub_download_file(const char *model_id, const char *file,
                                       model_id, file, want, got);
                     }
                 }
+                if (!retry && (rc = rag_hub_check_file(file, part, err)) < 0) {
+                    /* complete but not what the file must be: junk is not
+                     * stored, and fetching it again would not help */
+                    unlink(part);
+                    rag_err_prefix(err, "hub: %s", model_id);
+                    goto done;
+                }
                 if (!retry) {
                     if (rename(part, dest_path) != 0) {
                         rc = rag_fail(err, RAG_EIO, "%s: rename: %s", dest_path,
@@ -429,10 +513,23 @@ int rag_hub_download_file(const char *model_id, const char *file,
             z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
             z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
             z ^= z >> 31;
-            delay = hint >= 0 ? (hint < 60000 ? hint : 60000)
+            double cap = opts.max_retry_after_ms > 0 ? opts.max_retry_after_ms : 30000;
+            delay = hint >= 0 ? (hint < cap ? hint : cap)
                               : up * ((double)(z >> 11) / 9007199254740992.0);
-            rag_log(RAG_LOG_WARN, "%s; retrying (%d/%d)", err ? err->msg : file, attempt,
-                    max_attempts - 1);
+            if (opts.deadline_ms > 0 && hub_now(&opts) - t0 + delay > opts.deadline_ms) {
+                /* the wait would pass the deadline: fail now, not after it */
+                if (hint >= 0)
+                    err_suffix(err, " (the server asks to retry in %.0f s; that passes the "
+                               "deadline of %.0f s; %d attempt%s)", hint / 1000.0,
+                               opts.deadline_ms / 1000.0, attempt, attempt > 1 ? "s" : "");
+                else
+                    err_suffix(err, " (no time left for a retry within the deadline of "
+                               "%.0f s; %d attempt%s)", opts.deadline_ms / 1000.0, attempt,
+                               attempt > 1 ? "s" : "");
+                goto done;
+            }
+            rag_log(RAG_LOG_WARN, "%s; retrying in %.1f s (%d/%d)", err ? err->msg : file,
+                    delay / 1000.0, attempt, max_attempts - 1);
             sleep_ms(&opts, delay);
         }
     }
@@ -446,6 +543,13 @@ done:
     rag_free(url);
     rag_free(part);
     return rc;
+}
+
+int rag_hub_download_file(const char *model_id, const char *file,
+                          const char *dest_path, const rag_hub_opts *opts,
+                          int64_t *bytes_out, rag_err *err)
+{
+    return download(model_id, file, dest_path, opts, -1, bytes_out, err);
 }
 
 static int mkdirs(const char *path, rag_err *err)
@@ -492,6 +596,8 @@ int rag_hub_pull(const char *model_id, const char *dir, const rag_hub_opts *opts
     };
     int rc, have_tokenizer = 0;
     rag_hub_result r;
+    rag_hub_opts fo = opts ? *opts : rag_hub_default_opts();
+    double t0 = hub_now(&fo);
 
     memset(&r, 0, sizeof r);
     if ((rc = mkdirs(dir, err)) < 0)
@@ -514,13 +620,19 @@ int rag_hub_pull(const char *model_id, const char *dir, const rag_hub_opts *opts
             }
         }
         if (stat(dest, &st) == 0) {
-            /* only verified files are renamed into place */
-            r.n_files++;
-            have_tokenizer |= files[i].required == 2;
-            rag_free(dest);
-            continue;
+            rag_err cerr = {0};
+            /* only verified files are renamed into place; one left by an
+             * older version that fails the check is fetched again */
+            if (rag_hub_check_file(files[i].file, dest, &cerr) == RAG_OK) {
+                r.n_files++;
+                have_tokenizer |= files[i].required == 2;
+                rag_free(dest);
+                continue;
+            }
+            rag_log(RAG_LOG_WARN, "hub: %s: %s; fetching it again", model_id, cerr.msg);
         }
-        rc = rag_hub_download_file(model_id, files[i].file, dest, opts, &got, err);
+        /* one deadline for the whole pull, counted from its start */
+        rc = download(model_id, files[i].file, dest, &fo, t0, &got, err);
         r.bytes += got;
         rag_free(dest);
         if (rc == RAG_ENOTFOUND && files[i].required != 1) {

@@ -23,6 +23,10 @@
  *               max_server_wait_ms, else full jitter
  *               uniform(0, min(cap_ms, base_ms * 2^retry)). A stream that has
  *               already delivered an event is never retried.
+ *   deadline -> retry.budget_ms (or the request's deadline_ms) bounds the
+ *               whole call: each attempt's timeouts are cut to what is left,
+ *               and a wait (backoff or Retry-After) that would pass it ends
+ *               the call at once with the server's hint in the message.
  *
  * Secrets: the bearer token only ever travels in the Authorization header.
  * Every error message and log line produced here goes through
@@ -77,7 +81,10 @@ typedef struct {
     double base_ms;            /* backoff base */
     double cap_ms;             /* backoff cap (before jitter) */
     double max_server_wait_ms; /* cap on Retry-After / estimated_time */
-    double budget_ms;          /* whole call incl. waits; 0 = unlimited */
+    double budget_ms;          /* the call's one deadline: every attempt
+                                  (its timeouts are cut to what is left),
+                                  backoff and server wait; a wait that would
+                                  pass it fails at once; 0 = unlimited */
     int retry_timeouts;        /* retry after a timeout (default 1) */
 } rag_net_retry_policy;
 
@@ -125,6 +132,9 @@ typedef struct {
     long stream_timeout_ms;    /* streams, per attempt; 0 = none (default) */
     long idle_timeout_ms;      /* streams: max gap between bytes; default 30000 */
     size_t max_body_bytes;     /* default 16 MiB */
+    size_t max_stream_bytes;   /* bytes of one streamed response; more ->
+                                  RAG_NET_TOO_LARGE (RAG_ELIMIT) naming the
+                                  cap; default 16 MiB */
     rag_net_retry_policy retry;
     rag_net_breaker_policy breaker;
     double rate_per_s;         /* token bucket; 0 = unlimited */
@@ -221,6 +231,8 @@ typedef struct {
     int expect_done;           /* stream must end with SSE [DONE] / NDJSON
                                   {"done":true}, else RAG_NET_STREAM_CUT */
     int max_attempts;          /* 0 = endpoint policy; 1 = no retry */
+    double deadline_ms;        /* whole call (attempts, backoff, server
+                                  waits); 0 = the endpoint's retry.budget_ms */
     /* Optional: polled while the transfer runs (and between attempts);
      * nonzero closes the connection and the call fails with class
      * RAG_NET_CANCELLED, never retried (a server-side answer whose client
@@ -260,10 +272,24 @@ int rag_net_post_json(rag_net_endpoint *ep, const char *path, const json_t *body
 /* ---- helpers ---------------------------------------------------------- */
 
 /* Scrub in place: every occurrence of each non-empty secret (NULL-terminated
- * list, may be NULL), "Bearer <token>", "hf_<alnum>{6,}", "sk-<alnum>{8,}"
- * and URL userinfo ("://user:pass@") become "***". s stays NUL-terminated
- * and never grows. Thread safe. */
+ * list, may be NULL) in its raw, JSON-escaped ("\/" or not) and
+ * percent-encoded (either hex case) forms, and any run of >= 8 bytes that
+ * is a prefix of one of those forms (a truncated echo), plus
+ * "Bearer <token>", "hf_<alnum>{6,}", "sk-<alnum>{8,}" and URL userinfo
+ * ("://user:pass@") become "***". s stays NUL-terminated and never grows.
+ * Thread safe. */
 void rag_net_redact(char *s, const char *const *secrets);
+
+/* A remote body as it may appear in an error message: never verbatim.
+ * When body is a JSON error object, its message (error.message, error,
+ * message, detail or error_description) is taken, decoded, instead of the
+ * raw JSON (so an escaped secret is seen in its plain form); control bytes
+ * become spaces; secrets (as rag_net_redact) are removed from the whole
+ * text *before* it is cut to at most n_out - 1 bytes (on a UTF-8 boundary,
+ * "..." marking the cut), so a secret straddling the cut leaks nothing.
+ * out is "" for an empty body. Thread safe. */
+void rag_net_excerpt(char *out, size_t n_out, const char *body, size_t n_body,
+                     const char *const *secrets);
 
 /* Retry-After value: delta seconds (digits, fraction tolerated) or an
  * HTTP-date relative to now_unix_s. Returns milliseconds (>= 0), or -1 if
@@ -312,9 +338,17 @@ typedef struct {
     const char *revision;   /* default "main" */
     const char *token;      /* bearer; NULL = $HF_TOKEN if set */
     long connect_timeout_ms;/* default 10000 */
-    long idle_timeout_ms;   /* default 60000 */
+    long idle_timeout_ms;   /* an attempt that receives nothing for this
+                               long fails (and is retried); default 30000 */
     int max_attempts;       /* per file, resuming each time; default 5 */
-    rag_net_clock clock;    /* retry waits */
+    double deadline_ms;     /* the whole call (rag_hub_pull: every file;
+                               attempts, transfers and waits): each attempt
+                               is cut to what is left, a wait that would
+                               pass it fails at once; 0 = none; default
+                               1800000 (30 min) */
+    double max_retry_after_ms; /* longest Retry-After waited (a longer one
+                               is cut to this); default 30000 */
+    rag_net_clock clock;    /* retry waits and the deadline */
     /* Progress: file name, bytes so far, total (-1 unknown). May be NULL. */
     void (*progress)(const char *file, int64_t done, int64_t total,
                      void *userdata);
@@ -332,10 +366,23 @@ typedef struct {
 /* Download one file of repo `model_id` to dest_path, resuming from
  * dest_path + ".part" with a Range request; follows redirects; checks the
  * size against Content-Length and, for LFS files, sha256 against
- * X-Linked-ETag/ETag. Returns RAG_ENOTFOUND for a 404 (missing file). */
+ * X-Linked-ETag/ETag; refuses more bytes than the file kind's cap
+ * (rag_hub_file_cap, RAG_ELIMIT) and content that is not of its kind
+ * (rag_hub_check_file, RAG_EFORMAT), deleting the part file and naming the
+ * file, without retrying. Returns RAG_ENOTFOUND for a 404 (missing file). */
 int rag_hub_download_file(const char *model_id, const char *file,
                           const char *dest_path, const rag_hub_opts *opts,
                           int64_t *bytes_out, rag_err *err);
+
+/* What a pulled file may be (src/net/hub_check.c has the table):
+ * rag_hub_file_cap gives the size cap of a file kind (config and other JSON
+ * 1 MiB, tokenizer.json 64 MiB, vocab.txt 16 MiB; 0 = none: weights), and
+ * rag_hub_check_file checks the file at path against its kind (config.json
+ * a BERT-like JSON object, tokenizer.json a tokenizers object, vocab.txt
+ * UTF-8 lines, other JSON well formed, model.safetensors a consistent
+ * header). RAG_EFORMAT / RAG_ELIMIT name the file. */
+int64_t rag_hub_file_cap(const char *file);
+int rag_hub_check_file(const char *file, const char *path, rag_err *err);
 
 /* Pull a sentence-transformers style model folder into dir: config.json
  * (required), tokenizer.json / vocab.txt (at least one), model.safetensors

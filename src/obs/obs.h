@@ -107,6 +107,9 @@ typedef struct {
     double latency_ms;        /* whole call */
     int64_t tokens_in;        /* as reported by the API; 0 if it does not */
     int64_t tokens_out;
+    char message[256];        /* why the last call (or dimension probe) failed,
+                                 naming back-end, URL and status as the net
+                                 layer does (redacted); "" if it did not */
 } rag_call_info;
 
 #endif

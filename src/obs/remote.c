@@ -58,6 +58,9 @@ int rag_remote_endpoint_create(rag_net_endpoint **out, const rag_backend_cfg *b,
     if (b->timeout_ms > 0)
         o.total_timeout_ms = b->timeout_ms;
     o.retry.max_attempts = b->max_retries >= 0 ? b->max_retries + 1 : 1;
+    o.retry.budget_ms = rag_backend_deadline_ms(b);
+    if (b->max_retry_after_ms > 0)
+        o.retry.max_server_wait_ms = b->max_retry_after_ms;
     if (opts->backoff_base_ms > 0)
         o.retry.base_ms = opts->backoff_base_ms;
     if (opts->backoff_cap_ms > 0)

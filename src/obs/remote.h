@@ -20,8 +20,9 @@ typedef struct {
     rag_net_clock clock;          /* NULL functions = real clock */
     double backoff_base_ms;       /* 0 = net default (200) */
     double backoff_cap_ms;        /* 0 = net default (10000) */
-    double max_server_wait_ms;    /* 0 = net default (30000) */
-    double budget_ms;             /* 0 = net default (120000) */
+    double max_server_wait_ms;    /* 0 = the back-end's max_retry_after_ms */
+    double budget_ms;             /* 0 = the back-end's deadline
+                                     (rag_backend_deadline_ms) */
     const rag_net_breaker_policy *breaker; /* NULL = net default */
     uint64_t jitter_seed;         /* 0 = from the clock */
     int normalize;                /* embedders: L2-normalize (default 1) */

@@ -13,10 +13,19 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 # a Hub repo with a 200 kB "weights" file (served as LFS: redirect + sha256)
 repo="$tmp/hub/acme/mini-encoder"
 mkdir -p "$repo/1_Pooling"
-printf '{"architectures":["BertModel"],"model_type":"bert"}' > "$repo/config.json"
+printf '{"architectures":["BertModel"],"model_type":"bert","hidden_size":32,"num_hidden_layers":2,"num_attention_heads":4,"vocab_size":3}' > "$repo/config.json"
 printf '[PAD]\n[UNK]\nhello\n' > "$repo/vocab.txt"
 printf '{"pooling_mode_mean_tokens":true}' > "$repo/1_Pooling/config.json"
-head -c 200000 /dev/urandom > "$repo/model.safetensors"
+# a real safetensors layout (the pull checks the header): one U8 tensor
+python3 - "$repo/model.safetensors" <<'PY'
+import json, os, struct, sys
+total = 200000
+n = 128
+data = total - 8 - n
+hdr = json.dumps({"w": {"dtype": "U8", "shape": [data], "data_offsets": [0, data]}}).encode()
+with open(sys.argv[1], "wb") as f:
+    f.write(struct.pack("<Q", n) + hdr.ljust(n) + os.urandom(data))
+PY
 
 python3 "$DOCRAG_SRC/tests/support/mock_api.py" --hub-dir "$tmp/hub" \
     --port-file "$tmp/port" >/dev/null &
@@ -51,6 +60,16 @@ if "$DOCRAG_BIN" models pull acme/nope --dir "$tmp/models" 2>"$tmp/err"; then
     fail "pull of a missing repo succeeded"
 fi
 grep -q "config.json" "$tmp/err" || fail "error does not name config.json"
+
+# junk in place of a model file (issue 13, defect 16): refused, named, not stored
+junk="$tmp/hub/acme/junk"
+mkdir -p "$junk"
+printf '"%s"' "$(head -c 2000000 /dev/zero | tr '\0' a)" > "$junk/config.json"
+if "$DOCRAG_BIN" models pull acme/junk --dir "$tmp/models" 2>"$tmp/err"; then
+    fail "pull of a junk config.json succeeded"
+fi
+grep -q "config.json" "$tmp/err" || fail "error does not name config.json"
+[ ! -e "$tmp/models/acme/junk/config.json" ] || fail "junk config.json was stored"
 
 # usage errors exit 2
 set +e

@@ -34,12 +34,18 @@ Fault injection (per request, or queued):
                          retry_after_date=S (HTTP-date now+S), estimated_time=S
                          (503 HF-classic body), quota=1 (429 insufficient_quota)
     malformed            200 with a truncated JSON body
-    reflect[;code=N][;pad=P]  N (400) whose body echoes the Authorization
-                         header (after P filler bytes)
+    reflect[;code=N][;pad=P][;form=F]  N (400) whose body echoes the
+                         Authorization header (after P filler bytes); F = esc
+                         ("/" sent as "\\/"), url (token percent-encoded),
+                         part (first n=N characters + "..."), raw (text/plain)
     cut[;after=N]        streams: N events (default 2) then the connection
                          drops; plain/files: half the body, then drop
     stall;after=N;ms=M   streams: N events, then M ms of silence, then the rest
     error_line[;after=N] streams: an {"error": ...} event after N events
+    endless[;content=N]  chat streams (OpenAI SSE, Ollama NDJSON) never end:
+                         events of N characters of text (default 1000), or
+                         with content=0 events with no text, until the client
+                         hangs up
     big;bytes=N          200 with a JSON string body of about N bytes
     dim;n=N              embedding routes: vectors of N dimensions (default 16)
     huge                 embedding and rerank routes: the first value of each
@@ -287,12 +293,14 @@ class Handler(BaseHTTPRequestHandler):
         after = int(f.get("after", 2))
         delay = ARGS.stream_delay_ms / 1000.0
         sent = 0
-        self.mark_stream("open", 0, len(pieces))
+        # endless streams are generators: no length
+        total = len(pieces) if hasattr(pieces, "__len__") else None
+        self.mark_stream("open", 0, total)
         try:
             self.start_chunked(ctype)
             for i, p in enumerate(pieces):
                 if i == after and kind == "cut":
-                    self.mark_stream("cut", sent, len(pieces))
+                    self.mark_stream("cut", sent, total)
                     self.drop()
                     return
                 if i == after and kind == "stall":
@@ -303,16 +311,16 @@ class Handler(BaseHTTPRequestHandler):
                     else:
                         self.chunk('{"error":"the model failed to generate a response"}\n')
                     self.end_chunked()
-                    self.mark_stream("error_line", sent, len(pieces))
+                    self.mark_stream("error_line", sent, total)
                     return
                 self.chunk(p)
                 sent += 1
                 if delay:
                     time.sleep(delay)
             self.end_chunked()
-            self.mark_stream("complete", sent, len(pieces))
+            self.mark_stream("complete", sent, total)
         except (BrokenPipeError, ConnectionResetError):
-            self.mark_stream("client_closed", sent, len(pieces))
+            self.mark_stream("client_closed", sent, total)
             self.close_connection = True
 
     # ---- dispatch -------------------------------------------------------
@@ -440,10 +448,24 @@ class Handler(BaseHTTPRequestHandler):
         elif kind == "reflect":   # a misbehaving proxy echoing credentials
             code = int(f.get("code", 400))
             status_sent[0] = code
+            auth = self.headers.get("Authorization") or ""
+            tok = auth[7:]
+            form = f.get("form")
+            if form == "esc":       # JSON-escaped by hand, PHP style: "/" as "\/"
+                body = (b'{"error": "bad key ' + auth.replace("/", "\\/").encode() +
+                        b'"}')
+                return self.send(code, "application/json", body)
+            if form == "url":       # percent-encoded into a link
+                return self.send_json({"error": "see https://x/?key=" +
+                                       urllib.parse.quote(tok, safe="")}, code)
+            if form == "part":      # truncated to n characters
+                return self.send_json({"error": "invalid api key " +
+                                       tok[:int(f.get("n", 12))] + "..."}, code)
+            if form == "raw":       # not JSON at all
+                return self.send(code, "text/plain", ("denied for " + auth).encode())
             return self.send_json({"error": "x" * int(f.get("pad", 0)) +
-                                   "rejected credentials: %s (token %s)" % (
-                self.headers.get("Authorization"), (self.headers.get("Authorization") or "")[7:])},
-                code)
+                                   "rejected credentials: %s (token %s)" % (auth, tok)},
+                                  code)
         elif kind == "malformed":
             return self.send(200, "application/json", b'{"data": [[0.1, 0.2', None)
         elif kind == "big":
@@ -583,6 +605,10 @@ class Handler(BaseHTTPRequestHandler):
                 o.update(extra)
             return "data: " + json.dumps(o) + "\n\n"
 
+        if (self.fault or {}).get("kind") == "endless":
+            return self.stream(endless(self.fault, chunk({"role": "assistant", "content": ""}),
+                                       lambda text: chunk({"content": text}),
+                                       lambda: chunk({})), "text/event-stream")
         pieces = [": ping\n\n", chunk({"role": "assistant", "content": ""})]
         for i, w in enumerate(words):
             pieces.append(chunk({"content": (" " if i else "") + w}))
@@ -629,10 +655,14 @@ class Handler(BaseHTTPRequestHandler):
                  "eval_duration": 4535599000}
         if not req.get("stream", True):
             return self.reply(final, st)
-        pieces = [json.dumps({"model": req["model"], "created_at": stamp,
-                              "message": {"role": "assistant",
-                                          "content": (" " if i else "") + w},
-                              "done": False}) + "\n" for i, w in enumerate(words)]
+        def line(text):
+            return json.dumps({"model": req["model"], "created_at": stamp,
+                               "message": {"role": "assistant", "content": text},
+                               "done": False}) + "\n"
+        if (self.fault or {}).get("kind") == "endless":
+            return self.stream(endless(self.fault, line(""), line, lambda: line("")),
+                               "application/x-ndjson")
+        pieces = [line((" " if i else "") + w) for i, w in enumerate(words)]
         pieces.append(json.dumps(final) + "\n")
         return self.stream(pieces, "application/x-ndjson")
 
@@ -762,6 +792,16 @@ class Handler(BaseHTTPRequestHandler):
                 self.wfile.write(data[: len(data) // 2])
             return self.drop()
         self.send(status, "application/octet-stream", data, headers)
+
+
+def endless(fault, first, content_event, empty_event):
+    """Events forever (until the client hangs up): content=N characters of
+    text each (default 1000), or with content=0 events that carry no text, so
+    only a cap on the stream's bytes stops them."""
+    n = int(fault.get("content", 1000))
+    yield first
+    while True:
+        yield content_event("x" * n) if n else empty_event()
 
 
 def chat_answer(msgs):

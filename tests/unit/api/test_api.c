@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static const char notes_md[] =
     "# Vector unit\n\nThe vector length register vl holds the number of "
@@ -122,6 +123,104 @@ static void test_api__index_search_ask_round_trip(void **state)
     o = must_json(out);
     assert_true(json_is_true(json_object_get(o, "refused")));
     json_decref(o);
+}
+
+/* Regression (issue 13, defect 8): a name, path or query that is not valid
+ * UTF-8 made json_pack fail ("s" refuses it): the hit vanished from search
+ * JSON, the citation from the answer, the whole index report, and a query
+ * came back as "out of memory". Every string now goes through
+ * rag_render_str: invalid bytes become U+FFFD and nothing is dropped. */
+static int has_fffd(const char *s)
+{
+    return s && strstr(s, "\xef\xbf\xbd") != NULL;
+}
+
+static void test_api__non_utf8_names_paths_and_queries_keep_their_json(void **state)
+{
+    fixture *f = *state;
+    docrag_engine *e2 = NULL;
+    docrag_session *s2 = NULL;
+    docrag_engine_opts eo;
+    docrag_error err;
+    char *out = NULL, *sub, *bad, *bad_db;
+    const char *paths[1];
+    json_t *o, *docs, *r;
+    size_t i, n_bad = 0;
+
+    sub = rag_asprintf("%s/names", f->dir);
+    bad = rag_asprintf("%s/bad\xff" "name.txt", sub);
+    assert_int_equal(mkdir(sub, 0755), 0);
+    {
+        char *good = rag_asprintf("%s/good.txt", sub);
+        ts_write_file(good, "zebrafish mcause one\n", 21);
+        rag_free(good);
+    }
+    ts_write_file(bad, "zebrafish mcause two\n", 21);
+
+    o = index_paths(f, sub);
+    docs = json_object_get(o, "documents");
+    assert_int_equal(json_array_size(docs), 2);
+    json_array_foreach(docs, i, r) {
+        if (!has_fffd(json_string_value(json_object_get(r, "path"))))
+            continue;
+        n_bad++;
+        /* the id is looked up with the stored bytes, not the replaced ones */
+        assert_true(json_integer_value(json_object_get(r, "id")) > 0);
+    }
+    assert_int_equal(n_bad, 1);
+    json_decref(o);
+
+    assert_int_equal(n_results(f->s, "zebrafish", NULL), 2);
+    assert_int_equal(docrag_documents(f->s, &out, &err), 0);
+    o = must_json(out);
+    assert_int_equal(json_array_size(json_object_get(o, "documents")), 2);
+    json_decref(o);
+
+    assert_int_equal(docrag_ask(f->s, "zebrafish mcause two", NULL, &out, &err), 0);
+    o = must_json(out);
+    r = json_array_get(json_object_get(o, "citations"), 0);
+    assert_non_null(r);
+    assert_true(has_fffd(json_string_value(json_object_get(r, "doc"))));
+    json_decref(o);
+
+    /* a query with invalid bytes is searched with them replaced */
+    assert_int_equal(docrag_search(f->s, "\xff zebrafish \xc0", NULL, &out, &err), 0);
+    o = must_json(out);
+    assert_string_equal(json_string_value(json_object_get(o, "query")),
+                        "\xef\xbf\xbd zebrafish \xef\xbf\xbd");
+    assert_int_equal(json_array_size(json_object_get(o, "results")), 2);
+    json_decref(o);
+    assert_int_equal(docrag_ask(f->s, "\xfe zebrafish two", NULL, &out, &err), 0);
+    o = must_json(out);
+    assert_true(has_fffd(json_string_value(json_object_get(o, "question"))));
+    json_decref(o);
+
+    /* a database path with invalid bytes: the report still comes back */
+    bad_db = rag_asprintf("%s/x\xff.db", f->dir);
+    docrag_engine_opts_init(&eo);
+    eo.db_path = bad_db;
+    eo.quiet = 1;
+    assert_int_equal(docrag_engine_open(&e2, &eo, &err), 0);
+    assert_int_equal(docrag_session_open(&s2, e2, &err), 0);
+    paths[0] = sub;
+    assert_int_equal(docrag_index(s2, paths, 1, NULL, &out, &err), 0);
+    o = must_json(out);
+    assert_true(has_fffd(json_string_value(json_object_get(o, "db"))));
+    assert_int_equal(json_integer_value(json_object_get(o, "added")), 2);
+    json_decref(o);
+    assert_int_equal(docrag_stats(s2, &out, &err), 0);
+    o = must_json(out);
+    assert_true(has_fffd(json_string_value(json_object_get(o, "db"))));
+    json_decref(o);
+    assert_int_equal(docrag_engine_info(e2, &out, &err), 0);
+    o = must_json(out);
+    assert_true(has_fffd(json_string_value(json_object_get(o, "db"))));
+    json_decref(o);
+    docrag_session_close(s2);
+    docrag_engine_close(e2);
+    rag_free(bad_db);
+    rag_free(bad);
+    rag_free(sub);
 }
 
 static void test_api__bad_options_are_einval_naming_the_field(void **state)
@@ -430,6 +529,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_api__index_search_ask_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_api__non_utf8_names_paths_and_queries_keep_their_json, setup, teardown),
         cmocka_unit_test_setup_teardown(test_api__bad_options_are_einval_naming_the_field,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_api__doc_filter_matches_the_base_name, setup,

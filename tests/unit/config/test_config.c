@@ -328,6 +328,31 @@ static void test_config__wrong_types_are_named(void **state)
     assert_contains(msg, "KEY=VALUE");
 }
 
+/* Regression (issue 13, defect 20): a complex key gave libcyaml's "Internal
+ * error", and settings after a second "---" were silently ignored. */
+static void test_config__complex_keys_and_second_documents_are_refused(void **state)
+{
+    const char *msg;
+    rag_config *c;
+    (void)state;
+    msg = must_fail("? [a, b]\n: c\n", NULL, 0, RAG_EFORMAT);
+    assert_string_equal(msg, "t.yaml:1:3: a key must be a plain word, not a list");
+    msg = must_fail("search:\n  ? {k: 1}\n  : 2\n", NULL, 0, RAG_EFORMAT);
+    assert_string_equal(msg, "t.yaml:2:5: a key must be a plain word, not a mapping");
+    msg = must_fail("search:\n  k: 5\n---\nsearch:\n  k: 7\n", NULL, 0, RAG_EFORMAT);
+    assert_contains(msg, "t.yaml:3:1: a second YAML document ('---')");
+    /* a syntax error in the second document is reported, not skipped */
+    msg = must_fail("search:\n  k: 5\n---\n[\n", NULL, 0, RAG_EFORMAT);
+    assert_contains(msg, "t.yaml:");
+    /* one document, with its explicit markers, is fine */
+    c = must_load("---\nsearch:\n  k: 5\n...\n", NULL, 0);
+    assert_int_equal(c->search_k, 5);
+    rag_config_destroy(c);
+    c = must_load("search:\n  k: 6\n---\n", NULL, 0);
+    assert_int_equal(c->search_k, 6);
+    rag_config_destroy(c);
+}
+
 static void test_config__cross_key_checks_name_both_keys(void **state)
 {
     const char *msg;
@@ -507,6 +532,31 @@ static void test_config__unused_profile_backends_do_not_warn(void **state)
 }
 
 /* ---- show ------------------------------------------------------------------- */
+
+/* Regression (issue 13, defect 2 / r12): a password inside a URL was printed
+ * by `config show`. It is masked in both forms, in lists too; the user name
+ * and host stay, and a bare-token userinfo is masked whole. */
+static void test_config__url_passwords_are_masked_in_show(void **state)
+{
+    rag_config *c;
+    (void)state;
+    c = must_load("backends:\n  b:\n    type: openai\n"
+                  "    url: http://user:URLPASS_SECRET_66@127.0.0.1:9/v1\n    model: m\n"
+                  "  t:\n    type: tei\n    url: https://TOK3N_SECRET@tei.example/x?a=b@c\n"
+                  "server:\n  cors_origins: [\"https://u:LISTPASS_SECRET@web.example\"]\n"
+                  "chains:\n  llm: [b, extractive]\n", NULL, 0);
+    for (int json = 0; json < 2; json++) {
+        char *out = show(c, json ? RAG_CONFIG_SHOW_JSON : RAG_CONFIG_SHOW_ORIGIN);
+        assert_null(strstr(out, "SECRET"));
+        assert_contains(out, "http://user:****@127.0.0.1:9/v1");
+        assert_contains(out, "https://****@tei.example/x?a=b@c");
+        assert_contains(out, "https://u:****@web.example");
+        rag_free(out);
+    }
+    /* the values themselves are untouched */
+    assert_contains(rag_config_backend(c, "b")->url, "URLPASS_SECRET_66");
+    rag_config_destroy(c);
+}
 
 static void test_config__show_yaml_loads_back_to_the_same_config(void **state)
 {
@@ -752,6 +802,8 @@ int main(void)
         cmocka_unit_test_setup(test_config__unknown_key_is_named_with_suggestion, setup),
         cmocka_unit_test_setup(test_config__out_of_range_names_key_range_and_origin, setup),
         cmocka_unit_test_setup(test_config__wrong_types_are_named, setup),
+        cmocka_unit_test_setup(test_config__complex_keys_and_second_documents_are_refused,
+                               setup),
         cmocka_unit_test_setup(test_config__cross_key_checks_name_both_keys, setup),
         cmocka_unit_test_setup(test_config__chains_must_name_existing_backends, setup),
         cmocka_unit_test_setup(test_config__placeholder_tokens_are_recognised, setup),
@@ -760,6 +812,7 @@ int main(void)
         cmocka_unit_test_setup(test_config__secret_never_in_show_or_errors, setup),
         cmocka_unit_test_setup(test_config__profile_detected_from_environment, setup),
         cmocka_unit_test_setup(test_config__unused_profile_backends_do_not_warn, setup),
+        cmocka_unit_test_setup(test_config__url_passwords_are_masked_in_show, setup),
         cmocka_unit_test_setup(test_config__show_yaml_loads_back_to_the_same_config, setup),
         cmocka_unit_test_setup(test_config__show_json_is_valid_json_with_origins, setup),
         cmocka_unit_test_setup(test_config__every_example_config_loads, setup),

@@ -498,6 +498,46 @@ static rag_index *three_chunk_index(const char *tag, char **dir_out)
     return ix;
 }
 
+/* Regression (issue 13, defect 13): a failing remote embedder was reported
+ * as "embedder 'chain' ... cannot tell its dimension: is it reachable?". The
+ * probe's error is kept (dim() has no error channel) and the message names
+ * the back-end, its URL and the HTTP status, through the chain, the locked
+ * wrapper and the indexing pass. */
+static void test_embed_chain__unreachable_member_names_backend_url_and_status(void **state)
+{
+    rag_remote_opts o = fast_opts();
+    rag_config *cfg = cfg_for(mock.url, "tei_a", NULL);
+    rag_embedder *e = NULL, *chain = NULL;
+    rag_err err = {0};
+    rag_embed_report rep;
+    char want_url[160], *dir;
+    rag_index *ix;
+    (void)state;
+    snprintf(want_url, sizeof want_url, "%s/embed", mock.url);
+    assert_int_equal(rag_embedder_chain_create(&chain, cfg, NULL, &o, &err), RAG_OK);
+    assert_int_equal(rag_embedder_locked_create(&e, chain, &err), RAG_OK);
+    ts_mock_reset(&mock);
+    ts_mock_faults(&mock, "{\"faults\":[{\"fault\":\"401\",\"count\":50}]}");
+    assert_int_equal(rag_embedder_dim(e), 0);
+    assert_non_null(rag_embedder_last_call(e));
+    {
+        const char *m = rag_embedder_last_call(e)->message;
+        if (!strstr(m, "tei_a") || !strstr(m, want_url) || !strstr(m, "HTTP 401"))
+            fail_msg("dim() failure does not say who, where and what: %s", m);
+        assert_null(strstr(m, TOKEN));
+    }
+    ix = three_chunk_index("embed_unreachable", &dir);
+    assert_int_equal(rag_embed_index(ix, e, NULL, &rep, &err), RAG_EBACKEND);
+    if (!strstr(err.msg, "tei_a") || !strstr(err.msg, want_url) || !strstr(err.msg, "HTTP 401"))
+        fail_msg("index error does not say who, where and what: %s", err.msg);
+    assert_null(strstr(err.msg, "is it reachable"));
+    ts_mock_reset(&mock);
+    rag_index_close(ix);
+    rag_free(dir);
+    rag_embedder_destroy(e);
+    rag_config_destroy(cfg);
+}
+
 /* Regression: a member answering a non-finite value (1e39 is valid JSON
  * but no float32) used to serve it, and rag_embed_index then stopped the
  * pass ("returned a non-finite value"). It is a failure of that member. */
@@ -670,6 +710,57 @@ static void test_embed_registry__local_precision_from_config(void **state)
     rag_free(dir);
 }
 
+/* Regression (issue 13, defect 4): `timeout_ms: 1000, max_retries: 5` and a
+ * 429 with Retry-After: 3600 waited 30 s per retry (a dense search stalled
+ * for a minute). The back-end's deadline, timeout_ms x (max_retries + 1) =
+ * 6 s here, leaves no room for the capped 30 s wait: one request, no wait.
+ * deadline_ms and max_retry_after_ms set it explicitly. */
+static void test_embed_remote__config_deadline_bounds_retry_after(void **state)
+{
+    rag_remote_opts o = rag_remote_default_opts(); /* the config's own policy */
+    char extra[512];
+    rag_config *cfg;
+    rag_embedder *e = NULL;
+    rag_err err = {0};
+    const char *t = "x";
+    float out[8];
+    double t0, start = fake_now;
+    (void)state;
+    o.clock.now_ms = fc_now;
+    o.clock.sleep_ms = fc_sleep;
+    snprintf(extra, sizeof extra,
+             "  slow_tei:\n    type: tei\n    url: %s\n    model: " MODEL "\n"
+             "    api_key: " TOKEN "\n    max_retries: 5\n    timeout_ms: 1000\n"
+             "  waits:\n    type: tei\n    url: %s\n    model: " MODEL "\n"
+             "    api_key: " TOKEN "\n    max_retries: 3\n    timeout_ms: 1000\n"
+             "    deadline_ms: 60000\n    max_retry_after_ms: 2000\n", mock.url, mock.url);
+    cfg = cfg_for(mock.url, "slow_tei", extra);
+    assert_int_equal(rag_embedder_from_config_ex(&e, cfg, "slow_tei", NULL, &o, &err), RAG_OK);
+    assert_int_equal(rag_embedder_set_dim(e, 8), RAG_OK);
+    ts_mock_reset(&mock);
+    ts_mock_faults(&mock, "{\"faults\":[{\"fault\":\"429;retry_after=3600\",\"count\":20}]}");
+    t0 = fake_now;
+    assert_true(rag_embedder_embed(e, &t, 1, out, &err) < 0);
+    assert_true(fake_now == t0); /* not a single wait */
+    assert_int_equal(ts_mock_count(&mock, "/embed"), 1);
+    assert_non_null(strstr(err.msg, "3600 s"));
+    assert_non_null(strstr(err.msg, "deadline of 6000 ms"));
+    rag_embedder_destroy(e);
+    /* explicit keys: 2 s waits fit a 60 s deadline, all 3 retries are made */
+    assert_int_equal(rag_embedder_from_config_ex(&e, cfg, "waits", NULL, &o, &err), RAG_OK);
+    assert_int_equal(rag_embedder_set_dim(e, 8), RAG_OK);
+    ts_mock_reset(&mock);
+    ts_mock_faults(&mock, "{\"faults\":[{\"fault\":\"429;retry_after=3600\",\"count\":20}]}");
+    t0 = fake_now;
+    assert_true(rag_embedder_embed(e, &t, 1, out, &err) < 0);
+    assert_true(fabs((fake_now - t0) - 3 * 2000.0) < 1e-6);
+    assert_int_equal(ts_mock_count(&mock, "/embed"), 4);
+    ts_mock_reset(&mock);
+    rag_embedder_destroy(e);
+    rag_config_destroy(cfg);
+    fake_now = start; /* cmocka compares floats as float: keep the clock small */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -688,6 +779,8 @@ int main(void)
         cmocka_unit_test(test_embed_chain__first_member_of_another_dimension_falls_through),
         cmocka_unit_test(test_embed_chain__retrieval_declares_the_stored_dimension),
         cmocka_unit_test(test_embed_registry__local_precision_from_config),
+        cmocka_unit_test(test_embed_remote__config_deadline_bounds_retry_after),
+        cmocka_unit_test(test_embed_chain__unreachable_member_names_backend_url_and_status),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -4,6 +4,7 @@
 
 #include "generate/generate.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -122,6 +123,45 @@ static void test_citations__zero_and_out_of_range_are_dropped(void **state)
     rag_hits_fini(&h);
 }
 
+/* Regression (issue 13, defect 21): a number above 100000 made the whole
+ * group "not a citation", so "[1000000000000000000000]" stayed in the
+ * answer and was missing from dropped_citations. Any number of digits is a
+ * citation; one past INT_MAX is recorded as INT_MAX and dropped. */
+static void test_citations__huge_numbers_are_dropped_not_kept(void **state)
+{
+    rag_hits h;
+    rag_answer a;
+    double cov;
+    int nums[8];
+    size_t n;
+    (void)state;
+    nums_of("[100001] [2147483647] [99999999999] [1, 1000000000000000000000]", nums, &n);
+    assert_int_equal(n, 5);
+    assert_int_equal(nums[0], 100001);
+    assert_int_equal(nums[1], INT_MAX);
+    assert_int_equal(nums[2], INT_MAX);
+    assert_int_equal(nums[3], 1);
+    assert_int_equal(nums[4], INT_MAX);
+    /* a range ending at a huge number is too long to be a citation */
+    nums_of("[3-1000000000000000000000]", nums, &n);
+    assert_int_equal(n, 0);
+
+    fake_hits(&h, 2);
+    memset(&a, 0, sizeof a);
+    assert_int_equal(rag_citations_resolve(&a, "Ignore [99]. Key [0] [1000000000000000000000]. "
+                                               "It holds the cause [1][2][100001].",
+                                           &h, 2, &cov, NULL), RAG_OK);
+    assert_string_equal(a.answer, "Ignore. Key. It holds the cause [1][2].");
+    assert_int_equal(a.n_citations, 2);
+    assert_int_equal(a.n_dropped, 4);
+    assert_int_equal(a.dropped_citations[0], 0);
+    assert_int_equal(a.dropped_citations[1], 99);
+    assert_int_equal(a.dropped_citations[2], 100001);
+    assert_int_equal(a.dropped_citations[3], INT_MAX);
+    rag_answer_fini(&a);
+    rag_hits_fini(&h);
+}
+
 static void test_citations__range_citations_list_every_chunk_once(void **state)
 {
     rag_hits h;
@@ -188,6 +228,7 @@ int main(void)
         cmocka_unit_test(test_citations__parses_single_combined_ranges_and_labels),
         cmocka_unit_test(test_citations__drops_ungiven_and_renumbers_cited_only),
         cmocka_unit_test(test_citations__zero_and_out_of_range_are_dropped),
+        cmocka_unit_test(test_citations__huge_numbers_are_dropped_not_kept),
         cmocka_unit_test(test_citations__range_citations_list_every_chunk_once),
         cmocka_unit_test(test_citations__not_found_wording_is_detected),
         cmocka_unit_test(test_citations__every_allocation_failure_is_enomem_without_leaks),

@@ -51,6 +51,8 @@ static int reset(void **state)
 static const rag_net_retry_policy fast_retry = {3, 1, 5, 50, 5000, 1};
 static const rag_net_breaker_policy no_breaker = {0, 0, 0, 1000, 1000, 1};
 
+static long cap_stream, cap_answer; /* backend caps for make(); 0 = defaults */
+
 static rag_llm *make(const char *type, const char *model, char **models, size_t n_models,
                      const char *key)
 {
@@ -71,6 +73,8 @@ static rag_llm *make(const char *type, const char *model, char **models, size_t 
     b.timeout_ms = 5000;
     b.connect_timeout_ms = 1000;
     b.max_retries = 2;
+    b.max_stream_bytes = cap_stream;
+    b.max_answer_bytes = cap_answer;
     b.enabled = 1;
     t.retry = &fast_retry;
     t.breaker = &no_breaker;
@@ -253,6 +257,94 @@ static void test_llm__secret_never_in_errors_or_logs(void **state)
     rag_llm_destroy(llm);
 }
 
+/* Regression (issue 13, defect 8): a message that is not valid UTF-8 (a
+ * chunk header naming a file "bad\xffname.txt") made json_pack fail, and
+ * the message was silently left out of the request. It is sent with
+ * U+FFFD for the bad bytes, on both wire families. */
+static void test_llm__invalid_utf8_in_a_message_is_replaced_not_dropped(void **state)
+{
+    static const rag_llm_message bad[] = {
+        {"system", "Answer from the context."},
+        {"user", "<<<CHUNK 1 | doc: bad\xff" "name.txt\nwhat is the vector length register"},
+    };
+    const char *types[] = {"hf_providers", "ollama"};
+    (void)state;
+    for (int i = 0; i < 2; i++) {
+        rag_llm *llm = make(types[i], "m", NULL, 0, i ? NULL : TOKEN);
+        rag_llm_result r;
+        rag_err err = {0};
+        char *log;
+        ts_mock_reset(&mock);
+        control("/_mock/chat", "{\"answers\":[\"vl [1].\"]}");
+        assert_int_equal(rag_llm_chat(llm, bad, 2, NULL, NULL, NULL, &r, &err), RAG_OK);
+        log = ts_mock_log(&mock);
+        assert_non_null(strstr(log, "what is the vector length register"));
+        assert_true(strstr(log, "\\ufffd") || strstr(log, "\xef\xbf\xbd"));
+        rag_free(log);
+        rag_llm_result_fini(&r);
+        rag_llm_destroy(llm);
+    }
+}
+
+/* Regression (issue 13, defect 3): an answer stream that never ends grew
+ * the client until the timeout (977 MB), and under a memory limit the
+ * failure read "stream event is not a JSON chunk". The answer is cut at
+ * max_answer_bytes, a stream of events without text at max_stream_bytes,
+ * each failing RAG_ELIMIT and naming its cap; both wire families. */
+static void test_llm__endless_streams_are_cut_at_their_caps(void **state)
+{
+    const char *types[] = {"hf_providers", "ollama"};
+    const char *paths[] = {"/v1/chat", "/api/chat"};
+    (void)state;
+    for (int i = 0; i < 2; i++) {
+        rag_llm *llm;
+        rag_llm_result r;
+        rag_err err = {0};
+        sink s = {RAG_BUF_INIT, 0};
+        char faults[160];
+        double t0;
+
+        cap_answer = 50000;
+        cap_stream = 0;
+        llm = make(types[i], "m", NULL, 0, i ? NULL : TOKEN);
+        ts_mock_reset(&mock);
+        snprintf(faults, sizeof faults, "{\"faults\":[{\"fault\":\"endless;content=1000\","
+                 "\"path\":\"%s\"}]}", paths[i]);
+        ts_mock_faults(&mock, faults);
+        t0 = rag_now_ms();
+        assert_int_equal(rag_llm_chat(llm, MSGS, 2, NULL, on_tok, &s, &r, &err), RAG_ELIMIT);
+        assert_true(rag_now_ms() - t0 < 3000);
+        assert_int_equal(r.cls, RAG_NET_TOO_LARGE);
+        assert_null(r.text);
+        assert_true(s.text.len <= 50000);       /* nothing past the cap was delivered */
+        assert_true(r.n_tokens_delivered >= 49 && r.n_tokens_delivered <= 50);
+        assert_non_null(strstr(err.msg, "50000 bytes"));
+        assert_non_null(strstr(err.msg, "max_answer_bytes"));
+        assert_null(strstr(err.msg, "JSON"));
+        assert_int_equal(ts_mock_count(&mock, paths[i]), 1); /* not retried */
+        rag_llm_result_fini(&r);
+        rag_buf_fini(&s.text);
+        rag_llm_destroy(llm);
+
+        /* events with no text: only the stream cap stops them */
+        cap_answer = 0;
+        cap_stream = 100000;
+        llm = make(types[i], "m", NULL, 0, i ? NULL : TOKEN);
+        ts_mock_reset(&mock);
+        snprintf(faults, sizeof faults, "{\"faults\":[{\"fault\":\"endless;content=0\","
+                 "\"path\":\"%s\"}]}", paths[i]);
+        ts_mock_faults(&mock, faults);
+        assert_int_equal(rag_llm_chat(llm, MSGS, 2, NULL, NULL, NULL, &r, &err), RAG_ELIMIT);
+        assert_int_equal(r.cls, RAG_NET_TOO_LARGE);
+        assert_non_null(strstr(err.msg, "100000 bytes"));
+        assert_non_null(strstr(err.msg, "max_stream_bytes"));
+        rag_llm_result_fini(&r);
+        rag_llm_destroy(llm);
+        cap_stream = 0;
+    }
+    ts_mock_reset(&mock);
+}
+
 static void test_llm__registry_maps_types(void **state)
 {
     rag_backend_cfg b = {0};
@@ -300,6 +392,9 @@ int main(void)
         cmocka_unit_test_setup(test_llm__stream_cut_reports_tokens_already_delivered, reset),
         cmocka_unit_test_setup(test_llm__malformed_reply_is_an_error_not_a_crash, reset),
         cmocka_unit_test_setup(test_llm__secret_never_in_errors_or_logs, reset),
+        cmocka_unit_test_setup(test_llm__invalid_utf8_in_a_message_is_replaced_not_dropped,
+                               reset),
+        cmocka_unit_test_setup(test_llm__endless_streams_are_cut_at_their_caps, reset),
         cmocka_unit_test(test_llm__registry_maps_types),
         cmocka_unit_test(test_llm__model_error_classification),
     };

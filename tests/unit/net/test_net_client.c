@@ -627,7 +627,15 @@ static void *very_slow_worker(void *arg)
     worker *w = arg;
     rag_net_response r;
     rag_err err = {0};
-    w->rc = embed(w->ep, &r, &err, "X-Mock-Fault: slow;ms=900");
+    const char *hdrs[] = {"X-Mock-Fault: slow;ms=900", NULL};
+    rag_net_request req = {0};
+    req.path = "/embed";
+    req.body = "{\"inputs\":[\"hello world\",\"second\"]}";
+    req.expect_json = 1;
+    req.headers = hdrs;
+    req.deadline_ms = 5000; /* its own deadline: the endpoint's 300 ms would cut it */
+    rag_net_response_init(&r);
+    w->rc = rag_net_request_do(w->ep, &req, &r, &err);
     rag_net_response_fini(&r);
     return NULL;
 }
@@ -795,6 +803,143 @@ static void test_client__no_secret_in_any_log_or_error(void **state)
     rag_net_endpoint_destroy(ep);
 }
 
+static int count_events(const rag_net_event *ev, void *ud)
+{
+    (void)ev;
+    (void)ud;
+    return 0;
+}
+
+/* ---- one deadline per call (issue 13, defects 4 and 24) -------------------- */
+
+static void two_second_deadline(rag_net_endpoint_opts *o)
+{
+    o->retry.budget_ms = 2000;
+    o->retry.max_server_wait_ms = 30000;
+}
+
+/* Regression: a 429 with Retry-After: 3600 made each retry wait the capped
+ * 30 s whatever the call's time was. A wait that would pass the deadline
+ * fails at once, saying what the server asked. */
+static void test_client__retry_after_past_the_deadline_fails_at_once(void **state)
+{
+    fake_clock fc = {0};
+    rag_net_endpoint *ep = make_ep(&fc, NULL, TOKEN, two_second_deadline);
+    rag_net_response r;
+    rag_err err = {0};
+    (void)state;
+    ts_mock_faults(&mock, "{\"faults\":[{\"fault\":\"429;retry_after=3600\",\"count\":9}]}");
+    assert_int_equal(embed(ep, &r, &err, NULL), RAG_EBACKEND);
+    assert_int_equal(r.cls, RAG_NET_RATE_LIMITED);
+    assert_int_equal(r.attempts, 1);
+    assert_int_equal(fc.n_sleeps, 0);     /* no wait at all */
+    assert_non_null(strstr(err.msg, "HTTP 429"));
+    assert_non_null(strstr(err.msg, "3600 s"));
+    assert_non_null(strstr(err.msg, "deadline of 2000 ms"));
+    rag_net_response_fini(&r);
+    /* a hint that fits is still honoured */
+    ts_mock_reset(&mock);
+    ts_mock_faults(&mock, "{\"faults\":[\"429;retry_after=1\"]}");
+    assert_int_equal(embed(ep, &r, &err, NULL), RAG_OK);
+    assert_int_equal(fc.n_sleeps, 1);
+    assert_true(fc.sleeps[0] == 1000.0);
+    rag_net_response_fini(&r);
+    rag_net_endpoint_destroy(ep);
+}
+
+static void real_deadline(rag_net_endpoint_opts *o)
+{
+    o->retry.budget_ms = 700;
+    o->retry.base_ms = 1;
+    o->retry.cap_ms = 2;
+    o->total_timeout_ms = 5000; /* each attempt alone could take 5 s */
+    o->idle_timeout_ms = 30000;
+    o->breaker.consecutive_failures = 0;
+    o->breaker.error_rate = 0;
+}
+
+/* Regression: attempts ran their full timeout one after another; the
+ * deadline cuts the attempt in progress, for plain requests and streams,
+ * and leaves no further attempt. */
+static void test_client__attempts_are_cut_to_the_deadline(void **state)
+{
+    rag_net_endpoint *ep = make_ep(NULL, NULL, TOKEN, real_deadline);
+    rag_net_response r;
+    rag_err err = {0};
+    double t0 = rag_now_ms(), took;
+    (void)state;
+    assert_int_equal(embed(ep, &r, &err, "X-Mock-Fault: hang;ms=3000"), RAG_EBACKEND);
+    took = rag_now_ms() - t0;
+    assert_int_equal(r.cls, RAG_NET_TIMEOUT);
+    assert_true(took >= 650 && took < 1500);
+    assert_non_null(strstr(err.msg, "deadline of 700 ms"));
+    rag_net_response_fini(&r);
+
+    /* a stream that stalls after its first events, with a per-request deadline */
+    {
+        const char *hdrs[] = {"X-Mock-Fault: stall;after=2;ms=4000", NULL};
+        rag_net_request req = {0};
+        req.path = "/v1/chat/completions";
+        req.body = "{\"model\":\"m\",\"stream\":true,\"messages\":[{\"role\":\"user\","
+                   "\"content\":\"hi there\"}]}";
+        req.stream = RAG_NET_STREAM_SSE;
+        req.on_event = count_events;
+        req.expect_done = 1;
+        req.headers = hdrs;
+        req.deadline_ms = 500;
+        rag_net_response_init(&r);
+        t0 = rag_now_ms();
+        assert_true(rag_net_request_do(ep, &req, &r, &err) < 0);
+        took = rag_now_ms() - t0;
+        assert_true(took >= 450 && took < 1400);
+        assert_int_equal(r.cls, RAG_NET_STREAM_CUT);
+        assert_int_equal(r.attempts, 1);
+        assert_non_null(strstr(err.msg, "deadline of 500 ms"));
+        rag_net_response_fini(&r);
+    }
+    rag_net_endpoint_destroy(ep);
+}
+
+/* Regression (issue 13, defect 2): a server echoing the bearer JSON-escaped,
+ * percent-encoded, cut short or as plain text. The mock really echoes it
+ * (checked on the body); neither the error nor any log line has it. */
+static void test_client__secret_echoed_in_any_form_is_never_in_errors_or_logs(void **state)
+{
+    static const char *faults[] = {
+        "X-Mock-Fault: reflect;code=401;form=esc",
+        "X-Mock-Fault: reflect;code=401;form=url",
+        "X-Mock-Fault: reflect;code=401;form=part;n=12",
+        "X-Mock-Fault: reflect;code=401;form=part;n=8",
+        "X-Mock-Fault: reflect;code=401;form=raw",
+        "X-Mock-Fault: reflect;code=503;form=esc",
+        "X-Mock-Fault: reflect;code=400;pad=150",
+    };
+    static const char *echoed[] = {"abc\\/def", "abc%2Fdef", "abc/def+SECR", "abc/def+",
+                                   "abc/def+SECRET", "abc\\/def", "abc/def+SECRET"};
+    fake_clock fc = {0};
+    rag_net_endpoint *ep = make_ep(&fc, NULL, "abc/def+SECRET/xyz==", no_breaker);
+    (void)state;
+    rag_buf_clear(&logged);
+    for (size_t i = 0; i < sizeof faults / sizeof faults[0]; i++) {
+        rag_net_response r;
+        rag_err err = {0};
+        assert_true(embed(ep, &r, &err, faults[i]) < 0);
+        if (!r.body.data || !strstr(r.body.data, echoed[i]))
+            fail_msg("%s: the mock did not echo the token", faults[i]);
+        if (strstr(err.msg, "SECR") || strstr(err.msg, "abc/def") ||
+            strstr(err.msg, "abc\\/") || strstr(err.msg, "abc%2"))
+            fail_msg("%s: leaked into the error: %s", faults[i], err.msg);
+        assert_non_null(strstr(err.msg, "HTTP "));   /* the status is kept */
+        assert_true(strlen(err.msg) < sizeof err.msg - 1 || strstr(err.msg, "..."));
+        rag_net_response_fini(&r);
+    }
+    assert_non_null(logged.data); /* the 503 was retried, and logged */
+    assert_null(strstr(logged.data, "SECR"));
+    assert_null(strstr(logged.data, "abc/def"));
+    assert_null(strstr(logged.data, "abc\\/"));
+    rag_net_endpoint_destroy(ep);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -825,6 +970,11 @@ int main(void)
         cmocka_unit_test_setup(test_client__post_json_round_trip, reset),
         cmocka_unit_test_setup(test_client__placeholder_token_is_refused, reset),
         cmocka_unit_test_setup(test_client__no_secret_in_any_log_or_error, reset),
+        cmocka_unit_test_setup(
+            test_client__secret_echoed_in_any_form_is_never_in_errors_or_logs, reset),
+        cmocka_unit_test_setup(test_client__retry_after_past_the_deadline_fails_at_once,
+                               reset),
+        cmocka_unit_test_setup(test_client__attempts_are_cut_to_the_deadline, reset),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

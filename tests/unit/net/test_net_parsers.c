@@ -199,6 +199,75 @@ static void test_redact__scrubs_configured_and_pattern_secrets(void **state)
     assert_non_null(strstr(s, "keep hf_ab and sk-short")); /* too short to be tokens */
 }
 
+/* Regression (issue 13, defect 2): a secret echoed JSON-escaped, URL-encoded
+ * or cut short survived redaction. */
+static void test_redact__escaped_encoded_and_truncated_forms(void **state)
+{
+    const char *secrets[] = {"abc/def+SECRET/xyz==", "short7!", NULL};
+    static const char *const leaks[] = {
+        "bad key Bearer abc\\/def+SECRET\\/xyz==",          /* JSON, "/" escaped */
+        "see https://x/?key=abc%2Fdef%2BSECRET%2Fxyz%3D%3D", /* percent, upper */
+        "see https://x/?key=abc%2fdef%2bSECRET%2fxyz%3d%3d", /* percent, lower */
+        "invalid api key abc/def+SECR...",                   /* prefix of 12 */
+        "invalid api key abc/def+...",                       /* prefix of 8 */
+        "key=abc%2Fdef%2BSE",                                /* encoded prefix */
+        "twice: abc/def+SECRET/xyz== and abc\\/def+SECRET\\/xyz==",
+    };
+    char s[256];
+    (void)state;
+    for (size_t i = 0; i < sizeof leaks / sizeof leaks[0]; i++) {
+        snprintf(s, sizeof s, "%s", leaks[i]);
+        rag_net_redact(s, secrets);
+        if (strstr(s, "SECR") || strstr(s, "abc/def") || strstr(s, "abc\\/") ||
+            strstr(s, "abc%2") || strstr(s, "def+"))
+            fail_msg("leak %zu survived: %s", i, s);
+        assert_non_null(strstr(s, "***"));
+    }
+    /* 7 bytes of a secret are not enough to call them the secret... */
+    snprintf(s, sizeof s, "abc/def is a path");
+    rag_net_redact(s, secrets);
+    assert_string_equal(s, "abc/def is a path");
+    /* ...and a secret shorter than 8 bytes is matched whole only */
+    snprintf(s, sizeof s, "short7 short7! short7%%21");
+    rag_net_redact(s, secrets);
+    assert_string_equal(s, "short7 *** ***");
+}
+
+/* An error body is never quoted verbatim: its JSON message, redacted before
+ * the cut, bounded, on a UTF-8 boundary. */
+static void test_excerpt__message_redacted_then_bounded(void **state)
+{
+    const char *secrets[] = {"abc/def+SECRET/xyz==", NULL};
+    char out[40], body[256];
+    (void)state;
+    snprintf(body, sizeof body, "{\"error\":{\"message\":\"bad key\",\"type\":\"x\"}}");
+    rag_net_excerpt(out, sizeof out, body, strlen(body), secrets);
+    assert_string_equal(out, "bad key");
+    snprintf(body, sizeof body, "{\"detail\":\"nope\\n\"}");
+    rag_net_excerpt(out, sizeof out, body, strlen(body), secrets);
+    assert_string_equal(out, "nope");
+    /* the escaped secret is decoded, then removed */
+    snprintf(body, sizeof body, "{\"error\": \"bad key abc\\/def+SECRET\\/xyz==\"}");
+    rag_net_excerpt(out, sizeof out, body, strlen(body), secrets);
+    assert_string_equal(out, "bad key ***");
+    /* not JSON: the text, one line; a secret straddling the cut leaks
+     * nothing, and the cut is marked */
+    snprintf(body, sizeof body, "denied\r\nfor %30s abc/def+SECRET/xyz== and more", "");
+    rag_net_excerpt(out, sizeof out, body, strlen(body), secrets);
+    assert_true(strlen(out) <= sizeof out - 1);
+    assert_null(strstr(out, "abc"));
+    assert_null(strchr(out, '\n'));
+    assert_non_null(strstr(out, "..."));
+    /* a multi-byte character is not cut in two */
+    memset(body, 0, sizeof body);
+    for (int i = 0; i < 30; i++)
+        strcat(body, "\xc3\xa9");
+    rag_net_excerpt(out, sizeof out, body, strlen(body), NULL);
+    assert_true(rag_utf8_valid(out, strlen(out)));
+    rag_net_excerpt(out, sizeof out, "", 0, secrets);
+    assert_string_equal(out, "");
+}
+
 static void test_redact__secret_repeated_and_adjacent(void **state)
 {
     const char *secrets[] = {"ab", "xyzxyz", NULL};
@@ -248,6 +317,8 @@ int main(void)
         cmocka_unit_test(test_ndjson__overlong_line_is_a_limit_error),
         cmocka_unit_test(test_redact__scrubs_configured_and_pattern_secrets),
         cmocka_unit_test(test_redact__secret_repeated_and_adjacent),
+        cmocka_unit_test(test_redact__escaped_encoded_and_truncated_forms),
+        cmocka_unit_test(test_excerpt__message_redacted_then_bounded),
         cmocka_unit_test(test_retry_after__seconds_and_http_date),
         cmocka_unit_test(test_status__only_transient_codes_are_retryable),
     };
