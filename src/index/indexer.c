@@ -98,7 +98,8 @@ static int remove_vanished(rag_index *ix, const file_list *fl, char **roots,
             continue;
         for (size_t i = 0; i < n_roots && !in_roots; i++)
             in_roots = under_root(p, roots[i]);
-        if (!in_roots || bsearch(&key, fl->paths, fl->n, sizeof *fl->paths, cmp_str))
+        if (!in_roots ||
+            (fl->n > 0 && bsearch(&key, fl->paths, fl->n, sizeof *fl->paths, cmp_str)))
             continue;
         if (lstat(p, &sb) == 0)
             continue; /* still there, just not indexable now: keep it */
@@ -216,10 +217,12 @@ int rag_indexer_run(rag_index *ix, const char *const *paths, size_t n_paths,
         rag_fail(err, rc, "out of memory listing files");
         goto done;
     }
-    qsort(fl.paths, fl.n, sizeof *fl.paths, cmp_str);
-    /* Drop duplicates (the same file reached twice, e.g. via a symlink). */
+    /* Sort, then drop duplicates (the same file reached twice, e.g. via a
+     * symlink). An empty walk leaves fl.paths NULL, which qsort and bsearch
+     * must not be given, even with a count of 0. */
     if (fl.n > 1) {
         size_t w = 1;
+        qsort(fl.paths, fl.n, sizeof *fl.paths, cmp_str);
         for (size_t r = 1; r < fl.n; r++) {
             if (strcmp(fl.paths[r], fl.paths[w - 1]) == 0)
                 rag_free(fl.paths[r]);
