@@ -720,10 +720,13 @@ static int check_tail(const char *data, size_t n_bytes, const char *file_path,
         n = fread(tail, 1, sizeof tail, f);
         fclose(f);
     }
+    /* The marker is the literal line "%%EOF"; the message describes it in
+     * words, as printed text with percent signs reads like a format-string
+     * slip. */
     if (!has_eof_marker(tail, n))
         return rag_fail(err, RAG_EFORMAT,
-                        "%s: truncated or damaged PDF (no %%%%EOF marker at "
-                        "the end)", name);
+                        "%s: truncated or damaged PDF: no end-of-file marker in "
+                        "its last %zu bytes", name, n);
     return RAG_OK;
 }
 

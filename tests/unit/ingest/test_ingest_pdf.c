@@ -344,6 +344,10 @@ static void test_pdf__truncated_half_fails_naming_file(void **state)
     assert_int_equal(rag_extract_file(&d, path, NULL, &err), RAG_EFORMAT);
     assert_null(d);
     assert_non_null(strstr(err.msg, "half.pdf"));
+    /* The message says what is missing in words; no format escape (a
+     * doubled or quadrupled percent sign) leaks into it. */
+    assert_non_null(strstr(err.msg, "truncated or damaged PDF: no end-of-file marker"));
+    assert_null(strchr(err.msg, '%'));
     /* Same bytes from memory. */
     assert_int_equal(rag_extract_mem(&d, "mem-half.pdf", RAG_DOC_PDF, data.data,
                                      data.len / 2, NULL, &err), RAG_EFORMAT);
