@@ -280,6 +280,10 @@ rag_indexer_opts rag_indexer_opts_from_config(const rag_config *cfg)
     o.extract = rag_extract_default_opts();
     o.extract.max_file_bytes = (size_t)cfg->ingest_max_file_mb << 20;
     o.extract.max_text_bytes = (size_t)cfg->ingest_max_text_mb << 20;
+    /* Markdown, HTML and text files are read whole and become about as much
+     * text as they hold: ingest.max_text_mb caps them too (rag_extract_file
+     * also applies max_file_bytes when that is lower). */
+    o.extract.max_text_file_bytes = (size_t)cfg->ingest_max_text_mb << 20;
     o.extract.strip_headers = cfg->ingest_strip_headers;
     o.chunk = rag_chunk_default_opts();
     o.chunk.target_tokens = cfg->chunk_target_tokens;

@@ -25,6 +25,14 @@ static void on_error(void *ctx, const char *path, const rag_err *err)
         snprintf(l->errors[l->n_errors++], sizeof l->errors[0], "%s", err->msg);
 }
 
+static int logged(const run_log *l, const char *a, const char *b)
+{
+    for (int i = 0; i < l->n_errors; i++)
+        if (strstr(l->errors[i], a) && (!b || strstr(l->errors[i], b)))
+            return 1;
+    return 0;
+}
+
 static rag_indexer_opts opts(void)
 {
     rag_indexer_opts o;
@@ -35,14 +43,78 @@ static rag_indexer_opts opts(void)
     return o;
 }
 
-static int run(rag_index *ix, const char *root, rag_indexer_report *rep, run_log *l)
+static int run_with(rag_index *ix, const char *root, const rag_indexer_opts *o,
+                    rag_indexer_report *rep, run_log *l)
 {
-    rag_indexer_opts o = opts();
     rag_indexer_events ev = {NULL, on_error, l};
     const char *paths[] = {root};
     rag_err err = {0};
     memset(l, 0, sizeof *l);
-    return rag_indexer_run(ix, paths, 1, &o, &ev, rep, &err);
+    return rag_indexer_run(ix, paths, 1, o, &ev, rep, &err);
+}
+
+static int run(rag_index *ix, const char *root, rag_indexer_report *rep, run_log *l)
+{
+    rag_indexer_opts o = opts();
+    return run_with(ix, root, &o, rep, l);
+}
+
+/* Options from a configuration with --set style overrides. */
+static rag_indexer_opts opts_from_sets(const char *const *sets, size_t n_sets)
+{
+    rag_config_source src;
+    rag_config *cfg = NULL;
+    rag_indexer_opts o;
+    rag_err err = {0};
+    memset(&src, 0, sizeof src);
+    src.config_path = "/dev/null";
+    src.sets = sets;
+    src.n_sets = n_sets;
+    if (rag_config_load(&cfg, &src, &err) < 0)
+        fail_msg("config: %s", err.msg);
+    o = rag_indexer_opts_from_config(cfg);
+    rag_config_destroy(cfg);
+    return o;
+}
+
+/* Text formats are read whole; their size cap follows ingest.max_text_mb,
+ * so it can be raised (it was fixed at 64 MiB) and lowered. */
+static void test_indexer__text_file_cap_follows_ingest_max_text_mb(void **state)
+{
+    const char *raise[] = {"ingest.max_text_mb=300", "ingest.max_file_mb=300"};
+    const char *one[] = {"ingest.max_text_mb=1"};
+    const char *three[] = {"ingest.max_text_mb=3"};
+    char *dir = ts_tmpdir("idx-cap");
+    char *big = rag_asprintf("%s/big.txt", dir);
+    rag_indexer_opts o = opts_from_sets(raise, 2);
+    rag_indexer_report rep;
+    rag_buf text = RAG_BUF_INIT;
+    run_log l;
+    rag_index *ix;
+    rag_err err = {0};
+    (void)state;
+
+    assert_true(o.extract.max_text_file_bytes == (size_t)300 << 20);
+    assert_true(o.extract.max_file_bytes == (size_t)300 << 20);
+    /* 2 MiB of text: over a 1 MiB cap, under a 3 MiB one. */
+    while (text.len < ((size_t)2 << 20))
+        assert_int_equal(rag_buf_puts(&text, "mcause register vector words. "), RAG_OK);
+    ts_write_file(big, text.data, text.len);
+    assert_int_equal(rag_index_open(&ix, NULL, RAG_INDEX_MEMORY, &err), RAG_OK);
+    o = opts_from_sets(one, 1);
+    assert_int_equal(run_with(ix, dir, &o, &rep, &l), RAG_OK);
+    assert_int_equal(rep.n_failed, 1);
+    assert_true(logged(&l, "big.txt", "limit"));
+    o = opts_from_sets(three, 1);
+    assert_int_equal(run_with(ix, dir, &o, &rep, &l), RAG_OK);
+    assert_int_equal(rep.n_failed, 0);
+    assert_int_equal(rep.n_added, 1);
+    rag_index_close(ix);
+    rag_buf_fini(&text);
+    unlink(big);
+    rmdir(dir);
+    rag_free(big);
+    rag_free(dir);
 }
 
 /* A folder that holds no document: nothing to sort, nothing to look up
@@ -72,6 +144,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_indexer__empty_folder_indexes_nothing),
+        cmocka_unit_test(test_indexer__text_file_cap_follows_ingest_max_text_mb),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
