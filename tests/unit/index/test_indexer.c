@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 typedef struct {
@@ -57,6 +58,34 @@ static int run(rag_index *ix, const char *root, rag_indexer_report *rep, run_log
 {
     rag_indexer_opts o = opts();
     return run_with(ix, root, &o, rep, l);
+}
+
+static void put(const char *dir, const char *rel, const char *text)
+{
+    char *p = rag_asprintf("%s/%s", dir, rel);
+    ts_write_file(p, text, strlen(text));
+    rag_free(p);
+}
+
+/* 1 if the index holds a document at dir/rel (canonical). */
+static int has_doc(rag_index *ix, const char *dir, const char *rel)
+{
+    char *d = realpath(dir, NULL);
+    char *p = rag_asprintf("%s/%s", d, rel);
+    char sha[65];
+    rag_err err = {0};
+    int found = rag_index_doc_sha(ix, p, sha, &err);
+    assert_true(found >= 0);
+    rag_free(p);
+    free(d);
+    return found;
+}
+
+static void sh(const char *fmt, const char *dir)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, fmt, dir, dir, dir, dir);
+    assert_int_equal(system(cmd), 0);
 }
 
 /* Options from a configuration with --set style overrides. */
@@ -117,6 +146,140 @@ static void test_indexer__text_file_cap_follows_ingest_max_text_mb(void **state)
     rag_free(dir);
 }
 
+/* A deleted file, and files under a folder that became a file, are gone
+ * (ENOENT / ENOTDIR under a readable folder): removed. */
+static void test_indexer__really_gone_files_are_removed(void **state)
+{
+    char *dir = ts_tmpdir("idx-gone");
+    rag_indexer_report rep;
+    run_log l;
+    rag_index *ix;
+    rag_err err = {0};
+    (void)state;
+
+    sh("mkdir -p %s/sub", dir);
+    put(dir, "a.txt", "aardvark text in the top folder\n");
+    put(dir, "keep.txt", "kept text\n");
+    put(dir, "sub/s.txt", "zebrafish text in the sub folder\n");
+    assert_int_equal(rag_index_open(&ix, NULL, RAG_INDEX_MEMORY, &err), RAG_OK);
+    assert_int_equal(run(ix, dir, &rep, &l), RAG_OK);
+    assert_int_equal(rep.n_added, 3);
+    sh("rm %s/a.txt && rm -r %s/sub && printf 'now a file\\n' > %s/sub", dir);
+    assert_int_equal(run(ix, dir, &rep, &l), RAG_OK);
+    assert_int_equal(rep.n_removed, 2);
+    assert_int_equal(rep.n_failed, 0);
+    assert_false(has_doc(ix, dir, "a.txt"));
+    assert_false(has_doc(ix, dir, "sub/s.txt"));
+    assert_true(has_doc(ix, dir, "keep.txt"));
+    rag_index_close(ix);
+    sh("rm -rf %s", dir);
+    rag_free(dir);
+}
+
+/* A root that is not there any more (an unmounted disk) removes nothing:
+ * its documents are kept and the run counts the failure. */
+static void test_indexer__missing_root_keeps_its_documents(void **state)
+{
+    char *dir = ts_tmpdir("idx-root");
+    char *root = rag_asprintf("%s/disk", dir);
+    rag_indexer_report rep;
+    run_log l;
+    rag_index *ix;
+    rag_err err = {0};
+    (void)state;
+
+    sh("mkdir -p %s/disk/sub", dir);
+    put(root, "a.txt", "aardvark text\n");
+    put(root, "sub/s.txt", "zebrafish text\n");
+    assert_int_equal(rag_index_open(&ix, NULL, RAG_INDEX_MEMORY, &err), RAG_OK);
+    assert_int_equal(run(ix, root, &rep, &l), RAG_OK);
+    assert_int_equal(rep.n_added, 2);
+    sh("mv %s/disk %s/disk.away", dir);
+    assert_int_equal(run(ix, root, &rep, &l), RAG_OK);
+    assert_int_equal(rep.n_removed, 0);
+    assert_true(rep.n_failed >= 1);
+    assert_true(has_doc(ix, dir, "disk/a.txt"));
+    assert_true(has_doc(ix, dir, "disk/sub/s.txt"));
+    rag_index_close(ix);
+    sh("rm -rf %s", dir);
+    rag_free(root);
+    rag_free(dir);
+}
+
+/* The r01 case, run as an unprivileged user (root reads any folder):
+ * index, make a subfolder unreadable, index again. Returns 0 when the
+ * subfolder's document is kept and reported, else a step number. */
+static int unreadable_folder_case(const char *dir)
+{
+    rag_indexer_report rep;
+    run_log l;
+    rag_index *ix;
+    rag_err err = {0};
+    char *sub = rag_asprintf("%s/sub", dir);
+    int bad = 0;
+
+    if (rag_index_open(&ix, NULL, RAG_INDEX_MEMORY, &err) < 0)
+        return 1;
+    if (run(ix, dir, &rep, &l) < 0 || rep.n_added != 2)
+        bad = 2;
+    if (!bad && chmod(sub, 0) != 0)
+        bad = 3;
+    if (!bad && run(ix, dir, &rep, &l) < 0)
+        bad = 4;
+    if (!bad && rep.n_removed != 0)
+        bad = 5;
+    if (!bad && rep.n_failed < 2)   /* the folder, and the document not checked */
+        bad = 6;
+    if (!bad && (!has_doc(ix, dir, "sub/s.txt") || !has_doc(ix, dir, "a.txt")))
+        bad = 7;
+    if (!bad && !logged(&l, "s.txt", "kept in the index"))
+        bad = 8;
+    for (int i = 0; bad && i < l.n_errors; i++)
+        fprintf(stderr, "  reported: %s\n", l.errors[i]);
+    chmod(sub, 0755);
+    rag_index_close(ix);
+    rag_free(sub);
+    return bad;
+}
+
+static void test_indexer__unreadable_folder_keeps_its_documents(void **state)
+{
+    char *dir = ts_tmpdir("idx-eacces");
+    int bad;
+    (void)state;
+
+    sh("mkdir -p %s/sub && chmod 755 %s", dir);
+    put(dir, "a.txt", "zebrafish in the top folder\n");
+    put(dir, "sub/s.txt", "zebrafish in the sub folder\n");
+    if (geteuid() != 0) {
+        bad = unreadable_folder_case(dir);
+    } else {
+        /* As root, drop to nobody in a child: permissions apply there. */
+        int status = 0;
+        pid_t pid;
+        sh("chown -R 65534:65534 %s", dir);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            if (setgid(65534) != 0 || setuid(65534) != 0)
+                _exit(99);
+            _exit(unreadable_folder_case(dir));
+        }
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        bad = WEXITSTATUS(status);
+        if (bad == 99) {
+            sh("rm -rf %s", dir);
+            rag_free(dir);
+            skip();
+        }
+    }
+    if (bad)
+        fail_msg("unreadable folder case failed at step %d", bad);
+    sh("rm -rf %s", dir);
+    rag_free(dir);
+}
+
 /* A folder that holds no document: nothing to sort, nothing to look up
  * (qsort and bsearch must not see the NULL list; the ASan+UBSan build
  * aborts on that). */
@@ -145,6 +308,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_indexer__empty_folder_indexes_nothing),
         cmocka_unit_test(test_indexer__text_file_cap_follows_ingest_max_text_mb),
+        cmocka_unit_test(test_indexer__really_gone_files_are_removed),
+        cmocka_unit_test(test_indexer__missing_root_keeps_its_documents),
+        cmocka_unit_test(test_indexer__unreadable_folder_keeps_its_documents),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
