@@ -10,7 +10,9 @@
  * Removal needs evidence, as rsync's --delete does: a stored document the
  * walk did not find is removed only when its path is really gone (lstat
  * says ENOENT or ENOTDIR and the nearest existing folder above it can be
- * read). Anything that
+ * read) or no longer names a regular file of its own (it became a folder,
+ * a symlink, a special file, or is reached through a symlink now: its
+ * content, if any, is indexed under its own canonical path). Anything that
  * prevents the check -- a folder the walk could not read, EACCES, EIO, a
  * root that is missing (an unmounted disk) -- keeps the document and counts
  * as failed.
@@ -154,17 +156,25 @@ static int under_any(const char *path, const str_list *l)
 
 typedef enum { PATH_PRESENT, PATH_GONE, PATH_UNCHECKED } path_state;
 
-/* Is the stored document path p still there? PATH_UNCHECKED leaves the
- * reason in errno. */
+/* Is the stored document path p (canonical when stored) still a document
+ * of its own? PATH_UNCHECKED leaves the reason in errno. */
 static path_state probe(const char *p)
 {
     struct stat sb;
-    char *up, *cut;
+    char *up, *cut, *rp;
     path_state st;
     int e;
 
-    if (lstat(p, &sb) == 0)
-        return PATH_PRESENT;
+    if (lstat(p, &sb) == 0) {
+        if (!S_ISREG(sb.st_mode))
+            return PATH_GONE;   /* now a folder, a symlink or a special file */
+        rp = realpath(p, NULL);
+        if (!rp)
+            return PATH_UNCHECKED;
+        st = strcmp(rp, p) == 0 ? PATH_PRESENT : PATH_GONE; /* via a symlink now */
+        free(rp);
+        return st;
+    }
     if (errno != ENOENT && errno != ENOTDIR)
         return PATH_UNCHECKED;   /* EACCES, EIO, ESTALE, ENOTCONN, ... */
     /* Really gone, if the nearest existing folder above it can be read. */

@@ -280,6 +280,49 @@ static void test_indexer__unreadable_folder_keeps_its_documents(void **state)
     rag_free(dir);
 }
 
+/* The r07 case: a.txt became a folder, b.txt a symlink to c.txt, and the
+ * folder sub a symlink to another folder. None of the old paths names a
+ * document of its own any more: their rows go (the content they now lead
+ * to is indexed under its own canonical path), on the first run. */
+static void test_indexer__path_replaced_by_folder_or_symlink_is_removed(void **state)
+{
+    char *dir = ts_tmpdir("idx-replaced");
+    rag_indexer_report rep;
+    run_log l;
+    rag_index *ix;
+    rag_err err = {0};
+    (void)state;
+
+    sh("mkdir -p %s/sub", dir);
+    put(dir, "a.txt", "old zebrafish content one\n");
+    put(dir, "b.txt", "old quokka content two\n");
+    put(dir, "c.txt", "other\n");
+    put(dir, "sub/s.txt", "pangolin in the sub folder\n");
+    assert_int_equal(rag_index_open(&ix, NULL, RAG_INDEX_MEMORY, &err), RAG_OK);
+    assert_int_equal(run(ix, dir, &rep, &l), RAG_OK);
+    assert_int_equal(rep.n_added, 4);
+    sh("rm %s/a.txt && mkdir %s/a.txt && rm %s/b.txt && ln -s c.txt %s/b.txt", dir);
+    sh("mv %s/sub %s/elsewhere && ln -s elsewhere %s/sub", dir);
+    assert_int_equal(run(ix, dir, &rep, &l), RAG_OK);
+    /* the one failure: "sub" is a second link to a folder, skipped */
+    assert_int_equal(rep.n_failed, 1);
+    assert_true(logged(&l, "sub", "already visited"));
+    assert_int_equal(rep.n_removed, 3);
+    assert_int_equal(rep.n_added, 1);          /* elsewhere/s.txt */
+    assert_false(has_doc(ix, dir, "a.txt"));
+    assert_false(has_doc(ix, dir, "b.txt"));
+    assert_false(has_doc(ix, dir, "sub/s.txt"));
+    assert_true(has_doc(ix, dir, "c.txt"));
+    assert_true(has_doc(ix, dir, "elsewhere/s.txt"));
+    /* and it stays that way */
+    assert_int_equal(run(ix, dir, &rep, &l), RAG_OK);
+    assert_int_equal(rep.n_removed, 0);
+    assert_int_equal(rep.n_unchanged, 2);
+    rag_index_close(ix);
+    sh("rm -rf %s", dir);
+    rag_free(dir);
+}
+
 /* A folder that holds no document: nothing to sort, nothing to look up
  * (qsort and bsearch must not see the NULL list; the ASan+UBSan build
  * aborts on that). */
@@ -311,6 +354,7 @@ int main(void)
         cmocka_unit_test(test_indexer__really_gone_files_are_removed),
         cmocka_unit_test(test_indexer__missing_root_keeps_its_documents),
         cmocka_unit_test(test_indexer__unreadable_folder_keeps_its_documents),
+        cmocka_unit_test(test_indexer__path_replaced_by_folder_or_symlink_is_removed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
