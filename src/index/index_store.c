@@ -86,30 +86,113 @@ static int exec(rag_index *ix, const char *sql, rag_err *err)
     return RAG_OK;
 }
 
-static int check_schema(rag_index *ix, unsigned flags, rag_err *err)
+/* What the file holds: *n_objects rows in sqlite_master (0 = an empty or
+ * new database) and *version, meta's schema_version (0 when absent). */
+static int read_schema(rag_index *ix, int *n_objects, int *version, rag_err *err)
 {
     sqlite3_stmt *st = NULL;
-    int version = 0, rc;
+    int rc;
 
-    rc = sqlite3_prepare_v2(ix->db, "SELECT value FROM meta WHERE key='schema_version'",
-                            -1, &st, NULL);
-    if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-        version = sqlite3_column_int(st, 0);
+    *n_objects = 0;
+    *version = 0;
+    rc = sqlite3_prepare_v2(ix->db, "SELECT count(*), count(CASE WHEN type = 'table'"
+                            " AND name = 'meta' THEN 1 END) FROM sqlite_master", -1, &st,
+                            NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int has_meta = sqlite3_column_int(st, 1);
+        *n_objects = sqlite3_column_int(st, 0);
+        sqlite3_finalize(st);
+        st = NULL;
+        if (!has_meta)
+            return RAG_OK;
+        rc = sqlite3_prepare_v2(ix->db,
+                                "SELECT value FROM meta WHERE key = 'schema_version'", -1,
+                                &st, NULL);
+        if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
+            *version = sqlite3_column_int(st, 0);
+        if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+            rc = SQLITE_OK;
+    }
     sqlite3_finalize(st);
+    if (rc == SQLITE_OK || rc == SQLITE_ROW || rc == SQLITE_DONE)
+        return RAG_OK;
+    if ((rc & 0xff) == SQLITE_NOTADB)
+        return rag_fail(err, RAG_EFORMAT, "%s: not an SQLite database", ix->path);
+    return rag_fail(err, RAG_EIO, "%s: %s", ix->path, sqlite3_errmsg(ix->db));
+}
+
+/* "a, b, c" of the first tables in the file, for messages. */
+static void table_names(rag_index *ix, char *buf, size_t n_buf)
+{
+    sqlite3_stmt *st = NULL;
+    size_t n = 0;
+    int k = 0;
+
+    buf[0] = '\0';
+    if (sqlite3_prepare_v2(ix->db, "SELECT name FROM sqlite_master WHERE type = 'table'"
+                           " ORDER BY name LIMIT 6", -1, &st, NULL) != SQLITE_OK)
+        return;
+    while (sqlite3_step(st) == SQLITE_ROW && n + 1 < n_buf) {
+        const char *name = (const char *)sqlite3_column_text(st, 0);
+        int w = snprintf(buf + n, n_buf - n, "%s%s", k ? ", " : "",
+                         k == 5 ? "..." : name ? name : "?");
+        if (w < 0)
+            break;
+        n += (size_t)w < n_buf - n ? (size_t)w : n_buf - n - 1;
+        k++;
+    }
+    sqlite3_finalize(st);
+}
+
+static int not_ours(rag_index *ix, int n_objects, rag_err *err)
+{
+    char names[160];
+    if (n_objects == 0)
+        return rag_fail(err, RAG_EFORMAT, "%s: empty database, not a docrag index yet "
+                        "(run 'docrag index' first)", ix->path);
+    table_names(ix, names, sizeof names);
+    return rag_fail(err, RAG_EFORMAT, "%s: not a docrag index: it is another "
+                    "application's SQLite database (tables: %s); docrag does not "
+                    "write into it", ix->path, names[0] ? names : "none");
+}
+
+static int newer_schema(rag_index *ix, int version, rag_err *err)
+{
+    return rag_fail(err, RAG_EFORMAT,
+                    "%s: schema version %d is newer than this docrag (%d)",
+                    ix->path, version, RAG_INDEX_SCHEMA_VERSION);
+}
+
+/* Our schema is there, or (writers) the database is empty and gets it.
+ * A database that holds anything else is another application's: never
+ * written to. The check is repeated inside the write transaction, so two
+ * processes creating one file agree. */
+static int check_schema(rag_index *ix, unsigned flags, rag_err *err)
+{
+    int n_objects, version, rc;
+
+    if ((rc = read_schema(ix, &n_objects, &version, err)) < 0)
+        return rc;
     if (version > RAG_INDEX_SCHEMA_VERSION)
-        return rag_fail(err, RAG_EFORMAT,
-                        "%s: schema version %d is newer than this docrag (%d)",
-                        ix->path, version, RAG_INDEX_SCHEMA_VERSION);
+        return newer_schema(ix, version, err);
     if (version == RAG_INDEX_SCHEMA_VERSION)
         return RAG_OK;
-    if (flags & RAG_INDEX_READ_ONLY)
-        return rag_fail(err, RAG_EFORMAT, "%s: not a docrag index", ix->path);
+    if ((flags & RAG_INDEX_READ_ONLY) || n_objects > 0)
+        return not_ours(ix, n_objects, err);
     if (exec(ix, "BEGIN IMMEDIATE", err) < 0)
         return RAG_EIO;
-    if (exec(ix, schema_sql, err) < 0 ||
-        exec(ix, "INSERT OR REPLACE INTO meta VALUES('schema_version','1')", err) < 0) {
+    rc = read_schema(ix, &n_objects, &version, err);
+    if (rc == RAG_OK && version > RAG_INDEX_SCHEMA_VERSION)
+        rc = newer_schema(ix, version, err);
+    else if (rc == RAG_OK && version != RAG_INDEX_SCHEMA_VERSION && n_objects > 0)
+        rc = not_ours(ix, n_objects, err);
+    else if (rc == RAG_OK && version != RAG_INDEX_SCHEMA_VERSION &&
+             (exec(ix, schema_sql, err) < 0 ||
+              exec(ix, "INSERT OR REPLACE INTO meta VALUES('schema_version','1')", err) < 0))
+        rc = err ? err->code : RAG_EIO;
+    if (rc < 0) {
         sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
-        return err ? err->code : RAG_EIO;
+        return rc;
     }
     return exec(ix, "COMMIT", err);
 }
@@ -154,6 +237,15 @@ int rag_index_open(rag_index **out, const char *path, unsigned flags, rag_err *e
         rc = rag_analyzer_create(&ix->an, err);
     if (rc == RAG_OK && !(flags & RAG_INDEX_READ_ONLY))
         rc = bm25_writer_create(&ix->bw, err);
+    /* Look before touching: another application's database is refused
+     * before the journal-mode switch, which would rewrite its header. */
+    if (rc == RAG_OK && !(flags & RAG_INDEX_READ_ONLY)) {
+        int n_objects, version;
+        rc = read_schema(ix, &n_objects, &version, err);
+        if (rc == RAG_OK && version != RAG_INDEX_SCHEMA_VERSION && n_objects > 0)
+            rc = version > RAG_INDEX_SCHEMA_VERSION ? newer_schema(ix, version, err)
+                                                    : not_ours(ix, n_objects, err);
+    }
     if (rc == RAG_OK && !(flags & RAG_INDEX_READ_ONLY))
         rc = exec(ix, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", err);
     /* Page cache: 64 MB while writing (index builds touch FTS5 and postings

@@ -199,6 +199,54 @@ static void test_index__page_lookup_follows_byte_offsets(void **state)
     rag_index_close(ix);
 }
 
+/* r22: an SQLite file of another application is refused, named, and left
+ * exactly as it was: no docrag table, journal mode unchanged. An empty
+ * file is a new index. */
+static void test_index__foreign_database_is_refused_untouched(void **state)
+{
+    char *dir = ts_tmpdir("foreign");
+    char *path = rag_asprintf("%s/app.sqlite", dir);
+    char *empty = rag_asprintf("%s/empty.db", dir);
+    rag_index *ix = NULL;
+    rag_err err = {0};
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    (void)state;
+
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "CREATE TABLE bookmarks(url TEXT);"
+                                  "INSERT INTO bookmarks VALUES('https://example.org')",
+                                  NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(rag_index_open(&ix, path, 0, &err), RAG_EFORMAT);
+    assert_null(ix);
+    assert_non_null(strstr(err.msg, path));
+    assert_non_null(strstr(err.msg, "not a docrag index"));
+    assert_non_null(strstr(err.msg, "bookmarks"));
+    assert_int_equal(rag_index_open(&ix, path, RAG_INDEX_READ_ONLY, &err), RAG_EFORMAT);
+    assert_non_null(strstr(err.msg, "not a docrag index"));
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT group_concat(name) FROM sqlite_master",
+                                        -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "bookmarks");
+    sqlite3_finalize(st);
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "delete");
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+
+    ts_write_file(empty, "", 0);
+    assert_int_equal(rag_index_open(&ix, empty, 0, &err), RAG_OK);
+    rag_index_close(ix);
+    assert_int_equal(rag_index_open(&ix, empty, RAG_INDEX_READ_ONLY, &err), RAG_OK);
+    rag_index_close(ix);
+    rag_free(empty);
+    rag_free(path);
+    rag_free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -208,6 +256,7 @@ int main(void)
         cmocka_unit_test(test_index__read_only_open_of_missing_file_names_it),
         cmocka_unit_test(test_index__newer_schema_is_refused),
         cmocka_unit_test(test_index__page_lookup_follows_byte_offsets),
+        cmocka_unit_test(test_index__foreign_database_is_refused_untouched),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
