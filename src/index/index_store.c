@@ -15,6 +15,9 @@
 #include <sys/stat.h>
 #include <time.h>
 
+/* How long an opener or writer waits for another connection's lock. */
+#define BUSY_TIMEOUT_MS 10000
+
 struct rag_index {
     sqlite3 *db;
     char *path;
@@ -167,6 +170,35 @@ static int newer_schema(rag_index *ix, int version, rag_err *err)
  * A database that holds anything else is another application's: never
  * written to. The check is repeated inside the write transaction, so two
  * processes creating one file agree. */
+/* exec, waiting out SQLITE_BUSY that came back without the busy handler.
+ * SQLite returns it at once, as a deadlock guard, when this connection
+ * holds a read lock and needs a write lock another connection has: the
+ * journal-mode switch of a second opener while the first creates the
+ * schema does exactly that (r10). Such a statement ends its implicit
+ * transaction and drops its locks, so retrying after a pause is safe. */
+static int exec_busy(rag_index *ix, const char *sql, rag_err *err)
+{
+    double t0 = rag_now_ms();
+    int pause_ms = 1;
+
+    for (;;) {
+        char *msg = NULL;
+        int rc = sqlite3_exec(ix->db, sql, NULL, NULL, &msg);
+        if (rc == SQLITE_OK)
+            return RAG_OK;
+        if ((rc & 0xff) == SQLITE_BUSY && sqlite3_get_autocommit(ix->db) &&
+            rag_now_ms() - t0 < BUSY_TIMEOUT_MS) {
+            sqlite3_free(msg);
+            sqlite3_sleep(pause_ms);
+            pause_ms = pause_ms < 32 ? pause_ms * 2 : 50;
+            continue;
+        }
+        rag_fail(err, RAG_EIO, "%s: %s", ix->path, msg ? msg : sqlite3_errstr(rc));
+        sqlite3_free(msg);
+        return RAG_EIO;
+    }
+}
+
 static int check_schema(rag_index *ix, unsigned flags, rag_err *err)
 {
     int n_objects, version, rc;
@@ -179,7 +211,7 @@ static int check_schema(rag_index *ix, unsigned flags, rag_err *err)
         return RAG_OK;
     if ((flags & RAG_INDEX_READ_ONLY) || n_objects > 0)
         return not_ours(ix, n_objects, err);
-    if (exec(ix, "BEGIN IMMEDIATE", err) < 0)
+    if (exec_busy(ix, "BEGIN IMMEDIATE", err) < 0)
         return RAG_EIO;
     rc = read_schema(ix, &n_objects, &version, err);
     if (rc == RAG_OK && version > RAG_INDEX_SCHEMA_VERSION)
@@ -230,7 +262,7 @@ int rag_index_open(rag_index **out, const char *path, unsigned flags, rag_err *e
         rag_index_close(ix);
         return rc;
     }
-    sqlite3_busy_timeout(ix->db, 10000);
+    sqlite3_busy_timeout(ix->db, BUSY_TIMEOUT_MS);
     sqlite3_extended_result_codes(ix->db, 1);
     rc = rag_fts5_register(ix->db, err);
     if (rc == RAG_OK)
@@ -247,7 +279,7 @@ int rag_index_open(rag_index **out, const char *path, unsigned flags, rag_err *e
                                                     : not_ours(ix, n_objects, err);
     }
     if (rc == RAG_OK && !(flags & RAG_INDEX_READ_ONLY))
-        rc = exec(ix, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", err);
+        rc = exec_busy(ix, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", err);
     /* Page cache: 64 MB while writing (index builds touch FTS5 and postings
      * pages over and over); 4 MB for readers, which mostly read a query's
      * postings and k rows once and are served by the OS page cache anyway
