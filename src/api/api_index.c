@@ -149,8 +149,11 @@ int docrag_index(docrag_session *s, const char *const *paths, size_t n_paths,
         docrag_index_opts_init(&none);
         o = &none;
     }
-    if (e->read_only)
-        return api_err(derr, &(rag_err){RAG_EINVAL, "the index is open read-only"});
+    if (e->read_only) {
+        rag_fail(&err, RAG_EINVAL, "%s: the index is open read-only%s", e->cfg->db_path,
+                 e->read_only_storage ? " (it is on read-only storage)" : "");
+        return api_err(derr, &err);
+    }
     c.o = o;
     c.errors = json_array();
     c.docs = json_array();

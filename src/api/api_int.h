@@ -39,6 +39,7 @@ struct docrag_engine {
     rag_llm_chain *chain;
     rag_search_mode mode;       /* search.mode */
     int read_only;
+    int read_only_storage;      /* read_only because the file cannot be written */
     pthread_mutex_t write_mu;   /* one writer at a time */
     pthread_mutex_t refresh_mu; /* one refresh at a time */
     int64_t data_version;       /* `watch`'s PRAGMA data_version at the last

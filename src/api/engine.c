@@ -135,6 +135,17 @@ int docrag_engine_open(docrag_engine **out, const docrag_engine_opts *opts,
     }
     m = rag_search_mode_parse(e->cfg->search_mode);
     e->mode = m < 0 ? RAG_MODE_BM25 : (rag_search_mode)m;
+    if (!e->read_only) {
+        /* An index on read-only storage (a container's image layer) is
+         * served for reading rather than not at all. */
+        const char *why = rag_index_read_only_storage(e->cfg->db_path);
+        if (why) {
+            rag_log(RAG_LOG_WARN, "%s: %s: the index is open for reading only "
+                    "(indexing and deletes are off)", e->cfg->db_path, why);
+            e->read_only = 1;
+            e->read_only_storage = 1;
+        }
+    }
     if (rag_index_open(&e->ix, e->cfg->db_path, e->read_only ? RAG_INDEX_READ_ONLY : 0,
                        &err) < 0 ||
         rag_index_open(&e->watch, e->cfg->db_path, RAG_INDEX_READ_ONLY, &err) < 0 ||

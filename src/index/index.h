@@ -29,9 +29,19 @@ typedef enum {
 } rag_index_flags;
 
 /* Open (creating if needed, unless read-only) the database at path.
- * Caller owns *out; close with rag_index_close. Errors name the file. */
+ * Caller owns *out; close with rag_index_close. Errors name the file.
+ * A read-only open works on read-only storage too (a read-only file,
+ * folder or mount, e.g. a container's image layer): when SQLite cannot
+ * create the WAL index (-shm) there and no -wal holds uncheckpointed
+ * changes, the file is read as immutable. A writer on read-only storage
+ * fails with RAG_EIO saying why (rag_index_read_only_storage). */
 int rag_index_open(rag_index **out, const char *path, unsigned flags,
                    rag_err *err);
+/* Why an existing database at path cannot be written here: "a read-only
+ * mount", "the file is not writable", "its folder is not writable" (a
+ * WAL writer creates -wal and -shm beside it); NULL when it can be (or
+ * does not exist). Static string. */
+const char *rag_index_read_only_storage(const char *path);
 void rag_index_close(rag_index *ix);
 /* Borrowed connection; valid until close. */
 sqlite3 *rag_index_db(rag_index *ix);

@@ -10,10 +10,13 @@
 
 #include "bm25_index.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
+#include <unistd.h>
 
 /* How long an opener or writer waits for another connection's lock. */
 #define BUSY_TIMEOUT_MS 10000
@@ -21,6 +24,7 @@
 struct rag_index {
     sqlite3 *db;
     char *path;
+    int immutable;         /* read-only storage, read with immutable=1 */
     int in_tx;
     int n_read;            /* nesting depth of rag_index_read_begin */
     rag_analyzer *an;      /* BM25 analysis of chunks and queries */
@@ -229,10 +233,165 @@ static int check_schema(rag_index *ix, unsigned flags, rag_err *err)
     return exec(ix, "COMMIT", err);
 }
 
+/* path + suffix exists (and, with writable, can be written). */
+static int sibling_ok(const char *path, const char *suffix, int writable)
+{
+    char *p = rag_asprintf("%s%s", path, suffix);
+    int ok = p && access(p, writable ? W_OK : F_OK) == 0;
+    rag_free(p);
+    return ok;
+}
+
+const char *rag_index_read_only_storage(const char *path)
+{
+    struct statvfs vfs;
+    struct stat st;
+    char *dir, *slash;
+    int dir_ok;
+
+    if (!path || stat(path, &st) != 0)
+        return NULL;
+    if (statvfs(path, &vfs) == 0 && (vfs.f_flag & ST_RDONLY))
+        return "a read-only mount";
+    if (access(path, W_OK) != 0)
+        return errno == EROFS ? "a read-only mount" : "the file is not writable";
+    dir = rag_strdup(path);
+    if (!dir)
+        return NULL;
+    slash = strrchr(dir, '/');
+    if (slash)
+        slash[slash == dir] = '\0';
+    dir_ok = access(slash ? dir : ".", W_OK | X_OK) == 0;
+    rag_free(dir);
+    if (!dir_ok && !(sibling_ok(path, "-wal", 1) && sibling_ok(path, "-shm", 1)))
+        return "its folder is not writable";
+    return NULL;
+}
+
+/* A first read: SQLite opens lazily, so this is where a reader finds out
+ * whether it can set up the WAL index. */
+static int probe_read(sqlite3 *db)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master", -1, &st, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st) == SQLITE_ROW ? SQLITE_OK : sqlite3_errcode(db);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* "file:" URI of path with immutable=1 (bytes outside [A-Za-z0-9/._~-]
+ * percent-encoded). NULL on OOM. */
+static char *immutable_uri(const char *path)
+{
+    rag_buf b = RAG_BUF_INIT;
+    int rc = rag_buf_puts(&b, "file:");
+    for (const unsigned char *p = (const unsigned char *)path; *p && rc == RAG_OK; p++) {
+        char esc[4];
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+            (*p >= '0' && *p <= '9') || strchr("/._~-", *p)) {
+            rc = rag_buf_putc(&b, (char)*p);
+        } else {
+            snprintf(esc, sizeof esc, "%%%02X", *p);
+            rc = rag_buf_puts(&b, esc);
+        }
+    }
+    if (rc == RAG_OK)
+        rc = rag_buf_puts(&b, "?immutable=1");
+    if (rc < 0) {
+        rag_buf_fini(&b);
+        return NULL;
+    }
+    return rag_buf_take(&b);
+}
+
+static void db_setup(sqlite3 *db)
+{
+    sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+    sqlite3_extended_result_codes(db, 1);
+}
+
+/* Open path for reading. On read-only storage a WAL database cannot get
+ * its -shm file, and SQLite answers SQLITE_READONLY or SQLITE_CANTOPEN at
+ * the first read; then, unless a -wal file holds changes the main file
+ * lacks (an immutable reader would not see them), read it as immutable:
+ * nothing can write there anyway. */
+static int open_reader(rag_index *ix, rag_err *err)
+{
+    const char *ro;
+    char *uri;
+    int rc, prim;
+
+    rc = sqlite3_open_v2(ix->path, &ix->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+                         NULL);
+    if (rc == SQLITE_OK) {
+        db_setup(ix->db);
+        rc = probe_read(ix->db);
+    }
+    if (rc == SQLITE_OK)
+        return RAG_OK;
+    prim = rc & 0xff;
+    ro = rag_index_read_only_storage(ix->path);
+    if ((prim != SQLITE_READONLY && prim != SQLITE_CANTOPEN) || !ro) {
+        if (prim == SQLITE_NOTADB)
+            return rag_fail(err, RAG_EFORMAT, "%s: not an SQLite database", ix->path);
+        return rag_fail(err, RAG_EIO, "%s: cannot open: %s", ix->path,
+                        ix->db ? sqlite3_errmsg(ix->db) : "out of memory");
+    }
+    {
+        char *wal = rag_asprintf("%s-wal", ix->path);
+        struct stat st;
+        int pending = wal && stat(wal, &st) == 0 && st.st_size > 0;
+        rag_free(wal);
+        if (pending)
+            return rag_fail(err, RAG_EIO, "%s: cannot read it on %s: its -wal file "
+                            "holds changes not yet written into it (open it once where "
+                            "it is writable, e.g. 'docrag stats', to merge them)",
+                            ix->path, ro);
+    }
+    sqlite3_close(ix->db);
+    ix->db = NULL;
+    uri = immutable_uri(ix->path);
+    if (!uri)
+        return rag_fail(err, RAG_ENOMEM, "%s: out of memory", ix->path);
+    rc = sqlite3_open_v2(uri, &ix->db,
+                         SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI, NULL);
+    rag_free(uri);
+    if (rc == SQLITE_OK) {
+        db_setup(ix->db);
+        rc = probe_read(ix->db);
+    }
+    if (rc != SQLITE_OK)
+        return rag_fail(err, RAG_EIO, "%s: cannot open (%s): %s", ix->path, ro,
+                        ix->db ? sqlite3_errmsg(ix->db) : "out of memory");
+    ix->immutable = 1;
+    rag_log(RAG_LOG_DEBUG, "%s: on %s: read as immutable", ix->path, ro);
+    return RAG_OK;
+}
+
+/* Open path for writing (creating it), or a private in-memory database. */
+static int open_writer(rag_index *ix, unsigned flags, rag_err *err)
+{
+    const char *ro = (flags & RAG_INDEX_MEMORY) ? NULL : rag_index_read_only_storage(ix->path);
+    int rc;
+
+    if (ro)
+        return rag_fail(err, RAG_EIO, "%s: cannot write the index here: %s (search, ask, "
+                        "stats and check can read it)", ix->path, ro);
+    rc = sqlite3_open_v2(ix->path, &ix->db,
+                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                         NULL);
+    if (rc != SQLITE_OK)
+        return rag_fail(err, RAG_EIO, "%s: cannot open: %s", ix->path,
+                        ix->db ? sqlite3_errmsg(ix->db) : "out of memory");
+    db_setup(ix->db);
+    return RAG_OK;
+}
+
 int rag_index_open(rag_index **out, const char *path, unsigned flags, rag_err *err)
 {
     rag_index *ix;
-    int oflags, rc;
+    int rc;
 
     *out = NULL;
     ix = rag_calloc(1, sizeof *ix);
@@ -243,27 +402,26 @@ int rag_index_open(rag_index **out, const char *path, unsigned flags, rag_err *e
         rag_free(ix);
         return rag_fail(err, RAG_ENOMEM, "%s: out of memory", path);
     }
-    oflags = (flags & RAG_INDEX_READ_ONLY) ? SQLITE_OPEN_READONLY
-                                          : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-    oflags |= SQLITE_OPEN_NOMUTEX;
     if ((flags & RAG_INDEX_READ_ONLY) && !(flags & RAG_INDEX_MEMORY)) {
         struct stat st;
         if (stat(path, &st) != 0) {
+            rc = errno == ENOENT
+                     ? rag_fail(err, RAG_ENOTFOUND,
+                                "%s: no index here (run 'docrag index' first)", path)
+                     : rag_fail(err, RAG_EIO, "%s: cannot access: %s", path,
+                                strerror(errno));
             rag_free(ix->path);
             rag_free(ix);
-            return rag_fail(err, RAG_ENOTFOUND,
-                            "%s: no index here (run 'docrag index' first)", path);
+            return rc;
         }
+        rc = open_reader(ix, err);
+    } else {
+        rc = open_writer(ix, flags, err);
     }
-    rc = sqlite3_open_v2(ix->path, &ix->db, oflags, NULL);
-    if (rc != SQLITE_OK) {
-        rc = rag_fail(err, RAG_EIO, "%s: cannot open: %s", ix->path,
-                      ix->db ? sqlite3_errmsg(ix->db) : "out of memory");
+    if (rc < 0) {
         rag_index_close(ix);
         return rc;
     }
-    sqlite3_busy_timeout(ix->db, BUSY_TIMEOUT_MS);
-    sqlite3_extended_result_codes(ix->db, 1);
     rc = rag_fts5_register(ix->db, err);
     if (rc == RAG_OK)
         rc = rag_analyzer_create(&ix->an, err);
