@@ -1,6 +1,7 @@
 /* api_int.h - private to src/api: the engine and session behind
  * include/docrag.h, shared by engine.c (lifetime, refresh, info),
- * api_query.c (search, ask), api_index.c (writes) and api_docs.c (reads).
+ * api_query.c (search, ask), api_index.c (writes), api_docs.c (reads) and
+ * api_check.c (docrag_check).
  *
  * Who owns what. The engine owns everything loaded once per process: the
  * config, the shared retriever (embedder and reranker behind locks, the

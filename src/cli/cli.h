@@ -27,6 +27,7 @@ int cmd_embed(int argc, char **argv);
 int cmd_rerank(int argc, char **argv);
 int cmd_models(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_check(int argc, char **argv);
 
 /* Print "docrag: <msg>" for err to stderr; returns 1. */
 int cli_error(const rag_err *err);

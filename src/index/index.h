@@ -153,6 +153,30 @@ typedef struct {
 
 int rag_index_stats_get(rag_index *ix, rag_index_stats *out, rag_err *err);
 
+/* ---- consistency check ------------------------------------------------- */
+
+typedef struct {
+    char check[16];       /* the group: "sqlite", "schema", "documents", "pages",
+                             "chunks", "bm25", "fts", "vectors", "counts" */
+    char message[256];    /* what is wrong, with a count and an example id */
+} rag_check_problem;
+
+typedef struct {
+    rag_check_problem *problems;   /* owned; free with rag_check_report_fini */
+    size_t n_problems;
+    size_t n_unlisted;             /* more problems found than listed (100) */
+    int64_t n_documents, n_pages, n_chunks, n_vectors;
+    int64_t n_terms, n_postings;   /* BM25 postings decoded */
+} rag_check_report;
+
+/* Check the file (PRAGMA integrity_check) and docrag's own invariants
+ * (index_check.c lists them) on one snapshot; works on a read-only
+ * connection. Problems go to *out (none = consistent), a damaged file
+ * included: the return is < 0 only when the check cannot run (RAG_ENOMEM,
+ * or no read transaction). Reads everything: seconds on a large index. */
+int rag_index_check(rag_index *ix, rag_check_report *out, rag_err *err);
+void rag_check_report_fini(rag_check_report *r);
+
 /* Number of chunks containing analysed term (for IDF), and N. */
 int rag_index_term_docs(rag_index *ix, const char *term, int64_t *n_docs,
                         rag_err *err);

@@ -833,17 +833,40 @@ int64_t rag_index_n_chunks(rag_index *ix)
                      " WHERE key = 'bm25_n_docs'), 0)");
 }
 
+/* count() for stats: the first failure is kept with SQLite's own message
+ * (read before the statement is finalized, which resets it to "not an
+ * error"). */
+static int64_t stat_count(rag_index *ix, const char *sql, rag_err *err, int *failed)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t n = 0;
+    int rc = sqlite3_prepare_v2(ix->db, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
+        n = sqlite3_column_int64(st, 0);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE && !*failed) {
+        *failed = 1;
+        rag_fail(err, RAG_EIO, "%s: stats: %s (a damaged index? run 'docrag check')",
+                 ix->path, sqlite3_errmsg(ix->db));
+    }
+    sqlite3_finalize(st);
+    return n;
+}
+
 int rag_index_stats_get(rag_index *ix, rag_index_stats *out, rag_err *err)
 {
     sqlite3_stmt *st;
+    int failed = 0;
 
     memset(out, 0, sizeof *out);
-    out->n_documents = count(ix, "SELECT count(*) FROM documents");
-    out->n_chunks = count(ix, "SELECT count(*) FROM chunks");
-    out->n_pages = count(ix, "SELECT count(*) FROM pages");
-    out->n_text_bytes = count(ix, "SELECT coalesce(sum(length(CAST(text AS BLOB))),0) FROM chunks");
-    out->n_vectors = count(ix, "SELECT count(*) FROM vectors");
-    out->n_cache_entries = count(ix, "SELECT count(*) FROM embed_cache");
+    out->n_documents = stat_count(ix, "SELECT count(*) FROM documents", err, &failed);
+    out->n_chunks = stat_count(ix, "SELECT count(*) FROM chunks", err, &failed);
+    out->n_pages = stat_count(ix, "SELECT count(*) FROM pages", err, &failed);
+    out->n_text_bytes = stat_count(ix, "SELECT coalesce(sum(length(CAST(text AS BLOB))),0)"
+                                   " FROM chunks", err, &failed);
+    out->n_vectors = stat_count(ix, "SELECT count(*) FROM vectors", err, &failed);
+    out->n_cache_entries = stat_count(ix, "SELECT count(*) FROM embed_cache", err, &failed);
+    if (failed)
+        return err ? err->code : RAG_EIO;
     out->db_bytes = count(ix, "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()");
     out->schema_version = (int)count(ix, "SELECT value FROM meta WHERE key='schema_version'");
     out->embed_dim = count(ix, "SELECT coalesce((SELECT CAST(value AS INTEGER) FROM meta"
@@ -852,8 +875,6 @@ int rag_index_stats_get(rag_index *ix, rag_index_stats *out, rag_err *err)
                                      " meta WHERE key = 'embed_cache_lookups'), 0)");
     out->n_cache_hits = count(ix, "SELECT coalesce((SELECT CAST(value AS INTEGER) FROM meta"
                                   " WHERE key = 'embed_cache_hits'), 0)");
-    if (out->n_documents < 0 || out->n_chunks < 0)
-        return db_fail(ix, err, "stats");
     if (sqlite3_prepare_v2(ix->db, "SELECT value FROM meta WHERE key='embed_model'", -1,
                            &st, NULL) == SQLITE_OK) {
         if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
