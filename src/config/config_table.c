@@ -85,6 +85,8 @@ const struct cfg_field rag_cfg_fields[] = {
      NULL, 0, "larger input files are skipped with an error"},
     {"ingest.max_text_mb", CFG_LONG, OFF(ingest_max_text_mb), 0, 0, "64", 1, 65536,
      NULL, 0, "cap on text extracted from one file, and on the size of a Markdown, HTML or text file"},
+    {"ingest.max_file_seconds", CFG_DOUBLE, OFF(ingest_max_file_seconds), 0, 0, "120", 0,
+     86400, NULL, 0, "time one file may take to extract and chunk; past it the file fails; 0 = no limit"},
     {"ingest.strip_headers", CFG_BOOL, OFF(ingest_strip_headers), 0, 0, "true", 0, 1,
      NULL, 0, "drop running page headers and footers repeated across pages"},
     {"search.k", CFG_INT, OFF(search_k), 0, 0, "10", 1, 1000, NULL, 0,

@@ -293,6 +293,7 @@ static int index_one(rag_index *ix, const char *path, const rag_indexer_opts *op
     rag_doc *doc = NULL;
     rag_chunks *chunks = NULL;
     struct stat sb;
+    double t0;
     int found, rc;
 
     *action = "failed";
@@ -309,10 +310,19 @@ static int index_one(rag_index *ix, const char *path, const rag_indexer_opts *op
         *action = "unchanged";
         return RAG_OK;
     }
+    t0 = rag_now_ms();
     if (rag_extract_file(&doc, path, &opts->extract, &ferr) < 0)
         goto file_failed;
     if (rag_chunker_split(&chunks, doc, &opts->chunk, &ferr) < 0) {
         rag_err_prefix(&ferr, "%s", path);
+        goto file_failed;
+    }
+    /* The budget covers extraction (checked as it goes) and chunking. */
+    if (opts->extract.max_seconds > 0 &&
+        rag_now_ms() - t0 > opts->extract.max_seconds * 1000.0) {
+        rag_fail(&ferr, RAG_ELIMIT, "%s: not extracted and chunked within %g s, the "
+                 "per-file time limit (ingest.max_file_seconds)", path,
+                 opts->extract.max_seconds);
         goto file_failed;
     }
     {
@@ -431,6 +441,7 @@ rag_indexer_opts rag_indexer_opts_from_config(const rag_config *cfg)
      * also applies max_file_bytes when that is lower). */
     o.extract.max_text_file_bytes = (size_t)cfg->ingest_max_text_mb << 20;
     o.extract.strip_headers = cfg->ingest_strip_headers;
+    o.extract.max_seconds = cfg->ingest_max_file_seconds;
     o.chunk = rag_chunk_default_opts();
     o.chunk.target_tokens = cfg->chunk_target_tokens;
     o.chunk.max_tokens = cfg->chunk_max_tokens;

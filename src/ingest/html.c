@@ -11,16 +11,20 @@
  * valid UTF-8 first (n_replaced counts the bad bytes) and parsed as UTF-8;
  * any other declared charset is left to libxml2 to convert.
  *
- * Hostile input (html_prep.c): when the parse stops early -- 256 open elements, or a text node over 10 MB,
+ * Hostile input (html_prep.c): attributes past HTML_MAX_ATTRS per tag are
+ * cut before parsing (libxml2's duplicate check is quadratic in them). When
+ * the parse stops early -- 256 open elements, or a text node over 10 MB,
  * after which libxml2 silently drops the rest -- the document is parsed
  * again with elements below HTML_FLAT_DEPTH flattened and XML_PARSE_HUGE
  * (no text-node limit; depth is ours to bound), with one warning; if that
- * stops early too, the file fails rather than being indexed in part.
+ * stops early too, the file fails rather than being indexed in part. The
+ * parser's SAX callbacks are wrapped to watch the time budget.
  */
 #include "ingest/html_prep.h"
 #include "ingest/ingest_internal.h"
 
 #include <libxml/HTMLparser.h>
+#include <libxml/SAX2.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <limits.h>
@@ -29,6 +33,7 @@
 #include <string.h>
 #include <strings.h>
 
+#define HTML_MAX_ATTRS 256   /* attributes kept per start tag */
 #define HTML_FLAT_DEPTH 200  /* flattening depth when libxml2 stopped at 256 */
 
 typedef struct {
@@ -212,14 +217,53 @@ static int declares_other_charset(const char *data, size_t n_bytes)
     return 0;
 }
 
-/* ---- parsing ------------------------------------------------------------ */
+/* ---- parsing under a time budget ---------------------------------------- */
+
+typedef struct {
+    double deadline_ms;     /* 0 = none */
+    unsigned n_events;
+    int timed_out;
+} parse_watch;
+
+/* Every 256 SAX events, look at the clock; past the deadline, stop. */
+static int watch_tick(void *ctx)
+{
+    htmlParserCtxtPtr c = ctx;
+    parse_watch *w = c->_private;
+    if (w->timed_out)
+        return 1;
+    if (w->deadline_ms > 0 && (++w->n_events & 255) == 0 && rag_now_ms() > w->deadline_ms) {
+        w->timed_out = 1;
+        xmlStopParser(c);
+        return 1;
+    }
+    return 0;
+}
+
+static void sax_start(void *ctx, const xmlChar *name, const xmlChar **atts)
+{
+    if (!watch_tick(ctx))
+        xmlSAX2StartElement(ctx, name, atts);
+}
+
+static void sax_end(void *ctx, const xmlChar *name)
+{
+    watch_tick(ctx);
+    xmlSAX2EndElement(ctx, name);   /* always: keeps the node stack in step */
+}
+
+static void sax_chars(void *ctx, const xmlChar *ch, int len)
+{
+    if (!watch_tick(ctx))
+        xmlSAX2Characters(ctx, ch, len);
+}
 
 /* One parse. *stopped: the parser halted before the end of the input (a
  * fatal error: too deep, a text node too large, out of memory), with its
- * message in why. A NULL document is a failure too. */
+ * message in why. NULL document, or *timed_out, are failures too. */
 static htmlDocPtr parse(const char *data, size_t n_bytes, const char *url,
-                        const char *enc, int options, int *stopped, char *why,
-                        size_t n_why)
+                        const char *enc, int options, parse_watch *w, int *stopped,
+                        char *why, size_t n_why)
 {
     htmlParserCtxtPtr c = htmlNewParserCtxt();
     htmlDocPtr d;
@@ -228,8 +272,12 @@ static htmlDocPtr parse(const char *data, size_t n_bytes, const char *url,
     why[0] = '\0';
     if (!c)
         return NULL;
+    c->_private = w;
+    c->sax->startElement = sax_start;
+    c->sax->endElement = sax_end;
+    c->sax->characters = sax_chars;
     d = htmlCtxtReadMemory(c, data, (int)n_bytes, url, enc, options);
-    if (c->disableSAX && c->instate == XML_PARSER_EOF) {
+    if (!w->timed_out && c->disableSAX && c->instate == XML_PARSER_EOF) {
         xmlErrorPtr e = xmlCtxtGetLastError(c);
         size_t k;
         *stopped = 1;
@@ -253,11 +301,12 @@ int rag__extract_html(rag_doc *doc, const char *data, size_t n_bytes,
 {
     rag_buf clean = RAG_BUF_INIT, prepped = RAG_BUF_INIT;
     const char *enc = NULL, *in;
-    html_prep_opts po = {0, 0};
+    html_prep_opts po = {HTML_MAX_ATTRS, 0};
     html_prep_stats ps;
+    parse_watch w = {rag__deadline(opts), 0, 0};
     html_state s;
     htmlDocPtr hdoc;
-    size_t n_bad = 0, n_in;
+    size_t n_bad = 0, n_in, n_cut;
     int rc, options, stopped;
     char why[200];
     ib b;
@@ -282,9 +331,17 @@ int rag__extract_html(rag_doc *doc, const char *data, size_t n_bytes,
         enc = "UTF-8";
         options |= HTML_PARSE_IGNORE_ENC;
     }
-    rc = RAG_OK;
-    hdoc = parse(data, n_bytes, doc->path, enc, options, &stopped, why, sizeof why);
-    if (hdoc && stopped) {
+    in = data;
+    n_in = n_bytes;
+    rc = html_prep(&prepped, data, n_bytes, &po, &ps);
+    if (rc > 0 && prepped.len <= INT_MAX) {
+        in = prepped.data;
+        n_in = prepped.len;
+    }
+    n_cut = ps.n_tags_cut;
+    hdoc = rc < 0 ? NULL : parse(in, n_in, doc->path, enc, options, &w, &stopped, why,
+                                 sizeof why);
+    if (rc >= 0 && hdoc && stopped && !w.timed_out) {
         /* libxml2 dropped everything after the point it stopped at: parse
          * again with depth bounded by us and no text-node limit. */
         xmlFreeDoc(hdoc);
@@ -296,9 +353,9 @@ int rag__extract_html(rag_doc *doc, const char *data, size_t n_bytes,
         in = rc > 0 ? prepped.data : data;
         n_in = rc > 0 ? prepped.len : n_bytes;
         if (rc >= 0 && n_in <= INT_MAX)
-            hdoc = parse(in, n_in, doc->path, enc, options | XML_PARSE_HUGE, &stopped,
+            hdoc = parse(in, n_in, doc->path, enc, options | XML_PARSE_HUGE, &w, &stopped,
                          why, sizeof why);
-        if (hdoc && stopped) {
+        if (hdoc && stopped && !w.timed_out) {
             xmlFreeDoc(hdoc);
             rag_buf_fini(&prepped);
             rag_buf_fini(&clean);
@@ -318,13 +375,22 @@ int rag__extract_html(rag_doc *doc, const char *data, size_t n_bytes,
         rag_buf_fini(&clean);
         return rag_fail(err, RAG_ENOMEM, "%s: out of memory", doc->path);
     }
+    if (w.timed_out) {
+        xmlFreeDoc(hdoc);
+        rag_buf_fini(&clean);
+        return rag__fail_time(err, doc->path, opts->max_seconds);
+    }
     if (!hdoc) {
         rag_buf_fini(&clean);
         return rag_fail(err, RAG_EFORMAT, "%s: HTML parser found no document",
                         doc->path);
     }
+    if (n_cut)
+        rag_log(RAG_LOG_WARN, "%s: %zu tags had more than %d attributes; the rest were "
+                "ignored", doc->path, n_cut, HTML_MAX_ATTRS);
     memset(&s, 0, sizeof s);
     ib_init(&b, doc->path, opts->max_text_bytes);
+    ib_set_deadline(&b, w.deadline_ms, opts->max_seconds);
     s.b = &b;
     s.doc = doc;
     walk(&s, (xmlNode *)hdoc);

@@ -323,6 +323,42 @@ static void test_indexer__path_replaced_by_folder_or_symlink_is_removed(void **s
     rag_free(dir);
 }
 
+/* ingest.max_file_seconds reaches the extractors: a file over its time
+ * budget fails, named with the key, and keeps its last indexed version. */
+static void test_indexer__file_over_its_time_budget_fails(void **state)
+{
+    const char *tight[] = {"ingest.max_file_seconds=0.001", "ingest.max_text_mb=64"};
+    char *dir = ts_tmpdir("idx-time");
+    char *big = rag_asprintf("%s/big.txt", dir);
+    rag_indexer_opts o;
+    rag_indexer_report rep;
+    rag_buf text = RAG_BUF_INIT;
+    run_log l;
+    rag_index *ix;
+    rag_err err = {0};
+    (void)state;
+
+    o = opts_from_sets(tight, 2);
+    assert_true(o.extract.max_seconds == 0.001);
+    assert_int_equal(rag_index_open(&ix, NULL, RAG_INDEX_MEMORY, &err), RAG_OK);
+    put(dir, "big.txt", "small first version\n");
+    assert_int_equal(run(ix, dir, &rep, &l), RAG_OK);
+    assert_int_equal(rep.n_added, 1);
+    while (text.len < ((size_t)16 << 20))
+        assert_int_equal(rag_buf_puts(&text, "mcause register vector words.\n"), RAG_OK);
+    ts_write_file(big, text.data, text.len);
+    assert_int_equal(run_with(ix, dir, &o, &rep, &l), RAG_OK);
+    assert_int_equal(rep.n_failed, 1);
+    assert_int_equal(rep.n_updated, 0);
+    assert_true(logged(&l, "big.txt", "ingest.max_file_seconds"));
+    assert_true(has_doc(ix, dir, "big.txt"));   /* the old version stays */
+    rag_index_close(ix);
+    rag_buf_fini(&text);
+    sh("rm -rf %s", dir);
+    rag_free(big);
+    rag_free(dir);
+}
+
 /* A folder that holds no document: nothing to sort, nothing to look up
  * (qsort and bsearch must not see the NULL list; the ASan+UBSan build
  * aborts on that). */
@@ -355,6 +391,7 @@ int main(void)
         cmocka_unit_test(test_indexer__missing_root_keeps_its_documents),
         cmocka_unit_test(test_indexer__unreadable_folder_keeps_its_documents),
         cmocka_unit_test(test_indexer__path_replaced_by_folder_or_symlink_is_removed),
+        cmocka_unit_test(test_indexer__file_over_its_time_budget_fails),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
