@@ -296,6 +296,13 @@ const char *docrag_rerank_model(docrag_engine *e);
 /* ---- misc ------------------------------------------------------------------ */
 
 void docrag_free(void *p);
+/* Text safe to print on a terminal, for names and paths that come from
+ * anywhere ("name\e[2J.txt"): s copied into out (n_out > 0 bytes,
+ * NUL-terminated, cut at a character boundary) with control characters
+ * (C0, DEL, C1) and bytes that are not UTF-8 written as \xNN / \u00NN
+ * escapes. Error messages (docrag_error) are already made so. Returns the
+ * length written. */
+size_t docrag_visible(char *out, size_t n_out, const char *s);
 const char *docrag_status_name(int code);
 const char *docrag_version(void);
 

@@ -49,6 +49,13 @@ void docrag_free(void *p)
     free(p);
 }
 
+size_t docrag_visible(char *out, size_t n_out, const char *s)
+{
+    if (!out || n_out == 0)
+        return 0;
+    return rag_visible(out, n_out, s ? s : "");
+}
+
 void docrag_engine_opts_init(docrag_engine_opts *o)
 {
     memset(o, 0, sizeof *o);

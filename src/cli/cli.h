@@ -33,6 +33,11 @@ int cmd_check(int argc, char **argv);
 int cli_error(const rag_err *err);
 /* Print a usage line for a command to stderr; returns 2. */
 int cli_usage(const char *usage);
+/* s as a terminal may show it (docrag_visible: control characters and
+ * bytes that are not UTF-8 escaped), in buf; for every file name, path,
+ * title or section printed as text. Returns buf. */
+#define CLI_NAME_BYTES 1024
+const char *cli_name(char buf[CLI_NAME_BYTES], const char *s);
 
 /* Common flags every command accepts, pulled out of argv in place:
  * --db F, --config F, --profile P, --set key=value (repeatable), -q/-v.

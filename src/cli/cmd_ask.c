@@ -49,12 +49,13 @@ static void print_text(const rag_answer *a, int streamed)
     for (size_t i = 0; i < a->n_citations; i++) {
         const rag_citation *c = &a->citations[i];
         const char *base = strrchr(c->doc, '/');
+        char name[CLI_NAME_BYTES];
         printf("  [%d] %s, p. %d", streamed ? c->n_given : c->n,
-               base ? base + 1 : c->doc, c->page_start);
+               cli_name(name, base ? base + 1 : c->doc), c->page_start);
         if (c->page_end != c->page_start)
             printf("-%d", c->page_end);
         if (c->section[0])
-            printf(", %s", c->section);
+            printf(", %s", cli_name(name, c->section));
         putchar('\n');
     }
     if (a->n_dropped) {

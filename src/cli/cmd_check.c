@@ -25,6 +25,7 @@ static int print_text(const char *report)
 {
     json_error_t jerr;
     json_t *o = json_loads(report, 0, &jerr), *p, *c;
+    char name[CLI_NAME_BYTES];
     const char *db;
     size_t i;
 
@@ -32,17 +33,19 @@ static int print_text(const char *report)
         fprintf(stderr, "docrag: check: unreadable report: %s\n", jerr.text);
         return 1;
     }
-    db = json_string_value(json_object_get(o, "db"));
+    db = cli_name(name, json_string_value(json_object_get(o, "db")));
     c = json_object_get(o, "checked");
-    json_array_foreach(json_object_get(o, "problems"), i, p)
-        printf("%s: %s: %s\n", db ? db : "?", json_string_value(json_object_get(p, "check")),
-               json_string_value(json_object_get(p, "message")));
+    json_array_foreach(json_object_get(o, "problems"), i, p) {
+        char msg[CLI_NAME_BYTES];
+        printf("%s: %s: %s\n", db, json_string_value(json_object_get(p, "check")),
+               cli_name(msg, json_string_value(json_object_get(p, "message"))));
+    }
     if (json_integer_value(json_object_get(o, "unlisted")) > 0)
-        printf("%s: and %lld more problems\n", db ? db : "?",
+        printf("%s: and %lld more problems\n", db,
                (long long)json_integer_value(json_object_get(o, "unlisted")));
     if (json_is_true(json_object_get(o, "ok")))
         printf("ok: %s: %lld documents, %lld pages, %lld chunks, %lld vectors, %lld postings"
-               " checked\n", db ? db : "?",
+               " checked\n", db,
                (long long)json_integer_value(json_object_get(c, "documents")),
                (long long)json_integer_value(json_object_get(c, "pages")),
                (long long)json_integer_value(json_object_get(c, "chunks")),

@@ -32,6 +32,7 @@ static void on_file(void *ctx, const char *path, const char *action, size_t n_do
 {
     progress *p = ctx;
     const char *base = strrchr(path, '/');
+    char name[CLI_NAME_BYTES];
     base = base ? base + 1 : path;
     if (p->quiet)
         return;
@@ -39,7 +40,7 @@ static void on_file(void *ctx, const char *path, const char *action, size_t n_do
         int width = 30, fill = n_total ? (int)(width * n_done / n_total) : width;
         fprintf(stderr, "\r[%.*s%*s] %zu/%zu %-9s %-40.40s", fill,
                 "##############################", width - fill, "", n_done, n_total,
-                action, base);
+                action, cli_name(name, base));
         if (n_done == n_total)
             fputc('\n', stderr);
     } else {
@@ -50,12 +51,15 @@ static void on_file(void *ctx, const char *path, const char *action, size_t n_do
 static void on_error(void *ctx, const char *path, const rag_err *err)
 {
     progress *p = ctx;
+    char name[CLI_NAME_BYTES];
     if (p->tty)
         fputc('\n', stderr);
-    if (err->msg[0] && strstr(err->msg, path))
+    /* messages are terminal-safe already (rag_fail); the path may not be */
+    cli_name(name, path);
+    if (err->msg[0] && strstr(err->msg, name))
         fprintf(stderr, "docrag: skipped: %s\n", err->msg);
     else
-        fprintf(stderr, "docrag: skipped: %s: %s\n", path,
+        fprintf(stderr, "docrag: skipped: %s: %s\n", name,
                 err->msg[0] ? err->msg : rag_status_name(err->code));
 }
 

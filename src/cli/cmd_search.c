@@ -52,12 +52,13 @@ static void print_text(const rag_hits *hits, double total_ms)
         const rag_hit *h = &hits->items[i];
         const char *base = strrchr(h->row.doc, '/');
         size_t n = strlen(h->row.text);
-        printf("%2d. %.3f  %s  p.%d", h->rank, h->score, base ? base + 1 : h->row.doc,
-               h->row.page_start);
+        char name[CLI_NAME_BYTES];
+        printf("%2d. %.3f  %s  p.%d", h->rank, h->score,
+               cli_name(name, base ? base + 1 : h->row.doc), h->row.page_start);
         if (h->row.page_end != h->row.page_start)
             printf("-%d", h->row.page_end);
         if (h->row.section[0])
-            printf("  %s", h->row.section);
+            printf("  %s", cli_name(name, h->row.section));
         n = n > 240 ? rag_utf8_floor(h->row.text, 240) : n;
         printf("\n    ");
         for (size_t j = 0; j < n; j++)

@@ -1,6 +1,8 @@
 /* common.c - flags shared by every subcommand and error printing. */
 #include "cli.h"
 
+#include "docrag.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +11,12 @@ int cli_error(const rag_err *err)
 {
     fprintf(stderr, "docrag: %s\n", err->msg[0] ? err->msg : rag_status_name(err->code));
     return 1;
+}
+
+const char *cli_name(char buf[CLI_NAME_BYTES], const char *s)
+{
+    docrag_visible(buf, CLI_NAME_BYTES, s);
+    return buf;
 }
 
 int cli_usage(const char *usage)

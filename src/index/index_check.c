@@ -74,6 +74,10 @@ static void problem(checker *c, const char *check, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(p->message, sizeof p->message, fmt, ap);
     va_end(ap);
+    if (rag_needs_visible(p->message)) {   /* paths from the index: terminal-safe */
+        char safe[sizeof p->message];
+        memcpy(p->message, safe, rag_visible(safe, sizeof safe, p->message) + 1);
+    }
 }
 
 /* Run sql (no parameters) and read up to 4 integer columns of its first
