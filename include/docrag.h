@@ -332,6 +332,19 @@ int docrag_document_delete(docrag_session *s, int64_t doc_id, docrag_error *err)
 /* `stats --json`: counts, sizes, the embedding model and cache, usage. */
 int docrag_stats(docrag_session *s, char **json, docrag_error *err);
 
+/* Check the index: SQLite's integrity_check and docrag's own invariants
+ * (every chunk's document exists, pages cover chunks, BM25 postings decode
+ * and match the chunks, counts are not negative, vectors have the model and
+ * dimension of the index, FTS5 has a row per chunk; docs/check.md). On one
+ * snapshot, on the session's read-only connection (read-only storage is
+ * fine); reads everything, so seconds on a large index. *report_json gets
+ * {"db","ok","n_problems","problems":[{"check","message"}],"unlisted",
+ * "checked":{"documents","pages","chunks","vectors","terms","postings"}}
+ * whenever the check ran: DOCRAG_OK if no problem was found,
+ * DOCRAG_EFORMAT if some were (err names how many and the first). Other
+ * codes: the check could not run (*report_json NULL). */
+int docrag_check(docrag_session *s, char **report_json, docrag_error *err);
+
 /* ---- models ---------------------------------------------------------------- */
 
 /* Embed n texts with the configured embedder (chains.embed): out gets
@@ -456,6 +469,13 @@ void docrag_log_set_level(int level);
 void docrag_tune_process(void);
 
 void docrag_free(void *p);
+/* Text safe to print on a terminal, for names and paths that come from
+ * anywhere ("name\e[2J.txt"): s copied into out (n_out > 0 bytes,
+ * NUL-terminated, cut at a character boundary) with control characters
+ * (C0, DEL, C1) and bytes that are not UTF-8 written as \xNN / \u00NN
+ * escapes. Error messages (docrag_error) are already made so. Returns the
+ * length written. */
+size_t docrag_visible(char *out, size_t n_out, const char *s);
 const char *docrag_status_name(int code);
 const char *docrag_version(void);
 

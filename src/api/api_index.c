@@ -186,8 +186,14 @@ int docrag_index(docrag_session *s, const char *const *paths, size_t n_paths,
     }
     if (api_need(e, DOCRAG_SCOPE_ALL, &err) < 0)
         return api_err(derr, &err);
-    if (e->read_only)
-        return api_err(derr, &(rag_err){RAG_EINVAL, "the index is open read-only"});
+    if (e->read_only) {
+        if (e->read_only_storage)
+            rag_fail(&err, RAG_EINVAL, "%s: cannot write the index here: %s",
+                     e->cfg->db_path, e->read_only_why);
+        else
+            rag_fail(&err, RAG_EINVAL, "%s: the index is open read-only", e->cfg->db_path);
+        return api_err(derr, &err);
+    }
     if (e->single_mode)
         return api_err(derr, &(rag_err){RAG_EINVAL, "the engine was opened with single_mode:"
                                         " it cannot index"});

@@ -1,6 +1,7 @@
 /* api_int.h - private to src/api: the engine and session behind
  * include/docrag.h, shared by engine.c (lifetime, refresh, info),
- * api_query.c (search, ask), api_index.c (writes) and api_docs.c (reads).
+ * api_query.c (search, ask), api_index.c (writes), api_docs.c (reads) and
+ * api_check.c (docrag_check).
  *
  * Who owns what. The engine owns everything loaded once per process: the
  * config, the shared retriever (embedder and reranker behind locks, the
@@ -47,6 +48,8 @@ struct docrag_engine {
     rag_search_mode mode;       /* search.mode */
     int read_only;
     int single_mode;            /* retriever opened for `mode` only */
+    int read_only_storage;      /* read_only because the file cannot be written */
+    char read_only_why[160];    /* why (rag_index_read_only_storage) */
     pthread_mutex_t write_mu;   /* one writer at a time */
     pthread_mutex_t refresh_mu; /* one refresh at a time */
     _Atomic uint64_t generation;/* +1 per change seen (docrag_engine_generation) */

@@ -58,6 +58,13 @@ void docrag_free(void *p)
     free(p);
 }
 
+size_t docrag_visible(char *out, size_t n_out, const char *s)
+{
+    if (!out || n_out == 0)
+        return 0;
+    return rag_visible(out, n_out, s ? s : "");
+}
+
 void docrag_engine_opts_init(docrag_engine_opts *o)
 {
     memset(o, 0, sizeof *o);
@@ -136,6 +143,18 @@ static int open_index(docrag_engine *e, const docrag_engine_opts *opts, rag_err 
 {
     int rc;
 
+    if (!e->read_only) {
+        /* An index on read-only storage (a container's image layer) is
+         * served for reading rather than not at all. */
+        const char *why = rag_index_read_only_storage(e->cfg->db_path);
+        if (why) {
+            rag_log(RAG_LOG_WARN, "%s: %s: the index is open for reading only "
+                    "(indexing and deletes are off)", e->cfg->db_path, why);
+            e->read_only = 1;
+            e->read_only_storage = 1;
+            snprintf(e->read_only_why, sizeof e->read_only_why, "%s", why);
+        }
+    }
     if ((rc = rag_index_open(&e->ix, e->cfg->db_path,
                              e->read_only ? RAG_INDEX_READ_ONLY : 0, err)) < 0 ||
         (rc = rag_index_open(&e->watch, e->cfg->db_path, RAG_INDEX_READ_ONLY, err)) < 0 ||

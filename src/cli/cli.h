@@ -33,11 +33,17 @@ int cmd_rerank(int argc, char **argv);
 int cmd_models(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_mcp(int argc, char **argv);
+int cmd_check(int argc, char **argv);
 
 /* Print "docrag: <msg>" for err to stderr; returns 1. */
 int cli_error(const docrag_error *err);
 /* Print a usage line for a command to stderr; returns 2. */
 int cli_usage(const char *usage);
+/* s as a terminal may show it (docrag_visible: control characters and
+ * bytes that are not UTF-8 escaped), in buf; for every file name, path,
+ * title or section printed as text. Returns buf. */
+#define CLI_NAME_BYTES 1024
+const char *cli_name(char buf[CLI_NAME_BYTES], const char *s);
 
 #define CLI_MAX_SETS 32
 

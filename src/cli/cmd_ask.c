@@ -51,12 +51,13 @@ static void print_text(const json_t *a, int streamed)
     json_array_foreach(cites, i, c) {
         const char *section = cli_str(c, "section");
         long long p0 = cli_int(c, "page_start"), p1 = cli_int(c, "page_end");
+        char nb[CLI_NAME_BYTES], sb[CLI_NAME_BYTES];
         printf("  [%lld] %s, p. %lld", cli_int(c, streamed ? "n_given" : "n"),
-               cli_base_name(cli_str(c, "doc")), p0);
+               cli_name(nb, cli_base_name(cli_str(c, "doc"))), p0);
         if (p1 != p0)
             printf("-%lld", p1);
         if (section[0])
-            printf(", %s", section);
+            printf(", %s", cli_name(sb, section));
         putchar('\n');
     }
     dropped = json_object_get(a, "dropped_citations");

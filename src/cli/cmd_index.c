@@ -57,10 +57,11 @@ static void on_progress(void *ctx, const char *stage, const char *path, const ch
     if (p->quiet)
         return;
     if (!strcmp(stage, "file")) {
+        char nb[CLI_NAME_BYTES];
         if (p->tty)
-            bar(p, n_done, n_total, action, cli_base_name(path));
+            bar(p, n_done, n_total, action, cli_name(nb, cli_base_name(path)));
         else if (p->verbose)
-            fprintf(stderr, "docrag: debug: %s: %s\n", action, path);
+            fprintf(stderr, "docrag: debug: %s: %s\n", action, cli_name(nb, path));
     } else if (!strcmp(stage, "embed")) {
         if (p->tty)
             bar(p, n_done, n_total, "embedded", NULL);
@@ -71,11 +72,13 @@ static void on_progress(void *ctx, const char *stage, const char *path, const ch
 
 static void on_error(void *ctx, const char *path, const char *message)
 {
+    char nb[CLI_NAME_BYTES];
     end_bar(ctx);
+    /* messages are escaped where they are made (rag_fail); the path here */
     if (strstr(message, path))
         fprintf(stderr, "docrag: skipped: %s\n", message);
     else
-        fprintf(stderr, "docrag: skipped: %s: %s\n", path, message);
+        fprintf(stderr, "docrag: skipped: %s: %s\n", cli_name(nb, path), message);
 }
 
 /* The library's log lines, after ending an open progress bar. */

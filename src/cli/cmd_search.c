@@ -28,12 +28,14 @@ static void print_text(const json_t *o)
         const char *text = cli_str(h, "text"), *section = cli_str(h, "section");
         long long p0 = cli_int(h, "page_start"), p1 = cli_int(h, "page_end");
         size_t n_text = strlen(text), n = n_text > 240 ? cli_utf8_floor(text, 240) : n_text;
+        char nb[CLI_NAME_BYTES], sb[CLI_NAME_BYTES];
+        /* names as a terminal may show them: no escape sequence gets through */
         printf("%2lld. %.3f  %s  p.%lld", cli_int(h, "rank"), cli_num(h, "score"),
-               cli_base_name(cli_str(h, "doc")), p0);
+               cli_name(nb, cli_base_name(cli_str(h, "doc"))), p0);
         if (p1 != p0)
             printf("-%lld", p1);
         if (section[0])
-            printf("  %s", section);
+            printf("  %s", cli_name(sb, section));
         printf("\n    ");
         for (size_t j = 0; j < n; j++)
             putchar(text[j] == '\n' ? ' ' : text[j]);

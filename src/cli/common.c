@@ -2,6 +2,8 @@
  * printing and small helpers for reading the API's JSON. */
 #include "cli.h"
 
+#include "docrag.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,12 @@ int cli_error(const docrag_error *err)
 {
     fprintf(stderr, "docrag: %s\n", err->msg[0] ? err->msg : docrag_status_name(err->code));
     return 1;
+}
+
+const char *cli_name(char buf[CLI_NAME_BYTES], const char *s)
+{
+    docrag_visible(buf, CLI_NAME_BYTES, s);
+    return buf;
 }
 
 int cli_usage(const char *usage)

@@ -87,6 +87,7 @@ typedef struct rag_config {
     long ingest_max_file_mb;
     long ingest_max_text_mb;
     int ingest_strip_headers;
+    double ingest_max_file_seconds;
 
     int search_k;
     char *search_mode;        /* "bm25", "dense", "hybrid" */

@@ -146,6 +146,16 @@ int rag_utf8_sanitize(rag_buf *b, const char *s, size_t n_bytes,
                       size_t *n_replaced);
 /* Largest n <= n_bytes that does not cut a UTF-8 sequence in two. */
 size_t rag_utf8_floor(const char *s, size_t n_bytes);
+/* Text safe to show on a terminal: s copied into out (n_out > 0 bytes,
+ * NUL-terminated, cut at a character boundary) with what a terminal would
+ * act on made visible -- C0 controls and DEL as \xNN (\t \n \r as such),
+ * C1 controls U+0080..U+009F (8-bit escape sequences) as \u00NN, and bytes
+ * that are not UTF-8 as \xNN. File names come from anywhere ("name\e[2J"
+ * clears a screen): rag_fail, rag_err_prefix and rag_log pass every
+ * message through this. Returns strlen(out). */
+size_t rag_visible(char *out, size_t n_out, const char *s);
+/* 1 if rag_visible would change s. */
+int rag_needs_visible(const char *s);
 
 /* ---- files and time --------------------------------------------------- */
 

@@ -4,6 +4,16 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Messages name files, URLs and keys from outside: escape what a terminal
+ * would act on, once, where every message is made. */
+static void make_visible(char *msg, size_t n_msg)
+{
+    char tmp[1024];
+    if (n_msg > sizeof tmp || !rag_needs_visible(msg))
+        return;
+    memcpy(msg, tmp, rag_visible(tmp, n_msg, msg) + 1);
+}
+
 int rag_fail(rag_err *err, int code, const char *fmt, ...)
 {
     if (err) {
@@ -11,6 +21,7 @@ int rag_fail(rag_err *err, int code, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(err->msg, sizeof err->msg, fmt, ap);
         va_end(ap);
+        make_visible(err->msg, sizeof err->msg);
         err->code = code;
     }
     return code;
@@ -30,6 +41,7 @@ int rag_err_prefix(rag_err *err, const char *fmt, ...)
     memcpy(old, err->msg, sizeof old);
     old[sizeof old - 1] = '\0';
     snprintf(err->msg, sizeof err->msg, "%s: %s", prefix, old);
+    make_visible(err->msg, sizeof err->msg);
     return err->code;
 }
 

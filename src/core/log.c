@@ -3,6 +3,7 @@
 
 #include <stdatomic.h>
 #include <stdio.h>
+#include <string.h>
 
 static rag_log_fn log_fn;
 static void *log_userdata;
@@ -42,6 +43,11 @@ void rag_log(rag_log_level level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    /* messages name files from outside: nothing a terminal acts on */
+    if (rag_needs_visible(msg)) {
+        char safe[sizeof msg];
+        memcpy(msg, safe, rag_visible(safe, sizeof safe, msg) + 1);
+    }
     if (log_fn)
         log_fn(level, msg, log_userdata);
     else

@@ -2,6 +2,9 @@
  * nothing past U+10FFFF) and repair of invalid input. */
 #include "core.h"
 
+#include <stdio.h>
+#include <string.h>
+
 size_t rag_utf8_decode(const unsigned char *s, size_t n_bytes, uint32_t *cp)
 {
     uint32_t c;
@@ -128,4 +131,72 @@ size_t rag_utf8_floor(const char *s, size_t n_bytes)
             return i - 1;
     }
     return n_bytes;
+}
+
+/* Bytes of s[0..n) needing an escape: 0 if none, else the escape's length
+ * (written to esc when non-NULL) and *n_in the bytes it stands for. */
+static size_t escape_at(const unsigned char *s, size_t n, char esc[8], size_t *n_in)
+{
+    uint32_t cp;
+    size_t k;
+    char tmp[8];
+
+    if (!esc)
+        esc = tmp;
+    *n_in = 1;
+    if (s[0] < 0x20 || s[0] == 0x7F) {
+        if (s[0] == '\t' || s[0] == '\n' || s[0] == '\r') {
+            esc[0] = '\\';
+            esc[1] = s[0] == '\t' ? 't' : s[0] == '\n' ? 'n' : 'r';
+            esc[2] = '\0';
+            return 2;
+        }
+        return (size_t)snprintf(esc, 8, "\\x%02x", s[0]);
+    }
+    if (s[0] < 0x80)
+        return 0;
+    k = rag_utf8_decode(s, n, &cp);
+    if (k == 0)
+        return (size_t)snprintf(esc, 8, "\\x%02x", s[0]);
+    *n_in = k;
+    if (cp >= 0x80 && cp <= 0x9F)
+        return (size_t)snprintf(esc, 8, "\\u%04x", (unsigned)cp);
+    return 0;
+}
+
+int rag_needs_visible(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = strlen(s), i = 0;
+    while (i < n) {
+        size_t k;
+        if (p[i] >= 0x20 && p[i] < 0x7F) {
+            i++;
+            continue;
+        }
+        if (escape_at(p + i, n - i, NULL, &k))
+            return 1;
+        i += k;
+    }
+    return 0;
+}
+
+size_t rag_visible(char *out, size_t n_out, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = strlen(s), i = 0, o = 0;
+
+    while (i < n) {
+        char esc[8];
+        size_t k, e = p[i] >= 0x20 && p[i] < 0x7F ? 0 : escape_at(p + i, n - i, esc, &k);
+        const char *src = e ? esc : s + i;
+        size_t len = e ? e : (p[i] < 0x80 ? 1 : k);
+        if (o + len + 1 > n_out)
+            break;
+        memcpy(out + o, src, len);
+        o += len;
+        i += e ? k : len;
+    }
+    out[o] = '\0';
+    return o;
 }

@@ -84,15 +84,33 @@ static int query_terms(rag_analyzer *an, const char *query, qterm_list *out, rag
     return rc;
 }
 
-static int64_t meta_int(sqlite3 *db, const char *sql)
+/* The first column of sql's first row into *v (0 without a row). A
+ * statement that fails means a damaged index (a dropped table): say so,
+ * rather than answer "no results". */
+static int meta_int(rag_index *ix, const char *sql, int64_t *v, rag_err *err)
 {
-    sqlite3_stmt *st;
-    int64_t v = 0;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
+    sqlite3 *db = rag_index_db(ix);
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+
+    *v = 0;
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
+        *v = sqlite3_column_int64(st, 0);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        rc = rag_fail(err, RAG_EIO, "%s: bm25: %s (a damaged index? run 'docrag check')",
+                      rag_index_path(ix), sqlite3_errmsg(db));
+        sqlite3_finalize(st);
+        return rc;
+    }
     sqlite3_finalize(st);
-    return v;
+    return RAG_OK;
+}
+
+static int damaged(rag_index *ix, rag_err *err, const char *what, const char *term)
+{
+    return rag_fail(err, RAG_EFORMAT, "%s: damaged index: %s%s%s%s (run 'docrag check')",
+                    rag_index_path(ix), what, term ? " '" : "", term ? term : "",
+                    term ? "'" : "");
 }
 
 typedef struct {
@@ -163,15 +181,32 @@ int rag_index_bm25(rag_index *ix, const char *query, size_t k, rag_bm25_hit *hit
     rc = query_terms(rag_index_analyzer(ix), query, &terms, err);
     if (rc < 0 || terms.n == 0)
         goto done;
-    n_docs = meta_int(db, "SELECT CAST(value AS INTEGER) FROM meta WHERE key='bm25_n_docs'");
-    avgdl = n_docs > 0 ? (double)meta_int(db, "SELECT CAST(value AS INTEGER) FROM meta"
-                                              " WHERE key='bm25_total_dl'") / (double)n_docs
-                       : 0;
-    max_docno = meta_int(db, "SELECT seq FROM sqlite_sequence WHERE name='bm25_docs'");
-    if (n_docs <= 0 || max_docno <= 0 || max_docno > UINT32_MAX - 1)
-        goto done;
     {
-        int64_t n = meta_int(db, "SELECT count(*) FROM bm25_deleted");
+        int64_t total_dl = 0;
+        if ((rc = meta_int(ix, "SELECT CAST(value AS INTEGER) FROM meta WHERE"
+                           " key='bm25_n_docs'", &n_docs, err)) < 0 ||
+            (rc = meta_int(ix, "SELECT CAST(value AS INTEGER) FROM meta WHERE"
+                           " key='bm25_total_dl'", &total_dl, err)) < 0 ||
+            (rc = meta_int(ix, "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE"
+                           " name='bm25_docs'), 0)", &max_docno, err)) < 0)
+            goto done;
+        if (n_docs < 0 || total_dl < 0) {
+            rc = damaged(ix, err, "negative BM25 counts in meta (bm25_n_docs,"
+                         " bm25_total_dl)", NULL);
+            goto done;
+        }
+        avgdl = n_docs > 0 ? (double)total_dl / (double)n_docs : 0;
+    }
+    if (n_docs == 0 || max_docno <= 0)
+        goto done;   /* an empty index */
+    if (max_docno > UINT32_MAX - 1) {
+        rc = damaged(ix, err, "BM25 document numbers past 2^32", NULL);
+        goto done;
+    }
+    {
+        int64_t n;
+        if ((rc = meta_int(ix, "SELECT count(*) FROM bm25_deleted", &n, err)) < 0)
+            goto done;
         if (n > 0) {
             del = rag_malloc((size_t)n * sizeof *del);
             if (!del) {
@@ -193,8 +228,8 @@ int rag_index_bm25(rag_index *ix, const char *query, size_t k, rag_bm25_hit *hit
                       (long long)max_docno);
         goto done;
     }
-    if (sqlite3_prepare_v2(db, "SELECT data FROM bm25_postings WHERE term = ?1 ORDER BY seg",
-                           -1, &st, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(db, "SELECT data, df FROM bm25_postings WHERE term = ?1"
+                           " ORDER BY seg", -1, &st, NULL) != SQLITE_OK) {
         rc = rag_fail(err, RAG_EIO, "%s: bm25: %s", rag_index_path(ix), sqlite3_errmsg(db));
         goto done;
     }
@@ -206,6 +241,7 @@ int rag_index_bm25(rag_index *ix, const char *query, size_t k, rag_bm25_hit *hit
         while (sqlite3_step(st) == SQLITE_ROW) {
             const unsigned char *p = sqlite3_column_blob(st, 0);
             size_t n = (size_t)sqlite3_column_bytes(st, 0), i = 0;
+            int64_t df = sqlite3_column_int64(st, 1), n_in_blob = 0;
             uint64_t docno = 0;
             while (i < n) {
                 uint64_t d, tf, dl;
@@ -218,6 +254,7 @@ int rag_index_bm25(rag_index *ix, const char *query, size_t k, rag_bm25_hit *hit
                 }
                 i += a + b + c;
                 docno += d;
+                n_in_blob++;
                 if (docno > (uint64_t)max_docno) {
                     rc = rag_fail(err, RAG_EFORMAT, "%s: corrupt postings for '%s'",
                                   rag_index_path(ix), terms.v[t].term);
@@ -239,6 +276,10 @@ int rag_index_bm25(rag_index *ix, const char *query, size_t k, rag_bm25_hit *hit
                     cap_post = cap;
                 }
                 post[n_post++] = (posting){(uint32_t)docno, (uint32_t)tf, (uint32_t)dl};
+            }
+            if (n_in_blob != df) {   /* e.g. an emptied blob: not "no results" */
+                rc = damaged(ix, err, "postings that do not match their df for", terms.v[t].term);
+                goto done;
             }
         }
         sqlite3_reset(st);
@@ -283,11 +324,14 @@ int rag_index_bm25(rag_index *ix, const char *query, size_t k, rag_bm25_hit *hit
     }
     for (size_t i = 0; i < n_heap; i++) {
         sqlite3_bind_int64(map, 1, heap[i].docno);
-        if (sqlite3_step(map) == SQLITE_ROW) {
-            hits[*n_hits].chunk_id = sqlite3_column_int64(map, 0);
-            hits[*n_hits].score = heap[i].score;
-            (*n_hits)++;
+        if (sqlite3_step(map) != SQLITE_ROW) {
+            /* a live posting always has its bm25_docs row */
+            rc = damaged(ix, err, "BM25 postings name chunks bm25_docs does not have", NULL);
+            goto done;
         }
+        hits[*n_hits].chunk_id = sqlite3_column_int64(map, 0);
+        hits[*n_hits].score = heap[i].score;
+        (*n_hits)++;
         sqlite3_reset(map);
     }
     rc = RAG_OK;

@@ -29,9 +29,19 @@ typedef enum {
 } rag_index_flags;
 
 /* Open (creating if needed, unless read-only) the database at path.
- * Caller owns *out; close with rag_index_close. Errors name the file. */
+ * Caller owns *out; close with rag_index_close. Errors name the file.
+ * A read-only open works on read-only storage too (a read-only file,
+ * folder or mount, e.g. a container's image layer): when SQLite cannot
+ * create the WAL index (-shm) there and no -wal holds uncheckpointed
+ * changes, the file is read as immutable. A writer on read-only storage
+ * fails with RAG_EIO saying why (rag_index_read_only_storage). */
 int rag_index_open(rag_index **out, const char *path, unsigned flags,
                    rag_err *err);
+/* Why an existing database at path cannot be written here: "a read-only
+ * mount", "the file is not writable", "its folder is not writable" (a
+ * WAL writer creates -wal and -shm beside it); NULL when it can be (or
+ * does not exist). Static string. */
+const char *rag_index_read_only_storage(const char *path);
 void rag_index_close(rag_index *ix);
 /* Borrowed connection; valid until close. */
 sqlite3 *rag_index_db(rag_index *ix);
@@ -142,6 +152,30 @@ typedef struct {
 } rag_index_stats;
 
 int rag_index_stats_get(rag_index *ix, rag_index_stats *out, rag_err *err);
+
+/* ---- consistency check ------------------------------------------------- */
+
+typedef struct {
+    char check[16];       /* the group: "sqlite", "schema", "documents", "pages",
+                             "chunks", "bm25", "fts", "vectors", "counts" */
+    char message[256];    /* what is wrong, with a count and an example id */
+} rag_check_problem;
+
+typedef struct {
+    rag_check_problem *problems;   /* owned; free with rag_check_report_fini */
+    size_t n_problems;
+    size_t n_unlisted;             /* more problems found than listed (100) */
+    int64_t n_documents, n_pages, n_chunks, n_vectors;
+    int64_t n_terms, n_postings;   /* BM25 postings decoded */
+} rag_check_report;
+
+/* Check the file (PRAGMA integrity_check) and docrag's own invariants
+ * (index_check.c lists them) on one snapshot; works on a read-only
+ * connection. Problems go to *out (none = consistent), a damaged file
+ * included: the return is < 0 only when the check cannot run (RAG_ENOMEM,
+ * or no read transaction). Reads everything: seconds on a large index. */
+int rag_index_check(rag_index *ix, rag_check_report *out, rag_err *err);
+void rag_check_report_fini(rag_check_report *r);
 
 /* Number of chunks containing analysed term (for IDF), and N. */
 int rag_index_term_docs(rag_index *ix, const char *term, int64_t *n_docs,

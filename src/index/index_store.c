@@ -10,14 +10,21 @@
 
 #include "bm25_index.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
+#include <unistd.h>
+
+/* How long an opener or writer waits for another connection's lock. */
+#define BUSY_TIMEOUT_MS 10000
 
 struct rag_index {
     sqlite3 *db;
     char *path;
+    int immutable;         /* read-only storage, read with immutable=1 */
     int in_tx;
     int n_read;            /* nesting depth of rag_index_read_begin */
     rag_analyzer *an;      /* BM25 analysis of chunks and queries */
@@ -86,38 +93,305 @@ static int exec(rag_index *ix, const char *sql, rag_err *err)
     return RAG_OK;
 }
 
-static int check_schema(rag_index *ix, unsigned flags, rag_err *err)
+/* What the file holds: *n_objects rows in sqlite_master (0 = an empty or
+ * new database) and *version, meta's schema_version (0 when absent). */
+static int read_schema(rag_index *ix, int *n_objects, int *version, rag_err *err)
 {
     sqlite3_stmt *st = NULL;
-    int version = 0, rc;
+    int rc;
 
-    rc = sqlite3_prepare_v2(ix->db, "SELECT value FROM meta WHERE key='schema_version'",
-                            -1, &st, NULL);
-    if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-        version = sqlite3_column_int(st, 0);
+    *n_objects = 0;
+    *version = 0;
+    rc = sqlite3_prepare_v2(ix->db, "SELECT count(*), count(CASE WHEN type = 'table'"
+                            " AND name = 'meta' THEN 1 END) FROM sqlite_master", -1, &st,
+                            NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int has_meta = sqlite3_column_int(st, 1);
+        *n_objects = sqlite3_column_int(st, 0);
+        sqlite3_finalize(st);
+        st = NULL;
+        if (!has_meta)
+            return RAG_OK;
+        rc = sqlite3_prepare_v2(ix->db,
+                                "SELECT value FROM meta WHERE key = 'schema_version'", -1,
+                                &st, NULL);
+        if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
+            *version = sqlite3_column_int(st, 0);
+        if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+            rc = SQLITE_OK;
+    }
     sqlite3_finalize(st);
+    if (rc == SQLITE_OK || rc == SQLITE_ROW || rc == SQLITE_DONE)
+        return RAG_OK;
+    if ((rc & 0xff) == SQLITE_NOTADB)
+        return rag_fail(err, RAG_EFORMAT, "%s: not an SQLite database", ix->path);
+    return rag_fail(err, RAG_EIO, "%s: %s", ix->path, sqlite3_errmsg(ix->db));
+}
+
+/* "a, b, c" of the first tables in the file, for messages. */
+static void table_names(rag_index *ix, char *buf, size_t n_buf)
+{
+    sqlite3_stmt *st = NULL;
+    size_t n = 0;
+    int k = 0;
+
+    buf[0] = '\0';
+    if (sqlite3_prepare_v2(ix->db, "SELECT name FROM sqlite_master WHERE type = 'table'"
+                           " ORDER BY name LIMIT 6", -1, &st, NULL) != SQLITE_OK)
+        return;
+    while (sqlite3_step(st) == SQLITE_ROW && n + 1 < n_buf) {
+        const char *name = (const char *)sqlite3_column_text(st, 0);
+        int w = snprintf(buf + n, n_buf - n, "%s%s", k ? ", " : "",
+                         k == 5 ? "..." : name ? name : "?");
+        if (w < 0)
+            break;
+        n += (size_t)w < n_buf - n ? (size_t)w : n_buf - n - 1;
+        k++;
+    }
+    sqlite3_finalize(st);
+}
+
+static int not_ours(rag_index *ix, int n_objects, rag_err *err)
+{
+    char names[160];
+    if (n_objects == 0)
+        return rag_fail(err, RAG_EFORMAT, "%s: empty database, not a docrag index yet "
+                        "(run 'docrag index' first)", ix->path);
+    table_names(ix, names, sizeof names);
+    return rag_fail(err, RAG_EFORMAT, "%s: not a docrag index: it is another "
+                    "application's SQLite database (tables: %s); docrag does not "
+                    "write into it", ix->path, names[0] ? names : "none");
+}
+
+static int newer_schema(rag_index *ix, int version, rag_err *err)
+{
+    return rag_fail(err, RAG_EFORMAT,
+                    "%s: schema version %d is newer than this docrag (%d)",
+                    ix->path, version, RAG_INDEX_SCHEMA_VERSION);
+}
+
+/* Our schema is there, or (writers) the database is empty and gets it.
+ * A database that holds anything else is another application's: never
+ * written to. The check is repeated inside the write transaction, so two
+ * processes creating one file agree. */
+/* exec, waiting out SQLITE_BUSY that came back without the busy handler.
+ * SQLite returns it at once, as a deadlock guard, when this connection
+ * holds a read lock and needs a write lock another connection has: the
+ * journal-mode switch of a second opener while the first creates the
+ * schema does exactly that (r10). Such a statement ends its implicit
+ * transaction and drops its locks, so retrying after a pause is safe. */
+static int exec_busy(rag_index *ix, const char *sql, rag_err *err)
+{
+    double t0 = rag_now_ms();
+    int pause_ms = 1;
+
+    for (;;) {
+        char *msg = NULL;
+        int rc = sqlite3_exec(ix->db, sql, NULL, NULL, &msg);
+        if (rc == SQLITE_OK)
+            return RAG_OK;
+        if ((rc & 0xff) == SQLITE_BUSY && sqlite3_get_autocommit(ix->db) &&
+            rag_now_ms() - t0 < BUSY_TIMEOUT_MS) {
+            sqlite3_free(msg);
+            sqlite3_sleep(pause_ms);
+            pause_ms = pause_ms < 32 ? pause_ms * 2 : 50;
+            continue;
+        }
+        rag_fail(err, RAG_EIO, "%s: %s", ix->path, msg ? msg : sqlite3_errstr(rc));
+        sqlite3_free(msg);
+        return RAG_EIO;
+    }
+}
+
+static int check_schema(rag_index *ix, unsigned flags, rag_err *err)
+{
+    int n_objects, version, rc;
+
+    if ((rc = read_schema(ix, &n_objects, &version, err)) < 0)
+        return rc;
     if (version > RAG_INDEX_SCHEMA_VERSION)
-        return rag_fail(err, RAG_EFORMAT,
-                        "%s: schema version %d is newer than this docrag (%d)",
-                        ix->path, version, RAG_INDEX_SCHEMA_VERSION);
+        return newer_schema(ix, version, err);
     if (version == RAG_INDEX_SCHEMA_VERSION)
         return RAG_OK;
-    if (flags & RAG_INDEX_READ_ONLY)
-        return rag_fail(err, RAG_EFORMAT, "%s: not a docrag index", ix->path);
-    if (exec(ix, "BEGIN IMMEDIATE", err) < 0)
+    if ((flags & RAG_INDEX_READ_ONLY) || n_objects > 0)
+        return not_ours(ix, n_objects, err);
+    if (exec_busy(ix, "BEGIN IMMEDIATE", err) < 0)
         return RAG_EIO;
-    if (exec(ix, schema_sql, err) < 0 ||
-        exec(ix, "INSERT OR REPLACE INTO meta VALUES('schema_version','1')", err) < 0) {
+    rc = read_schema(ix, &n_objects, &version, err);
+    if (rc == RAG_OK && version > RAG_INDEX_SCHEMA_VERSION)
+        rc = newer_schema(ix, version, err);
+    else if (rc == RAG_OK && version != RAG_INDEX_SCHEMA_VERSION && n_objects > 0)
+        rc = not_ours(ix, n_objects, err);
+    else if (rc == RAG_OK && version != RAG_INDEX_SCHEMA_VERSION &&
+             (exec(ix, schema_sql, err) < 0 ||
+              exec(ix, "INSERT OR REPLACE INTO meta VALUES('schema_version','1')", err) < 0))
+        rc = err ? err->code : RAG_EIO;
+    if (rc < 0) {
         sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
-        return err ? err->code : RAG_EIO;
+        return rc;
     }
     return exec(ix, "COMMIT", err);
+}
+
+/* path + suffix exists (and, with writable, can be written). */
+static int sibling_ok(const char *path, const char *suffix, int writable)
+{
+    char *p = rag_asprintf("%s%s", path, suffix);
+    int ok = p && access(p, writable ? W_OK : F_OK) == 0;
+    rag_free(p);
+    return ok;
+}
+
+const char *rag_index_read_only_storage(const char *path)
+{
+    struct statvfs vfs;
+    struct stat st;
+    char *dir, *slash;
+    int dir_ok;
+
+    if (!path || stat(path, &st) != 0)
+        return NULL;
+    if (statvfs(path, &vfs) == 0 && (vfs.f_flag & ST_RDONLY))
+        return "a read-only mount";
+    if (access(path, W_OK) != 0)
+        return errno == EROFS ? "a read-only mount" : "the file is not writable";
+    dir = rag_strdup(path);
+    if (!dir)
+        return NULL;
+    slash = strrchr(dir, '/');
+    if (slash)
+        slash[slash == dir] = '\0';
+    dir_ok = access(slash ? dir : ".", W_OK | X_OK) == 0;
+    rag_free(dir);
+    if (!dir_ok && !(sibling_ok(path, "-wal", 1) && sibling_ok(path, "-shm", 1)))
+        return "its folder is not writable";
+    return NULL;
+}
+
+/* A first read: SQLite opens lazily, so this is where a reader finds out
+ * whether it can set up the WAL index. */
+static int probe_read(sqlite3 *db)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master", -1, &st, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st) == SQLITE_ROW ? SQLITE_OK : sqlite3_errcode(db);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* "file:" URI of path with immutable=1 (bytes outside [A-Za-z0-9/._~-]
+ * percent-encoded). NULL on OOM. */
+static char *immutable_uri(const char *path)
+{
+    rag_buf b = RAG_BUF_INIT;
+    int rc = rag_buf_puts(&b, "file:");
+    for (const unsigned char *p = (const unsigned char *)path; *p && rc == RAG_OK; p++) {
+        char esc[4];
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+            (*p >= '0' && *p <= '9') || strchr("/._~-", *p)) {
+            rc = rag_buf_putc(&b, (char)*p);
+        } else {
+            snprintf(esc, sizeof esc, "%%%02X", *p);
+            rc = rag_buf_puts(&b, esc);
+        }
+    }
+    if (rc == RAG_OK)
+        rc = rag_buf_puts(&b, "?immutable=1");
+    if (rc < 0) {
+        rag_buf_fini(&b);
+        return NULL;
+    }
+    return rag_buf_take(&b);
+}
+
+static void db_setup(sqlite3 *db)
+{
+    sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+    sqlite3_extended_result_codes(db, 1);
+}
+
+/* Open path for reading. On read-only storage a WAL database cannot get
+ * its -shm file, and SQLite answers SQLITE_READONLY or SQLITE_CANTOPEN at
+ * the first read; then, unless a -wal file holds changes the main file
+ * lacks (an immutable reader would not see them), read it as immutable:
+ * nothing can write there anyway. */
+static int open_reader(rag_index *ix, rag_err *err)
+{
+    const char *ro;
+    char *uri;
+    int rc, prim;
+
+    rc = sqlite3_open_v2(ix->path, &ix->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+                         NULL);
+    if (rc == SQLITE_OK) {
+        db_setup(ix->db);
+        rc = probe_read(ix->db);
+    }
+    if (rc == SQLITE_OK)
+        return RAG_OK;
+    prim = rc & 0xff;
+    ro = rag_index_read_only_storage(ix->path);
+    if ((prim != SQLITE_READONLY && prim != SQLITE_CANTOPEN) || !ro) {
+        if (prim == SQLITE_NOTADB)
+            return rag_fail(err, RAG_EFORMAT, "%s: not an SQLite database", ix->path);
+        return rag_fail(err, RAG_EIO, "%s: cannot open: %s", ix->path,
+                        ix->db ? sqlite3_errmsg(ix->db) : "out of memory");
+    }
+    {
+        char *wal = rag_asprintf("%s-wal", ix->path);
+        struct stat st;
+        int pending = wal && stat(wal, &st) == 0 && st.st_size > 0;
+        rag_free(wal);
+        if (pending)
+            return rag_fail(err, RAG_EIO, "%s: cannot read it on %s: its -wal file "
+                            "holds changes not yet written into it (open it once where "
+                            "it is writable, e.g. 'docrag stats', to merge them)",
+                            ix->path, ro);
+    }
+    sqlite3_close(ix->db);
+    ix->db = NULL;
+    uri = immutable_uri(ix->path);
+    if (!uri)
+        return rag_fail(err, RAG_ENOMEM, "%s: out of memory", ix->path);
+    rc = sqlite3_open_v2(uri, &ix->db,
+                         SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI, NULL);
+    rag_free(uri);
+    if (rc == SQLITE_OK) {
+        db_setup(ix->db);
+        rc = probe_read(ix->db);
+    }
+    if (rc != SQLITE_OK)
+        return rag_fail(err, RAG_EIO, "%s: cannot open (%s): %s", ix->path, ro,
+                        ix->db ? sqlite3_errmsg(ix->db) : "out of memory");
+    ix->immutable = 1;
+    rag_log(RAG_LOG_DEBUG, "%s: on %s: read as immutable", ix->path, ro);
+    return RAG_OK;
+}
+
+/* Open path for writing (creating it), or a private in-memory database. */
+static int open_writer(rag_index *ix, unsigned flags, rag_err *err)
+{
+    const char *ro = (flags & RAG_INDEX_MEMORY) ? NULL : rag_index_read_only_storage(ix->path);
+    int rc;
+
+    if (ro)
+        return rag_fail(err, RAG_EIO, "%s: cannot write the index here: %s (search, ask, "
+                        "stats and check can read it)", ix->path, ro);
+    rc = sqlite3_open_v2(ix->path, &ix->db,
+                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                         NULL);
+    if (rc != SQLITE_OK)
+        return rag_fail(err, RAG_EIO, "%s: cannot open: %s", ix->path,
+                        ix->db ? sqlite3_errmsg(ix->db) : "out of memory");
+    db_setup(ix->db);
+    return RAG_OK;
 }
 
 int rag_index_open(rag_index **out, const char *path, unsigned flags, rag_err *err)
 {
     rag_index *ix;
-    int oflags, rc;
+    int rc;
 
     *out = NULL;
     ix = rag_calloc(1, sizeof *ix);
@@ -128,34 +402,42 @@ int rag_index_open(rag_index **out, const char *path, unsigned flags, rag_err *e
         rag_free(ix);
         return rag_fail(err, RAG_ENOMEM, "%s: out of memory", path);
     }
-    oflags = (flags & RAG_INDEX_READ_ONLY) ? SQLITE_OPEN_READONLY
-                                          : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-    oflags |= SQLITE_OPEN_NOMUTEX;
     if ((flags & RAG_INDEX_READ_ONLY) && !(flags & RAG_INDEX_MEMORY)) {
         struct stat st;
         if (stat(path, &st) != 0) {
+            rc = errno == ENOENT
+                     ? rag_fail(err, RAG_ENOTFOUND,
+                                "%s: no index here (run 'docrag index' first)", path)
+                     : rag_fail(err, RAG_EIO, "%s: cannot access: %s", path,
+                                strerror(errno));
             rag_free(ix->path);
             rag_free(ix);
-            return rag_fail(err, RAG_ENOTFOUND,
-                            "%s: no index here (run 'docrag index' first)", path);
+            return rc;
         }
+        rc = open_reader(ix, err);
+    } else {
+        rc = open_writer(ix, flags, err);
     }
-    rc = sqlite3_open_v2(ix->path, &ix->db, oflags, NULL);
-    if (rc != SQLITE_OK) {
-        rc = rag_fail(err, RAG_EIO, "%s: cannot open: %s", ix->path,
-                      ix->db ? sqlite3_errmsg(ix->db) : "out of memory");
+    if (rc < 0) {
         rag_index_close(ix);
         return rc;
     }
-    sqlite3_busy_timeout(ix->db, 10000);
-    sqlite3_extended_result_codes(ix->db, 1);
     rc = rag_fts5_register(ix->db, err);
     if (rc == RAG_OK)
         rc = rag_analyzer_create(&ix->an, err);
     if (rc == RAG_OK && !(flags & RAG_INDEX_READ_ONLY))
         rc = bm25_writer_create(&ix->bw, err);
+    /* Look before touching: another application's database is refused
+     * before the journal-mode switch, which would rewrite its header. */
+    if (rc == RAG_OK && !(flags & RAG_INDEX_READ_ONLY)) {
+        int n_objects, version;
+        rc = read_schema(ix, &n_objects, &version, err);
+        if (rc == RAG_OK && version != RAG_INDEX_SCHEMA_VERSION && n_objects > 0)
+            rc = version > RAG_INDEX_SCHEMA_VERSION ? newer_schema(ix, version, err)
+                                                    : not_ours(ix, n_objects, err);
+    }
     if (rc == RAG_OK && !(flags & RAG_INDEX_READ_ONLY))
-        rc = exec(ix, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", err);
+        rc = exec_busy(ix, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", err);
     /* Page cache: 64 MB while writing (index builds touch FTS5 and postings
      * pages over and over); 4 MB for readers, which mostly read a query's
      * postings and k rows once and are served by the OS page cache anyway
@@ -551,17 +833,40 @@ int64_t rag_index_n_chunks(rag_index *ix)
                      " WHERE key = 'bm25_n_docs'), 0)");
 }
 
+/* count() for stats: the first failure is kept with SQLite's own message
+ * (read before the statement is finalized, which resets it to "not an
+ * error"). */
+static int64_t stat_count(rag_index *ix, const char *sql, rag_err *err, int *failed)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t n = 0;
+    int rc = sqlite3_prepare_v2(ix->db, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
+        n = sqlite3_column_int64(st, 0);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE && !*failed) {
+        *failed = 1;
+        rag_fail(err, RAG_EIO, "%s: stats: %s (a damaged index? run 'docrag check')",
+                 ix->path, sqlite3_errmsg(ix->db));
+    }
+    sqlite3_finalize(st);
+    return n;
+}
+
 int rag_index_stats_get(rag_index *ix, rag_index_stats *out, rag_err *err)
 {
     sqlite3_stmt *st;
+    int failed = 0;
 
     memset(out, 0, sizeof *out);
-    out->n_documents = count(ix, "SELECT count(*) FROM documents");
-    out->n_chunks = count(ix, "SELECT count(*) FROM chunks");
-    out->n_pages = count(ix, "SELECT count(*) FROM pages");
-    out->n_text_bytes = count(ix, "SELECT coalesce(sum(length(CAST(text AS BLOB))),0) FROM chunks");
-    out->n_vectors = count(ix, "SELECT count(*) FROM vectors");
-    out->n_cache_entries = count(ix, "SELECT count(*) FROM embed_cache");
+    out->n_documents = stat_count(ix, "SELECT count(*) FROM documents", err, &failed);
+    out->n_chunks = stat_count(ix, "SELECT count(*) FROM chunks", err, &failed);
+    out->n_pages = stat_count(ix, "SELECT count(*) FROM pages", err, &failed);
+    out->n_text_bytes = stat_count(ix, "SELECT coalesce(sum(length(CAST(text AS BLOB))),0)"
+                                   " FROM chunks", err, &failed);
+    out->n_vectors = stat_count(ix, "SELECT count(*) FROM vectors", err, &failed);
+    out->n_cache_entries = stat_count(ix, "SELECT count(*) FROM embed_cache", err, &failed);
+    if (failed)
+        return err ? err->code : RAG_EIO;
     out->db_bytes = count(ix, "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()");
     out->schema_version = (int)count(ix, "SELECT value FROM meta WHERE key='schema_version'");
     out->embed_dim = count(ix, "SELECT coalesce((SELECT CAST(value AS INTEGER) FROM meta"
@@ -570,8 +875,6 @@ int rag_index_stats_get(rag_index *ix, rag_index_stats *out, rag_err *err)
                                      " meta WHERE key = 'embed_cache_lookups'), 0)");
     out->n_cache_hits = count(ix, "SELECT coalesce((SELECT CAST(value AS INTEGER) FROM meta"
                                   " WHERE key = 'embed_cache_hits'), 0)");
-    if (out->n_documents < 0 || out->n_chunks < 0)
-        return db_fail(ix, err, "stats");
     if (sqlite3_prepare_v2(ix->db, "SELECT value FROM meta WHERE key='embed_model'", -1,
                            &st, NULL) == SQLITE_OK) {
         if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))

@@ -16,6 +16,34 @@ void ib_init(ib *b, const char *name, size_t max_text_bytes)
     b->text.max_len = max_text_bytes;
 }
 
+void ib_set_deadline(ib *b, double deadline_ms, double max_seconds)
+{
+    b->deadline_ms = deadline_ms;
+    b->max_seconds = max_seconds;
+}
+
+int ib_check_time(ib *b)
+{
+    if (b->rc == RAG_OK && b->deadline_ms > 0 && rag_now_ms() > b->deadline_ms) {
+        rag_err e;
+        rag__fail_time(&e, b->name, b->max_seconds);
+        b->rc = RAG_ELIMIT;
+        b->err = e;
+    }
+    return b->rc;
+}
+
+double rag__deadline(const rag_extract_opts *opts)
+{
+    return opts && opts->max_seconds > 0 ? rag_now_ms() + opts->max_seconds * 1000.0 : 0;
+}
+
+int rag__fail_time(rag_err *err, const char *name, double max_seconds)
+{
+    return rag_fail(err, RAG_ELIMIT, "%s: not extracted within %g s, the per-file time "
+                    "limit (ingest.max_file_seconds)", name, max_seconds);
+}
+
 void ib_fini(ib *b)
 {
     rag_buf_fini(&b->text);
@@ -199,14 +227,22 @@ static inline int is_leader(const unsigned char *p, size_t i, size_t n)
 int ib_put(ib *b, const char *s, size_t n_bytes, int newlines_break)
 {
     const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0, run, k;
+    size_t i = 0, run, k, next_check = (size_t)1 << 20;
     uint32_t cp;
     int rc, n_newlines = 0;
 
     if (b->rc < 0)
         return b->rc;
+    /* the clock: every 256 calls, and every MiB of one long call */
+    if (b->deadline_ms > 0 && (++b->n_calls & 255) == 0 && ib_check_time(b) < 0)
+        return b->rc;
     while (i < n_bytes) {
         unsigned char c = p[i];
+        if (i >= next_check && b->deadline_ms > 0) {
+            next_check = i + ((size_t)1 << 20);
+            if (ib_check_time(b) < 0)
+                return b->rc;
+        }
         if (c > 0x20 && c < 0x7F) {
             if (is_leader(p, i, n_bytes)) {
                 /* Dot leaders become "..." (they carry no words). */

@@ -22,6 +22,7 @@ rag_extract_opts rag_extract_default_opts(void)
     o.max_file_bytes = (size_t)1 << 30;       /* 1 GiB, any format */
     o.max_text_file_bytes = (size_t)64 << 20; /* 64 MiB, text formats */
     o.max_text_bytes = (size_t)256 << 20;     /* 256 MiB of extracted text */
+    o.max_seconds = 120;                      /* per file */
     o.strip_headers = 1;
     return o;
 }

@@ -58,13 +58,17 @@ typedef struct {
 } rag_doc;
 
 /* Defaults (rag_extract_default_opts): max_file_bytes 1 GiB,
- * max_text_file_bytes 64 MiB, max_text_bytes 256 MiB, strip_headers 1.
- * Caps fail with RAG_ELIMIT naming the file; 0 means no cap. */
+ * max_text_file_bytes 64 MiB, max_text_bytes 256 MiB, max_seconds 120,
+ * strip_headers 1. Caps fail with RAG_ELIMIT naming the file; 0 means no
+ * cap. */
 typedef struct {
     size_t max_file_bytes;  /* any file larger fails; 0 = no cap */
     size_t max_text_file_bytes; /* Markdown, HTML and text files are read
                                whole into memory: tighter cap; 0 = no cap */
     size_t max_text_bytes;  /* extracted text cap; 0 = no cap */
+    double max_seconds;     /* time one extraction may take (checked as the
+                               parsers go: per PDF page, per 256 HTML parser
+                               events, per MiB of text); 0 = no limit */
     int strip_headers;      /* drop header/footer lines repeated across pages */
 } rag_extract_opts;
 
@@ -82,7 +86,8 @@ const char *rag_doc_kind_name(rag_doc_kind kind);
  * corrupt, truncated (no %%EOF) or password-protected PDF -> RAG_EFORMAT,
  * empty file -> RAG_EFORMAT ("empty file"), binary data under a text
  * extension -> RAG_EFORMAT, over a size cap -> RAG_ELIMIT, missing ->
- * RAG_ENOTFOUND, a folder -> RAG_EINVAL, out of memory -> RAG_ENOMEM.
+ * RAG_ENOTFOUND, a folder -> RAG_EINVAL, over max_seconds -> RAG_ELIMIT,
+ * out of memory -> RAG_ENOMEM.
  * Invalid UTF-8 is not an error: it is replaced and counted in n_replaced.
  * MuPDF's own warnings go to rag_log at debug level, never to stderr. */
 int rag_extract_file(rag_doc **out, const char *path,

@@ -43,6 +43,9 @@ typedef struct {
     char *heads[IB_MAX_LEVELS + 1]; /* heading stack, [1..IB_MAX_LEVELS] */
     size_t n_replaced;          /* invalid UTF-8 bytes seen */
     const char *name;           /* file name for messages (borrowed) */
+    double deadline_ms;         /* rag_now_ms() limit; 0 = none */
+    double max_seconds;         /* the limit, for the message */
+    unsigned n_calls;           /* ib_put calls, to check the clock now and then */
     int rc;                     /* first error, sticky */
     rag_err err;                /* its message */
 } ib;
@@ -50,6 +53,17 @@ typedef struct {
 /* max_text_bytes: 0 = no cap. name is borrowed and must outlive b. */
 void ib_init(ib *b, const char *name, size_t max_text_bytes);
 void ib_fini(ib *b);
+/* Fail with RAG_ELIMIT once rag_now_ms() passes deadline_ms (0 = never),
+ * checked as text comes in (ib_put) and by ib_check_time. */
+void ib_set_deadline(ib *b, double deadline_ms, double max_seconds);
+/* b->rc, after failing b if its deadline has passed. */
+int ib_check_time(ib *b);
+
+/* The deadline of an extraction starting now (0 = none), and the message
+ * of one that missed it: "NAME: not extracted within N s, the per-file
+ * time limit (ingest.max_file_seconds)". */
+double rag__deadline(const rag_extract_opts *opts);
+int rag__fail_time(rag_err *err, const char *name, double max_seconds);
 
 /* Request a separator before the next visible character (the strongest
  * pending one wins). */

@@ -212,6 +212,7 @@ int rag__extract_markdown(rag_doc *doc, const char *data, size_t n_bytes,
 
     memset(&s, 0, sizeof s);
     ib_init(&b, doc->path, opts->max_text_bytes);
+    ib_set_deadline(&b, rag__deadline(opts), opts->max_seconds);
     s.b = &b;
     s.doc = doc;
     if (!rag_utf8_valid(data, n_bytes)) {

@@ -92,6 +92,8 @@ typedef struct {
     float body_size;
     int n_failed_pages;
     char first_page_error[160];
+    double deadline_ms;         /* the time budget; 0 = none */
+    double max_seconds;
     int rc;
     rag_err err;
 } pdf_state;
@@ -720,10 +722,13 @@ static int check_tail(const char *data, size_t n_bytes, const char *file_path,
         n = fread(tail, 1, sizeof tail, f);
         fclose(f);
     }
+    /* The marker is the literal line "%%EOF"; the message describes it in
+     * words, as printed text with percent signs reads like a format-string
+     * slip. */
     if (!has_eof_marker(tail, n))
         return rag_fail(err, RAG_EFORMAT,
-                        "%s: truncated or damaged PDF (no %%%%EOF marker at "
-                        "the end)", name);
+                        "%s: truncated or damaged PDF: no end-of-file marker in "
+                        "its last %zu bytes", name, n);
     return RAG_OK;
 }
 
@@ -828,8 +833,15 @@ static void read_document(pdf_state *s, rag_doc *out, const char *data,
     if (s->rc < 0)
         goto done;
     load_outline(s, doc);
-    for (size_t p = 0; p < s->n_pages && s->rc == RAG_OK; p++)
+    for (size_t p = 0; p < s->n_pages && s->rc == RAG_OK; p++) {
+        /* the time budget, between pages: MuPDF runs one page at a time */
+        if (s->deadline_ms > 0 && rag_now_ms() > s->deadline_ms) {
+            rag__fail_time(&s->err, s->name, s->max_seconds);
+            s->rc = RAG_ELIMIT;
+            break;
+        }
         read_page(s, doc, p);
+    }
     if (s->rc == RAG_OK && (size_t)s->n_failed_pages == s->n_pages)
         st_fail(s, RAG_EFORMAT, "no page could be read (%s)", s->first_page_error);
     else if (s->rc == RAG_OK && s->n_failed_pages > 0)
@@ -853,6 +865,8 @@ int rag__extract_pdf(rag_doc *doc, const char *data, size_t n_bytes,
         return rc;
     memset(&s, 0, sizeof s);
     s.name = doc->path;
+    s.deadline_ms = rag__deadline(opts);
+    s.max_seconds = opts->max_seconds;
     s.ctx = fz_new_context(NULL, NULL, (size_t)32 << 20);
     if (!s.ctx)
         return rag_fail(err, RAG_ENOMEM, "%s: cannot create a MuPDF context",
@@ -895,6 +909,7 @@ int rag__extract_pdf(rag_doc *doc, const char *data, size_t n_bytes,
         return rc;
     }
     ib_init(&b, doc->path, opts->max_text_bytes);
+    ib_set_deadline(&b, s.deadline_ms, opts->max_seconds);
     emit(&s, &b);
     rc = ib_finish(&b, doc);
     if (rc < 0 && err)

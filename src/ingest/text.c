@@ -13,6 +13,7 @@ int rag__extract_text(rag_doc *doc, const char *data, size_t n_bytes,
     int rc;
 
     ib_init(&b, doc->path, opts->max_text_bytes);
+    ib_set_deadline(&b, rag__deadline(opts), opts->max_seconds);
     ib_put(&b, data, n_bytes, 1);
     rc = ib_finish(&b, doc);
     if (rc < 0 && err)

@@ -20,6 +20,7 @@ PY
 "$DOCRAG_BIN" index --db "$db" --json "$DOCRAG_SHARED/corpus" >"$T/after.json"
 check "re-running finishes the rest" \
     py -c 'import json,sys; o=json.load(open(sys.argv[1])); assert o["added"]+o["unchanged"]==o["files"]>=19 and o["added"]>0 and o["failed"]==0, o' "$T/after.json"
+check_index "$db" "after the second run"
 "$DOCRAG_BIN" search --db "$db" --json "mcause register" >"$T/s.json"
 check "FTS index is consistent after recovery" \
     py -c 'import json,sys; o=json.load(open(sys.argv[1])); assert o["results"], o' "$T/s.json"

@@ -59,6 +59,7 @@ PY
 "$DOCRAG_BIN" stats --db "$db" --json >"$T/stats.json"
 check "every chunk has its vector after the second run" \
     py -c 'import json,sys; s=json.load(open(sys.argv[1])); assert s["vectors"]==s["chunks"]>0, s' "$T/stats.json"
+check_index "$db" "after the second run"
 "$DOCRAG_BIN" search --db "$db" --config "$T/cfg.yaml" --mode dense --json "mcause register" \
     >"$T/s.json" 2>"$T/s.err"
 check "dense search runs on the recovered vectors, without a fallback notice" \

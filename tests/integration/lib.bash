@@ -37,6 +37,18 @@ kill9_at() {
     wait "$pid" 2>/dev/null || true
     check "database passes integrity_check after kill -9 (at $sql >= $n)" \
         py -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); assert c.execute("PRAGMA integrity_check").fetchone()[0]=="ok"' "$db"
+    check_index "$db" "after kill -9 (at $sql >= $n)"
+}
+# check_index DB WHEN: `docrag check` finds no problem in DB (SQLite's
+# integrity_check and docrag's own invariants, docs/check.md).
+check_index() {
+    local out
+    if out=$("$DOCRAG_BIN" check --db "$1" 2>&1); then
+        pass "docrag check passes $2"
+    else
+        printf '%s\n' "$out"
+        fail "docrag check passes $2"
+    fi
 }
 finish() {
     echo "$n_pass passed, $n_fail failed"

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static const char notes_md[] =
     "# Vector unit\n\nThe vector length register vl holds the number of "
@@ -459,6 +460,64 @@ static void test_api__read_only_engine_refuses_writes(void **state)
     docrag_engine_close(ro);
 }
 
+/* An engine opened for writing on read-only storage (a Space's image
+ * layer) serves reads instead of failing, and says why writes fail. As
+ * root the storage is a read-only bind mount; otherwise file and folder
+ * lose their write permission. */
+static void test_api__engine_on_read_only_storage_serves_reads(void **state)
+{
+    fixture *f = *state;
+    char *mnt = rag_asprintf("%s.ro", f->dir);
+    char *db = NULL, cmd[2048];
+    docrag_engine *ro = NULL;
+    docrag_session *s = NULL;
+    docrag_engine_opts o;
+    docrag_error err;
+    const char *paths[1] = {f->notes};
+    int as_root = geteuid() == 0;
+
+    json_decref(index_paths(f, f->notes));
+    docrag_session_close(f->s);     /* checkpoint: no -wal left behind */
+    docrag_engine_close(f->e);
+    f->s = NULL;
+    f->e = NULL;
+    if (as_root) {
+        assert_int_equal(mkdir(mnt, 0755), 0);
+        snprintf(cmd, sizeof cmd, "mount --bind -o ro '%s' '%s' 2>/dev/null", f->dir, mnt);
+        if (system(cmd) != 0) {
+            rmdir(mnt);
+            rag_free(mnt);
+            skip();
+        }
+        db = rag_asprintf("%s/t.db", mnt);
+    } else {
+        db = rag_asprintf("%s", f->db);
+        assert_int_equal(chmod(f->db, 0444), 0);
+        assert_int_equal(chmod(f->dir, 0555), 0);
+    }
+    docrag_engine_opts_init(&o);
+    o.db_path = db;
+    o.quiet = 1;
+    if (docrag_engine_open(&ro, &o, &err) != 0)
+        fail_msg("engine on read-only storage: %s", err.msg);
+    assert_int_equal(docrag_session_open(&s, ro, &err), 0);
+    assert_int_equal(n_results(s, "mask", NULL), 1);
+    assert_int_equal(docrag_index(s, paths, 1, NULL, NULL, &err), DOCRAG_EINVAL);
+    assert_non_null(strstr(err.msg, "read-only storage"));
+    docrag_session_close(s);
+    docrag_engine_close(ro);
+    if (as_root) {
+        snprintf(cmd, sizeof cmd, "umount '%s'", mnt);
+        assert_int_equal(system(cmd), 0);
+        rmdir(mnt);
+    } else {
+        chmod(f->dir, 0755);
+        chmod(f->db, 0644);
+    }
+    rag_free(db);
+    rag_free(mnt);
+}
+
 /* A second engine stands for another process writing the same file: the
  * first engine's vectors follow after a refresh (what `docrag serve` does
  * once a second), and dense search then runs instead of falling back. */
@@ -540,6 +599,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_api__documents_pages_chunks_and_delete, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_api__searches_go_on_while_another_session_indexes,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_api__engine_on_read_only_storage_serves_reads,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_api__read_only_engine_refuses_writes, setup,
                                         teardown),

@@ -99,6 +99,34 @@ static void test_alloc__fault_injection_fails_buf_growth(void **state)
     assert_null(b.data);
 }
 
+/* r24: a file name can carry terminal escape sequences; what reaches a
+ * terminal (messages, names printed as text) shows them instead of
+ * running them. */
+static void test_visible__escapes_what_a_terminal_would_act_on(void **state)
+{
+    char out[128];
+    rag_err err = {0};
+    (void)state;
+    rag_visible(out, sizeof out, "name\x1b[2J\x1b]0;TITLE\x07x.txt");
+    assert_string_equal(out, "name\\x1b[2J\\x1b]0;TITLE\\x07x.txt");
+    /* C1 CSI (U+009B), DEL, tab/newline, a lone invalid byte */
+    rag_visible(out, sizeof out, "a\xc2\x9b" "2Jb\x7f\t\n\xff" "c");
+    assert_string_equal(out, "a\\u009b2Jb\\x7f\\t\\n\\xffc");
+    /* ordinary UTF-8 is untouched */
+    assert_false(rag_needs_visible("caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac.pdf"));
+    rag_visible(out, sizeof out, "caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac.pdf");
+    assert_string_equal(out, "caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac.pdf");
+    /* cut at a whole character or escape, always NUL-terminated */
+    assert_int_equal(rag_visible(out, 6, "ab\x1b" "cd"), 2);
+    assert_string_equal(out, "ab");
+    /* messages are made safe where they are made */
+    rag_fail(&err, RAG_EIO, "%s: cannot read", "/d/evil\x1b[31m.txt");
+    assert_string_equal(err.msg, "/d/evil\\x1b[31m.txt: cannot read");
+    rag_err_prefix(&err, "%s", "/db\x07");
+    assert_null(strchr(err.msg, '\x07'));
+    assert_null(strchr(err.msg, '\x1b'));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -111,6 +139,7 @@ int main(void)
         cmocka_unit_test(test_sha256__matches_known_vector),
         cmocka_unit_test(test_err__prefix_keeps_code_and_message),
         cmocka_unit_test(test_alloc__fault_injection_fails_buf_growth),
+        cmocka_unit_test(test_visible__escapes_what_a_terminal_would_act_on),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

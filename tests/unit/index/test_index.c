@@ -4,7 +4,9 @@
 
 #include "index/index.h"
 
+#include <pthread.h>
 #include <string.h>
+#include <unistd.h>
 
 static rag_doc make_doc(const char *path, const char *text, rag_page_span *pages)
 {
@@ -199,6 +201,109 @@ static void test_index__page_lookup_follows_byte_offsets(void **state)
     rag_index_close(ix);
 }
 
+/* r22: an SQLite file of another application is refused, named, and left
+ * exactly as it was: no docrag table, journal mode unchanged. An empty
+ * file is a new index. */
+static void test_index__foreign_database_is_refused_untouched(void **state)
+{
+    char *dir = ts_tmpdir("foreign");
+    char *path = rag_asprintf("%s/app.sqlite", dir);
+    char *empty = rag_asprintf("%s/empty.db", dir);
+    rag_index *ix = NULL;
+    rag_err err = {0};
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    (void)state;
+
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "CREATE TABLE bookmarks(url TEXT);"
+                                  "INSERT INTO bookmarks VALUES('https://example.org')",
+                                  NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(rag_index_open(&ix, path, 0, &err), RAG_EFORMAT);
+    assert_null(ix);
+    assert_non_null(strstr(err.msg, path));
+    assert_non_null(strstr(err.msg, "not a docrag index"));
+    assert_non_null(strstr(err.msg, "bookmarks"));
+    assert_int_equal(rag_index_open(&ix, path, RAG_INDEX_READ_ONLY, &err), RAG_EFORMAT);
+    assert_non_null(strstr(err.msg, "not a docrag index"));
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT group_concat(name) FROM sqlite_master",
+                                        -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "bookmarks");
+    sqlite3_finalize(st);
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "delete");
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+
+    ts_write_file(empty, "", 0);
+    assert_int_equal(rag_index_open(&ix, empty, 0, &err), RAG_OK);
+    rag_index_close(ix);
+    assert_int_equal(rag_index_open(&ix, empty, RAG_INDEX_READ_ONLY, &err), RAG_OK);
+    rag_index_close(ix);
+    rag_free(empty);
+    rag_free(path);
+    rag_free(dir);
+}
+
+typedef struct {
+    const char *path;
+    int hold_ms;
+    int rc;
+} holder;
+
+/* Create the index as the first of two processes would and stay in the
+ * schema transaction for a while: a rollback-journal write lock on a file
+ * the other opener has just found empty. */
+static void *hold_write_lock(void *arg)
+{
+    holder *h = arg;
+    sqlite3 *db;
+    h->rc = sqlite3_open(h->path, &db);
+    if (h->rc == SQLITE_OK)
+        h->rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    usleep((useconds_t)h->hold_ms * 1000);
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close(db);
+    return NULL;
+}
+
+/* r10: two openers of a database that does not exist yet. SQLite returns
+ * SQLITE_BUSY at once, without the busy handler, when the journal-mode
+ * switch meets another connection's write lock (a deadlock guard); the
+ * open must wait for it like for any other lock, not fail in 13 ms with
+ * "database is locked". */
+static void test_index__open_waits_for_a_concurrent_creator(void **state)
+{
+    char *dir = ts_tmpdir("race");
+    char *path = rag_asprintf("%s/f.db", dir);
+    holder h = {path, 400, -1};
+    rag_index *ix = NULL;
+    rag_err err = {0};
+    pthread_t t;
+    double t0;
+    (void)state;
+
+    ts_write_file(path, "", 0);
+    assert_int_equal(pthread_create(&t, NULL, hold_write_lock, &h), 0);
+    usleep(100 * 1000);
+    t0 = rag_now_ms();
+    if (rag_index_open(&ix, path, 0, &err) != RAG_OK)
+        fail_msg("open during a concurrent creation failed after %.0f ms: %s",
+                 rag_now_ms() - t0, err.msg);
+    pthread_join(t, NULL);
+    assert_int_equal(h.rc, SQLITE_OK);
+    rag_index_close(ix);
+    /* the index it made is whole */
+    assert_int_equal(rag_index_open(&ix, path, RAG_INDEX_READ_ONLY, &err), RAG_OK);
+    rag_index_close(ix);
+    rag_free(path);
+    rag_free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -208,6 +313,8 @@ int main(void)
         cmocka_unit_test(test_index__read_only_open_of_missing_file_names_it),
         cmocka_unit_test(test_index__newer_schema_is_refused),
         cmocka_unit_test(test_index__page_lookup_follows_byte_offsets),
+        cmocka_unit_test(test_index__foreign_database_is_refused_untouched),
+        cmocka_unit_test(test_index__open_waits_for_a_concurrent_creator),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -344,6 +344,10 @@ static void test_pdf__truncated_half_fails_naming_file(void **state)
     assert_int_equal(rag_extract_file(&d, path, NULL, &err), RAG_EFORMAT);
     assert_null(d);
     assert_non_null(strstr(err.msg, "half.pdf"));
+    /* The message says what is missing in words; no format escape (a
+     * doubled or quadrupled percent sign) leaks into it. */
+    assert_non_null(strstr(err.msg, "truncated or damaged PDF: no end-of-file marker"));
+    assert_null(strchr(err.msg, '%'));
     /* Same bytes from memory. */
     assert_int_equal(rag_extract_mem(&d, "mem-half.pdf", RAG_DOC_PDF, data.data,
                                      data.len / 2, NULL, &err), RAG_EFORMAT);
@@ -460,6 +464,25 @@ static void test_pdf__parallel_extractions_match_serial(void **state)
     rag_free(b);
 }
 
+/* ingest.max_file_seconds for PDFs: checked between pages. */
+static void test_pdf__time_budget_fails_naming_the_key(void **state)
+{
+    char *src = ts_shared_path("corpus/riscv-privileged.pdf");
+    rag_extract_opts o = rag_extract_default_opts();
+    rag_doc *d = NULL;
+    rag_err err = {0};
+
+    (void)state;
+    if (!src)
+        skip();
+    o.max_seconds = 0.001;
+    assert_int_equal(rag_extract_file(&d, src, &o, &err), RAG_ELIMIT);
+    assert_null(d);
+    assert_non_null(strstr(err.msg, "riscv-privileged.pdf"));
+    assert_non_null(strstr(err.msg, "ingest.max_file_seconds"));
+    rag_free(src);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -471,6 +494,7 @@ int main(void)
         cmocka_unit_test(test_pdf__outline_entry_marks_its_heading_not_page_start),
         cmocka_unit_test(test_pdf__encrypted_fails_naming_file),
         cmocka_unit_test(test_pdf__truncated_half_fails_naming_file),
+        cmocka_unit_test(test_pdf__time_budget_fails_naming_the_key),
         cmocka_unit_test(test_pdf__size_cap_gives_elimit),
         cmocka_unit_test(test_pdf__allocation_failures_are_clean),
         cmocka_unit_test(test_pdf__parallel_extractions_match_serial),

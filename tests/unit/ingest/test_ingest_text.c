@@ -296,6 +296,133 @@ static void test_markdown__big_input_builds_in_linear_time(void **state)
     rag_buf_fini(&src);
 }
 
+/* r05: libxml2 stops at 256 open elements and dropped everything after,
+ * exit 0. The text after (and inside) the deep part is kept; script and nav
+ * content in the flattened part stays dropped. */
+static void test_html__deep_nesting_keeps_all_text(void **state)
+{
+    static const int depths[] = {300, 100000};
+    (void)state;
+    for (size_t k = 0; k < 2; k++) {
+        rag_buf src = RAG_BUF_INIT;
+        rag_doc *d;
+        int n = depths[k];
+        assert_int_equal(rag_buf_puts(&src, "<html><body><p>top mcause paragraph</p>"), 0);
+        for (int i = 0; i < n; i++)
+            assert_int_equal(rag_buf_puts(&src, "<div>"), 0);
+        assert_int_equal(rag_buf_puts(&src, "deep text zebrafish<script>var secret=1;"
+                                      "</script><nav>menu</nav><p>deep paragraph</p>"), 0);
+        for (int i = 0; i < n; i++)
+            assert_int_equal(rag_buf_puts(&src, "</div>"), 0);
+        assert_int_equal(rag_buf_puts(&src, "<p>after the deep part quokka</p>"
+                                      "</body></html>"), 0);
+        d = mem(RAG_DOC_HTML, "deep.html", src.data);
+        assert_non_null(strstr(d->text, "top mcause paragraph"));
+        assert_non_null(strstr(d->text, "deep text zebrafish"));
+        assert_non_null(strstr(d->text, "deep paragraph"));
+        assert_non_null(strstr(d->text, "after the deep part quokka"));
+        assert_null(strstr(d->text, "secret"));
+        assert_null(strstr(d->text, "menu"));
+        rag_doc_destroy(d);
+        rag_buf_fini(&src);
+    }
+}
+
+/* Unmatched end tags under deep nesting made libxml2 scan its whole element
+ * stack per tag once the depth limit is lifted: bounded by flattening. */
+static void test_html__deep_unmatched_end_tags_stay_linear(void **state)
+{
+    rag_buf src = RAG_BUF_INIT;
+    rag_doc *d;
+    double t0;
+    (void)state;
+    for (int i = 0; i < 200000; i++)
+        assert_int_equal(rag_buf_puts(&src, "<i>"), 0);
+    assert_int_equal(rag_buf_puts(&src, "deep"), 0);
+    for (int i = 0; i < 200000; i++)
+        assert_int_equal(rag_buf_puts(&src, "</x>"), 0);
+    assert_int_equal(rag_buf_puts(&src, "<p>after quokka</p>"), 0);
+    t0 = rag_now_ms();
+    d = mem(RAG_DOC_HTML, "ix.html", src.data);
+    /* quadratic: minutes; linear: well under a second (generous for ASan
+     * and a loaded machine) */
+    assert_true(rag_now_ms() - t0 < 20000);
+    assert_non_null(strstr(d->text, "after quokka"));
+    rag_doc_destroy(d);
+    rag_buf_fini(&src);
+}
+
+/* A text node over libxml2's 10 MB limit stopped the parse the same way. */
+static void test_html__text_node_over_10_mb_is_kept(void **state)
+{
+    rag_buf src = RAG_BUF_INIT;
+    rag_extract_opts o = rag_extract_default_opts();
+    rag_doc *d = NULL;
+    rag_err err = {0};
+    (void)state;
+    assert_int_equal(rag_buf_puts(&src, "<html><body><p>"), 0);
+    while (src.len < (size_t)10500000)
+        assert_int_equal(rag_buf_puts(&src, "word word word word word word word word "), 0);
+    assert_int_equal(rag_buf_puts(&src, "</p><p>after quokka</p></body></html>"), 0);
+    o.max_text_bytes = 0;
+    assert_int_equal(rag_extract_mem(&d, "big.html", RAG_DOC_HTML, src.data, src.len, &o,
+                                     &err), RAG_OK);
+    assert_non_null(strstr(d->text + d->text_bytes - 100, "after quokka"));
+    rag_doc_destroy(d);
+    rag_buf_fini(&src);
+}
+
+/* r09: one tag with 100k attributes took 18.5 s in libxml2's pairwise
+ * duplicate check; attributes past 256 are cut first. */
+static void test_html__many_attributes_stay_linear(void **state)
+{
+    rag_buf src = RAG_BUF_INIT;
+    rag_doc *d;
+    double t0;
+    (void)state;
+    assert_int_equal(rag_buf_puts(&src, "<p"), 0);
+    for (int i = 0; i < 100000; i++)
+        assert_int_equal(rag_buf_printf(&src, " a%d=\"v>\"", i), 0);
+    assert_int_equal(rag_buf_puts(&src, ">text quokka</p><p class=\"x\" id=y>second</p>"), 0);
+    t0 = rag_now_ms();
+    d = mem(RAG_DOC_HTML, "attrs.html", src.data);
+    assert_true(rag_now_ms() - t0 < 10000);
+    /* quoted values with '>' inside are skipped whole: no attribute text
+     * leaks into the document */
+    assert_string_equal(d->text, "text quokka\n\nsecond");
+    rag_doc_destroy(d);
+    rag_buf_fini(&src);
+}
+
+/* ingest.max_file_seconds: an extraction over its time budget fails with
+ * RAG_ELIMIT naming the file and the key, in each text format. */
+static void test_extract__time_budget_fails_naming_the_key(void **state)
+{
+    static const struct { rag_doc_kind kind; const char *name, *unit; } cases[] = {
+        {RAG_DOC_HTML, "slow.html", "<p>some words in a paragraph</p>\n"},
+        {RAG_DOC_MARKDOWN, "slow.md", "# H\n\nsome words in a paragraph\n\n"},
+        {RAG_DOC_TEXT, "slow.txt", "some words in a paragraph of plain text\n"},
+    };
+    (void)state;
+    for (size_t k = 0; k < 3; k++) {
+        rag_extract_opts o = rag_extract_default_opts();
+        rag_buf src = RAG_BUF_INIT;
+        rag_doc *d = NULL;
+        rag_err err = {0};
+        while (src.len < ((size_t)16 << 20))
+            assert_int_equal(rag_buf_puts(&src, cases[k].unit), 0);
+        o.max_seconds = 0.001;
+        o.max_text_file_bytes = 0;
+        o.max_text_bytes = 0;
+        assert_int_equal(rag_extract_mem(&d, cases[k].name, cases[k].kind, src.data, src.len,
+                                         &o, &err), RAG_ELIMIT);
+        assert_null(d);
+        assert_non_null(strstr(err.msg, cases[k].name));
+        assert_non_null(strstr(err.msg, "ingest.max_file_seconds"));
+        rag_buf_fini(&src);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -309,6 +436,11 @@ int main(void)
         cmocka_unit_test(test_file__bad_input_gives_clear_errors),
         cmocka_unit_test(test_extract__allocation_failures_are_clean),
         cmocka_unit_test(test_markdown__big_input_builds_in_linear_time),
+        cmocka_unit_test(test_html__deep_nesting_keeps_all_text),
+        cmocka_unit_test(test_html__deep_unmatched_end_tags_stay_linear),
+        cmocka_unit_test(test_html__text_node_over_10_mb_is_kept),
+        cmocka_unit_test(test_html__many_attributes_stay_linear),
+        cmocka_unit_test(test_extract__time_budget_fails_naming_the_key),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
