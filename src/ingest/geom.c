@@ -3,9 +3,11 @@
  *
  * Every text byte of the page knows the MuPDF character it came from
  * (origin[]), or that it is a separator. The characters behind a range are
- * walked in text order; consecutive ones of one MuPDF line make one box,
+ * walked in text order; consecutive ones of one text line make one box,
  * the union of their boxes, so the space between two words of a line is
- * covered and a new line starts a new box. No text is compared or
+ * covered and a new line starts a new box (a table row or a numbered
+ * heading that MuPDF split on one baseline is one line of the text, and
+ * one box). No text is compared or
  * searched: a highlight lands on the characters that produced the text.
  */
 #include "ingest/ingest.h"

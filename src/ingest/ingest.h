@@ -119,7 +119,9 @@ typedef struct {
     size_t byte_end;
     size_t n_chars;            /* MuPDF's characters of the page, in order */
     rag_rect *char_boxes;      /* [n_chars] each character's quad, as a box */
-    uint32_t *char_line;       /* [n_chars] the MuPDF line it belongs to */
+    uint32_t *char_line;       /* [n_chars] the line of the text it lands on
+                                  (MuPDF lines on one baseline, which the
+                                  text joins with a space, share one) */
     size_t origin_base;        /* text offset of origin[0] */
     size_t n_origin;
     uint32_t *origin;          /* [n_origin] character index behind text byte
@@ -139,8 +141,8 @@ void rag_page_geom_destroy(rag_page_geom *g);   /* NULL is a no-op */
 /* Boxes over the characters behind text bytes [byte_start, byte_end) that
  * lie on g's page (the range may reach beyond it: a chunk spanning
  * pages), in text order: one box per run of consecutive characters of one
- * MuPDF line, the union of their boxes. Separators and whitespace-only
- * runs get none. *out is the caller's (rag_free; NULL when *n_out is 0). */
+ * text line (char_line), the union of their boxes. Separators and
+ * whitespace-only runs get none. *out is the caller's (rag_free; NULL when *n_out is 0). */
 int rag_page_geom_rects(const rag_page_geom *g, size_t byte_start,
                         size_t byte_end, rag_rect **out, size_t *n_out,
                         rag_err *err);

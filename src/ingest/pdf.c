@@ -20,7 +20,9 @@
  * for the one page asked for pass 1 also keeps each character's box and
  * the character behind each byte of its line text; pass 3 hands those
  * per-byte tags to the builder (ib_put_tagged), which records, for every
- * byte it writes, the character it came from. The text is the same bytes
+ * byte it writes, the character it came from, and numbers each character
+ * by the line of the text it lands on (MuPDF lines rejoined on one
+ * baseline share one, and so one highlight box). The text is the same bytes
  * as without geometry, so offsets agree with the index by construction.
  *
  * We do our own de-hyphenation (in the builder) instead of
@@ -57,6 +59,8 @@ typedef struct {
     uint32_t n_bold;
     float size_sum;
     uint64_t key;               /* header/footer key, 0 = not in a band */
+    uint32_t geom_first;        /* geometry page only: its first character */
+    uint32_t geom_n;            /* and how many */
     uint8_t strip;
     uint8_t horizontal;
 } pline;
@@ -184,6 +188,7 @@ static int collect_page(pdf_state *s, fz_stext_page *st, size_t page_index)
     ppage *pg = &s->pages[page_index];
     int track = s->geom && page_index == s->geom_page0;
     uint32_t line_no = 0;
+    size_t geom_first = 0;
 
     if (track)
         s->store_tag_base = s->store.len;
@@ -205,6 +210,8 @@ static int collect_page(pdf_state *s, fz_stext_page *st, size_t page_index)
             if (rag_buf_reserve(&s->store, n_ch * 4) < 0)
                 return st_fail(s, RAG_ENOMEM, "out of memory");
             line_no++;
+            if (track)
+                geom_first = s->geom->n_chars;
             for (fz_stext_char *ch = ln->first_char; ch; ch = ch->next) {
                 uint32_t c = (uint32_t)ch->c;
                 size_t from = s->store.len;
@@ -255,6 +262,10 @@ static int collect_page(pdf_state *s, fz_stext_page *st, size_t page_index)
             pl->size_sum = size_sum;
             pl->horizontal = ln->wmode == 0 && fabsf(ln->dir.y) < 0.1f &&
                              ln->dir.x > 0;
+            if (track) {
+                pl->geom_first = (uint32_t)geom_first;
+                pl->geom_n = (uint32_t)(s->geom->n_chars - geom_first);
+            }
         }
         if (s->n_lines == block_first_line)
             continue;
@@ -698,6 +709,7 @@ static int emit(pdf_state *s, ib *b)
     for (size_t p = 0; p < s->n_pages && b->rc == RAG_OK; p++) {
         ppage *pg = &s->pages[p];
         int track = s->geom && p == s->geom_page0;
+        uint32_t text_line = 0;
         ib_page_begin(b);
         if (track)
             ib_track_begin(b);
@@ -717,13 +729,22 @@ static int emit(pdf_state *s, ib *b)
             pos = ib_next_pos(b);
             for (size_t l = bk->first_line; l < bk->first_line + bk->n_lines; l++) {
                 const pline *pl = &s->lines[l];
+                int same = 0;
                 if (pl->strip)
                     continue;
                 if (prev) {
-                    int same = pl->horizontal && prev->horizontal &&
-                               fabsf(pl->base_y - prev->base_y) < 1.5f &&
-                               pl->x0 >= prev->x1 - 1.0f;
+                    same = pl->horizontal && prev->horizontal &&
+                           fabsf(pl->base_y - prev->base_y) < 1.5f &&
+                           pl->x0 >= prev->x1 - 1.0f;
                     ib_break(b, same ? IB_SEP_SPACE : IB_SEP_LINE);
+                }
+                if (track) {
+                    /* the line of the text this MuPDF line lands on: lines
+                     * rejoined on one baseline share it (one box) */
+                    if (!same)
+                        text_line++;
+                    for (uint32_t c = 0; c < pl->geom_n; c++)
+                        s->geom->char_line[pl->geom_first + c] = text_line;
                 }
                 if (track)
                     ib_put_tagged(b, s->store.data + pl->off, pl->n_bytes, 0,

@@ -322,6 +322,43 @@ static void test_pdf_geom__hyphenated_word_gets_one_box_per_line(void **state)
     rag_free(path);
 }
 
+/* "2.2" and "Base Instruction Formats" are two MuPDF lines on one
+ * baseline (merged per MuPDF line they drew as two boxes with a gap), one
+ * line of the text ("2.2 Base Instruction Formats"): one box from the "2"
+ * to the "s". */
+static void test_pdf_geom__one_baseline_is_one_box(void **state)
+{
+    char *path = ts_shared_path("corpus/riscv-base-instructions.pdf");
+    const char *title = "2.2 Base Instruction Formats";
+    rag_doc *doc = NULL;
+    rag_page_geom *g = NULL;
+    rag_rect *boxes = NULL;
+    size_t n_boxes = 0, at;
+    const char *hit;
+    rag_err err;
+    (void)state;
+
+    if (!path)
+        fail_msg("shared corpus missing");
+    assert_int_equal(rag_extract_pdf_geom(&doc, &g, path, 33, NULL, &err), RAG_OK);
+    hit = strstr(doc->text + g->byte_start, title);
+    assert_non_null(hit);
+    at = (size_t)(hit - doc->text);
+    assert_true(at < g->byte_end);
+    assert_int_equal(rag_page_geom_rects(g, at, at + strlen(title), &boxes, &n_boxes, &err),
+                     RAG_OK);
+    assert_int_equal(n_boxes, 1);
+    {
+        rag_rect first = g->char_boxes[g->origin[at - g->origin_base]];
+        rag_rect last = g->char_boxes[g->origin[at + strlen(title) - 1 - g->origin_base]];
+        assert_true(boxes[0].x0 == first.x0 && boxes[0].x1 == last.x1);
+    }
+    rag_free(boxes);
+    rag_page_geom_destroy(g);
+    rag_doc_destroy(doc);
+    rag_free(path);
+}
+
 static void test_pdf_geom__bad_requests(void **state)
 {
     char *tiny = fixture("tests/data/ingest/tiny.pdf");
@@ -389,6 +426,7 @@ int main(void)
         cmocka_unit_test(test_pdf_geom__every_byte_knows_its_character),
         cmocka_unit_test(test_pdf_geom__follows_strip_headers_option),
         cmocka_unit_test(test_pdf_geom__hyphenated_word_gets_one_box_per_line),
+        cmocka_unit_test(test_pdf_geom__one_baseline_is_one_box),
         cmocka_unit_test(test_pdf_geom__bad_requests),
         cmocka_unit_test(test_pdf_geom__allocation_failures_are_clean),
     };
