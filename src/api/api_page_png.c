@@ -19,6 +19,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -179,9 +180,18 @@ int docrag_page_png(docrag_session *s, int64_t doc_id, int page,
         if (rc < 0)
             goto done;
     }
-    *png = rp.png;
+    /* docrag_free is free(): hand out libc memory, not rag_malloc's */
+    *png = malloc(rp.n_png ? rp.n_png : 1);
+    if (!*png) {
+        if (info) {
+            docrag_free(*info);
+            *info = NULL;
+        }
+        rc = rag_fail(&err, RAG_ENOMEM, "out of memory");
+        goto done;
+    }
+    memcpy(*png, rp.png, rp.n_png);
     *n_png = rp.n_png;
-    rp.png = NULL;
 done:
     rag_raster_page_fini(&rp);
     rag_free(hl);
