@@ -322,6 +322,54 @@ int docrag_document_path(docrag_session *s, int64_t doc_id, char **path,
  * of one 1-based page. DOCRAG_ENOTFOUND for no such document or page. */
 int docrag_page(docrag_session *s, int64_t doc_id, int page, char **json,
                 docrag_error *err);
+/* docrag_page's object with "kind" (the document's: "pdf", "markdown",
+ * "html", "text"), "chunk_id" (when given) and "highlights":[{"start",
+ * "end"}]: byte offsets into "text" (UTF-8) of the part of chunk_id that
+ * lies on this page; [] when chunk_id is 0 or the chunk is on other pages
+ * (a chunk spanning pages has a part on each). For any kind of document:
+ * for Markdown, HTML and text, the page text with the passage highlighted
+ * is what a viewer shows. DOCRAG_ENOTFOUND for no such document, page or
+ * chunk; DOCRAG_EINVAL for a chunk of another document. */
+int docrag_page_highlight(docrag_session *s, int64_t doc_id, int page, int64_t chunk_id,
+                          char **json, docrag_error *err);
+
+/* ---- page images (the cited page viewer) ----------------------------------- */
+
+typedef struct {
+    double scale;              /* image pixels per PDF point (72 dpi), 0.25..4;
+                                  0: 1.5 */
+    int64_t highlight_chunk;   /* draw boxes over this chunk's text on the
+                                  page; 0: none */
+} docrag_page_image_opts;
+
+/* Zero every field (scale 1.5, no highlight). */
+void docrag_page_image_opts_init(docrag_page_image_opts *o);
+
+/* Page `page` (1-based) of PDF document doc_id rendered by MuPDF as a PNG
+ * (*png, *n_png: the caller's, free with docrag_free), the page's box
+ * times the scale rounded out to whole pixels, at most 4096 a side. With
+ * highlight_chunk, semi-transparent yellow boxes cover the characters of
+ * the part of the chunk's text that lies on this page, one box per run of
+ * characters on a line: the PDF is extracted again exactly as it was
+ * indexed, recording the character behind every byte of text, so the
+ * chunk's byte offsets lead to its characters' positions (no text
+ * search). A chunk on other pages draws no box. *info_json (may be NULL)
+ * gets {"document_id","page","scale","width","height","chunk_id"?,
+ * "boxes":[{"x","y","w","h"}]}, the boxes in pixels of the image (top-left
+ * origin), exactly the pixels tinted. Errors: DOCRAG_ENOTFOUND for no such
+ * document, page or chunk, or an original file that is gone;
+ * DOCRAG_EINVAL for a document that is not a PDF (docrag_page_highlight
+ * gives its page text with the passage), a chunk of another document, a
+ * scale out of range; DOCRAG_ELIMIT for an image over 4096 pixels wide
+ * or tall; DOCRAG_EFORMAT when the file no longer gives the text that was
+ * indexed (it or the ingest options changed: re-index it) or cannot be
+ * rendered. Messages name the document by id, never by path. Rendering
+ * takes tens of milliseconds; a highlight adds one extraction pass over
+ * the whole PDF (running headers are found across all its pages). */
+int docrag_page_png(docrag_session *s, int64_t doc_id, int page,
+                    const docrag_page_image_opts *opts, unsigned char **png, size_t *n_png,
+                    char **info_json, docrag_error *err);
+
 /* {"chunk_id","document_id","doc","title","page_start","page_end","section",
  * "byte_start","byte_end","text"}. DOCRAG_ENOTFOUND. */
 int docrag_chunk(docrag_session *s, int64_t chunk_id, char **json, docrag_error *err);

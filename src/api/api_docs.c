@@ -4,7 +4,9 @@
  * A page's text is rebuilt from the chunks: each chunk is the exact byte
  * range [byte_start, byte_end) of its document's extracted text, and the
  * pages table gives each page's range of that same text, so the page is
- * the union of the chunk ranges clipped to it (overlaps taken once).
+ * the union of the chunk ranges clipped to it (overlaps taken once). A
+ * highlight (docrag_page_highlight) is a document byte range mapped through
+ * that same assembly into offsets of the page text.
  */
 #include "api_int.h"
 #include "render.h"
@@ -171,12 +173,15 @@ int docrag_document_path(docrag_session *s, int64_t id, char **path, docrag_erro
     return DOCRAG_OK;
 }
 
-/* The text of bytes [lo, hi) of document doc_id, from its chunks. */
+/* The text of bytes [lo, hi) of document doc_id, from its chunks. hl
+ * (may be NULL): a document byte range [hl[0], hl[1]) inside [lo, hi),
+ * replaced by the offsets in b where it starts and ends (-1, -1 if none of
+ * it is in the text). */
 static int doc_range_text(rag_index *ix, int64_t doc_id, int64_t lo, int64_t hi, rag_buf *b,
-                          rag_err *err)
+                          int64_t *hl, rag_err *err)
 {
     sqlite3_stmt *st = NULL;
-    int64_t pos = lo;
+    int64_t pos = lo, hl_lo = hl ? hl[0] : 0, hl_hi = hl ? hl[1] : 0, ts = -1, te = -1;
     int step;
 
     if (sqlite3_prepare_v2(rag_index_db(ix),
@@ -197,6 +202,13 @@ static int doc_range_text(rag_index *ix, int64_t doc_id, int64_t lo, int64_t hi,
             rag_buf_putc(b, '\n');   /* a gap between chunks (dropped whitespace) */
         from = pos > a ? pos : a;
         to = hi < z ? hi : z;
+        if (hl && to > from) {
+            /* segment [from, to) of the document lands at b->len */
+            if (ts < 0 && hl_lo < to)
+                ts = (int64_t)b->len + (hl_lo > from ? hl_lo - from : 0);
+            if (hl_hi > from)
+                te = (int64_t)b->len + ((hl_hi < to ? hl_hi : to) - from);
+        }
         if (to > from && rag_buf_append(b, t + (from - a), (size_t)(to - from)) < 0) {
             sqlite3_finalize(st);
             return rag_fail(err, RAG_ENOMEM, "out of memory");
@@ -205,60 +217,152 @@ static int doc_range_text(rag_index *ix, int64_t doc_id, int64_t lo, int64_t hi,
             pos = to;
     }
     sqlite3_finalize(st);
+    if (hl) {
+        hl[0] = ts;
+        hl[1] = te > ts ? te : ts;
+        if (ts < 0)
+            hl[0] = hl[1] = -1;
+    }
     return step == SQLITE_DONE ? RAG_OK : db_fail(ix, err);
 }
 
-int docrag_page(docrag_session *s, int64_t doc_id, int page, char **out, docrag_error *derr)
+int api_page_row(rag_index *ix, int64_t doc_id, int page, api_page_info *pi, rag_err *err)
 {
     sqlite3_stmt *st = NULL;
-    rag_err err = {0};
-    rag_buf b = RAG_BUF_INIT;
-    int64_t lo = 0, hi = 0, n_pages = 0;
-    char *path = NULL, *title = NULL;
-    int step, rc;
+    int step, rc = RAG_OK;
 
-    if (sqlite3_prepare_v2(rag_index_db(s->ix),
-                           "SELECT d.path, d.title, d.n_pages, p.byte_start, p.byte_end"
-                           " FROM documents d LEFT JOIN pages p ON p.doc_id = d.id AND"
-                           " p.page = ?2 WHERE d.id = ?1", -1, &st, NULL) != SQLITE_OK) {
-        db_fail(s->ix, &err);
-        return api_err(derr, &err);
-    }
+    memset(pi, 0, sizeof *pi);
+    if (sqlite3_prepare_v2(rag_index_db(ix),
+                           "SELECT d.path, d.title, d.kind, d.n_pages, p.byte_start,"
+                           " p.byte_end FROM documents d LEFT JOIN pages p ON"
+                           " p.doc_id = d.id AND p.page = ?2 WHERE d.id = ?1", -1, &st,
+                           NULL) != SQLITE_OK)
+        return db_fail(ix, err);
     sqlite3_bind_int64(st, 1, doc_id);
     sqlite3_bind_int(st, 2, page);
     step = sqlite3_step(st);
     if (step == SQLITE_ROW) {
-        path = rag_strdup(col_text(st, 0));
-        title = rag_strdup(col_text(st, 1));
-        n_pages = sqlite3_column_int64(st, 2);
-        lo = sqlite3_column_int64(st, 3);
-        hi = sqlite3_column_int64(st, 4);
-        if (sqlite3_column_type(st, 3) == SQLITE_NULL)
+        pi->path = rag_strdup(col_text(st, 0));
+        pi->title = rag_strdup(col_text(st, 1));
+        snprintf(pi->kind, sizeof pi->kind, "%s", col_text(st, 2));
+        pi->n_pages = sqlite3_column_int64(st, 3);
+        pi->byte_start = sqlite3_column_int64(st, 4);
+        pi->byte_end = sqlite3_column_int64(st, 5);
+        if (sqlite3_column_type(st, 4) == SQLITE_NULL)
             step = -1;   /* no such page */
     }
     sqlite3_finalize(st);
     if (step == SQLITE_DONE)
-        rc = rag_fail(&err, RAG_ENOTFOUND, "no such document");
+        rc = rag_fail(err, RAG_ENOTFOUND, "no such document");
     else if (step == -1)
-        rc = rag_fail(&err, RAG_ENOTFOUND, "document %lld has no page %d (it has %lld)",
-                      (long long)doc_id, page, (long long)n_pages);
+        rc = rag_fail(err, RAG_ENOTFOUND, "document %lld has no page %d (it has %lld)",
+                      (long long)doc_id, page, (long long)pi->n_pages);
     else if (step != SQLITE_ROW)
-        rc = db_fail(s->ix, &err);
-    else if (!path || !title)
-        rc = rag_fail(&err, RAG_ENOMEM, "out of memory");
-    else
-        rc = doc_range_text(s->ix, doc_id, lo, hi, &b, &err);
+        rc = db_fail(ix, err);
+    else if (!pi->path || !pi->title)
+        rc = rag_fail(err, RAG_ENOMEM, "out of memory");
+    if (rc < 0)
+        api_page_info_fini(pi);
+    return rc;
+}
+
+void api_page_info_fini(api_page_info *pi)
+{
+    rag_free(pi->path);
+    rag_free(pi->title);
+    memset(pi, 0, sizeof *pi);
+}
+
+int api_highlight_chunk(rag_index *ix, int64_t doc_id, int64_t chunk_id, rag_chunk_row *row,
+                        rag_err *err)
+{
+    int rc;
+
+    memset(row, 0, sizeof *row);
+    rc = rag_index_get_chunk(ix, chunk_id, row, err);
+    if (rc == RAG_ENOTFOUND)
+        return rag_fail(err, RAG_ENOTFOUND, "no chunk %lld", (long long)chunk_id);
+    if (rc < 0)
+        return rc;
+    if (row->doc_id != doc_id) {
+        rc = rag_fail(err, RAG_EINVAL, "chunk %lld belongs to document %lld, not %lld",
+                      (long long)chunk_id, (long long)row->doc_id, (long long)doc_id);
+        rag_chunk_row_fini(row);
+        return rc;
+    }
+    return RAG_OK;
+}
+
+/* docrag_page, and with extras docrag_page_highlight ("kind",
+ * "highlights"). */
+static int page_json(docrag_session *s, int64_t doc_id, int page, int extras,
+                     int64_t chunk_id, char **out, docrag_error *derr)
+{
+    rag_err err = {0};
+    rag_buf b = RAG_BUF_INIT;
+    api_page_info pi;
+    rag_chunk_row row;
+    int64_t hl[2] = {-1, -1};
+    int have_chunk = 0, rc;
+    json_t *o = NULL;
+
+    memset(&row, 0, sizeof row);
+    *out = NULL;
+    rc = api_page_row(s->ix, doc_id, page, &pi, &err);
+    if (rc < 0)
+        return api_err(derr, &err);
+    if (chunk_id) {
+        rc = api_highlight_chunk(s->ix, doc_id, chunk_id, &row, &err);
+        have_chunk = rc == RAG_OK;
+        if (have_chunk) {
+            /* the chunk's part on this page */
+            hl[0] = row.byte_start > pi.byte_start ? row.byte_start : pi.byte_start;
+            hl[1] = row.byte_end < pi.byte_end ? row.byte_end : pi.byte_end;
+        }
+    }
     if (rc == RAG_OK)
-        rc = api_take_json(json_pack("{s:I,s:o,s:o,s:i,s:I,s:o}", "document_id",
-                                     (json_int_t)doc_id, "doc", rag_render_str(path), "title",
-                                     rag_render_str(title), "page", page, "pages",
-                                     (json_int_t)n_pages, "text",
-                                     rag_render_strn(b.data ? b.data : "", b.len)),
-                           out, &err);
+        rc = doc_range_text(s->ix, doc_id, pi.byte_start, pi.byte_end, &b,
+                            have_chunk && hl[1] > hl[0] ? hl : NULL, &err);
+    if (rc == RAG_OK) {
+        o = json_pack("{s:I,s:o,s:o,s:i,s:I,s:o}", "document_id", (json_int_t)doc_id, "doc",
+                      rag_render_str(pi.path), "title", rag_render_str(pi.title), "page", page,
+                      "pages", (json_int_t)pi.n_pages, "text",
+                      rag_render_strn(b.data ? b.data : "", b.len));
+        if (o && extras) {
+            json_t *hls = json_array();
+            json_object_set_new(o, "kind", rag_render_str(pi.kind));
+            if (hls && have_chunk && hl[0] >= 0 && hl[1] > hl[0])
+                json_array_append_new(hls, json_pack("{s:I,s:I}", "start", (json_int_t)hl[0],
+                                                     "end", (json_int_t)hl[1]));
+            if (chunk_id)
+                json_object_set_new(o, "chunk_id", json_integer(chunk_id));
+            if (!hls || json_object_set_new(o, "highlights", hls) < 0) {
+                json_decref(o);
+                o = NULL;
+            }
+        }
+        rc = api_take_json(o, out, &err);
+    }
+    rag_chunk_row_fini(&row);
     rag_buf_fini(&b);
-    rag_free(path);
-    rag_free(title);
+    api_page_info_fini(&pi);
     return rc < 0 ? api_err(derr, &err) : DOCRAG_OK;
+}
+
+int docrag_page(docrag_session *s, int64_t doc_id, int page, char **out, docrag_error *derr)
+{
+    return page_json(s, doc_id, page, 0, 0, out, derr);
+}
+
+int docrag_page_highlight(docrag_session *s, int64_t doc_id, int page, int64_t chunk_id,
+                          char **out, docrag_error *derr)
+{
+    if (chunk_id < 0) {
+        rag_err err = {0};
+        rag_fail(&err, RAG_EINVAL, "chunk id %lld is not valid", (long long)chunk_id);
+        return api_err(derr, &err);
+    }
+    return page_json(s, doc_id, page, 1, chunk_id, out, derr);
 }
 
 int docrag_chunk(docrag_session *s, int64_t chunk_id, char **out, docrag_error *derr)

@@ -188,7 +188,7 @@ int docrag_index(docrag_session *s, const char *const *paths, size_t n_paths,
         return api_err(derr, &err);
     if (e->read_only) {
         if (e->read_only_storage)
-            rag_fail(&err, RAG_EINVAL, "%s: cannot write the index here: %s",
+            rag_fail(&err, RAG_EINVAL, "%s: cannot write the index here: %s (read-only storage)",
                      e->cfg->db_path, e->read_only_why);
         else
             rag_fail(&err, RAG_EINVAL, "%s: the index is open read-only", e->cfg->db_path);

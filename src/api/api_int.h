@@ -79,6 +79,24 @@ int api_refresh(docrag_engine *e, int force, rag_err *err);
  * a database; DOCRAG_SCOPE_ALL: the retrieval pipeline too), else
  * RAG_EINVAL naming what is missing. */
 int api_need(const docrag_engine *e, int scope, rag_err *err);
+/* A document's row and one page's span of its text (api_docs.c). */
+typedef struct {
+    char *path;                 /* owned */
+    char *title;                /* owned */
+    char kind[16];              /* "pdf", "markdown", "html", "text" */
+    int64_t n_pages;
+    int64_t byte_start, byte_end;
+} api_page_info;
+/* RAG_ENOTFOUND names a missing document or page; release with
+ * api_page_info_fini (done on error). */
+int api_page_row(rag_index *ix, int64_t doc_id, int page, api_page_info *pi, rag_err *err);
+void api_page_info_fini(api_page_info *pi);
+/* The chunk to highlight on a page of doc_id: RAG_ENOTFOUND if there is
+ * none, RAG_EINVAL if it belongs to another document. row is the
+ * caller's (rag_chunk_row_fini; zeroed on error). */
+int api_highlight_chunk(rag_index *ix, int64_t doc_id, int64_t chunk_id, rag_chunk_row *row,
+                        rag_err *err);
+
 /* The embedder / reranker docrag_embed and docrag_rerank use (borrowed,
  * NULL if none). */
 rag_embedder *api_embedder(docrag_engine *e);

@@ -2,7 +2,8 @@
  * (see ingest_internal.h for the rules it applies).
  *
  * Hot path: runs of printable ASCII are appended with one memcpy; only
- * non-ASCII bytes go through the code-point normaliser.
+ * non-ASCII bytes go through the code-point normaliser. Tag tracking (PDF
+ * highlight geometry) costs one untaken branch per write otherwise.
  */
 #include "ingest/ingest_internal.h"
 
@@ -14,6 +15,7 @@ void ib_init(ib *b, const char *name, size_t max_text_bytes)
     memset(b, 0, sizeof *b);
     b->name = name;
     b->text.max_len = max_text_bytes;
+    b->cur_tag = IB_NO_TAG;
 }
 
 void ib_set_deadline(ib *b, double deadline_ms, double max_seconds)
@@ -51,6 +53,7 @@ void ib_fini(ib *b)
     for (size_t i = 0; i < b->n_marks; i++)
         rag_free(b->marks[i].path);
     rag_free(b->marks);
+    rag_free(b->tags);
     for (int i = 0; i <= IB_MAX_LEVELS; i++)
         rag_free(b->heads[i]);
     memset(b, 0, sizeof *b);
@@ -79,7 +82,34 @@ static int buf_fail(ib *b, int rc)
     return ib_fail(b, rc, "out of memory while extracting text");
 }
 
-static inline int raw(ib *b, const char *s, size_t n)
+/* Tags for the n bytes just written at text offset pos: src[0..n), or
+ * cur_tag for each when src is NULL. */
+static int put_tags(ib *b, size_t pos, size_t n, const uint32_t *src)
+{
+    size_t at, need;
+
+    if (pos < b->tag_base)
+        return RAG_OK;
+    at = pos - b->tag_base;
+    need = at + n;
+    if (need > b->cap_tags) {
+        size_t cap = b->cap_tags ? b->cap_tags : 4096;
+        uint32_t *t;
+        while (cap < need)
+            cap *= 2;
+        t = rag_realloc(b->tags, cap * sizeof *t);
+        if (!t)
+            return ib_fail(b, RAG_ENOMEM, "out of memory");
+        b->tags = t;
+        b->cap_tags = cap;
+    }
+    for (size_t i = 0; i < n; i++)
+        b->tags[at + i] = src ? src[i] : b->cur_tag;
+    return RAG_OK;
+}
+
+/* Append n bytes; while tracking, tag them with src[0..n) (NULL: cur_tag). */
+static inline int raw_tagged(ib *b, const char *s, size_t n, const uint32_t *src)
 {
     int rc;
     if (b->text.len + n + 1 > b->text.cap || !b->text.data ||
@@ -91,7 +121,14 @@ static inline int raw(ib *b, const char *s, size_t n)
     memcpy(b->text.data + b->text.len, s, n);
     b->text.len += n;
     b->text.data[b->text.len] = '\0';
+    if (b->tracking)
+        return put_tags(b, b->text.len - n, n, src);
     return RAG_OK;
+}
+
+static inline int raw(ib *b, const char *s, size_t n)
+{
+    return raw_tagged(b, s, n, NULL);
 }
 
 static inline int is_alnum_ascii(uint32_t c)
@@ -151,10 +188,17 @@ static int flush_sep(ib *b, uint32_t next)
         }
     }
     b->soft_hyphen = 0;
-    switch (sep) {
-    case IB_SEP_SPACE: return raw(b, " ", 1);
-    case IB_SEP_LINE: return raw(b, "\n", 1);
-    default: return raw(b, "\n\n", 2);
+    {
+        uint32_t tag = b->cur_tag;
+        int rc;
+        b->cur_tag = IB_NO_TAG;   /* a separator comes from no one character */
+        switch (sep) {
+        case IB_SEP_SPACE: rc = raw(b, " ", 1); break;
+        case IB_SEP_LINE: rc = raw(b, "\n", 1); break;
+        default: rc = raw(b, "\n\n", 2); break;
+        }
+        b->cur_tag = tag;
+        return rc;
     }
 }
 
@@ -243,12 +287,16 @@ int ib_put(ib *b, const char *s, size_t n_bytes, int newlines_break)
             if (ib_check_time(b) < 0)
                 return b->rc;
         }
+        if (b->in_tags)
+            b->cur_tag = b->in_tags[i];
         if (c > 0x20 && c < 0x7F) {
             if (is_leader(p, i, n_bytes)) {
                 /* Dot leaders become "..." (they carry no words). */
                 while (i < n_bytes && p[i] == '.')
                     i++;
                 rc = emit_cp(b, '.');
+                if (rc == RAG_OK && b->in_tags)
+                    b->cur_tag = b->in_tags[i - 1];   /* "..": the last dot */
                 if (rc == RAG_OK)
                     rc = raw(b, "..", 2);
                 if (rc < 0)
@@ -265,7 +313,8 @@ int ib_put(ib *b, const char *s, size_t n_bytes, int newlines_break)
                    !is_leader(p, run, n_bytes))
                 run++;
             if (run > i + 1) {
-                rc = raw(b, s + i + 1, run - i - 1);
+                rc = raw_tagged(b, s + i + 1, run - i - 1,
+                                b->in_tags ? b->in_tags + i + 1 : NULL);
                 if (rc < 0)
                     return rc;
             }
@@ -303,6 +352,46 @@ int ib_put(ib *b, const char *s, size_t n_bytes, int newlines_break)
             return rc;
     }
     return RAG_OK;
+}
+
+int ib_put_tagged(ib *b, const char *s, size_t n_bytes, int newlines_break,
+                  const uint32_t *tags)
+{
+    int rc;
+
+    b->in_tags = tags;
+    rc = ib_put(b, s, n_bytes, newlines_break);
+    b->in_tags = NULL;
+    b->cur_tag = IB_NO_TAG;
+    return rc;
+}
+
+void ib_track_begin(ib *b)
+{
+    b->tracking = 1;
+    b->tag_base = b->text.len;
+    b->n_tags = 0;
+}
+
+void ib_track_end(ib *b)
+{
+    if (!b->tracking)
+        return;
+    b->tracking = 0;
+    b->n_tags = b->text.len > b->tag_base ? b->text.len - b->tag_base : 0;
+}
+
+uint32_t *ib_take_tags(ib *b, size_t *base, size_t *n)
+{
+    uint32_t *t = b->tags;
+
+    ib_track_end(b);
+    *base = b->tag_base;
+    *n = t ? b->n_tags : 0;
+    b->tags = NULL;
+    b->cap_tags = 0;
+    b->n_tags = 0;
+    return t;
 }
 
 int ib_put_verbatim(ib *b, const char *s, size_t n_bytes)

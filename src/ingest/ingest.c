@@ -142,7 +142,7 @@ void rag_doc_destroy(rag_doc *doc)
 
 static int extract(rag_doc **out, const char *name, rag_doc_kind kind,
                    const char *data, size_t n_bytes, const char *file_path,
-                   const rag_extract_opts *opts, rag_err *err)
+                   const rag_extract_opts *opts, rag_page_geom *geom, rag_err *err)
 {
     rag_doc *doc;
     int rc;
@@ -158,7 +158,7 @@ static int extract(rag_doc **out, const char *name, rag_doc_kind kind,
     doc->kind = kind;
     switch (kind) {
     case RAG_DOC_PDF:
-        rc = rag__extract_pdf(doc, data, n_bytes, file_path, opts, err);
+        rc = rag__extract_pdf(doc, data, n_bytes, file_path, opts, geom, err);
         break;
     case RAG_DOC_MARKDOWN:
         rc = rag__extract_markdown(doc, data, n_bytes, opts, err);
@@ -226,11 +226,13 @@ int rag_extract_mem(rag_doc **out, const char *name, rag_doc_kind kind,
         if (rc < 0)
             return rc;
     }
-    return extract(out, name, kind, data, n_bytes, NULL, opts, err);
+    return extract(out, name, kind, data, n_bytes, NULL, opts, NULL, err);
 }
 
-int rag_extract_file(rag_doc **out, const char *path,
-                     const rag_extract_opts *opts, rag_err *err)
+/* rag_extract_file, and with geom (page set) rag_extract_pdf_geom: one
+ * path, so the two cannot extract differently. */
+static int extract_file(rag_doc **out, const char *path, const rag_extract_opts *opts,
+                        rag_page_geom *geom, rag_err *err)
 {
     rag_extract_opts def = rag_extract_default_opts();
     unsigned char head[1024];
@@ -276,7 +278,10 @@ int rag_extract_file(rag_doc **out, const char *path,
                         path);
     }
     if (kind == RAG_DOC_PDF)
-        return extract(out, path, kind, NULL, (size_t)st.st_size, path, opts, err);
+        return extract(out, path, kind, NULL, (size_t)st.st_size, path, opts, geom, err);
+    if (geom)
+        return rag_fail(err, RAG_EINVAL, "%s: not a PDF (%s): no page geometry", path,
+                        rag_doc_kind_name(kind));
 
     cap = opts->max_text_file_bytes;
     if (opts->max_file_bytes && (!cap || opts->max_file_bytes < cap))
@@ -291,7 +296,34 @@ int rag_extract_file(rag_doc **out, const char *path,
     if (rc == RAG_OK)
         rc = check_text_payload(path, data.data, data.len, err);
     if (rc == RAG_OK)
-        rc = extract(out, path, kind, data.data, data.len, NULL, opts, err);
+        rc = extract(out, path, kind, data.data, data.len, NULL, opts, NULL, err);
     rag_buf_fini(&data);
     return rc;
+}
+
+int rag_extract_file(rag_doc **out, const char *path,
+                     const rag_extract_opts *opts, rag_err *err)
+{
+    return extract_file(out, path, opts, NULL, err);
+}
+
+int rag_extract_pdf_geom(rag_doc **doc_out, rag_page_geom **geom_out, const char *path,
+                         int page, const rag_extract_opts *opts, rag_err *err)
+{
+    rag_page_geom *g;
+    int rc;
+
+    *doc_out = NULL;
+    *geom_out = NULL;
+    g = rag_calloc(1, sizeof *g);
+    if (!g)
+        return rag_fail(err, RAG_ENOMEM, "%s: out of memory", path);
+    g->page = page;
+    rc = extract_file(doc_out, path, opts, g, err);
+    if (rc < 0) {
+        rag_page_geom_destroy(g);
+        return rc;
+    }
+    *geom_out = g;
+    return RAG_OK;
 }

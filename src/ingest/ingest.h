@@ -99,6 +99,59 @@ int rag_extract_mem(rag_doc **out, const char *name, rag_doc_kind kind,
                     const rag_extract_opts *opts, rag_err *err);
 void rag_doc_destroy(rag_doc *doc);
 
+/* ---- highlight geometry of a PDF page (cited page images) ---------------
+ *
+ * Which character of the page each byte of the extracted text came from,
+ * so a byte range of the text (a chunk, a quoted sentence) can be drawn
+ * over the page. The text is extracted again by the same code with the
+ * same options, and the extractor records each byte's character as it
+ * writes the byte: offsets agree with rag_extract_file's by construction,
+ * through de-hyphenation, ligatures, dot leaders and header/footer
+ * removal. docs/ingestion.md "Highlight geometry". */
+
+/* An axis-aligned box in page space: PDF points, origin at the top left of
+ * the page's box as MuPDF reports it (y grows downwards). */
+typedef struct {
+    float x0, y0, x1, y1;
+} rag_rect;
+
+#define RAG_GEOM_NONE UINT32_MAX   /* a separator: from no one character */
+
+typedef struct {
+    int page;                  /* 1-based */
+    rag_rect bounds;           /* the page's box (fz_bound_page) */
+    size_t byte_start;         /* the page's span of the document text */
+    size_t byte_end;
+    size_t n_chars;            /* MuPDF's characters of the page, in order */
+    rag_rect *char_boxes;      /* [n_chars] each character's quad, as a box */
+    uint32_t *char_line;       /* [n_chars] the line of the text it lands on
+                                  (MuPDF lines on one baseline, which the
+                                  text joins with a space, share one) */
+    size_t origin_base;        /* text offset of origin[0] */
+    size_t n_origin;
+    uint32_t *origin;          /* [n_origin] character index behind text byte
+                                  origin_base + i, or RAG_GEOM_NONE */
+} rag_page_geom;
+
+/* Extract path as rag_extract_file does (same opts: the same text byte for
+ * byte) and the geometry of 1-based page `page`. Caller owns *doc_out
+ * (rag_doc_destroy) and *geom_out (rag_page_geom_destroy); both NULL on
+ * error. Errors as rag_extract_file, plus RAG_EINVAL for a file that is
+ * not a PDF and RAG_ENOTFOUND for a page past the last. */
+int rag_extract_pdf_geom(rag_doc **doc_out, rag_page_geom **geom_out,
+                         const char *path, int page,
+                         const rag_extract_opts *opts, rag_err *err);
+void rag_page_geom_destroy(rag_page_geom *g);   /* NULL is a no-op */
+
+/* Boxes over the characters behind text bytes [byte_start, byte_end) that
+ * lie on g's page (the range may reach beyond it: a chunk spanning
+ * pages), in text order: one box per run of consecutive characters of one
+ * text line (char_line), the union of their boxes. Separators and
+ * whitespace-only runs get none. *out is the caller's (rag_free; NULL when *n_out is 0). */
+int rag_page_geom_rects(const rag_page_geom *g, size_t byte_start,
+                        size_t byte_end, rag_rect **out, size_t *n_out,
+                        rag_err *err);
+
 /* Walk paths (files or folders, recursively, following symlinks but never
  * looping: visited folders are remembered by device and inode), calling fn
  * for each regular file whose kind is indexable, in name order. Hidden files

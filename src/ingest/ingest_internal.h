@@ -19,6 +19,14 @@
  * Errors are sticky: the first failure is kept in `rc` and later calls are
  * no-ops, so callback-driven parsers (md4c, libxml2 walks) check once.
  *
+ * Tags (cited page images, docs/ingestion.md "Highlight geometry"): while
+ * tracking (ib_track_begin .. ib_track_end), every text byte written gets
+ * the tag of the input byte it came from, given per input byte to
+ * ib_put_tagged; separators get IB_NO_TAG. The tags are recorded by the
+ * same code that writes the text, so the two cannot disagree: a dropped
+ * hyphen takes its tag with it, a ligature's letters share its tag, a dot
+ * leader's "..." carries the first and the last dot's.
+ *
  * Thread safety: an ib belongs to one extraction on one thread.
  */
 #ifndef RAG_INGEST_INTERNAL_H
@@ -46,6 +54,13 @@ typedef struct {
     double deadline_ms;         /* rag_now_ms() limit; 0 = none */
     double max_seconds;         /* the limit, for the message */
     unsigned n_calls;           /* ib_put calls, to check the clock now and then */
+    uint32_t *tags;             /* tags[i]: tag of text byte tag_base + i */
+    size_t cap_tags;
+    size_t tag_base;            /* text offset where tracking began */
+    size_t n_tags;              /* tracked bytes, set by ib_track_end */
+    int tracking;               /* between ib_track_begin and ib_track_end */
+    const uint32_t *in_tags;    /* tags of the input of ib_put_tagged */
+    uint32_t cur_tag;           /* tag of the bytes being written */
     int rc;                     /* first error, sticky */
     rag_err err;                /* its message */
 } ib;
@@ -79,6 +94,20 @@ int ib_put_cp(ib *b, uint32_t cp);
  * is preceded and followed by a paragraph break. */
 int ib_put_verbatim(ib *b, const char *s, size_t n_bytes);
 
+#define IB_NO_TAG UINT32_MAX
+
+/* ib_put with a tag per input byte (tags[0..n_bytes)): while tracking,
+ * each text byte written gets the tag of the input byte it came from. */
+int ib_put_tagged(ib *b, const char *s, size_t n_bytes, int newlines_break,
+                  const uint32_t *tags);
+/* Start recording tags from the current end of the text (once per
+ * builder). Bytes written later than ib_track_end are not recorded. */
+void ib_track_begin(ib *b);
+void ib_track_end(ib *b);
+/* The recorded tags (caller frees with rag_free; NULL if none): *base
+ * gets the text offset of tags[0], *n the number of tracked bytes. */
+uint32_t *ib_take_tags(ib *b, size_t *base, size_t *n);
+
 /* Byte offset where the next visible character will be written. */
 size_t ib_next_pos(const ib *b);
 /* Start a new page: a paragraph break, and the page's first byte. */
@@ -104,9 +133,11 @@ char *ib_clean_title(const char *s, size_t n_bytes, size_t max_bytes);
 
 /* Extractors: fill doc (zeroed; path already set) from data. Errors name
  * doc->path. */
+/* geom (may be NULL): record the highlight geometry of page geom->page
+ * (1-based, set by the caller; the rest zeroed) while extracting. */
 int rag__extract_pdf(rag_doc *doc, const char *data, size_t n_bytes,
                      const char *file_path, const rag_extract_opts *opts,
-                     rag_err *err);
+                     rag_page_geom *geom, rag_err *err);
 int rag__extract_markdown(rag_doc *doc, const char *data, size_t n_bytes,
                           const rag_extract_opts *opts, rag_err *err);
 int rag__extract_html(rag_doc *doc, const char *data, size_t n_bytes,

@@ -16,6 +16,15 @@
  * page start) or, without an outline, from blocks notably larger (>= 1.15x
  * the body median) or bolder than the body text.
  *
+ * Highlight geometry (rag_extract_pdf_geom): the same three passes, and
+ * for the one page asked for pass 1 also keeps each character's box and
+ * the character behind each byte of its line text; pass 3 hands those
+ * per-byte tags to the builder (ib_put_tagged), which records, for every
+ * byte it writes, the character it came from, and numbers each character
+ * by the line of the text it lands on (MuPDF lines rejoined on one
+ * baseline share one, and so one highlight box). The text is the same bytes
+ * as without geometry, so offsets agree with the index by construction.
+ *
  * We do our own de-hyphenation (in the builder) instead of
  * FZ_STEXT_DEHYPHENATE, which turns "16-\nentry" into "16entry".
  * MuPDF keeps its own (libc) allocator: routed through rag_malloc, the
@@ -50,6 +59,8 @@ typedef struct {
     uint32_t n_bold;
     float size_sum;
     uint64_t key;               /* header/footer key, 0 = not in a band */
+    uint32_t geom_first;        /* geometry page only: its first character */
+    uint32_t geom_n;            /* and how many */
     uint8_t strip;
     uint8_t horizontal;
 } pline;
@@ -94,6 +105,13 @@ typedef struct {
     char first_page_error[160];
     double deadline_ms;         /* the time budget; 0 = none */
     double max_seconds;
+    /* highlight geometry of one page (NULL: none asked for) */
+    rag_page_geom *geom;
+    size_t geom_page0;          /* its 0-based index */
+    uint32_t *store_tags;       /* character of store byte store_tag_base + i */
+    size_t cap_store_tags;
+    size_t store_tag_base;
+    size_t cap_chars, cap_char_lines;
     int rc;
     rag_err err;
 } pdf_state;
@@ -140,13 +158,42 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
     return RAG_OK;
 }
 
+/* Geometry: character ch of MuPDF line `line` wrote store bytes
+ * [from, store.len); remember its box and tag those bytes with it. */
+static int geom_char(pdf_state *s, const fz_stext_char *ch, uint32_t line, size_t from)
+{
+    rag_page_geom *g = s->geom;
+    size_t n = s->store.len - s->store_tag_base;
+    fz_rect r = fz_rect_from_quad(ch->quad);
+
+    if (g->n_chars >= RAG_GEOM_NONE)
+        return st_fail(s, RAG_ELIMIT, "page %d has too many characters", g->page);
+    if (grow((void **)&g->char_boxes, &s->cap_chars, g->n_chars + 1,
+             sizeof *g->char_boxes) < 0 ||
+        grow((void **)&g->char_line, &s->cap_char_lines, g->n_chars + 1,
+             sizeof *g->char_line) < 0 ||
+        grow((void **)&s->store_tags, &s->cap_store_tags, n, sizeof *s->store_tags) < 0)
+        return st_fail(s, RAG_ENOMEM, "out of memory");
+    g->char_boxes[g->n_chars] = (rag_rect){r.x0, r.y0, r.x1, r.y1};
+    g->char_line[g->n_chars] = line;
+    for (size_t k = from - s->store_tag_base; k < n; k++)
+        s->store_tags[k] = (uint32_t)g->n_chars;
+    g->n_chars++;
+    return RAG_OK;
+}
+
 static int collect_page(pdf_state *s, fz_stext_page *st, size_t page_index)
 {
     fz_context *ctx = s->ctx;
     fz_font *last_font = NULL;
     int last_bold = 0;
     ppage *pg = &s->pages[page_index];
+    int track = s->geom && page_index == s->geom_page0;
+    uint32_t line_no = 0;
+    size_t geom_first = 0;
 
+    if (track)
+        s->store_tag_base = s->store.len;
     pg->first_block = s->n_blocks;
     for (fz_stext_block *blk = st->first_block; blk; blk = blk->next) {
         size_t block_first_line = s->n_lines;
@@ -164,8 +211,12 @@ static int collect_page(pdf_state *s, fz_stext_page *st, size_t page_index)
                 continue;
             if (rag_buf_reserve(&s->store, n_ch * 4) < 0)
                 return st_fail(s, RAG_ENOMEM, "out of memory");
+            line_no++;
+            if (track)
+                geom_first = s->geom->n_chars;
             for (fz_stext_char *ch = ln->first_char; ch; ch = ch->next) {
                 uint32_t c = (uint32_t)ch->c;
+                size_t from = s->store.len;
                 int bucket;
                 if (c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF) || c == 0)
                     c = 0xFFFD;
@@ -173,6 +224,8 @@ static int collect_page(pdf_state *s, fz_stext_page *st, size_t page_index)
                     s->store.data[s->store.len++] = (char)c;
                 else
                     s->store.len += rag_utf8_encode(c, s->store.data + s->store.len);
+                if (track && geom_char(s, ch, line_no, from) < 0)
+                    return s->rc;
                 if (c == ' ' || c == '\t')
                     continue;
                 n_chars++;
@@ -211,6 +264,10 @@ static int collect_page(pdf_state *s, fz_stext_page *st, size_t page_index)
             pl->size_sum = size_sum;
             pl->horizontal = ln->wmode == 0 && fabsf(ln->dir.y) < 0.1f &&
                              ln->dir.x > 0;
+            if (track) {
+                pl->geom_first = (uint32_t)geom_first;
+                pl->geom_n = (uint32_t)(s->geom->n_chars - geom_first);
+            }
         }
         if (s->n_lines == block_first_line)
             continue;
@@ -653,7 +710,11 @@ static int emit(pdf_state *s, ib *b)
 
     for (size_t p = 0; p < s->n_pages && b->rc == RAG_OK; p++) {
         ppage *pg = &s->pages[p];
+        int track = s->geom && p == s->geom_page0;
+        uint32_t text_line = 0;
         ib_page_begin(b);
+        if (track)
+            ib_track_begin(b);
         for (size_t bi = 0; bi < pg->n_blocks; bi++) {
             pblock *bk = &s->blocks[pg->first_block + bi];
             const pline *prev = NULL;
@@ -670,15 +731,28 @@ static int emit(pdf_state *s, ib *b)
             pos = ib_next_pos(b);
             for (size_t l = bk->first_line; l < bk->first_line + bk->n_lines; l++) {
                 const pline *pl = &s->lines[l];
+                int same = 0;
                 if (pl->strip)
                     continue;
                 if (prev) {
-                    int same = pl->horizontal && prev->horizontal &&
-                               fabsf(pl->base_y - prev->base_y) < 1.5f &&
-                               pl->x0 >= prev->x1 - 1.0f;
+                    same = pl->horizontal && prev->horizontal &&
+                           fabsf(pl->base_y - prev->base_y) < 1.5f &&
+                           pl->x0 >= prev->x1 - 1.0f;
                     ib_break(b, same ? IB_SEP_SPACE : IB_SEP_LINE);
                 }
-                ib_put(b, s->store.data + pl->off, pl->n_bytes, 0);
+                if (track) {
+                    /* the line of the text this MuPDF line lands on: lines
+                     * rejoined on one baseline share it (one box) */
+                    if (!same)
+                        text_line++;
+                    for (uint32_t c = 0; c < pl->geom_n; c++)
+                        s->geom->char_line[pl->geom_first + c] = text_line;
+                }
+                if (track)
+                    ib_put_tagged(b, s->store.data + pl->off, pl->n_bytes, 0,
+                                  s->store_tags + (pl->off - s->store_tag_base));
+                else
+                    ib_put(b, s->store.data + pl->off, pl->n_bytes, 0);
                 prev = pl;
                 any = 1;
             }
@@ -690,6 +764,8 @@ static int emit(pdf_state *s, ib *b)
             ib_mark(b, s->outline[e].path);
             e++;
         }
+        if (track)
+            ib_track_end(b);
     }
     return b->rc;
 }
@@ -738,6 +814,7 @@ static void pdf_state_fini(pdf_state *s)
     rag_free(s->lines);
     rag_free(s->blocks);
     rag_free(s->pages);
+    rag_free(s->store_tags);
     free_outline(s);
 }
 
@@ -759,6 +836,8 @@ static void read_page(pdf_state *s, fz_document *doc, size_t p)
         r = fz_bound_page(ctx, page);
         s->pages[p].top = r.y0;
         s->pages[p].height = r.y1 - r.y0;
+        if (s->geom && p == s->geom_page0)
+            s->geom->bounds = (rag_rect){r.x0, r.y0, r.x1, r.y1};
         st = fz_new_stext_page_from_page(ctx, page, &sopts);
         collect_page(s, st, p);
     }
@@ -815,6 +894,11 @@ static void read_document(pdf_state *s, rag_doc *out, const char *data,
             break;
         }
         s->n_pages = (size_t)n_pages;
+        if (s->geom && s->geom_page0 >= s->n_pages) {
+            st_fail(s, RAG_ENOTFOUND, "no page %d (the PDF has %d)", s->geom->page,
+                    n_pages);
+            break;
+        }
         if (fz_lookup_metadata(ctx, doc, FZ_META_INFO_TITLE, title, sizeof title) > 0) {
             rag_buf t = RAG_BUF_INIT;
             if (rag_utf8_sanitize(&t, title, strlen(title), NULL) == RAG_OK) {
@@ -854,7 +938,7 @@ done:
 
 int rag__extract_pdf(rag_doc *doc, const char *data, size_t n_bytes,
                      const char *file_path, const rag_extract_opts *opts,
-                     rag_err *err)
+                     rag_page_geom *geom, rag_err *err)
 {
     pdf_state s;
     ib b;
@@ -867,6 +951,12 @@ int rag__extract_pdf(rag_doc *doc, const char *data, size_t n_bytes,
     s.name = doc->path;
     s.deadline_ms = rag__deadline(opts);
     s.max_seconds = opts->max_seconds;
+    if (geom) {
+        if (geom->page < 1)
+            return rag_fail(err, RAG_ENOTFOUND, "%s: no page %d", doc->path, geom->page);
+        s.geom = geom;
+        s.geom_page0 = (size_t)geom->page - 1;
+    }
     s.ctx = fz_new_context(NULL, NULL, (size_t)32 << 20);
     if (!s.ctx)
         return rag_fail(err, RAG_ENOMEM, "%s: cannot create a MuPDF context",
@@ -914,6 +1004,11 @@ int rag__extract_pdf(rag_doc *doc, const char *data, size_t n_bytes,
     rc = ib_finish(&b, doc);
     if (rc < 0 && err)
         *err = b.err;
+    if (rc == RAG_OK && geom) {
+        geom->origin = ib_take_tags(&b, &geom->origin_base, &geom->n_origin);
+        geom->byte_start = doc->pages[s.geom_page0].byte_start;
+        geom->byte_end = doc->pages[s.geom_page0].byte_end;
+    }
     ib_fini(&b);
     pdf_state_fini(&s);
     return rc;

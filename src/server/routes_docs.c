@@ -10,6 +10,13 @@
  * The original bytes are served from the stored path with Range support;
  * paths never come from the request, only from the index, so there is no
  * path to traverse.
+ *
+ * Cited pages: /pages/{n}.png renders a PDF page (docrag_page_png) with
+ * the `highlight` chunk's characters tinted, the boxes also in the
+ * X-Highlight-Boxes header; any other kind of document answers 415
+ * pointing at /pages/{n}?highlight=, whose JSON carries the page text and
+ * the chunk's offsets in it (docrag_page_highlight). The .png pattern
+ * comes first in the table: "{n}" alone also matches "3.png".
  */
 #include "jobs.h"
 #include "srv_int.h"
@@ -166,21 +173,63 @@ done:
     docrag_free(path);
 }
 
-static void get_page(srv_req *r)
+/* Every query parameter is one of `allowed` (NULL-terminated), else 422
+ * naming it: a typo ("scal=2") never silently gives another image. */
+static int only_params(srv_req *r, const char *const *allowed)
 {
-    int64_t id = srv_param_id(r, 0, "document id"), page;
-    docrag_error err;
-    char *out = NULL;
-    if (!id)
-        return;
-    page = srv_param_id(r, 1, "page");
-    if (!page || !coll_of(r))
-        return;
+    for (size_t i = 0; r->q && i < rag_query_count(r->q); i++) {
+        const char *k, *v;
+        size_t j;
+        rag_query_at(r->q, i, &k, &v);
+        for (j = 0; allowed[j] && strcmp(allowed[j], k); j++)
+            ;
+        if (!allowed[j]) {
+            srv_reply_error(r, 422, "invalid_request", "unknown query parameter '%.40s'", k);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* ?highlight=CHUNK_ID: 0 when absent, -1 after answering 422. */
+static int64_t highlight_param(srv_req *r)
+{
+    const char *v = srv_query(r, "highlight");
+    int64_t id = 0;
+    rag_err perr = {0};
+    if (!v)
+        return 0;
+    if (rag_parse_id((rag_span){v, strlen(v)}, &id, &perr) < 0) {
+        srv_reply_error(r, 422, "invalid_request", "'highlight' must be a chunk id");
+        return -1;
+    }
+    return id;
+}
+
+/* The page number of /pages/{n}[.png]: 0 after answering. */
+static int page_param(srv_req *r)
+{
+    int64_t page = srv_param_id(r, 1, "page");
+    if (!page)
+        return 0;
     if (page > 1000000) {
         srv_reply_error(r, 404, "not_found", "no such page");
-        return;
+        return 0;
     }
-    if (docrag_page(r->session, id, (int)page, &out, &err) != 0) {
+    return (int)page;
+}
+
+static void get_page(srv_req *r)
+{
+    static const char *const params[] = {"highlight", "collection", NULL};
+    int64_t id = srv_param_id(r, 0, "document id"), chunk;
+    int page;
+    docrag_error err;
+    char *out = NULL;
+    if (!id || !(page = page_param(r)) || !only_params(r, params) ||
+        (chunk = highlight_param(r)) < 0 || !coll_of(r))
+        return;
+    if (docrag_page_highlight(r->session, id, page, chunk, &out, &err) != 0) {
         srv_reply_docrag_error(r, &err);
         return;
     }
@@ -194,6 +243,116 @@ static void get_page(srv_req *r)
             json_object_set_new(o, "doc", json_string(strrchr(doc, '/') + 1));
         srv_reply_json(r, 200, o);
     }
+}
+
+/* ?scale=S (default 1.5): 0 after answering 422. Bounds as the API's. */
+static double scale_param(srv_req *r)
+{
+    const char *v = srv_query(r, "scale");
+    char *end = NULL;
+    double x;
+    if (!v)
+        return 1.5;
+    errno = 0;
+    x = strtod(v, &end);
+    if (!*v || *end || errno || !(x >= 0.25 && x <= 4)) {
+        srv_reply_error(r, 422, "invalid_request", "'scale' must be a number from 0.25 to 4");
+        return 0;
+    }
+    return x;
+}
+
+/* The kind of document id ("pdf", ...) into kind: 0, or -1 after answering. */
+static int doc_kind(srv_req *r, int64_t id, char *kind, size_t n_kind)
+{
+    docrag_error err;
+    char *out = NULL;
+    json_t *o;
+    if (docrag_document(r->session, id, &out, &err) != 0) {
+        srv_reply_docrag_error(r, &err);
+        return -1;
+    }
+    o = json_loads(out, 0, NULL);
+    docrag_free(out);
+    snprintf(kind, n_kind, "%s", o ? json_string_value(json_object_get(o, "kind")) : "");
+    json_decref(o);
+    return 0;
+}
+
+static void get_page_png(srv_req *r)
+{
+    static const char *const params[] = {"highlight", "scale", "collection", NULL};
+    int64_t id = srv_param_id(r, 0, "document id");
+    docrag_page_image_opts o;
+    docrag_error err;
+    unsigned char *png = NULL;
+    size_t n_png = 0;
+    char kind[32], *info = NULL, *path = NULL, h_boxes[4096];
+    const char *hdrs[3] = {"Cache-Control: private, max-age=300", NULL, NULL};
+    int page;
+
+    docrag_page_image_opts_init(&o);
+    if (!id || !(page = page_param(r)) || !only_params(r, params) ||
+        (o.highlight_chunk = highlight_param(r)) < 0 || !(o.scale = scale_param(r)) ||
+        !coll_of(r) || doc_kind(r, id, kind, sizeof kind) < 0)
+        return;
+    if (strcmp(kind, "pdf") != 0) {
+        char link[160];
+        const char *hs[2] = {link, NULL};
+        json_t *e = json_pack("{s:{s:i,s:s,s:s}}", "error", "code", 415, "type",
+                              "unsupported_media_type", "message",
+                              "this document is not a PDF: it has no page images; "
+                              "GET /v1/documents/{id}/pages/{n}?highlight=CHUNK_ID gives the "
+                              "page text with the passage's offsets");
+        char *t = e ? json_dumps(e, JSON_COMPACT) : NULL;
+        snprintf(link, sizeof link, "Link: </v1/documents/%lld/pages/%d%s%.24s>; "
+                 "rel=\"alternate\"; type=\"application/json\"", (long long)id, page,
+                 o.highlight_chunk ? "?highlight=" : "",
+                 o.highlight_chunk ? srv_query(r, "highlight") : "");
+        json_decref(e);
+        if (t)
+            srv_reply(r, 415, "application/json", t, strlen(t), hs);
+        else
+            srv_reply_error(r, 500, "server_error", "out of memory");
+        free(t);
+        return;
+    }
+    /* as /file says of a file that is gone */
+    if (docrag_document_path(r->session, id, &path, &err) != 0) {
+        srv_reply_docrag_error(r, &err);
+        return;
+    }
+    if (access(path, R_OK) != 0) {
+        docrag_free(path);
+        srv_reply_error(r, 410, "gone", "the original file of document %lld is no longer "
+                        "available", (long long)id);
+        return;
+    }
+    docrag_free(path);
+    if (docrag_page_png(r->session, id, page, &o, &png, &n_png, &info, &err) != 0) {
+        if (err.code == DOCRAG_EFORMAT)   /* the file no longer matches the index */
+            srv_reply_error(r, 409, "conflict", "%s", err.msg);
+        else if (err.code == DOCRAG_ELIMIT)   /* the pixel cap: a smaller scale will do */
+            srv_reply_error(r, 422, "invalid_request", "%s", err.msg);
+        else
+            srv_reply_docrag_error(r, &err);
+        return;
+    }
+    if (o.highlight_chunk) {
+        /* the boxes for a client that fetches the image (an <img> cannot
+         * read headers: the JSON page route has the text offsets) */
+        json_t *io = json_loads(info, 0, NULL);
+        char *t = io ? json_dumps(json_object_get(io, "boxes"), JSON_COMPACT) : NULL;
+        if (t && strlen(t) + 32 < sizeof h_boxes) {
+            snprintf(h_boxes, sizeof h_boxes, "X-Highlight-Boxes: %s", t);
+            hdrs[1] = h_boxes;
+        }
+        free(t);
+        json_decref(io);
+    }
+    srv_reply(r, 200, "image/png", png, n_png, hdrs);
+    docrag_free(info);
+    docrag_free(png);
 }
 
 static void get_chunk(srv_req *r)
@@ -529,6 +688,9 @@ const srv_route srv_routes_docs[] = {
     {"DELETE", "/v1/documents/{id}", SRV_ROLE_ADMIN, SRV_BODY_NONE, 0, delete_document,
      "delete_document"},
     {"GET", "/v1/documents/{id}/file", SRV_ROLE_READ, SRV_BODY_NONE, 0, get_file, "file"},
+    /* before "{n}", which also matches "3.png" */
+    {"GET", "/v1/documents/{id}/pages/{n}.png", SRV_ROLE_READ, SRV_BODY_NONE, 0, get_page_png,
+     "page_png"},
     {"GET", "/v1/documents/{id}/pages/{n}", SRV_ROLE_READ, SRV_BODY_NONE, 0, get_page, "page"},
     {"GET", "/v1/chunks/{id}", SRV_ROLE_READ, SRV_BODY_NONE, 0, get_chunk, "chunk"},
     {"GET", "/v1/jobs/{id}", SRV_ROLE_READ, SRV_BODY_NONE, 0, get_job, "job"},
