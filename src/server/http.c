@@ -133,6 +133,7 @@ void srv_req_release(srv_req *r)
     rag_free(r->accept_encoding);
     rag_free(r->origin);
     rag_free(r->last_event_id);
+    rag_free(r->if_none_match);
     rag_free(r->mcp_session_id);
     rag_free(r->mcp_protocol_version);
     rag_free(r);
