@@ -12,10 +12,14 @@ core="build-essential cmake pkg-config git python3 ca-certificates
  libjpeg-dev libfreetype-dev libharfbuzz-dev libpng-dev zlib1g-dev libbrotli-dev
  libmd4c-dev libxml2-dev libjansson-dev libcyaml-dev libyaml-dev
  libcurl4-openssl-dev libssl-dev libevent-dev libdnnl-dev libcmocka-dev
- clang libclang-rt-14-dev python3-numpy prometheus"
+ clang libclang-rt-14-dev python3-numpy prometheus
+ libjs-chart.js chromium"
 # prometheus: for its promtool, which checks the /metrics exposition
 # (tests/integration/metrics_promtool.sh); the server it also ships is
 # not used.
+# libjs-chart.js: Chart.js, embedded into the binary with the web UI
+# (docs/ui.md); the build fails without it. chromium: the browser the UI's
+# tests drive (tests/integration/serve_ui.sh); big, but the suite needs it.
 
 # Peers and tools used by bench/ only (Lucene BM25, ONNX graph building),
 # and mupdf-tools + qpdf to regenerate tests/data/ingest/*.pdf
@@ -24,14 +28,18 @@ bench="liblucene8-java default-jdk-headless python3-onnx poppler-utils time
  mupdf-tools qpdf"
 
 # The MCP client tests (tests/clients/mcp) run the official TypeScript SDK
-# on node: its pinned packages come from the lock file, once. Node itself is
-# on the machine image (20.x); on a machine without it, Debian's nodejs and
-# npm (18.x, enough for the SDK's client) are installed below first.
+# on node, the browser tests (tests/browser) puppeteer-core, which drives
+# Debian's chromium and never downloads a browser: their pinned packages
+# come from the lock files, once. Node itself is on the machine image
+# (20.x); on a machine without it, Debian's nodejs and npm (18.x, enough
+# for both) are installed below first.
 root=$(cd "$(dirname "$0")/.." && pwd)
 npm_clients() {
-    if [ ! -d "$root/tests/clients/mcp/node_modules" ] && command -v npm >/dev/null 2>&1; then
-        npm ci --prefix "$root/tests/clients/mcp" --no-audit --no-fund --loglevel=error
-    fi
+    for dir in tests/clients/mcp tests/browser; do
+        if [ ! -d "$root/$dir/node_modules" ] && command -v npm >/dev/null 2>&1; then
+            PUPPETEER_SKIP_DOWNLOAD=1 npm ci --prefix "$root/$dir" --no-audit --no-fund --loglevel=error
+        fi
+    done
 }
 command -v node >/dev/null 2>&1 || core="$core nodejs npm"
 

@@ -91,6 +91,13 @@ async function main() {
     setCapabilities(ready);
     refreshAll();
   });
+  // the header's counts follow uploads and deletes
+  document.addEventListener('docrag:documents', async () => {
+    try {
+      const res = await fetch('/ready', { cache: 'no-store' });
+      if (res.ok) $('#status').textContent = statusText((ready = await res.json()));
+    } catch { /* the next change will tell */ }
+  });
   await waitReady();
   setCapabilities(ready);
   route();

@@ -9,9 +9,12 @@
 // chunk_id: the turn is rendered again from it) or `error`. Esc or Stop
 // aborts the fetch; the server then cancels the upstream LLM request.
 //
-// Timings for the browser tests and docs/ui.md: performance measures
-// `docrag:enter-to-sources` and `docrag:enter-to-first-token`, from the
-// key press (or click) that asked.
+// Timings for the browser tests and docs/ui.md: performance measures from
+// the key press (or click) that asked to the response's headers
+// (`docrag:enter-to-response`), the `sources` event read
+// (`docrag:enter-to-sources`), its cards in the DOM
+// (`docrag:enter-to-sources-shown`) and the first token
+// (`docrag:enter-to-first-token`).
 
 import { request, sse, ApiError } from './api.js';
 import { h, $, clear, baseName, pagesLabel, queryTerms, highlightTerms, download, toast } from './dom.js';
@@ -406,15 +409,17 @@ async function ask(q) {
   let firstToken = true;
   try {
     const res = await request('/v1/ask', { json: body, signal: controller.signal });
+    performance.measure('docrag:enter-to-response', 'docrag:ask');
     for await (const ev of sse(res)) {
       const d = ev.data || {};
       if (ev.event === 'sources') {
+        performance.measure('docrag:enter-to-sources', 'docrag:ask');
         turn.sources = d.sources || [];
         turn.mode = d.mode;
         turn.relevant = d.relevant;
         showSources(turn);
-        performance.measure('docrag:enter-to-sources', 'docrag:ask');
         flushRender(turn);
+        performance.measure('docrag:enter-to-sources-shown', 'docrag:ask');
       } else if (ev.event === 'delta') {
         if (firstToken) {
           firstToken = false;

@@ -49,6 +49,7 @@ export async function loadDocuments() {
     loaded = true;
     setDocuments(documents);
     renderTable();
+    document.dispatchEvent(new CustomEvent('docrag:documents'));
   } catch (e) {
     clear($('#documents tbody')).append(h('tr', h('td', { colspan: '7' },
       h('span.error-text', `Cannot list the documents: ${e.message}`))));
