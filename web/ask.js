@@ -180,7 +180,7 @@ function citationClicked(turn, ref) {
 }
 
 function banner(kind, text) {
-  return h('div.banner', { class: kind, role: kind === 'error' ? 'alert' : 'note' }, text);
+  return h('div.banner', { class: kind, role: kind.startsWith('error') ? 'alert' : 'note' }, text);
 }
 
 function renderTurn(turn) {
@@ -188,7 +188,7 @@ function renderTurn(turn) {
   const text = final ? (turn.answer || '') : (turn.text || '');
   const banners = [];
   if (turn.error) banners.push(banner('error', `The answer failed: ${turn.error}`));
-  if (turn.stopped) banners.push(banner('warn', 'Stopped. The answer below is incomplete.'));
+  if (turn.stopped) banners.push(banner('warn stopped', 'Stopped. The answer below is incomplete.'));
   for (const r of turn.resets || []) {
     banners.push(banner('info', `${r.backend} failed mid-answer (${r.reason}); the next back-end answers.`));
   }

@@ -5,7 +5,7 @@
 # loopback with the mock LLM in its chain, one that needs a read key and
 # answers extractively -- and runs tests/browser/test/*.test.mjs against
 # them. Screenshots go to $DOCRAG_TESTS_TMP/serve_ui-artifacts (kept after
-# the run); DOCRAG_UI_UPDATE_DOCS=1 copies them into docs/img/.
+# the run); DOCRAG_UI_UPDATE_DOCS=1 copies those docs/ui.md shows into docs/img/.
 # A missing browser or puppeteer-core fails the test (it is not skipped).
 . "$(dirname "$0")/lib.bash"
 tests=$DOCRAG_SRC/tests/browser
@@ -94,8 +94,10 @@ sed -n 's/^ *FIGURE /  /p' "$T/node.log"
 echo "screenshots: $artifacts/ui-*.png"
 if [ "${DOCRAG_UI_UPDATE_DOCS:-0}" = 1 ]; then
     mkdir -p "$DOCRAG_SRC/docs/img"
-    cp "$artifacts"/ui-*.png "$DOCRAG_SRC/docs/img/"
-    echo "copied the screenshots into docs/img/"
+    for shot in ask viewer-text documents analytics phone key-prompt; do
+        cp "$artifacts/ui-$shot.png" "$DOCRAG_SRC/docs/img/"
+    done
+    echo "copied the screenshots docs/ui.md shows into docs/img/"
 fi
 
 for name in open key; do

@@ -32,7 +32,7 @@ async function mockSays(text) {
 async function waitAnswer(page, timeout = 20000) {
   await page.waitForFunction(() => {
     const a = [...document.querySelectorAll('[data-testid=answer]')].pop();
-    return a && (a.classList.contains('final') || a.closest('.a').querySelector('.banner.error, .banner.warn'));
+    return a && (a.classList.contains('final') || a.closest('.a').querySelector('.banner.error, .banner.stopped'));
   }, { timeout });
 }
 
@@ -409,8 +409,8 @@ describe('the UI in a browser', () => {
     await ask(page, 'How are page numbers used in PDF citations?');
     await page.waitForFunction(() => window.__watch.token !== null, { timeout: 10000 });
     await page.keyboard.press('Escape');
-    await page.waitForSelector('.turn:last-child .banner.warn', { timeout: 5000 });
-    const banner = await page.$eval('.turn:last-child .banner.warn', (e) => e.textContent);
+    await page.waitForSelector('.turn:last-child .banner.stopped', { timeout: 5000 });
+    const banner = await page.$eval('.turn:last-child .banner.stopped', (e) => e.textContent);
     assert.match(banner, /Stopped/);
     const len1 = await page.$eval('.turn:last-child [data-testid=answer]', (e) => e.textContent.length);
     await sleep(500);
@@ -459,17 +459,20 @@ describe('the UI in a browser', () => {
     await page.waitForSelector('body[data-ready=true]');
     await page.click('#new-chat');
     await mockSays('Physical page numbers are cited [1].');
-    await ask(page, 'Which page numbers do citations use?');
+    await ask(page, 'Which page numbers do PDF citations use?');
     await waitAnswer(page);
+    const first = await page.$eval('[data-testid=answer]', (e) => ({ final: e.classList.contains('final'), text: e.textContent }));
+    assert.ok(first.final, `answered (${first.text})`);
+    assert.match(first.text, /Physical page numbers/);
     await page.reload();
     await page.waitForSelector('body[data-ready=true]');
     const titles = await page.$$eval('#history-list li', (els) => els.map((e) => e.textContent));
-    assert.ok(titles.some((t) => t.includes('Which page numbers do citations use?')), 'the chat is in the history');
+    assert.ok(titles.some((t) => t.includes('Which page numbers do PDF citations use?')), 'the chat is in the history');
     assert.match(await page.$eval('[data-testid=answer]', (e) => e.textContent), /Physical page numbers/);
     await page.click('#export-json');
     await page.click('#export-md');
     let names = [];
-    for (let i = 0; i < 50 && names.filter((n) => /\.(json|md)$/.test(n)).length < 2; i++) {
+    for (let i = 0; i < 150 && names.filter((n) => /\.(json|md)$/.test(n)).length < 2; i++) {
       await sleep(100);
       names = fs.readdirSync(dir);
     }
@@ -478,10 +481,10 @@ describe('the UI in a browser', () => {
     assert.ok(json && md, `both exports were downloaded (${names})`);
     const o = JSON.parse(fs.readFileSync(path.join(dir, json), 'utf8'));
     assert.equal(o.format, 'docrag-chat');
-    assert.equal(o.chat.turns[0].q, 'Which page numbers do citations use?');
+    assert.equal(o.chat.turns[0].q, 'Which page numbers do PDF citations use?');
     assert.ok(o.chat.turns[0].citations.length >= 1);
     const text = fs.readFileSync(path.join(dir, md), 'utf8');
-    assert.match(text, /## Which page numbers do citations use\?/);
+    assert.match(text, /## Which page numbers do PDF citations use\?/);
     assert.match(text, /\[1\] .+ — .+p\. \d+/);
     checkGuards(assert, g);
     await g.close();
