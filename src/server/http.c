@@ -90,9 +90,15 @@ static void on_close(struct evhttp_connection *conn, void *arg)
     if (r->streaming)
         atomic_fetch_sub(&r->s->streams_open, 1);
     r->streaming = 0;
-    /* evhttp frees the request with the connection: forget it */
-    if (r->ev)
+    /* evhttp frees the request with the connection -- unless its reply
+     * was not finished (a stream cut short, a worker still busy): then
+     * libevent has detached it (no connection) and leaves freeing it to
+     * whoever would have finished the reply, which is us, now. */
+    if (r->ev) {
         evhttp_request_set_on_complete_cb(r->ev, NULL, NULL);
+        if (!evhttp_request_get_connection(r->ev))
+            evhttp_request_free(r->ev);
+    }
     r->ev = NULL;
     if (r->ping) {
         event_free(r->ping);

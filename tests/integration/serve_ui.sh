@@ -107,6 +107,7 @@ for name in open key; do
     st=0
     wait "$pid" || st=$?
     check "the $name server stops cleanly on SIGTERM (exit 0: no sanitizer report)" test "$st" -eq 0
+    grep -A80 "Sanitizer" "$T/$name.log" || true
 done
 # the broken PDF the test uploads is logged as a failed file; nothing else
 check "the servers logged no other error" bash -c \

@@ -150,6 +150,8 @@ describe('the UI in a browser', () => {
     const warm = [];
     for (let i = 0; i < 6; i++) {
       await g.page.goto(`${BASE}/?run=${i}`, { waitUntil: 'load' });
+      // paint entries are reported once the frame is presented
+      await g.page.waitForFunction(() => performance.getEntriesByType('paint').length > 0, { timeout: 10000 });
       const p = await paint();
       assert.ok(p.fp !== null, 'the page painted');
       (i === 0 ? cold : warm).push(p);
