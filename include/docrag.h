@@ -126,8 +126,13 @@ void docrag_engine_close(docrag_engine *e);   /* NULL is a no-op */
 
 /* Pick up index changes committed since the last refresh (by any session
  * or another process): reloads the vectors only when the file changed.
- * Cheap when nothing changed. */
+ * Cheap when nothing changed (one PRAGMA). Returns 1 if the index had
+ * changed, 0 if not, or a negative status. */
 int docrag_engine_refresh(docrag_engine *e, docrag_error *err);
+/* A counter that moves whenever the engine sees the index change (its own
+ * writes and refreshes that found one): a front end compares it with the
+ * value it last saw to know when cached counts are stale. */
+uint64_t docrag_engine_generation(docrag_engine *e);
 
 /* What the engine serves: {"db","profile","documents","chunks","vectors",
  * "dense":{"available","reason","model","dim"},"rerank":{"available",
@@ -242,7 +247,10 @@ int docrag_search(docrag_session *s, const char *query, const docrag_search_opts
 typedef struct {
     /* {"sources":[{"n","chunk_id","doc","title","page_start","page_end",
      * "section","text","score","stages"}],"mode","notice"?}: the chunks the
-     * answer may cite, numbered as its [n] markers will be. */
+     * answer may cite, numbered as the prompt numbers them: streamed LLM
+     * text cites these numbers. The final answer (the returned JSON) has
+     * its citations renumbered 1..k in order of use; each carries
+     * "n_given", its source's n, and "chunk_id". */
     int (*on_sources)(void *ctx, const char *sources_json);
     int (*on_delta)(void *ctx, const char *text, size_t n_bytes);
     void (*on_abandon)(void *ctx, const char *backend, const char *why);

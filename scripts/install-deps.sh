@@ -12,14 +12,16 @@ core="build-essential cmake pkg-config git python3 ca-certificates
  libjpeg-dev libfreetype-dev libharfbuzz-dev libpng-dev zlib1g-dev libbrotli-dev
  libmd4c-dev libxml2-dev libjansson-dev libcyaml-dev libyaml-dev
  libcurl4-openssl-dev libssl-dev libevent-dev libdnnl-dev libcmocka-dev
- clang libclang-rt-14-dev python3-numpy prometheus
+ clang libclang-rt-14-dev python3-numpy prometheus curl iproute2
  libjs-chart.js chromium"
 # prometheus: for its promtool, which checks the /metrics exposition
 # (tests/integration/metrics_promtool.sh); the server it also ships is
-# not used.
+# not used. curl and iproute2 (ss): the HTTP tests talk to docrag serve and
+# the mock with curl, and find a port before it is announced with ss.
 # libjs-chart.js: Chart.js, embedded into the binary with the web UI
 # (docs/ui.md); the build fails without it. chromium: the browser the UI's
-# tests drive (tests/integration/serve_ui.sh); big, but the suite needs it.
+# tests drive (tests/integration/serve_ui.sh, puppeteer-core in
+# tests/browser, which never downloads one); big, but the suite needs it.
 
 # Peers and tools used by bench/ only (Lucene BM25, ONNX graph building),
 # and mupdf-tools + qpdf to regenerate tests/data/ingest/*.pdf
@@ -27,23 +29,26 @@ core="build-essential cmake pkg-config git python3 ca-certificates
 bench="liblucene8-java default-jdk-headless python3-onnx poppler-utils time
  mupdf-tools qpdf"
 
-# The MCP client tests (tests/clients/mcp) run the official TypeScript SDK
-# on node, the browser tests (tests/browser) puppeteer-core, which drives
-# Debian's chromium and never downloads a browser: their pinned packages
-# come from the lock files, once. Node itself is on the machine image
-# (20.x); on a machine without it, Debian's nodejs and npm (18.x, enough
-# for both) are installed below first.
+# Node.js for the client tests: the official npm clients (openai,
+# @huggingface/inference in tests/clients; the MCP SDK in tests/clients/mcp)
+# against docrag serve. Node is on the machine image (20.x); elsewhere
+# Debian's nodejs and npm are installed first. Each folder's pinned
+# packages come from its lock file, once (never a browser or binary
+# download: --ignore-scripts).
+node_pkgs=""
+command -v node >/dev/null 2>&1 || node_pkgs="nodejs"
+command -v npm >/dev/null 2>&1 || node_pkgs="$node_pkgs npm"
 root=$(cd "$(dirname "$0")/.." && pwd)
-npm_clients() {
-    for dir in tests/clients/mcp tests/browser; do
-        if [ ! -d "$root/$dir/node_modules" ] && command -v npm >/dev/null 2>&1; then
-            PUPPETEER_SKIP_DOWNLOAD=1 npm ci --prefix "$root/$dir" --no-audit --no-fund --loglevel=error
+client_deps() {
+    for dir in "$root/tests/clients" "$root/tests/clients/mcp" "$root/tests/browser"; do
+        if [ -f "$dir/package-lock.json" ] && [ ! -d "$dir/node_modules" ]; then
+            npm ci --prefix "$dir" --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null
+            echo "install-deps.sh: ${dir#"$root"/} npm packages installed"
         fi
     done
 }
-command -v node >/dev/null 2>&1 || core="$core nodejs npm"
 
-want=$core
+want="$core $node_pkgs"
 [ "${1:-}" = "--bench" ] && want="$want $bench"
 # Nothing to do when every package is present (keeps the two README
 # commands fast on a machine that has run them once).
@@ -51,7 +56,7 @@ want=$core
 if dpkg-query -W -f='${Status}\n' $want 2>/dev/null | grep -vq "install ok installed"; then
     :
 elif [ "$(dpkg-query -W $want 2>/dev/null | wc -l)" -ge "$(echo $want | wc -w)" ]; then
-    npm_clients
+    client_deps
     echo "install-deps.sh: all dependencies present"
     exit 0
 fi
@@ -66,10 +71,10 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # shellcheck disable=SC2086
-apt-get install -y -qq --no-install-recommends $core >/dev/null
+apt-get install -y -qq --no-install-recommends $core $node_pkgs >/dev/null
 if [ "${1:-}" = "--bench" ]; then
     # shellcheck disable=SC2086
     apt-get install -y -qq --no-install-recommends $bench >/dev/null
 fi
-npm_clients
+client_deps
 echo "install-deps.sh: dependencies installed"

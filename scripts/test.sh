@@ -1,8 +1,9 @@
 #!/bin/bash
 # test.sh - install what is missing, build, and run every test: the plain
-# build, then the same suite under ASan+UBSan, then a short libFuzzer run of
-# every fuzz target (clang). Exits non-zero on the first failure and ends
-# with one summary line, "N passed, 0 failed".
+# build, then the same suite under ASan+UBSan, then the threaded tests (the
+# server's, the engine API's) under ThreadSanitizer, then a short libFuzzer
+# run of every fuzz target (clang). Exits non-zero on the first failure and
+# ends with one summary line, "N passed, 0 failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
@@ -25,9 +26,25 @@ cmake --build build-asan -j"$jobs" >/dev/null
 (cd build-asan && ctest --output-on-failure -j"$jobs") | tee "$log"
 n_asan=$(count)
 
+# ThreadSanitizer: only what runs threads (docrag serve's loop, workers,
+# loader and ingest thread; the engine shared by sessions), and only what
+# those tests need is built: the docrag binary and the unit tests' own
+# executables. halt_on_error=1 (CMake's test environment) makes any report
+# fail its test; third-party suppressions are in .ci/tsan.supp.
+tsan_tests='^(integration/serve_|unit/api/)'
+echo "== build and test (ThreadSanitizer: $tsan_tests)"
+cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDOCRAG_TSAN=ON >/dev/null
+tsan_targets=$(cd build-tsan && ctest -N -V -R "$tsan_tests" |
+    sed -n 's|.*Test command: \(/[^ ]*\).*|\1|p' | grep -v '/bash$' | xargs -rn1 basename)
+# shellcheck disable=SC2086
+cmake --build build-tsan -j"$jobs" --target docrag $tsan_targets >/dev/null
+(cd build-tsan && ctest --output-on-failure -j"$jobs" -R "$tsan_tests") | tee "$log"
+n_tsan=$(count)
+
 echo "== fuzz smoke (libFuzzer: ${FUZZ_RUNS:=5000} inputs per target from a fixed seed)"
 FUZZ_RUNS=$FUZZ_RUNS ./scripts/fuzz.sh 60 | tee "$log"
 n_fuzz=$(grep -c '^fuzz .*: ok' "$log")
 
-echo "plain build: $n_plain tests, ASan+UBSan build: $n_asan tests, fuzz targets: $n_fuzz"
-echo "$((n_plain + n_asan + n_fuzz)) passed, 0 failed"
+echo "plain build: $n_plain tests, ASan+UBSan build: $n_asan tests," \
+    "ThreadSanitizer build: $n_tsan tests, fuzz targets: $n_fuzz"
+echo "$((n_plain + n_asan + n_tsan + n_fuzz)) passed, 0 failed"

@@ -189,8 +189,8 @@ int docrag_index(docrag_session *s, const char *const *paths, size_t n_paths,
         rc = fill_ids(w, c.docs, &err);
     rag_index_close(w);
     pthread_mutex_unlock(&e->write_mu);
-    if (rc == RAG_OK)
-        rc = api_refresh(e, 1, &err);
+    if (rc == RAG_OK && (rc = api_refresh(e, 1, &err)) > 0)
+        rc = RAG_OK;
     if (rc < 0) {
         json_decref(c.errors);
         json_decref(c.docs);
@@ -254,7 +254,7 @@ int docrag_document_delete(docrag_session *s, int64_t doc_id, docrag_error *derr
     rag_index_close(w);
     pthread_mutex_unlock(&e->write_mu);
     rag_free(path);
-    if (rc == RAG_OK)
-        rc = api_refresh(e, 1, &err);
+    if (rc == RAG_OK && (rc = api_refresh(e, 1, &err)) > 0)
+        rc = RAG_OK;
     return rc < 0 ? api_err(derr, &err) : DOCRAG_OK;
 }

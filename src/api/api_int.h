@@ -27,6 +27,7 @@
 
 #include <jansson.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sqlite3.h>
 
 struct docrag_engine {
@@ -48,6 +49,7 @@ struct docrag_engine {
     int single_mode;            /* retriever opened for `mode` only */
     pthread_mutex_t write_mu;   /* one writer at a time */
     pthread_mutex_t refresh_mu; /* one refresh at a time */
+    _Atomic uint64_t generation;/* +1 per change seen (docrag_engine_generation) */
     int64_t data_version;       /* `watch`'s PRAGMA data_version at the last
                                    refresh (under refresh_mu) */
 };
@@ -68,7 +70,7 @@ int api_search_opts(rag_search_opts *so, const docrag_engine *e,
                     const docrag_search_opts *o, size_t def_k, char *glob, size_t n_glob,
                     rag_err *err);
 /* Reload the engine's vectors if the index file changed since the last
- * refresh (force: reload anyway). */
+ * refresh (force: reload anyway): 1 if it did, 0 if nothing changed. */
 int api_refresh(docrag_engine *e, int force, rag_err *err);
 /* RAG_OK if e was opened with the parts `scope` names (DOCRAG_SCOPE_INDEX:
  * a database; DOCRAG_SCOPE_ALL: the retrieval pipeline too), else

@@ -285,19 +285,42 @@ int api_refresh(docrag_engine *e, int force, rag_err *err)
     v = data_version(e->watch);
     if (force || v != e->data_version) {
         rc = rag_retriever_reload_vectors(e->retriever, err);
-        if (rc == RAG_OK)
+        if (rc == RAG_OK) {
             e->data_version = v;
+            atomic_fetch_add(&e->generation, 1);
+            rc = 1;
+        }
     }
     pthread_mutex_unlock(&e->refresh_mu);
     return rc;
 }
 
+uint64_t docrag_engine_generation(docrag_engine *e)
+{
+    return atomic_load(&e->generation);
+}
+
 int docrag_engine_refresh(docrag_engine *e, docrag_error *derr)
 {
     rag_err err = {0};
-    if (api_refresh(e, 0, &err) < 0)
+    int rc = api_refresh(e, 0, &err);
+    if (rc < 0)
         return api_err(derr, &err);
-    return DOCRAG_OK;
+    return rc;
+}
+
+/* {"NAME": "closed" | "open" | "half-open"} for the LLM back-ends with an
+ * HTTP endpoint (the circuit breaker each call consults). */
+static json_t *breakers_json(const rag_llm_chain *c)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; o && i < rag_llm_chain_size(c); i++) {
+        const rag_llm_entry *en = rag_llm_chain_get(c, i);
+        if (en->llm && en->llm->ep)
+            json_object_set_new(o, en->name, json_string(rag_net_breaker_state_name(
+                                                 rag_net_endpoint_breaker(en->llm->ep))));
+    }
+    return o;
 }
 
 static json_t *chain_json(const rag_llm_chain *c)
@@ -344,6 +367,7 @@ int docrag_engine_info(docrag_engine *e, char **out, docrag_error *derr)
                             json_pack("{s:b,s:s?}", "available",
                                       rag_retriever_has_rerank(e->retriever), "model",
                                       rr ? rag_reranker_model_id(rr) : NULL));
+        json_object_set_new(o, "breakers", breakers_json(e->chain));
         json_object_set_new(o, "llm", json_pack("{s:o,s:b}", "chain", chain_json(e->chain),
                                                 "extractive_only",
                                                 rag_llm_chain_extractive_only(e->chain)));

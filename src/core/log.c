@@ -1,11 +1,15 @@
 /* log.c - the one log sink. Default: "docrag: warning: ..." on stderr. */
 #include "core.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 
 static rag_log_fn log_fn;
 static void *log_userdata;
-static rag_log_level log_min = RAG_LOG_INFO;
+/* Atomic: docrag_engine_open sets the level from the config on whichever
+ * thread opens an engine (the server's loader thread opens every collection
+ * after the first) while other threads log. */
+static _Atomic int log_min = RAG_LOG_INFO;
 
 void rag_log_set(rag_log_fn fn, void *userdata)
 {
@@ -15,7 +19,7 @@ void rag_log_set(rag_log_fn fn, void *userdata)
 
 void rag_log_set_level(rag_log_level min_level)
 {
-    log_min = min_level;
+    atomic_store_explicit(&log_min, (int)min_level, memory_order_relaxed);
 }
 
 static const char *level_name(rag_log_level level)
@@ -33,7 +37,7 @@ void rag_log(rag_log_level level, const char *fmt, ...)
     char msg[1024];
     va_list ap;
 
-    if (level < log_min)
+    if ((int)level < atomic_load_explicit(&log_min, memory_order_relaxed))
         return;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);

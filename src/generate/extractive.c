@@ -157,7 +157,7 @@ static int cite(rag_answer *out, rag_index *ix, const rag_chunk_row *r, size_t s
         c = &p[out->n_citations];
         memset(c, 0, sizeof *c);
         c->n = (int)++out->n_citations;
-        c->n_given = c->n;
+        c->n_given = c->n;   /* set to the hit's place once the answer is built */
         c->chunk_id = r->chunk_id;
         c->doc = rag_strdup(r->doc);
         c->title = rag_strdup(r->title);
@@ -248,6 +248,14 @@ int rag_answer_extractive(rag_answer *out, rag_index *ix, rag_analyzer *an,
     out->answer = rag_buf_take(&answer);
     if (!out->answer)
         rc = rag_fail(err, RAG_ENOMEM, "out of memory");
+    /* n_given: the chunk's place among the hits, as a stream's `sources`
+     * event numbers them (n is the order of use in the answer) */
+    for (size_t i = 0; i < out->n_citations; i++)
+        for (size_t h = 0; h < hits->n; h++)
+            if (hits->items[h].row.chunk_id == out->citations[i].chunk_id) {
+                out->citations[i].n_given = (int)h + 1;
+                break;
+            }
 done:
     rag_free(cc.items);
     rag_buf_fini(&answer);

@@ -24,9 +24,10 @@ typedef struct {
     int page_start;
     int page_end;
     char *section;
-    int n_given;         /* LLM answers: the number the model wrote (the
-                            chunk's number in the prompt, as streamed);
-                            extractive answers: same as n */
+    int n_given;         /* the chunk's number among the hits given to the
+                            answer (the prompt's numbering, and the `n` of a
+                            stream's sources event); LLM answers: the number
+                            the model wrote, as streamed */
 } rag_citation;
 
 typedef struct {

@@ -92,12 +92,14 @@ static void emit(job *jb, const char *event, json_t *ev)
     free(text);
 }
 
+/* Under mu. A copy: the caller may read it after unlocking while the job
+ * goes on changing its docs (sharing them raced with merge_report). */
 static json_t *job_json(const job *jb)
 {
     /* times: unix seconds, as documents' "added" */
-    json_t *o = json_pack("{s:s,s:s,s:s,s:O,s:I}", "id", jb->id, "status",
+    json_t *o = json_pack("{s:s,s:s,s:s,s:o,s:I}", "id", jb->id, "status",
                           state_names[jb->state], "collection", jb->coll->name, "documents",
-                          jb->docs, "created", (json_int_t)(jb->created / 1e3));
+                          json_deep_copy(jb->docs), "created", (json_int_t)(jb->created / 1e3));
     if (!o)
         return NULL;
     if (jb->started)
@@ -110,7 +112,7 @@ static json_t *job_json(const job *jb)
     if (jb->error[0])
         json_object_set_new(o, "error", json_string(jb->error));
     if (jb->report)
-        json_object_set(o, "report", jb->report);
+        json_object_set_new(o, "report", json_deep_copy(jb->report));
     json_object_set_new(o, "events", json_integer((json_int_t)json_array_size(jb->events)));
     return o;
 }

@@ -9,7 +9,8 @@
  * never by its value.
  *
  * Roles: admin grants read. With no key configured a server on a loopback
- * address is open (read and admin); elsewhere it refuses to start unless
+ * address is open (read and admin, whatever key a client sends: the OpenAI
+ * SDKs always send one); elsewhere it refuses to start unless
  * server.anonymous is read, and admin then needs a configured admin key.
  *
  * Rate limit: a token bucket per key (per client address for anonymous
@@ -194,7 +195,12 @@ int srv_auth_check(struct srv_auth *a, srv_req *r, const char *authorization,
     char who[64];
 
     snprintf(r->key_id, sizeof r->key_id, presented || malformed ? "bad-key" : "anonymous");
-    if (presented) {
+    if (a->open) {
+        /* no key configured on loopback: open, whatever a client sends
+         * (the OpenAI SDKs always send one) */
+        role = SRV_ROLE_ADMIN;
+        snprintf(r->key_id, sizeof r->key_id, "open");
+    } else if (presented) {
         /* every key is compared: no early exit on a match */
         for (size_t i = 0; i < a->n_keys; i++) {
             int eq = rag_ct_equal(k.s, k.n, a->keys[i].key, a->keys[i].n_key);
@@ -203,11 +209,8 @@ int srv_auth_check(struct srv_auth *a, srv_req *r, const char *authorization,
                 snprintf(r->key_id, sizeof r->key_id, "%s", a->keys[i].id);
             }
         }
-    } else if (!malformed) {
-        if (a->open)
-            role = SRV_ROLE_ADMIN;
-        else if (a->anonymous_read)
-            role = SRV_ROLE_READ;
+    } else if (!malformed && a->anonymous_read) {
+        role = SRV_ROLE_READ;
     }
     /* a wrong or missing key is limited per address, a valid one per key */
     if (role != SRV_ROLE_NONE && presented)

@@ -141,7 +141,7 @@ int docrag_mcp_stdio(const docrag_server_opts *opts, FILE *in, FILE *out, docrag
         }
         if (blank(&line))
             continue;
-        if (docrag_engine_refresh(e, &rerr) != 0)
+        if (docrag_engine_refresh(e, &rerr) < 0)
             rag_log(RAG_LOG_WARN, "mcp: refresh: %s", rerr.msg);
         if (rag_mcp_parse(&msg, line.data, line.len) != 0 ||
             rag_mcp_handle(&rep, &conn, &msg, &env) != 0) {

@@ -20,37 +20,15 @@ typedef struct {
     int stream;
 } query_req;
 
-static int parse_pages(const json_t *v, int *lo, int *hi)
-{
-    if (json_is_integer(v)) {
-        json_int_t p = json_integer_value(v);
-        if (p < 1 || p > 1000000)
-            return -1;
-        *lo = *hi = (int)p;
-        return 0;
-    }
-    if (json_is_array(v) && json_array_size(v) == 2 &&
-        json_is_integer(json_array_get(v, 0)) && json_is_integer(json_array_get(v, 1))) {
-        json_int_t a = json_integer_value(json_array_get(v, 0));
-        json_int_t b = json_integer_value(json_array_get(v, 1));
-        if (a < 1 || b < a || b > 1000000)
-            return -1;
-        *lo = (int)a;
-        *hi = (int)b;
-        return 0;
-    }
-    if (json_is_string(v))
-        return docrag_parse_pages(json_string_value(v), lo, hi) == DOCRAG_OK ? 0 : -1;
-    return -1;
-}
-
-/* Decode {text_key, k, mode, doc, pages, rerank, collection, stream}. 0, or
- * -1 with the 422 answered. */
+/* Decode {text_key, k, mode, doc, pages, rerank, collection, stream} (the
+ * retrieval options by srv_query_opt). 0, or -1 with the 422 answered. */
 static int decode_query(srv_req *r, json_t *o, const char *text_key, int allow_stream,
                         query_req *q)
 {
     const char *key;
     json_t *v;
+    char msg[256];
+    int rc;
 
     memset(q, 0, sizeof *q);
     docrag_search_opts_init(&q->so);
@@ -71,40 +49,11 @@ static int decode_query(srv_req *r, json_t *o, const char *text_key, int allow_s
                 return -1;
             }
             q->text = json_string_value(v);
-        } else if (!strcmp(key, "k")) {
-            if (!json_is_integer(v) || json_integer_value(v) < 1 ||
-                json_integer_value(v) > 1000) {
-                srv_reply_error(r, 422, "invalid_request", "'k' must be an integer from 1 to 1000");
+        } else if ((rc = srv_query_opt(&q->so, key, v, msg, sizeof msg)) != 0) {
+            if (rc < 0) {
+                srv_reply_error(r, 422, "invalid_request", "%s", msg);
                 return -1;
             }
-            q->so.k = (int)json_integer_value(v);
-        } else if (!strcmp(key, "mode")) {
-            const char *m = json_string_value(v);
-            if (!m || (strcmp(m, "bm25") && strcmp(m, "dense") && strcmp(m, "hybrid"))) {
-                srv_reply_error(r, 422, "invalid_request",
-                                "'mode' must be \"bm25\", \"dense\" or \"hybrid\"");
-                return -1;
-            }
-            q->so.mode = m;
-        } else if (!strcmp(key, "doc")) {
-            if (!json_is_string(v) && !json_is_null(v)) {
-                srv_reply_error(r, 422, "invalid_request",
-                                "'doc' must be a string (a file name or glob)");
-                return -1;
-            }
-            q->so.doc = json_string_value(v);
-        } else if (!strcmp(key, "pages")) {
-            if (!json_is_null(v) && parse_pages(v, &q->so.page_min, &q->so.page_max) < 0) {
-                srv_reply_error(r, 422, "invalid_request",
-                                "'pages' must be N, \"A-B\", \"A-\" or [A, B] (1-based, A <= B)");
-                return -1;
-            }
-        } else if (!strcmp(key, "rerank")) {
-            if (!json_is_boolean(v)) {
-                srv_reply_error(r, 422, "invalid_request", "'rerank' must be true or false");
-                return -1;
-            }
-            q->so.rerank = json_is_true(v) ? -1 : 0;
         } else if (!strcmp(key, "collection")) {
             if (!json_is_string(v)) {
                 srv_reply_error(r, 422, "invalid_request", "'collection' must be a string");
@@ -146,6 +95,27 @@ static void observe_timings(srv_req *r, const char *json)
     json_decref(o);
 }
 
+/* 200 with an engine result, documents named by base name. */
+static void reply_public(srv_req *r, const char *json)
+{
+    char *pub = srv_public_json(json);
+    if (!pub) {
+        srv_reply_error(r, 500, "server_error", "out of memory");
+        return;
+    }
+    srv_reply_json_text(r, 200, pub);
+    free(pub);
+}
+
+/* An SSE event with an engine result, documents named by base name. */
+static int event_public(srv_req *r, const char *event, const char *json)
+{
+    char *pub = srv_public_json(json);
+    int rc = srv_stream_event(r, event, pub ? pub : "{}");
+    free(pub);
+    return pub ? rc : -1;
+}
+
 /* ---- health and readiness ---------------------------------------------------- */
 
 static void health(srv_req *r)
@@ -181,7 +151,7 @@ static void search(srv_req *r)
             srv_reply_docrag_error(r, &err);
         } else {
             observe_timings(r, out);
-            srv_reply_json_text(r, 200, out);
+            reply_public(r, out);
         }
     }
     docrag_free(out);
@@ -199,7 +169,7 @@ static int on_sources(void *ctx, const char *json)
 {
     ask_stream *a = ctx;
     a->sent_sources = 1;
-    return srv_stream_event(a->r, "sources", json) < 0;
+    return event_public(a->r, "sources", json) < 0;
 }
 
 static int on_delta(void *ctx, const char *text, size_t n)
@@ -257,7 +227,7 @@ static void ask(srv_req *r)
             srv_reply_docrag_error(r, &err);
         } else {
             observe_timings(r, out);
-            srv_reply_json_text(r, 200, out);
+            reply_public(r, out);
         }
     } else {
         ask_stream as = {r, 0};
@@ -284,7 +254,7 @@ static void ask(srv_req *r)
             }
         } else {
             observe_timings(r, out);
-            srv_stream_event(r, "done", out);
+            event_public(r, "done", out);
         }
         srv_stream_end(r);
     }

@@ -207,8 +207,16 @@ static void get_chunk(srv_req *r)
         srv_reply_docrag_error(r, &err);
         return;
     }
-    srv_reply_json_text(r, 200, out);
-    docrag_free(out);
+    {
+        char *pub = srv_public_json(out);
+        docrag_free(out);
+        if (!pub) {
+            srv_reply_error(r, 500, "server_error", "out of memory");
+            return;
+        }
+        srv_reply_json_text(r, 200, pub);
+        free(pub);
+    }
 }
 
 /* 1 if path lies inside dir (both made absolute). */
@@ -451,33 +459,44 @@ static void upload(srv_req *r)
         n_paths++;
         json_array_append_new(docs, d);
     }
-    if (srv_jobs_submit(srv_get_jobs(r->s), c, paths, n_paths, json_incref(docs), job_id,
-                        &err) != 0) {
-        srv_reply_error_retry(r, 503, "overloaded", 5, err.msg);
-        goto done;
-    }
-    paths = NULL;   /* the job owns them */
-    n_paths = 0;
     {
-        json_t *d;
+        /* The answer's copy is made before the job exists: once queued, the
+         * ingest thread updates docs (ids, status, no paths) under the jobs
+         * lock, so this thread must not read it any more (a deep copy after
+         * the submit raced with that and read freed strings). */
+        json_t *out_docs = json_deep_copy(docs), *d;
         size_t i;
-        json_t *out_docs = json_deep_copy(docs);
+        int rc;
+        char loc[80];
+        const char *hs[2] = {loc, NULL};
+        json_t *o;
+        char *t;
+
+        if (!out_docs) {
+            srv_reply_error(r, 503, "overloaded", "out of memory");
+            goto done;
+        }
         json_array_foreach(out_docs, i, d)
             json_object_del(d, "path");
-        {
-            char loc[80];
-            const char *hs[2] = {loc, NULL};
-            json_t *o = json_pack("{s:s,s:s,s:o}", "job_id", job_id, "status", "queued",
-                                  "documents", out_docs);
-            char *t = o ? json_dumps(o, JSON_COMPACT) : NULL;
-            json_decref(o);
-            snprintf(loc, sizeof loc, "Location: /v1/jobs/%s", job_id);
-            if (t)
-                srv_reply(r, 202, "application/json", t, strlen(t), hs);
-            else
-                srv_reply_error(r, 503, "overloaded", "out of memory");
-            free(t);
+        rc = srv_jobs_submit(srv_get_jobs(r->s), c, paths, n_paths, docs, job_id, &err);
+        docs = NULL;   /* stolen, even on failure */
+        if (rc != 0) {
+            json_decref(out_docs);
+            srv_reply_error_retry(r, 503, "overloaded", 5, err.msg);
+            goto done;
         }
+        paths = NULL;   /* the job owns them */
+        n_paths = 0;
+        o = json_pack("{s:s,s:s,s:o}", "job_id", job_id, "status", "queued", "documents",
+                      out_docs);
+        t = o ? json_dumps(o, JSON_COMPACT) : NULL;
+        json_decref(o);
+        snprintf(loc, sizeof loc, "Location: /v1/jobs/%s", job_id);
+        if (t)
+            srv_reply(r, 202, "application/json", t, strlen(t), hs);
+        else
+            srv_reply_error(r, 503, "overloaded", "out of memory");
+        free(t);
     }
 done:
     for (size_t i = 0; paths && i < n_paths; i++)

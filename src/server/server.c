@@ -125,6 +125,43 @@ int64_t srv_param_id(srv_req *r, size_t i, const char *what)
     return v;
 }
 
+static void strip_doc_paths(json_t *v, int depth)
+{
+    const char *k;
+    json_t *x;
+    size_t i;
+    if (depth > 16)
+        return;
+    if (json_is_object(v)) {
+        json_object_foreach(v, k, x) {
+            const char *path = json_string_value(x), *b;
+            if (!strcmp(k, "doc") && path && (b = strrchr(path, '/'))) {
+                char *name = rag_strdup(b + 1);   /* b points into x */
+                if (name)
+                    json_string_set(x, name);
+                rag_free(name);
+            } else {
+                strip_doc_paths(x, depth + 1);
+            }
+        }
+    } else if (json_is_array(v)) {
+        json_array_foreach(v, i, x)
+            strip_doc_paths(x, depth + 1);
+    }
+}
+
+char *srv_public_json(const char *json)
+{
+    json_t *o = json_loads(json, 0, NULL);
+    char *out;
+    if (!o)
+        return NULL;
+    strip_doc_paths(o, 0);
+    out = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
+    json_decref(o);
+    return out;
+}
+
 /* ---- workers -------------------------------------------------------------- */
 
 static void *worker_main(void *arg)
@@ -190,6 +227,7 @@ static void *loader_main(void *arg)
     srv *s = arg;
     docrag_error err;
     double t0 = rag_now_ms();
+    uint64_t seen[SRV_MAX_COLLS];
 
     for (size_t i = 1; i < s->info.n_colls; i++) {
         docrag_engine_opts eo = s->opts.engine;
@@ -206,14 +244,24 @@ static void *loader_main(void *arg)
             s->info.n_colls, s->info.n_colls == 1 ? "" : "s");
     fprintf(stderr, "listening on %s\n", s->info.base_url);
     fflush(stderr);
+    for (size_t i = 0; i < s->info.n_colls; i++)
+        seen[i] = docrag_engine_generation(s->info.colls[i].engine);
     while (!atomic_load(&s->stopping)) {
+        int changed = 0;
         for (int i = 0; i < 10 && !atomic_load(&s->stopping); i++)
             usleep(100 * 1000);
-        for (size_t i = 0; i < s->info.n_colls && !atomic_load(&s->stopping); i++)
-            if (docrag_engine_refresh(s->info.colls[i].engine, &err) != 0)
+        for (size_t i = 0; i < s->info.n_colls && !atomic_load(&s->stopping); i++) {
+            uint64_t g;
+            if (docrag_engine_refresh(s->info.colls[i].engine, &err) < 0)
                 rag_log(RAG_LOG_WARN, "collection %s: refresh: %s", s->info.colls[i].name,
                         err.msg);
-        update_ready(s);
+            g = docrag_engine_generation(s->info.colls[i].engine);
+            changed |= g != seen[i];
+            seen[i] = g;
+        }
+        /* the cached counts only move when the index did */
+        if (changed)
+            update_ready(s);
     }
     return NULL;
 }

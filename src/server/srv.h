@@ -185,6 +185,24 @@ srv_coll *srv_collection(srv_req *r, const char *name);
 docrag_session *srv_session(srv_req *r, srv_coll *coll);
 /* Strict decimal id > 0 from a path parameter; 0 on error (400 answered). */
 int64_t srv_param_id(srv_req *r, size_t i, const char *what);
+/* A result of the engine (search, ask, sources, chunk) as clients see it:
+ * every "doc" holds the document's base name (its name in GET
+ * /v1/documents), not the server's path to it. Caller frees with free();
+ * NULL when json does not parse or memory runs out. */
+char *srv_public_json(const char *json);
+
+/* ---- request options (query_opts.c) ------------------------------------------ */
+
+/* Decode one retrieval option of a JSON request body into so: "k" (1..1000),
+ * "mode" ("bm25" | "dense" | "hybrid"), "doc" (a glob or null), "pages" (N,
+ * "A-B", "A-" or [A, B]), "rerank" (bool). Strings stay borrowed from v.
+ * 1 when key is one of them and v is valid; 0 when key is none of them
+ * (so untouched); -1 when v is invalid, with a message naming the field
+ * in msg (n_msg bytes). Shared by /v1/search, /v1/ask and the "docrag"
+ * object of /v1/chat/completions, so the same field means the same thing
+ * everywhere. Pure: no I/O, any thread. */
+int srv_query_opt(docrag_search_opts *so, const char *key, const json_t *v, char *msg,
+                  size_t n_msg);
 
 /* ---- the server ------------------------------------------------------------- */
 

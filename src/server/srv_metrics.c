@@ -227,6 +227,39 @@ static void put_backend(rag_buf *b, srv *s, json_t *const *per, const char *metr
     }
 }
 
+/* The embedding cache of each collection: lookups and hits made by the
+ * embedding passes (the stats' cumulative counters). */
+static void put_cache(rag_buf *b, srv *s)
+{
+    static const char *const keys[] = {"embed_cache_lookups", "embed_cache_hits"};
+    json_t *per[SRV_MAX_COLLS] = {0};
+    docrag_session *sess = NULL;
+    for (size_t c = 0; c < s->info.n_colls; c++) {
+        docrag_error err;
+        char *text = NULL;
+        if (s->info.colls[c].engine &&
+            docrag_session_open(&sess, s->info.colls[c].engine, &err) == 0 &&
+            docrag_stats(sess, &text, &err) == 0)
+            per[c] = json_loads(text, 0, NULL);
+        docrag_free(text);
+        docrag_session_close(sess);
+        sess = NULL;
+    }
+    for (size_t k = 0; k < 2; k++) {
+        rag_buf_printf(b, "# HELP docrag_%s_total embedding-cache %s of the embedding passes\n"
+                          "# TYPE docrag_%s_total counter\n", keys[k],
+                       k ? "hits" : "lookups", keys[k]);
+        for (size_t c = 0; c < s->info.n_colls; c++) {
+            rag_buf_printf(b, "docrag_%s_total{collection=\"", keys[k]);
+            put_label(b, s->info.colls[c].name);
+            rag_buf_printf(b, "\"} %lld\n",
+                           (long long)json_integer_value(json_object_get(per[c], keys[k])));
+        }
+    }
+    for (size_t c = 0; c < s->info.n_colls; c++)
+        json_decref(per[c]);
+}
+
 static void put_engines(rag_buf *b, srv *s)
 {
     static const char *const counts[] = {"documents", "chunks", "vectors"};
@@ -246,7 +279,25 @@ static void put_engines(rag_buf *b, srv *s)
                            (long long)json_integer_value(json_object_get(c, counts[k])));
         }
     }
+    {
+        const char *name, *be;
+        json_t *c, *st;
+        rag_buf_puts(b, "# HELP docrag_backend_breaker_open circuit breaker of an LLM back-end: "
+                        "0 closed, 1 open, 0.5 half-open\n# TYPE docrag_backend_breaker_open gauge\n");
+        json_object_foreach(json_object_get(rj, "collections"), name, c) {
+            json_object_foreach(json_object_get(c, "breakers"), be, st) {
+                const char *v = json_string_value(st);
+                rag_buf_printf(b, "docrag_backend_breaker_open{collection=\"");
+                put_label(b, name);
+                rag_buf_puts(b, "\",backend=\"");
+                put_label(b, be);
+                rag_buf_printf(b, "\"} %s\n", v && !strcmp(v, "open") ? "1"
+                                             : v && !strcmp(v, "half-open") ? "0.5" : "0");
+            }
+        }
+    }
     json_decref(rj);
+    put_cache(b, s);
     for (size_t c = 0; c < s->info.n_colls; c++) {
         docrag_error err;
         char *text = NULL;

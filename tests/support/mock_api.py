@@ -48,7 +48,9 @@ Fault injection (per request, or queued):
     corrupt              Hub/CDN files: first byte flipped (sha256 mismatch)
 Control and inspection (never logged, never faulted):
   GET /_mock/log          {"requests": [{"method","path","auth","fault",
-                           "status","range","body"}...]}
+                           "status","range","body"}...]}; streamed answers
+                           add "stream" (open, complete, cut, error_line,
+                           client_closed), "sent" and "pieces"
   GET /_mock/count?path=P {"count": N} requests whose path starts with P
   POST /_mock/reset       clear log and fault queue
   POST /_mock/loading     {"model": ID, "requests": N}: the classic HF API
@@ -266,16 +268,31 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
 
+    def mark_stream(self, state, n_sent, n_pieces):
+        """Note in this request's log entry how its stream ended."""
+        entry = getattr(self, "entry", None)
+        if entry is not None:
+            with STATE_LOCK:
+                entry["stream"] = state
+                entry["sent"] = n_sent
+                entry["pieces"] = n_pieces
+
     def stream(self, pieces, ctype):
-        """Send pieces (already framed events) honouring cut/stall/error faults."""
+        """Send pieces (already framed events) honouring cut/stall/error faults.
+        The log entry's "stream" says how it ended: "open" while sending,
+        then "complete", "cut", "error_line" or "client_closed" (the client
+        went away: a write failed), with "sent" of "pieces" pieces sent."""
         f = self.fault or {}
         kind = f.get("kind")
         after = int(f.get("after", 2))
         delay = ARGS.stream_delay_ms / 1000.0
-        self.start_chunked(ctype)
+        sent = 0
+        self.mark_stream("open", 0, len(pieces))
         try:
+            self.start_chunked(ctype)
             for i, p in enumerate(pieces):
                 if i == after and kind == "cut":
+                    self.mark_stream("cut", sent, len(pieces))
                     self.drop()
                     return
                 if i == after and kind == "stall":
@@ -286,12 +303,16 @@ class Handler(BaseHTTPRequestHandler):
                     else:
                         self.chunk('{"error":"the model failed to generate a response"}\n')
                     self.end_chunked()
+                    self.mark_stream("error_line", sent, len(pieces))
                     return
                 self.chunk(p)
+                sent += 1
                 if delay:
                     time.sleep(delay)
             self.end_chunked()
+            self.mark_stream("complete", sent, len(pieces))
         except (BrokenPipeError, ConnectionResetError):
+            self.mark_stream("client_closed", sent, len(pieces))
             self.close_connection = True
 
     # ---- dispatch -------------------------------------------------------
@@ -319,7 +340,7 @@ class Handler(BaseHTTPRequestHandler):
         hdr = self.headers.get("X-Mock-Fault")
         self.fault = parse_spec(hdr) if hdr else take_fault(path)
         status_sent = [200]
-        entry = self.record(self.fault and self.fault.get("kind"))
+        entry = self.entry = self.record(self.fault and self.fault.get("kind"))
         try:
             self.route(path, url.query, family, raw, status_sent)
         except (BrokenPipeError, ConnectionResetError):

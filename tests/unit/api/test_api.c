@@ -403,6 +403,8 @@ static void test_api__vectors_written_elsewhere_appear_after_refresh(void **stat
                      json_integer_value(json_object_get(j, "chunks")));
     json_decref(j);
 
+    /* 1: the file changed since the last refresh; then nothing more */
+    assert_int_equal(docrag_engine_refresh(a, &err), 1);
     assert_int_equal(docrag_engine_refresh(a, &err), 0);
     assert_int_equal(docrag_search(sa, "mask register", &so, &out, &err), 0);
     j = must_json(out);
