@@ -12,11 +12,16 @@ core="build-essential cmake pkg-config git python3 ca-certificates
  libjpeg-dev libfreetype-dev libharfbuzz-dev libpng-dev zlib1g-dev libbrotli-dev
  libmd4c-dev libxml2-dev libjansson-dev libcyaml-dev libyaml-dev
  libcurl4-openssl-dev libssl-dev libevent-dev libdnnl-dev libcmocka-dev
- clang libclang-rt-14-dev python3-numpy prometheus curl iproute2"
+ clang libclang-rt-14-dev python3-numpy prometheus curl iproute2
+ libjs-chart.js chromium"
 # prometheus: for its promtool, which checks the /metrics exposition
 # (tests/integration/metrics_promtool.sh); the server it also ships is
 # not used. curl and iproute2 (ss): the HTTP tests talk to docrag serve and
 # the mock with curl, and find a port before it is announced with ss.
+# libjs-chart.js: Chart.js, embedded into the binary with the web UI
+# (docs/ui.md); the build fails without it. chromium: the browser the UI's
+# tests drive (tests/integration/serve_ui.sh, puppeteer-core in
+# tests/browser, which never downloads one); big, but the suite needs it.
 
 # Peers and tools used by bench/ only (Lucene BM25, ONNX graph building),
 # and mupdf-tools + qpdf to regenerate tests/data/ingest/*.pdf

@@ -17,7 +17,12 @@
 #include "server/http_parse.h"
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/keyvalq_struct.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -85,9 +90,15 @@ static void on_close(struct evhttp_connection *conn, void *arg)
     if (r->streaming)
         atomic_fetch_sub(&r->s->streams_open, 1);
     r->streaming = 0;
-    /* evhttp frees the request with the connection: forget it */
-    if (r->ev)
+    /* evhttp frees the request with the connection -- unless its reply
+     * was not finished (a stream cut short, a worker still busy): then
+     * libevent has detached it (no connection) and leaves freeing it to
+     * whoever would have finished the reply, which is us, now. */
+    if (r->ev) {
         evhttp_request_set_on_complete_cb(r->ev, NULL, NULL);
+        if (!evhttp_request_get_connection(r->ev))
+            evhttp_request_free(r->ev);
+    }
     r->ev = NULL;
     if (r->ping) {
         event_free(r->ping);
@@ -106,6 +117,18 @@ srv_req *srv_req_create(srv *s, struct evhttp_request *ev)
     r->t0_ms = rag_now_ms();
     atomic_init(&r->refs, 1);   /* the loop's */
     atomic_init(&r->closed, 0);
+    {
+        /* No Nagle: a stream's small writes (headers, then `sources`, then
+         * each token) would otherwise wait for the client's delayed ACK,
+         * about 40 ms each. Once per request: the call is cheap and
+         * evhttp has no per-connection hook that sees the socket. */
+        struct bufferevent *bev =
+            evhttp_connection_get_bufferevent(evhttp_request_get_connection(ev));
+        evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
+        int one = 1;
+        if (fd >= 0)
+            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
     evhttp_connection_set_closecb(evhttp_request_get_connection(ev), on_close, r);
     evhttp_request_set_on_complete_cb(ev, on_complete, r);
     atomic_fetch_add(&s->in_flight, 1);
@@ -133,6 +156,7 @@ void srv_req_release(srv_req *r)
     rag_free(r->accept_encoding);
     rag_free(r->origin);
     rag_free(r->last_event_id);
+    rag_free(r->if_none_match);
     rag_free(r->mcp_session_id);
     rag_free(r->mcp_protocol_version);
     rag_free(r);

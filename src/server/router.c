@@ -19,6 +19,7 @@
 
 static const srv_route *const tables[] = {
     srv_routes_core, srv_routes_docs, srv_routes_openai, srv_routes_tei, srv_routes_mcp,
+    srv_routes_ui,
 };
 
 static const srv_route *find_route(srv_req *r, const rag_path *path, char *allow,
@@ -149,6 +150,7 @@ void srv_dispatch(struct evhttp_request *ev, void *arg)
     r->accept_encoding = dup_header(h, "Accept-Encoding");
     r->origin = dup_header(h, "Origin");
     r->last_event_id = dup_header(h, "Last-Event-ID");
+    r->if_none_match = dup_header(h, "If-None-Match");
     r->mcp_session_id = dup_header(h, "Mcp-Session-Id");
     r->mcp_protocol_version = dup_header(h, "MCP-Protocol-Version");
     {

@@ -76,6 +76,7 @@ extern const srv_route srv_routes_docs[];    /* routes_docs.c */
 extern const srv_route srv_routes_openai[];  /* routes_openai.c */
 extern const srv_route srv_routes_tei[];     /* routes_tei.c */
 extern const srv_route srv_routes_mcp[];     /* mcp.c */
+extern const srv_route srv_routes_ui[];      /* routes_ui.c: /, /assets/NAME */
 
 /* One served index. */
 typedef struct {
@@ -106,6 +107,7 @@ struct srv_req {
     char *accept_encoding;
     char *origin;
     char *last_event_id;
+    char *if_none_match;         /* If-None-Match (the UI's assets) */
     char *mcp_session_id;        /* Mcp-Session-Id */
     char *mcp_protocol_version;  /* MCP-Protocol-Version */
     char id[40];                 /* X-Request-Id */
