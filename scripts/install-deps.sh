@@ -17,11 +17,12 @@ core="build-essential cmake pkg-config git python3 ca-certificates
 # (tests/integration/metrics_promtool.sh); the server it also ships is
 # not used.
 
-# Peers and tools used by bench/ only (Lucene BM25, ONNX graph building),
+# Peers and tools used by bench/ only (Lucene BM25, ONNX graph building,
+# wrk as the HTTP load generator of bench/serve.sh and bench/soak.sh),
 # and mupdf-tools + qpdf to regenerate tests/data/ingest/*.pdf
 # (tests/data/ingest/make_fixtures.sh; the fixtures are committed).
 bench="liblucene8-java default-jdk-headless python3-onnx poppler-utils time
- mupdf-tools qpdf"
+ mupdf-tools qpdf wrk"
 
 want=$core
 [ "${1:-}" = "--bench" ] && want="$want $bench"
