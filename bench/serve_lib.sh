@@ -53,3 +53,43 @@ stop_server() {
 field() {
     echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"
 }
+
+# hybrid_data: what bench/hybrid.sh serves, made the same way when missing:
+# the N_DOCS-document corpus of bm25_latency (default 54000 -> 99,644
+# chunks), the generated MiniLM-L6-shaped encoder/ and cross/ folders (random
+# weights, the real all-MiniLM-L6-v2 tokenizer) and DB with one synthetic
+# unit vector per chunk (bench_hybrid writes them). Sets h_out, h_db,
+# h_models and h_sets: the --set arguments that make `docrag serve` load
+# both models in int8 (embedder `local`, reranker `ce`).
+hybrid_data() {
+    _shared=${DOCRAG_SHARED:-../shared}
+    _data=${DOCRAG_BENCH_DATA:-build/bench-data}
+    h_out=$_data/bm25_${N_DOCS:-54000}
+    h_db=$h_out/hybrid.db
+    h_models=$_data/minilm-shaped
+    mkdir -p "$h_out" "$h_models"
+    cmake --build build --target docrag bench_hybrid bench_encoder >/dev/null
+    [ -f "$h_out/corpus.jsonl" ] ||
+        python3 "$_shared/tools/bm25_latency/make_corpus.py" "$h_out" "${N_DOCS:-54000}"
+    [ -f "$h_models/cross/model.safetensors" ] ||
+        ./build/bench_encoder --iters 1 --threads 1 --seqs 128 --precisions f32 --no-rerank \
+            --dump "$h_models" >/dev/null
+    for _d in encoder cross; do
+        for _f in tokenizer.json vocab.txt tokenizer_config.json special_tokens_map.json; do
+            if [ -f "$_shared/models/all-MiniLM-L6-v2-no-weights/$_f" ]; then
+                cp "$_shared/models/all-MiniLM-L6-v2-no-weights/$_f" "$h_models/$_d/"
+            fi
+        done
+    done
+    # (sqlite3 would create a missing file: ask only when there is one)
+    if [ ! -f "$h_db" ] ||
+        [ "$(sqlite3 -readonly "$h_db" 'SELECT count(*) FROM vectors' 2>/dev/null)" = 0 ]; then
+        echo "building $h_db (index, synthetic vectors) with bench_hybrid" >&2
+        OMP_WAIT_POLICY=passive ./build/bench_hybrid "$h_out" "$h_db" "$h_models" \
+            --threads 2 --precision int8 --queries 3 >/dev/null
+    fi
+    h_sets="--set backends.local.model=$h_models/encoder --set backends.local.precision=int8
+        --set chains.embed=local --set backends.ce.type=local
+        --set backends.ce.model=$h_models/cross --set backends.ce.precision=int8
+        --set chains.rerank=ce"
+}
