@@ -63,7 +63,25 @@ echo "RSS after loading (before any request): $(($(rss VmRSS) / 1024)) MB"
 sampler=$!
 WRK_BODIES=$tmp/mix.bodies wrk -t1 -c"$conns" -d"${dur}s" --timeout 60s -s bench/wrk_bodies.lua \
     "$srv_url/" >"$tmp/wrk.out"
+if ! kill -0 "$srv_pid" 2>/dev/null; then
+    st=0
+    wait "$srv_pid" || st=$?
+    srv_pid=""
+    echo "soak.sh: the server exited during the soak (wait status $st); its last log lines:" >&2
+    grep -v '"log":"access"' "$tmp/server.log" | tail -n 20 >&2
+    echo "last RSS samples:" >&2
+    tail -n 3 "$tmp/rss" >&2
+    grep '^RESULT' "$tmp/wrk.out" >&2 || true
+    exit 1
+fi
 end_hwm=$(rss VmHWM)
+# where the resident memory is at the end: anonymous vs file-backed, and the
+# largest mappings (heap and anonymous arenas are unnamed)
+mem_split="anon $(($(rss RssAnon) / 1024)) MB + file $(($(rss RssFile) / 1024)) MB"
+awk '/^[0-9a-f]+-[0-9a-f]+ / { name = NF >= 6 ? $6 : "[anon]" }
+     /^Rss:/ { kb[name] += $2 }
+     END { for (n in kb) printf "%d %s\n", kb[n], n }' "/proc/$srv_pid/smaps" |
+    sort -rn | head -n 6 | awk '{ printf "  %6.1f MB  %s\n", $1 / 1024, $2 }' >"$tmp/maps"
 kill "$sampler" 2>/dev/null || true
 sampler=""
 res=$(grep '^RESULT' "$tmp/wrk.out")
@@ -84,6 +102,8 @@ awk -v dur="$dur" -v hwm="$end_hwm" -v res="$res" '
 n=$(field requests "$res")
 errs=$(($(field non2xx "$res") + $(field connect "$res") + $(field read "$res") + \
         $(field write "$res") + $(field timeout "$res")))
+echo "RSS at the end: $mem_split; largest mappings:"
+cat "$tmp/maps"
 echo "requests $n, errors $errs (non-2xx $(field non2xx "$res"), timeouts $(field timeout "$res"))"
 echo "server errors logged: $(grep -c 'docrag: error' "$tmp/server.log" || true);" \
      "5xx in the access log: $(grep -c '"status":5' "$tmp/server.log" || true)"
