@@ -23,11 +23,12 @@ core="build-essential cmake pkg-config git python3 ca-certificates
 # tests drive (tests/integration/serve_ui.sh, puppeteer-core in
 # tests/browser, which never downloads one); big, but the suite needs it.
 
-# Peers and tools used by bench/ only (Lucene BM25, ONNX graph building),
+# Peers and tools used by bench/ only (Lucene BM25, ONNX graph building,
+# wrk as the HTTP load generator of bench/serve.sh and bench/soak.sh),
 # and mupdf-tools + qpdf to regenerate tests/data/ingest/*.pdf
 # (tests/data/ingest/make_fixtures.sh; the fixtures are committed).
 bench="liblucene8-java default-jdk-headless python3-onnx poppler-utils time
- mupdf-tools qpdf"
+ mupdf-tools qpdf wrk"
 
 # Node.js for the client tests: the official npm clients (openai,
 # @huggingface/inference in tests/clients; the MCP SDK in tests/clients/mcp)
