@@ -12,11 +12,13 @@ core="build-essential cmake pkg-config git python3 ca-certificates
  libjpeg-dev libfreetype-dev libharfbuzz-dev libpng-dev zlib1g-dev libbrotli-dev
  libmd4c-dev libxml2-dev libjansson-dev libcyaml-dev libyaml-dev
  libcurl4-openssl-dev libssl-dev libevent-dev libdnnl-dev libcmocka-dev
- clang libclang-rt-14-dev python3-numpy prometheus curl iproute2"
+ clang libclang-rt-14-dev python3-numpy prometheus curl iproute2 nginx-light"
 # prometheus: for its promtool, which checks the /metrics exposition
 # (tests/integration/metrics_promtool.sh); the server it also ships is
 # not used. curl and iproute2 (ss): the HTTP tests talk to docrag serve and
 # the mock with curl, and find a port before it is announced with ss.
+# nginx-light: tests/integration/deploy_hf_space.sh runs deploy/nginx/docrag.conf
+# (on a loopback port, as an ordinary user) in front of docrag.
 
 # Peers and tools used by bench/ only (Lucene BM25, ONNX graph building),
 # and mupdf-tools + qpdf to regenerate tests/data/ingest/*.pdf
