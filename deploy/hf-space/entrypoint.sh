@@ -19,7 +19,8 @@
 # Environment: DOCRAG_PREFIX (/opt/docrag, the `cmake --install` prefix),
 # DOCRAG_APP_DIR (this script's folder), DOCRAG_PERSIST_DIR (/data),
 # DOCRAG_DATA_DIR; CPU_CORES (set by Spaces) sizes the worker pool unless
-# DOCRAG_SERVER_WORKERS is set. Everything else is docrag's own
+# DOCRAG_SERVER_WORKERS is set; DOCRAG_API_KEY makes reading private unless
+# DOCRAG_SERVER_ANONYMOUS is set. Everything else is docrag's own
 # configuration: the hf_spaces profile (SPACE_ID) binds 0.0.0.0:7860, reads
 # HF_TOKEN, DOCRAG_API_KEY and DOCRAG_ADMIN_KEY (docs/deploy.md).
 set -eu
@@ -79,6 +80,13 @@ else
     say "no baked index at $baked: starting with an empty index"
 fi
 export DOCRAG_DB="$db"
+
+# The hf_spaces profile opens reading to anonymous callers; a Space owner who
+# sets DOCRAG_API_KEY wants the opposite (a key alone would not close it).
+if [ -n "${DOCRAG_API_KEY:-}" ] && [ -z "${DOCRAG_SERVER_ANONYMOUS:-}" ]; then
+    export DOCRAG_SERVER_ANONYMOUS=none
+    say "DOCRAG_API_KEY is set: reads need a key (DOCRAG_SERVER_ANONYMOUS=read keeps them public)"
+fi
 
 case ${CPU_CORES:-} in
     '' | *[!0-9]*) ;;

@@ -9,7 +9,8 @@
 # as Spaces start it. Checks: 0.0.0.0:7860 from the hf_spaces profile,
 # /ready, a cited answer (plain and streamed), the UI's / (once it exists on
 # the branch), uploads refused without DOCRAG_ADMIN_KEY and accepted with it,
-# an upload kept across a restart, nothing written into the app directory,
+# an upload kept across a restart, DOCRAG_API_KEY closing anonymous reading,
+# nothing written into the app directory,
 # the fallback to $HOME/data without persistent storage. Then the plain-VM
 # recipe: the systemd unit (systemd-analyze verify) and nginx in front of
 # docrag with deploy/nginx/docrag.conf, an SSE answer streamed through it
@@ -352,7 +353,7 @@ hwm_kb=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status")
 n_q=$(wc -l <"$T/times")
 p50=$(sort -n "$T/times" | awk '{ t[NR] = $1 } END { printf "%.1f", 1000 * t[int((NR + 1) / 2)] }')
 p_max=$(sort -n "$T/times" | awk 'END { printf "%.1f", 1000 * $1 }')
-cpu=$(lscpu 2>/dev/null | sed -n 's/^Model name:[[:space:]]*//p' | head -1)
+cpu=$(lscpu 2>/dev/null | awk -F: '{ gsub(/^[ \t]+/, "", $2) } $1 == "Model name" { n = $2 } $1 == "CPU family" { f = $2 } $1 == "Model" { m = $2 } END { print n " (family " f ", model " m ")" }')
 echo "# measure: $n_q questions over the samples through POST /v1/ask (extractive): p50 ${p50} ms, max ${p_max} ms; server VmRSS $((rss_kb / 1024)) MiB (peak VmHWM $((hwm_kb / 1024)) MiB); CPU: ${cpu:-unknown}, $(nproc) online"
 check "measured $n_q questions" test "$n_q" -ge 15
 stop_space
@@ -393,7 +394,24 @@ post_json /v1/search '{"query":"zanzibarite calibration constant","k":3}' >/dev/
 check "after the restart: the upload is still searchable" jq_py "$T/body" 'o["results"] and o["results"][0]["doc"].endswith("/upload.md")'
 stop_space
 
-# ---- 6. no persistent storage ---------------------------------------------------
+# ---- 6. DOCRAG_API_KEY (a Space secret) makes reading private -------------------
+read_key_space=deploy-read-key-0123456789abcdef
+start_space "$T/serve5.log" DOCRAG_API_KEY=$read_key_space
+check "docrag serve is listening (DOCRAG_API_KEY)" test -n "$url"
+[ -n "$url" ] || finish
+check "entrypoint: says reads need a key" grep -q "DOCRAG_API_KEY is set: reads need a key" "$T/serve5.log"
+check "with DOCRAG_API_KEY: POST /v1/ask without a key is 401" \
+    test "$(post_json /v1/ask '{"question":"What is RV32I?"}')" = 401
+check "with DOCRAG_API_KEY: POST /v1/ask with it is 200" \
+    test "$(post_json /v1/ask '{"question":"What is RV32I?"}' -H "X-API-Key: $read_key_space")" = 200
+check "with DOCRAG_API_KEY: /ready stays open (health checks)" test "$(get /ready | cut -d' ' -f1)" = 200
+stop_space
+start_space "$T/serve6.log" DOCRAG_API_KEY=$read_key_space DOCRAG_SERVER_ANONYMOUS=read
+check "with DOCRAG_API_KEY and DOCRAG_SERVER_ANONYMOUS=read: reading stays public" \
+    test "$(post_json /v1/ask '{"question":"What is RV32I?"}')" = 200
+stop_space
+
+# ---- 7. no persistent storage ---------------------------------------------------
 data_saved=$data
 data=$T/no-such-volume
 start_space "$T/serve4.log"
@@ -422,7 +440,7 @@ for log in "$T"/serve[0-9].log; do
     check "no error in $(basename "$log")" not grep -qi 'error' "$log"
 done
 
-# ---- 7. a plain VM: the systemd unit ---------------------------------------------
+# ---- 8. a plain VM: the systemd unit ---------------------------------------------
 unit=$DOCRAG_SRC/deploy/systemd/docrag.service
 for opt in 'User=docrag' 'NoNewPrivileges=yes' 'ProtectSystem=strict' 'ReadWritePaths=/var/lib/docrag' \
            'Restart=on-failure' 'EnvironmentFile=/etc/docrag/docrag.env'; do
@@ -440,7 +458,7 @@ check "docrag.service: ExecStartPre refuses to start without DOCRAG_ADMIN_KEY" \
     bash -c '! env -u DOCRAG_ADMIN_KEY sh -c "$1" 2>/dev/null' _ "$guard"
 check "docrag.service: ExecStartPre passes with DOCRAG_ADMIN_KEY" env DOCRAG_ADMIN_KEY=x sh -c "$guard"
 
-# ---- 8. nginx in front, one SSE answer through it ---------------------------------
+# ---- 9. nginx in front, one SSE answer through it ---------------------------------
 if ! command -v nginx >/dev/null 2>&1 && [ -x /usr/sbin/nginx ]; then PATH=$PATH:/usr/sbin; fi
 if ! command -v nginx >/dev/null 2>&1; then
     fail "nginx is missing: run scripts/install-deps.sh (nginx-light)"
