@@ -303,9 +303,11 @@ check "POST /v1/ask: an extractive answer (no HF_TOKEN) with [n] markers" \
 check "POST /v1/ask: citations with document and page" \
     jq_py "$T/ask.json" 'len(o["citations"]) >= 1 and all(c["doc"] and c["page_start"] >= 1 for c in o["citations"])'
 curl -sN -H 'Content-Type: application/json' "$base/v1/ask" \
-    -d '{"question":"What does the mcause register hold?","stream":true}' >"$T/stream.txt"
+    -d '{"question":"How is NOP encoded?","stream":true}' >"$T/stream.txt"
 check "POST /v1/ask stream: sources, then deltas, then done" \
     py -c 'import sys; ev=[l[7:].strip() for l in open(sys.argv[1]) if l.startswith("event: ")]; sys.exit(0 if ev and ev[0]=="sources" and ev[-1]=="done" and "delta" in ev else 1)' "$T/stream.txt"
+check "POST /v1/ask stream: done holds a cited answer (not a refusal)" \
+    py -c 'import json,sys; d=[l[6:] for l in open(sys.argv[1]) if l.startswith("data: ")][-1]; o=json.loads(d); sys.exit(0 if not o["refused"] and o["citations"] else 1)' "$T/stream.txt"
 
 # The samples are served from the read-only app directory the index names.
 get /v1/documents >/dev/null
@@ -468,7 +470,9 @@ free_port() { py -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); 
 
 # The LLM: the mock of the HF router, its stream stalling 1.5 s after the first token.
 token=hf_DeployNginxMockToken42
-py "$DOCRAG_SRC/tests/support/mock_api.py" --port-file "$T/mock.port" --token "$token" >/dev/null 2>&1 &
+# (Programs are started with & directly, never through a shell function:
+# that would fork a subshell, and $! -- what cleanup kills -- would be it.)
+/usr/bin/python3 "$DOCRAG_SRC/tests/support/mock_api.py" --port-file "$T/mock.port" --token "$token" >/dev/null 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do [ -s "$T/mock.port" ] && break; sleep 0.05; done
 mock=http://127.0.0.1:$(cat "$T/mock.port")
@@ -534,7 +538,11 @@ EOF
 nginx_cmd=(nginx -p "$ngx/" -c "$ngx/nginx.conf" -e "$ngx/error.log")
 check "nginx -t accepts deploy/nginx/docrag.conf" as_user "${nginx_cmd[@]}" -t -q
 start_nginx() {
-    as_user "${nginx_cmd[@]}" -g 'daemon off;' 2>>"$ngx/error.log" &
+    if [ "$(id -u)" = 0 ]; then
+        setpriv --reuid="$uid" --regid="$uid" --clear-groups -- "${nginx_cmd[@]}" -g 'daemon off;' 2>>"$ngx/error.log" &
+    else
+        "${nginx_cmd[@]}" -g 'daemon off;' 2>>"$ngx/error.log" &
+    fi
     nginx_pid=$!
     pids+=("$nginx_pid")
     for _ in $(seq 1 100); do
@@ -606,4 +614,9 @@ check "docrag.conf: proxy_read_timeout set" grep -q 'proxy_read_timeout' "$DOCRA
 kill "$vm_pid" 2>/dev/null || true
 wait "$vm_pid" 2>/dev/null || true
 check "no token in the VM server's log" not grep -q "$token" "$T/vm.log"
+for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+sleep 0.2
+check "no process this test started is left running" not pgrep -f "$T/" >/dev/null
+pgrep -af "$T/" || true
 finish
