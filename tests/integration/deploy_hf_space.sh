@@ -180,6 +180,16 @@ else
     echo "# not root: running as UID $uid, not 1000, and the app directory stays owned by it (read-only by mode only)"
     as_user() { "$@"; }
 fi
+if ! as_user test -x "$T"; then
+    # A parent of the build tree is closed to other users: work under /tmp.
+    echo "# UID $uid cannot reach $T: using a folder under /tmp instead"
+    old_T=$T
+    T=$(mktemp -d /tmp/deploy_hf_space-XXXXXX)
+    chmod 755 "$T"
+    mv "$old_T"/* "$T"/
+    rm -rf "$old_T"
+    prefix=$T/opt/docrag home=$T/home/user app=$T/home/user/app
+fi
 check "UID $uid can reach the test folder" as_user test -x "$T"
 
 # The environment of a Space: env -i, then what Spaces set. No HF_TOKEN.
