@@ -13,7 +13,7 @@ core="build-essential cmake pkg-config git python3 ca-certificates
  libmd4c-dev libxml2-dev libjansson-dev libcyaml-dev libyaml-dev
  libcurl4-openssl-dev libssl-dev libevent-dev libdnnl-dev libcmocka-dev
  clang libclang-rt-14-dev python3-numpy prometheus curl iproute2
- libjs-chart.js chromium"
+ libjs-chart.js chromium nginx-light"
 # prometheus: for its promtool, which checks the /metrics exposition
 # (tests/integration/metrics_promtool.sh); the server it also ships is
 # not used. curl and iproute2 (ss): the HTTP tests talk to docrag serve and
@@ -22,6 +22,8 @@ core="build-essential cmake pkg-config git python3 ca-certificates
 # (docs/ui.md); the build fails without it. chromium: the browser the UI's
 # tests drive (tests/integration/serve_ui.sh, puppeteer-core in
 # tests/browser, which never downloads one); big, but the suite needs it.
+# nginx-light: tests/integration/deploy_hf_space.sh runs deploy/nginx/docrag.conf
+# (on a loopback port, as an ordinary user) in front of docrag.
 
 # Peers and tools used by bench/ only (Lucene BM25, ONNX graph building,
 # wrk as the HTTP load generator of bench/serve.sh and bench/soak.sh),
