@@ -390,7 +390,7 @@ done
 check "the upload job is done ($status)" test "$status" = "done"
 [ "$status" = "done" ] || { curl -s "$base/v1/jobs/$job"; echo; grep -v '"log":"access"' "$T/serve2.log"; }
 post_json /v1/search '{"query":"zanzibarite calibration constant","k":3}' >/dev/null
-check "the uploaded document is searchable" jq_py "$T/body" 'o["results"] and o["results"][0]["doc"].endswith("/upload.md")'
+check "the uploaded document is searchable" jq_py "$T/body" 'o["results"] and o["results"][0]["doc"].split("/")[-1] == "upload.md"'
 check "the uploaded file is kept under the data directory" \
     bash -c 'find "$1" -name upload.md -path "*docrag.db.files*" | grep -q .' _ "$data"
 stop_space
@@ -403,7 +403,7 @@ check "entrypoint: kept the index after the restart" grep -q "keeping the index 
 get /ready >/dev/null
 check "after the restart: $((n_samples + 1)) documents" jq_py "$T/body" "o['collections']['docrag']['documents'] == $n_samples + 1"
 post_json /v1/search '{"query":"zanzibarite calibration constant","k":3}' >/dev/null
-check "after the restart: the upload is still searchable" jq_py "$T/body" 'o["results"] and o["results"][0]["doc"].endswith("/upload.md")'
+check "after the restart: the upload is still searchable" jq_py "$T/body" 'o["results"] and o["results"][0]["doc"].split("/")[-1] == "upload.md"'
 stop_space
 
 # ---- 6. DOCRAG_API_KEY (a Space secret) makes reading private -------------------
