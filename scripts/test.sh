@@ -30,15 +30,20 @@ n_asan=$(count)
 # loader and ingest thread; the engine shared by sessions), and only what
 # those tests need is built: the docrag binary and the unit tests' own
 # executables. halt_on_error=1 (CMake's test environment) makes any report
-# fail its test; third-party suppressions are in .ci/tsan.supp.
+# fail its test; third-party suppressions are in .ci/tsan.supp. Models run
+# on one thread: TSan cannot see libgomp's barriers (.ci/tsan.supp says
+# more).
 tsan_tests='^(integration/serve_|unit/api/)'
 echo "== build and test (ThreadSanitizer: $tsan_tests)"
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDOCRAG_TSAN=ON >/dev/null
-tsan_targets=$(cd build-tsan && ctest -N -V -R "$tsan_tests" |
-    sed -n 's|.*Test command: \(/[^ ]*\).*|\1|p' | grep -v '/bash$' | xargs -rn1 basename)
+# the executables of the unit tests selected, as CTestTestfile.cmake names
+# them (known before they are built)
+tsan_targets=$(sed -n 's|^add_test(\[=\[\([^]]*\)\]=\] "[^"]*/\([^/"]*\)".*|\1 \2|p' \
+    build-tsan/CTestTestfile.cmake | grep -E "$tsan_tests" | grep -v '^integration/' | cut -d' ' -f2)
 # shellcheck disable=SC2086
 cmake --build build-tsan -j"$jobs" --target docrag $tsan_targets >/dev/null
-(cd build-tsan && ctest --output-on-failure -j"$jobs" -R "$tsan_tests") | tee "$log"
+(cd build-tsan && DOCRAG_THREADS=1 OMP_NUM_THREADS=1 \
+    ctest --output-on-failure -j"$jobs" -R "$tsan_tests") | tee "$log"
 n_tsan=$(count)
 
 echo "== fuzz smoke (libFuzzer: ${FUZZ_RUNS:=5000} inputs per target from a fixed seed)"
