@@ -278,9 +278,12 @@ alive
 # the second collection is a new index whose creation waits for a writer's
 # lock (held 3 s by Python), so the loader is still loading it
 rm -f z.db
-py -c 'import sqlite3, time, sys
+# (python3 itself in the background, not the py function: $! must be its
+# pid, and no child may keep CTest's output pipe open)
+/usr/bin/python3 -c 'import sqlite3, time, sys
 c = sqlite3.connect("z.db", isolation_level=None); c.execute("PRAGMA journal_mode=WAL")
-c.execute("BEGIN EXCLUSIVE"); open("z.locked", "w").close(); time.sleep(3); c.execute("COMMIT")' &
+c.execute("BEGIN EXCLUSIVE"); open("z.locked", "w").close(); time.sleep(3); c.execute("COMMIT")' \
+    >/dev/null 2>&1 &
 locker=$!
 BG_PIDS="$BG_PIDS $locker"
 for _ in $(seq 100); do [ -e z.locked ] && break; sleep 0.05; done
@@ -309,10 +312,10 @@ check "loading server stops with 0" test "$rc" -eq 0
 alive
 # ---- a public address needs a key ------------------------------------------------
 # hold a port on 0.0.0.0: had the server tried to bind it, it would say so
-py -c 'import socket, time, sys
+/usr/bin/python3 -c 'import socket, time, sys
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("0.0.0.0", 0)); s.listen(1); open(sys.argv[1], "w").write(str(s.getsockname()[1]))
-time.sleep(30)' held.port &
+time.sleep(60)' held.port >/dev/null 2>&1 &
 holder=$!
 BG_PIDS="$BG_PIDS $holder"
 for _ in $(seq 100); do [ -s held.port ] && break; sleep 0.05; done

@@ -37,7 +37,7 @@ trap srv_cleanup EXIT
 
 start_mock() {
     rm -f "$T/mock.port"
-    py "$DOCRAG_SRC/tests/support/mock_api.py" --port-file "$T/mock.port" "$@" \
+    /usr/bin/python3 "$DOCRAG_SRC/tests/support/mock_api.py" --port-file "$T/mock.port" "$@" \
         >/dev/null 2>"$T/mock.err" &
     MOCK_PID=$!
     for _ in $(seq 200); do [ -s "$T/mock.port" ] && break; sleep 0.05; done
