@@ -276,6 +276,7 @@ static fz_irect page_pixels(const char *path, int page_no, double scale)
     fz_irect r = {0, 0, 0, 0};
     fz_var(doc);
     fz_var(page);
+    fz_var(r);   /* set in fz_try, read after it (-Wclobbered under TSan) */
     fz_set_warning_callback(ctx, quiet, NULL);
     fz_try(ctx) {
         fz_register_document_handlers(ctx);
