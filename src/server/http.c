@@ -61,10 +61,23 @@ static void loop_release(srv_req *r)
     srv_req_release(r);
 }
 
+/* The request stops counting as in flight once its reply is fully written
+ * (on_complete) or its client has gone (on_close) -- not when the reply is
+ * queued: a shutdown waits for in_flight to reach 0 before it closes the
+ * connections, and a reply still in the output buffer would be lost. */
+static void flight_done(srv_req *r)
+{
+    if (!r->flight_done) {
+        r->flight_done = 1;
+        atomic_fetch_sub(&r->s->in_flight, 1);
+    }
+}
+
 static void on_complete(struct evhttp_request *ev, void *arg)
 {
     srv_req *r = arg;
     (void)ev;
+    flight_done(r);
     if (!r->loop_done) {
         r->loop_done = 1;
         srv_access_log(r);
@@ -85,8 +98,8 @@ static void on_close(struct evhttp_connection *conn, void *arg)
         if (!r->status)
             r->status = 499;   /* nginx's "client closed request" */
         srv_access_log(r);
-        atomic_fetch_sub(&r->s->in_flight, 1);
     }
+    flight_done(r);
     if (r->streaming)
         atomic_fetch_sub(&r->s->streams_open, 1);
     r->streaming = 0;
@@ -307,9 +320,8 @@ static void perform(srv *s, struct srv_op *op)
         r->status = op->status;
         r->bytes_out += op->n_body;
         r->loop_done = 1;
-        atomic_fetch_sub(&s->in_flight, 1);
         srv_access_log(r);
-        evhttp_send_reply(r->ev, op->status, NULL, b);
+        evhttp_send_reply(r->ev, op->status, NULL, b);   /* on_complete follows */
         if (b)
             evbuffer_free(b);
         break;
@@ -350,7 +362,6 @@ static void perform(srv *s, struct srv_op *op)
             r->ping = NULL;
         }
         r->loop_done = 1;
-        atomic_fetch_sub(&s->in_flight, 1);
         srv_access_log(r);
         evhttp_send_reply_end(r->ev);   /* on_complete follows */
         break;

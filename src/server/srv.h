@@ -134,6 +134,7 @@ struct srv_req {
     struct evhttp_request *ev;   /* loop thread only; NULL once closed */
     struct event *ping;          /* SSE keep-alive timer (loop only) */
     int loop_done;               /* loop thread: reply finished */
+    int flight_done;             /* loop thread: no longer in s->in_flight */
 };
 
 /* ---- replies (any thread) --------------------------------------------------- */
