@@ -16,15 +16,14 @@ static const char usage[] =
 int cmd_mcp(int argc, char **argv)
 {
     docrag_server_opts o;
+    cli_common common;
     docrag_error err;
-    const char *dbs[1], *sets[64];
-    size_t n_dbs = 0, n_sets = 0;
+    const char *dbs[1];
 
-    docrag_server_opts_init(&o);
+    if (cli_common_parse(&common, &argc, argv))
+        return 2;
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             printf("usage: %s\n\n"
                    "Serve the index to one MCP client over stdio: newline-delimited\n"
                    "JSON-RPC on stdin and stdout (tools search, ask, get_page), logs on\n"
@@ -37,45 +36,17 @@ int cmd_mcp(int argc, char **argv)
                    usage);
             return 0;
         }
-        if (!strcmp(a, "-q")) {
-            o.engine.quiet = 1;
-            continue;
-        }
-        if (!strcmp(a, "-v")) {
-            o.engine.verbose = 1;
-            continue;
-        }
-        if (!v) {
-            fprintf(stderr, "docrag: unknown option or missing value: %s\nusage: %s\n", a,
-                    usage);
-            return 2;
-        }
-        if (!strcmp(a, "--db")) {
-            if (n_dbs) {
-                fprintf(stderr, "docrag: mcp serves one --db\n");
-                return 2;
-            }
-            dbs[n_dbs++] = v;
-        } else if (!strcmp(a, "--config")) {
-            o.engine.config_path = v;
-        } else if (!strcmp(a, "--profile")) {
-            o.engine.profile = v;
-        } else if (!strcmp(a, "--set")) {
-            if (n_sets == sizeof sets / sizeof sets[0]) {
-                fprintf(stderr, "docrag: at most 64 --set\n");
-                return 2;
-            }
-            sets[n_sets++] = v;
-        } else {
-            fprintf(stderr, "docrag: unknown option %s\nusage: %s\n", a, usage);
-            return 2;
-        }
-        i++;
+        fprintf(stderr, "docrag: unknown option or argument: %s\nusage: %s\n", argv[i], usage);
+        return 2;
     }
-    o.dbs = dbs;
-    o.n_dbs = n_dbs;
-    o.engine.sets = sets;
-    o.engine.n_sets = n_sets;
+    docrag_server_opts_init(&o);
+    o.engine = common.engine;   /* --config, --profile, --set, -q, -v */
+    o.engine.db_path = NULL;
+    if (common.engine.db_path) {
+        dbs[0] = common.engine.db_path;
+        o.dbs = dbs;
+        o.n_dbs = 1;
+    }
     if (docrag_mcp_stdio(&o, stdin, stdout, &err) != 0) {
         fprintf(stderr, "docrag: mcp: %s\n", err.msg);
         return 1;

@@ -27,11 +27,35 @@ static int parse_int(const char *flag, const char *v, int lo, int hi, int *out)
 int cmd_serve(int argc, char **argv)
 {
     docrag_server_opts o;
+    cli_common common;
     docrag_error err;
-    const char *dbs[16], *sets[64];
-    size_t n_dbs = 0, n_sets = 0;
+    const char *dbs[16];
+    size_t n_dbs = 0;
+    int out = 1;
 
+    /* --db is repeatable here (one collection each): taken out before the
+     * common flags (--config, --profile, --set, -q, -v) are */
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--db")) {
+            argv[out++] = argv[i];
+            continue;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "docrag: --db needs a value\nusage: %s\n", usage);
+            return 2;
+        }
+        if (n_dbs == sizeof dbs / sizeof dbs[0]) {
+            fprintf(stderr, "docrag: at most 16 --db\n");
+            return 2;
+        }
+        dbs[n_dbs++] = argv[++i];
+    }
+    argc = out;
+    argv[argc] = NULL;
+    if (cli_common_parse(&common, &argc, argv))
+        return 2;
     docrag_server_opts_init(&o);
+    o.engine = common.engine;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -47,14 +71,6 @@ int cmd_serve(int argc, char **argv)
                    "\nexample: docrag serve --db docs=docrag.db --port 0\n", usage);
             return 0;
         }
-        if (!strcmp(a, "-q")) {
-            o.engine.quiet = 1;
-            continue;
-        }
-        if (!strcmp(a, "-v")) {
-            o.engine.verbose = 1;
-            continue;
-        }
         if (!v) {
             fprintf(stderr, "docrag: unknown option or missing value: %s\nusage: %s\n", a,
                     usage);
@@ -68,35 +84,14 @@ int cmd_serve(int argc, char **argv)
         } else if (!strcmp(a, "--workers")) {
             if (parse_int("--workers", v, 1, 256, &o.workers))
                 return 2;
-        } else if (!strcmp(a, "--db")) {
-            if (n_dbs == sizeof dbs / sizeof dbs[0]) {
-                fprintf(stderr, "docrag: at most 16 --db\n");
-                return 2;
-            }
-            dbs[n_dbs++] = v;
-        } else if (!strcmp(a, "--config"))
-            o.engine.config_path = v;
-        else if (!strcmp(a, "--profile"))
-            o.engine.profile = v;
-        else if (!strcmp(a, "--set")) {
-            if (n_sets == sizeof sets / sizeof sets[0]) {
-                fprintf(stderr, "docrag: at most 64 --set\n");
-                return 2;
-            }
-            sets[n_sets++] = v;
         } else {
             fprintf(stderr, "docrag: unknown option %s\nusage: %s\n", a, usage);
             return 2;
         }
         i++;
     }
-    if (!n_dbs && getenv("DOCRAG_DB") == NULL) {
-        /* the configured database (server.collections or db:) */
-    }
     o.dbs = dbs;
     o.n_dbs = n_dbs;
-    o.engine.sets = sets;
-    o.engine.n_sets = n_sets;
     if (docrag_server_run(&o, &err) != 0) {
         fprintf(stderr, "docrag: serve: %s\n", err.msg);
         return 1;
