@@ -163,6 +163,9 @@ size_t rag_histogram_n_series(const rag_histogram *h);
  * shortest form that reads back exactly; NaN, +Inf, -Inf as such.
  * RAG_ENOMEM / RAG_ELIMIT (out->max_len) leave out as it was. */
 int rag_metrics_render(rag_metrics *m, rag_buf *out, rag_err *err);
+/* Append a label value escaped as rag_metrics_render escapes them (\\, \",
+ * \n), for families a caller writes itself. RAG_ENOMEM / RAG_ELIMIT. */
+int rag_metrics_escape_label(rag_buf *out, const char *value);
 
 /* ---- ready-made families (metrics_proc.c) ------------------------------- */
 

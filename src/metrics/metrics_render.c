@@ -45,6 +45,7 @@ static void fmt_double(char out[40], double v)
 
 static int put_escaped(rag_buf *b, const char *s, int quote)
 {
+    /* (the exposition format's escaping: \\ and \n, and \" in label values) */
     const char *run = s;
     int rc = RAG_OK;
 
@@ -234,4 +235,9 @@ int rag_metrics_render(rag_metrics *m, rag_buf *out, rag_err *err)
     /* An empty registry is an empty (valid) exposition; out->data is set. */
     rc = rag_buf_append(out, "", 0);
     return rc < 0 ? rag_fail(err, rc, "metrics: out of memory rendering") : RAG_OK;
+}
+
+int rag_metrics_escape_label(rag_buf *out, const char *value)
+{
+    return put_escaped(out, value, 1);
 }

@@ -193,19 +193,6 @@ void srv_count(srv *s, const char *event, const char *reason, double v)
 
 /* ---- what belongs to the engines, from their JSON --------------------------- */
 
-/* Label values: \ " and newline escaped. */
-static void put_label(rag_buf *b, const char *v)
-{
-    for (; *v; v++) {
-        if (*v == '\\' || *v == '"')
-            rag_buf_putc(b, '\\');
-        if (*v == '\n') {
-            rag_buf_puts(b, "\\n");
-            continue;
-        }
-        rag_buf_putc(b, *v);
-    }
-}
 
 /* One family per collection and back-end from the usage JSON: the value at
  * backends.NAME[.sub].key. */
@@ -219,9 +206,9 @@ static void put_backend(rag_buf *b, srv *s, json_t *const *per, const char *metr
         json_object_foreach(json_object_get(per[c], "backends"), name, be) {
             json_t *o = sub ? json_object_get(be, sub) : be;
             rag_buf_printf(b, "%s{collection=\"", metric);
-            put_label(b, s->info.colls[c].name);
+            rag_metrics_escape_label(b, s->info.colls[c].name);
             rag_buf_puts(b, "\",backend=\"");
-            put_label(b, name);
+            rag_metrics_escape_label(b, name);
             rag_buf_printf(b, "\"} %.17g\n", json_number_value(json_object_get(o, key)));
         }
     }
@@ -251,7 +238,7 @@ static void put_cache(rag_buf *b, srv *s)
                        k ? "hits" : "lookups", keys[k]);
         for (size_t c = 0; c < s->info.n_colls; c++) {
             rag_buf_printf(b, "docrag_%s_total{collection=\"", keys[k]);
-            put_label(b, s->info.colls[c].name);
+            rag_metrics_escape_label(b, s->info.colls[c].name);
             rag_buf_printf(b, "\"} %lld\n",
                            (long long)json_integer_value(json_object_get(per[c], keys[k])));
         }
@@ -274,7 +261,7 @@ static void put_engines(rag_buf *b, srv *s)
                           "# TYPE docrag_index_%s gauge\n", counts[k], counts[k], counts[k]);
         json_object_foreach(json_object_get(rj, "collections"), name, c) {
             rag_buf_printf(b, "docrag_index_%s{collection=\"", counts[k]);
-            put_label(b, name);
+            rag_metrics_escape_label(b, name);
             rag_buf_printf(b, "\"} %lld\n",
                            (long long)json_integer_value(json_object_get(c, counts[k])));
         }
@@ -288,9 +275,9 @@ static void put_engines(rag_buf *b, srv *s)
             json_object_foreach(json_object_get(c, "breakers"), be, st) {
                 const char *v = json_string_value(st);
                 rag_buf_printf(b, "docrag_backend_breaker_open{collection=\"");
-                put_label(b, name);
+                rag_metrics_escape_label(b, name);
                 rag_buf_puts(b, "\",backend=\"");
-                put_label(b, be);
+                rag_metrics_escape_label(b, be);
                 rag_buf_printf(b, "\"} %s\n", v && !strcmp(v, "open") ? "1"
                                              : v && !strcmp(v, "half-open") ? "0.5" : "0");
             }
