@@ -306,7 +306,7 @@ static void config(srv_req *r)
 static void metrics(srv_req *r)
 {
     rag_buf b = RAG_BUF_INIT;
-    srv_metrics_text(r->s, &b);
+    srv_metrics_text(r, &b);
     if (!b.data) {
         srv_reply_error(r, 500, "server_error", "out of memory");
         return;

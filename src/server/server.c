@@ -95,22 +95,30 @@ srv_coll *srv_collection(srv_req *r, const char *name)
 
 static _Thread_local srv_worker *tl_worker;
 
-docrag_session *srv_session(srv_req *r, srv_coll *coll)
+docrag_session *srv_session_quiet(srv_req *r, srv_coll *coll)
 {
     size_t i = (size_t)(coll - r->s->info.colls);
     docrag_error err;
-    if (!tl_worker) {
-        srv_reply_error(r, 500, "server_error", "internal error (request id %s)", r->id);
-        return NULL;
-    }
+    if (!tl_worker)
+        return NULL;   /* not a worker thread: a programming error */
     if (!tl_worker->sessions[i] &&
         docrag_session_open(&tl_worker->sessions[i], coll->engine, &err) != 0) {
         rag_log(RAG_LOG_ERROR, "collection %s: %s", coll->name, err.msg);
-        srv_reply_error_retry(r, 503, "unavailable", 5, "the index cannot be opened");
         return NULL;
     }
     r->session = tl_worker->sessions[i];
     return r->session;
+}
+
+docrag_session *srv_session(srv_req *r, srv_coll *coll)
+{
+    if (srv_session_quiet(r, coll))
+        return r->session;
+    if (!tl_worker)
+        srv_reply_error(r, 500, "server_error", "internal error (request id %s)", r->id);
+    else
+        srv_reply_error_retry(r, 503, "unavailable", 5, "the index cannot be opened");
+    return NULL;
 }
 
 int64_t srv_param_id(srv_req *r, size_t i, const char *what)

@@ -184,6 +184,8 @@ const char *srv_query(srv_req *r, const char *key);
 srv_coll *srv_collection(srv_req *r, const char *name);
 /* The worker's session for coll (opens it on first use); NULL + 500/503. */
 docrag_session *srv_session(srv_req *r, srv_coll *coll);
+/* The same without answering on failure (logged only). */
+docrag_session *srv_session_quiet(srv_req *r, srv_coll *coll);
 /* Strict decimal id > 0 from a path parameter; 0 on error (400 answered). */
 int64_t srv_param_id(srv_req *r, size_t i, const char *what);
 /* A result of the engine (search, ask, sources, chunk) as clients see it:
@@ -226,8 +228,9 @@ struct srv_jobs *srv_get_jobs(srv *s);
  * (docrag_events_total{event,reason}). */
 void srv_observe_stage(srv_req *r, const char *stage, double ms);
 void srv_count(srv *s, const char *event, const char *reason, double v);
-/* Prometheus text of every metric. */
-int srv_metrics_text(srv *s, rag_buf *out);
+/* Prometheus text of every metric (r: the worker request asking, whose
+ * sessions read the collections' stats). */
+int srv_metrics_text(srv_req *r, rag_buf *out);
 /* The analytics time series since unix second `since` (0 = all kept):
  * {"interval_s","points":[{"t","requests","errors","refusals","p50_ms",
  * "p95_ms","stages":{NAME:{"sum_ms","count"}}}]}. */

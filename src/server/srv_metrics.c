@@ -216,21 +216,19 @@ static void put_backend(rag_buf *b, srv *s, json_t *const *per, const char *metr
 
 /* The embedding cache of each collection: lookups and hits made by the
  * embedding passes (the stats' cumulative counters). */
-static void put_cache(rag_buf *b, srv *s)
+static void put_cache(rag_buf *b, srv_req *r)
 {
     static const char *const keys[] = {"embed_cache_lookups", "embed_cache_hits"};
+    srv *s = r->s;
     json_t *per[SRV_MAX_COLLS] = {0};
-    docrag_session *sess = NULL;
     for (size_t c = 0; c < s->info.n_colls; c++) {
         docrag_error err;
         char *text = NULL;
-        if (s->info.colls[c].engine &&
-            docrag_session_open(&sess, s->info.colls[c].engine, &err) == 0 &&
-            docrag_stats(sess, &text, &err) == 0)
+        /* the worker's own session of the collection (no open per scrape) */
+        if (s->info.colls[c].engine && srv_session_quiet(r, &s->info.colls[c]) &&
+            docrag_stats(r->session, &text, &err) == 0)
             per[c] = json_loads(text, 0, NULL);
         docrag_free(text);
-        docrag_session_close(sess);
-        sess = NULL;
     }
     for (size_t k = 0; k < 2; k++) {
         rag_buf_printf(b, "# HELP docrag_%s_total embedding-cache %s of the embedding passes\n"
@@ -247,8 +245,9 @@ static void put_cache(rag_buf *b, srv *s)
         json_decref(per[c]);
 }
 
-static void put_engines(rag_buf *b, srv *s)
+static void put_engines(rag_buf *b, srv_req *r)
 {
+    srv *s = r->s;
     static const char *const counts[] = {"documents", "chunks", "vectors"};
     json_t *per[SRV_MAX_COLLS] = {0};
     char ready[4096];
@@ -284,7 +283,7 @@ static void put_engines(rag_buf *b, srv *s)
         }
     }
     json_decref(rj);
-    put_cache(b, s);
+    put_cache(b, r);
     for (size_t c = 0; c < s->info.n_colls; c++) {
         docrag_error err;
         char *text = NULL;
@@ -313,12 +312,13 @@ static void put_engines(rag_buf *b, srv *s)
         json_decref(per[c]);
 }
 
-int srv_metrics_text(srv *s, rag_buf *b)
+int srv_metrics_text(srv_req *r, rag_buf *b)
 {
+    srv *s = r->s;
     rag_err err = {0};
     if (rag_metrics_render(s->metrics->reg, b, &err) < 0)
         return -1;
-    put_engines(b, s);
+    put_engines(b, r);
     return 0;
 }
 
