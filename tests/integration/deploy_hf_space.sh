@@ -245,7 +245,7 @@ start_space() { # start_space LOG [VAR=VALUE...]: entrypoint.sh as the Space run
     pids+=("$pid")
     url=""
     for _ in $(seq 1 600); do
-        url=$(sed -n 's/^listening on \(http:[^ ]*\)$/\1/p' "$log")
+        url=$(listen_url "$log")
         [ -n "$url" ] && break
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.05
@@ -509,7 +509,7 @@ vm_pid=$!
 pids+=("$vm_pid")
 vm_url=""
 for _ in $(seq 1 600); do
-    vm_url=$(sed -n 's/^listening on \(http:[^ ]*\)$/\1/p' "$T/vm.log")
+    vm_url=$(listen_url "$T/vm.log")
     [ -n "$vm_url" ] && break
     kill -0 "$vm_pid" 2>/dev/null || break
     sleep 0.05

@@ -19,6 +19,13 @@ need_shared() {
     fi
 }
 py() { /usr/bin/python3 "$@"; }
+# listen_url LOG: the URL of docrag serve's "listening on URL" line in LOG,
+# or nothing while there is none yet (LOG may not exist yet: the background
+# shell opens it after the caller's first look).
+listen_url() {
+    [ -f "$1" ] || return 0
+    sed -n 's/^listening on \(http:\/\/[^ ]*\)$/\1/p' "$1"
+}
 # kill9_at DB SQL N CMD...: run CMD in the background, wait (up to 20 s)
 # until DB exists and the count SQL selects is >= N, then kill -9 it; then
 # check that DB passes SQLite's integrity_check.

@@ -61,7 +61,7 @@ start() {
     "$DOCRAG_BIN" serve --port 0 "$@" >"$T/$name.out" 2>"$T/$name.err" &
     pids+=($!)
     for _ in $(seq 1 200); do
-        url=$(sed -n 's/^listening on \(http:\/\/[^ ]*\)$/\1/p' "$T/$name.err")
+        url=$(listen_url "$T/$name.err")
         [ -n "$url" ] && break
         sleep 0.05
     done

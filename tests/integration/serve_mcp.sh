@@ -25,7 +25,7 @@ pid=$!
 trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$T"' EXIT
 url=
 for _ in $(seq 1 600); do
-    url=$(sed -n 's/^listening on \(http:[^ ]*\)$/\1/p' "$T/serve.log")
+    url=$(listen_url "$T/serve.log")
     [ -n "$url" ] && break
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.05

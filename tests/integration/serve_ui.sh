@@ -57,7 +57,7 @@ start_server() {
     pids="$pids $pid"
     url=
     for _ in $(seq 1 600); do
-        url=$(sed -n 's/^listening on \(http:[^ ]*\)$/\1/p' "$log")
+        url=$(listen_url "$log")
         [ -n "$url" ] && break
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.05
