@@ -78,7 +78,9 @@ void rag_alloc_set_hooks(const rag_alloc_hooks *hooks);
 /* glibc malloc settings for a long-running process (the CLI and benches
  * call it first thing; no-op elsewhere): blocks of 1 MB and more come from
  * mmap and go back to the system when freed, instead of glibc raising its
- * threshold and keeping them in the heap. */
+ * threshold and keeping them in the heap; up to 4 MB free at the top of a
+ * heap stay there (glibc would trim past 128 KB once the threshold is set,
+ * and a serving thread would give memory back and fault it in per query). */
 void rag_alloc_tune_process(void);
 
 /* Overflow-checked a*b and a+b: return 0 and set *out, or -1 on overflow. */
