@@ -158,14 +158,18 @@ static void strip_doc_paths(json_t *v, int depth)
     }
 }
 
-char *srv_public_json(const char *json)
+char *srv_public_dump(json_t *o)
 {
-    json_t *o = json_loads(json, 0, NULL);
-    char *out;
     if (!o)
         return NULL;
     strip_doc_paths(o, 0);
-    out = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
+    return json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
+}
+
+char *srv_public_json(const char *json)
+{
+    json_t *o = json_loads(json, 0, NULL);
+    char *out = srv_public_dump(o);
     json_decref(o);
     return out;
 }
