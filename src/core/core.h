@@ -55,6 +55,11 @@ void rag_log_set(rag_log_fn fn, void *userdata);
 void rag_log_set_level(rag_log_level min_level);
 void rag_log(rag_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Whether rag_log would pass on a message at this level; whether a sink
+ * other than stderr is installed. (docrag serve writes its access log
+ * lines to stderr itself, batched, when both say stderr is where they go.) */
+int rag_log_enabled(rag_log_level level);
+int rag_log_has_sink(void);
 
 /* ---- allocation ------------------------------------------------------- */
 

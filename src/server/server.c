@@ -288,6 +288,13 @@ const char *srv_ready_json(srv *s, char *buf, size_t n)
 
 /* ---- loop events ------------------------------------------------------------ */
 
+static void on_access_flush(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    srv_access_flush(arg);
+}
+
 static void on_wake(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -393,6 +400,11 @@ static void srv_free(srv *s)
         docrag_engine_close(s->info.colls[i].engine);
     srv_auth_destroy(s->auth);
     srv_metrics_destroy(s->metrics);
+    srv_access_flush(s);
+    if (s->access_flush)
+        event_free(s->access_flush);
+    if (s->access_out)
+        evbuffer_free(s->access_out);
     if (s->wake)
         event_free(s->wake);
     if (s->tick)
@@ -553,7 +565,10 @@ int docrag_server_run(const docrag_server_opts *opts, docrag_error *err)
     s->sig_term = evsignal_new(s->base, SIGTERM, on_signal, s);
     s->sig_int = evsignal_new(s->base, SIGINT, on_signal, s);
     s->tick = event_new(s->base, -1, EV_PERSIST, on_tick, s);
-    if (!s->wake || !s->sig_term || !s->sig_int || !s->tick) {
+    s->access_out = evbuffer_new();
+    s->access_flush = event_new(s->base, -1, 0, on_access_flush, s);
+    if (!s->wake || !s->sig_term || !s->sig_int || !s->tick || !s->access_out ||
+        !s->access_flush) {
         snprintf(err->msg, sizeof err->msg, "out of memory");
         rc = err->code = DOCRAG_ENOMEM;
         goto fail;

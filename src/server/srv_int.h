@@ -25,6 +25,8 @@ struct srv {
     struct evhttp *http;
     struct evhttp_bound_socket *sock;
     struct event *wake;          /* ops from workers */
+    struct evbuffer *access_out; /* access log lines not yet on stderr */
+    struct event *access_flush;  /* writes them: once per loop iteration */
     struct event *sig_term, *sig_int, *tick;
     /* worker -> loop operations */
     pthread_mutex_t ops_mu;
@@ -60,6 +62,9 @@ void srv_req_ref(srv_req *r);
 void srv_req_release(srv_req *r);
 void srv_ops_drain(srv *s);          /* loop: perform queued operations */
 void srv_access_log(srv_req *r);
+/* Write the access log lines still buffered (the loop does it once per
+ * iteration; srv_free once more at the end). */
+void srv_access_flush(srv *s);
 
 /* server.c: the cached /ready body into buf */
 const char *srv_ready_json(srv *s, char *buf, size_t n);
