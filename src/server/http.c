@@ -469,6 +469,7 @@ void srv_reply_docrag_error(srv_req *r, const docrag_error *err)
 
 void srv_stream_start(srv_req *r, int status, const char *content_type)
 {
+    srv_worker_streaming(r->s);
     if (op_push(r, op_new(r, OP_START, status, content_type, NULL, 0, NULL)) < 0)
         atomic_store(&r->closed, 1);
 }
