@@ -46,6 +46,10 @@ void rag_index_close(rag_index *ix);
 /* Borrowed connection; valid until close. */
 sqlite3 *rag_index_db(rag_index *ix);
 const char *rag_index_path(const rag_index *ix);
+/* The storage interface of the index (store.h): borrowed, valid until close;
+ * the same thread rules as the index. */
+struct rag_store;
+struct rag_store *rag_index_store(rag_index *ix);
 
 /* ---- documents --------------------------------------------------------- */
 

@@ -9,6 +9,7 @@
 #include "index.h"
 
 #include "bm25_index.h"
+#include "store_sqlite.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -29,6 +30,8 @@ struct rag_index {
     int n_read;            /* nesting depth of rag_index_read_begin */
     rag_analyzer *an;      /* BM25 analysis of chunks and queries */
     bm25_writer *bw;       /* pending postings; NULL when read-only */
+    rag_store *store;      /* the storage interface over db (store_sqlite.c) */
+    int seq_bumped;        /* the open transaction advanced meta change_seq */
 };
 
 static const char schema_sql[] =
@@ -449,6 +452,9 @@ int rag_index_open(rag_index **out, const char *path, unsigned flags, rag_err *e
                           : "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;", err);
     if (rc == RAG_OK)
         rc = check_schema(ix, flags, err);
+    if (rc == RAG_OK)
+        rc = rag_store_sqlite_create(&ix->store, ix, ix->db,
+                                     (flags & RAG_INDEX_READ_ONLY) || ix->immutable, err);
     if (rc < 0) {
         if (err && !strstr(err->msg, ix->path))
             rag_err_prefix(err, "%s", ix->path);
@@ -465,6 +471,8 @@ void rag_index_close(rag_index *ix)
         return;
     if (ix->in_tx)
         rag_index_rollback(ix);
+    if (ix->store)
+        ix->store->ops->close(ix->store);
     sqlite3_close_v2(ix->db);
     bm25_writer_destroy(ix->bw);
     rag_analyzer_destroy(ix->an);
@@ -475,6 +483,23 @@ void rag_index_close(rag_index *ix)
 sqlite3 *rag_index_db(rag_index *ix)
 {
     return ix->db;
+}
+
+int rag_index_sqlite_changed(rag_index *ix, rag_err *err)
+{
+    int rc;
+    if (ix->in_tx && ix->seq_bumped)
+        return RAG_OK;
+    rc = exec(ix, "INSERT INTO meta(key, value) VALUES('change_seq', '1')"
+                  " ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1", err);
+    if (rc == RAG_OK && ix->in_tx)
+        ix->seq_bumped = 1;
+    return rc;
+}
+
+rag_store *rag_index_store(rag_index *ix)
+{
+    return ix->store;
 }
 
 const char *rag_index_path(const rag_index *ix)
@@ -506,8 +531,10 @@ void rag_index_read_end(rag_index *ix)
 int rag_index_begin(rag_index *ix, rag_err *err)
 {
     int rc = exec(ix, "BEGIN IMMEDIATE", err);
-    if (rc == RAG_OK)
+    if (rc == RAG_OK) {
         ix->in_tx = 1;
+        ix->seq_bumped = 0;
+    }
     return rc;
 }
 
@@ -519,8 +546,10 @@ int rag_index_commit(rag_index *ix, rag_err *err)
         return rc;
     }
     rc = exec(ix, "COMMIT", err);
-    if (rc == RAG_OK)
+    if (rc == RAG_OK) {
         ix->in_tx = 0;
+        ix->seq_bumped = 0;
+    }
     return rc;
 }
 
@@ -530,6 +559,7 @@ void rag_index_rollback(rag_index *ix)
     if (ix->bw)
         bm25_discard(ix->bw);
     ix->in_tx = 0;
+    ix->seq_bumped = 0;
 }
 
 int rag_index_optimize(rag_index *ix, rag_err *err)
@@ -698,6 +728,8 @@ int rag_index_put_doc(rag_index *ix, const rag_doc_meta *meta, const rag_doc *do
         rc = delete_doc_rows(ix, old, err);
     if (rc == RAG_OK)
         rc = insert_rows(ix, meta, doc, chunks, err);
+    if (rc == RAG_OK)
+        rc = rag_index_sqlite_changed(ix, err);
     if (own_tx) {
         if (rc == RAG_OK)
             rc = rag_index_commit(ix, err);
@@ -736,6 +768,8 @@ int rag_index_remove_doc(rag_index *ix, const char *path, rag_err *err)
     rc = id < 0 ? db_fail(ix, err, "lookup") : RAG_OK;
     if (rc == RAG_OK && id > 0)
         rc = delete_doc_rows(ix, id, err);
+    if (rc == RAG_OK && id > 0)
+        rc = rag_index_sqlite_changed(ix, err);
     if (own_tx) {
         if (rc == RAG_OK)
             rc = rag_index_commit(ix, err);
