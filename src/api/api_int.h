@@ -53,7 +53,7 @@ struct docrag_engine {
     pthread_mutex_t write_mu;   /* one writer at a time */
     pthread_mutex_t refresh_mu; /* one refresh at a time */
     _Atomic uint64_t generation;/* +1 per change seen (docrag_engine_generation) */
-    int64_t data_version;       /* `watch`'s PRAGMA data_version at the last
+    int64_t data_version;       /* `watch`'s change_seq (store.h) at the last
                                    refresh (under refresh_mu) */
 };
 

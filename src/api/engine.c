@@ -5,9 +5,10 @@
  * less, for a front end that needs less (docrag_engine_opts.scope: the
  * configuration alone, the index without models, the models without an
  * index; single_mode: a retriever for the one configured search mode).
- * Refreshing asks SQLite whether the file changed (PRAGMA data_version on
- * a connection that never writes, so any commit elsewhere moves it) and
- * only then reloads the vectors, so calling it often is cheap.
+ * Refreshing asks the store whether the index changed (its change_seq,
+ * store.h: every committed change of documents, chunks, vectors or the
+ * graph advances it, whichever process made it) and only then reloads the
+ * vectors, so calling it often is cheap.
  */
 #include "api_int.h"
 #include "render.h"
@@ -70,15 +71,13 @@ void docrag_engine_opts_init(docrag_engine_opts *o)
     memset(o, 0, sizeof *o);
 }
 
+/* The store's change sequence; -1 when it cannot be read. */
 static int64_t data_version(rag_index *ix)
 {
-    sqlite3_stmt *st = NULL;
+    rag_store *st = rag_index_store(ix);
     int64_t v = -1;
-    if (sqlite3_prepare_v2(rag_index_db(ix), "PRAGMA data_version", -1, &st, NULL) ==
-            SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    if (st->ops->change_seq(st, &v, NULL) < 0)
+        v = -1;
     return v;
 }
 
