@@ -3,7 +3,7 @@
  * that walks files, skips unchanged ones by sha256, replaces changed ones
  * in one transaction and removes vanished ones.
  *
- * Schema (version 1): see index_schema.c. Pages are stored too (doc, page,
+ * Schema (versioned, with numbered migration steps): see index_store.c. Pages are stored too (doc, page,
  * byte range) so citations can name the exact page of a sentence.
  *
  * Thread safety: one rag_index (one SQLite connection) per thread.
@@ -19,7 +19,9 @@
 #include <sqlite3.h>
 #include <stdint.h>
 
-#define RAG_INDEX_SCHEMA_VERSION 1
+/* The schema this docrag writes; a writer upgrades older files in place
+ * (index_store.c, migrations[]), a reader reads versions 1 up to this. */
+#define RAG_INDEX_SCHEMA_VERSION 2
 
 typedef struct rag_index rag_index;
 

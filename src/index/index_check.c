@@ -174,9 +174,11 @@ static void check_schema_objects(checker *c, int have[T_COUNT])
     if (have[T_META]) {
         char v[32];
         int found = rag_index_meta_get(c->ix, "schema_version", v, sizeof v, NULL);
-        if (found <= 0 || strcmp(v, "1") != 0)
-            problem(c, "schema", "meta schema_version is %s%s%s, expected 1",
-                    found > 0 ? "\"" : "", found > 0 ? v : "missing", found > 0 ? "\"" : "");
+        long n = found > 0 ? strtol(v, NULL, 10) : 0;
+        if (found <= 0 || n < 1 || n > RAG_INDEX_SCHEMA_VERSION)
+            problem(c, "schema", "meta schema_version is %s%s%s, expected 1 to %d",
+                    found > 0 ? "\"" : "", found > 0 ? v : "missing", found > 0 ? "\"" : "",
+                    RAG_INDEX_SCHEMA_VERSION);
     }
 }
 

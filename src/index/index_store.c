@@ -34,7 +34,16 @@ struct rag_index {
     int seq_bumped;        /* the open transaction advanced meta change_seq */
 };
 
-static const char schema_sql[] =
+/* ---- schema: numbered steps -----------------------------------------------
+ *
+ * migrations[i] takes a database at version i to version i + 1 (version 0
+ * is an empty file). A writer applies the steps it lacks in one write
+ * transaction at open, so an index made by an older docrag is upgraded in
+ * place, all steps or none; a reader reads any version from 1 up (what it
+ * reads is in every version; tables added later are looked for first).
+ * A new step is appended, never edited: released files hold the old ones.
+ */
+static const char schema_v1_sql[] =
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);"
     "CREATE TABLE IF NOT EXISTS documents("
     "  id INTEGER PRIMARY KEY, path TEXT UNIQUE NOT NULL, sha256 TEXT NOT NULL,"
@@ -78,6 +87,34 @@ static const char schema_sql[] =
     "  term TEXT NOT NULL, seg INTEGER NOT NULL, df INTEGER NOT NULL, data BLOB NOT NULL,"
     "  PRIMARY KEY(term, seg)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS bm25_deleted(docno INTEGER PRIMARY KEY);";
+
+/* 2: usage rows and graph edges, which were created ad hoc by their
+ * modules (usage.c at open, graph_build.c at the first build) before. */
+static const char schema_v2_sql[] =
+    "CREATE TABLE IF NOT EXISTS usage ("
+    " backend TEXT NOT NULL, month TEXT NOT NULL,"
+    " requests INTEGER NOT NULL DEFAULT 0, errors INTEGER NOT NULL DEFAULT 0,"
+    " retries INTEGER NOT NULL DEFAULT 0, fallbacks INTEGER NOT NULL DEFAULT 0,"
+    " tokens_in INTEGER NOT NULL DEFAULT 0, tokens_out INTEGER NOT NULL DEFAULT 0,"
+    " cost_usd REAL NOT NULL DEFAULT 0, errors_by_class TEXT, hist TEXT,"
+    " PRIMARY KEY (backend, month));"
+    "CREATE TABLE IF NOT EXISTS graph_edges(src INTEGER NOT NULL, dst INTEGER NOT NULL,"
+    " w REAL NOT NULL, PRIMARY KEY(src, dst)) WITHOUT ROWID;";
+
+static const struct {
+    int to;              /* the version this step makes */
+    const char *what;    /* for messages */
+    const char *sql;
+} migrations[] = {
+    {1, "documents, pages, chunks, FTS5, postings, vectors, embedding cache", schema_v1_sql},
+    {2, "usage and graph_edges tables", schema_v2_sql},
+};
+
+_Static_assert(sizeof migrations / sizeof migrations[0] == RAG_INDEX_SCHEMA_VERSION,
+               "one migration step per schema version");
+
+/* Apply the steps after version, inside the caller's write transaction. */
+static int migrate(rag_index *ix, int version, rag_err *err);
 
 static int db_fail(rag_index *ix, rag_err *err, const char *what)
 {
@@ -214,26 +251,47 @@ static int check_schema(rag_index *ix, unsigned flags, rag_err *err)
         return rc;
     if (version > RAG_INDEX_SCHEMA_VERSION)
         return newer_schema(ix, version, err);
-    if (version == RAG_INDEX_SCHEMA_VERSION)
-        return RAG_OK;
-    if ((flags & RAG_INDEX_READ_ONLY) || n_objects > 0)
+    if (version == RAG_INDEX_SCHEMA_VERSION || (version >= 1 && (flags & RAG_INDEX_READ_ONLY)))
+        return RAG_OK;   /* a reader reads any version (see migrations[]) */
+    if (version == 0 && ((flags & RAG_INDEX_READ_ONLY) || n_objects > 0))
         return not_ours(ix, n_objects, err);
     if (exec_busy(ix, "BEGIN IMMEDIATE", err) < 0)
         return RAG_EIO;
     rc = read_schema(ix, &n_objects, &version, err);
     if (rc == RAG_OK && version > RAG_INDEX_SCHEMA_VERSION)
         rc = newer_schema(ix, version, err);
-    else if (rc == RAG_OK && version != RAG_INDEX_SCHEMA_VERSION && n_objects > 0)
+    else if (rc == RAG_OK && version == 0 && n_objects > 0)
         rc = not_ours(ix, n_objects, err);
-    else if (rc == RAG_OK && version != RAG_INDEX_SCHEMA_VERSION &&
-             (exec(ix, schema_sql, err) < 0 ||
-              exec(ix, "INSERT OR REPLACE INTO meta VALUES('schema_version','1')", err) < 0))
-        rc = err ? err->code : RAG_EIO;
+    else if (rc == RAG_OK && version != RAG_INDEX_SCHEMA_VERSION)
+        rc = migrate(ix, version, err);
     if (rc < 0) {
         sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
         return rc;
     }
     return exec(ix, "COMMIT", err);
+}
+
+static int migrate(rag_index *ix, int version, rag_err *err)
+{
+    for (size_t i = (size_t)version; i < sizeof migrations / sizeof migrations[0]; i++) {
+        char sql[96];
+        int rc = exec(ix, migrations[i].sql, err);
+        if (rc == RAG_OK) {
+            snprintf(sql, sizeof sql,
+                     "INSERT OR REPLACE INTO meta VALUES('schema_version','%d')",
+                     migrations[i].to);
+            rc = exec(ix, sql, err);
+        }
+        if (rc < 0) {
+            rag_err_prefix(err, "schema version %d -> %d (%s)", migrations[i].to - 1,
+                           migrations[i].to, migrations[i].what);
+            return rc;
+        }
+        if (version > 0)
+            rag_log(RAG_LOG_INFO, "%s: schema upgraded to version %d (%s)", ix->path,
+                    migrations[i].to, migrations[i].what);
+    }
+    return RAG_OK;
 }
 
 /* path + suffix exists (and, with writable, can be written). */
@@ -435,9 +493,10 @@ int rag_index_open(rag_index **out, const char *path, unsigned flags, rag_err *e
     if (rc == RAG_OK && !(flags & RAG_INDEX_READ_ONLY)) {
         int n_objects, version;
         rc = read_schema(ix, &n_objects, &version, err);
-        if (rc == RAG_OK && version != RAG_INDEX_SCHEMA_VERSION && n_objects > 0)
-            rc = version > RAG_INDEX_SCHEMA_VERSION ? newer_schema(ix, version, err)
-                                                    : not_ours(ix, n_objects, err);
+        if (rc == RAG_OK && version > RAG_INDEX_SCHEMA_VERSION)
+            rc = newer_schema(ix, version, err);
+        else if (rc == RAG_OK && version == 0 && n_objects > 0)
+            rc = not_ours(ix, n_objects, err);
     }
     if (rc == RAG_OK && !(flags & RAG_INDEX_READ_ONLY))
         rc = exec_busy(ix, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", err);

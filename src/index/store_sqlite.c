@@ -418,10 +418,6 @@ static int sq_cache_put(rag_store *s, const char *model, const char sha[64], con
 
 /* ---- graph edges ---------------------------------------------------------------- */
 
-static const char graph_schema[] =
-    "CREATE TABLE IF NOT EXISTS graph_edges(src INTEGER NOT NULL, dst INTEGER NOT NULL,"
-    " w REAL NOT NULL, PRIMARY KEY(src, dst)) WITHOUT ROWID;";
-
 static int has_table(sqlite_store *q, const char *name, rag_err *err)
 {
     sqlite3_stmt *st;
@@ -445,9 +441,7 @@ static int sq_graph_replace(rag_store *s, const rag_store_edge *edges, size_t n_
 
     if ((rc = exec(q, "SAVEPOINT graph_replace", err, "graph")) < 0)
         return rc;
-    rc = exec(q, graph_schema, err, "graph");
-    if (rc == RAG_OK)
-        rc = exec(q, "DELETE FROM graph_edges", err, "graph");
+    rc = exec(q, "DELETE FROM graph_edges", err, "graph");
     if (rc == RAG_OK)
         rc = prepare(q, "INSERT INTO graph_edges(src, dst, w) VALUES(?1, ?2, ?3)", &st, err,
                      "graph: insert");
@@ -496,20 +490,15 @@ static int sq_graph_scan(rag_store *s, rag_store_edge_fn fn, void *ctx, rag_err 
 
 static int sq_graph_drop(rag_store *s, rag_err *err)
 {
-    return exec(sq(s), "DROP TABLE IF EXISTS graph_edges;"
-                       " DELETE FROM meta WHERE key = 'graph_stamp';", err, "graph");
+    sqlite_store *q = sq(s);
+    int rc = has_table(q, "graph_edges", err);
+    if (rc < 0)
+        return rc;
+    return exec(q, rc ? "DELETE FROM graph_edges; DELETE FROM meta WHERE key = 'graph_stamp';"
+                      : "DELETE FROM meta WHERE key = 'graph_stamp';", err, "graph");
 }
 
 /* ---- usage rows ------------------------------------------------------------------ */
-
-static const char usage_schema[] =
-    "CREATE TABLE IF NOT EXISTS usage ("
-    " backend TEXT NOT NULL, month TEXT NOT NULL,"
-    " requests INTEGER NOT NULL DEFAULT 0, errors INTEGER NOT NULL DEFAULT 0,"
-    " retries INTEGER NOT NULL DEFAULT 0, fallbacks INTEGER NOT NULL DEFAULT 0,"
-    " tokens_in INTEGER NOT NULL DEFAULT 0, tokens_out INTEGER NOT NULL DEFAULT 0,"
-    " cost_usd REAL NOT NULL DEFAULT 0, errors_by_class TEXT, hist TEXT,"
-    " PRIMARY KEY (backend, month))";
 
 static void usage_of(sqlite3_stmt *st, rag_store_usage_row *r)
 {
@@ -575,10 +564,7 @@ static int sq_usage_add(rag_store *s, const rag_store_usage_row *d, rag_err *err
 {
     sqlite_store *q = sq(s);
     sqlite3_stmt *st;
-    int rc = exec(q, usage_schema, err, "usage table");
-    if (rc < 0)
-        return rc;
-    rc = prepare(q, "INSERT INTO usage (" USAGE_COLS ")"
+    int rc = prepare(q, "INSERT INTO usage (" USAGE_COLS ")"
                     " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)"
                     " ON CONFLICT (backend, month) DO UPDATE SET"
                     " requests=requests+?3, errors=errors+?4, retries=retries+?5,"
