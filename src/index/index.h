@@ -3,7 +3,8 @@
  * that walks files, skips unchanged ones by sha256, replaces changed ones
  * in one transaction and removes vanished ones.
  *
- * Schema (version 1): see index_schema.c. Pages are stored too (doc, page,
+ * Schema (version 2): see index_store.c; version 1 files are upgraded by
+ * the first writer that opens them. Pages are stored too (doc, page,
  * byte range) so citations can name the exact page of a sentence.
  *
  * Thread safety: one rag_index (one SQLite connection) per thread.
@@ -19,7 +20,11 @@
 #include <sqlite3.h>
 #include <stdint.h>
 
-#define RAG_INDEX_SCHEMA_VERSION 1
+/* The schema this binary writes, and the oldest it upgrades in place (a
+ * writer) or reads through temporary views (a reader). */
+#define RAG_INDEX_SCHEMA_VERSION 2
+#define RAG_INDEX_SCHEMA_VERSION_STR "2"
+#define RAG_INDEX_SCHEMA_OLDEST 1
 
 typedef struct rag_index rag_index;
 

@@ -36,7 +36,8 @@ static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS documents("
     "  id INTEGER PRIMARY KEY, path TEXT UNIQUE NOT NULL, sha256 TEXT NOT NULL,"
     "  mtime INTEGER, title TEXT NOT NULL DEFAULT '', kind TEXT, n_pages INTEGER,"
-    "  n_bytes INTEGER, added_at INTEGER);"
+    "  n_bytes INTEGER, added_at INTEGER, version TEXT NOT NULL DEFAULT '',"
+    "  doc_date TEXT NOT NULL DEFAULT '', meta_rev INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE IF NOT EXISTS pages("
     "  doc_id INTEGER NOT NULL, page INTEGER NOT NULL, byte_start INTEGER,"
     "  byte_end INTEGER, PRIMARY KEY(doc_id, page)) WITHOUT ROWID;"
@@ -203,6 +204,40 @@ static int exec_busy(rag_index *ix, const char *sql, rag_err *err)
     }
 }
 
+/* Schema migrations, each one step up, run inside the writer's
+ * BEGIN IMMEDIATE so two processes opening an old file upgrade it once.
+ * 1 -> 2: documents get version, doc_date (what the document states, ""
+ * when nothing) and meta_rev (the title/version extractor that filled the
+ * row; 0 = before titles were extracted, so the indexer re-reads such a
+ * file even though its sha256 is unchanged). An old binary reads
+ * schema_version 2 as newer than itself and refuses the file. */
+static const char migrate_1_2_sql[] =
+    "ALTER TABLE documents ADD COLUMN version TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE documents ADD COLUMN doc_date TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE documents ADD COLUMN meta_rev INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE meta SET value = '2' WHERE key = 'schema_version';";
+
+static int migrate(rag_index *ix, int version, rag_err *err)
+{
+    if (version == 1 && exec(ix, migrate_1_2_sql, err) < 0)
+        return err ? err->code : RAG_EIO;
+    if (version < RAG_INDEX_SCHEMA_VERSION)
+        rag_log(RAG_LOG_INFO, "%s: index schema upgraded from version %d to %d", ix->path,
+                version, RAG_INDEX_SCHEMA_VERSION);
+    return RAG_OK;
+}
+
+/* A reader of a file of an older schema (it cannot upgrade it) sees the
+ * current one: temporary views shadow the old tables with the columns a
+ * newer schema added, at their defaults. Nothing is written to the file. */
+static int shadow_old_schema(rag_index *ix, int version, rag_err *err)
+{
+    if (version == 1)
+        return exec(ix, "CREATE TEMP VIEW documents AS SELECT *, '' AS version,"
+                    " '' AS doc_date, 0 AS meta_rev FROM main.documents;", err);
+    return RAG_OK;
+}
+
 static int check_schema(rag_index *ix, unsigned flags, rag_err *err)
 {
     int n_objects, version, rc;
@@ -213,18 +248,24 @@ static int check_schema(rag_index *ix, unsigned flags, rag_err *err)
         return newer_schema(ix, version, err);
     if (version == RAG_INDEX_SCHEMA_VERSION)
         return RAG_OK;
-    if ((flags & RAG_INDEX_READ_ONLY) || n_objects > 0)
+    if (version >= RAG_INDEX_SCHEMA_OLDEST && (flags & RAG_INDEX_READ_ONLY))
+        return shadow_old_schema(ix, version, err);
+    if ((flags & RAG_INDEX_READ_ONLY) ||
+        (n_objects > 0 && version < RAG_INDEX_SCHEMA_OLDEST))
         return not_ours(ix, n_objects, err);
     if (exec_busy(ix, "BEGIN IMMEDIATE", err) < 0)
         return RAG_EIO;
     rc = read_schema(ix, &n_objects, &version, err);
     if (rc == RAG_OK && version > RAG_INDEX_SCHEMA_VERSION)
         rc = newer_schema(ix, version, err);
-    else if (rc == RAG_OK && version != RAG_INDEX_SCHEMA_VERSION && n_objects > 0)
+    else if (rc == RAG_OK && version >= RAG_INDEX_SCHEMA_OLDEST)
+        rc = migrate(ix, version, err);
+    else if (rc == RAG_OK && n_objects > 0)
         rc = not_ours(ix, n_objects, err);
-    else if (rc == RAG_OK && version != RAG_INDEX_SCHEMA_VERSION &&
+    else if (rc == RAG_OK &&
              (exec(ix, schema_sql, err) < 0 ||
-              exec(ix, "INSERT OR REPLACE INTO meta VALUES('schema_version','1')", err) < 0))
+              exec(ix, "INSERT OR REPLACE INTO meta VALUES('schema_version','"
+                   RAG_INDEX_SCHEMA_VERSION_STR "')", err) < 0))
         rc = err ? err->code : RAG_EIO;
     if (rc < 0) {
         sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
@@ -432,9 +473,10 @@ int rag_index_open(rag_index **out, const char *path, unsigned flags, rag_err *e
     if (rc == RAG_OK && !(flags & RAG_INDEX_READ_ONLY)) {
         int n_objects, version;
         rc = read_schema(ix, &n_objects, &version, err);
-        if (rc == RAG_OK && version != RAG_INDEX_SCHEMA_VERSION && n_objects > 0)
-            rc = version > RAG_INDEX_SCHEMA_VERSION ? newer_schema(ix, version, err)
-                                                    : not_ours(ix, n_objects, err);
+        if (rc == RAG_OK && version > RAG_INDEX_SCHEMA_VERSION)
+            rc = newer_schema(ix, version, err);
+        else if (rc == RAG_OK && version < RAG_INDEX_SCHEMA_OLDEST && n_objects > 0)
+            rc = not_ours(ix, n_objects, err);
     }
     if (rc == RAG_OK && !(flags & RAG_INDEX_READ_ONLY))
         rc = exec_busy(ix, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", err);
