@@ -3,7 +3,8 @@
  * that walks files, skips unchanged ones by sha256, replaces changed ones
  * in one transaction and removes vanished ones.
  *
- * Schema (versioned, with numbered migration steps): see index_store.c. Pages are stored too (doc, page,
+ * Schema (versioned, numbered migration steps): see index_store.c; older
+ * files are upgraded by the first writer that opens them. Pages are stored too (doc, page,
  * byte range) so citations can name the exact page of a sentence.
  *
  * Thread safety: one rag_index (one SQLite connection) per thread.
@@ -19,9 +20,12 @@
 #include <sqlite3.h>
 #include <stdint.h>
 
-/* The schema this docrag writes; a writer upgrades older files in place
- * (index_store.c, migrations[]), a reader reads versions 1 up to this. */
-#define RAG_INDEX_SCHEMA_VERSION 2
+/* The schema this docrag writes, and the oldest it upgrades in place (a
+ * writer, index_store.c migrations[]) or reads (a reader, through temporary
+ * views where columns were added). */
+#define RAG_INDEX_SCHEMA_VERSION 3
+#define RAG_INDEX_SCHEMA_VERSION_STR "3"
+#define RAG_INDEX_SCHEMA_OLDEST 1
 
 typedef struct rag_index rag_index;
 

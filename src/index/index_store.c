@@ -88,9 +88,18 @@ static const char schema_v1_sql[] =
     "  PRIMARY KEY(term, seg)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS bm25_deleted(docno INTEGER PRIMARY KEY);";
 
-/* 2: usage rows and graph edges, which were created ad hoc by their
- * modules (usage.c at open, graph_build.c at the first build) before. */
+/* 2: documents get version, doc_date (what the document states, "" when
+ * nothing) and meta_rev (the title/version extractor that filled the row;
+ * 0 = before titles were extracted, so the indexer re-reads such a file
+ * even though its sha256 is unchanged). */
 static const char schema_v2_sql[] =
+    "ALTER TABLE documents ADD COLUMN version TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE documents ADD COLUMN doc_date TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE documents ADD COLUMN meta_rev INTEGER NOT NULL DEFAULT 0;";
+
+/* 3: usage rows and graph edges, which were created ad hoc by their
+ * modules (usage.c at open, graph_build.c at the first build) before. */
+static const char schema_v3_sql[] =
     "CREATE TABLE IF NOT EXISTS usage ("
     " backend TEXT NOT NULL, month TEXT NOT NULL,"
     " requests INTEGER NOT NULL DEFAULT 0, errors INTEGER NOT NULL DEFAULT 0,"
@@ -107,7 +116,8 @@ static const struct {
     const char *sql;
 } migrations[] = {
     {1, "documents, pages, chunks, FTS5, postings, vectors, embedding cache", schema_v1_sql},
-    {2, "usage and graph_edges tables", schema_v2_sql},
+    {2, "documents.version, doc_date, meta_rev", schema_v2_sql},
+    {3, "usage and graph_edges tables", schema_v3_sql},
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == RAG_INDEX_SCHEMA_VERSION,
@@ -243,6 +253,19 @@ static int exec_busy(rag_index *ix, const char *sql, rag_err *err)
     }
 }
 
+/* A reader of a file of an older schema (it cannot upgrade it) sees the
+ * current one: temporary views shadow the old tables with the columns a
+ * newer schema added, at their defaults. Nothing is written to the file.
+ * (Tables added later, usage and graph_edges, are looked for before they
+ * are read: store_sqlite.c.) */
+static int shadow_old_schema(rag_index *ix, int version, rag_err *err)
+{
+    if (version < 2)
+        return exec(ix, "CREATE TEMP VIEW documents AS SELECT *, '' AS version,"
+                    " '' AS doc_date, 0 AS meta_rev FROM main.documents;", err);
+    return RAG_OK;
+}
+
 static int check_schema(rag_index *ix, unsigned flags, rag_err *err)
 {
     int n_objects, version, rc;
@@ -251,8 +274,10 @@ static int check_schema(rag_index *ix, unsigned flags, rag_err *err)
         return rc;
     if (version > RAG_INDEX_SCHEMA_VERSION)
         return newer_schema(ix, version, err);
-    if (version == RAG_INDEX_SCHEMA_VERSION || (version >= 1 && (flags & RAG_INDEX_READ_ONLY)))
-        return RAG_OK;   /* a reader reads any version (see migrations[]) */
+    if (version == RAG_INDEX_SCHEMA_VERSION)
+        return RAG_OK;
+    if (version >= RAG_INDEX_SCHEMA_OLDEST && (flags & RAG_INDEX_READ_ONLY))
+        return shadow_old_schema(ix, version, err);   /* a reader never upgrades */
     if (version == 0 && ((flags & RAG_INDEX_READ_ONLY) || n_objects > 0))
         return not_ours(ix, n_objects, err);
     if (exec_busy(ix, "BEGIN IMMEDIATE", err) < 0)
