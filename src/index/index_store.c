@@ -9,6 +9,7 @@
 #include "index.h"
 
 #include "bm25_index.h"
+#include "fts5.h"
 #include "store_sqlite.h"
 
 #include <errno.h>
