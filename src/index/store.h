@@ -74,6 +74,15 @@ typedef struct {
     int ord;                    /* position in its document */
 } rag_store_chunk;
 
+/* One document as listings show it. */
+typedef struct {
+    int64_t id;
+    const char *path, *title, *kind, *sha256;
+    const char *version, *doc_date;   /* what the document states; "" when nothing */
+    int64_t n_pages, n_bytes, added_at;
+    int64_t n_chunks, n_vectors;      /* its chunks, and how many have a vector */
+} rag_store_doc;
+
 /* One ingestion job (back-ends that run a shared queue; SQLite has none). */
 typedef struct {
     int64_t id;
@@ -86,6 +95,11 @@ typedef int (*rag_store_id_fn)(void *ctx, int64_t id);
 typedef int (*rag_store_chunk_fn)(void *ctx, const rag_store_chunk *c);
 typedef int (*rag_store_edge_fn)(void *ctx, const rag_store_edge *e);
 typedef int (*rag_store_usage_fn)(void *ctx, const rag_store_usage_row *row);
+typedef int (*rag_store_doc_fn)(void *ctx, const rag_store_doc *doc);
+/* A chunk's byte range [byte_start, byte_end) of its document's text, and
+ * its text (n_text bytes). */
+typedef int (*rag_store_span_fn)(void *ctx, int64_t byte_start, int64_t byte_end,
+                                 const char *text, size_t n_text);
 
 struct rag_store_ops {
     const char *name;           /* "sqlite", "postgres" */
@@ -122,6 +136,18 @@ struct rag_store_ops {
     int (*doc_path)(rag_store *s, int64_t id, char **path, rag_err *err);
     /* Path of the document chunk_id belongs to: 1 and *path (rag_free), or 0. */
     int (*chunk_doc_path)(rag_store *s, int64_t chunk_id, char **path, rag_err *err);
+    /* Documents with their counts: id 0 = every one, in id order (returns
+     * RAG_OK); else that one (1 found, 0 not). */
+    int (*doc_list)(rag_store *s, int64_t id, rag_store_doc_fn fn, void *ctx, rag_err *err);
+    /* The lowest id of a document with content sha256 hex: 1 and *id, or 0. */
+    int (*doc_by_sha)(rag_store *s, const char *sha, int64_t *id, rag_err *err);
+    /* Byte range of page (1-based) of document doc_id: 1, or 0 when it has
+     * no such page. */
+    int (*page_span)(rag_store *s, int64_t doc_id, int page, int64_t *byte_start,
+                     int64_t *byte_end, rag_err *err);
+    /* Chunks of doc_id overlapping the byte range [lo, hi), by byte_start. */
+    int (*doc_spans)(rag_store *s, int64_t doc_id, int64_t lo, int64_t hi,
+                     rag_store_span_fn fn, void *ctx, rag_err *err);
     /* Chunks stored (with or without text), counted now. */
     int (*n_chunks)(rag_store *s, int64_t *n, rag_err *err);
     /* Every document path, in id order. */

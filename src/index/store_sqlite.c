@@ -176,6 +176,118 @@ static int sq_chunk_doc_path(rag_store *s, int64_t chunk_id, char **path, rag_er
                     " WHERE c.id = ?1", chunk_id, path, err, "chunks");
 }
 
+static void doc_of(sqlite3_stmt *st, rag_store_doc *d)
+{
+    d->id = sqlite3_column_int64(st, 0);
+    d->path = text_of(st, 1);
+    d->title = text_of(st, 2);
+    d->kind = text_of(st, 3);
+    d->n_pages = sqlite3_column_int64(st, 4);
+    d->sha256 = text_of(st, 5);
+    d->n_bytes = sqlite3_column_int64(st, 6);
+    d->added_at = sqlite3_column_int64(st, 7);
+    d->n_chunks = sqlite3_column_int64(st, 8);
+    d->n_vectors = sqlite3_column_int64(st, 9);
+    d->version = text_of(st, 10);
+    d->doc_date = text_of(st, 11);
+}
+
+/* documents is a temporary view with version and doc_date for a reader of
+ * a schema-1 file (index_store.c), so the columns are always there. */
+#define DOC_SQL                                                                    \
+    "SELECT d.id, d.path, d.title, d.kind, d.n_pages, d.sha256, d.n_bytes,"       \
+    " d.added_at, (SELECT count(*) FROM chunks c WHERE c.doc_id = d.id),"          \
+    " (SELECT count(*) FROM chunks c JOIN vectors v ON v.chunk_id = c.id"          \
+    "  WHERE c.doc_id = d.id), d.version, d.doc_date FROM documents d"
+
+static int sq_doc_list(rag_store *s, int64_t id, rag_store_doc_fn fn, void *ctx, rag_err *err)
+{
+    sqlite_store *q = sq(s);
+    sqlite3_stmt *st;
+    int rc = prepare(q, id ? DOC_SQL " WHERE d.id = ?1" : DOC_SQL " ORDER BY d.id", &st, err,
+                     "documents");
+    int step, n = 0;
+    if (rc < 0)
+        return rc;
+    if (id)
+        sqlite3_bind_int64(st, 1, id);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        rag_store_doc d;
+        doc_of(st, &d);
+        n++;
+        if ((rc = fn(ctx, &d)) < 0)
+            break;
+    }
+    if (rc == RAG_OK && step != SQLITE_DONE)
+        rc = fail(q, err, "documents");
+    sqlite3_finalize(st);
+    return rc < 0 ? rc : id ? n > 0 : RAG_OK;
+}
+
+static int sq_doc_by_sha(rag_store *s, const char *sha, int64_t *id, rag_err *err)
+{
+    sqlite_store *q = sq(s);
+    sqlite3_stmt *st;
+    int rc = prepare(q, "SELECT id FROM documents WHERE sha256 = ?1 ORDER BY id LIMIT 1", &st,
+                     err, "documents");
+    if (rc < 0)
+        return rc;
+    *id = 0;
+    sqlite3_bind_text(st, 1, sha, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *id = sqlite3_column_int64(st, 0);
+    rc = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : fail(q, err, "documents");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int sq_page_span(rag_store *s, int64_t doc_id, int page, int64_t *byte_start,
+                        int64_t *byte_end, rag_err *err)
+{
+    sqlite_store *q = sq(s);
+    sqlite3_stmt *st;
+    int rc = prepare(q, "SELECT byte_start, byte_end FROM pages WHERE doc_id = ?1 AND page = ?2",
+                     &st, err, "pages");
+    if (rc < 0)
+        return rc;
+    *byte_start = *byte_end = 0;
+    sqlite3_bind_int64(st, 1, doc_id);
+    sqlite3_bind_int(st, 2, page);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *byte_start = sqlite3_column_int64(st, 0);
+        *byte_end = sqlite3_column_int64(st, 1);
+    }
+    rc = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : fail(q, err, "pages");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int sq_doc_spans(rag_store *s, int64_t doc_id, int64_t lo, int64_t hi,
+                        rag_store_span_fn fn, void *ctx, rag_err *err)
+{
+    sqlite_store *q = sq(s);
+    sqlite3_stmt *st;
+    int rc = prepare(q, "SELECT byte_start, byte_end, text FROM chunks WHERE doc_id = ?1"
+                        " AND byte_end > ?2 AND byte_start < ?3 ORDER BY byte_start",
+                     &st, err, "chunks");
+    int step;
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_int64(st, 1, doc_id);
+    sqlite3_bind_int64(st, 2, lo);
+    sqlite3_bind_int64(st, 3, hi);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW)
+        if ((rc = fn(ctx, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
+                     text_of(st, 2), (size_t)sqlite3_column_bytes(st, 2))) < 0)
+            break;
+    if (rc == RAG_OK && step != SQLITE_DONE)
+        rc = fail(q, err, "chunks");
+    sqlite3_finalize(st);
+    return rc;
+}
+
 static int sq_n_chunks(rag_store *s, int64_t *n, rag_err *err)
 {
     sqlite_store *q = sq(s);
@@ -617,6 +729,10 @@ static const struct rag_store_ops sqlite_ops = {
     .doc_id = sq_doc_id,
     .doc_path = sq_doc_path,
     .chunk_doc_path = sq_chunk_doc_path,
+    .doc_list = sq_doc_list,
+    .doc_by_sha = sq_doc_by_sha,
+    .page_span = sq_page_span,
+    .doc_spans = sq_doc_spans,
     .n_chunks = sq_n_chunks,
     .doc_paths = sq_doc_paths,
     .chunk_scan = sq_chunk_scan,
