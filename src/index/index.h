@@ -7,6 +7,10 @@
  * files are upgraded by the first writer that opens them. Pages are stored too (doc, page,
  * byte range) so citations can name the exact page of a sentence.
  *
+ * Storage goes through the store of the index (store.h, rag_index_store);
+ * no caller sees the SQLite connection (store_sqlite.h, private to
+ * src/index and its tests).
+ *
  * Thread safety: one rag_index (one SQLite connection) per thread.
  */
 #ifndef RAG_INDEX_H
@@ -17,7 +21,6 @@
 #include "text/analyzer.h"
 #include "text/chunker.h"
 
-#include <sqlite3.h>
 #include <stdint.h>
 
 /* The schema this docrag writes, and the oldest it upgrades in place (a
@@ -49,8 +52,6 @@ int rag_index_open(rag_index **out, const char *path, unsigned flags,
  * does not exist). Static string. */
 const char *rag_index_read_only_storage(const char *path);
 void rag_index_close(rag_index *ix);
-/* Borrowed connection; valid until close. */
-sqlite3 *rag_index_db(rag_index *ix);
 const char *rag_index_path(const rag_index *ix);
 /* The storage interface of the index (store.h): borrowed, valid until close;
  * the same thread rules as the index. */

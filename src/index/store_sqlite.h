@@ -11,6 +11,11 @@
 
 #include <sqlite3.h>
 
+/* The index's SQLite connection: borrowed, valid until close. For the
+ * SQLite back-end's own files (index_store.c, bm25_*.c, vector_index.c,
+ * index_check.c, indexer.c) and tests only. */
+sqlite3 *rag_index_db(rag_index *ix);
+
 /* A store over db, the connection of ix (both borrowed; they must outlive
  * it). Caller owns *out; free with its close op. */
 int rag_store_sqlite_create(rag_store **out, rag_index *ix, sqlite3 *db, int read_only,

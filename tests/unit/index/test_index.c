@@ -3,6 +3,7 @@
 #include "test_support.h"
 
 #include "index/index.h"
+#include "index/store_sqlite.h"
 
 #include <pthread.h>
 #include <stdio.h>
