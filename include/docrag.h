@@ -196,6 +196,7 @@ typedef struct {
     int max_batch;
     int sse_ping_s;
     int access_log;
+    int stream_workers;          /* extra workers for requests that stream */
 } docrag_server_config;
 
 void docrag_engine_server_config(docrag_engine *e, docrag_server_config *out);

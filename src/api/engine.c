@@ -466,6 +466,7 @@ void docrag_engine_server_config(docrag_engine *e, docrag_server_config *out)
     out->port = c->server_port;
     out->workers = c->server_workers;
     out->max_queue = c->server_max_queue;
+    out->stream_workers = c->server_stream_workers;
     out->max_json_body = c->server_max_json_body;
     out->max_upload = c->server_max_upload;
     out->max_header_bytes = c->server_max_header_bytes;

@@ -59,6 +59,7 @@ typedef struct rag_config {
     int server_port;          /* 0 = any free port */
     int server_workers;       /* worker threads (sessions); 0 = one per core */
     int server_max_queue;     /* requests waiting for a worker; then 503 */
+    int server_stream_workers; /* workers added while others hold a stream */
     long server_max_json_body;   /* bytes of a JSON request body */
     long server_max_upload;      /* bytes of an upload request body */
     long server_max_header_bytes;/* request line + headers */

@@ -41,6 +41,9 @@ const struct cfg_field rag_cfg_fields[] = {
      "port `docrag serve` listens on; 0 = any free port"},
     {"server.workers", CFG_INT, OFF(server_workers), 0, 0, "0", 0, 256, NULL, 0,
      "worker threads, one session each; 0 = one per core"},
+    {"server.stream_workers", CFG_INT, OFF(server_stream_workers), 0, 0, "64", 0, 1024, NULL,
+     0, "workers started, up to this many, while others hold an answer stream (an SSE"
+     " answer keeps its worker until the LLM is done); 0 = none"},
     {"server.max_queue", CFG_INT, OFF(server_max_queue), 0, 0, "64", 1, 100000, NULL, 0,
      "requests waiting for a worker; more get 503 with Retry-After"},
     {"server.max_json_body", CFG_LONG, OFF(server_max_json_body), 0, 0, "1048576", 64,

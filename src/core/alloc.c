@@ -21,7 +21,15 @@ void rag_alloc_set_hooks(const rag_alloc_hooks *h)
 void rag_alloc_tune_process(void)
 {
 #ifdef __GLIBC__
+    /* A fixed mmap threshold keeps big buffers out of the heaps, so they go
+     * back to the system when freed (whole-process RSS, bench/hybrid.sh).
+     * Setting it also freezes glibc's trim threshold at 128 KB: every query
+     * that freed a few hundred KB at the top of a thread's heap gave them
+     * back (madvise) and faulted them in again on the next one, a third of
+     * the throughput of a search-serving thread (bench/serve.sh). 4 MB of
+     * free top per heap is kept. */
     mallopt(M_MMAP_THRESHOLD, 1 << 20);
+    mallopt(M_TRIM_THRESHOLD, 4 << 20);
 #endif
 }
 

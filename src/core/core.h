@@ -55,6 +55,11 @@ void rag_log_set(rag_log_fn fn, void *userdata);
 void rag_log_set_level(rag_log_level min_level);
 void rag_log(rag_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Whether rag_log would pass on a message at this level; whether a sink
+ * other than stderr is installed. (docrag serve writes its access log
+ * lines to stderr itself, batched, when both say stderr is where they go.) */
+int rag_log_enabled(rag_log_level level);
+int rag_log_has_sink(void);
 
 /* ---- allocation ------------------------------------------------------- */
 
@@ -78,7 +83,9 @@ void rag_alloc_set_hooks(const rag_alloc_hooks *hooks);
 /* glibc malloc settings for a long-running process (the CLI and benches
  * call it first thing; no-op elsewhere): blocks of 1 MB and more come from
  * mmap and go back to the system when freed, instead of glibc raising its
- * threshold and keeping them in the heap. */
+ * threshold and keeping them in the heap; up to 4 MB free at the top of a
+ * heap stay there (glibc would trim past 128 KB once the threshold is set,
+ * and a serving thread would give memory back and fault it in per query). */
 void rag_alloc_tune_process(void);
 
 /* Overflow-checked a*b and a+b: return 0 and set *out, or -1 on overflow. */

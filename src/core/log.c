@@ -23,6 +23,16 @@ void rag_log_set_level(rag_log_level min_level)
     atomic_store_explicit(&log_min, (int)min_level, memory_order_relaxed);
 }
 
+int rag_log_enabled(rag_log_level level)
+{
+    return (int)level >= atomic_load_explicit(&log_min, memory_order_relaxed);
+}
+
+int rag_log_has_sink(void)
+{
+    return log_fn != NULL;
+}
+
 static const char *level_name(rag_log_level level)
 {
     switch (level) {

@@ -221,13 +221,8 @@ int rag_index_bm25(rag_index *ix, const char *query, size_t k, rag_bm25_hit *hit
             st = NULL;
         }
     }
-    acc = rag_calloc((size_t)max_docno + 1, sizeof *acc);
-    touched = rag_malloc(((size_t)max_docno + 1) * sizeof *touched);
-    if (!acc || !touched) {
-        rc = rag_fail(err, RAG_ENOMEM, "out of memory for %lld BM25 scores",
-                      (long long)max_docno);
+    if ((rc = rag_index_bm25_scratch(ix, (size_t)max_docno + 1, &acc, &touched, err)) < 0)
         goto done;
-    }
     if (sqlite3_prepare_v2(db, "SELECT data, df FROM bm25_postings WHERE term = ?1"
                            " ORDER BY seg", -1, &st, NULL) != SQLITE_OK) {
         rc = rag_fail(err, RAG_EIO, "%s: bm25: %s", rag_index_path(ix), sqlite3_errmsg(db));
@@ -266,14 +261,13 @@ int rag_index_bm25(rag_index *ix, const char *query, size_t k, rag_bm25_hit *hit
                 if (di < n_del && del[di] == (int64_t)docno)
                     continue;
                 if (n_post == cap_post) {
-                    size_t cap = cap_post ? cap_post * 2 : 1024;
-                    posting *np = rag_realloc(post, cap * sizeof *np);
-                    if (!np) {
-                        rc = rag_fail(err, RAG_ENOMEM, "out of memory reading postings");
+                    size_t bytes;
+                    if (!(post = rag_index_bm25_postbuf(ix, (n_post + 1) * sizeof *post, &bytes,
+                                                        err))) {
+                        rc = RAG_ENOMEM;
                         goto done;
                     }
-                    post = np;
-                    cap_post = cap;
+                    cap_post = bytes / sizeof *post;
                 }
                 post[n_post++] = (posting){(uint32_t)docno, (uint32_t)tf, (uint32_t)dl};
             }
@@ -340,9 +334,8 @@ done:
     sqlite3_finalize(map);
     rag_index_read_end(ix);
     rag_free(terms.v);
-    rag_free(post);
-    rag_free(acc);
-    rag_free(touched);
+    for (size_t i = 0; i < n_touched; i++)   /* the scratch goes back all 0 */
+        acc[touched[i]] = 0;
     rag_free(del);
     rag_free(heap);
     return rc < 0 ? rc : RAG_OK;

@@ -131,6 +131,17 @@ int rag_index_bm25(rag_index *ix, const char *query, size_t k, rag_bm25_hit *hit
                    size_t *n_hits, rag_err *err);
 /* The index's analyzer (borrowed; same thread rules as the index). */
 rag_analyzer *rag_index_analyzer(rag_index *ix);
+/* Score scratch of rag_index_bm25, kept by the handle across queries (one
+ * allocation per session, not a calloc and an mmap/munmap of ~1.5 MB per
+ * query on a 185k-chunk index): *acc gets n doubles, all 0, and *touched n
+ * slots. The caller puts back to 0 every acc entry it set before it calls
+ * again. Borrowed; freed by rag_index_close. */
+int rag_index_bm25_scratch(rag_index *ix, size_t n, double **acc, uint32_t **touched,
+                           rag_err *err);
+/* The postings buffer of rag_index_bm25, kept by the handle like the score
+ * scratch: at least n_bytes (its contents kept when it grows; *cap_bytes
+ * gets the size), or NULL with err set. Borrowed; freed by rag_index_close. */
+void *rag_index_bm25_postbuf(rag_index *ix, size_t n_bytes, size_t *cap_bytes, rag_err *err);
 /* Postings segments; rag_index_optimize merges them into one. */
 int64_t rag_index_segments(rag_index *ix);
 

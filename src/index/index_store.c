@@ -33,6 +33,11 @@ struct rag_index {
     bm25_writer *bw;       /* pending postings; NULL when read-only */
     rag_store *store;      /* the storage interface over db (store_sqlite.c) */
     int seq_bumped;        /* the open transaction advanced meta change_seq */
+    double *bm25_acc;      /* rag_index_bm25_scratch: n_scratch scores, all 0 */
+    uint32_t *bm25_touched;
+    size_t n_scratch;
+    void *bm25_post;       /* rag_index_bm25_postbuf */
+    size_t n_post_bytes;
 };
 
 /* ---- schema: numbered steps -----------------------------------------------
@@ -561,6 +566,9 @@ void rag_index_close(rag_index *ix)
     sqlite3_close_v2(ix->db);
     bm25_writer_destroy(ix->bw);
     rag_analyzer_destroy(ix->an);
+    rag_free(ix->bm25_acc);
+    rag_free(ix->bm25_touched);
+    rag_free(ix->bm25_post);
     rag_free(ix->path);
     rag_free(ix);
 }
@@ -1071,4 +1079,46 @@ int rag_index_term_docs(rag_index *ix, const char *term, int64_t *n_docs, rag_er
 rag_analyzer *rag_index_analyzer(rag_index *ix)
 {
     return ix->an;
+}
+
+int rag_index_bm25_scratch(rag_index *ix, size_t n, double **acc, uint32_t **touched,
+                           rag_err *err)
+{
+    if (n > ix->n_scratch) {
+        /* grown as the index grows: a quarter more than asked for */
+        size_t want = n + n / 4;
+        double *a = rag_calloc(want, sizeof *a);
+        uint32_t *t = rag_malloc(want * sizeof *t);
+        if (!a || !t) {
+            rag_free(a);
+            rag_free(t);
+            return rag_fail(err, RAG_ENOMEM, "out of memory for %zu BM25 scores", n);
+        }
+        rag_free(ix->bm25_acc);
+        rag_free(ix->bm25_touched);
+        ix->bm25_acc = a;
+        ix->bm25_touched = t;
+        ix->n_scratch = want;
+    }
+    *acc = ix->bm25_acc;
+    *touched = ix->bm25_touched;
+    return RAG_OK;
+}
+
+void *rag_index_bm25_postbuf(rag_index *ix, size_t n_bytes, size_t *cap_bytes, rag_err *err)
+{
+    if (n_bytes > ix->n_post_bytes) {
+        size_t want = ix->n_post_bytes ? ix->n_post_bytes : 64 << 10;
+        void *p;
+        while (want < n_bytes)
+            want = want > SIZE_MAX / 2 ? n_bytes : want * 2;
+        if (!(p = rag_realloc(ix->bm25_post, want))) {
+            rag_fail(err, RAG_ENOMEM, "out of memory reading postings (%zu bytes)", n_bytes);
+            return NULL;
+        }
+        ix->bm25_post = p;
+        ix->n_post_bytes = want;
+    }
+    *cap_bytes = ix->n_post_bytes;
+    return ix->bm25_post;
 }

@@ -80,9 +80,9 @@ static int decode_query(srv_req *r, json_t *o, const char *text_key, int allow_s
 
 /* Per-stage latency from a result's timings_ms into the metrics and the
  * request's analytics point; a refusal is counted. */
-static void observe_timings(srv_req *r, const char *json)
+static void observe_timings(srv_req *r, json_t *o)
 {
-    json_t *o = json_loads(json, 0, NULL), *t = json_object_get(o, "timings_ms"), *v;
+    json_t *t = json_object_get(o, "timings_ms"), *v;
     const char *k;
     json_object_foreach(t, k, v) {
         if (json_number_value(v) > 0 || !strcmp(k, "total"))
@@ -92,17 +92,21 @@ static void observe_timings(srv_req *r, const char *json)
         r->refused = 1;
         srv_count(r->s, "answer_refused", "gate", 1);
     }
-    json_decref(o);
 }
 
-/* 200 with an engine result, documents named by base name. */
-static void reply_public(srv_req *r, const char *json)
+/* 200 with an engine result, documents named by base name; its stage
+ * timings and refusal counted (one parse for both). */
+static void reply_result(srv_req *r, const char *json)
 {
-    char *pub = srv_public_json(json);
-    if (!pub) {
+    json_t *o = json_loads(json, 0, NULL);
+    char *pub;
+    observe_timings(r, o);
+    if (!(pub = srv_public_dump(o))) {
+        json_decref(o);
         srv_reply_error(r, 500, "server_error", "out of memory");
         return;
     }
+    json_decref(o);
     srv_reply_json_text(r, 200, pub);
     free(pub);
 }
@@ -150,8 +154,7 @@ static void search(srv_req *r)
         if (docrag_search(r->session, q.text, &q.so, &out, &err) != 0) {
             srv_reply_docrag_error(r, &err);
         } else {
-            observe_timings(r, out);
-            reply_public(r, out);
+            reply_result(r, out);
         }
     }
     docrag_free(out);
@@ -226,8 +229,7 @@ static void ask(srv_req *r)
         if (docrag_ask(r->session, q.text, &ao, &out, &err) != 0) {
             srv_reply_docrag_error(r, &err);
         } else {
-            observe_timings(r, out);
-            reply_public(r, out);
+            reply_result(r, out);
         }
     } else {
         ask_stream as = {r, 0};
@@ -253,8 +255,13 @@ static void ask(srv_req *r)
                 free(t);
             }
         } else {
-            observe_timings(r, out);
-            event_public(r, "done", out);
+            json_t *res = json_loads(out, 0, NULL);
+            char *pub;
+            observe_timings(r, res);
+            pub = srv_public_dump(res);
+            json_decref(res);
+            srv_stream_event(r, "done", pub ? pub : "{}");
+            free(pub);
         }
         srv_stream_end(r);
     }

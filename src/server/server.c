@@ -158,14 +158,18 @@ static void strip_doc_paths(json_t *v, int depth)
     }
 }
 
-char *srv_public_json(const char *json)
+char *srv_public_dump(json_t *o)
 {
-    json_t *o = json_loads(json, 0, NULL);
-    char *out;
     if (!o)
         return NULL;
     strip_doc_paths(o, 0);
-    out = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
+    return json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
+}
+
+char *srv_public_json(const char *json)
+{
+    json_t *o = json_loads(json, 0, NULL);
+    char *out = srv_public_dump(o);
     json_decref(o);
     return out;
 }
@@ -194,11 +198,39 @@ static void *worker_main(void *arg)
             ;   /* the client left while it waited: nothing to do */
         else
             srv_run_worker_route(r);
+        if (w->streaming) {
+            w->streaming = 0;
+            atomic_fetch_sub(&s->n_streaming, 1);
+        }
         srv_req_release(r);
     }
     for (size_t i = 0; i < SRV_MAX_COLLS; i++)
         docrag_session_close(w->sessions[i]);
     return NULL;
+}
+
+/* A streamed answer keeps its worker (and session) until the LLM is done,
+ * seconds on a remote back-end: with one worker per core, two streams
+ * would hold every worker and the rest would wait in the queue. Workers
+ * are added instead, up to server.stream_workers, so that base_workers
+ * are always free of streams; they stay (idle) once started. */
+void srv_worker_streaming(srv *s)
+{
+    size_t n, streaming;
+    if (!tl_worker || tl_worker->streaming)
+        return;
+    tl_worker->streaming = 1;
+    streaming = atomic_fetch_add(&s->n_streaming, 1) + 1;
+    pthread_mutex_lock(&s->workers_mu);
+    n = atomic_load(&s->n_workers);
+    if (!s->no_grow && n < s->cap_workers && n - (streaming < n ? streaming : n) < s->base_workers) {
+        s->workers[n].s = s;
+        if (pthread_create(&s->workers[n].th, NULL, worker_main, &s->workers[n]) == 0)
+            atomic_store(&s->n_workers, n + 1);
+        else
+            rag_log(RAG_LOG_WARN, "cannot start another worker for streams (%zu running)", n);
+    }
+    pthread_mutex_unlock(&s->workers_mu);
 }
 
 /* ---- loading and maintenance ---------------------------------------------- */
@@ -283,6 +315,13 @@ const char *srv_ready_json(srv *s, char *buf, size_t n)
 }
 
 /* ---- loop events ------------------------------------------------------------ */
+
+static void on_access_flush(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    srv_access_flush(arg);
+}
 
 static void on_wake(evutil_socket_t fd, short what, void *arg)
 {
@@ -389,6 +428,11 @@ static void srv_free(srv *s)
         docrag_engine_close(s->info.colls[i].engine);
     srv_auth_destroy(s->auth);
     srv_metrics_destroy(s->metrics);
+    srv_access_flush(s);
+    if (s->access_flush)
+        event_free(s->access_flush);
+    if (s->access_out)
+        evbuffer_free(s->access_out);
     if (s->wake)
         event_free(s->wake);
     if (s->tick)
@@ -406,6 +450,7 @@ static void srv_free(srv *s)
     pthread_mutex_destroy(&s->ops_mu);
     pthread_mutex_destroy(&s->q_mu);
     pthread_mutex_destroy(&s->info_mu);
+    pthread_mutex_destroy(&s->workers_mu);
     pthread_cond_destroy(&s->q_cv);
     rag_free(s);
 }
@@ -435,6 +480,7 @@ int docrag_server_run(const docrag_server_opts *opts, docrag_error *err)
     pthread_mutex_init(&s->ops_mu, NULL);
     pthread_mutex_init(&s->q_mu, NULL);
     pthread_mutex_init(&s->info_mu, NULL);
+    pthread_mutex_init(&s->workers_mu, NULL);
     pthread_cond_init(&s->q_cv, NULL);
     s->opts = *opts;
     s->info.started_ms = rag_now_ms();
@@ -549,7 +595,10 @@ int docrag_server_run(const docrag_server_opts *opts, docrag_error *err)
     s->sig_term = evsignal_new(s->base, SIGTERM, on_signal, s);
     s->sig_int = evsignal_new(s->base, SIGINT, on_signal, s);
     s->tick = event_new(s->base, -1, EV_PERSIST, on_tick, s);
-    if (!s->wake || !s->sig_term || !s->sig_int || !s->tick) {
+    s->access_out = evbuffer_new();
+    s->access_flush = event_new(s->base, -1, 0, on_access_flush, s);
+    if (!s->wake || !s->sig_term || !s->sig_int || !s->tick || !s->access_out ||
+        !s->access_flush) {
         snprintf(err->msg, sizeof err->msg, "out of memory");
         rc = err->code = DOCRAG_ENOMEM;
         goto fail;
@@ -577,7 +626,10 @@ int docrag_server_run(const docrag_server_opts *opts, docrag_error *err)
         n_workers = 1;
     s->q_cap = (size_t)s->info.cfg.max_queue;
     s->q = rag_calloc(s->q_cap, sizeof *s->q);
-    s->workers = rag_calloc(n_workers, sizeof *s->workers);
+    s->base_workers = n_workers;
+    s->cap_workers = n_workers + (size_t)(s->info.cfg.stream_workers > 0
+                                              ? s->info.cfg.stream_workers : 0);
+    s->workers = rag_calloc(s->cap_workers, sizeof *s->workers);
     if (!s->q || !s->workers) {
         snprintf(err->msg, sizeof err->msg, "out of memory");
         rc = err->code = DOCRAG_ENOMEM;
@@ -587,7 +639,7 @@ int docrag_server_run(const docrag_server_opts *opts, docrag_error *err)
         s->workers[i].s = s;
         if (pthread_create(&s->workers[i].th, NULL, worker_main, &s->workers[i]) != 0)
             break;
-        s->n_workers++;
+        atomic_fetch_add(&s->n_workers, 1);
     }
     if (pthread_create(&s->loader, NULL, loader_main, s) != 0) {
         snprintf(err->msg, sizeof err->msg, "cannot start a thread");
@@ -609,8 +661,15 @@ int docrag_server_run(const docrag_server_opts *opts, docrag_error *err)
      * client closed and ends */
     evhttp_free(s->http);
     s->http = NULL;
-    for (size_t i = 0; i < s->n_workers; i++)
-        pthread_join(s->workers[i].th, NULL);
+    {
+        size_t n;
+        pthread_mutex_lock(&s->workers_mu);
+        s->no_grow = 1;
+        n = atomic_load(&s->n_workers);
+        pthread_mutex_unlock(&s->workers_mu);
+        for (size_t i = 0; i < n; i++)
+            pthread_join(s->workers[i].th, NULL);
+    }
     srv_ops_drain(s);
     fprintf(stderr, "docrag: stopped\n");
 fail:

@@ -193,6 +193,9 @@ int64_t srv_param_id(srv_req *r, size_t i, const char *what);
  * /v1/documents), not the server's path to it. Caller frees with free();
  * NULL when json does not parse or memory runs out. */
 char *srv_public_json(const char *json);
+/* The same for a result already parsed (its "doc" values are rewritten in
+ * place). */
+char *srv_public_dump(json_t *o);
 
 /* ---- request options (query_opts.c) ------------------------------------------ */
 

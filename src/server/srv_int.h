@@ -17,6 +17,7 @@ typedef struct {
     srv *s;
     pthread_t th;
     docrag_session *sessions[SRV_MAX_COLLS];
+    int streaming;               /* its request holds a stream open */
 } srv_worker;
 
 struct srv {
@@ -25,6 +26,8 @@ struct srv {
     struct evhttp *http;
     struct evhttp_bound_socket *sock;
     struct event *wake;          /* ops from workers */
+    struct evbuffer *access_out; /* access log lines not yet on stderr */
+    struct event *access_flush;  /* writes them: once per loop iteration */
     struct event *sig_term, *sig_int, *tick;
     /* worker -> loop operations */
     pthread_mutex_t ops_mu;
@@ -35,8 +38,12 @@ struct srv {
     srv_req **q;
     size_t q_cap, q_head, q_n;
     int q_stop;
-    srv_worker *workers;
-    size_t n_workers;
+    srv_worker *workers;         /* cap_workers slots, n_workers running */
+    _Atomic size_t n_workers;
+    size_t base_workers, cap_workers;
+    _Atomic size_t n_streaming;  /* workers holding a stream */
+    pthread_mutex_t workers_mu;  /* starting a worker; no_grow */
+    int no_grow;                 /* shutting down: no more workers */
     /* state */
     srv_info info;
     docrag_server_opts opts;
@@ -60,6 +67,13 @@ void srv_req_ref(srv_req *r);
 void srv_req_release(srv_req *r);
 void srv_ops_drain(srv *s);          /* loop: perform queued operations */
 void srv_access_log(srv_req *r);
+/* Write the access log lines still buffered (the loop does it once per
+ * iteration; srv_free once more at the end). */
+void srv_access_flush(srv *s);
+/* server.c: the calling worker's request has begun a stream; while it
+ * holds it, another worker is started (up to server.stream_workers) if
+ * fewer than the base number are left for everything else. */
+void srv_worker_streaming(srv *s);
 
 /* server.c: the cached /ready body into buf */
 const char *srv_ready_json(srv *s, char *buf, size_t n);

@@ -64,7 +64,7 @@ static int g_streams(double *v, void *ud)
 
 static int g_workers(double *v, void *ud)
 {
-    *v = (double)((srv *)ud)->n_workers;
+    *v = (double)atomic_load(&((srv *)ud)->n_workers);
     return 0;
 }
 

@@ -15,7 +15,9 @@ printf '# Scalar unit\n\nThe program counter holds the address of the current in
 "$DOCRAG_BIN" index --db t.db docs >/dev/null 2>&1
 start_mock --stream-delay-ms 40
 mock_llm_config sse.yaml ""
-start_server sse DOCRAG_CONFIG=sse.yaml -- --db t.db --set server.workers=64 \
+# one worker: the 64 concurrent streams below are served by the workers the
+# server starts while streams hold the others (server.stream_workers, 64)
+start_server sse DOCRAG_CONFIG=sse.yaml -- --db t.db --set server.workers=1 \
     --set server.sse_ping_s=1
 Q='{"question":"Which register holds the vector length?","stream":true}'
 ask_sse() { # OUT [curl args]: one streamed ask, the raw bytes into OUT
@@ -166,6 +168,9 @@ check "64 streams: no stream starves (slowest ${slowest}s < 30 s)" \
 curl -s "$MOCK/_mock/log" >log4.json
 check "64 streams: the mock streamed 64 complete answers" \
     jq_py log4.json "sum(1 for e in o['requests'] if e.get('stream') == 'complete') == 64"
+workers=$(curl -s "$B/metrics" | sed -n 's/^docrag_workers \([0-9]*\).*/\1/p')
+check "64 streams on 1 worker: workers were started for them (docrag_workers $workers, 2..65)" \
+    test "${workers:-0}" -ge 2 -a "${workers:-0}" -le 65
 
 alive
 # ---- an idle stream gets pings -----------------------------------------------------

@@ -21,7 +21,6 @@ const MOCK = need('DOCRAG_MOCK_URL');
 const SUFFIX = Date.now().toString(36);
 
 let browser;
-let pngRoute = null;   // {status} of the page-image route, probed once
 
 async function mockSays(text) {
   const r = await fetch(`${MOCK}/_mock/chat`, { method: 'POST', body: JSON.stringify({ default: text }) });
@@ -207,13 +206,8 @@ describe('the UI in a browser', () => {
     await g.close();
   });
 
-  test('citation of a PDF: the page image, highlighted (needs the page-image route)', async (t) => {
-    const g = await guardedPage(browser, BASE, {
-      // until the route exists the <img> fails (today's page route reads
-      // "4.png" as a bad page number: 400) and the text is shown
-      allow: (msg, url) => pngRoute && pngRoute.status !== 200 && /status of (400|404)/.test(msg) &&
-        /\/pages\/\d+\.png/.test(url),
-    });
+  test('citation of a PDF: the page image, highlighted', async () => {
+    const g = await guardedPage(browser, BASE);
     const { page } = g;
     await page.goto(`${BASE}/`);
     await page.waitForSelector('body[data-ready=true]');
@@ -230,7 +224,7 @@ describe('the UI in a browser', () => {
     assert.match(c.json.doc, /riscv-card\.pdf$/);
     const png = `/v1/documents/${c.json.document_id}/pages/${c.json.page_start}.png`;
     const probe = await fetch(`${BASE}${png}?highlight=${chunk}&scale=1`);
-    pngRoute = { status: probe.status, type: probe.headers.get('content-type') };
+    const pngType = probe.headers.get('content-type');
     await probe.arrayBuffer();
 
     await chip.click();
@@ -242,20 +236,8 @@ describe('the UI in a browser', () => {
     assert.equal(orig.headers.get('content-type'), 'application/pdf');
     await orig.arrayBuffer();
 
-    if (probe.status !== 200) {
-      // the fallback works today: the page's text with the passage marked
-      await page.waitForSelector('#viewer [data-testid=page-text] mark', { timeout: 10000 });
-      await shot(page, 'viewer-fallback');
-      checkGuards(assert, g);
-      await g.close();
-      const why = `GET ${png} answered ${probe.status}: the page-image route is not on this branch yet, ` +
-        'so the PNG checks (image loads, highlight box differs from the plain render) did not run; ' +
-        'the text fallback was checked instead';
-      console.log(`SKIP: ${why}`);
-      t.skip(why);
-      return;
-    }
-    assert.equal(pngRoute.type, 'image/png');
+    assert.equal(probe.status, 200, `GET ${png}?highlight=${chunk} renders the cited PDF page`);
+    assert.equal(pngType, 'image/png');
     await page.waitForSelector('#viewer img[data-testid=page-image]', { timeout: 10000 });
     await page.waitForFunction(() => {
       const img = document.querySelector('#viewer img[data-testid=page-image]');
