@@ -27,6 +27,7 @@
 #include "generate/generate.h"
 #include "rerank/rerank.h"
 #include "retrieve/retrieve.h"
+#include "index/store_sqlite.h"
 
 #include <jansson.h>
 #include <malloc.h>

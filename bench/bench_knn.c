@@ -17,6 +17,7 @@
  * for the numpy baseline.
  */
 #include "index/vector_index.h"
+#include "index/store_sqlite.h"
 
 #include <unistd.h>
 

@@ -8,6 +8,7 @@
  * small in-memory table. A violated check traps.
  */
 #include "core/core.h"
+#include "index/fts5.h"
 #include "text/analyzer.h"
 
 #include <stdint.h>

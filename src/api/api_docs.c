@@ -10,21 +10,10 @@
  */
 #include "api_int.h"
 #include "render.h"
+#include "index/store.h"
 
 #include <stdio.h>
 #include <string.h>
-
-static int db_fail(rag_index *ix, rag_err *err)
-{
-    return rag_fail(err, RAG_EIO, "%s: %s", rag_index_path(ix),
-                    sqlite3_errmsg(rag_index_db(ix)));
-}
-
-static const char *col_text(sqlite3_stmt *st, int i)
-{
-    const char *s = (const char *)sqlite3_column_text(st, i);
-    return s ? s : "";
-}
 
 static const char *base_name(const char *path)
 {
@@ -32,59 +21,45 @@ static const char *base_name(const char *path)
     return b ? b + 1 : path;
 }
 
-static const char doc_sql[] =
-    "SELECT d.id, d.path, d.title, d.kind, d.n_pages, d.sha256, d.n_bytes, d.added_at,"
-    " (SELECT count(*) FROM chunks c WHERE c.doc_id = d.id),"
-    " (SELECT count(*) FROM chunks c JOIN vectors v ON v.chunk_id = c.id"
-    "  WHERE c.doc_id = d.id)"
-    " FROM documents d";
-
-static json_t *doc_row(sqlite3_stmt *st)
+static json_t *doc_row(const rag_store_doc *d)
 {
-    int64_t n_chunks = sqlite3_column_int64(st, 8);
     return json_pack("{s:I,s:o,s:o,s:o,s:o,s:I,s:I,s:I,s:o,s:I,s:I,s:s}", "id",
-                     (json_int_t)sqlite3_column_int64(st, 0), "name",
-                     rag_render_str(base_name(col_text(st, 1))), "path",
-                     rag_render_str(col_text(st, 1)), "title", rag_render_str(col_text(st, 2)),
-                     "kind", rag_render_str(col_text(st, 3)), "pages",
-                     (json_int_t)sqlite3_column_int64(st, 4), "chunks", (json_int_t)n_chunks,
-                     "vectors", (json_int_t)sqlite3_column_int64(st, 9), "sha256",
-                     rag_render_str(col_text(st, 5)), "bytes", (json_int_t)sqlite3_column_int64(st, 6),
-                     "added", (json_int_t)sqlite3_column_int64(st, 7), "status",
-                     n_chunks > 0 ? "indexed" : "no text");
+                     (json_int_t)d->id, "name", rag_render_str(base_name(d->path)), "path",
+                     rag_render_str(d->path), "title", rag_render_str(d->title), "kind",
+                     rag_render_str(d->kind), "pages", (json_int_t)d->n_pages, "chunks",
+                     (json_int_t)d->n_chunks, "vectors", (json_int_t)d->n_vectors, "sha256",
+                     rag_render_str(d->sha256), "bytes", (json_int_t)d->n_bytes, "added",
+                     (json_int_t)d->added_at, "status", d->n_chunks > 0 ? "indexed" : "no text");
+}
+
+/* doc_list callbacks: append to an array, or keep the one object. */
+static int on_doc_append(void *ctx, const rag_store_doc *d)
+{
+    /* never a list with a document missing */
+    return json_array_append_new(ctx, doc_row(d)) < 0 ? RAG_ENOMEM : RAG_OK;
+}
+
+static int on_doc_one(void *ctx, const rag_store_doc *d)
+{
+    json_t **o = ctx;
+    *o = doc_row(d);
+    return *o ? RAG_OK : RAG_ENOMEM;
 }
 
 int docrag_documents(docrag_session *s, char **out, docrag_error *derr)
 {
-    sqlite3_stmt *st = NULL;
+    rag_store *st = rag_index_store(s->ix);
     rag_err err = {0};
     json_t *arr = json_array();
-    int step;
+    int rc;
 
     if (!arr)
         return api_err(derr, &(rag_err){RAG_ENOMEM, "out of memory"});
-    {
-        char sql[sizeof doc_sql + 32];
-        snprintf(sql, sizeof sql, "%s ORDER BY d.id", doc_sql);
-        if (sqlite3_prepare_v2(rag_index_db(s->ix), sql, -1, &st, NULL) != SQLITE_OK) {
-            json_decref(arr);
-            db_fail(s->ix, &err);
-            return api_err(derr, &err);
-        }
-    }
-    while ((step = sqlite3_step(st)) == SQLITE_ROW)
-        if (json_array_append_new(arr, doc_row(st)) < 0) {
-            step = SQLITE_NOMEM; /* never a list with a document missing */
-            break;
-        }
-    sqlite3_finalize(st);
-    if (step == SQLITE_NOMEM) {
+    rc = st->ops->doc_list(st, 0, on_doc_append, arr, &err);
+    if (rc < 0) {
         json_decref(arr);
-        return api_err(derr, &(rag_err){RAG_ENOMEM, "out of memory"});
-    }
-    if (step != SQLITE_DONE) {
-        json_decref(arr);
-        db_fail(s->ix, &err);
+        if (rc == RAG_ENOMEM && !err.msg[0])
+            return api_err(derr, &(rag_err){RAG_ENOMEM, "out of memory"});
         return api_err(derr, &err);
     }
     if (api_take_json(json_pack("{s:o}", "documents", arr), out, &err) < 0)
@@ -94,28 +69,20 @@ int docrag_documents(docrag_session *s, char **out, docrag_error *derr)
 
 int docrag_document(docrag_session *s, int64_t id, char **out, docrag_error *derr)
 {
-    char sql[sizeof doc_sql + 32];
-    sqlite3_stmt *st = NULL;
+    rag_store *st = rag_index_store(s->ix);
     rag_err err = {0};
     json_t *o = NULL;
-    int step;
+    int rc;
 
-    snprintf(sql, sizeof sql, "%s WHERE d.id = ?1", doc_sql);
-    if (sqlite3_prepare_v2(rag_index_db(s->ix), sql, -1, &st, NULL) != SQLITE_OK) {
-        db_fail(s->ix, &err);
-        return api_err(derr, &err);
-    }
-    sqlite3_bind_int64(st, 1, id);
-    step = sqlite3_step(st);
-    if (step == SQLITE_ROW)
-        o = doc_row(st);
-    sqlite3_finalize(st);
-    if (step == SQLITE_DONE)
+    if (id <= 0)
         return api_err(derr, &(rag_err){RAG_ENOTFOUND, "no such document"});
-    if (step != SQLITE_ROW) {
-        db_fail(s->ix, &err);
+    rc = st->ops->doc_list(st, id, on_doc_one, &o, &err);
+    if (rc == RAG_ENOMEM && !err.msg[0])
+        return api_err(derr, &(rag_err){RAG_ENOMEM, "out of memory"});
+    if (rc < 0)
         return api_err(derr, &err);
-    }
+    if (rc == 0)
+        return api_err(derr, &(rag_err){RAG_ENOTFOUND, "no such document"});
     if (api_take_json(o, out, &err) < 0)
         return api_err(derr, &err);
     return DOCRAG_OK;
@@ -124,53 +91,64 @@ int docrag_document(docrag_session *s, int64_t id, char **out, docrag_error *der
 int docrag_document_by_sha(docrag_session *s, const char *sha, int64_t *id,
                            docrag_error *derr)
 {
-    sqlite3_stmt *st = NULL;
+    rag_store *st = rag_index_store(s->ix);
     rag_err err = {0};
-    int step;
-
-    *id = 0;
-    if (sqlite3_prepare_v2(rag_index_db(s->ix),
-                           "SELECT id FROM documents WHERE sha256 = ?1 ORDER BY id LIMIT 1",
-                           -1, &st, NULL) != SQLITE_OK) {
-        db_fail(s->ix, &err);
+    int rc = st->ops->doc_by_sha(st, sha, id, &err);
+    if (rc < 0)
         return api_err(derr, &err);
-    }
-    sqlite3_bind_text(st, 1, sha, -1, SQLITE_STATIC);
-    step = sqlite3_step(st);
-    if (step == SQLITE_ROW)
-        *id = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    if (step != SQLITE_ROW && step != SQLITE_DONE) {
-        db_fail(s->ix, &err);
-        return api_err(derr, &err);
-    }
-    return step == SQLITE_ROW;
+    return rc;
 }
 
 int docrag_document_path(docrag_session *s, int64_t id, char **path, docrag_error *derr)
 {
-    sqlite3_stmt *st = NULL;
+    rag_store *st = rag_index_store(s->ix);
     rag_err err = {0};
-    int step;
+    char *p = NULL;
+    int rc;
 
     *path = NULL;
-    if (sqlite3_prepare_v2(rag_index_db(s->ix), "SELECT path FROM documents WHERE id = ?1",
-                           -1, &st, NULL) != SQLITE_OK) {
-        db_fail(s->ix, &err);
+    rc = st->ops->doc_path(st, id, &p, &err);
+    if (rc < 0)
         return api_err(derr, &err);
-    }
-    sqlite3_bind_int64(st, 1, id);
-    step = sqlite3_step(st);
-    if (step == SQLITE_ROW && !(*path = strdup(col_text(st, 0))))
-        step = SQLITE_NOMEM;
-    sqlite3_finalize(st);
-    if (step == SQLITE_DONE)
+    if (rc == 0)
         return api_err(derr, &(rag_err){RAG_ENOTFOUND, "no such document"});
-    if (step != SQLITE_ROW) {
-        db_fail(s->ix, &err);
-        return api_err(derr, &err);
-    }
+    /* the caller frees with docrag_free (free) */
+    *path = strdup(p);
+    rag_free(p);
+    if (!*path)
+        return api_err(derr, &(rag_err){RAG_ENOMEM, "out of memory"});
     return DOCRAG_OK;
+}
+
+/* doc_range_text's assembly state. */
+typedef struct {
+    rag_buf *b;
+    int64_t pos, hi;
+    int64_t *hl, hl_lo, hl_hi, ts, te;
+} range_ctx;
+
+static int on_span(void *ctx, int64_t a, int64_t z, const char *t, size_t n_text)
+{
+    range_ctx *r = ctx;
+    int64_t from, to;
+    if (z - a != (int64_t)n_text)
+        return RAG_OK;   /* a chunk not stored verbatim cannot be clipped by offset */
+    if (a > r->pos && r->b->len)
+        rag_buf_putc(r->b, '\n');   /* a gap between chunks (dropped whitespace) */
+    from = r->pos > a ? r->pos : a;
+    to = r->hi < z ? r->hi : z;
+    if (r->hl && to > from) {
+        /* segment [from, to) of the document lands at b->len */
+        if (r->ts < 0 && r->hl_lo < to)
+            r->ts = (int64_t)r->b->len + (r->hl_lo > from ? r->hl_lo - from : 0);
+        if (r->hl_hi > from)
+            r->te = (int64_t)r->b->len + ((r->hl_hi < to ? r->hl_hi : to) - from);
+    }
+    if (to > from && rag_buf_append(r->b, t + (from - a), (size_t)(to - from)) < 0)
+        return RAG_ENOMEM;
+    if (to > r->pos)
+        r->pos = to;
+    return RAG_OK;
 }
 
 /* The text of bytes [lo, hi) of document doc_id, from its chunks. hl
@@ -180,90 +158,55 @@ int docrag_document_path(docrag_session *s, int64_t id, char **path, docrag_erro
 static int doc_range_text(rag_index *ix, int64_t doc_id, int64_t lo, int64_t hi, rag_buf *b,
                           int64_t *hl, rag_err *err)
 {
-    sqlite3_stmt *st = NULL;
-    int64_t pos = lo, hl_lo = hl ? hl[0] : 0, hl_hi = hl ? hl[1] : 0, ts = -1, te = -1;
-    int step;
+    rag_store *st = rag_index_store(ix);
+    range_ctx r = {b, lo, hi, hl, hl ? hl[0] : 0, hl ? hl[1] : 0, -1, -1};
+    int rc = st->ops->doc_spans(st, doc_id, lo, hi, on_span, &r, err);
 
-    if (sqlite3_prepare_v2(rag_index_db(ix),
-                           "SELECT byte_start, byte_end, text FROM chunks WHERE doc_id = ?1"
-                           " AND byte_end > ?2 AND byte_start < ?3 ORDER BY byte_start",
-                           -1, &st, NULL) != SQLITE_OK)
-        return db_fail(ix, err);
-    sqlite3_bind_int64(st, 1, doc_id);
-    sqlite3_bind_int64(st, 2, lo);
-    sqlite3_bind_int64(st, 3, hi);
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        int64_t a = sqlite3_column_int64(st, 0), z = sqlite3_column_int64(st, 1);
-        const char *t = col_text(st, 2);
-        int64_t n_text = sqlite3_column_bytes(st, 2), from, to;
-        if (z - a != n_text)
-            continue;   /* a chunk not stored verbatim cannot be clipped by offset */
-        if (a > pos && b->len)
-            rag_buf_putc(b, '\n');   /* a gap between chunks (dropped whitespace) */
-        from = pos > a ? pos : a;
-        to = hi < z ? hi : z;
-        if (hl && to > from) {
-            /* segment [from, to) of the document lands at b->len */
-            if (ts < 0 && hl_lo < to)
-                ts = (int64_t)b->len + (hl_lo > from ? hl_lo - from : 0);
-            if (hl_hi > from)
-                te = (int64_t)b->len + ((hl_hi < to ? hl_hi : to) - from);
-        }
-        if (to > from && rag_buf_append(b, t + (from - a), (size_t)(to - from)) < 0) {
-            sqlite3_finalize(st);
-            return rag_fail(err, RAG_ENOMEM, "out of memory");
-        }
-        if (to > pos)
-            pos = to;
-    }
-    sqlite3_finalize(st);
+    if (rc == RAG_ENOMEM)
+        return rag_fail(err, RAG_ENOMEM, "out of memory");
+    if (rc < 0)
+        return rc;
     if (hl) {
-        hl[0] = ts;
-        hl[1] = te > ts ? te : ts;
-        if (ts < 0)
+        hl[0] = r.ts;
+        hl[1] = r.te > r.ts ? r.te : r.ts;
+        if (r.ts < 0)
             hl[0] = hl[1] = -1;
     }
-    return step == SQLITE_DONE ? RAG_OK : db_fail(ix, err);
+    return RAG_OK;
+}
+
+static int on_page_doc(void *ctx, const rag_store_doc *d)
+{
+    api_page_info *pi = ctx;
+    pi->path = rag_strdup(d->path);
+    pi->title = rag_strdup(d->title);
+    snprintf(pi->kind, sizeof pi->kind, "%s", d->kind);
+    pi->n_pages = d->n_pages;
+    return RAG_OK;
 }
 
 int api_page_row(rag_index *ix, int64_t doc_id, int page, api_page_info *pi, rag_err *err)
 {
-    sqlite3_stmt *st = NULL;
-    int step, rc = RAG_OK;
+    rag_store *st = rag_index_store(ix);
+    int rc;
 
     memset(pi, 0, sizeof *pi);
-    if (sqlite3_prepare_v2(rag_index_db(ix),
-                           "SELECT d.path, d.title, d.kind, d.n_pages, p.byte_start,"
-                           " p.byte_end FROM documents d LEFT JOIN pages p ON"
-                           " p.doc_id = d.id AND p.page = ?2 WHERE d.id = ?1", -1, &st,
-                           NULL) != SQLITE_OK)
-        return db_fail(ix, err);
-    sqlite3_bind_int64(st, 1, doc_id);
-    sqlite3_bind_int(st, 2, page);
-    step = sqlite3_step(st);
-    if (step == SQLITE_ROW) {
-        pi->path = rag_strdup(col_text(st, 0));
-        pi->title = rag_strdup(col_text(st, 1));
-        snprintf(pi->kind, sizeof pi->kind, "%s", col_text(st, 2));
-        pi->n_pages = sqlite3_column_int64(st, 3);
-        pi->byte_start = sqlite3_column_int64(st, 4);
-        pi->byte_end = sqlite3_column_int64(st, 5);
-        if (sqlite3_column_type(st, 4) == SQLITE_NULL)
-            step = -1;   /* no such page */
-    }
-    sqlite3_finalize(st);
-    if (step == SQLITE_DONE)
+    rc = doc_id > 0 ? st->ops->doc_list(st, doc_id, on_page_doc, pi, err) : 0;
+    if (rc == 0)
         rc = rag_fail(err, RAG_ENOTFOUND, "no such document");
-    else if (step == -1)
-        rc = rag_fail(err, RAG_ENOTFOUND, "document %lld has no page %d (it has %lld)",
-                      (long long)doc_id, page, (long long)pi->n_pages);
-    else if (step != SQLITE_ROW)
-        rc = db_fail(ix, err);
-    else if (!pi->path || !pi->title)
+    else if (rc > 0 && (!pi->path || !pi->title))
         rc = rag_fail(err, RAG_ENOMEM, "out of memory");
-    if (rc < 0)
+    else if (rc > 0) {
+        rc = st->ops->page_span(st, doc_id, page, &pi->byte_start, &pi->byte_end, err);
+        if (rc == 0)
+            rc = rag_fail(err, RAG_ENOTFOUND, "document %lld has no page %d (it has %lld)",
+                          (long long)doc_id, page, (long long)pi->n_pages);
+    }
+    if (rc < 0) {
         api_page_info_fini(pi);
-    return rc;
+        return rc;
+    }
+    return RAG_OK;
 }
 
 void api_page_info_fini(api_page_info *pi)

@@ -20,6 +20,7 @@
 #define RAG_BM25_INDEX_H
 
 #include "index.h"
+#include "store_sqlite.h"
 
 typedef struct bm25_writer bm25_writer;
 

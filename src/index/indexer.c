@@ -18,6 +18,7 @@
  * as failed.
  */
 #include "index.h"
+#include "store_sqlite.h"
 
 #include "config/config.h"
 

@@ -12,6 +12,7 @@
  * table of the db given to load.
  */
 #include "vector_index.h"
+#include "store_sqlite.h"
 
 #include <fnmatch.h>
 #include <math.h>
@@ -899,9 +900,10 @@ done:
 
 /* ---- filters -------------------------------------------------------------- */
 
-int rag_vector_filter_ids(int64_t **ids, size_t *n_ids, sqlite3 *db, const char *glob,
+int rag_vector_filter_ids(int64_t **ids, size_t *n_ids, rag_index *ix, const char *glob,
                           int page_min, int page_max, rag_err *err)
 {
+    sqlite3 *db = rag_index_db(ix);
     sqlite3_stmt *st = NULL;
     int64_t *v = NULL;
     size_t n = 0, cap = 0;

@@ -47,7 +47,6 @@
 
 #include "index/index.h"
 
-#include <sqlite3.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -82,7 +81,8 @@ int rag_vector_index_create(rag_vector_index **out, const char *model, size_t di
  * *out. Errors: RAG_EFORMAT naming the chunk, both models or both dims.
  * With opts->int8_only, db is borrowed for the life of *out, and a vector
  * given to rag_vector_index_add later must be in the table too. */
-int rag_vector_index_load(rag_vector_index **out, sqlite3 *db, const char *model,
+struct sqlite3;   /* the SQLite back-end's connection (store_sqlite.h) */
+int rag_vector_index_load(rag_vector_index **out, struct sqlite3 *db, const char *model,
                           const rag_vector_opts *opts, rag_err *err);
 /* The same from an open index; errors are prefixed with its path. */
 int rag_vector_index_load_ix(rag_vector_index **out, rag_index *ix, const char *model,
@@ -136,7 +136,7 @@ int rag_vector_index_search(const rag_vector_index *vi, const float *query, size
  * with a page span overlapping [page_min, page_max] (0 = unbounded), as a
  * sorted id array for rag_vector_filter.ids. Caller owns *ids (rag_free;
  * NULL when *n_ids is 0). */
-int rag_vector_filter_ids(int64_t **ids, size_t *n_ids, sqlite3 *db, const char *glob,
+int rag_vector_filter_ids(int64_t **ids, size_t *n_ids, rag_index *ix, const char *glob,
                           int page_min, int page_max, rag_err *err);
 
 /* ---- kernels (vector_kernels.c), exposed for tests and benchmarks ------ */

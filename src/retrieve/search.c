@@ -252,7 +252,7 @@ int rag_search(rag_hits *out, rag_index *ix, const char *query,
     depth = mode == RAG_MODE_HYBRID ? max_sz(need, r->params.candidates) : need;
     filtered = opts->doc_glob || opts->page_min > 0 || opts->page_max > 0;
     if (filtered) {
-        rc = rag_vector_filter_ids(&ids, &n_ids, rag_index_db(ix), opts->doc_glob,
+        rc = rag_vector_filter_ids(&ids, &n_ids, ix, opts->doc_glob,
                                    opts->page_min, opts->page_max, err);
         if (rc < 0)
             goto done;

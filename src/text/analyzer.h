@@ -1,5 +1,6 @@
-/* analyzer.h - BM25 text analysis, one for documents and queries, and the
- * SQLite FTS5 tokenizer "docrag" that applies it.
+/* analyzer.h - BM25 text analysis, one for documents and queries (the
+ * SQLite FTS5 tokenizer "docrag" that applies it is the SQLite back-end's:
+ * src/index/fts5.h).
  *
  * Technical tokens stay whole (RV32I, x86_64, RISC-V, v1.0, mcause, 0x7FF)
  * and their parts are indexed too (at the same position, FTS5 "colocated"
@@ -14,7 +15,7 @@
 
 #include "core/core.h"
 
-#include <sqlite3.h>
+#include <stddef.h>
 
 typedef struct rag_analyzer rag_analyzer;
 
@@ -51,22 +52,6 @@ int rag_analyzer_run_mode(rag_analyzer *a, const char *text, size_t n_bytes,
 
 /* 1 if the lower-cased word is a stop word. */
 int rag_analyzer_is_stopword(const char *word, size_t n_bytes);
-
-/* Register the FTS5 tokenizer "docrag" and the ranking function
- * docrag_bm25 on db. Each FTS5 table using the tokenizer gets its own
- * rag_analyzer, so a connection may be used by one thread at a time (the
- * usual SQLite rule). Errors name the function that failed. */
-int rag_fts5_register(sqlite3 *db, rag_err *err);
-
-/* Register only the auxiliary function
- *   docrag_bm25(fts_table [, k1 [, b [, w_col0, w_col1, ...]]])
- * which returns a POSITIVE BM25 score (higher is better): Lucene's IDF
- * log(1 + (N - n + 0.5) / (n + 0.5)) per phrase of the MATCH expression
- * (n = rows matching that phrase), term frequency and document length
- * summed over the columns with the given weights (default k1 = 1.2,
- * b = 0.75, every weight 1.0), so a multi-column row scores like one
- * field holding all its columns. Called by rag_fts5_register. */
-int rag_bm25_rank_register(sqlite3 *db, rag_err *err);
 
 /* Build an FTS5 MATCH expression for a free-text query: each analysed
  * term quoted, terms OR-ed, stop words dropped. Appends to out; leaves out

@@ -7,6 +7,7 @@
 #include "test_support.h"
 
 #include "embed/embed_index.h"
+#include "index/store_sqlite.h"
 
 #include <math.h>
 #include <stdio.h>

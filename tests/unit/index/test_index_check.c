@@ -5,6 +5,7 @@
 #include "test_support.h"
 
 #include "index/index.h"
+#include "index/store_sqlite.h"
 
 #include <stdio.h>
 #include <stdlib.h>

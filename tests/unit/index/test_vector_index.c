@@ -5,6 +5,7 @@
 #include "test_support.h"
 
 #include "index/vector_index.h"
+#include "index/store_sqlite.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -458,7 +459,7 @@ static void test_vector_index__loads_table_and_filters_by_glob_and_pages(void **
     assert_int_equal(n, 9);
     assert_int_equal(hits[0].chunk_id, 201);
 
-    assert_int_equal(rag_vector_filter_ids(&ids, &n_ids, rag_index_db(ix), "manuals/*.pdf",
+    assert_int_equal(rag_vector_filter_ids(&ids, &n_ids, ix, "manuals/*.pdf",
                                            2, 3, &err), RAG_OK);
     assert_int_equal(n_ids, 4);
     assert_int_equal(ids[0], 101);
@@ -474,15 +475,15 @@ static void test_vector_index__loads_table_and_filters_by_glob_and_pages(void **
                         hits[i].chunk_id == 201 || hits[i].chunk_id == 202);
     }
     rag_free(ids);
-    assert_int_equal(rag_vector_filter_ids(&ids, &n_ids, rag_index_db(ix), NULL, 0, 1, &err),
+    assert_int_equal(rag_vector_filter_ids(&ids, &n_ids, ix, NULL, 0, 1, &err),
                      RAG_OK);
     assert_int_equal(n_ids, 3);
     rag_free(ids);
-    assert_int_equal(rag_vector_filter_ids(&ids, &n_ids, rag_index_db(ix), "*.docx", 0, 0,
+    assert_int_equal(rag_vector_filter_ids(&ids, &n_ids, ix, "*.docx", 0, 0,
                                            &err), RAG_OK);
     assert_int_equal(n_ids, 0);
     assert_null(ids);
-    assert_int_equal(rag_vector_filter_ids(&ids, &n_ids, rag_index_db(ix), NULL, 3, 2, &err),
+    assert_int_equal(rag_vector_filter_ids(&ids, &n_ids, ix, NULL, 3, 2, &err),
                      RAG_EINVAL);
     rag_vector_index_destroy(vi);
     rag_index_close(ix);
@@ -587,7 +588,7 @@ static void test_vector_index__allocation_failures_fail_cleanly(void **state)
             ts_fail_alloc_after(fail);
             rc = rag_vector_index_load(&vi, rag_index_db(ix), "mini", &o, &err);
             if (rc == RAG_OK)
-                rc = rag_vector_filter_ids(&ids, &n_ids, rag_index_db(ix), "manuals/*", 0,
+                rc = rag_vector_filter_ids(&ids, &n_ids, ix, "manuals/*", 0,
                                            0, &err);
             f.ids = ids;
             f.n_ids = n_ids;

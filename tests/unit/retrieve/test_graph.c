@@ -5,6 +5,7 @@
 #include "test_support.h"
 
 #include "retrieve/graph.h"
+#include "index/store_sqlite.h"
 
 #include <math.h>
 #include <stdio.h>

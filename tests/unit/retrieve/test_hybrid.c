@@ -7,6 +7,7 @@
 #include "api/render.h"
 #include "generate/generate.h"
 #include "retrieve/retrieve.h"
+#include "index/store_sqlite.h"
 
 #include <jansson.h>
 #include <math.h>

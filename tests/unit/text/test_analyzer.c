@@ -3,6 +3,7 @@
  * "docrag" with MATCH expressions built by rag_analyzer_match_expr. */
 #include "test_support.h"
 
+#include "index/fts5.h"
 #include "text/analyzer.h"
 
 #include <stdio.h>

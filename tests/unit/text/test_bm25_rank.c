@@ -7,6 +7,7 @@
  */
 #include "test_support.h"
 
+#include "index/fts5.h"
 #include "text/analyzer.h"
 
 #include <math.h>

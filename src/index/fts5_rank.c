@@ -1,4 +1,4 @@
-/* bm25_rank.c - FTS5 auxiliary function docrag_bm25: Lucene-style BM25.
+/* fts5_rank.c - FTS5 auxiliary function docrag_bm25: Lucene-style BM25.
  *
  *   score = sum over phrases p of the MATCH expression of
  *           idf(p) * tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / avgdl))
@@ -16,7 +16,7 @@
  * bm25() does), weights and average length are computed once and kept
  * with xSetAuxdata; per row the work is one pass over the hit list.
  */
-#include "text/analyzer.h"
+#include "fts5.h"
 
 #include <math.h>
 #include <string.h>

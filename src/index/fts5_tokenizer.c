@@ -1,4 +1,4 @@
-/* analyzer_fts5.c - the FTS5 tokenizer "docrag": rag_analyzer inside SQLite.
+/* fts5_tokenizer.c - the FTS5 tokenizer "docrag": rag_analyzer inside SQLite.
  *
  * Each FTS5 table (per connection) creates one tokenizer, hence one
  * rag_analyzer with its own Snowball stemmer. Documents (and highlight /
@@ -8,7 +8,7 @@
  *
  * The tokenizer takes no arguments: tokenize='docrag'.
  */
-#include "text/analyzer.h"
+#include "fts5.h"
 
 #include <string.h>
 
