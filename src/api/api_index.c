@@ -147,22 +147,17 @@ static void graph_pass(docrag_engine *e, rag_index *w, index_ctx *c)
  * have none: id null). */
 static int fill_ids(rag_index *w, json_t *docs, char *const *paths, rag_err *err)
 {
-    sqlite3_stmt *st = NULL;
+    rag_store *st = rag_index_store(w);
     size_t i;
     json_t *d;
 
-    if (sqlite3_prepare_v2(rag_index_db(w), "SELECT id FROM documents WHERE path = ?1", -1,
-                           &st, NULL) != SQLITE_OK)
-        return rag_fail(err, RAG_EIO, "%s: %s", rag_index_path(w),
-                        sqlite3_errmsg(rag_index_db(w)));
     json_array_foreach(docs, i, d) {
-        sqlite3_reset(st);
-        sqlite3_bind_text(st, 1, paths[i], -1, SQLITE_STATIC);
-        json_object_set_new(d, "id", sqlite3_step(st) == SQLITE_ROW
-                                         ? json_integer(sqlite3_column_int64(st, 0))
-                                         : json_null());
+        int64_t id = 0;
+        int rc = st->ops->doc_id(st, paths[i], &id, err);
+        if (rc < 0)
+            return rc;
+        json_object_set_new(d, "id", rc ? json_integer(id) : json_null());
     }
-    sqlite3_finalize(st);
     return RAG_OK;
 }
 
@@ -257,7 +252,6 @@ int docrag_document_delete(docrag_session *s, int64_t doc_id, docrag_error *derr
     docrag_engine *e = s->e;
     rag_index *w = NULL;
     rag_err err = {0};
-    sqlite3_stmt *st = NULL;
     char *path = NULL;
     int rc;
 
@@ -268,21 +262,12 @@ int docrag_document_delete(docrag_session *s, int64_t doc_id, docrag_error *derr
     pthread_mutex_lock(&e->write_mu);
     rc = rag_index_open(&w, e->cfg->db_path, 0, &err);
     if (rc == RAG_OK) {
-        if (sqlite3_prepare_v2(rag_index_db(w), "SELECT path FROM documents WHERE id = ?1",
-                               -1, &st, NULL) != SQLITE_OK) {
-            rc = rag_fail(&err, RAG_EIO, "%s: %s", rag_index_path(w),
-                          sqlite3_errmsg(rag_index_db(w)));
-        } else {
-            sqlite3_bind_int64(st, 1, doc_id);
-            if (sqlite3_step(st) == SQLITE_ROW)
-                path = rag_strdup((const char *)sqlite3_column_text(st, 0));
-            else
-                rc = rag_fail(&err, RAG_ENOTFOUND, "document %lld not found",
-                              (long long)doc_id);
-            sqlite3_finalize(st);
-            if (rc == RAG_OK && !path)
-                rc = rag_fail(&err, RAG_ENOMEM, "out of memory");
-        }
+        rag_store *st = rag_index_store(w);
+        rc = st->ops->doc_path(st, doc_id, &path, &err);
+        if (rc == 0)
+            rc = rag_fail(&err, RAG_ENOTFOUND, "document %lld not found", (long long)doc_id);
+        else if (rc > 0)
+            rc = RAG_OK;
     }
     if (rc == RAG_OK)
         rc = rag_index_remove_doc(w, path, &err);

@@ -22,6 +22,7 @@
 #include "core/core.h"
 #include "generate/generate.h"
 #include "index/index.h"
+#include "index/store.h"
 #include "llm/llm.h"
 #include "obs/obs.h"
 #include "retrieve/retrieve.h"
@@ -29,14 +30,13 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <sqlite3.h>
 
 struct docrag_engine {
     rag_config *cfg;
     int scope;                  /* DOCRAG_SCOPE_*: which of the below exist */
     rag_index *ix;
     rag_index *watch;
-    sqlite3 *usage_db;          /* NULL: usage kept in memory */
+    rag_index *usage_ix;        /* usage rows' own connection; NULL: usage in memory */
     rag_usage *usage;
     rag_retriever *retriever;   /* NULL outside DOCRAG_SCOPE_ALL */
     rag_llm_chain *chain;
@@ -53,7 +53,7 @@ struct docrag_engine {
     pthread_mutex_t write_mu;   /* one writer at a time */
     pthread_mutex_t refresh_mu; /* one refresh at a time */
     _Atomic uint64_t generation;/* +1 per change seen (docrag_engine_generation) */
-    int64_t data_version;       /* `watch`'s PRAGMA data_version at the last
+    int64_t data_version;       /* `watch`'s change_seq (store.h) at the last
                                    refresh (under refresh_mu) */
 };
 

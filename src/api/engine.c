@@ -5,9 +5,10 @@
  * less, for a front end that needs less (docrag_engine_opts.scope: the
  * configuration alone, the index without models, the models without an
  * index; single_mode: a retriever for the one configured search mode).
- * Refreshing asks SQLite whether the file changed (PRAGMA data_version on
- * a connection that never writes, so any commit elsewhere moves it) and
- * only then reloads the vectors, so calling it often is cheap.
+ * Refreshing asks the store whether the index changed (its change_seq,
+ * store.h: every committed change of documents, chunks, vectors or the
+ * graph advances it, whichever process made it) and only then reloads the
+ * vectors, so calling it often is cheap.
  */
 #include "api_int.h"
 #include "render.h"
@@ -70,15 +71,13 @@ void docrag_engine_opts_init(docrag_engine_opts *o)
     memset(o, 0, sizeof *o);
 }
 
+/* The store's change sequence; -1 when it cannot be read. */
 static int64_t data_version(rag_index *ix)
 {
-    sqlite3_stmt *st = NULL;
+    rag_store *st = rag_index_store(ix);
     int64_t v = -1;
-    if (sqlite3_prepare_v2(rag_index_db(ix), "PRAGMA data_version", -1, &st, NULL) ==
-            SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    if (st->ops->change_seq(st, &v, NULL) < 0)
+        v = -1;
     return v;
 }
 
@@ -90,18 +89,16 @@ static int64_t data_version(rag_index *ix)
 static int open_usage(docrag_engine *e, int write_usage, rag_err *err)
 {
     if (e->scope == DOCRAG_SCOPE_ALL || e->scope == DOCRAG_SCOPE_INDEX) {
-        int flags = !e->read_only || write_usage ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY;
-        if (sqlite3_open_v2(e->cfg->db_path, &e->usage_db, flags | SQLITE_OPEN_FULLMUTEX,
-                            NULL) != SQLITE_OK) {
-            int rc = rag_fail(err, RAG_EIO, "%s: cannot record usage: %s", e->cfg->db_path,
-                              e->usage_db ? sqlite3_errmsg(e->usage_db) : "out of memory");
-            sqlite3_close(e->usage_db);
-            e->usage_db = NULL;
+        unsigned flags = (!e->read_only || write_usage) && !e->read_only_storage
+                             ? 0 : RAG_INDEX_READ_ONLY;
+        int rc = rag_index_open(&e->usage_ix, e->cfg->db_path, flags, err);
+        if (rc < 0) {
+            rag_err_prefix(err, "cannot record usage");
             return rc;
         }
-        sqlite3_busy_timeout(e->usage_db, 10000);
     }
-    return rag_usage_open(&e->usage, e->usage_db, e->cfg, err);
+    return rag_usage_open(&e->usage, e->usage_ix ? rag_index_store(e->usage_ix) : NULL,
+                          e->cfg, err);
 }
 
 /* DOCRAG_SCOPE_MODELS: the embed and rerank chains without an index. A
@@ -263,7 +260,7 @@ void docrag_engine_close(docrag_engine *e)
     rag_reranker_destroy(e->reranker);
     rag_llm_chain_destroy(e->chain);
     rag_usage_close(e->usage);
-    sqlite3_close(e->usage_db);
+    rag_index_close(e->usage_ix);
     rag_index_close(e->watch);
     rag_index_close(e->ix);
     rag_config_destroy(e->cfg);

@@ -12,12 +12,12 @@
  * a concurrent re-index cannot leave orphans.
  */
 #include "embed/embed_index.h"
+#include "index/store.h"
 
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
 #include <math.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,19 +66,12 @@ enum { SRC_GONE, SRC_CACHE, SRC_DUP, SRC_NEW };
 
 typedef struct {
     rag_index *ix;
-    sqlite3 *db;
+    rag_store *st;        /* the index's store (borrowed) */
     rag_embedder *e;
     char model[128];      /* the id vectors and cache rows are stored under */
     size_t dim;
     int64_t lookups, hits; /* cumulative counters (meta) */
-    sqlite3_stmt *get_chunk, *get_cache, *put_vec, *put_cache;
 } pass;
-
-static int db_fail(pass *p, rag_err *err, const char *what)
-{
-    return rag_fail(err, RAG_EIO, "%s: %s: %s", rag_index_path(p->ix), what,
-                    sqlite3_errmsg(p->db));
-}
 
 static int64_t meta_int(pass *p, const char *key, rag_err *err)
 {
@@ -96,24 +89,11 @@ static int meta_put_int(pass *p, const char *key, int64_t v, rag_err *err)
     return rag_index_meta_set(p->ix, key, s, err);
 }
 
-static int64_t count_rows(pass *p, const char *sql)
-{
-    sqlite3_stmt *st;
-    int64_t n = -1;
-    if (sqlite3_prepare_v2(p->db, sql, -1, &st, NULL) != SQLITE_OK)
-        return -1;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        n = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return n;
-}
-
 /* Decide the stored model id; delete vectors of any other model or dim. */
 static int settle_model(pass *p, const char *id, rag_embed_report *rep, rag_err *err)
 {
     char stored[128];
-    int64_t stored_dim;
-    sqlite3_stmt *st = NULL;
+    int64_t stored_dim, n_removed = 0;
     int rc, have;
 
     if ((have = rag_index_meta_get(p->ix, "embed_model", stored, sizeof stored, err)) < 0)
@@ -133,94 +113,55 @@ static int settle_model(pass *p, const char *id, rag_embed_report *rep, rag_err 
     }
     if ((rc = rag_index_begin(p->ix, err)) < 0)
         return rc;
-    if (sqlite3_prepare_v2(p->db, "DELETE FROM vectors WHERE model <> ?1 OR dim <> ?2", -1,
-                           &st, NULL) != SQLITE_OK) {
-        rc = db_fail(p, err, "vectors");
-        goto done;
-    }
-    sqlite3_bind_text(st, 1, p->model, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, (int64_t)p->dim);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        rc = db_fail(p, err, "delete vectors of another model");
-        goto done;
-    }
-    rep->n_removed = (size_t)sqlite3_changes(p->db);
-    rc = rag_index_meta_set(p->ix, "embed_model", p->model, err);
+    rc = p->st->ops->vectors_prune(p->st, p->model, p->dim, &n_removed, err);
+    rep->n_removed = (size_t)n_removed;
+    if (rc == RAG_OK)
+        rc = rag_index_meta_set(p->ix, "embed_model", p->model, err);
     if (rc == RAG_OK)
         rc = meta_put_int(p, "embed_dim", (int64_t)p->dim, err);
-done:
-    sqlite3_finalize(st);
     if (rc == RAG_OK)
         return rag_index_commit(p->ix, err);
     rag_index_rollback(p->ix);
     return rc;
 }
 
+typedef struct {
+    int64_t *v;
+    size_t n, cap;
+} id_list;
+
+static int on_pending(void *ctx, int64_t id)
+{
+    id_list *l = ctx;
+    if (l->n == l->cap) {
+        size_t ncap = l->cap ? l->cap * 2 : 256;
+        int64_t *nv = rag_realloc(l->v, ncap * sizeof *nv);
+        if (!nv)
+            return RAG_ENOMEM;
+        l->v = nv;
+        l->cap = ncap;
+    }
+    l->v[l->n++] = id;
+    return RAG_OK;
+}
+
 /* Chunk ids without a vector, in (document path, ord) order. */
 static int list_pending(pass *p, int64_t **ids, size_t *n_ids, rag_err *err)
 {
-    sqlite3_stmt *st;
-    int64_t *v = NULL;
-    size_t n = 0, cap = 0;
-    int step;
+    id_list l = {0};
+    int rc = p->st->ops->vectors_missing(p->st, on_pending, &l, err);
 
     *ids = NULL;
     *n_ids = 0;
-    if (sqlite3_prepare_v2(p->db,
-            "SELECT c.id FROM chunks c JOIN documents d ON d.id = c.doc_id"
-            " WHERE NOT EXISTS (SELECT 1 FROM vectors v WHERE v.chunk_id = c.id)"
-            " ORDER BY d.path, c.ord", -1, &st, NULL) != SQLITE_OK)
-        return db_fail(p, err, "list chunks");
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n == cap) {
-            size_t ncap = cap ? cap * 2 : 256;
-            int64_t *nv = rag_realloc(v, ncap * sizeof *nv);
-            if (!nv) {
-                sqlite3_finalize(st);
-                rag_free(v);
-                return rag_fail(err, RAG_ENOMEM, "out of memory listing %zu chunks", n);
-            }
-            v = nv;
-            cap = ncap;
-        }
-        v[n++] = sqlite3_column_int64(st, 0);
+    if (rc < 0) {
+        rag_free(l.v);
+        if (rc == RAG_ENOMEM)
+            return rag_fail(err, RAG_ENOMEM, "out of memory listing %zu chunks", l.n);
+        return rc;
     }
-    sqlite3_finalize(st);
-    if (step != SQLITE_DONE) {
-        rag_free(v);
-        return db_fail(p, err, "list chunks");
-    }
-    *ids = v;
-    *n_ids = n;
+    *ids = l.v;
+    *n_ids = l.n;
     return RAG_OK;
-}
-
-static int prepare(pass *p, rag_err *err)
-{
-    if (sqlite3_prepare_v2(p->db,
-            "SELECT d.title, c.section, c.text, d.path, c.ord FROM chunks c"
-            " JOIN documents d ON d.id = c.doc_id WHERE c.id = ?1", -1, &p->get_chunk,
-            NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(p->db,
-            "SELECT data FROM embed_cache WHERE model = ?1 AND content_sha256 = ?2", -1,
-            &p->get_cache, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(p->db,
-            "INSERT OR REPLACE INTO vectors(chunk_id, model, dim, data)"
-            " SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM chunks WHERE id = ?1)", -1,
-            &p->put_vec, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(p->db,
-            "INSERT OR REPLACE INTO embed_cache(model, content_sha256, data)"
-            " VALUES(?1, ?2, ?3)", -1, &p->put_cache, NULL) != SQLITE_OK)
-        return db_fail(p, err, "prepare");
-    return RAG_OK;
-}
-
-static void finalize(pass *p)
-{
-    sqlite3_finalize(p->get_chunk);
-    sqlite3_finalize(p->get_cache);
-    sqlite3_finalize(p->put_vec);
-    sqlite3_finalize(p->put_cache);
 }
 
 static int all_finite(const float *v, size_t n)
@@ -280,6 +221,28 @@ static void batch_fini(batch *b)
     rag_free(b->uvecs);
 }
 
+typedef struct {
+    batch *b;
+    size_t i;
+} read_ctx;
+
+/* One chunk of the batch: its embedded text, into b->texts. */
+static int on_chunk(void *ctx, const rag_store_chunk *c)
+{
+    read_ctx *r = ctx;
+    batch *b = r->b;
+    int rc;
+    if (!b->where[0]) {
+        const char *base = strrchr(c->doc, '/');
+        snprintf(b->where, sizeof b->where, "%s #%d", base ? base + 1 : c->doc, c->ord);
+    }
+    b->off[r->i] = b->texts.len;
+    rc = rag_embed_chunk_text(&b->texts, c->title, c->section, c->text);
+    if (rc == RAG_OK)
+        rc = rag_buf_putc(&b->texts, '\0');
+    return rc < 0 ? RAG_ENOMEM : RAG_OK;
+}
+
 /* Read the chunks' texts, hash them, fill from the cache, and list the
  * distinct texts still to embed. */
 static int batch_read(pass *p, batch *b, const int64_t *ids, size_t n, size_t *n_unique,
@@ -289,48 +252,25 @@ static int batch_read(pass *p, batch *b, const int64_t *ids, size_t n, size_t *n
     rag_buf_clear(&b->texts);
     b->where[0] = '\0';
     for (size_t i = 0; i < n; i++) {
-        int step, rc;
-        sqlite3_reset(p->get_chunk);
-        sqlite3_bind_int64(p->get_chunk, 1, ids[i]);
-        step = sqlite3_step(p->get_chunk);
-        if (step == SQLITE_DONE) {   /* deleted since listed */
+        read_ctx r = {b, i};
+        float *v = b->vecs + i * p->dim;
+        int rc = p->st->ops->chunk_read(p->st, ids[i], on_chunk, &r, err);
+        if (rc == RAG_ENOMEM)
+            return rag_fail(err, RAG_ENOMEM, "out of memory for chunk texts");
+        if (rc < 0)
+            return rc;
+        if (rc == 0) {   /* deleted since listed */
             b->src[i] = SRC_GONE;
             continue;
         }
-        if (step != SQLITE_ROW)
-            return db_fail(p, err, "read chunk");
-        if (!b->where[0]) {
-            const char *path = (const char *)sqlite3_column_text(p->get_chunk, 3);
-            const char *base = path ? strrchr(path, '/') : NULL;
-            snprintf(b->where, sizeof b->where, "%s #%d",
-                     base ? base + 1 : path ? path : "?",
-                     sqlite3_column_int(p->get_chunk, 4));
-        }
-        b->off[i] = b->texts.len;
-        rc = rag_embed_chunk_text(&b->texts,
-                                  (const char *)sqlite3_column_text(p->get_chunk, 0),
-                                  (const char *)sqlite3_column_text(p->get_chunk, 1),
-                                  (const char *)sqlite3_column_text(p->get_chunk, 2));
-        if (rc == RAG_OK)
-            rc = rag_buf_putc(&b->texts, '\0');
-        if (rc < 0)
-            return rag_fail(err, RAG_ENOMEM, "out of memory for chunk texts");
         rag_sha256_hex(b->texts.data + b->off[i], b->texts.len - 1 - b->off[i], b->sha[i]);
 
-        sqlite3_reset(p->get_cache);
-        sqlite3_bind_text(p->get_cache, 1, p->model, -1, SQLITE_STATIC);
-        sqlite3_bind_text(p->get_cache, 2, b->sha[i], 64, SQLITE_STATIC);
-        step = sqlite3_step(p->get_cache);
-        if (step == SQLITE_ROW &&
-            (size_t)sqlite3_column_bytes(p->get_cache, 0) == p->dim * sizeof(float)) {
-            float *v = b->vecs + i * p->dim;
-            memcpy(v, sqlite3_column_blob(p->get_cache, 0), p->dim * sizeof(float));
-            if (all_finite(v, p->dim)) {
-                b->src[i] = SRC_CACHE;
-                continue;
-            }
-        } else if (step != SQLITE_ROW && step != SQLITE_DONE) {
-            return db_fail(p, err, "read embedding cache");
+        rc = p->st->ops->cache_get(p->st, p->model, b->sha[i], v, p->dim, err);
+        if (rc < 0)
+            return rc;
+        if (rc == 1 && all_finite(v, p->dim)) {
+            b->src[i] = SRC_CACHE;
+            continue;
         }
         /* a cache miss (or a damaged row, rewritten below) */
         b->src[i] = SRC_NEW;
@@ -345,18 +285,10 @@ static int batch_read(pass *p, batch *b, const int64_t *ids, size_t n, size_t *n
             b->ufirst[nu++] = i;
         }
     }
-    sqlite3_reset(p->get_cache);
-    sqlite3_reset(p->get_chunk);
     for (size_t u = 0; u < nu; u++)
         b->utexts[u] = b->texts.data + b->off[b->ufirst[u]];
     *n_unique = nu;
     return RAG_OK;
-}
-
-static int bind_vec(sqlite3_stmt *st, int col, const float *v, size_t dim)
-{
-    /* x86/ARM little-endian: the in-memory floats are the stored bytes */
-    return sqlite3_bind_blob(st, col, v, (int)(dim * sizeof *v), SQLITE_STATIC);
 }
 
 /* Write the batch's vectors, new cache rows and counters in one transaction. */
@@ -373,28 +305,17 @@ static int batch_write(pass *p, batch *b, const int64_t *ids, size_t n, size_t n
         n_looked++;
         if (b->src[i] != SRC_NEW)
             n_hit++;
-        sqlite3_reset(p->put_vec);
-        sqlite3_bind_int64(p->put_vec, 1, ids[i]);
-        sqlite3_bind_text(p->put_vec, 2, p->model, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(p->put_vec, 3, (int64_t)p->dim);
-        bind_vec(p->put_vec, 4, b->vecs + i * p->dim, p->dim);
-        if (sqlite3_step(p->put_vec) != SQLITE_DONE) {
-            rc = db_fail(p, err, "write vector");
+        rc = p->st->ops->vector_put(p->st, ids[i], p->model, b->vecs + i * p->dim, p->dim,
+                                    err);
+        if (rc < 0)
             goto fail;
-        }
     }
     for (size_t u = 0; u < nu; u++) {
-        sqlite3_reset(p->put_cache);
-        sqlite3_bind_text(p->put_cache, 1, p->model, -1, SQLITE_STATIC);
-        sqlite3_bind_text(p->put_cache, 2, b->sha[b->ufirst[u]], 64, SQLITE_STATIC);
-        bind_vec(p->put_cache, 3, b->uvecs + u * p->dim, p->dim);
-        if (sqlite3_step(p->put_cache) != SQLITE_DONE) {
-            rc = db_fail(p, err, "write embedding cache");
+        rc = p->st->ops->cache_put(p->st, p->model, b->sha[b->ufirst[u]],
+                                   b->uvecs + u * p->dim, p->dim, err);
+        if (rc < 0)
             goto fail;
-        }
     }
-    sqlite3_reset(p->put_vec);
-    sqlite3_reset(p->put_cache);
     if ((rc = meta_put_int(p, "embed_cache_lookups", p->lookups + (int64_t)n_looked, err)) < 0 ||
         (rc = meta_put_int(p, "embed_cache_hits", p->hits + (int64_t)n_hit, err)) < 0)
         goto fail;
@@ -404,8 +325,6 @@ static int batch_write(pass *p, batch *b, const int64_t *ids, size_t n, size_t n
     p->hits += (int64_t)n_hit;
     return RAG_OK;
 fail:
-    sqlite3_reset(p->put_vec);
-    sqlite3_reset(p->put_cache);
     rag_index_rollback(p->ix);
     return rc;
 }
@@ -431,7 +350,7 @@ int rag_embed_index(rag_index *ix, rag_embedder *e, const rag_embed_index_opts *
     if (o.batch == 0)
         o.batch = 32;
     p.ix = ix;
-    p.db = rag_index_db(ix);
+    p.st = rag_index_store(ix);
     p.e = e;
     id = rag_embedder_model_id(e);
     if (!id || !id[0])
@@ -462,10 +381,8 @@ int rag_embed_index(rag_index *ix, rag_embedder *e, const rag_embed_index_opts *
     }
     if ((rc = list_pending(&p, &pending, &n_pending, err)) < 0)
         goto done;
-    if ((n_all = count_rows(&p, "SELECT count(*) FROM chunks")) < 0) {
-        rc = db_fail(&p, err, "count chunks");
+    if ((rc = p.st->ops->n_chunks(p.st, &n_all, err)) < 0)
         goto done;
-    }
     rep->n_chunks = (size_t)n_all;
     rep->n_present = rep->n_chunks > n_pending ? rep->n_chunks - n_pending : 0;
     if (rep->prev_model[0])
@@ -477,8 +394,6 @@ int rag_embed_index(rag_index *ix, rag_embedder *e, const rag_embed_index_opts *
                 "(%zu-d): re-embedding %zu chunks", rep->n_removed, p.model, p.dim,
                 n_pending);
     if (n_pending == 0)
-        goto done;
-    if ((rc = prepare(&p, err)) < 0)
         goto done;
     if (batch_init(&b, o.batch < n_pending ? o.batch : n_pending, p.dim) < 0) {
         rc = rag_fail(err, RAG_ENOMEM, "out of memory for a batch of %zu vectors of dim %zu",
@@ -534,7 +449,6 @@ int rag_embed_index(rag_index *ix, rag_embedder *e, const rag_embed_index_opts *
             o.progress(o.ctx, rep->n_present + off + n, rep->n_chunks);
     }
 done:
-    finalize(&p);
     batch_fini(&b);
     rag_free(pending);
     rep->seconds = (rag_now_ms() - t0) / 1000.0;
@@ -557,46 +471,47 @@ rag_vector_opts rag_embed_vector_opts(const rag_config *cfg)
  * stored): 1 and stored[] set, or RAG_ENOTFOUND with the reason a user can
  * act on. Scans the vectors table, not meta, so that an index embedded
  * only in part, or by two models, is told as it is. */
+typedef struct {
+    const char *model;
+    char *stored;
+    size_t n_stored, n_models;
+    char other[128];
+    long long other_dim;
+} model_scan;
+
+static int on_model(void *ctx, const char *m, int64_t dim)
+{
+    model_scan *ms = ctx;
+    ms->n_models++;
+    if (!ms->stored[0] &&
+        (ms->model[0] ? rag_embed_model_ids_match(ms->model, m) : ms->n_models == 1)) {
+        snprintf(ms->stored, ms->n_stored, "%s", m);
+    } else if (!ms->other[0]) {
+        snprintf(ms->other, sizeof ms->other, "%s", m);
+        ms->other_dim = (long long)dim;
+    }
+    return RAG_OK;
+}
+
 static int find_stored_model(rag_index *ix, const char *model, char *stored, size_t n_stored,
                              rag_err *err)
 {
-    sqlite3 *db = rag_index_db(ix);
-    sqlite3_stmt *st = NULL;
-    char other[128] = "";
-    long long other_dim = 0;
-    size_t n_models = 0;
+    rag_store *st = rag_index_store(ix);
+    model_scan ms = {model, stored, n_stored, 0, "", 0};
     int rc;
 
     stored[0] = '\0';
-    if (sqlite3_prepare_v2(db, "SELECT model, max(dim) FROM vectors GROUP BY model "
-                               "ORDER BY count(*) DESC", -1, &st, NULL) != SQLITE_OK)
-        return rag_fail(err, RAG_EIO, "%s: reading the vectors table: %s",
-                        rag_index_path(ix), sqlite3_errmsg(db));
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *m = (const char *)sqlite3_column_text(st, 0);
-        n_models++;
-        if (!m)
-            continue;
-        if (!stored[0] && (model[0] ? rag_embed_model_ids_match(model, m) : n_models == 1)) {
-            snprintf(stored, n_stored, "%s", m);
-        } else if (!other[0]) {
-            snprintf(other, sizeof other, "%s", m);
-            other_dim = sqlite3_column_int64(st, 1);
-        }
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
-        return rag_fail(err, RAG_EIO, "%s: reading the vectors table: %s",
-                        rag_index_path(ix), sqlite3_errmsg(db));
-    if (stored[0] && !other[0])
+    if ((rc = st->ops->vector_models(st, on_model, &ms, err)) < 0)
+        return rc;
+    if (stored[0] && !ms.other[0])
         return 1;
     if (stored[0])
         return rag_fail(err, RAG_ENOTFOUND, "the index holds vectors of several models (%s "
-                        "and %s): run `docrag index` to re-embed", stored, other);
-    if (other[0])
+                        "and %s): run `docrag index` to re-embed", stored, ms.other);
+    if (ms.other[0])
         return rag_fail(err, RAG_ENOTFOUND, "the stored vectors are of model %s (%lld-d), "
-                        "the embedder serves %s: run `docrag index` to re-embed", other,
-                        other_dim, model[0] ? model : "(unknown)");
+                        "the embedder serves %s: run `docrag index` to re-embed", ms.other,
+                        ms.other_dim, model[0] ? model : "(unknown)");
     return rag_fail(err, RAG_ENOTFOUND, "the index holds no vectors of model %s: run "
                     "`docrag index`", model[0] ? model : "(unknown)");
 }

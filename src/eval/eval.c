@@ -3,6 +3,7 @@
 #include "eval_int.h"
 
 #include "index/index.h"
+#include "index/store.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -277,7 +278,7 @@ static int by_score_then_id(const void *a, const void *b)
 /* Rank chunks, fold them to documents (a document scores as its best
  * chunk), order as trec_eval does (score, then id), write the run lines
  * and score the query. */
-static int run_query(rag_index *ix, sqlite3_stmt *doc_of, rag_bm25_hit *hits,
+static int run_query(rag_index *ix, rag_store *doc_of, rag_bm25_hit *hits,
                      const char *qid, const char *text, qrel_set *rel,
                      const rag_eval_opts *opts, rag_query_metrics *m,
                      rag_retriever *r, rag_search_mode *res_mode, char *notice,
@@ -323,26 +324,22 @@ static int run_query(rag_index *ix, sqlite3_stmt *doc_of, rag_bm25_hit *hits,
         goto done;
     }
     for (size_t i = 0; i < n_hits && n < opts->doc_depth; i++) {
-        const char *path;
+        char *path = NULL;
         int seen = 0;
-        sqlite3_bind_int64(doc_of, 1, hits[i].chunk_id);
-        if (sqlite3_step(doc_of) != SQLITE_ROW) {
-            sqlite3_reset(doc_of);
+        rc = doc_of->ops->chunk_doc_path(doc_of, hits[i].chunk_id, &path, err);
+        if (rc < 0)
+            goto done;
+        if (rc == 0)
             continue;
-        }
-        path = (const char *)sqlite3_column_text(doc_of, 0);
+        rc = RAG_OK;
         for (size_t j = 0; j < n && !seen; j++)
             seen = !strcmp(docs[j].doc, path);
         if (!seen) {
-            docs[n].doc = rag_strdup(path);
-            docs[n].score = hits[i].score;
-            if (!docs[n++].doc) {
-                sqlite3_reset(doc_of);
-                rc = rag_fail(err, RAG_ENOMEM, "out of memory");
-                goto done;
-            }
+            docs[n].doc = path;
+            docs[n++].score = hits[i].score;
+            path = NULL;
         }
-        sqlite3_reset(doc_of);
+        rag_free(path);
     }
     qsort(docs, n, sizeof *docs, by_score_then_id);
     for (size_t i = 0; i < n; i++) {
@@ -368,7 +365,7 @@ int rag_eval_beir(rag_eval_result *res, const char *dir, const rag_eval_opts *op
     rag_retriever *r = NULL;
     rag_bm25_hit *hits = NULL;
     qrels q = {0};
-    sqlite3_stmt *st = NULL;
+    rag_store *st = NULL;
     char *path = NULL;
     FILE *f = NULL;
     double t0;
@@ -416,12 +413,7 @@ int rag_eval_beir(rag_eval_result *res, const char *dir, const rag_eval_opts *op
         rc = rag_fail(err, RAG_ENOTFOUND, "%s: cannot open", path);
         goto done;
     }
-    if (sqlite3_prepare_v2(rag_index_db(ix),
-            "SELECT d.path FROM chunks c JOIN documents d ON d.id = c.doc_id"
-            " WHERE c.id = ?1", -1, &st, NULL) != SQLITE_OK) {
-        rc = rag_fail(err, RAG_EIO, "eval: %s", sqlite3_errmsg(rag_index_db(ix)));
-        goto done;
-    }
+    st = rag_index_store(ix);
     t0 = rag_now_ms();
     {
         double sum_ndcg = 0, sum_recall = 0, sum_mrr = 0;
@@ -477,7 +469,6 @@ done:
     free(line);
     if (f)
         fclose(f);
-    sqlite3_finalize(st);
     rag_free(path);
     qrels_fini(&q);
     rag_free(hits);

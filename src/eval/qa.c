@@ -9,6 +9,7 @@
  */
 #include "eval.h"
 #include "eval_int.h"
+#include "index/store.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -222,20 +223,23 @@ void rag_qa_result_fini(rag_qa_result *res)
     res->first_hit = NULL;
 }
 
+enum { QA_FOUND = 1000 };   /* stops the scan: not a rag_status */
+
+static int on_path(void *ctx, const char *path)
+{
+    return same_doc(path, ctx) ? -QA_FOUND : RAG_OK;
+}
+
 /* 1 if some stored document matches doc. */
 static int index_has_doc(rag_index *ix, const char *doc, rag_err *err)
 {
-    sqlite3_stmt *st = NULL;
-    int found = 0;
-    if (sqlite3_prepare_v2(rag_index_db(ix), "SELECT path FROM documents", -1, &st,
-                           NULL) != SQLITE_OK)
-        return rag_fail(err, RAG_EIO, "qa: %s", sqlite3_errmsg(rag_index_db(ix)));
-    while (!found && sqlite3_step(st) == SQLITE_ROW) {
-        const char *p = (const char *)sqlite3_column_text(st, 0);
-        found = p && same_doc(p, doc);
-    }
-    sqlite3_finalize(st);
-    return found;
+    rag_store *st = rag_index_store(ix);
+    int rc = st->ops->doc_paths(st, on_path, (void *)doc, err);
+    if (rc == -QA_FOUND)
+        return 1;
+    if (rc < 0)
+        rag_err_prefix(err, "qa");
+    return rc < 0 ? rc : 0;
 }
 
 int rag_eval_qa(rag_qa_result *out, const rag_qa_set *set, const char *docs_dir,

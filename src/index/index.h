@@ -3,7 +3,8 @@
  * that walks files, skips unchanged ones by sha256, replaces changed ones
  * in one transaction and removes vanished ones.
  *
- * Schema (version 1): see index_schema.c. Pages are stored too (doc, page,
+ * Schema (versioned, numbered migration steps): see index_store.c; older
+ * files are upgraded by the first writer that opens them. Pages are stored too (doc, page,
  * byte range) so citations can name the exact page of a sentence.
  *
  * Thread safety: one rag_index (one SQLite connection) per thread.
@@ -19,7 +20,12 @@
 #include <sqlite3.h>
 #include <stdint.h>
 
-#define RAG_INDEX_SCHEMA_VERSION 1
+/* The schema this docrag writes, and the oldest it upgrades in place (a
+ * writer, index_store.c migrations[]) or reads (a reader, through temporary
+ * views where columns were added). */
+#define RAG_INDEX_SCHEMA_VERSION 3
+#define RAG_INDEX_SCHEMA_VERSION_STR "3"
+#define RAG_INDEX_SCHEMA_OLDEST 1
 
 typedef struct rag_index rag_index;
 
@@ -46,6 +52,10 @@ void rag_index_close(rag_index *ix);
 /* Borrowed connection; valid until close. */
 sqlite3 *rag_index_db(rag_index *ix);
 const char *rag_index_path(const rag_index *ix);
+/* The storage interface of the index (store.h): borrowed, valid until close;
+ * the same thread rules as the index. */
+struct rag_store;
+struct rag_store *rag_index_store(rag_index *ix);
 
 /* ---- documents --------------------------------------------------------- */
 

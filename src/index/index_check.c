@@ -152,6 +152,28 @@ static const struct { const char *name, *type; } schema_objects[T_COUNT] = {
     {"bm25_deleted", "table"},
 };
 
+/* Schema 2 added documents.version, doc_date, meta_rev (index_store.c). */
+static void check_v2_columns(checker *c)
+{
+    static const char *const cols[] = {"version", "doc_date", "meta_rev"};
+    sqlite3_stmt *st = NULL;
+
+    if (sqlite3_prepare_v2(c->db, "SELECT count(*) FROM pragma_table_info('documents',"
+                           " 'main') WHERE name = ?1", -1, &st, NULL) != SQLITE_OK) {
+        problem(c, "schema", "cannot read the columns of documents: %s",
+                sqlite3_errmsg(c->db));
+        return;
+    }
+    for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++) {
+        sqlite3_bind_text(st, 1, cols[i], -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_int(st, 0) == 0)
+            problem(c, "schema", "schema_version is 2 but documents has no column %s",
+                    cols[i]);
+        sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+}
+
 static void check_schema_objects(checker *c, int have[T_COUNT])
 {
     sqlite3_stmt *st = NULL;
@@ -174,9 +196,16 @@ static void check_schema_objects(checker *c, int have[T_COUNT])
     if (have[T_META]) {
         char v[32];
         int found = rag_index_meta_get(c->ix, "schema_version", v, sizeof v, NULL);
-        if (found <= 0 || strcmp(v, "1") != 0)
-            problem(c, "schema", "meta schema_version is %s%s%s, expected 1",
-                    found > 0 ? "\"" : "", found > 0 ? v : "missing", found > 0 ? "\"" : "");
+        int version = found > 0 ? atoi(v) : 0;
+        char digits[16];
+        snprintf(digits, sizeof digits, "%d", version);
+        if (found <= 0 || strcmp(v, digits) != 0 || version < RAG_INDEX_SCHEMA_OLDEST ||
+            version > RAG_INDEX_SCHEMA_VERSION)
+            problem(c, "schema", "meta schema_version is %s%s%s, expected %d..%d",
+                    found > 0 ? "\"" : "", found > 0 ? v : "missing", found > 0 ? "\"" : "",
+                    RAG_INDEX_SCHEMA_OLDEST, RAG_INDEX_SCHEMA_VERSION);
+        else if (version >= 2 && have[T_DOCUMENTS])
+            check_v2_columns(c);
     }
 }
 

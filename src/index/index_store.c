@@ -9,6 +9,7 @@
 #include "index.h"
 
 #include "bm25_index.h"
+#include "store_sqlite.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -29,9 +30,20 @@ struct rag_index {
     int n_read;            /* nesting depth of rag_index_read_begin */
     rag_analyzer *an;      /* BM25 analysis of chunks and queries */
     bm25_writer *bw;       /* pending postings; NULL when read-only */
+    rag_store *store;      /* the storage interface over db (store_sqlite.c) */
+    int seq_bumped;        /* the open transaction advanced meta change_seq */
 };
 
-static const char schema_sql[] =
+/* ---- schema: numbered steps -----------------------------------------------
+ *
+ * migrations[i] takes a database at version i to version i + 1 (version 0
+ * is an empty file). A writer applies the steps it lacks in one write
+ * transaction at open, so an index made by an older docrag is upgraded in
+ * place, all steps or none; a reader reads any version from 1 up (what it
+ * reads is in every version; tables added later are looked for first).
+ * A new step is appended, never edited: released files hold the old ones.
+ */
+static const char schema_v1_sql[] =
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);"
     "CREATE TABLE IF NOT EXISTS documents("
     "  id INTEGER PRIMARY KEY, path TEXT UNIQUE NOT NULL, sha256 TEXT NOT NULL,"
@@ -75,6 +87,44 @@ static const char schema_sql[] =
     "  term TEXT NOT NULL, seg INTEGER NOT NULL, df INTEGER NOT NULL, data BLOB NOT NULL,"
     "  PRIMARY KEY(term, seg)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS bm25_deleted(docno INTEGER PRIMARY KEY);";
+
+/* 2: documents get version, doc_date (what the document states, "" when
+ * nothing) and meta_rev (the title/version extractor that filled the row;
+ * 0 = before titles were extracted, so the indexer re-reads such a file
+ * even though its sha256 is unchanged). */
+static const char schema_v2_sql[] =
+    "ALTER TABLE documents ADD COLUMN version TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE documents ADD COLUMN doc_date TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE documents ADD COLUMN meta_rev INTEGER NOT NULL DEFAULT 0;";
+
+/* 3: usage rows and graph edges, which were created ad hoc by their
+ * modules (usage.c at open, graph_build.c at the first build) before. */
+static const char schema_v3_sql[] =
+    "CREATE TABLE IF NOT EXISTS usage ("
+    " backend TEXT NOT NULL, month TEXT NOT NULL,"
+    " requests INTEGER NOT NULL DEFAULT 0, errors INTEGER NOT NULL DEFAULT 0,"
+    " retries INTEGER NOT NULL DEFAULT 0, fallbacks INTEGER NOT NULL DEFAULT 0,"
+    " tokens_in INTEGER NOT NULL DEFAULT 0, tokens_out INTEGER NOT NULL DEFAULT 0,"
+    " cost_usd REAL NOT NULL DEFAULT 0, errors_by_class TEXT, hist TEXT,"
+    " PRIMARY KEY (backend, month));"
+    "CREATE TABLE IF NOT EXISTS graph_edges(src INTEGER NOT NULL, dst INTEGER NOT NULL,"
+    " w REAL NOT NULL, PRIMARY KEY(src, dst)) WITHOUT ROWID;";
+
+static const struct {
+    int to;              /* the version this step makes */
+    const char *what;    /* for messages */
+    const char *sql;
+} migrations[] = {
+    {1, "documents, pages, chunks, FTS5, postings, vectors, embedding cache", schema_v1_sql},
+    {2, "documents.version, doc_date, meta_rev", schema_v2_sql},
+    {3, "usage and graph_edges tables", schema_v3_sql},
+};
+
+_Static_assert(sizeof migrations / sizeof migrations[0] == RAG_INDEX_SCHEMA_VERSION,
+               "one migration step per schema version");
+
+/* Apply the steps after version, inside the caller's write transaction. */
+static int migrate(rag_index *ix, int version, rag_err *err);
 
 static int db_fail(rag_index *ix, rag_err *err, const char *what)
 {
@@ -203,6 +253,19 @@ static int exec_busy(rag_index *ix, const char *sql, rag_err *err)
     }
 }
 
+/* A reader of a file of an older schema (it cannot upgrade it) sees the
+ * current one: temporary views shadow the old tables with the columns a
+ * newer schema added, at their defaults. Nothing is written to the file.
+ * (Tables added later, usage and graph_edges, are looked for before they
+ * are read: store_sqlite.c.) */
+static int shadow_old_schema(rag_index *ix, int version, rag_err *err)
+{
+    if (version < 2)
+        return exec(ix, "CREATE TEMP VIEW documents AS SELECT *, '' AS version,"
+                    " '' AS doc_date, 0 AS meta_rev FROM main.documents;", err);
+    return RAG_OK;
+}
+
 static int check_schema(rag_index *ix, unsigned flags, rag_err *err)
 {
     int n_objects, version, rc;
@@ -213,24 +276,47 @@ static int check_schema(rag_index *ix, unsigned flags, rag_err *err)
         return newer_schema(ix, version, err);
     if (version == RAG_INDEX_SCHEMA_VERSION)
         return RAG_OK;
-    if ((flags & RAG_INDEX_READ_ONLY) || n_objects > 0)
+    if (version >= RAG_INDEX_SCHEMA_OLDEST && (flags & RAG_INDEX_READ_ONLY))
+        return shadow_old_schema(ix, version, err);   /* a reader never upgrades */
+    if (version == 0 && ((flags & RAG_INDEX_READ_ONLY) || n_objects > 0))
         return not_ours(ix, n_objects, err);
     if (exec_busy(ix, "BEGIN IMMEDIATE", err) < 0)
         return RAG_EIO;
     rc = read_schema(ix, &n_objects, &version, err);
     if (rc == RAG_OK && version > RAG_INDEX_SCHEMA_VERSION)
         rc = newer_schema(ix, version, err);
-    else if (rc == RAG_OK && version != RAG_INDEX_SCHEMA_VERSION && n_objects > 0)
+    else if (rc == RAG_OK && version == 0 && n_objects > 0)
         rc = not_ours(ix, n_objects, err);
-    else if (rc == RAG_OK && version != RAG_INDEX_SCHEMA_VERSION &&
-             (exec(ix, schema_sql, err) < 0 ||
-              exec(ix, "INSERT OR REPLACE INTO meta VALUES('schema_version','1')", err) < 0))
-        rc = err ? err->code : RAG_EIO;
+    else if (rc == RAG_OK && version != RAG_INDEX_SCHEMA_VERSION)
+        rc = migrate(ix, version, err);
     if (rc < 0) {
         sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
         return rc;
     }
     return exec(ix, "COMMIT", err);
+}
+
+static int migrate(rag_index *ix, int version, rag_err *err)
+{
+    for (size_t i = (size_t)version; i < sizeof migrations / sizeof migrations[0]; i++) {
+        char sql[96];
+        int rc = exec(ix, migrations[i].sql, err);
+        if (rc == RAG_OK) {
+            snprintf(sql, sizeof sql,
+                     "INSERT OR REPLACE INTO meta VALUES('schema_version','%d')",
+                     migrations[i].to);
+            rc = exec(ix, sql, err);
+        }
+        if (rc < 0) {
+            rag_err_prefix(err, "schema version %d -> %d (%s)", migrations[i].to - 1,
+                           migrations[i].to, migrations[i].what);
+            return rc;
+        }
+        if (version > 0)
+            rag_log(RAG_LOG_INFO, "%s: schema upgraded to version %d (%s)", ix->path,
+                    migrations[i].to, migrations[i].what);
+    }
+    return RAG_OK;
 }
 
 /* path + suffix exists (and, with writable, can be written). */
@@ -432,9 +518,10 @@ int rag_index_open(rag_index **out, const char *path, unsigned flags, rag_err *e
     if (rc == RAG_OK && !(flags & RAG_INDEX_READ_ONLY)) {
         int n_objects, version;
         rc = read_schema(ix, &n_objects, &version, err);
-        if (rc == RAG_OK && version != RAG_INDEX_SCHEMA_VERSION && n_objects > 0)
-            rc = version > RAG_INDEX_SCHEMA_VERSION ? newer_schema(ix, version, err)
-                                                    : not_ours(ix, n_objects, err);
+        if (rc == RAG_OK && version > RAG_INDEX_SCHEMA_VERSION)
+            rc = newer_schema(ix, version, err);
+        else if (rc == RAG_OK && version == 0 && n_objects > 0)
+            rc = not_ours(ix, n_objects, err);
     }
     if (rc == RAG_OK && !(flags & RAG_INDEX_READ_ONLY))
         rc = exec_busy(ix, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", err);
@@ -449,6 +536,9 @@ int rag_index_open(rag_index **out, const char *path, unsigned flags, rag_err *e
                           : "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;", err);
     if (rc == RAG_OK)
         rc = check_schema(ix, flags, err);
+    if (rc == RAG_OK)
+        rc = rag_store_sqlite_create(&ix->store, ix, ix->db,
+                                     (flags & RAG_INDEX_READ_ONLY) || ix->immutable, err);
     if (rc < 0) {
         if (err && !strstr(err->msg, ix->path))
             rag_err_prefix(err, "%s", ix->path);
@@ -465,6 +555,8 @@ void rag_index_close(rag_index *ix)
         return;
     if (ix->in_tx)
         rag_index_rollback(ix);
+    if (ix->store)
+        ix->store->ops->close(ix->store);
     sqlite3_close_v2(ix->db);
     bm25_writer_destroy(ix->bw);
     rag_analyzer_destroy(ix->an);
@@ -475,6 +567,23 @@ void rag_index_close(rag_index *ix)
 sqlite3 *rag_index_db(rag_index *ix)
 {
     return ix->db;
+}
+
+int rag_index_sqlite_changed(rag_index *ix, rag_err *err)
+{
+    int rc;
+    if (ix->in_tx && ix->seq_bumped)
+        return RAG_OK;
+    rc = exec(ix, "INSERT INTO meta(key, value) VALUES('change_seq', '1')"
+                  " ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1", err);
+    if (rc == RAG_OK && ix->in_tx)
+        ix->seq_bumped = 1;
+    return rc;
+}
+
+rag_store *rag_index_store(rag_index *ix)
+{
+    return ix->store;
 }
 
 const char *rag_index_path(const rag_index *ix)
@@ -506,8 +615,10 @@ void rag_index_read_end(rag_index *ix)
 int rag_index_begin(rag_index *ix, rag_err *err)
 {
     int rc = exec(ix, "BEGIN IMMEDIATE", err);
-    if (rc == RAG_OK)
+    if (rc == RAG_OK) {
         ix->in_tx = 1;
+        ix->seq_bumped = 0;
+    }
     return rc;
 }
 
@@ -519,8 +630,10 @@ int rag_index_commit(rag_index *ix, rag_err *err)
         return rc;
     }
     rc = exec(ix, "COMMIT", err);
-    if (rc == RAG_OK)
+    if (rc == RAG_OK) {
         ix->in_tx = 0;
+        ix->seq_bumped = 0;
+    }
     return rc;
 }
 
@@ -530,6 +643,7 @@ void rag_index_rollback(rag_index *ix)
     if (ix->bw)
         bm25_discard(ix->bw);
     ix->in_tx = 0;
+    ix->seq_bumped = 0;
 }
 
 int rag_index_optimize(rag_index *ix, rag_err *err)
@@ -698,6 +812,8 @@ int rag_index_put_doc(rag_index *ix, const rag_doc_meta *meta, const rag_doc *do
         rc = delete_doc_rows(ix, old, err);
     if (rc == RAG_OK)
         rc = insert_rows(ix, meta, doc, chunks, err);
+    if (rc == RAG_OK)
+        rc = rag_index_sqlite_changed(ix, err);
     if (own_tx) {
         if (rc == RAG_OK)
             rc = rag_index_commit(ix, err);
@@ -736,6 +852,8 @@ int rag_index_remove_doc(rag_index *ix, const char *path, rag_err *err)
     rc = id < 0 ? db_fail(ix, err, "lookup") : RAG_OK;
     if (rc == RAG_OK && id > 0)
         rc = delete_doc_rows(ix, id, err);
+    if (rc == RAG_OK && id > 0)
+        rc = rag_index_sqlite_changed(ix, err);
     if (own_tx) {
         if (rc == RAG_OK)
             rc = rag_index_commit(ix, err);

@@ -16,8 +16,8 @@
 
 #include "config/config.h"
 #include "core/core.h"
+#include "index/store.h"
 
-#include <sqlite3.h>
 #include <stdint.h>
 
 typedef struct rag_usage rag_usage;
@@ -37,15 +37,17 @@ typedef struct {
                                  counted, but not in the latency histogram */
 } rag_usage_event;
 
-/* Open usage accounting over db (borrowed; the table is created if
- * missing; NULL = in memory only; a read-only connection is only read,
- * and nothing recorded is saved). cfg gives prices, budgets and alert
+/* Open usage accounting over store (borrowed: usage rows of store.h; the
+ * SQLite table is created at the first flush; NULL = in memory only; a
+ * read-only store is only read, and nothing recorded is saved). The store
+ * is used under the rag_usage's own lock, so it must be a connection of
+ * its own (no other thread uses it). cfg gives prices, budgets and alert
  * thresholds per back-end (borrowed; must outlive the rag_usage; may be
  * NULL: no prices, no budgets). This month's and all-time totals are
  * loaded from the table, so a budget spent in an earlier run still holds. */
-int rag_usage_open(rag_usage **out, sqlite3 *db, const rag_config *cfg,
+int rag_usage_open(rag_usage **out, rag_store *store, const rag_config *cfg,
                    rag_err *err);
-/* Flush totals to the database and free. NULL is a no-op. The db must
+/* Flush totals to the store and free. NULL is a no-op. The store must
  * still be open. */
 void rag_usage_close(rag_usage *u);
 

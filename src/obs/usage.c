@@ -51,8 +51,8 @@ typedef struct {
 
 struct rag_usage {
     pthread_mutex_t mu;
-    sqlite3 *db;              /* borrowed, may be NULL */
-    int readonly;             /* db opened read-only: load, never write */
+    rag_store *store;         /* borrowed, may be NULL */
+    int readonly;             /* a read-only store: load, never write */
     const rag_config *cfg;    /* borrowed, may be NULL */
     rag_usage_alerts alerts;
     char month[8];            /* "YYYY-MM" */
@@ -218,60 +218,40 @@ static double budget_of(const rag_usage *u, const char *name)
     return c ? c->monthly_budget_usd : 0.0;
 }
 
-static int db_exec(sqlite3 *db, const char *sql, rag_err *err)
+static int on_row(void *ctx, const rag_store_usage_row *r)
 {
-    char *msg = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        int rc = rag_fail(err, RAG_EIO, "usage table: %s", msg ? msg : sqlite3_errmsg(db));
-        sqlite3_free(msg);
-        return rc;
-    }
+    rag_usage *u = ctx;
+    backend_usage *b;
+    agg row;
+
+    b = find(u, r->backend, 1);
+    if (!b)
+        return RAG_ENOMEM;
+    memset(&row, 0, sizeof row);
+    row.requests = r->requests;
+    row.errors = r->errors;
+    row.retries = r->retries;
+    row.fallbacks = r->fallbacks;
+    row.tokens_in = r->tokens_in;
+    row.tokens_out = r->tokens_out;
+    row.cost_usd = r->cost_usd;
+    parse_pairs(&row, r->errors_by_class, 0);
+    parse_pairs(&row, r->hist, 1);
+    agg_merge(&b->total, &row);
+    if (!strcmp(r->month, u->month))
+        agg_merge(&b->month, &row);
     return RAG_OK;
 }
 
 static int load(rag_usage *u, rag_err *err)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = RAG_OK, s;
-
-    if (sqlite3_prepare_v2(u->db,
-                           "SELECT backend, month, requests, errors, retries, fallbacks, "
-                           "tokens_in, tokens_out, cost_usd, errors_by_class, hist FROM usage",
-                           -1, &st, NULL) != SQLITE_OK)
-        return rag_fail(err, RAG_EIO, "usage table: %s", sqlite3_errmsg(u->db));
-    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *name = (const char *)sqlite3_column_text(st, 0);
-        const char *month = (const char *)sqlite3_column_text(st, 1);
-        backend_usage *b;
-        agg row;
-        if (!name || !month)
-            continue;
-        b = find(u, name, 1);
-        if (!b) {
-            rc = rag_fail(err, RAG_ENOMEM, "out of memory");
-            break;
-        }
-        memset(&row, 0, sizeof row);
-        row.requests = sqlite3_column_int64(st, 2);
-        row.errors = sqlite3_column_int64(st, 3);
-        row.retries = sqlite3_column_int64(st, 4);
-        row.fallbacks = sqlite3_column_int64(st, 5);
-        row.tokens_in = sqlite3_column_int64(st, 6);
-        row.tokens_out = sqlite3_column_int64(st, 7);
-        row.cost_usd = sqlite3_column_double(st, 8);
-        parse_pairs(&row, (const char *)sqlite3_column_text(st, 9), 0);
-        parse_pairs(&row, (const char *)sqlite3_column_text(st, 10), 1);
-        agg_merge(&b->total, &row);
-        if (!strcmp(month, u->month))
-            agg_merge(&b->month, &row);
-    }
-    if (rc == RAG_OK && s != SQLITE_DONE)
-        rc = rag_fail(err, RAG_EIO, "usage table: %s", sqlite3_errmsg(u->db));
-    sqlite3_finalize(st);
+    int rc = u->store->ops->usage_scan(u->store, on_row, u, err);
+    if (rc == RAG_ENOMEM && (!err || !err->msg[0]))
+        rc = rag_fail(err, RAG_ENOMEM, "out of memory");
     return rc;
 }
 
-int rag_usage_open(rag_usage **out, sqlite3 *db, const rag_config *cfg, rag_err *err)
+int rag_usage_open(rag_usage **out, rag_store *store, const rag_config *cfg, rag_err *err)
 {
     rag_usage *u;
     int rc = RAG_OK;
@@ -281,36 +261,16 @@ int rag_usage_open(rag_usage **out, sqlite3 *db, const rag_config *cfg, rag_err 
     if (!u)
         return rag_fail(err, RAG_ENOMEM, "out of memory");
     pthread_mutex_init(&u->mu, NULL);
-    u->db = db;
+    u->store = store;
     u->cfg = cfg;
     u->alerts = rag_usage_default_alerts();
     current_month(u->month);
-    if (db && sqlite3_db_readonly(db, "main") == 1) {
-        sqlite3_stmt *st = NULL;
-        int exists = 0;
-        u->readonly = 1;
-        if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type='table' AND "
-                               "name='usage'", -1, &st, NULL) == SQLITE_OK &&
-            sqlite3_step(st) == SQLITE_ROW)
-            exists = 1;
-        sqlite3_finalize(st);
-        if (exists)
-            rc = load(u, err);
-    } else if (db) {
-        rc = db_exec(db,
-                     "CREATE TABLE IF NOT EXISTS usage ("
-                     " backend TEXT NOT NULL, month TEXT NOT NULL,"
-                     " requests INTEGER NOT NULL DEFAULT 0, errors INTEGER NOT NULL DEFAULT 0,"
-                     " retries INTEGER NOT NULL DEFAULT 0, fallbacks INTEGER NOT NULL DEFAULT 0,"
-                     " tokens_in INTEGER NOT NULL DEFAULT 0, tokens_out INTEGER NOT NULL DEFAULT 0,"
-                     " cost_usd REAL NOT NULL DEFAULT 0, errors_by_class TEXT, hist TEXT,"
-                     " PRIMARY KEY (backend, month))",
-                     err);
-        if (rc == RAG_OK)
-            rc = load(u, err);
+    if (store) {
+        u->readonly = rag_store_read_only(store);
+        rc = load(u, err);
     }
     if (rc < 0) {
-        u->db = NULL;
+        u->store = NULL;
         rag_usage_close(u);
         return rc;
     }
@@ -318,80 +278,62 @@ int rag_usage_open(rag_usage **out, sqlite3 *db, const rag_config *cfg, rag_err 
     return RAG_OK;
 }
 
-/* Caller holds u->mu. */
+static int on_stored(void *ctx, const rag_store_usage_row *r)
+{
+    agg *merged = ctx;
+    parse_pairs(merged, r->errors_by_class, 0);
+    parse_pairs(merged, r->hist, 1);
+    return RAG_OK;
+}
+
+/* Caller holds u->mu. The stored histogram and error classes are merged
+ * with this process's inside one write transaction, so two processes
+ * flushing the same row add up. */
 static int flush_locked(rag_usage *u, rag_err *err)
 {
-    sqlite3_stmt *sel = NULL, *up = NULL;
     rag_buf hist = RAG_BUF_INIT, classes = RAG_BUF_INIT;
     int rc = RAG_OK, any = 0;
 
-    if (!u->db || u->readonly)
+    if (!u->store || u->readonly)
         return RAG_OK;
     for (size_t i = 0; i < u->n_b; i++)
         any |= u->b[i].dirty;
     if (!any)
         return RAG_OK;
-    rc = db_exec(u->db, "BEGIN IMMEDIATE", err);
+    rc = rag_store_begin(u->store, err);
     if (rc < 0)
         return rc;
-    if (sqlite3_prepare_v2(u->db,
-                           "SELECT errors_by_class, hist FROM usage WHERE backend=? AND month=?",
-                           -1, &sel, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(u->db,
-                           "INSERT INTO usage (backend, month, requests, errors, retries,"
-                           " fallbacks, tokens_in, tokens_out, cost_usd, errors_by_class, hist)"
-                           " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)"
-                           " ON CONFLICT (backend, month) DO UPDATE SET"
-                           " requests=requests+?3, errors=errors+?4, retries=retries+?5,"
-                           " fallbacks=fallbacks+?6, tokens_in=tokens_in+?7,"
-                           " tokens_out=tokens_out+?8, cost_usd=cost_usd+?9,"
-                           " errors_by_class=?10, hist=?11",
-                           -1, &up, NULL) != SQLITE_OK) {
-        rc = rag_fail(err, RAG_EIO, "usage table: %s", sqlite3_errmsg(u->db));
-        goto done;
-    }
     for (size_t i = 0; rc == RAG_OK && i < u->n_b; i++) {
         backend_usage *b = &u->b[i];
+        rag_store_usage_row row;
         agg merged;
         if (!b->dirty)
             continue;
         memset(&merged, 0, sizeof merged);
-        sqlite3_reset(sel);
-        sqlite3_bind_text(sel, 1, b->name, -1, SQLITE_STATIC);
-        sqlite3_bind_text(sel, 2, u->month, -1, SQLITE_STATIC);
-        if (sqlite3_step(sel) == SQLITE_ROW) {
-            parse_pairs(&merged, (const char *)sqlite3_column_text(sel, 0), 0);
-            parse_pairs(&merged, (const char *)sqlite3_column_text(sel, 1), 1);
-        }
+        rc = u->store->ops->usage_get(u->store, b->name, u->month, on_stored, &merged, err);
+        if (rc < 0)
+            break;
+        rc = RAG_OK;
         agg_merge(&merged, &b->delta);
         if (format_pairs(&classes, &merged, 0) < 0 || format_pairs(&hist, &merged, 1) < 0) {
             rc = rag_fail(err, RAG_ENOMEM, "out of memory");
             break;
         }
-        sqlite3_reset(up);
-        sqlite3_bind_text(up, 1, b->name, -1, SQLITE_STATIC);
-        sqlite3_bind_text(up, 2, u->month, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(up, 3, b->delta.requests);
-        sqlite3_bind_int64(up, 4, b->delta.errors);
-        sqlite3_bind_int64(up, 5, b->delta.retries);
-        sqlite3_bind_int64(up, 6, b->delta.fallbacks);
-        sqlite3_bind_int64(up, 7, b->delta.tokens_in);
-        sqlite3_bind_int64(up, 8, b->delta.tokens_out);
-        sqlite3_bind_double(up, 9, b->delta.cost_usd);
-        sqlite3_bind_text(up, 10, classes.data, -1, SQLITE_STATIC);
-        sqlite3_bind_text(up, 11, hist.data, -1, SQLITE_STATIC);
-        if (sqlite3_step(up) != SQLITE_DONE)
-            rc = rag_fail(err, RAG_EIO, "usage table: %s", sqlite3_errmsg(u->db));
+        row = (rag_store_usage_row){
+            .backend = b->name, .month = u->month, .requests = b->delta.requests,
+            .errors = b->delta.errors, .retries = b->delta.retries,
+            .fallbacks = b->delta.fallbacks, .tokens_in = b->delta.tokens_in,
+            .tokens_out = b->delta.tokens_out, .cost_usd = b->delta.cost_usd,
+            .errors_by_class = classes.data ? classes.data : "",
+            .hist = hist.data ? hist.data : ""};
+        rc = u->store->ops->usage_add(u->store, &row, err);
     }
-done:
-    sqlite3_finalize(sel);
-    sqlite3_finalize(up);
     rag_buf_fini(&hist);
     rag_buf_fini(&classes);
     if (rc == RAG_OK)
-        rc = db_exec(u->db, "COMMIT", err);
+        rc = rag_store_commit(u->store, err);
     if (rc < 0) {
-        sqlite3_exec(u->db, "ROLLBACK", NULL, NULL, NULL);
+        rag_store_rollback(u->store);
         return rc;
     }
     for (size_t i = 0; i < u->n_b; i++) {

@@ -12,6 +12,7 @@
  * share.
  */
 #include "retrieve/graph_int.h"
+#include "index/store.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -160,76 +161,71 @@ oom:
     return rag_fail(err, RAG_ENOMEM, "graph: out of memory for %zu edges", n_edges);
 }
 
+typedef struct {
+    int64_t *src, *dst;
+    double *w;
+    size_t n, cap;
+} edge_list;
+
+static int on_edge(void *ctx, const rag_store_edge *e)
+{
+    edge_list *l = ctx;
+    if (l->n == l->cap) {
+        size_t nc = l->cap ? l->cap * 2 : 4096;
+        int64_t *a = rag_realloc(l->src, nc * sizeof *a);
+        if (a)
+            l->src = a;
+        int64_t *b = a ? rag_realloc(l->dst, nc * sizeof *b) : NULL;
+        if (b)
+            l->dst = b;
+        double *c = b ? rag_realloc(l->w, nc * sizeof *c) : NULL;
+        if (!c)
+            return RAG_ENOMEM;
+        l->w = c;
+        l->cap = nc;
+    }
+    l->src[l->n] = e->src;
+    l->dst[l->n] = e->dst;
+    l->w[l->n] = e->w;
+    l->n++;
+    return RAG_OK;
+}
+
 int rag_graph_load(rag_graph **out, rag_index *ix, rag_err *err)
 {
-    sqlite3 *db = rag_index_db(ix);
-    sqlite3_stmt *st = NULL;
-    int64_t *src = NULL, *dst = NULL;
-    double *w = NULL;
-    size_t n = 0, cap = 0;
-    int rc, has = 0;
+    rag_store *st = rag_index_store(ix);
+    edge_list l = {0};
+    char now[96], stored[160];
+    size_t n_now;
+    int rc, has_stamp;
 
     *out = NULL;
-    if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type='table' AND "
-                           "name='graph_edges'", -1, &st, NULL) != SQLITE_OK)
-        return rag_fail(err, RAG_EIO, "%s: graph: %s", rag_index_path(ix), sqlite3_errmsg(db));
-    has = sqlite3_step(st) == SQLITE_ROW;
-    sqlite3_finalize(st);
-    st = NULL;
-    if (!has)
-        return RAG_OK;
+    if ((rc = rag_graph_index_state(st, now, sizeof now, err)) < 0)
+        return rc;
+    has_stamp = rag_graph_stored_stamp(st, stored, sizeof stored);
+    rc = st->ops->graph_scan(st, on_edge, &l, err);
+    if (rc == RAG_ENOMEM)
+        rc = rag_fail(err, RAG_ENOMEM, "graph: out of memory loading %zu edges", l.n);
+    if (rc < 0)
+        goto done;
+    if (!has_stamp && l.n == 0)
+        goto done;   /* no graph was built */
     /* built from another state of the index: stale (O(1), unlike checking
      * every edge's chunks) */
-    {
-        char now[96], stored[160];
-        size_t n_now;
-        if ((rc = rag_graph_index_state(db, now, sizeof now, err)) < 0)
-            return rc;
-        n_now = strlen(now);
-        if (!rag_graph_stored_stamp(db, stored, sizeof stored) ||
-            strncmp(stored, now, n_now) || stored[n_now] != ' ')
-            return rag_fail(err, RAG_EFORMAT, "%s: graph_edges: built for another state of "
-                            "the index (\"%s\", now \"%s\"); the graph is stale (re-run "
-                            "docrag index to rebuild it)", rag_index_path(ix), stored, now);
-    }
-    if (sqlite3_prepare_v2(db, "SELECT src, dst, w FROM graph_edges", -1, &st, NULL) !=
-        SQLITE_OK)
-        return rag_fail(err, RAG_EIO, "%s: graph: %s", rag_index_path(ix), sqlite3_errmsg(db));
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n == cap) {
-            size_t nc = cap ? cap * 2 : 4096;
-            int64_t *a = rag_realloc(src, nc * sizeof *a);
-            if (a)
-                src = a;
-            int64_t *b = a ? rag_realloc(dst, nc * sizeof *b) : NULL;
-            if (b)
-                dst = b;
-            double *c = b ? rag_realloc(w, nc * sizeof *c) : NULL;
-            if (!c) {
-                rc = rag_fail(err, RAG_ENOMEM, "graph: out of memory loading %zu edges", n);
-                goto done;
-            }
-            w = c;
-            cap = nc;
-        }
-        src[n] = sqlite3_column_int64(st, 0);
-        dst[n] = sqlite3_column_int64(st, 1);
-        w[n] = sqlite3_column_double(st, 2);
-        n++;
-    }
-    if (rc != SQLITE_DONE) {
-        rc = rag_fail(err, RAG_EIO, "%s: graph_edges: %s", rag_index_path(ix),
-                      sqlite3_errmsg(db));
+    n_now = strlen(now);
+    if (!has_stamp || strncmp(stored, now, n_now) || stored[n_now] != ' ') {
+        rc = rag_fail(err, RAG_EFORMAT, "%s: graph_edges: built for another state of "
+                      "the index (\"%s\", now \"%s\"); the graph is stale (re-run "
+                      "docrag index to rebuild it)", rag_index_path(ix), stored, now);
         goto done;
     }
-    rc = rag_graph_from_edges(out, src, dst, w, n, err);
+    rc = rag_graph_from_edges(out, l.src, l.dst, l.w, l.n, err);
     if (rc < 0)
         rag_err_prefix(err, "%s: graph_edges", rag_index_path(ix));
 done:
-    sqlite3_finalize(st);
-    rag_free(src);
-    rag_free(dst);
-    rag_free(w);
+    rag_free(l.src);
+    rag_free(l.dst);
+    rag_free(l.w);
     return rc;
 }
 

@@ -18,6 +18,7 @@
  * undirected edge, in one transaction.
  */
 #include "retrieve/graph_int.h"
+#include "index/store.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -307,65 +308,38 @@ static const char *leaf_heading(const char *section)
     return p;
 }
 
-/* ---- SQL helpers ------------------------------------------------------- */
+/* ---- the index state ------------------------------------------------------ */
 
-static int exec(sqlite3 *db, const char *sql, rag_err *err)
+int rag_graph_index_state(rag_store *st, char *out, size_t cap, rag_err *err)
 {
-    char *msg = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        int rc = rag_fail(err, RAG_EIO, "graph: %s: %s", sql, msg ? msg : sqlite3_errmsg(db));
-        sqlite3_free(msg);
+    int64_t n = 0, mx = 0;
+    int rc = st->ops->bm25_state(st, &n, &mx, err);
+    if (rc < 0)
         return rc;
-    }
-    return RAG_OK;
-}
-
-static const char graph_schema[] =
-    "CREATE TABLE IF NOT EXISTS graph_edges(src INTEGER NOT NULL, dst INTEGER NOT NULL,"
-    " w REAL NOT NULL, PRIMARY KEY(src, dst)) WITHOUT ROWID;";
-
-int rag_graph_index_state(sqlite3 *db, char *out, size_t cap, rag_err *err)
-{
-    sqlite3_stmt *st;
-    long long n = 0, mx = 0;
-    if (sqlite3_prepare_v2(db, "SELECT count(*), coalesce(max(docno), 0) FROM bm25_docs", -1,
-                           &st, NULL) != SQLITE_OK)
-        return rag_fail(err, RAG_EIO, "graph: reading bm25_docs: %s", sqlite3_errmsg(db));
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        n = sqlite3_column_int64(st, 0);
-        mx = sqlite3_column_int64(st, 1);
-    }
-    sqlite3_finalize(st);
-    snprintf(out, cap, "v1 chunks=%lld docno=%lld", n, mx);
+    snprintf(out, cap, "v1 chunks=%lld docno=%lld", (long long)n, (long long)mx);
     return RAG_OK;
 }
 
 /* The stamp: the index state and the build options. */
-static int current_stamp(sqlite3 *db, const rag_graph_opts *o, char *out, size_t cap,
+static int current_stamp(rag_store *st, const rag_graph_opts *o, char *out, size_t cap,
                          rag_err *err)
 {
     char state[96];
-    int rc = rag_graph_index_state(db, state, sizeof state, err);
+    int rc = rag_graph_index_state(st, state, sizeof state, err);
     if (rc < 0)
         return rc;
     snprintf(out, cap, "%s max_df=%d degree=%d", state, o->max_df, o->max_degree);
     return RAG_OK;
 }
 
-int rag_graph_stored_stamp(sqlite3 *db, char *out, size_t cap)
+int rag_graph_stored_stamp(rag_store *st, char *out, size_t cap)
 {
-    sqlite3_stmt *st;
-    int found = 0;
-    out[0] = '\0';
-    if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key='graph_stamp'", -1, &st,
-                           NULL) != SQLITE_OK)
+    int found = rag_store_meta_get(st, "graph_stamp", out, cap, NULL);
+    if (found <= 0) {
+        out[0] = '\0';
         return 0;
-    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) {
-        snprintf(out, cap, "%s", (const char *)sqlite3_column_text(st, 0));
-        found = 1;
     }
-    sqlite3_finalize(st);
-    return found;
+    return 1;
 }
 
 /* ---- edges ------------------------------------------------------------------ */
@@ -396,27 +370,92 @@ static int cmp_edge(const void *x, const void *y)
     return a->v < b->v ? -1 : a->v > b->v;
 }
 
-typedef struct {
-    int64_t a, b;
-    double w;
-} id_edge;
+typedef rag_store_edge id_edge;
 
 static int cmp_id_edge(const void *x, const void *y)
 {
     const id_edge *p = x, *q = y;
-    if (p->a != q->a)
-        return p->a < q->a ? -1 : 1;
-    return p->b < q->b ? -1 : p->b > q->b;
+    if (p->src != q->src)
+        return p->src < q->src ? -1 : 1;
+    return p->dst < q->dst ? -1 : p->dst > q->dst;
+}
+
+/* The two passes over the chunks (store.h chunk_scan callbacks). */
+enum { PASS_OOM = -1000, PASS_ANALYSE = -1001, PASS_CHANGED = -1002 };
+
+typedef struct {
+    builder *b;
+    int64_t **ids;
+    size_t *n_nodes, *cap_nodes;
+    rag_graph_report *r;
+    size_t node;          /* pass 2: the next node */
+    int analyse_rc;       /* the analyser's status behind PASS_ANALYSE */
+} pass_ctx;
+
+static int on_definitions(void *ctx, const rag_store_chunk *c)
+{
+    pass_ctx *p = ctx;
+    builder *b = p->b;
+    def_ctx d = {b, 0};
+    int rc;
+    VEC_PUSH(*p->ids, *p->n_nodes, *p->cap_nodes, c->chunk_id, oom);
+    if ((rc = rag_graph_find_definitions(c->text, c->n_text, on_entity, &d)) < 0)
+        goto analyse_failed;
+    if (*c->section) {
+        const char *leaf = leaf_heading(c->section);
+        if ((rc = rag_graph_find_definitions(leaf, strlen(leaf), on_entity, &d)) < 0 ||
+            (rc = analyse_span(b, leaf, strlen(leaf))) < 0)
+            goto analyse_failed;
+        /* the leaf heading links the chunks under it (and same-named
+         * headings elsewhere) */
+        if (b->span_terms > 0 && add_cur(b, b->span_hash ^ SALT_HEADING, 1) < 0)
+            goto oom;
+    }
+    if (b->oom)
+        goto oom;
+    p->r->n_defined += (int64_t)b->n_cur;
+    if (flush_chunk(b, (uint32_t)(*p->n_nodes - 1)) < 0)
+        goto oom;
+    return RAG_OK;
+analyse_failed:
+    p->analyse_rc = rc;
+    return PASS_ANALYSE;
+oom:
+    return PASS_OOM;
+}
+
+static int on_mentions(void *ctx, const rag_store_chunk *c)
+{
+    pass_ctx *p = ctx;
+    builder *b = p->b;
+    const char *cols[2] = {c->text, c->section};
+    size_t lens[2] = {c->n_text, strlen(c->section)};
+    size_t node = p->node++;
+    if (node >= *p->n_nodes || c->chunk_id != (*p->ids)[node])
+        return PASS_CHANGED;
+    for (int i = 0; i < 2; i++) {
+        int rc;
+        b->src = cols[i];
+        b->n_ring = 0;
+        rc = rag_analyzer_run_mode(b->an, cols[i], lens[i], RAG_ANALYZE_QUERY, on_term, b);
+        if (rc < 0 || b->oom) {
+            p->analyse_rc = rc;
+            return PASS_ANALYSE;
+        }
+    }
+    if (flush_chunk(b, (uint32_t)node) < 0)
+        return PASS_OOM;
+    return RAG_OK;
 }
 
 int rag_graph_build(rag_index *ix, const rag_graph_opts *opts, rag_graph_report *rep,
                     rag_err *err)
 {
     rag_graph_opts o = opts ? *opts : rag_graph_default_opts();
-    sqlite3 *db = rag_index_db(ix);
+    rag_store *st = rag_index_store(ix);
     builder b;
     rag_graph_report r;
-    sqlite3_stmt *st = NULL;
+    pass_ctx pc;
     int64_t *ids = NULL;
     size_t n_nodes = 0, cap_nodes = 0, n_terms, n_edges = 0, cap_edges = 0;
     uint32_t *df = NULL, *inv_off = NULL, *inv = NULL, *fwd_off = NULL;
@@ -428,18 +467,16 @@ int rag_graph_build(rag_index *ix, const rag_graph_opts *opts, rag_graph_report 
     id_edge *rows = NULL;
     char stamp[160], old[160];
     double t0 = rag_now_ms();
-    int rc = RAG_OK, in_tx = 0;
+    int rc = RAG_OK;
 
     memset(&b, 0, sizeof b);
     memset(&r, 0, sizeof r);
     if (o.max_df < 2 || o.max_degree < 1)
         return rag_fail(err, RAG_EINVAL, "graph: max_df must be >= 2 and max_degree >= 1 "
                         "(got %d, %d)", o.max_df, o.max_degree);
-    if ((rc = exec(db, graph_schema, err)) < 0)
+    if ((rc = current_stamp(st, &o, stamp, sizeof stamp, err)) < 0)
         return rc;
-    if ((rc = current_stamp(db, &o, stamp, sizeof stamp, err)) < 0)
-        return rc;
-    if (!o.force && rag_graph_stored_stamp(db, old, sizeof old) && !strcmp(old, stamp)) {
+    if (!o.force && rag_graph_stored_stamp(st, old, sizeof old) && !strcmp(old, stamp)) {
         r.skipped = 1;
         r.seconds = (rag_now_ms() - t0) / 1e3;
         if (rep)
@@ -449,69 +486,23 @@ int rag_graph_build(rag_index *ix, const rag_graph_opts *opts, rag_graph_report 
     b.an = rag_index_analyzer(ix);
 
     /* pass 1: definitions (chunk order fixes the node indexes) */
-    if (sqlite3_prepare_v2(db, "SELECT id, text, coalesce(section, '') FROM chunks ORDER BY id",
-                           -1, &st, NULL) != SQLITE_OK) {
-        rc = rag_fail(err, RAG_EIO, "graph: reading chunks: %s", sqlite3_errmsg(db));
-        goto done;
-    }
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *text = (const char *)sqlite3_column_text(st, 1);
-        size_t n_text = (size_t)sqlite3_column_bytes(st, 1);
-        const char *sec = (const char *)sqlite3_column_text(st, 2);
-        def_ctx d = {&b, 0};
-        VEC_PUSH(ids, n_nodes, cap_nodes, sqlite3_column_int64(st, 0), oom);
-        if (text && (rc = rag_graph_find_definitions(text, n_text, on_entity, &d)) < 0)
-            goto analyse_failed;
-        if (sec && *sec) {
-            const char *leaf = leaf_heading(sec);
-            if ((rc = rag_graph_find_definitions(leaf, strlen(leaf), on_entity, &d)) < 0 ||
-                (rc = analyse_span(&b, leaf, strlen(leaf))) < 0)
-                goto analyse_failed;
-            /* the leaf heading links the chunks under it (and same-named
-             * headings elsewhere) */
-            if (b.span_terms > 0 && add_cur(&b, b.span_hash ^ SALT_HEADING, 1) < 0)
-                goto oom;
-        }
-        if (b.oom)
-            goto oom;
-        r.n_defined += (int64_t)b.n_cur;
-        if (flush_chunk(&b, (uint32_t)(n_nodes - 1)) < 0)
-            goto oom;
-    }
-    if (rc != SQLITE_DONE) {
-        rc = rag_fail(err, RAG_EIO, "graph: reading chunks: %s", sqlite3_errmsg(db));
-        goto done;
-    }
-    sqlite3_reset(st);
-
+    pc = (pass_ctx){&b, &ids, &n_nodes, &cap_nodes, &r, 0, 0};
+    rc = st->ops->chunk_scan(st, 0, on_definitions, &pc, err);
     /* pass 2: mentions */
-    for (size_t node = 0; (rc = sqlite3_step(st)) == SQLITE_ROW; node++) {
-        const char *cols[2] = {(const char *)sqlite3_column_text(st, 1),
-                               (const char *)sqlite3_column_text(st, 2)};
-        size_t lens[2] = {(size_t)sqlite3_column_bytes(st, 1),
-                          (size_t)sqlite3_column_bytes(st, 2)};
-        if (node >= n_nodes || sqlite3_column_int64(st, 0) != ids[node]) {
-            rc = rag_fail(err, RAG_EIO, "graph: chunks changed while building");
-            goto done;
-        }
-        for (int c = 0; c < 2; c++) {
-            if (!cols[c])
-                continue;
-            b.src = cols[c];
-            b.n_ring = 0;
-            rc = rag_analyzer_run_mode(b.an, cols[c], lens[c], RAG_ANALYZE_QUERY, on_term, &b);
-            if (rc < 0 || b.oom)
-                goto analyse_failed;
-        }
-        if (flush_chunk(&b, (uint32_t)node) < 0)
-            goto oom;
+    if (rc == RAG_OK)
+        rc = st->ops->chunk_scan(st, 0, on_mentions, &pc, err);
+    if (rc == PASS_OOM)
+        goto oom;
+    if (rc == PASS_ANALYSE) {
+        rc = pc.analyse_rc;
+        goto analyse_failed;
     }
-    if (rc != SQLITE_DONE) {
-        rc = rag_fail(err, RAG_EIO, "graph: reading chunks: %s", sqlite3_errmsg(db));
+    if (rc == PASS_CHANGED) {
+        rc = rag_fail(err, RAG_EIO, "graph: chunks changed while building");
         goto done;
     }
-    sqlite3_finalize(st);
-    st = NULL;
+    if (rc < 0)
+        goto done;
 
     /* per term: df (occurrences are unique per (chunk, term) and pass) */
     n_terms = b.term_ids.n;
@@ -632,44 +623,8 @@ int rag_graph_build(rag_index *ix, const rag_graph_opts *opts, rag_graph_report 
         qsort(rows, n_edges, sizeof *rows, cmp_id_edge);
 
     /* write, in one transaction */
-    if ((rc = exec(db, "SAVEPOINT graph_build", err)) < 0)
+    if ((rc = st->ops->graph_replace(st, rows, n_edges, stamp, err)) < 0)
         goto done;
-    in_tx = 1;
-    if ((rc = exec(db, "DELETE FROM graph_edges", err)) < 0)
-        goto done;
-    if (sqlite3_prepare_v2(db, "INSERT INTO graph_edges(src, dst, w) VALUES(?1, ?2, ?3)", -1,
-                           &st, NULL) != SQLITE_OK) {
-        rc = rag_fail(err, RAG_EIO, "graph: insert: %s", sqlite3_errmsg(db));
-        goto done;
-    }
-    for (size_t i = 0; i < n_edges; i++) {
-        sqlite3_bind_int64(st, 1, rows[i].a);
-        sqlite3_bind_int64(st, 2, rows[i].b);
-        sqlite3_bind_double(st, 3, rows[i].w);
-        if (sqlite3_step(st) != SQLITE_DONE) {
-            rc = rag_fail(err, RAG_EIO, "graph: inserting edge %lld-%lld: %s",
-                          (long long)rows[i].a, (long long)rows[i].b, sqlite3_errmsg(db));
-            goto done;
-        }
-        sqlite3_reset(st);
-    }
-    sqlite3_finalize(st);
-    st = NULL;
-    if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO meta(key, value) VALUES('graph_stamp', ?1)",
-                           -1, &st, NULL) != SQLITE_OK) {
-        rc = rag_fail(err, RAG_EIO, "graph: meta: %s", sqlite3_errmsg(db));
-        goto done;
-    }
-    sqlite3_bind_text(st, 1, stamp, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        rc = rag_fail(err, RAG_EIO, "graph: writing graph_stamp: %s", sqlite3_errmsg(db));
-        goto done;
-    }
-    sqlite3_finalize(st);
-    st = NULL;
-    if ((rc = exec(db, "RELEASE graph_build", err)) < 0)
-        goto done;
-    in_tx = 0;
     r.n_nodes = (int64_t)n_nodes;
     r.n_edges = (int64_t)n_edges;
     r.seconds = (rag_now_ms() - t0) / 1e3;
@@ -686,12 +641,6 @@ analyse_failed:
 oom:
     rc = rag_fail(err, RAG_ENOMEM, "graph: out of memory (%zu chunks)", n_nodes);
 done:
-    if (st)
-        sqlite3_finalize(st);
-    if (in_tx) {
-        sqlite3_exec(db, "ROLLBACK TO graph_build", NULL, NULL, NULL);
-        sqlite3_exec(db, "RELEASE graph_build", NULL, NULL, NULL);
-    }
     map_fini(&b.defs);
     map_fini(&b.phrases);
     map_fini(&b.term_ids);
@@ -714,7 +663,6 @@ done:
 
 int rag_graph_drop(rag_index *ix, rag_err *err)
 {
-    return exec(rag_index_db(ix),
-                "DROP TABLE IF EXISTS graph_edges; DELETE FROM meta WHERE key='graph_stamp';",
-                err);
+    rag_store *st = rag_index_store(ix);
+    return st->ops->graph_drop(st, err);
 }

@@ -5,6 +5,7 @@
 #include "index/index.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -180,6 +181,95 @@ static void test_index__newer_schema_is_refused(void **state)
     rag_free(dir);
 }
 
+static const char *doc_col(rag_index *ix, const char *sql, char *buf, size_t n_buf)
+{
+    sqlite3_stmt *st;
+    buf[0] = '\0';
+    if (sqlite3_prepare_v2(rag_index_db(ix), sql, -1, &st, NULL) != SQLITE_OK)
+        return NULL;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        snprintf(buf, n_buf, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    return buf;
+}
+
+/* A schema-1 file as the previous release wrote it: the schema-2 file
+ * without documents.version, doc_date, meta_rev. */
+static void make_v1_file(const char *path)
+{
+    rag_page_span pages[2];
+    const char *v = "alpha aardvark words here. and more zebra words follow";
+    rag_doc d = make_doc("/docs/old.txt", v, pages);
+    rag_doc_meta m = {"/docs/old.txt", "sha-old", 1, 10};
+    rag_index *ix = NULL;
+    rag_err err = {0};
+    assert_int_equal(rag_index_open(&ix, path, 0, &err), RAG_OK);
+    assert_int_equal(rag_index_put_doc(ix, &m, &d, two_chunks(v, 21, 22), &err), RAG_OK);
+    assert_int_equal(sqlite3_exec(rag_index_db(ix),
+        "ALTER TABLE documents DROP COLUMN version;"
+        "ALTER TABLE documents DROP COLUMN doc_date;"
+        "ALTER TABLE documents DROP COLUMN meta_rev;"
+        "UPDATE meta SET value='1' WHERE key='schema_version'", NULL, NULL, NULL), SQLITE_OK);
+    rag_index_close(ix);
+}
+
+static void test_index__schema_1_is_read_as_is_and_upgraded_by_a_writer(void **state)
+{
+    char *dir = ts_tmpdir("migrate");
+    char *path = rag_asprintf("%s/v1.db", dir);
+    rag_index *ix = NULL;
+    rag_err err = {0};
+    rag_check_report rep;
+    char buf[64];
+    (void)state;
+
+    make_v1_file(path);
+    /* a reader cannot upgrade: it sees the new columns at their defaults
+     * and leaves the file at schema 1 */
+    assert_int_equal(rag_index_open(&ix, path, RAG_INDEX_READ_ONLY, &err), RAG_OK);
+    assert_string_equal(doc_col(ix, "SELECT title || '|' || version || '|' || meta_rev"
+                                " FROM documents", buf, sizeof buf), "Test title||0");
+    assert_int_equal(count_matches(ix, "aardvark"), 1);
+    assert_int_equal(rag_index_check(ix, &rep, &err), RAG_OK);
+    assert_int_equal(rep.n_problems, 0);
+    rag_check_report_fini(&rep);
+    rag_index_close(ix);
+    assert_int_equal(rag_index_open(&ix, path, RAG_INDEX_READ_ONLY, &err), RAG_OK);
+    assert_string_equal(doc_col(ix, "SELECT value FROM main.meta WHERE key="
+                                "'schema_version'", buf, sizeof buf), "1");
+    rag_index_close(ix);
+
+    /* the first writer upgrades in place, keeping every row */
+    assert_int_equal(rag_index_open(&ix, path, 0, &err), RAG_OK);
+    assert_string_equal(doc_col(ix, "SELECT value FROM meta WHERE key='schema_version'",
+                                buf, sizeof buf), RAG_INDEX_SCHEMA_VERSION_STR);
+    assert_string_equal(doc_col(ix, "SELECT path || '|' || version || '|' || meta_rev"
+                                " FROM documents", buf, sizeof buf), "/docs/old.txt||0");
+    assert_int_equal(count_matches(ix, "aardvark"), 1);
+    assert_fts_consistent(ix);
+    assert_int_equal(rag_index_check(ix, &rep, &err), RAG_OK);
+    for (size_t i = 0; i < rep.n_problems; i++)
+        print_message("%s: %s\n", rep.problems[i].check, rep.problems[i].message);
+    assert_int_equal(rep.n_problems, 0);
+    rag_check_report_fini(&rep);
+    rag_index_close(ix);
+    /* and a second writer finds nothing left to do */
+    assert_int_equal(rag_index_open(&ix, path, 0, &err), RAG_OK);
+    rag_index_close(ix);
+
+    /* check names a schema-2 file that lacks the new columns */
+    assert_int_equal(rag_index_open(&ix, path, 0, &err), RAG_OK);
+    assert_int_equal(sqlite3_exec(rag_index_db(ix), "ALTER TABLE documents DROP COLUMN"
+                                  " doc_date", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(rag_index_check(ix, &rep, &err), RAG_OK);
+    assert_int_equal(rep.n_problems, 1);
+    assert_non_null(strstr(rep.problems[0].message, "no column doc_date"));
+    rag_check_report_fini(&rep);
+    rag_index_close(ix);
+    rag_free(path);
+    rag_free(dir);
+}
+
 static void test_index__page_lookup_follows_byte_offsets(void **state)
 {
     rag_page_span pages[2];
@@ -312,6 +402,7 @@ int main(void)
         cmocka_unit_test(test_index__remove_deletes_everything_of_the_doc),
         cmocka_unit_test(test_index__read_only_open_of_missing_file_names_it),
         cmocka_unit_test(test_index__newer_schema_is_refused),
+        cmocka_unit_test(test_index__schema_1_is_read_as_is_and_upgraded_by_a_writer),
         cmocka_unit_test(test_index__page_lookup_follows_byte_offsets),
         cmocka_unit_test(test_index__foreign_database_is_refused_untouched),
         cmocka_unit_test(test_index__open_waits_for_a_concurrent_creator),

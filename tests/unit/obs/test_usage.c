@@ -2,6 +2,8 @@
  * budget cut-off and its one warning, percentiles, alerts, threads, JSON. */
 #include "test_support.h"
 
+#include "index/index.h"
+#include "index/store.h"
 #include "obs/obs.h"
 
 #include <jansson.h>
@@ -41,7 +43,7 @@ static void test_usage__persists_across_opens_and_budget_holds(void **state)
 {
     char *dir = ts_tmpdir("usage"), path[512];
     rag_config *cfg = load_yaml(yaml);
-    sqlite3 *db;
+    rag_index *ix;
     rag_usage *u = NULL;
     rag_usage_stats st;
     rag_err err = {0};
@@ -50,8 +52,8 @@ static void test_usage__persists_across_opens_and_budget_holds(void **state)
     (void)state;
     snprintf(path, sizeof path, "%s/u.db", dir);
     rag_log_set(count_log, NULL);
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(rag_usage_open(&u, db, cfg, &err), RAG_OK);
+    assert_int_equal(rag_index_open(&ix, path, 0, &err), RAG_OK);
+    assert_int_equal(rag_usage_open(&u, rag_index_store(ix), cfg, &err), RAG_OK);
     /* 100*2/1e6 + 20*10/1e6 = 0.0004 per call */
     assert_float_equal(rag_usage_cost(u, "paid", 100, 20), 0.0004, 1e-12);
     rag_usage_record(u, &ev);
@@ -64,10 +66,10 @@ static void test_usage__persists_across_opens_and_budget_holds(void **state)
     rag_usage_record(u, &ev);
     assert_int_equal(rag_usage_allowed(u, "paid"), 1);
     rag_usage_close(u);
-    sqlite3_close(db);
+    rag_index_close(ix);
 
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(rag_usage_open(&u, db, cfg, &err), RAG_OK);
+    assert_int_equal(rag_index_open(&ix, path, 0, &err), RAG_OK);
+    assert_int_equal(rag_usage_open(&u, rag_index_store(ix), cfg, &err), RAG_OK);
     assert_int_equal(rag_usage_get(u, "paid", &st), RAG_OK);
     assert_int_equal(st.requests, 3);
     assert_int_equal(st.errors, 1);
@@ -85,10 +87,10 @@ static void test_usage__persists_across_opens_and_budget_holds(void **state)
     for (int i = 0; i < 5; i++)
         assert_int_equal(rag_usage_allowed(u, "paid"), 0);
     rag_usage_close(u);
-    sqlite3_close(db);
+    rag_index_close(ix);
 
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK); /* third run: still spent */
-    assert_int_equal(rag_usage_open(&u, db, cfg, &err), RAG_OK);
+    assert_int_equal(rag_index_open(&ix, path, 0, &err), RAG_OK); /* third run: still spent */
+    assert_int_equal(rag_usage_open(&u, rag_index_store(ix), cfg, &err), RAG_OK);
     assert_int_equal(rag_usage_allowed(u, "paid"), 0);
     assert_int_equal(rag_usage_allowed(u, "paid"), 0);
     assert_int_equal(n_budget_warn, 1 + 1); /* once per process */
@@ -108,7 +110,7 @@ static void test_usage__persists_across_opens_and_budget_holds(void **state)
         rag_buf_fini(&b);
     }
     rag_usage_close(u);
-    sqlite3_close(db);
+    rag_index_close(ix);
     rag_log_set(NULL, NULL);
     rag_config_destroy(cfg);
     rag_free(dir);
