@@ -603,15 +603,25 @@ int rag_pg_in_recovery(rag_pg *pg, rag_err *err)
 
 /* ---- transactions ---------------------------------------------------------- */
 
-int rag_pg_begin(rag_pg *pg, rag_err *err)
+static int begin_with(rag_pg *pg, const char *sql, rag_err *err)
 {
     int rc;
     if (pg->in_tx)
         return pg_fail(pg, err, RAG_EINVAL, "a transaction is open already");
-    rc = rag_pg_exec(pg, NULL, "BEGIN", NULL, 0, RAG_PG_RETRY, err);
+    rc = rag_pg_exec(pg, NULL, sql, NULL, 0, RAG_PG_RETRY, err);
     if (rc == RAG_OK)
         pg->in_tx = 1;
     return rc;
+}
+
+int rag_pg_begin(rag_pg *pg, rag_err *err)
+{
+    return begin_with(pg, "BEGIN", err);
+}
+
+int rag_pg_begin_read(rag_pg *pg, rag_err *err)
+{
+    return begin_with(pg, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err);
 }
 
 int rag_pg_commit(rag_pg *pg, rag_err *err)

@@ -121,6 +121,9 @@ void rag_pg_res_destroy(rag_pg_res *r);   /* NULL is a no-op */
  * is unknown (the connection went away during COMMIT). */
 int rag_pg_begin(rag_pg *pg, rag_err *err);
 int rag_pg_commit(rag_pg *pg, rag_err *err);
+/* A read-only snapshot: BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY
+ * (every read until commit/rollback sees one committed state). */
+int rag_pg_begin_read(rag_pg *pg, rag_err *err);
 void rag_pg_rollback(rag_pg *pg);
 int rag_pg_in_tx(const rag_pg *pg);
 

@@ -81,6 +81,13 @@ static const struct step steps[] = {
      "  owner TEXT, lease_until TIMESTAMPTZ,"
      "  created_at TIMESTAMPTZ NOT NULL DEFAULT now(), finished_at TIMESTAMPTZ, error TEXT);"
      "CREATE INDEX jobs_ready ON jobs(id) WHERE state IN ('queued', 'running');"},
+    {4, "documents.version, doc_date, meta_rev (SQLite's step 2); graph changes in the log",
+     "ALTER TABLE documents ADD COLUMN version TEXT NOT NULL DEFAULT '',"
+     "  ADD COLUMN doc_date TEXT NOT NULL DEFAULT '',"
+     "  ADD COLUMN meta_rev INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE change_log DROP CONSTRAINT change_log_kind_check;"
+     "ALTER TABLE change_log ADD CONSTRAINT change_log_kind_check"
+     "  CHECK (kind IN ('put', 'remove', 'vectors', 'meta', 'optimize', 'graph'));"},
 };
 #define N_STEPS (sizeof steps / sizeof steps[0])
 

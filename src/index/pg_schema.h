@@ -35,7 +35,7 @@
 
 #include "index/pg_conn.h"
 
-#define RAG_PG_SCHEMA_VERSION 3
+#define RAG_PG_SCHEMA_VERSION 4
 #define RAG_PG_CHANGES_CHANNEL "docrag_changes"
 #define RAG_PG_JOBS_CHANNEL "docrag_jobs"
 
@@ -53,7 +53,7 @@ int rag_pg_schema_version(rag_pg *pg, int *version, rag_err *err);
 
 typedef struct {
     int64_t seq;
-    char kind[16];       /* "put", "remove", "vectors", "meta", "optimize" */
+    char kind[16];       /* "put", "remove", "vectors", "meta", "optimize", "graph" */
     int64_t doc_id;      /* 0 when not about one document */
     char path[512];      /* the document's path ("" when none); truncated */
 } rag_pg_change;
