@@ -390,10 +390,10 @@ static void test_pg_schema__dead_worker_job_is_retried_exactly_once(void **state
     (void)state;
     must(rag_pg_schema_migrate(a, NULL, &err), &err);
     must(rag_pg_job_enqueue(a, "manual.pdf", NULL, 0, 3, &id, NULL, &err), &err);
-    assert_int_equal(rag_pg_job_claim(a, "worker-a", 300, &ja, &err), 1);
+    assert_int_equal(rag_pg_job_claim(a, "worker-a", 1500, &ja, &err), 1);
     /* worker a stalls past its lease; b takes the job over */
     assert_int_equal(rag_pg_job_claim(b, "worker-b", 10000, &jb, &err), 0);
-    usleep(450 * 1000);
+    usleep(1700 * 1000);
     assert_int_equal(rag_pg_job_claim(b, "worker-b", 10000, &jb, &err), 1);
     assert_int_equal(jb.id, id);
     assert_int_equal(jb.attempts, 2);
