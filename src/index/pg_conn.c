@@ -81,14 +81,21 @@ static void scrub_one(char *s, size_t n_s, const char *needle)
     if (!needle || !*needle)
         return;
     n_needle = strlen(needle);
-    while ((at = strstr(s, needle)) != NULL) {
+    /* search on after each replacement: a password made of '*' must not
+     * match the mask it was replaced with */
+    for (char *from = s; (at = strstr(from, needle)) != NULL;) {
         size_t tail = strlen(at + n_needle);
         size_t head = (size_t)(at - s);
+        if (head + 4 >= n_s) {
+            *at = '\0';
+            return;
+        }
         if (head + 4 + tail + 1 > n_s)
-            tail = n_s > head + 5 ? n_s - head - 5 : 0;
+            tail = n_s - head - 5;
         memmove(at + 4, at + n_needle, tail);
         memcpy(at, "****", 4);
         at[4 + tail] = '\0';
+        from = at + 4;
     }
 }
 

@@ -137,6 +137,10 @@ static void test_pg_conn__bad_url_message_has_no_password(void **state)
                      RAG_EFORMAT);
     assert_null(strstr(err.msg, "S3cretPw"));
     assert_non_null(strstr(err.msg, "nosuchoption"));
+    /* a password of '*' in a message that has one: masked once, no loop */
+    assert_int_equal(rag_pg_open(&pg, "postgres://u:*@h/db?nosuchoption*=1", NULL, &err),
+                     RAG_EFORMAT);
+    assert_non_null(strstr(err.msg, "nosuchoption****"));
     assert_int_equal(rag_pg_open(&pg, "mysql://u@h/db", NULL, &err), RAG_EFORMAT);
     assert_int_equal(rag_pg_endpoint_of(ep, sizeof ep,
                                         "postgresql://ann:pw@h1:5,h2:6/books?sslmode=require",
