@@ -847,3 +847,8 @@ int rag_store_pg_open(rag_store **out, const char *url, const rag_pg_opts *opts,
     *out = &q->base;
     return RAG_OK;
 }
+
+rag_pg *rag_store_pg_conn(rag_store *s)
+{
+    return ps(s)->pg;
+}

@@ -29,4 +29,16 @@
 int rag_store_pg_open(rag_store **out, const char *url, const rag_pg_opts *opts, int read_only,
                       rag_err *err);
 
+/* The connection of a PostgreSQL store (borrowed, valid until close). */
+rag_pg *rag_store_pg_conn(rag_store *s);
+
+/* Copy every row of the SQLite index src (documents, pages, chunks,
+ * postings segments and deletions, vectors, embedding cache, graph edges,
+ * usage, meta but its schema_version) into the empty PostgreSQL store
+ * dst, in one transaction, column by column under the same names: ids,
+ * docnos and segment bytes are kept, so both stores hold the same index.
+ * RAG_EINVAL when dst already has documents; one change is logged. */
+struct rag_index;
+int rag_store_pg_import_sqlite(rag_store *dst, struct rag_index *src, rag_err *err);
+
 #endif

@@ -4,9 +4,12 @@
  * once per write transaction), plus the shared job queue. */
 #include "test_support.h"
 
+#include "config/config.h"
 #include "index/pg_schema.h"
 #include "index/store_pg.h"
 #include "pg_support.h"
+
+#include <sqlite3.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -454,6 +457,125 @@ static void test_store_pg__read_snapshot_sees_one_state(void **state)
     rag_pg_close(raw);
 }
 
+
+/* ---- the same index on both back-ends ------------------------------------------ */
+
+typedef struct {
+    rag_buf b;
+} dump;
+
+static int dump_path(void *ctx, const char *path)
+{
+    return rag_buf_printf(&((dump *)ctx)->b, "%s\n", path);
+}
+
+static int dump_id(void *ctx, int64_t id)
+{
+    return rag_buf_printf(&((dump *)ctx)->b, "%lld\n", (long long)id);
+}
+
+static int dump_chunk(void *ctx, const rag_store_chunk *k)
+{
+    rag_buf *b = &((dump *)ctx)->b;
+    int rc = rag_buf_printf(b, "%lld|%s|%s|%d|%s|%zu|", (long long)k->chunk_id, k->doc,
+                            k->title, k->ord, k->section, k->n_text);
+    return rc < 0 ? rc : rag_buf_append(b, k->text, k->n_text);
+}
+
+/* Every op's output on s, as one text. */
+static char *dump_store(rag_store *s)
+{
+    dump d = {RAG_BUF_INIT};
+    rag_err err = {0};
+    int64_t n = 0, live = 0, maxno = 0;
+    must(s->ops->doc_paths(s, dump_path, &d, &err), &err);
+    must(s->ops->chunk_scan(s, 1, dump_chunk, &d, &err), &err);
+    must(s->ops->vectors_missing(s, dump_id, &d, &err), &err);
+    must(s->ops->n_chunks(s, &n, &err), &err);
+    must(s->ops->bm25_state(s, &live, &maxno, &err), &err);
+    rag_buf_printf(&d.b, "n=%lld live=%lld max=%lld\n", (long long)n, (long long)live,
+                   (long long)maxno);
+    return rag_buf_take(&d.b);
+}
+
+static void sha_sqlite_postings(sqlite3 *db, char hex[65])
+{
+    rag_buf b = RAG_BUF_INIT;
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT term, seg, df, data FROM bm25_postings"
+                                            " ORDER BY term, seg", -1, &st, NULL), SQLITE_OK);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        rag_buf_printf(&b, "%s|%lld|%lld|", (const char *)sqlite3_column_text(st, 0),
+                       (long long)sqlite3_column_int64(st, 1),
+                       (long long)sqlite3_column_int64(st, 2));
+        rag_buf_append(&b, sqlite3_column_blob(st, 3), (size_t)sqlite3_column_bytes(st, 3));
+    }
+    sqlite3_finalize(st);
+    rag_sha256_hex(b.data ? b.data : "", b.len, hex);
+    rag_buf_fini(&b);
+}
+
+static void sha_pg_postings(rag_pg *pg, char hex[65])
+{
+    rag_buf b = RAG_BUF_INIT;
+    rag_pg_res *r;
+    rag_err err = {0};
+    must(rag_pg_exec(pg, &r, "SELECT term, seg::text, df::text, data FROM bm25_postings"
+                             " ORDER BY term, seg", NULL, 0, RAG_PG_BINARY, &err), &err);
+    for (int i = 0; i < rag_pg_res_rows(r); i++) {
+        rag_buf_printf(&b, "%s|%s|%s|", rag_pg_res_get(r, i, 0), rag_pg_res_get(r, i, 1),
+                       rag_pg_res_get(r, i, 2));
+        rag_buf_append(&b, rag_pg_res_get(r, i, 3), rag_pg_res_len(r, i, 3));
+    }
+    rag_pg_res_destroy(r);
+    rag_sha256_hex(b.data ? b.data : "", b.len, hex);
+    rag_buf_fini(&b);
+}
+
+static void test_store_pg__samples_imported_read_the_same_on_both(void **state)
+{
+    rag_pg *raw = fresh_raw("st_import");
+    rag_store *pgs = open_store("st_import", 0);
+    char *dir = ts_tmpdir("store-pg"), *dbp = rag_asprintf("%s/samples.db", dir);
+    char *samples = ts_src_path("data/samples");
+    const char *paths[1] = {samples};
+    rag_config *cfg = NULL;
+    rag_config_source src = {0};
+    rag_index *ix = NULL;
+    rag_indexer_opts io;
+    rag_indexer_report rep = {0};
+    rag_err err = {0};
+    char *a, *b, ha[65], hb[65];
+    int64_t seq = 0;
+    (void)state;
+    must(rag_config_load(&cfg, &src, &err), &err);
+    io = rag_indexer_opts_from_config(cfg);
+    must(rag_index_open(&ix, dbp, 0, &err), &err);
+    must(rag_indexer_run(ix, paths, 1, &io, NULL, &rep, &err), &err);
+    assert_true(rep.n_chunks > 10);
+    must(rag_store_pg_import_sqlite(pgs, ix, &err), &err);
+    /* a second import into a store that has documents is refused */
+    assert_int_equal(rag_store_pg_import_sqlite(pgs, ix, &err), RAG_EINVAL);
+
+    a = dump_store(rag_index_store(ix));
+    b = dump_store(pgs);
+    assert_string_equal(a, b);
+    sha_sqlite_postings(rag_index_db(ix), ha);
+    sha_pg_postings(raw, hb);
+    assert_string_equal(ha, hb);   /* the segments, byte for byte, in the same order */
+    must(pgs->ops->change_seq(pgs, &seq, &err), &err);
+    assert_true(seq > 0);
+    rag_free(a);
+    rag_free(b);
+    rag_index_close(ix);
+    rag_config_destroy(cfg);
+    pgs->ops->close(pgs);
+    rag_pg_close(raw);
+    rag_free(samples);
+    rag_free(dbp);
+    rag_free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -464,6 +586,7 @@ int main(void)
         cmocka_unit_test(test_store_pg__usage_rows_add_up_across_connections),
         cmocka_unit_test(test_store_pg__jobs_are_shared_and_done_once),
         cmocka_unit_test(test_store_pg__read_snapshot_sees_one_state),
+        cmocka_unit_test(test_store_pg__samples_imported_read_the_same_on_both),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
