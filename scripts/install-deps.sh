@@ -13,7 +13,8 @@ core="build-essential cmake pkg-config git python3 ca-certificates
  libmd4c-dev libxml2-dev libjansson-dev libcyaml-dev libyaml-dev
  libcurl4-openssl-dev libssl-dev libevent-dev libdnnl-dev libcmocka-dev
  clang libclang-rt-14-dev python3-numpy prometheus curl iproute2
- libjs-chart.js chromium nginx-light"
+ libjs-chart.js chromium nginx-light
+ postgresql-15 libpq-dev haproxy"
 # prometheus: for its promtool, which checks the /metrics exposition
 # (tests/integration/metrics_promtool.sh); the server it also ships is
 # not used. curl and iproute2 (ss): the HTTP tests talk to docrag serve and
@@ -24,6 +25,12 @@ core="build-essential cmake pkg-config git python3 ca-certificates
 # tests/browser, which never downloads one); big, but the suite needs it.
 # nginx-light: tests/integration/deploy_hf_space.sh runs deploy/nginx/docrag.conf
 # (on a loopback port, as an ordinary user) in front of docrag.
+# postgresql-15 (the server: initdb, pg_ctl, pg_basebackup under
+# /usr/lib/postgresql/15/bin), libpq-dev (the C client the PostgreSQL store
+# links) and haproxy: tests/support/pg_cluster.sh runs a primary and a
+# streaming standby in a temporary folder for the PostgreSQL tests, haproxy
+# balances replicas in front of it (docs/postgres.md). The package's own
+# "main" cluster is not used.
 
 # Peers and tools used by bench/ only (Lucene BM25, ONNX graph building,
 # wrk as the HTTP load generator of bench/serve.sh and bench/soak.sh),

@@ -13,6 +13,8 @@
 #include "api_int.h"
 #include "render.h"
 
+#include "index/pg_conn.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -240,6 +242,19 @@ int docrag_engine_open(docrag_engine **out, const docrag_engine_opts *opts,
         if (rag_usage_open(&e->usage, NULL, e->cfg, &err) < 0 || open_models(e, &err) < 0)
             goto fail;
     } else if (e->scope != DOCRAG_SCOPE_CONFIG) {
+        if (rag_pg_is_url(e->cfg->db_path)) {
+            /* store_pg has the ops of store.h, but documents and BM25
+             * still go through the SQLite-only rag_index: say so, by the
+             * endpoint (the URL may carry a password), rather than open a
+             * file named like the URL */
+            char ep[256];
+            if (rag_pg_endpoint_of(ep, sizeof ep, e->cfg->db_path, NULL) < 0)
+                snprintf(ep, sizeof ep, "postgres");
+            rag_fail(&err, RAG_EINVAL,
+                     "%s: indexing and search on PostgreSQL are not available yet "
+                     "(docs/postgres.md); db must be a SQLite file for now", ep);
+            goto fail;
+        }
         if (open_index(e, opts, &err) < 0)
             goto fail;
         e->data_version = data_version(e->watch);

@@ -53,7 +53,10 @@ struct rag_config_prov; /* private to src/config: where each key came from */
 typedef struct rag_config {
     char *profile;            /* "local", "hf_spaces", "api", "railway" */
     char *source_path;        /* the YAML file read, or NULL */
-    char *db_path;
+    char *db_path;            /* SQLite file, or a postgres:// URL (docs/postgres.md) */
+    int pg_connect_timeout_ms;   /* PostgreSQL: per connection attempt */
+    int pg_statement_timeout_ms; /* PostgreSQL: server-side statement_timeout; 0 = none */
+    int pg_reconnect_ms;         /* PostgreSQL: give up reconnecting after this long */
     int threads;              /* worker threads; 0 = one per core */
     char *server_host;        /* docrag serve bind address */
     int server_port;          /* 0 = any free port */
@@ -165,6 +168,11 @@ enum {
 int rag_config_show(rag_buf *out, const rag_config *cfg);
 /* Same with RAG_CONFIG_SHOW_* flags. */
 int rag_config_show_ex(rag_buf *out, const rag_config *cfg, unsigned flags);
+/* Expand ${VAR}, ${VAR:-default}, ${VAR-default} and $${ in one value
+ * given outside a config file (a --db URL): as the loader does, errors
+ * say "key KEY: environment variable VAR is not set" and never contain a
+ * value. Caller owns *out (rag_free). */
+int rag_config_expand(char **out, const char *in, const char *key, rag_err *err);
 /* 1 if s is empty or a placeholder token ("dummy", "hf_xxx", "changeme",
  * "your_token_here", "<...>", ... — list in docs/configuration.md). */
 int rag_config_is_placeholder(const char *s);

@@ -134,6 +134,11 @@ int cfg_expand(char **out, const char *in, const char *key, char **first_var,
     return RAG_OK;
 }
 
+int rag_config_expand(char **out, const char *in, const char *key, rag_err *err)
+{
+    return cfg_expand(out, in, key, NULL, err);
+}
+
 /* ---- placeholders -------------------------------------------------------- */
 
 static int all_same(const char *s, size_t n, char c)
