@@ -8,6 +8,7 @@
 #include "api_int.h"
 
 #include "eval/eval.h"
+#include "index/store.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -100,50 +101,53 @@ static int same_doc(const char *stored, const char *want)
     return ns > nw && stored[ns - nw - 1] == '/' && !strcmp(stored + ns - nw, want);
 }
 
+typedef struct {
+    char **paths;
+    size_t n, cap;
+} path_list;
+
+static int on_path(void *ctx, const char *path)
+{
+    path_list *l = ctx;
+    if (l->n == l->cap) {
+        size_t nc = l->cap ? l->cap * 2 : 32;
+        char **np = rag_realloc(l->paths, nc * sizeof *np);
+        if (!np)
+            return RAG_ENOMEM;
+        l->paths = np;
+        l->cap = nc;
+    }
+    if (!(l->paths[l->n] = rag_strdup(path ? path : "")))
+        return RAG_ENOMEM;
+    l->n++;
+    return RAG_OK;
+}
+
 /* RAG_ENOTFOUND naming the first expected document that is not indexed. */
 static int expect_docs(rag_index *ix, const rag_ans_set *set, rag_err *err)
 {
-    sqlite3_stmt *st = NULL;
-    char **paths = NULL;
-    size_t n = 0, cap = 0;
-    int rc = RAG_OK;
+    rag_store *st = rag_index_store(ix);
+    path_list l = {0};
+    int rc = st->ops->doc_paths(st, on_path, &l, err);
 
-    if (sqlite3_prepare_v2(rag_index_db(ix), "SELECT path FROM documents", -1, &st,
-                           NULL) != SQLITE_OK)
-        return rag_fail(err, RAG_EIO, "eval: %s", sqlite3_errmsg(rag_index_db(ix)));
-    while (rc == RAG_OK && sqlite3_step(st) == SQLITE_ROW) {
-        const char *p = (const char *)sqlite3_column_text(st, 0);
-        if (n == cap) {
-            size_t nc = cap ? cap * 2 : 32;
-            char **np = rag_realloc(paths, nc * sizeof *np);
-            if (!np) {
-                rc = rag_fail(err, RAG_ENOMEM, "out of memory");
-                break;
-            }
-            paths = np;
-            cap = nc;
-        }
-        if (!(paths[n] = rag_strdup(p ? p : ""))) {
-            rc = rag_fail(err, RAG_ENOMEM, "out of memory");
-            break;
-        }
-        n++;
-    }
-    sqlite3_finalize(st);
+    if (rc == RAG_ENOMEM)
+        rc = rag_fail(err, RAG_ENOMEM, "out of memory");
+    else if (rc < 0)
+        rag_err_prefix(err, "eval");
     for (size_t i = 0; i < set->n && rc == RAG_OK; i++)
         for (size_t s = 0; s < set->items[i].n_sources && rc == RAG_OK; s++) {
             int found = 0;
-            for (size_t d = 0; d < n && !found; d++)
-                found = same_doc(paths[d], set->items[i].sources[s].doc);
+            for (size_t d = 0; d < l.n && !found; d++)
+                found = same_doc(l.paths[d], set->items[i].sources[s].doc);
             if (!found)
                 rc = rag_fail(err, RAG_ENOTFOUND, "%s:%d: %s: document \"%s\" is not in "
                               "the index (index its folder with --docs)", set->path,
                               set->items[i].line, set->items[i].id,
                               set->items[i].sources[s].doc);
         }
-    for (size_t i = 0; i < n; i++)
-        rag_free(paths[i]);
-    rag_free(paths);
+    for (size_t i = 0; i < l.n; i++)
+        rag_free(l.paths[i]);
+    rag_free(l.paths);
     return rc;
 }
 

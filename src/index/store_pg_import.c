@@ -13,6 +13,7 @@
 
 #include "index/index.h"
 #include "index/pg_schema.h"
+#include "index/store_sqlite.h"
 
 #include <sqlite3.h>
 #include <stdio.h>

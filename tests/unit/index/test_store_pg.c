@@ -7,6 +7,7 @@
 #include "config/config.h"
 #include "index/pg_schema.h"
 #include "index/store_pg.h"
+#include "index/store_sqlite.h"
 #include "pg_support.h"
 
 #include <sqlite3.h>
