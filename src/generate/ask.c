@@ -77,7 +77,7 @@ int rag_ask(rag_answer *out, rag_ask_timings *t, rag_index *ix,
         rag_hits_fini(&hits);
         return rc;
     }
-    relevant = rag_gate_check(&q, an, &hits, &opts->gate, &cov, err);
+    relevant = rag_gate_check(&q, an, &hits, &opts->gate, &cov, &t->gate, err);
     t->gate_ms = rag_now_ms() - t1;
     t1 = rag_now_ms();
     if (relevant >= 0 && opts->stream.on_sources &&
