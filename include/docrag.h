@@ -453,6 +453,33 @@ int docrag_eval_qa(docrag_engine *e, const char *qa_path, const char *docs_dir,
 int docrag_eval_qa_check(docrag_engine *e, const char *qa_path, const char *docs_dir,
                          char **json, docrag_error *err);
 
+/* The answer-quality eval (docs/evaluation.md): every question of an
+ * answers file (JSON lines: id, kind, question, sources, nuggets, or
+ * "answerable": false) asked through docrag_ask on s, so it scores whatever
+ * answers (extractive, or the configured LLM chain). With docs_dir, the
+ * folder is indexed into s's database first (docrag_index; unchanged files
+ * are skipped); every expected document must then be in the index.
+ * opts: mode ("bm25" | "dense" | "hybrid"; NULL: search.mode) and k
+ * (chunks given to each answer; 0: answer.context_chunks); db_path and
+ * run_path are not used. JSON: {"questions","answerable","unanswerable",
+ * "mode","k","all_nuggets","nugget_recall","false_refusal",
+ * "refused_unanswerable","sentences","junk","duplicate",
+ * "junk_or_duplicate","auc","backends":{NAME:n},"by_kind":[{"kind","n",
+ * "all_nuggets","nugget_recall","refused"}],"results":[{"id","kind",
+ * "answerable","refused","confidence","backend","nuggets","nuggets_held",
+ * "missing":[...],"sentences","junk":[{"kind","text"}],"duplicates",
+ * "answer"}],"misses":[{"id","kind","question","why"}],"index"?:{...},
+ * "notice"?}. Rates are in [0,1]; "auc" is null when every question is
+ * right or every one wrong. Errors name the file and line. */
+int docrag_eval_answers(docrag_session *s, const char *answers_path, const char *docs_dir,
+                        const docrag_eval_opts *opts, char **json, docrag_error *err);
+
+/* Check an answers file's nuggets against the text extracted from their
+ * sources' pages in docs_dir: {"questions","nuggets","problems":[{"line",
+ * "id","message"}]}. Problems are findings, not errors. */
+int docrag_eval_answers_check(docrag_engine *e, const char *answers_path,
+                              const char *docs_dir, char **json, docrag_error *err);
+
 /* ---- model folders --------------------------------------------------------- */
 
 /* Model folders from the Hugging Face Hub ($HF_ENDPOINT or

@@ -4,22 +4,34 @@
  *   docrag eval --beir DIR [--mode M] [--run OUT] [--json]
  *   docrag eval --qa FILE --docs DIR [--db F] [--mode M] [-k N] [--json] [--misses]
  *   docrag eval --qa FILE --docs DIR --check
+ *   docrag eval --answers FILE [--docs DIR] [--db F] [--mode M] [-k N] [--json] [--misses]
+ *   docrag eval --answers FILE --docs DIR --check
  *
  * M is bm25 | dense | hybrid | hybrid+rerank. A mode that cannot run as
  * asked (no embedder, no reranker) falls back and its notice is printed
  * once, on stderr. The engine is opened for its configuration only: each
  * run builds its own index (in memory, or --db for QA).
+ *
+ * --answers asks every question through the whole answer path (the
+ * configured LLM chain, else extractive) on a full engine: --db F is the
+ * index asked (created or updated from --docs DIR when given); --docs
+ * without --db indexes into a temporary file removed afterwards; neither
+ * asks the configured database as it is.
  */
 #include "cli.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char usage[] =
     "docrag eval --beir DIR [--mode bm25|dense|hybrid|hybrid+rerank] [--run OUT] [--json]\n"
     "       docrag eval --qa FILE --docs DIR [--db F] [--mode M] [-k N] [--json] [--misses]\n"
-    "       docrag eval --qa FILE --docs DIR --check";
+    "       docrag eval --qa FILE --docs DIR --check\n"
+    "       docrag eval --answers FILE [--docs DIR] [--db F] [--mode bm25|dense|hybrid] [-k N]\n"
+    "                   [--json] [--misses]\n"
+    "       docrag eval --answers FILE --docs DIR --check";
 
 static void print_notice(const json_t *o)
 {
@@ -136,6 +148,161 @@ static int run_beir(docrag_engine *e, const char *dir, const docrag_eval_opts *e
     return fflush(stdout) != 0;
 }
 
+static int run_answers_check(docrag_engine *e, const char *file, const char *docs)
+{
+    docrag_error err;
+    char *out = NULL;
+    json_t *o, *p;
+    size_t i, n_bad;
+
+    if (docrag_eval_answers_check(e, file, docs, &out, &err) < 0)
+        return cli_error(&err);
+    o = cli_json(out);
+    docrag_free(out);
+    if (!o)
+        return 1;
+    json_array_foreach(json_object_get(o, "problems"), i, p)
+        fprintf(stderr, "%s:%lld: %s: %s\n", file, cli_int(p, "line"), cli_str(p, "id"),
+                cli_str(p, "message"));
+    n_bad = json_array_size(json_object_get(o, "problems"));
+    printf("nuggets: %lld questions, %lld nuggets checked, %zu problems\n",
+           cli_int(o, "questions"), cli_int(o, "nuggets"), n_bad);
+    json_decref(o);
+    return n_bad ? 1 : 0;
+}
+
+/* A rate for the text form: "0.8125" or "-" (no denominator). */
+static const char *rate_s(const json_t *o, const char *key, char buf[16])
+{
+    json_t *v = json_object_get(o, key);
+    if (!json_is_number(v))
+        return "-";
+    snprintf(buf, 16, "%.4f", json_number_value(v));
+    return buf;
+}
+
+static void answers_print(const json_t *o, const char *db, int misses)
+{
+    char b1[16], b2[16], b3[16], b4[16], b5[16], b6[16], b7[16];
+    const json_t *ix = json_object_get(o, "index"), *kv, *m;
+    const char *name;
+    size_t i;
+
+    printf("answers: %lld questions (%lld answerable, %lld to refuse), mode %s, index %s\n",
+           cli_int(o, "questions"), cli_int(o, "answerable"), cli_int(o, "unanswerable"),
+           cli_str(o, "mode"), db);
+    if (json_is_object(ix))
+        printf("index: %lld added, %lld updated, %lld unchanged, %lld removed, %lld failed\n",
+               cli_int(ix, "added"), cli_int(ix, "updated"), cli_int(ix, "unchanged"),
+               cli_int(ix, "removed"), cli_int(ix, "failed"));
+    printf("answered by:");
+    json_object_foreach((json_t *)json_object_get(o, "backends"), name, kv)
+        printf(" %s %lld", name, (long long)json_integer_value(kv));
+    printf("\n");
+    printf("all_nuggets=%s nugget_recall=%s false_refusal=%s refused_unanswerable=%s\n",
+           rate_s(o, "all_nuggets", b1), rate_s(o, "nugget_recall", b2),
+           rate_s(o, "false_refusal", b3), rate_s(o, "refused_unanswerable", b4));
+    printf("sentences=%lld junk=%s duplicate=%s junk_or_duplicate=%s auc=%s\n",
+           cli_int(o, "sentences"), rate_s(o, "junk", b5), rate_s(o, "duplicate", b6),
+           rate_s(o, "junk_or_duplicate", b7), rate_s(o, "auc", b1));
+    printf("%-17s %4s %8s %8s %8s\n", "kind", "n", "all", "recall", "refused");
+    json_array_foreach(json_object_get(o, "by_kind"), i, kv)
+        printf("%-17s %4lld %8s %8s %8s\n", cli_str(kv, "kind"), cli_int(kv, "n"),
+               rate_s(kv, "all_nuggets", b1), rate_s(kv, "nugget_recall", b2),
+               rate_s(kv, "refused", b3));
+    json_array_foreach(misses ? json_object_get(o, "misses") : NULL, i, m) {
+        const json_t *g;
+        size_t k;
+        printf("miss %s (%s): %s: %s", cli_str(m, "id"), cli_str(m, "kind"),
+               cli_str(m, "why"), cli_str(m, "question"));
+        json_array_foreach(json_object_get(m, "missing"), k, g)
+            printf("%s\"%s\"", k ? ", " : " -- missing ", json_string_value(g));
+        printf("\n");
+    }
+}
+
+/* --docs without --db: a temporary index file, removed with its WAL. */
+static char *temp_db(void)
+{
+    const char *dir = getenv("TMPDIR");
+    char *path = malloc(4096);
+    int fd;
+    if (!path)
+        return NULL;
+    snprintf(path, 4096, "%s/docrag-eval-XXXXXX", dir && dir[0] ? dir : "/tmp");
+    if ((fd = mkstemp(path)) < 0) {
+        free(path);
+        return NULL;
+    }
+    close(fd);
+    unlink(path);   /* the engine creates it as a fresh database */
+    return path;
+}
+
+static void temp_db_remove(const char *path)
+{
+    static const char *const ext[] = {"", "-wal", "-shm", "-journal"};
+    char buf[4200];
+    for (size_t i = 0; i < sizeof ext / sizeof *ext; i++) {
+        snprintf(buf, sizeof buf, "%s%s", path, ext[i]);
+        unlink(buf);
+    }
+}
+
+static int run_answers(cli_common *common, const char *file, const char *docs,
+                       const docrag_eval_opts *eo, int json, int misses)
+{
+    docrag_engine *e = NULL;
+    docrag_session *s = NULL;
+    docrag_error err;
+    char *out = NULL, *tmp = NULL;
+    const char *db = common->engine.db_path;
+    json_t *o, *ix;
+    int rc = 0;
+
+    if (docs && !db) {
+        if (!(tmp = temp_db())) {
+            fprintf(stderr, "docrag: eval: cannot create a temporary index under %s\n",
+                    getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+            return 1;
+        }
+        common->engine.db_path = tmp;
+    }
+    if (cli_open(&e, &s, common)) {
+        rc = 1;
+        goto done;
+    }
+    if (docrag_eval_answers(s, file, docs, eo, &out, &err) < 0) {
+        rc = cli_error(&err);
+        goto done;
+    }
+    if (!(o = cli_json(out))) {
+        rc = 1;
+        goto done;
+    }
+    ix = json_object_get(o, "index");
+    print_notice(o);
+    if (json_is_object(ix) && cli_int(ix, "failed"))
+        fprintf(stderr, "docrag: warning: %lld files under %s failed to index\n",
+                cli_int(ix, "failed"), docs);
+    if (json) {
+        rc = cli_print_json(out);
+        out = NULL;
+    } else {
+        answers_print(o, tmp ? "temporary" : docrag_engine_db_path(e), misses);
+    }
+    json_decref(o);
+    rc = rc || fflush(stdout) != 0;
+done:
+    docrag_free(out);
+    cli_close(e, s);
+    if (tmp) {
+        temp_db_remove(tmp);
+        free(tmp);
+    }
+    return rc;
+}
+
 static int mode_known(const char *s)
 {
     return cli_mode_known(s) || !strcmp(s, "hybrid+rerank");
@@ -147,7 +314,8 @@ int cmd_eval(int argc, char **argv)
     docrag_engine *e = NULL;
     docrag_eval_opts eo;
     const char *dir = NULL, *run = NULL, *mode_s = "bm25", *qa = NULL, *docs = NULL, *db;
-    int json = 0, misses = 0, check = 0, k = 0, rc;
+    const char *answers = NULL;
+    int json = 0, misses = 0, check = 0, k = 0, mode_given = 0, rc;
 
     if (cli_common_parse(&common, &argc, argv))
         return 2;
@@ -162,12 +330,16 @@ int cmd_eval(int argc, char **argv)
             dir = argv[++i];
         else if (!strcmp(argv[i], "--qa") && i + 1 < argc)
             qa = argv[++i];
+        else if (!strcmp(argv[i], "--answers") && i + 1 < argc)
+            answers = argv[++i];
         else if (!strcmp(argv[i], "--docs") && i + 1 < argc)
             docs = argv[++i];
         else if (!strcmp(argv[i], "--run") && i + 1 < argc)
             run = argv[++i];
-        else if (!strcmp(argv[i], "--mode") && i + 1 < argc)
+        else if (!strcmp(argv[i], "--mode") && i + 1 < argc) {
             mode_s = argv[++i];
+            mode_given = 1;
+        }
         else if ((!strcmp(argv[i], "-k") || !strcmp(argv[i], "--k")) && i + 1 < argc) {
             char *end;
             long v = strtol(argv[++i], &end, 10);
@@ -179,13 +351,25 @@ int cmd_eval(int argc, char **argv)
         } else
             return cli_usage(usage);
     }
-    if (!!dir + !!qa != 1 || (qa && !docs) || (dir && (docs || check || k || misses)) ||
-        (qa && run))
+    if (!!dir + !!qa + !!answers != 1 || (qa && !docs) ||
+        (dir && (docs || check || k || misses)) || ((qa || answers) && run) ||
+        (answers && check && !docs))
         return cli_usage(usage);
     if (!mode_known(mode_s)) {
         fprintf(stderr, "docrag: unknown mode '%s' (bm25, dense, hybrid, hybrid+rerank)\n",
                 mode_s);
         return 2;
+    }
+    if (answers && !check) {
+        if (!strcmp(mode_s, "hybrid+rerank")) {
+            fprintf(stderr, "docrag: eval --answers: --mode is bm25, dense or hybrid (the "
+                    "rerank stage runs as configured)\n");
+            return 2;
+        }
+        docrag_eval_opts_init(&eo);
+        eo.mode = mode_given ? mode_s : NULL;
+        eo.k = k;
+        return run_answers(&common, answers, docs, &eo, json, misses);
     }
     /* --db is the QA run's own index, not the engine's database */
     db = common.engine.db_path;
@@ -196,7 +380,9 @@ int cmd_eval(int argc, char **argv)
     docrag_eval_opts_init(&eo);
     eo.mode = mode_s;
     eo.k = k;
-    if (qa && check) {
+    if (answers) {
+        rc = run_answers_check(e, answers, docs);
+    } else if (qa && check) {
         rc = run_check(e, qa, docs);
     } else if (qa) {
         eo.db_path = db;

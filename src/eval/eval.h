@@ -179,4 +179,118 @@ int rag_qa_check_evidence(const rag_qa_set *set, const char *docs_dir,
                           const rag_extract_opts *extract, rag_qa_problem_fn on_problem,
                           void *ctx, size_t *n_bad, rag_err *err);
 
+/* ---- answer-quality evaluation (answers.c) --------------------------------
+ *
+ * An answers file (data/qa/answers.jsonl; format in docs/evaluation.md)
+ * holds one JSON object per line:
+ *   {"id":"priv-3","kind":"value","question":"...",
+ *    "sources":[{"doc":"riscv-privileged.pdf","pages":[43]}],
+ *    "nuggets":["Vectored","re:base *\\+ *4"]}
+ * for an answerable question, or {"id","kind","question","answerable":false}
+ * for one that must be refused. A nugget is a literal (whitespace runs and
+ * ASCII case ignored) unless it starts with "re:": the rest is a POSIX
+ * extended regular expression, matched case-insensitively against the same
+ * whitespace-squashed text. Answerable kinds: definition, value, procedure,
+ * list, comparison, multi-hop, version; refusal kinds: off-topic,
+ * near-miss, absent-attribute.
+ */
+
+#define RAG_ANS_MAX_SOURCES 4
+#define RAG_ANS_MAX_NUGGETS 12
+
+typedef struct {
+    char *doc;                         /* file name under the docs folder */
+    int pages[RAG_QA_MAX_PAGES];       /* 1-based */
+    size_t n_pages;
+} rag_ans_source;
+
+typedef struct {
+    char *text;                        /* as written in the file */
+    int is_regex;                      /* "re:" prefix */
+    void *re;                          /* compiled regex_t (owned) */
+    char *literal;                     /* squashed literal (owned) */
+} rag_nugget;
+
+typedef struct {
+    char *id;
+    char *question;
+    char *kind;
+    int answerable;
+    rag_ans_source sources[RAG_ANS_MAX_SOURCES];
+    size_t n_sources;
+    rag_nugget nuggets[RAG_ANS_MAX_NUGGETS];
+    size_t n_nuggets;
+    int line;
+} rag_ans_item;
+
+typedef struct {
+    rag_ans_item *items;
+    size_t n;
+    char *path;
+} rag_ans_set;
+
+/* Load and validate an answers file. Caller owns *out's contents: free
+ * with rag_ans_set_fini (also safe after a failed load). Errors name the
+ * file, line and key: bad JSON, an unknown kind, an answerable question
+ * without sources or nuggets, a refusal with nuggets, a regex that does not
+ * compile, a duplicate id, or no questions. */
+int rag_ans_load(rag_ans_set *out, const char *path, rag_err *err);
+void rag_ans_set_fini(rag_ans_set *set);
+
+/* 1 if kind is one of the answerable kinds, 0 if a refusal kind, -1 if
+ * unknown. */
+int rag_ans_kind_answerable(const char *kind);
+
+/* Lower-case ASCII, whitespace runs to one space, trimmed, and (strip)
+ * citation groups "[1]", "[2, 3]" removed. Caller frees with rag_free. */
+char *rag_ans_squash(const char *s, size_t n_bytes, int strip_citations);
+
+/* 1 if nugget occurs in squashed (text from rag_ans_squash). */
+int rag_ans_nugget_match(const rag_nugget *g, const char *squashed);
+
+/* The sentences an answer quotes: split after each citation group (an
+ * extractive answer is sentences each followed by its [n]) and, in text
+ * without citations, after '.', '?' or '!' followed by a space. Citation
+ * groups are removed and whitespace squashed (case kept). Caller owns
+ * out: rag_ans_sentences_fini. */
+typedef struct {
+    char **items;
+    size_t n;
+} rag_ans_sentences;
+int rag_ans_split(rag_ans_sentences *out, const char *answer, rag_err *err);
+void rag_ans_sentences_fini(rag_ans_sentences *s);
+
+/* What a quoted sentence is when it is not prose. */
+typedef enum {
+    RAG_JUNK_NONE = 0,
+    RAG_JUNK_HEADING,     /* a section title, numbered heading or TOC line */
+    RAG_JUNK_CAPTION,     /* "Figure 3.1: ...", "Table 2 ..." */
+    RAG_JUNK_TABLE,       /* a table row: mostly numbers, codes, short cells */
+    RAG_JUNK_URL,         /* a bare or footnote URL */
+    RAG_JUNK_REFERENCE,   /* a bibliography entry */
+    RAG_JUNK_FRAGMENT,    /* fewer than four words */
+} rag_junk_kind;
+rag_junk_kind rag_ans_junk_classify(const char *sentence);
+const char *rag_ans_junk_name(rag_junk_kind k);
+
+/* 1 if a and b are near-duplicates: their word sets overlap with Jaccard
+ * >= 0.8, or the smaller (>= 5 words) lies >= 90% inside the larger. */
+int rag_ans_near_duplicate(const char *a, const char *b);
+
+/* Area under the ROC curve of score against label (1 positive, 0
+ * negative): the probability that a random positive scores above a random
+ * negative, ties counted half. -1 when either class is empty. */
+double rag_ans_auc(const double *score, const int *label, size_t n);
+
+/* Check every answerable question's nuggets against the text our
+ * extractor gives for its source pages in docs_dir: each nugget must occur
+ * on some page of some source. Each problem (document missing, page out of
+ * range, nugget on no expected page) goes to on_problem (may be NULL,
+ * q may be the item) and is counted in *n_bad. Returns <0 only for out of
+ * memory. */
+typedef void (*rag_ans_problem_fn)(void *ctx, const rag_ans_item *q, const char *msg);
+int rag_ans_check(const rag_ans_set *set, const char *docs_dir,
+                  const rag_extract_opts *extract, rag_ans_problem_fn on_problem,
+                  void *ctx, size_t *n_bad, size_t *n_checked, rag_err *err);
+
 #endif
