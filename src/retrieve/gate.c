@@ -52,6 +52,12 @@ static const char generic_attr_words[] =
     "operation operations semantics job task main key first last "
     "relation relationship impact intent objective objectives";
 
+/* Attributes technical documents rarely state; wherever the question
+ * asks for one, it must occur in a passage about the subject. */
+static const char concrete_attr_words[] =
+    "price prices cost costs fee fees budget salary revenue age employees "
+    "battery retail funding profit population weight colour color";
+
 #define MAX_TOKENS 128
 #define MAX_WORDS 128
 
@@ -282,18 +288,21 @@ static size_t split_parts(const char *lower, size_t n, span *parts, int *compari
     }
 }
 
-/* "what is the ATTR of ENTITY" (ATTR one to three words near the start):
+/* "what is the ATTR of ENTITY" (ATTR one to three words right after it):
  * ATTR's byte span, or 0. */
 static int attr_span(const char *lower, size_t n, span *attr)
 {
-    size_t the = find_word(lower, 0, n, "the"), of;
+    static const char *const leads[] = {
+        "what is the ", "what are the ", "what was the ", "what were the ",
+        "which is the ", "which are the ", "who is the ", "who are the ",
+        "when is the ", "when was the ", NULL,
+    };
+    size_t the = NPOS, of;
     int words = 0;
-    if (the == NPOS || the > 24)
-        return 0;
-    if (find_word(lower, 0, the, "what") == NPOS && find_word(lower, 0, the, "which") == NPOS &&
-        find_word(lower, 0, the, "who") == NPOS && find_word(lower, 0, the, "when") == NPOS)
-        return 0;
-    if ((of = find_word(lower, the + 3, n, "of")) == NPOS)
+    for (int k = 0; leads[k] && the == NPOS; k++)
+        if (!strncmp(lower, leads[k], strlen(leads[k])))
+            the = strlen(leads[k]) - 4;
+    if (the == NPOS || (of = find_word(lower, the + 3, n, "of")) == NPOS)
         return 0;
     for (size_t i = the + 4; i < of; i++)
         if (lower[i] != ' ' && lower[i - 1] == ' ')
@@ -337,7 +346,7 @@ static int has_connector(const char *q, size_t s, size_t e)
 typedef struct {
     qtoken toks[MAX_TOKENS];
     qtoken pieces[16];
-    word_set stop, generic;
+    word_set stop, generic, concrete;
 } build_scratch;
 
 static int build(rag_qterms *out, rag_analyzer *an, const char *query,
@@ -361,6 +370,8 @@ static int build(rag_qterms *out, rag_analyzer *an, const char *query,
                          &sc->stop) < 0 ||
         rag_analyzer_run(an, generic_attr_words, sizeof generic_attr_words - 1,
                          collect_word, &sc->generic) < 0 ||
+        rag_analyzer_run(an, concrete_attr_words, sizeof concrete_attr_words - 1,
+                         collect_word, &sc->concrete) < 0 ||
         rag_analyzer_run(an, query, qn, collect_token, &tl) < 0)
         goto oom;
     n_sp = split_parts(lower, qn, parts, &out->comparison);
@@ -395,7 +406,10 @@ static int build(rag_qterms *out, rag_analyzer *an, const char *query,
                 list_add(out->ignored, sizeof out->ignored, word, strlen(word));
             continue;
         }
-        is_attr = has_attr && t->s >= attr.s && t->s < attr.e;
+        is_attr = (has_attr && t->s >= attr.s && t->s < attr.e) ||
+                  in_set(&sc->concrete, t->term) ||
+                  (!strcmp(t->term, "old") && t->s >= 4 &&
+                   !strncmp(lower + t->s - 4, "how ", 4));
         if ((j > i + 1 && has_connector(query, t->s, t->e)) ||
             (j == i + 1 && camel(query, t->s, t->e))) {
             int64_t nd = 0;
@@ -428,7 +442,9 @@ static int build(rag_qterms *out, rag_analyzer *an, const char *query,
                 ps = k;
             }
         } else if (add_qterm(out, t->term, bits,
-                             is_attr && !in_set(&sc->generic, t->term), 0) < 0) {
+                             is_attr && (!in_set(&sc->generic, t->term) ||
+                                         in_set(&sc->concrete, t->term)),
+                             0) < 0) {
             goto oom;
         }
         if (split)
@@ -526,6 +542,11 @@ uint64_t rag_qterms_part_mask(const rag_qterms *q, size_t p)
 
 /* ---- coverage and the gate ----------------------------------------------- */
 
+/* "rare": in at most this many chunks */
+#ifndef RARE_DOCS
+#define RARE_DOCS 8
+#endif
+
 typedef struct {
     const rag_qterms *q;
     uint64_t matched;
@@ -568,7 +589,7 @@ int rag_gate_check(const rag_qterms *q, rag_analyzer *an, const rag_hits *hits,
                    rag_gate_report *rep, rag_err *err)
 {
     rag_gate_report local;
-    uint64_t attr_mask = 0, best_matched = 0;
+    uint64_t attr_mask = 0, best_matched = 0, digit_mask = 0, seen = 0, rare_mask = 0;
     int attr_found = 0, any_part = 0;
 
     if (!rep)
@@ -580,9 +601,17 @@ int rag_gate_check(const rag_qterms *q, rag_analyzer *an, const rag_hits *hits,
     memcpy(rep->split, q->split, sizeof rep->split);
     memcpy(rep->part_text, q->part_text, sizeof rep->part_text);
     *best_coverage = 0;
-    for (size_t i = 0; i < q->n; i++)
+    for (size_t i = 0; i < q->n; i++) {
         if (q->items[i].attr)
             attr_mask |= (uint64_t)1 << i;
+        /* a number or numbered name ("Sv72", "3.0", "2030") that no
+         * retrieved passage holds, and that is rare in the index: the
+         * question asks about something the documents do not have */
+        if (strpbrk(q->items[i].term, "0123456789"))
+            digit_mask |= (uint64_t)1 << i;
+        if (q->items[i].n_docs <= RARE_DOCS)
+            rare_mask |= (uint64_t)1 << i;
+    }
     if (q->n == 0 || hits->n == 0) {
         snprintf(rep->reason, sizeof rep->reason, "%s",
                  q->n == 0 ? "the question has no searchable term"
@@ -602,6 +631,7 @@ int rag_gate_check(const rag_qterms *q, rag_analyzer *an, const rag_hits *hits,
         rag_buf_fini(&all);
         if (rc < 0)
             return rag_fail(err, rc, "out of memory in the relevance gate");
+        seen |= matched;
         if (cov > rep->coverage || i == 0) {
             rep->coverage = cov;
             rep->best_hit = i;
@@ -630,6 +660,14 @@ int rag_gate_check(const rag_qterms *q, rag_analyzer *an, const rag_hits *hits,
         snprintf(rep->reason, sizeof rep->reason,
                  "the best passage covers %.2f of the question's weight (threshold %.2f)",
                  rep->coverage, opts->min_coverage);
+    } else if (digit_mask & ~seen & rare_mask) {
+        char names[128] = "";
+        for (size_t i = 0; i < q->n; i++)
+            if ((digit_mask & ~seen & rare_mask) & ((uint64_t)1 << i))
+                list_add(names, sizeof names, q->items[i].term, strlen(q->items[i].term));
+        snprintf(rep->reason, sizeof rep->reason,
+                 "the question names %s, which no indexed passage contains", names);
+        rep->relevant = 0;
     } else if (attr_mask && !attr_found) {
         char attr[128] = "";
         for (size_t i = 0; i < q->n; i++)

@@ -137,6 +137,18 @@ static void test_qterms__asked_for_attributes(void **state)
     assert_true(q.items[has(&q, "price") - 1].attr);
     assert_false(q.items[has(&q, "keyston") - 1].attr);
     rag_qterms_fini(&q);
+    /* attributes technical documents rarely state, wherever they are asked */
+    assert_int_equal(rag_qterms_analyze(&q, an, "How much does a XuanTie C910 chip cost?", 0,
+                                        NULL), 0);
+    assert_true(q.items[has(&q, "cost") - 1].attr);
+    assert_false(q.items[has(&q, "chip") - 1].attr);
+    rag_qterms_fini(&q);
+    /* "who wrote the X of Y" asks for a person, not an attribute */
+    assert_int_equal(rag_qterms_analyze(&q, an, "Who wrote the dissertation Design of the "
+                                               "RISC-V ISA?", 0, NULL), 0);
+    for (size_t i = 0; i < q.n; i++)
+        assert_false(q.items[i].attr);
+    rag_qterms_fini(&q);
     /* generic attributes are answered without being named */
     assert_int_equal(rag_qterms_analyze(&q, an, "What is the purpose of the mscratch "
                                                "register?", 0, NULL), 0);
