@@ -88,7 +88,7 @@ int rag_ask(rag_answer *out, rag_ask_timings *t, rag_index *ix,
     else if (relevant)
         rc = rag_answer_chain(out, ix, an, &q, &hits, question, cov, opts, err);
     else
-        rc = rag_answer_refuse(out, cov * 0.5, err);
+        rc = rag_answer_refuse(out, cov * 0.1, err); /* a refusal holds no answer */
     if (rc == RAG_OK && !relevant && opts->stream.on_token)
         opts->stream.on_token(opts->stream.ctx, out->answer, strlen(out->answer));
     t->answer_ms = rag_now_ms() - t1;

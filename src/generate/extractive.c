@@ -15,9 +15,9 @@
  * Sentences of one chunk keep their document order; chunks come in the
  * order of their best sentence. Each sentence is followed by [n].
  *
- * Confidence combines how much of the question the best chunk and the
- * answer itself cover, the worst-covered part and the best sentence, so
- * it is high only when the answer holds the question's rare words.
+ * Confidence combines the worst-covered part of the question (within the
+ * answer), the best sentence's coverage and its chunk's rank, so it is
+ * high only when the answer itself holds the question's rare words.
  */
 
 #include "generate.h"
@@ -253,6 +253,12 @@ static void mark_eligible(sent_list *l, size_t first, size_t end, const rag_chun
               (unsigned char)t[x->start] >= 0x80 || t[x->start] == '(' ||
               t[x->start] == '"'))
             x->eligible = 0;
+        /* a line that continues the one before it (lower-case start after
+         * a line with no sentence end: a wrapped clause, a cell) */
+        if (i > first && !item && islower((unsigned char)t[x->start]) &&
+            !ends_sentence(t + l->items[i - 1].start,
+                           l->items[i - 1].end - l->items[i - 1].start))
+            x->eligible = 0;
         /* ... or ends inside one */
         if (i + 1 == end && !item && !ends_sentence(t + x->start, x->end - x->start) &&
             x->end >= len)
@@ -303,7 +309,7 @@ int rag_answer_extractive(rag_answer *out, rag_index *ix, rag_analyzer *an,
     rag_buf answer = RAG_BUF_INIT, flat = RAG_BUF_INIT, notes = RAG_BUF_INIT;
     size_t n_ctx = hits->n < opts->context_chunks ? hits->n : opts->context_chunks;
     size_t n_picked = 0, best = (size_t)-1;
-    double best_chunk = 0, joint, part_min = 1, best_score = 0, group_score[64];
+    double best_chunk = 0, part_min = 1, best_score = 0, group_score[64];
     uint64_t matched = 0, all_mask = q->n >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << q->n) - 1);
     int rc = RAG_OK, missing_part = 0, fallback = 0;
     char also[256] = "";
@@ -540,14 +546,32 @@ int rag_answer_extractive(rag_answer *out, rag_index *ix, rag_analyzer *an,
     }
     if (notes.len && (rc = rag_buf_putc(&notes, '.')) < 0)
         goto oom;
+    /* "also in" names only documents the answer does not cite */
+    for (size_t i = 0; i < out->n_citations; i++) {
+        const char *b = base_name(out->citations[i].doc);
+        char *at = strstr(also, b);
+        size_t bl = strlen(b);
+        if (at && (at[bl] == '\0' || at[bl] == ',') && (at == also || at[-1] == ' ')) {
+            char *end = at + bl;
+            if (*end == ',')
+                end += 2;
+            else if (at > also)
+                at -= 2;
+            memmove(at, end, strlen(end) + 1);
+        }
+    }
     if (also[0] && (rc = rag_buf_printf(&notes, "%sThe same text is also in %s.",
                                         notes.len ? " " : "", also)) < 0)
         goto oom;
     if (notes.len && (rc = rag_buf_printf(&answer, "\n\n%s", notes.data)) < 0)
         goto oom;
-    joint = rag_qterms_share(q, all_mask, matched);
-    out->confidence = 0.3 * best_chunk + 0.3 * joint + 0.2 * part_min +
-                      0.2 * sl.items[best].cov;
+    /* calibrated on the answer eval (docs/evaluation.md): the
+     * worst-covered part, the best sentence's own coverage and how high
+     * its chunk ranks separate answers holding every nugget from the rest
+     * best; how much of the question the chunks cover barely does */
+    (void)best_chunk;
+    out->confidence = 0.2 + 0.8 * (part_min + sl.items[best].cov +
+                                   1.0 / (1.0 + (double)sl.items[best].hit)) / 3.0;
     if (missing_part)
         out->confidence *= 0.7;
     if (fallback)
