@@ -616,6 +616,9 @@ int rag_gate_check(const rag_qterms *q, rag_analyzer *an, const rag_hits *hits,
         snprintf(rep->reason, sizeof rep->reason, "%s",
                  q->n == 0 ? "the question has no searchable term"
                            : "nothing in the index matches");
+        for (size_t i = 0; i < q->n; i++)
+            list_add(rep->missing, sizeof rep->missing, q->items[i].term,
+                     strlen(q->items[i].term));
         return 0;
     }
     for (size_t i = 0; i < hits->n && i < opts->n_check; i++) {
