@@ -352,7 +352,9 @@ int docrag_eval_answers(docrag_session *s, const char *path, const char *docs_di
                   (json_int_t)set.n, "answerable", (json_int_t)n_ans, "unanswerable",
                   (json_int_t)n_unans, "mode",
                   o && o->mode ? o->mode : rag_search_mode_name(s->e->mode), "k",
-                  (json_int_t)(o ? o->k : 0), "all_nuggets", rate(n_all, n_ans),
+                  (json_int_t)(o && o->k ? (size_t)o->k
+                                         : rag_ask_opts_from_config(s->e->cfg).context_chunks),
+                  "all_nuggets", rate(n_all, n_ans),
                   "nugget_recall", mean_or_null(recall_sum, n_ans), "false_refusal",
                   rate(n_false_refusal, n_ans), "refused_unanswerable",
                   rate(n_refused_unans, n_unans), "sentences", (json_int_t)n_sent, "junk",

@@ -130,15 +130,52 @@ static const char *jstr(json_t *o, const char *key)
     return json_is_string(v) && json_string_value(v)[0] ? json_string_value(v) : NULL;
 }
 
+/* 0 for a pattern whose compile or match could blow up: a back-reference
+ * ("\\1") or a repeat count "{n}" / "{n,m}" above RAG_ANS_MAX_REPEAT. */
+static int regex_tame(const char *p)
+{
+    int n_counts = 0;
+    for (; *p; p++) {
+        if (p[0] == '\\' && p[1]) {
+            if (isdigit((unsigned char)p[1]))
+                return 0;
+            p++;
+            continue;
+        }
+        if (*p == '{') {
+            long v = 0;
+            if (++n_counts > 4)
+                return 0;
+            const char *q = p + 1;
+            while (isdigit((unsigned char)*q) || *q == ',') {
+                if (*q == ',')
+                    v = 0;
+                else if ((v = v * 10 + (*q - '0')) > RAG_ANS_MAX_REPEAT)
+                    return 0;
+                q++;
+            }
+        }
+    }
+    return 1;
+}
+
 static int nugget_init(rag_nugget *g, const char *text, const char *path, int line,
                        const char *id, size_t i, rag_err *err)
 {
     if (!(g->text = rag_strdup(text)))
         return rag_fail(err, RAG_ENOMEM, "%s: out of memory", path);
+    if (strlen(text) > RAG_ANS_MAX_NUGGET_BYTES)
+        return rag_fail(err, RAG_EFORMAT, "%s:%d: %s: nuggets[%zu] is longer than %d bytes",
+                        path, line, id, i, RAG_ANS_MAX_NUGGET_BYTES);
     if (!strncmp(text, "re:", 3)) {
         char msg[128];
-        char *pat = rag_ans_squash(text + 3, strlen(text + 3), 0);
+        char *pat;
         int rc;
+        if (!regex_tame(text + 3))
+            return rag_fail(err, RAG_EFORMAT, "%s:%d: %s: nuggets[%zu] \"%s\": back-"
+                            "references, more than 4 repeat counts and counts above %d "
+                            "are not allowed", path, line, id, i, text, RAG_ANS_MAX_REPEAT);
+        pat = rag_ans_squash(text + 3, strlen(text + 3), 0);
         g->is_regex = 1;
         if (!pat || !(g->re = rag_malloc(sizeof(regex_t)))) {
             rag_free(pat);
@@ -217,9 +254,10 @@ static int ans_item_from_json(rag_ans_item *q, json_t *o, const char *path, int 
                         path, line, id);
     q->answerable = answerable ? json_is_true(answerable) : 1;
     if (q->answerable != want)
-        return rag_fail(err, RAG_EFORMAT, "%s:%d: %s: kind \"%s\" is for %s questions",
-                        path, line, id, kind, want ? "answerable" : "unanswerable "
-                        "(\"answerable\": false)");
+        return rag_fail(err, RAG_EFORMAT, "%s:%d: %s: kind \"%s\" is for %s",
+                        path, line, id, kind, want ? "answerable questions (drop "
+                        "\"answerable\": false)" : "questions that must be refused "
+                        "(add \"answerable\": false)");
     if (!(q->id = rag_strdup(id)) || !(q->question = rag_strdup(question)) ||
         !(q->kind = rag_strdup(kind)))
         return rag_fail(err, RAG_ENOMEM, "%s: out of memory", path);
@@ -513,7 +551,16 @@ static int is_caption(const char *s)
                                        "algorithm "};
     for (size_t i = 0; i < sizeof lead / sizeof *lead; i++) {
         size_t n = strlen(lead[i]);
-        if (!strncasecmp(s, lead[i], n) && isdigit((unsigned char)s[n]))
+        const char *p = s + n;
+        if (strncasecmp(s, lead[i], n) || !isdigit((unsigned char)*p))
+            continue;
+        while (isdigit((unsigned char)*p) || *p == '.' || *p == '-')
+            p++;
+        /* "Figure 3.1: ...", "Table 2 Register ..." but not "Figure 6
+         * presents ...": a caption's number is followed by ':' or a
+         * title-cased word, or the caption ended after "Figure 3." */
+        if (*p == ':' || *p == '\0' || p[-1] == '.' ||
+            (*p == ' ' && isupper((unsigned char)p[1])))
             return 1;
     }
     return 0;

@@ -190,13 +190,16 @@ int rag_qa_check_evidence(const rag_qa_set *set, const char *docs_dir,
  * for one that must be refused. A nugget is a literal (whitespace runs and
  * ASCII case ignored) unless it starts with "re:": the rest is a POSIX
  * extended regular expression, matched case-insensitively against the same
- * whitespace-squashed text. Answerable kinds: definition, value, procedure,
+ * whitespace-squashed text (no back-references, repeat counts at most
+ * RAG_ANS_MAX_REPEAT: the file is input). Answerable kinds: definition, value, procedure,
  * list, comparison, multi-hop, version; refusal kinds: off-topic,
  * near-miss, absent-attribute.
  */
 
 #define RAG_ANS_MAX_SOURCES 4
 #define RAG_ANS_MAX_NUGGETS 12
+#define RAG_ANS_MAX_NUGGET_BYTES 512   /* a nugget's text */
+#define RAG_ANS_MAX_REPEAT 32          /* largest {n,m} in a regex nugget */
 
 typedef struct {
     char *doc;                         /* file name under the docs folder */
