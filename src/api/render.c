@@ -108,6 +108,41 @@ json_t *rag_render_hits(const char *query, const rag_hits *hits, double total_ms
     return o;
 }
 
+/* A ", "-separated list as a JSON array of strings. */
+static json_t *str_list(const char *list)
+{
+    json_t *a = json_array();
+    while (a && list && *list) {
+        const char *e = strstr(list, ", ");
+        size_t n = e ? (size_t)(e - list) : strlen(list);
+        json_array_append_new(a, json_stringn(list, n));
+        list = e ? e + 2 : list + n;
+    }
+    return a;
+}
+
+static json_t *render_gate(const rag_gate_report *g)
+{
+    json_t *o = json_pack("{s:b,s:f,s:f,s:o}", "relevant", g->relevant, "coverage",
+                          g->coverage, "threshold", g->threshold, "missing",
+                          str_list(g->missing));
+    if (o && g->reason[0])
+        json_object_set_new(o, "reason", rag_render_str(g->reason));
+    if (o && g->ignored[0])
+        json_object_set_new(o, "ignored", str_list(g->ignored));
+    if (o && g->split[0])
+        json_object_set_new(o, "split", str_list(g->split));
+    if (o && g->n_parts > 1) {
+        json_t *ps = json_array();
+        for (size_t p = 0; ps && p < g->n_parts; p++)
+            json_array_append_new(ps, json_pack("{s:o,s:f}", "text",
+                                                rag_render_str(g->part_text[p]), "coverage",
+                                                g->part_coverage[p]));
+        json_object_set_new(o, "parts", ps);
+    }
+    return o;
+}
+
 json_t *rag_render_answer(const char *question, const rag_answer *a,
                           const rag_ask_timings *t)
 {
@@ -135,6 +170,16 @@ json_t *rag_render_answer(const char *question, const rag_answer *a,
                   rag_search_mode_name(t->mode_used));
     if (o && t->reranked_by[0])
         json_object_set_new(o, "reranked_by", rag_render_str(t->reranked_by));
+    if (o) {
+        json_t *ss = json_array();
+        for (size_t i = 0; ss && i < a->n_sentences; i++)
+            json_array_append_new(ss, json_pack("{s:o,s:i,s:i}", "text",
+                                                rag_render_str(a->sentences[i].text), "n",
+                                                a->sentences[i].n, "page",
+                                                a->sentences[i].page));
+        json_object_set_new(o, "sentences", ss);
+        json_object_set_new(o, "gate", render_gate(&t->gate));
+    }
     /* optional keys, present only when non-empty */
     if (o && a->n_dropped) {
         json_t *d = json_array();

@@ -36,6 +36,40 @@ static void stream_abandon(void *ctx, const char *backend, const char *why)
     fflush(stdout);
 }
 
+/* -v: what the off-topic gate saw, on stderr */
+static void print_gate(const json_t *a)
+{
+    const json_t *g = json_object_get(a, "gate"), *v;
+    size_t i;
+    if (!json_is_object(g))
+        return;
+    fprintf(stderr, "docrag: gate: %s, coverage %.2f (threshold %.2f)",
+            json_is_true(json_object_get(g, "relevant")) ? "relevant" : "refused",
+            json_real_value(json_object_get(g, "coverage")),
+            json_real_value(json_object_get(g, "threshold")));
+    if (json_array_size(json_object_get(g, "missing"))) {
+        fputs("; missing:", stderr);
+        json_array_foreach(json_object_get(g, "missing"), i, v)
+            fprintf(stderr, " %s", json_string_value(v));
+    }
+    if (json_array_size(json_object_get(g, "ignored"))) {
+        fputs("; ignored:", stderr);
+        json_array_foreach(json_object_get(g, "ignored"), i, v)
+            fprintf(stderr, " %s", json_string_value(v));
+    }
+    if (json_array_size(json_object_get(g, "split"))) {
+        fputs("; matched through parts:", stderr);
+        json_array_foreach(json_object_get(g, "split"), i, v)
+            fprintf(stderr, " %s", json_string_value(v));
+    }
+    json_array_foreach(json_object_get(g, "parts"), i, v)
+        fprintf(stderr, "; part \"%s\" %.2f", json_string_value(json_object_get(v, "text")),
+                json_real_value(json_object_get(v, "coverage")));
+    if (json_string_value(json_object_get(g, "reason")))
+        fprintf(stderr, "; %s", json_string_value(json_object_get(g, "reason")));
+    fputc('\n', stderr);
+}
+
 static void print_text(const json_t *a, int streamed)
 {
     const json_t *cites = json_object_get(a, "citations"), *c, *dropped, *d;
@@ -138,6 +172,8 @@ int cmd_ask(int argc, char **argv)
         goto done;
     if (cli_str(a, "search_notice")[0])
         fprintf(stderr, "docrag: notice: %s\n", cli_str(a, "search_notice"));
+    if (common.engine.verbose)
+        print_gate(a);
     if (json) {
         rc = cli_print_json(out);
         out = NULL;

@@ -77,7 +77,7 @@ int rag_ask(rag_answer *out, rag_ask_timings *t, rag_index *ix,
         rag_hits_fini(&hits);
         return rc;
     }
-    relevant = rag_gate_check(&q, an, &hits, &opts->gate, &cov, err);
+    relevant = rag_gate_check(&q, an, &hits, &opts->gate, &cov, &t->gate, err);
     t->gate_ms = rag_now_ms() - t1;
     t1 = rag_now_ms();
     if (relevant >= 0 && opts->stream.on_sources &&
@@ -88,7 +88,7 @@ int rag_ask(rag_answer *out, rag_ask_timings *t, rag_index *ix,
     else if (relevant)
         rc = rag_answer_chain(out, ix, an, &q, &hits, question, cov, opts, err);
     else
-        rc = rag_answer_refuse(out, cov * 0.5, err);
+        rc = rag_answer_refuse(out, cov * 0.1, err); /* a refusal holds no answer */
     if (rc == RAG_OK && !relevant && opts->stream.on_token)
         opts->stream.on_token(opts->stream.ctx, out->answer, strlen(out->answer));
     t->answer_ms = rag_now_ms() - t1;

@@ -30,10 +30,20 @@ typedef struct {
                             the model wrote, as streamed */
 } rag_citation;
 
+/* One quoted sentence of an extractive answer (a list quoted with the
+ * sentence that introduces it is one entry). */
+typedef struct {
+    char *text;          /* as quoted, whitespace flattened, without [n] */
+    int n;               /* its citation's n */
+    int page;            /* page of its first byte */
+} rag_answer_sentence;
+
 typedef struct {
     char *answer;
     rag_citation *citations;
     size_t n_citations;
+    rag_answer_sentence *sentences; /* extractive answers; NULL otherwise */
+    size_t n_sentences;
     double confidence;   /* [0,1] */
     int refused;
     const char *backend; /* "extractive" (static) or the chain back-end's
@@ -204,6 +214,7 @@ typedef struct {
     rag_search_mode mode_used;
     char reranked_by[64];        /* "" or the reranker back-end */
     char search_notice[384];     /* "" or why retrieval fell back */
+    rag_gate_report gate;        /* what the off-topic gate saw and decided */
 } rag_ask_timings;
 
 /* Retrieve (opts->mode through opts->retriever: BM25, dense or hybrid,
@@ -221,5 +232,32 @@ int rag_ask(rag_answer *out, rag_ask_timings *t, rag_index *ix,
 typedef int (*rag_sentence_fn)(void *ctx, size_t start, size_t end);
 int rag_sentences(const char *text, size_t n_bytes, size_t max_bytes,
                   rag_sentence_fn fn, void *ctx);
+
+/* ---- what a sentence is (sentence_kind.c) -------------------------------- */
+
+typedef enum {
+    RAG_SENT_PROSE = 0,
+    RAG_SENT_HEADING,    /* short, no sentence end, or Title Case words */
+    RAG_SENT_CAPTION,    /* "Figure 3: ...", "Table 2.1 ..." */
+    RAG_SENT_TABLE,      /* rows and headers: numbers and names, few words */
+    RAG_SENT_URL,        /* holds a URL (footnotes, links) */
+    RAG_SENT_REFERENCE,  /* a bibliography entry */
+    RAG_SENT_EDITORS,    /* a list of names ("Editors: ...", affiliations) */
+    RAG_SENT_FIGURE,     /* running text of a figure: many short lines */
+    RAG_SENT_FRAGMENT,   /* fewer than four words */
+} rag_sentence_kind;
+
+/* Classify one sentence as rag_sentences cut it (raw bytes, newlines
+ * kept). A list item ("• x", "1. x", "(a) x") is judged by its text. */
+rag_sentence_kind rag_sentence_classify(const char *s, size_t n_bytes);
+const char *rag_sentence_kind_name(rag_sentence_kind k);
+/* 1 if s starts with a list marker. */
+int rag_sentence_is_list_item(const char *s, size_t n_bytes);
+/* 1 if s ends with ':' (it introduces what follows). */
+int rag_sentence_introduces_list(const char *s, size_t n_bytes);
+/* 1 if a and b say the same words (case and punctuation ignored): word
+ * sets with Jaccard >= 0.7, or the shorter (>= 6 words) nearly inside the
+ * longer. */
+int rag_sentence_near_duplicate(const char *a, size_t n_a, const char *b, size_t n_b);
 
 #endif

@@ -23,8 +23,8 @@ static int is_abbrev(const char *text, size_t dot)
     size_t s = dot;
     while (s > 0 && (isalpha((unsigned char)text[s - 1]) || text[s - 1] == '.'))
         s--;
-    if (dot - s == 1)
-        return 1; /* single letter: an initial, "A. Waterman" */
+    if (dot - s == 1 && !(s > 0 && isalnum((unsigned char)text[s - 1])))
+        return 1; /* single letter: an initial, "A. Waterman" (not "RV64I.") */
     for (int i = 0; abbrevs[i]; i++)
         if (strlen(abbrevs[i]) == dot - s && !strncasecmp(text + s, abbrevs[i], dot - s))
             return 1;

@@ -176,27 +176,63 @@ void rag_hits_fini(rag_hits *hits);
 
 /* The analysed, distinct terms of a query with their IDF in the index,
  * idf = ln(1 + (N - n + 0.5) / (n + 0.5)); a term absent from the index
- * gets the largest IDF (n = 0). At most 64 terms are kept. */
+ * gets the largest IDF (n = 0). At most 64 terms are kept.
+ *
+ * Query analysis (only for the gate and the extractive answer; BM25 sees
+ * the question as it is):
+ * - a compound technical name (mtvec.MODE, misa.MXL, snake_case,
+ *   CamelCase) whose whole form occurs nowhere in the index is replaced
+ *   by its parts, so it matches where the text writes the parts apart;
+ * - question words that carry no topic ("what happened", "later",
+ *   "difference", "describe", "draft", ...) are dropped;
+ * - the question is cut into parts: the two sides of a comparison
+ *   ("difference between A and B", "A vs B", "how does A differ from B")
+ *   or the questions of a multi-part question ("What is A and how does B
+ *   work?"); each term knows the parts it belongs to (`parts`, a bit per
+ *   part; words outside every part belong to all);
+ * - "the ATTR of ENTITY" questions mark ATTR's terms (`attr`) unless the
+ *   attribute is generic ("purpose", "size", "format", ...): an answer
+ *   must find them in a chunk about the entity. */
 typedef struct {
     char *term;
     uint64_t hash;
     double idf;
     int64_t n_docs;
+    unsigned parts;     /* bit p: term of question part p */
+    int attr;           /* 1: the asked-for attribute of an entity */
+    int from_compound;  /* 1: a part of a compound absent as a whole */
 } rag_qterm;
+
+#define RAG_QPARTS_MAX 4
 
 typedef struct {
     rag_qterm items[64];
     size_t n;
     double idf_total;
+    size_t n_parts;                    /* >= 1 */
+    int comparison;                    /* 1: parts are the sides of a comparison */
+    char part_text[RAG_QPARTS_MAX][128]; /* each part as written (trimmed) */
+    char ignored[256];                 /* topic-less words dropped, ", "-separated */
+    char split[256];                   /* compounds matched through their parts */
 } rag_qterms;
 
 int rag_qterms_build(rag_qterms *out, rag_index *ix, const char *query,
                      rag_err *err);
+/* The same analysis on a question alone: every term gets n_docs 1 (as if
+ * each occurred, so compounds stay whole unless absent_compounds) and idf
+ * 1. For tests and tools; analyzer borrowed. */
+int rag_qterms_analyze(rag_qterms *out, rag_analyzer *an, const char *query,
+                       int absent_compounds, rag_err *err);
 void rag_qterms_fini(rag_qterms *q);
 /* IDF-weighted fraction of q's terms that occur in text, in [0,1];
  * *matched gets a bit per matched term (may be NULL). */
 int rag_qterms_coverage(const rag_qterms *q, rag_analyzer *an, const char *text,
                         size_t n_bytes, double *coverage, uint64_t *matched);
+/* IDF-weighted share of the terms selected by mask that matched holds
+ * (0 when mask selects none). */
+double rag_qterms_share(const rag_qterms *q, uint64_t mask, uint64_t matched);
+/* Mask of the terms of part p. */
+uint64_t rag_qterms_part_mask(const rag_qterms *q, size_t p);
 
 typedef struct {
     double min_coverage;   /* best chunk must cover this much IDF mass */
@@ -205,10 +241,30 @@ typedef struct {
 
 rag_gate_opts rag_gate_default_opts(void);
 
+/* What the gate saw and decided, for `ask -v` and `gate` in --json. */
+typedef struct {
+    int relevant;
+    double coverage;       /* best checked hit's coverage */
+    double threshold;      /* opts->min_coverage */
+    size_t best_hit;       /* index of that hit */
+    char missing[256];     /* terms absent from that hit, ", "-separated */
+    char reason[256];      /* "" or why the question was refused */
+    char ignored[256];     /* the question's topic-less words (rag_qterms) */
+    char split[256];       /* compounds matched through their parts */
+    size_t n_parts;
+    char part_text[RAG_QPARTS_MAX][128];
+    double part_coverage[RAG_QPARTS_MAX]; /* best coverage of each part */
+} rag_gate_report;
+
 /* The off-topic gate, run before any answer (and any paid call): 1 if the
  * hits are relevant to the question, 0 if not. *best_coverage gets the best
- * hit's coverage. */
+ * hit's coverage; rep (may be NULL) what it saw. A question passes when
+ * its best hit covers min_coverage of its IDF mass, or, for a question of
+ * several parts, when some part is covered that well (the answer says
+ * which part was not found); it fails when its asked-for attribute occurs
+ * in no checked hit about the entity. */
 int rag_gate_check(const rag_qterms *q, rag_analyzer *an, const rag_hits *hits,
-                   const rag_gate_opts *opts, double *best_coverage, rag_err *err);
+                   const rag_gate_opts *opts, double *best_coverage,
+                   rag_gate_report *rep, rag_err *err);
 
 #endif

@@ -118,11 +118,28 @@ static void test_api__index_search_ask_round_trip(void **state)
     assert_non_null(strstr(json_string_value(json_object_get(o, "answer")), "vl"));
     d = json_array_get(json_object_get(o, "citations"), 0);
     assert_non_null(json_object_get(d, "title"));
+    /* each quoted sentence, with its citation and page; the gate's view */
+    d = json_array_get(json_object_get(o, "sentences"), 0);
+    assert_non_null(d);
+    assert_non_null(strstr(json_string_value(json_object_get(o, "answer")),
+                           json_string_value(json_object_get(d, "text"))));
+    assert_int_equal(json_integer_value(json_object_get(d, "n")), 1);
+    assert_true(json_integer_value(json_object_get(d, "page")) >= 1);
+    d = json_object_get(o, "gate");
+    assert_true(json_is_true(json_object_get(d, "relevant")));
+    assert_true(json_real_value(json_object_get(d, "coverage")) >=
+                json_real_value(json_object_get(d, "threshold")));
+    assert_true(json_is_array(json_object_get(d, "missing")));
     json_decref(o);
 
     assert_int_equal(docrag_ask(f->s, "Who won the football world cup?", NULL, &out, &err), 0);
     o = must_json(out);
     assert_true(json_is_true(json_object_get(o, "refused")));
+    assert_int_equal(json_array_size(json_object_get(o, "sentences")), 0);
+    d = json_object_get(o, "gate");
+    assert_false(json_is_true(json_object_get(d, "relevant")));
+    assert_non_null(json_string_value(json_object_get(d, "reason")));
+    assert_true(json_array_size(json_object_get(d, "missing")) >= 1);
     json_decref(o);
 }
 

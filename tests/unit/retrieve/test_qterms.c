@@ -1,0 +1,170 @@
+/* test_qterms.c - query analysis for the gate: compound names through
+ * their parts, topic-less question words, comparison sides and question
+ * parts, asked-for attributes. */
+#include "test_support.h"
+
+#include "retrieve/retrieve.h"
+#include "text/analyzer.h"
+
+#include <string.h>
+
+static rag_analyzer *an;
+
+static int setup(void **state)
+{
+    (void)state;
+    return rag_analyzer_create(&an, NULL);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    rag_analyzer_destroy(an);
+    return 0;
+}
+
+static int has(const rag_qterms *q, const char *term)
+{
+    for (size_t i = 0; i < q->n; i++)
+        if (!strcmp(q->items[i].term, term))
+            return (int)i + 1;
+    return 0;
+}
+
+static void test_qterms__absent_dotted_names_split(void **state)
+{
+    rag_qterms q;
+    (void)state;
+    /* the whole form occurs nowhere: its parts are the terms */
+    assert_int_equal(rag_qterms_analyze(&q, an, "What values can mtvec.MODE take?", 1, NULL), 0);
+    assert_true(has(&q, "mtvec"));
+    assert_true(has(&q, "mode"));
+    assert_false(has(&q, "mtvec.mode"));
+    assert_true(q.items[has(&q, "mtvec") - 1].from_compound);
+    assert_string_equal(q.split, "mtvec.MODE");
+    rag_qterms_fini(&q);
+    /* present as a whole: kept whole */
+    assert_int_equal(rag_qterms_analyze(&q, an, "What values can mtvec.MODE take?", 0, NULL), 0);
+    assert_true(has(&q, "mtvec.mode"));
+    assert_false(has(&q, "mtvec"));
+    rag_qterms_fini(&q);
+    assert_int_equal(rag_qterms_analyze(&q, an, "What does misa.MXL encode?", 1, NULL), 0);
+    assert_true(has(&q, "misa") && has(&q, "mxl"));
+    rag_qterms_fini(&q);
+    assert_int_equal(rag_qterms_analyze(&q, an, "Where is trap_vector_base set?", 1, NULL), 0);
+    assert_true(has(&q, "trap") && has(&q, "base"));
+    rag_qterms_fini(&q);
+    assert_int_equal(rag_qterms_analyze(&q, an, "What does MachineTimer compare?", 1, NULL), 0);
+    assert_true(has(&q, "machin") && has(&q, "timer"));
+    rag_qterms_fini(&q);
+    /* letters and digits without a connector are a name, never split */
+    assert_int_equal(rag_qterms_analyze(&q, an, "What is RV128Q?", 1, NULL), 0);
+    assert_true(has(&q, "rv128q"));
+    assert_int_equal(q.n, 1);
+    rag_qterms_fini(&q);
+}
+
+static void test_qterms__topicless_words_carry_no_weight(void **state)
+{
+    rag_qterms q;
+    (void)state;
+    assert_int_equal(rag_qterms_analyze(&q, an, "What happened to the vector extension later, "
+                                               "and describe the draft", 0, NULL), 0);
+    assert_false(has(&q, "happen"));
+    assert_false(has(&q, "later"));
+    assert_false(has(&q, "describ"));
+    assert_false(has(&q, "draft"));
+    assert_true(has(&q, "vector") && has(&q, "extens"));
+    assert_non_null(strstr(q.ignored, "happened"));
+    rag_qterms_fini(&q);
+}
+
+static void test_qterms__comparison_sides(void **state)
+{
+    rag_qterms q;
+    uint64_t a, b;
+    (void)state;
+    assert_int_equal(rag_qterms_analyze(&q, an, "What is the difference between RV32I and "
+                                               "RV64E?", 0, NULL), 0);
+    assert_int_equal(q.n_parts, 2);
+    assert_true(q.comparison);
+    assert_string_equal(q.part_text[0], "RV32I");
+    assert_string_equal(q.part_text[1], "RV64E");
+    a = rag_qterms_part_mask(&q, 0);
+    b = rag_qterms_part_mask(&q, 1);
+    assert_true(a & ((uint64_t)1 << (has(&q, "rv32i") - 1)));
+    assert_false(b & ((uint64_t)1 << (has(&q, "rv32i") - 1)));
+    assert_true(b & ((uint64_t)1 << (has(&q, "rv64e") - 1)));
+    rag_qterms_fini(&q);
+    assert_int_equal(rag_qterms_analyze(&q, an, "How does direct mode differ from vectored "
+                                               "mode?", 0, NULL), 0);
+    assert_int_equal(q.n_parts, 2);
+    assert_string_equal(q.part_text[1], "vectored mode");
+    rag_qterms_fini(&q);
+    assert_int_equal(rag_qterms_analyze(&q, an, "Sv39 vs Sv48 page tables", 0, NULL), 0);
+    assert_int_equal(q.n_parts, 2);
+    assert_string_equal(q.part_text[0], "Sv39");
+    rag_qterms_fini(&q);
+}
+
+static void test_qterms__multi_part_questions(void **state)
+{
+    rag_qterms q;
+    (void)state;
+    assert_int_equal(rag_qterms_analyze(&q, an, "What is mcause and how is mepc written?", 0,
+                                        NULL), 0);
+    assert_int_equal(q.n_parts, 2);
+    assert_false(q.comparison);
+    assert_string_equal(q.part_text[0], "What is mcause");
+    assert_string_equal(q.part_text[1], "how is mepc written");
+    rag_qterms_fini(&q);
+    assert_int_equal(rag_qterms_analyze(&q, an, "What is mcause? Which bits hold the code?",
+                                        0, NULL), 0);
+    assert_int_equal(q.n_parts, 2);
+    rag_qterms_fini(&q);
+    assert_int_equal(rag_qterms_analyze(&q, an, "What do loads and stores do?", 0, NULL), 0);
+    assert_int_equal(q.n_parts, 1);
+    rag_qterms_fini(&q);
+}
+
+static void test_qterms__asked_for_attributes(void **state)
+{
+    rag_qterms q;
+    (void)state;
+    assert_int_equal(rag_qterms_analyze(&q, an, "What is the price of the Keystone enclave "
+                                               "framework?", 0, NULL), 0);
+    assert_true(has(&q, "price"));
+    assert_true(q.items[has(&q, "price") - 1].attr);
+    assert_false(q.items[has(&q, "keyston") - 1].attr);
+    rag_qterms_fini(&q);
+    /* attributes technical documents rarely state, wherever they are asked */
+    assert_int_equal(rag_qterms_analyze(&q, an, "How much does a XuanTie C910 chip cost?", 0,
+                                        NULL), 0);
+    assert_true(q.items[has(&q, "cost") - 1].attr);
+    assert_false(q.items[has(&q, "chip") - 1].attr);
+    rag_qterms_fini(&q);
+    /* "who wrote the X of Y" asks for a person, not an attribute */
+    assert_int_equal(rag_qterms_analyze(&q, an, "Who wrote the dissertation Design of the "
+                                               "RISC-V ISA?", 0, NULL), 0);
+    for (size_t i = 0; i < q.n; i++)
+        assert_false(q.items[i].attr);
+    rag_qterms_fini(&q);
+    /* generic attributes are answered without being named */
+    assert_int_equal(rag_qterms_analyze(&q, an, "What is the purpose of the mscratch "
+                                               "register?", 0, NULL), 0);
+    for (size_t i = 0; i < q.n; i++)
+        assert_false(q.items[i].attr);
+    rag_qterms_fini(&q);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_qterms__absent_dotted_names_split),
+        cmocka_unit_test(test_qterms__topicless_words_carry_no_weight),
+        cmocka_unit_test(test_qterms__comparison_sides),
+        cmocka_unit_test(test_qterms__multi_part_questions),
+        cmocka_unit_test(test_qterms__asked_for_attributes),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
