@@ -208,9 +208,12 @@ void docrag_session_close(docrag_session *s);   /* NULL is a no-op */
 
 /* ---- search ---------------------------------------------------------------- */
 
+/* The most results one search returns (k), for every front end. */
+#define DOCRAG_K_MAX 1000
+
 typedef struct {
     const char *mode;   /* "bm25" | "dense" | "hybrid"; NULL: search.mode */
-    int k;              /* results, 1..1000; 0: search.k (ask: answer.context_chunks) */
+    int k;              /* results, 1..DOCRAG_K_MAX; 0: search.k (ask: answer.context_chunks) */
     const char *doc;    /* only documents whose path, or base name as shown
                            in results, matches this glob; NULL: any */
     int page_min;       /* chunks overlapping [page_min, page_max] only; */

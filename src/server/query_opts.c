@@ -42,8 +42,9 @@ int srv_query_opt(docrag_search_opts *so, const char *key, const json_t *v, char
                   size_t n_msg)
 {
     if (!strcmp(key, "k")) {
-        if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 1000) {
-            snprintf(msg, n_msg, "'k' must be an integer from 1 to 1000");
+        if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+            json_integer_value(v) > DOCRAG_K_MAX) {
+            snprintf(msg, n_msg, "'k' must be an integer from 1 to %d", DOCRAG_K_MAX);
             return -1;
         }
         so->k = (int)json_integer_value(v);
