@@ -180,8 +180,13 @@ int cmd_ask(int argc, char **argv)
     }
     if (!(a = cli_json(out)))
         goto done;
-    if (cli_str(a, "search_notice")[0])
+    if (cli_str(a, "search_notice")[0] && !common.engine.quiet)   /* -q: errors only */
         fprintf(stderr, "docrag: notice: %s\n", cli_str(a, "search_notice"));
+    if (common.engine.verbose)
+        fprintf(stderr, "docrag: debug: ask: mode %s, %zu citations, confidence %.2f, by %s, "
+                "%.1f ms\n", cli_str(a, "mode"), json_array_size(json_object_get(a, "citations")),
+                cli_num(a, "confidence"), cli_str(a, "backend"),
+                cli_num(json_object_get(a, "timings_ms"), "total"));
     if (json) {
         rc = cli_print_json(out);
         out = NULL;

@@ -138,8 +138,12 @@ int cmd_search(int argc, char **argv)
     }
     if (!(o = cli_json(out)))
         goto done;
-    if (cli_str(o, "notice")[0])
+    if (cli_str(o, "notice")[0] && !common.engine.quiet)   /* -q: errors only */
         fprintf(stderr, "docrag: notice: %s\n", cli_str(o, "notice"));
+    if (common.engine.verbose)
+        fprintf(stderr, "docrag: debug: search: mode %s, %zu results, %.1f ms\n",
+                cli_str(o, "mode"), json_array_size(json_object_get(o, "results")),
+                cli_num(json_object_get(o, "timings_ms"), "total"));
     if (json) {
         rc = cli_print_json(out);
         out = NULL;

@@ -130,6 +130,15 @@ int cli_open(docrag_engine **e, docrag_session **s, cli_common *c)
         *s = NULL;
     if (docrag_engine_open(e, &c->engine, &err) < 0)
         return cli_error(&err);
+    if (c->engine.verbose) {   /* -v: what this run works on */
+        docrag_server_config sc;
+        char nb[CLI_NAME_BYTES];
+        docrag_engine_server_config(*e, &sc);
+        fprintf(stderr, "docrag: debug: profile %s, config %s, database %s\n",
+                sc.profile ? sc.profile : "?",
+                c->engine.config_path ? c->engine.config_path : "(default)",
+                cli_name(nb, docrag_engine_db_path(*e)));
+    }
     if (s && docrag_session_open(s, *e, &err) < 0) {
         docrag_engine_close(*e);
         *e = NULL;

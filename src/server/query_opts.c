@@ -5,6 +5,7 @@
  * error that names the field, never a silent default.
  */
 #include "srv.h"
+#include "http_parse.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,5 +87,28 @@ int srv_query_opt(docrag_search_opts *so, const char *key, const json_t *v, char
         so->rerank = json_is_true(v) ? -1 : 0;
         return 1;
     }
+    return 0;
+}
+
+int64_t srv_text_id(const char *text)
+{
+    size_t n = text ? strlen(text) : 0;
+    int64_t id = 0;
+    rag_err err = {0};
+    if (n >= 2 && text[0] == '"' && text[n - 1] == '"') {
+        text++;
+        n -= 2;
+    }
+    if (!text || rag_parse_id((rag_span){text, n}, &id, &err) < 0)
+        return 0;
+    return id;
+}
+
+int64_t srv_json_id(const json_t *v)
+{
+    if (json_is_integer(v))
+        return json_integer_value(v) > 0 ? (int64_t)json_integer_value(v) : 0;
+    if (json_is_string(v))
+        return srv_text_id(json_string_value(v)[0] == '"' ? "" : json_string_value(v));
     return 0;
 }

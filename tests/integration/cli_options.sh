@@ -101,4 +101,18 @@ for _ in $(seq 1 299); do args+=(--set search.k=5); done
 args+=(--set search.k=7)
 "$B" config show --no-origin "${args[@]}" >"$T/cfg" 2>"$T/cfg.err"
 check "300 --set flags are taken, the last wins" grep -q '^  k: 7' "$T/cfg"
+
+# JSON ids are strings of digits, exactly the stored ids (past 2^53 a
+# number is rounded by JavaScript and jq)
+"$B" search --db "$db" --json -k 20 mcause >"$T/ids.json"
+"$B" ask --db "$db" --json "What is the mcause register?" >"$T/ida.json"
+check "search --json and ask --json: chunk_id is a string, the stored id" py - "$db" "$T/ids.json" "$T/ida.json" <<'PY'
+import json, sqlite3, sys
+ids = {r[0] for r in sqlite3.connect(sys.argv[1]).execute("SELECT id FROM chunks")}
+s = json.load(open(sys.argv[2]))
+a = json.load(open(sys.argv[3]))
+got = [h["chunk_id"] for h in s["results"]] + [c["chunk_id"] for c in a["citations"]]
+assert got and all(isinstance(x, str) and x.isdigit() and int(x) in ids for x in got), got
+assert any(int(x) > 2**53 for x in got), "the ids here pass 2^53: the test means something"
+PY
 finish
