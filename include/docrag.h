@@ -463,8 +463,8 @@ int docrag_eval_qa_check(docrag_engine *e, const char *qa_path, const char *docs
  * any thread. */
 typedef struct {
     const char *dir;       /* the models root; NULL: $DOCRAG_MODELS, else
-                              ~/.cache/docrag/models. Model ID lives in
-                              ROOT/ID */
+                              ./models (where the profiles' local model is
+                              read from). Model ID lives in ROOT/ID */
     const char *revision;  /* NULL: "main" */
     /* Download progress (may be NULL): file name, bytes so far, total
      * (-1 unknown). Called on the pulling thread. */

@@ -136,6 +136,10 @@ extern const char cli_common_help[];
 /* Open the engine with the common flags, and a session on it when s is
  * not NULL. Prints errors; returns 0 or 1 (nothing to close then). */
 int cli_open(docrag_engine **e, docrag_session **s, cli_common *c);
+/* --doc GLOB before a search: 0 when some indexed document's base name (as
+ * results show it) or path matches; otherwise 1, with an error naming the
+ * glob and a few of the names there are (printed). */
+int cli_doc_check(docrag_session *s, const cli_help *h, const char *glob);
 /* Close both (NULL is a no-op). */
 void cli_close(docrag_engine *e, docrag_session *s);
 

@@ -174,6 +174,8 @@ int cmd_ask(int argc, char **argv)
     }
     if (cli_open(&e, &s, &common))
         goto done;
+    if (ao.search.doc && cli_doc_check(s, &help, ao.search.doc))
+        goto done;
     if (docrag_ask(s, question, &ao, &out, &err) < 0) {
         rc = cli_error(&err) + (err.code == DOCRAG_EINVAL);   /* a bad option: 2 */
         goto done;

@@ -3,8 +3,8 @@
  *   docrag models pull ID [--dir D] [--revision R]
  *   docrag models list [--dir D]
  *
- * D is the models root: --dir, else $DOCRAG_MODELS, else
- * ~/.cache/docrag/models. A pulled model lives in D/ID (ID = "org/name").
+ * D is the models root: --dir, else $DOCRAG_MODELS, else ./models, the
+ * folder the default profile reads its local model from. A pulled model lives in D/ID (ID = "org/name").
  * The Hub is $HF_ENDPOINT or https://huggingface.co; $HF_TOKEN is sent as a
  * bearer token when set. Both go through docrag_models_*; `pull` reads its
  * limits from the config (models.pull_timeout_s, models.pull_idle_s,
@@ -19,8 +19,8 @@
 enum { OPT_DIR, OPT_REVISION };
 
 static const cli_opt opts[] = {
-    {"--dir", NULL, "D", "the models root (default: $DOCRAG_MODELS, else\n"
-                         "~/.cache/docrag/models)"},
+    {"--dir", NULL, "D", "the models root (default: $DOCRAG_MODELS, else ./models,\n"
+                         "where the default profile looks for its model)"},
     {"--revision", NULL, "R", "pull: the branch, tag or commit (default: main)"},
     {NULL, NULL, NULL, NULL},
 };

@@ -132,6 +132,8 @@ int cmd_search(int argc, char **argv)
     so.k = k > 0 ? k : 0;
     if (cli_open(&e, &s, &common))
         goto done;
+    if (so.doc && cli_doc_check(s, &help, so.doc))
+        goto done;
     if (docrag_search(s, query, &so, &out, &err) < 0) {
         rc = cli_error(&err) + (err.code == DOCRAG_EINVAL);   /* a bad option: 2 */
         goto done;

@@ -4,6 +4,7 @@
 
 #include "docrag.h"
 
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,6 +146,45 @@ int cli_open(docrag_engine **e, docrag_session **s, cli_common *c)
         return cli_error(&err);
     }
     return 0;
+}
+
+int cli_doc_check(docrag_session *s, const cli_help *h, const char *glob)
+{
+    docrag_error err;
+    char *out = NULL, nb[CLI_NAME_BYTES], gb[CLI_NAME_BYTES];
+    json_t *o, *docs, *d;
+    size_t i;
+    int found = 0;
+
+    if (docrag_documents(s, &out, &err) < 0)
+        return cli_error(&err);
+    o = cli_json(out);
+    docrag_free(out);
+    if (!o)
+        return 1;
+    docs = json_object_get(o, "documents");
+    json_array_foreach(docs, i, d) {
+        const char *path = cli_str(d, "path");
+        if (!fnmatch(glob, path, 0) || !fnmatch(glob, cli_base_name(path), 0)) {
+            found = 1;
+            break;
+        }
+    }
+    if (!found) {
+        fprintf(stderr, "docrag: %s: --doc '%s' matches none of the %zu indexed documents",
+                h->name, cli_name(gb, glob), json_array_size(docs));
+        json_array_foreach(docs, i, d) {
+            if (i == 5) {
+                fprintf(stderr, ", ...");
+                break;
+            }
+            fprintf(stderr, "%s%s", i ? ", " : " (",
+                    cli_name(nb, cli_base_name(cli_str(d, "path"))));
+        }
+        fprintf(stderr, "%s\n", json_array_size(docs) ? ")" : "");
+    }
+    json_decref(o);
+    return !found;
 }
 
 void cli_close(docrag_engine *e, docrag_session *s)

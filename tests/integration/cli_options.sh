@@ -115,4 +115,48 @@ got = [h["chunk_id"] for h in s["results"]] + [c["chunk_id"] for c in a["citatio
 assert got and all(isinstance(x, str) and x.isdigit() and int(x) in ids for x in got), got
 assert any(int(x) > 2**53 for x in got), "the ids here pass 2^53: the test means something"
 PY
+# --doc: the base name as shown matches; a --doc matching nothing is an error
+"$B" ask --db "$db" --json --doc riscv-privileged.pdf --pages 40-60 "What is the mcause register?" >"$T/d.json"
+check "ask --doc BASENAME --pages A-B cites that document and those pages" \
+    py -c 'import json,sys; o=json.load(open(sys.argv[1])); c=o["citations"]; assert c and all(x["doc"].endswith("/riscv-privileged.pdf") and x["page_end"]>=40 and x["page_start"]<=60 for x in c), c' "$T/d.json"
+set +e
+"$B" search --db "$db" --doc nothing.pdf mcause >"$T/o" 2>"$T/e"; st=$?
+set -e
+check "search --doc matching no document: exit 1, names the glob and the documents" \
+    sh -c "test $st -eq 1 && grep -q \"search: --doc 'nothing.pdf' matches none of the 1 indexed documents (riscv-privileged.pdf)\" '$T/e'"
+set +e
+"$B" ask --db "$db" --doc 'nothing*' mcause >/dev/null 2>"$T/e"; st=$?
+set -e
+check "ask --doc matching no document: exit 1, names it" sh -c "test $st -eq 1 && grep -q \"ask: --doc 'nothing\\*'\" '$T/e'"
+
+# the fallback notice: in ask --json as search --json; -q silences it, -v adds diagnostics
+"$B" ask --db "$db" --mode hybrid --json "What is mcause?" >"$T/n.json" 2>"$T/n.err"
+check "ask --json carries the search fallback notice (search_notice)" \
+    py -c 'import json,sys; o=json.load(open(sys.argv[1])); assert "needs an embedder" in o["search_notice"], o.keys()' "$T/n.json"
+"$B" ask -q --db "$db" --mode hybrid "What is mcause?" >/dev/null 2>"$T/q.err"
+check "-q: no notice on stderr" test ! -s "$T/q.err"
+"$B" search -v --db "$db" mcause >/dev/null 2>"$T/v.err"
+check "-v: the profile, database and a summary on stderr" \
+    sh -c "grep -q '^docrag: debug: profile local, config (default), database $db' '$T/v.err' && grep -q '^docrag: debug: search: mode bm25, 10 results' '$T/v.err'"
+
+# the "chunks not embedded" warning: once per index, not on every run
+w=$T/w.db
+"$B" index --db "$w" "$DOCRAG_SHARED/corpus/riscv-card.pdf" >/dev/null 2>"$T/w1"
+"$B" index --db "$w" "$DOCRAG_SHARED/corpus/riscv-card.pdf" >/dev/null 2>"$T/w2"
+"$B" index -v --db "$w" "$DOCRAG_SHARED/corpus/riscv-card.pdf" >/dev/null 2>"$T/w3"
+check "first index run warns that chunks are not embedded" grep -q "warning: chunks not embedded" "$T/w1"
+check "second run does not warn again" sh -c "! grep -q 'chunks not embedded' '$T/w2'"
+check "-v shows it again as a debug line" grep -q "debug: chunks not embedded" "$T/w3"
+"$B" -q index --db "$T/w4.db" "$DOCRAG_SHARED/corpus/riscv-card.pdf" >/dev/null 2>"$T/w4"
+check "-q index: no warning" test ! -s "$T/w4"
+check_index "$w" "after the warning was recorded"
+
+# models list and the default profile agree on the models folder
+mkdir -p "$T/cwd"
+(cd "$T/cwd" && env -u DOCRAG_MODELS "$B" models list >"$T/ml" && env -u DOCRAG_MODELS "$B" config show --no-origin >"$T/mc")
+check "without DOCRAG_MODELS: models list reads ./models, the profile's model is under models/" \
+    sh -c "grep -q '^no models under models\$' '$T/ml' && grep -q 'model: \"models/sentence-transformers/' '$T/mc'"
+(cd "$T/cwd" && DOCRAG_MODELS=$T/mm "$B" models list >"$T/ml2" && DOCRAG_MODELS=$T/mm "$B" config show --no-origin >"$T/mc2")
+check "with DOCRAG_MODELS: both read it" \
+    sh -c "grep -q '^no models under $T/mm\$' '$T/ml2' && grep -q 'model: \"$T/mm/sentence-transformers/' '$T/mc2'"
 finish
