@@ -8,9 +8,11 @@
  * fallback notice goes to stderr. */
 #include "cli.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 enum { OPT_K, OPT_MODE, OPT_DOC, OPT_PAGES, OPT_NO_RERANK, OPT_JSON };
 
@@ -36,6 +38,36 @@ static const cli_help help = {
     1,
 };
 
+/* Where a snippet of text starts: about 80 bytes before the first word of
+ * query found in it (case-insensitive, words of 2+ letters or digits), at a
+ * word start; 0 when none is found or the match is near the start. */
+static size_t snippet_start(const char *text, size_t n_text, const char *query)
+{
+    size_t best = n_text;
+    const char *q = query;
+    while (*q) {
+        size_t n = 0;
+        while (*q && !isalnum((unsigned char)*q))
+            q++;
+        while (isalnum((unsigned char)q[n]))
+            n++;
+        for (size_t i = 0; n >= 2 && i + n <= n_text && i < best; i++) {
+            if ((i == 0 || !isalnum((unsigned char)text[i - 1])) && !strncasecmp(text + i, q, n)) {
+                best = i;
+                break;
+            }
+        }
+        q += n;
+    }
+    if (best == n_text || best <= 80)
+        return 0;
+    best -= 80;
+    for (size_t lim = best > 20 ? best - 20 : 0; best > lim && text[best - 1] != ' ' &&
+                                                 text[best - 1] != '\n';)
+        best--;
+    return cli_utf8_floor(text, best);
+}
+
 static void print_text(const json_t *o)
 {
     const json_t *results = json_object_get(o, "results"), *h;
@@ -47,7 +79,10 @@ static void print_text(const json_t *o)
     json_array_foreach(results, i, h) {
         const char *text = cli_str(h, "text"), *section = cli_str(h, "section");
         long long p0 = cli_int(h, "page_start"), p1 = cli_int(h, "page_end");
-        size_t n_text = strlen(text), n = n_text > 240 ? cli_utf8_floor(text, 240) : n_text;
+        size_t n_all = strlen(text), from = snippet_start(text, n_all, cli_str(o, "query"));
+        size_t n_text = n_all - from, n;
+        text += from;   /* the snippet is centred on the first match */
+        n = n_text > 240 ? cli_utf8_floor(text, 240) : n_text;
         char nb[CLI_NAME_BYTES], sb[CLI_NAME_BYTES];
         /* names as a terminal may show them: no escape sequence gets through */
         printf("%2lld. %.3f  %s  p.%lld", cli_int(h, "rank"), cli_num(h, "score"),
@@ -56,7 +91,7 @@ static void print_text(const json_t *o)
             printf("-%lld", p1);
         if (section[0])
             printf("  %s", cli_name(sb, section));
-        printf("\n    ");
+        printf("\n    %s", from ? "..." : "");
         for (size_t j = 0; j < n; j++)
             putchar(text[j] == '\n' ? ' ' : text[j]);
         printf("%s\n", n < n_text ? "..." : "");

@@ -159,4 +159,16 @@ check "without DOCRAG_MODELS: models list reads ./models, the profile's model is
 (cd "$T/cwd" && DOCRAG_MODELS=$T/mm "$B" models list >"$T/ml2" && DOCRAG_MODELS=$T/mm "$B" config show --no-origin >"$T/mc2")
 check "with DOCRAG_MODELS: both read it" \
     sh -c "grep -q '^no models under $T/mm\$' '$T/ml2' && grep -q 'model: \"$T/mm/sentence-transformers/' '$T/mc2'"
+# the text snippet is centred on the query's first match, not the chunk's start
+"$B" search --db "$db" --json -k 10 "globally disabled" >"$T/sn.json"
+"$B" search --db "$db" -k 10 "globally disabled" >"$T/sn.txt"
+check "a match far into a chunk shows in its snippet" py - "$T/sn.json" "$T/sn.txt" <<'PY'
+import json, sys
+o = json.load(open(sys.argv[1]))
+lines = [l for l in open(sys.argv[2]).read().split("\n") if l.startswith("    ")]
+far = [i for i, h in enumerate(o["results"]) if h["text"].lower().find("globally") > 300]
+assert far, "a result whose match is past byte 300"
+for i in far:
+    assert lines[i].startswith("    ...") and "globally" in lines[i].lower(), lines[i]
+PY
 finish
