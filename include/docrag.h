@@ -209,9 +209,12 @@ void docrag_session_close(docrag_session *s);   /* NULL is a no-op */
 
 /* ---- search ---------------------------------------------------------------- */
 
+/* The most results one search returns (k), for every front end. */
+#define DOCRAG_K_MAX 1000
+
 typedef struct {
     const char *mode;   /* "bm25" | "dense" | "hybrid"; NULL: search.mode */
-    int k;              /* results, 1..1000; 0: search.k (ask: answer.context_chunks) */
+    int k;              /* results, 1..DOCRAG_K_MAX; 0: search.k (ask: answer.context_chunks) */
     const char *doc;    /* only documents whose path, or base name as shown
                            in results, matches this glob; NULL: any */
     int page_min;       /* chunks overlapping [page_min, page_max] only; */
@@ -488,8 +491,8 @@ int docrag_eval_answers_check(docrag_engine *e, const char *answers_path,
  * any thread. */
 typedef struct {
     const char *dir;       /* the models root; NULL: $DOCRAG_MODELS, else
-                              ~/.cache/docrag/models. Model ID lives in
-                              ROOT/ID */
+                              ./models (where the profiles' local model is
+                              read from). Model ID lives in ROOT/ID */
     const char *revision;  /* NULL: "main" */
     /* Download progress (may be NULL): file name, bytes so far, total
      * (-1 unknown). Called on the pulling thread. */

@@ -48,7 +48,9 @@ export class ApiError extends Error {
   }
 }
 
-// JSON.parse, with integers of 16+ digits (outside strings) as strings.
+// JSON.parse, with integers of 16+ digits (outside strings) as strings. The
+// server sends chunk ids as strings already (docs/server.md, "Chunk ids are
+// strings"); this keeps an older server's numeric ids exact too.
 export function parseJSON(text) {
   let out = '';
   let i = 0;

@@ -278,7 +278,7 @@ static int page_json(docrag_session *s, int64_t doc_id, int page, int extras,
                 json_array_append_new(hls, json_pack("{s:I,s:I}", "start", (json_int_t)hl[0],
                                                      "end", (json_int_t)hl[1]));
             if (chunk_id)
-                json_object_set_new(o, "chunk_id", json_integer(chunk_id));
+                json_object_set_new(o, "chunk_id", rag_render_id(chunk_id));
             if (!hls || json_object_set_new(o, "highlights", hls) < 0) {
                 json_decref(o);
                 o = NULL;
@@ -317,8 +317,8 @@ int docrag_chunk(docrag_session *s, int64_t chunk_id, char **out, docrag_error *
     memset(&r, 0, sizeof r);
     rc = rag_index_get_chunk(s->ix, chunk_id, &r, &err);
     if (rc == RAG_OK)
-        rc = api_take_json(json_pack("{s:I,s:I,s:o,s:o,s:i,s:i,s:o,s:I,s:I,s:o}", "chunk_id",
-                                     (json_int_t)r.chunk_id, "document_id",
+        rc = api_take_json(json_pack("{s:o,s:I,s:o,s:o,s:i,s:i,s:o,s:I,s:I,s:o}", "chunk_id",
+                                     rag_render_id(r.chunk_id), "document_id",
                                      (json_int_t)r.doc_id, "doc", rag_render_str(r.doc),
                                      "title", rag_render_str(r.title), "page_start",
                                      r.page_start, "page_end", r.page_end, "section",

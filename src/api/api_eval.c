@@ -149,8 +149,8 @@ int docrag_eval_qa(docrag_engine *e, const char *qa_path, const char *docs_dir,
     if (!qa_path || !docs_dir)
         return api_err(derr, &(rag_err){RAG_EINVAL, "the QA file or documents folder is "
                                         "missing"});
-    if (o->k < 0 || o->k > 1000) {
-        rag_fail(&err, RAG_EINVAL, "k %d: expected 1 to 1000", o->k);
+    if (o->k < 0 || o->k > DOCRAG_K_MAX) {
+        rag_fail(&err, RAG_EINVAL, "k %d: expected 1 to %d", o->k, DOCRAG_K_MAX);
         return api_err(derr, &err);
     }
     if (parse_mode(mode_s, &opts.mode, &opts.rerank, &err) < 0)

@@ -89,16 +89,25 @@ static json_t *embed_pass(docrag_engine *e, rag_index *w, index_ctx *c)
 
     if (!emb) {
         /* configured but not buildable (a missing model folder, a disabled
-         * back-end): say so once per run; not configured: nothing to say */
-        char why[256];
+         * back-end): a warning once per index and reason (kept in meta
+         * "embed_warning"), a debug line (-v) on later runs; not
+         * configured: nothing to say */
+        char why[256], before[256];
         const char *p = why;
+        rag_err merr = {0};
+        int seen;
         if (!rag_config_chain_active(e->cfg, e->cfg->chain_embed, e->cfg->n_chain_embed))
             return NULL;
         rag_retriever_dense_state(e->retriever, why, sizeof why);
         if (!strncmp(p, "needs an embedder: ", 19))
             p += 19;
-        rag_log(RAG_LOG_WARN, "chunks not embedded: %s; dense and hybrid search will fall "
-                "back to BM25", p);
+        seen = rag_index_meta_get(w, "embed_warning", before, sizeof before, &merr) == 1 &&
+               !strcmp(before, p);
+        rag_log(seen ? RAG_LOG_DEBUG : RAG_LOG_WARN, "chunks not embedded: %s; dense and "
+                "hybrid search will fall back to BM25%s", p,
+                seen ? "" : " (said once for this index; -v repeats it)");
+        if (!seen && rag_index_meta_set(w, "embed_warning", p, &merr) < 0)
+            rag_log(RAG_LOG_DEBUG, "embed warning not recorded: %s", merr.msg);
         return NULL;
     }
     opts.progress = on_embed_progress;

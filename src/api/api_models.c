@@ -1,7 +1,7 @@
 /* api_models.c - model folders behind docrag.h: pull one from the Hub
  * (src/net/download.c) and list what a models root holds.
  *
- * The root is opts->dir, else $DOCRAG_MODELS, else ~/.cache/docrag/models;
+ * The root is opts->dir, else $DOCRAG_MODELS, else ./models (as the profiles);
  * model "org/name" lives in ROOT/org/name. A folder is a model when it
  * holds config.json (found at depth 1 or 2); it is complete when
  * model.safetensors is readable and no ".part" download is left in it.
@@ -24,12 +24,15 @@ void docrag_models_opts_init(docrag_models_opts *o)
 
 static char *models_root(const char *dir)
 {
-    const char *env = getenv("DOCRAG_MODELS"), *home = getenv("HOME");
+    const char *env = getenv("DOCRAG_MODELS");
     if (dir)
         return rag_strdup(dir);
     if (env && *env)
         return rag_strdup(env);
-    return rag_asprintf("%s/.cache/docrag/models", home && *home ? home : ".");
+    /* the folder the default profile's local model is read from
+     * (config_table.c: ${DOCRAG_MODELS:-models}/...): what is pulled is
+     * what the engine then finds */
+    return rag_strdup("models");
 }
 
 static void on_progress(const char *file, int64_t done, int64_t total, void *ud)

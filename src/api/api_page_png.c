@@ -13,6 +13,7 @@
  * The render itself (src/raster) needs no text.
  */
 #include "api_int.h"
+#include "render.h"
 
 #include "ingest/ingest.h"
 #include "raster/raster.h"
@@ -86,7 +87,7 @@ static json_t *info_json(int64_t doc_id, int page, double scale, const rag_raste
                   page, "scale", scale, "width", rp->width, "height", rp->height, "boxes",
                   boxes);
     if (o && chunk_id)
-        json_object_set_new(o, "chunk_id", json_integer(chunk_id));
+        json_object_set_new(o, "chunk_id", rag_render_id(chunk_id));
     return o;
 }
 

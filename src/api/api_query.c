@@ -75,8 +75,8 @@ int api_search_opts(rag_search_opts *so, const docrag_engine *e,
                             o->mode);
         so->mode = (rag_search_mode)m;
     }
-    if (o->k < 0 || o->k > 1000)
-        return rag_fail(err, RAG_EINVAL, "k %d: expected 1 to 1000", o->k);
+    if (o->k < 0 || o->k > DOCRAG_K_MAX)
+        return rag_fail(err, RAG_EINVAL, "k %d: expected 1 to %d", o->k, DOCRAG_K_MAX);
     so->k = o->k > 0 ? (size_t)o->k : def_k;
     if (o->page_min < 0 || o->page_max < 0 || (o->page_max && o->page_min > o->page_max))
         return rag_fail(err, RAG_EINVAL, "pages %d-%d: expected 1-based pages, first <= last",

@@ -7,6 +7,7 @@
  */
 #include "render.h"
 
+#include <stdio.h>
 #include <string.h>
 
 json_t *rag_render_strn(const char *s, size_t n_bytes)
@@ -82,8 +83,8 @@ json_t *rag_render_hits(const char *query, const rag_hits *hits, double total_ms
     for (size_t i = 0; arr && i < hits->n; i++) {
         const rag_hit *h = &hits->items[i];
         json_array_append_new(arr, json_pack(
-            "{s:i,s:f,s:I,s:o,s:o,s:i,s:i,s:o,s:o,s:o}", "rank", h->rank, "score",
-            h->score, "chunk_id", (json_int_t)h->row.chunk_id, "doc",
+            "{s:i,s:f,s:o,s:o,s:o,s:i,s:i,s:o,s:o,s:o}", "rank", h->rank, "score",
+            h->score, "chunk_id", rag_render_id(h->row.chunk_id), "doc",
             rag_render_str(h->row.doc), "title", rag_render_str(h->row.title),
             "page_start", h->row.page_start, "page_end", h->row.page_end, "section",
             rag_render_str(h->row.section), "text", rag_render_str(h->row.text), "stages",
@@ -150,8 +151,8 @@ json_t *rag_render_answer(const char *question, const rag_answer *a,
     for (size_t i = 0; cites && i < a->n_citations; i++) {
         const rag_citation *c = &a->citations[i];
         json_array_append_new(cites, json_pack(
-            "{s:i,s:i,s:I,s:o,s:o,s:i,s:i,s:o}", "n", c->n, "n_given", c->n_given,
-            "chunk_id", (json_int_t)c->chunk_id, "doc", rag_render_str(c->doc), "title",
+            "{s:i,s:i,s:o,s:o,s:o,s:i,s:i,s:o}", "n", c->n, "n_given", c->n_given,
+            "chunk_id", rag_render_id(c->chunk_id), "doc", rag_render_str(c->doc), "title",
             rag_render_str(c->title), "page_start", c->page_start, "page_end", c->page_end,
             "section", rag_render_str(c->section)));
     }
@@ -207,8 +208,8 @@ json_t *rag_render_sources(const rag_hits *hits, int relevant)
     for (size_t i = 0; arr && i < hits->n; i++) {
         const rag_hit *h = &hits->items[i];
         json_array_append_new(arr, json_pack(
-            "{s:i,s:I,s:o,s:o,s:i,s:i,s:o,s:o,s:f,s:o}", "n", (int)i + 1, "chunk_id",
-            (json_int_t)h->row.chunk_id, "doc", rag_render_str(h->row.doc), "title",
+            "{s:i,s:o,s:o,s:o,s:i,s:i,s:o,s:o,s:f,s:o}", "n", (int)i + 1, "chunk_id",
+            rag_render_id(h->row.chunk_id), "doc", rag_render_str(h->row.doc), "title",
             rag_render_str(h->row.title), "page_start", h->row.page_start, "page_end",
             h->row.page_end, "section", rag_render_str(h->row.section), "text",
             rag_render_str(h->row.text), "score", h->score, "stages",
@@ -219,6 +220,13 @@ json_t *rag_render_sources(const rag_hits *hits, int relevant)
     if (o && hits->notice[0])
         json_object_set_new(o, "notice", rag_render_str(hits->notice));
     return o;
+}
+
+json_t *rag_render_id(int64_t id)
+{
+    char buf[24];
+    snprintf(buf, sizeof buf, "%lld", (long long)id);
+    return json_string(buf);
 }
 
 char *rag_render_dump(const json_t *o)

@@ -44,6 +44,10 @@ char *rag_render_dump(const json_t *o);
  * (json_pack's "o" then fails cleanly). */
 json_t *rag_render_str(const char *s);
 json_t *rag_render_strn(const char *s, size_t n_bytes);
+/* A 64-bit id (chunk_id) as JSON leaves the engine: a string of its
+ * decimal digits ("6748128949309981000"), since ids past 2^53 are rounded
+ * by JavaScript's and jq's numbers. New reference; NULL on OOM. */
+json_t *rag_render_id(int64_t id);
 /* Same, but NULL s gives JSON null. */
 json_t *rag_render_str_or_null(const char *s);
 /* s with invalid bytes replaced, as a new string (caller frees with

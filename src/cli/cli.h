@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdio.h>
 
 typedef struct {
     const char *name;
@@ -37,35 +38,108 @@ int cmd_check(int argc, char **argv);
 
 /* Print "docrag: <msg>" for err to stderr; returns 1. */
 int cli_error(const docrag_error *err);
-/* Print a usage line for a command to stderr; returns 2. */
-int cli_usage(const char *usage);
 /* s as a terminal may show it (docrag_visible: control characters and
  * bytes that are not UTF-8 escaped), in buf; for every file name, path,
  * title or section printed as text. Returns buf. */
 #define CLI_NAME_BYTES 1024
 const char *cli_name(char buf[CLI_NAME_BYTES], const char *s);
 
-#define CLI_MAX_SETS 32
+/* ---- options ---------------------------------------------------------------
+ *
+ * Every command parses its argv with cli_args: options may come before and
+ * after the positional arguments, "--opt=value" is "--opt value", "--" ends
+ * the options (what follows is positional, "-mcause" included), and "-"
+ * alone is a positional argument (commands read it as "stdin"). -h/--help
+ * prints the command's help on stdout. Errors print "docrag: CMD: what is
+ * wrong" and the usage line on stderr; the command then exits 2. */
+typedef struct {
+    const char *name;    /* "--mode" or "-k" */
+    const char *alias;   /* another spelling ("--k"), or NULL */
+    const char *value;   /* the value's name ("N"); NULL: a flag without one */
+    const char *help;    /* what it does, and its default */
+} cli_opt;
+
+typedef struct {
+    const char *name;     /* the command: "search", "models pull" */
+    const char *usage;    /* "docrag search [options] QUERY..." (lines joined by \n) */
+    const char *about;    /* what the command does (lines joined by \n) */
+    const cli_opt *opts;  /* the command's own options, ending with {NULL} */
+    const char *example;  /* example command lines (joined by \n) */
+    int common;           /* 1: takes the common options (--db ... -v) */
+} cli_help;
+
+typedef struct {
+    const cli_help *help;
+    int argc;
+    char **argv;
+    int i;                /* the next argv index */
+    int only_pos;         /* after "--" */
+    const char *opt;      /* the option as written, for messages */
+    const char *value;    /* its value, or the positional argument */
+    char opt_buf[64];     /* the "--opt" of "--opt=value" */
+} cli_args;
+
+enum {
+    CLI_ARGS_END = -1,    /* no more arguments */
+    CLI_ARGS_POS = -2,    /* a positional argument, in value */
+    CLI_ARGS_HELP = -3,   /* help printed on stdout: exit 0 */
+    CLI_ARGS_BAD = -4     /* an error printed on stderr: exit 2 */
+};
+
+/* Iterate argv[1..argc) (argv[0] is the command's name). */
+void cli_args_init(cli_args *a, const cli_help *h, int argc, char **argv);
+/* The index in h->opts of the next option (its value in a->value), or a
+ * CLI_ARGS_* code. */
+int cli_args_next(cli_args *a);
+/* The exit status for CLI_ARGS_HELP (0) and CLI_ARGS_BAD (2). */
+int cli_args_exit(int code);
+/* Print the command's help on f. */
+void cli_help_print(const cli_help *h, FILE *f);
+/* Print "docrag: NAME: <message>" and the usage line on stderr; returns 2. */
+int cli_bad(const cli_help *h, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Parse text strictly as a decimal integer in [lo, hi] (no sign other than
+ * a leading '-', no spaces, no suffix, no overflow) into *out; otherwise
+ * print "docrag: NAME: FLAG 'text': expected an integer from lo to hi"
+ * and return 2. h may be NULL. */
+int cli_parse_int(const cli_help *h, const char *flag, const char *text, long lo, long hi,
+                  int *out);
+/* The value of the current option of a as an integer (cli_parse_int). */
+int cli_args_int(cli_args *a, long lo, long hi, int *out);
+/* The question or query into *out: the positional arguments joined with
+ * spaces, or, for a single "-", all of stdin without its trailing newlines
+ * (at most CLI_STDIN_MAX bytes). Caller frees *out with free(). Returns 0;
+ * 2 (printed) when there is none or stdin holds none; 1 (printed) when
+ * stdin is too long or cannot be read, or memory ran out. */
+#define CLI_STDIN_MAX (1 << 20)
+int cli_text_arg(char **out, const cli_help *h, char **pos, int n_pos);
 
 /* Common flags every command accepts, pulled out of argv in place:
  * --db F, --config F, --profile P, --set key=value (repeatable), -q/-v.
  * They fill `engine` (docrag_engine_opts); a command adds its own scope,
- * read_only and settings before cli_open. */
+ * read_only and settings before cli_open. --set has no fixed cap: the
+ * settings live in one process-wide array (the process has one cli_common). */
 typedef struct {
     docrag_engine_opts engine;
-    const char *sets[CLI_MAX_SETS + 8];   /* the user's, then the command's */
+    const char **sets;   /* the user's, then the command's */
 } cli_common;
 
-/* argv/argc are compacted to what is left. Returns 0, or 2 on a usage
- * error (printed). */
+/* argv/argc are compacted to what is left ("--" and what follows it stay).
+ * Returns 0, or 2 on a usage error (printed). */
 int cli_common_parse(cli_common *c, int *argc, char **argv);
 /* Append a "key=value" setting of the command's own (after the user's
- * --set flags, so it wins). kv is borrowed until cli_open. Returns 0, or 2
- * (printed) when there are too many. */
+ * --set flags, so it wins). kv is borrowed until cli_open. Returns 0, or 1
+ * (printed) when out of memory. */
 int cli_common_set(cli_common *c, const char *kv);
+/* The common options' help lines, for a command that prints its own help. */
+extern const char cli_common_help[];
 /* Open the engine with the common flags, and a session on it when s is
  * not NULL. Prints errors; returns 0 or 1 (nothing to close then). */
 int cli_open(docrag_engine **e, docrag_session **s, cli_common *c);
+/* --doc GLOB before a search: 0 when some indexed document's base name (as
+ * results show it) or path matches; otherwise 1, with an error naming the
+ * glob and a few of the names there are (printed). */
+int cli_doc_check(docrag_session *s, const cli_help *h, const char *glob);
 /* Close both (NULL is a no-op). */
 void cli_close(docrag_engine *e, docrag_session *s);
 

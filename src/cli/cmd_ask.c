@@ -1,4 +1,5 @@
-/* cmd_ask.c - docrag ask [--mode bm25|dense|hybrid] [--json] [--stream] QUESTION
+/* cmd_ask.c - docrag ask [-k N] [--mode bm25|dense|hybrid] [--doc GLOB] [--pages A-B]
+ * [--no-rerank] [--json] [--stream] QUESTION... (options anywhere; "-": stdin)
  *
  * One docrag_ask: retrieve (search.mode or --mode, then the rerank stage
  * if configured) -> off-topic gate -> answer from the LLM chain
@@ -17,8 +18,32 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char usage[] =
-    "docrag ask [--db F] [--mode bm25|dense|hybrid] [--json] [--stream] QUESTION";
+enum { OPT_K, OPT_MODE, OPT_DOC, OPT_PAGES, OPT_NO_RERANK, OPT_JSON, OPT_STREAM };
+
+static const cli_opt opts[] = {
+    {"-k", "--k", "N", "chunks given to the answer, 1..1000\n"
+                       "(default: answer.context_chunks, 5)"},
+    {"--mode", NULL, "M", "bm25, dense or hybrid (default: search.mode, bm25)"},
+    {"--doc", NULL, "GLOB", "only documents whose base name (as shown) or path matches"},
+    {"--pages", NULL, "A-B", "only chunks on pages A-B, A- (from A on) or A"},
+    {"--no-rerank", NULL, NULL, "skip the rerank stage (default: as configured)"},
+    {"--json", NULL, NULL, "print the answer as JSON (docs/server.md, the JSON contract)"},
+    {"--stream", NULL, NULL, "print the answer as it is generated (not with --json)"},
+    {NULL, NULL, NULL, NULL},
+};
+
+static const cli_help help = {
+    "ask",
+    "docrag ask [options] QUESTION...   (QUESTION '-': read it from stdin)",
+    "Answer QUESTION from the index with numbered citations: by the LLM chain\n"
+    "(chains.llm), or extractively (quoted sentences) without one. Options may\n"
+    "come before or after QUESTION; '--' ends them.",
+    opts,
+    "docrag ask \"What is RV32I?\" --json\n"
+    "docrag ask --doc riscv-privileged.pdf --pages 20-40 \"What does mtvec.MODE select?\"\n"
+    "docrag ask - < question.txt",
+    1,
+};
 
 static int stream_delta(void *ctx, const char *text, size_t n)
 {
@@ -118,62 +143,89 @@ int cmd_ask(int argc, char **argv)
     docrag_ask_opts ao;
     docrag_stream st;
     docrag_error err;
-    char *question = NULL, *out = NULL, mode_set[64];
+    cli_args ar;
+    char *question = NULL, *out = NULL, mode_set[64], nb[CLI_NAME_BYTES];
     const char *mode = NULL;
     json_t *a = NULL;
-    int json = 0, stream = 0, first = argc, rc = 1;
+    int json = 0, stream = 0, n_pos = 0, opt, rc;
 
     if (cli_common_parse(&common, &argc, argv))
         return 2;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--json"))
+    docrag_ask_opts_init(&ao);
+    cli_args_init(&ar, &help, argc, argv);
+    while ((opt = cli_args_next(&ar)) != CLI_ARGS_END) {
+        switch (opt) {
+        case OPT_JSON:
             json = 1;
-        else if (!strcmp(argv[i], "--stream"))
-            stream = 1;
-        else if (!strcmp(argv[i], "--mode") && i + 1 < argc)
-            mode = argv[++i];
-        else if (argv[i][0] == '-' && argv[i][1])
-            return cli_usage(usage);
-        else {
-            first = i;
             break;
+        case OPT_STREAM:
+            stream = 1;
+            break;
+        case OPT_NO_RERANK:
+            ao.search.rerank = 0;
+            break;
+        case OPT_DOC:
+            ao.search.doc = ar.value;
+            break;
+        case OPT_PAGES:
+            if (docrag_parse_pages(ar.value, &ao.search.page_min, &ao.search.page_max) !=
+                DOCRAG_OK)
+                return cli_bad(&help, "--pages '%s': expected A-B, A- or A (1-based pages, "
+                               "A <= B)", cli_name(nb, ar.value));
+            break;
+        case OPT_K:
+            if (cli_args_int(&ar, 1, DOCRAG_K_MAX, &ao.search.k))
+                return 2;
+            break;
+        case OPT_MODE:
+            mode = ar.value;
+            break;
+        case CLI_ARGS_POS:
+            argv[n_pos++] = (char *)ar.value;   /* positionals, compacted in place */
+            break;
+        default:
+            return cli_args_exit(opt);
         }
     }
-    if (first >= argc)
-        return cli_usage(usage);
-    if (mode && !cli_mode_known(mode)) {
-        fprintf(stderr, "docrag: unknown search mode '%s' (bm25, dense, hybrid)\n", mode);
-        return 2;
-    }
+    if (mode && !cli_mode_known(mode))
+        return cli_bad(&help, "--mode '%s': expected bm25, dense or hybrid", cli_name(nb, mode));
+    if ((rc = cli_text_arg(&question, &help, argv, n_pos)))
+        return rc;
+    rc = 1;
     snprintf(mode_set, sizeof mode_set, "search.mode=%s", mode ? mode : "");
-    if (mode && cli_common_set(&common, mode_set))
-        return 2;
+    if (mode && cli_common_set(&common, mode_set)) {
+        free(question);
+        return 1;
+    }
     common.engine.read_only = 1;
     common.engine.write_usage = 1;
     common.engine.single_mode = 1;
-    docrag_ask_opts_init(&ao);
     if (stream && !json) {
         memset(&st, 0, sizeof st);
         st.on_delta = stream_delta;
         st.on_abandon = stream_abandon;
         ao.stream = &st;
     }
-    if (!(question = cli_join_args(argc, argv, first))) {
-        fprintf(stderr, "docrag: out of memory\n");
-        return 1;
-    }
     if (cli_open(&e, &s, &common))
         goto done;
+    if (ao.search.doc && cli_doc_check(s, &help, ao.search.doc))
+        goto done;
     if (docrag_ask(s, question, &ao, &out, &err) < 0) {
-        cli_error(&err);
+        rc = cli_error(&err) + (err.code == DOCRAG_EINVAL);   /* a bad option: 2 */
         goto done;
     }
     if (!(a = cli_json(out)))
         goto done;
-    if (cli_str(a, "search_notice")[0])
+    if (cli_str(a, "search_notice")[0] && !common.engine.quiet)   /* -q: errors only */
         fprintf(stderr, "docrag: notice: %s\n", cli_str(a, "search_notice"));
     if (common.engine.verbose)
+    {
+        fprintf(stderr, "docrag: debug: ask: mode %s, %zu citations, confidence %.2f, by %s, "
+                "%.1f ms\n", cli_str(a, "mode"), json_array_size(json_object_get(a, "citations")),
+                cli_num(a, "confidence"), cli_str(a, "backend"),
+                cli_num(json_object_get(a, "timings_ms"), "total"));
         print_gate(a);
+    }
     if (json) {
         rc = cli_print_json(out);
         out = NULL;

@@ -17,9 +17,21 @@
 #include <stdio.h>
 #include <string.h>
 
-#define CHECK_USAGE "docrag check [--db F] [--config F] [--profile P] [--set KEY=VALUE]" \
-                    " [-q|-v] [--json]"
-#define MAX_SETS 256
+static const cli_opt opts[] = {
+    {"--json", NULL, NULL, "print the report as JSON"},
+    {NULL, NULL, NULL, NULL},
+};
+
+static const cli_help help = {
+    "check",
+    "docrag check [options]",
+    "Check the index for damage and inconsistencies: SQLite's integrity_check\n"
+    "and docrag's own invariants (docs/check.md). Exit status 0 consistent,\n"
+    "1 problems found (one line each) or the check could not run.",
+    opts,
+    "docrag check --db docs.db",
+    1,
+};
 
 static int print_text(const char *report)
 {
@@ -57,47 +69,28 @@ static int print_text(const char *report)
 
 int cmd_check(int argc, char **argv)
 {
-    const char *sets[MAX_SETS];
-    docrag_engine_opts eo;
+    cli_common common;
     docrag_engine *e = NULL;
     docrag_session *s = NULL;
     docrag_error err = {0};
-    char *report = NULL;
-    int json = 0, rc;
+    char *report = NULL, nb[CLI_NAME_BYTES];
+    cli_args ar;
+    int json = 0, opt, rc;
 
-    docrag_engine_opts_init(&eo);
-    eo.read_only = 1;
-    eo.sets = sets;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--json")) {
+    if (cli_common_parse(&common, &argc, argv))
+        return 2;
+    cli_args_init(&ar, &help, argc, argv);
+    while ((opt = cli_args_next(&ar)) != CLI_ARGS_END) {
+        if (opt == 0)
             json = 1;
-        } else if (!strcmp(a, "-q")) {
-            eo.quiet = 1;
-        } else if (!strcmp(a, "-v")) {
-            eo.verbose = 1;
-        } else if ((!strcmp(a, "--db") || !strcmp(a, "--config") || !strcmp(a, "--profile") ||
-                    !strcmp(a, "--set")) && i + 1 < argc) {
-            const char *v = argv[++i];
-            if (!strcmp(a, "--db"))
-                eo.db_path = v;
-            else if (!strcmp(a, "--config"))
-                eo.config_path = v;
-            else if (!strcmp(a, "--profile"))
-                eo.profile = v;
-            else if (!strchr(v, '=') || eo.n_sets == MAX_SETS)
-                return cli_usage(CHECK_USAGE);
-            else
-                sets[eo.n_sets++] = v;
-        } else {
-            return cli_usage(CHECK_USAGE);
-        }
+        else if (opt == CLI_ARGS_POS)
+            return cli_bad(&help, "unexpected argument '%s'", cli_name(nb, ar.value));
+        else
+            return cli_args_exit(opt);
     }
-    if (docrag_engine_open(&e, &eo, &err) != 0 || docrag_session_open(&s, e, &err) != 0) {
-        fprintf(stderr, "docrag: %s\n", err.msg);
-        docrag_engine_close(e);
+    common.engine.read_only = 1;
+    if (cli_open(&e, &s, &common))
         return 1;
-    }
     rc = docrag_check(s, &report, &err);
     if (report) {
         if (json)
@@ -108,7 +101,6 @@ int cmd_check(int argc, char **argv)
     if (rc != 0)
         fprintf(stderr, "docrag: %s\n", err.msg);
     docrag_free(report);
-    docrag_session_close(s);
-    docrag_engine_close(e);
+    cli_close(e, s);
     return rc == 0 ? 0 : 1;
 }

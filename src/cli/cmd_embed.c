@@ -17,7 +17,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define EMBED_USAGE "docrag embed --model DIR [--precision f32|bf16|int8] [--threads N] < lines"
+static const cli_opt opts[] = {
+    {"--model", NULL, "DIR", "the sentence-transformers model folder (required)"},
+    {"--precision", NULL, "P", "f32, bf16 or int8 (default: the back-end's, f32)"},
+    {"--threads", NULL, "N", "threads, 0..256 (default: 0, one per core)"},
+    {NULL, NULL, NULL, NULL},
+};
+
+static const cli_help help = {
+    "embed",
+    "docrag embed --model DIR [options] < lines",
+    "Embed each line of stdin with a local model; print one JSON array of\n"
+    "vectors in input order (floats with 9 significant digits).",
+    opts,
+    "printf 'hello\\nworld\\n' | docrag embed --model models/sentence-transformers/all-MiniLM-L6-v2",
+    1,
+};
 
 int cmd_embed(int argc, char **argv)
 {
@@ -29,22 +44,33 @@ int cmd_embed(int argc, char **argv)
     char **texts = NULL;
     size_t n = 0, dim;
     float *vec = NULL;
-    int status = 1;
+    cli_args ar;
+    char nb[CLI_NAME_BYTES];
+    int status = 1, opt, n_threads = 0;
 
     if (cli_common_parse(&common, &argc, argv) != 0)
         return 2;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--model") && i + 1 < argc)
-            model = argv[++i];
-        else if (!strcmp(argv[i], "--precision") && i + 1 < argc)
-            precision = argv[++i];
-        else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
-            threads = argv[++i];
+    cli_args_init(&ar, &help, argc, argv);
+    while ((opt = cli_args_next(&ar)) != CLI_ARGS_END) {
+        if (opt == 0)
+            model = ar.value;
+        else if (opt == 1)
+            precision = ar.value;
+        else if (opt == 2) {
+            if (cli_args_int(&ar, 0, 256, &n_threads))
+                return 2;
+            threads = ar.value;
+        } else if (opt == CLI_ARGS_POS)
+            return cli_bad(&help, "unexpected argument '%s' (the texts come on stdin)",
+                           cli_name(nb, ar.value));
         else
-            return cli_usage(EMBED_USAGE);
+            return cli_args_exit(opt);
     }
-    if (!model || (precision && !cli_precision_known(precision)))
-        return cli_usage(EMBED_USAGE);
+    if (!model)
+        return cli_bad(&help, "--model DIR is required");
+    if (precision && !cli_precision_known(precision))
+        return cli_bad(&help, "--precision '%s': expected f32, bf16 or int8",
+                       cli_name(nb, precision));
     if (cli_model_sets_add(&ms, &common, "embed", model, precision, threads))
         return 2;
     common.engine.scope = DOCRAG_SCOPE_MODELS;

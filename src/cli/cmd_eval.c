@@ -25,13 +25,43 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char usage[] =
-    "docrag eval --beir DIR [--mode bm25|dense|hybrid|hybrid+rerank] [--run OUT] [--json]\n"
+enum {
+    OPT_JSON, OPT_MISSES, OPT_CHECK, OPT_BEIR, OPT_QA, OPT_ANSWERS, OPT_DOCS, OPT_RUN, OPT_MODE,
+    OPT_K
+};
+
+static const cli_opt opts[] = {
+    {"--json", NULL, NULL, "print the scores as JSON"},
+    {"--misses", NULL, NULL, "QA: list the questions whose page was not found"},
+    {"--check", NULL, NULL, "QA: check that each question's evidence is on its page"},
+    {"--beir", NULL, "DIR", "score a BEIR collection (corpus, queries, qrels)"},
+    {"--qa", NULL, "FILE", "score a QA file (JSON lines) over --docs"},
+    {"--answers", NULL, "FILE", "score the answers to an answers file (nuggets, refusals)"},
+    {"--docs", NULL, "DIR", "QA: the documents the questions are about"},
+    {"--run", NULL, "OUT", "BEIR: write the run (TREC format) to OUT"},
+    {"--mode", NULL, "M", "bm25, dense, hybrid or hybrid+rerank (default: bm25)"},
+    {"-k", "--k", "N", "QA: results read per question, 1..1000 (default: 10)"},
+    {NULL, NULL, NULL, NULL},
+};
+
+static const cli_help help = {
+    "eval",
+    "docrag eval --beir DIR [--mode M] [--run OUT] [--json]\n"
     "       docrag eval --qa FILE --docs DIR [--db F] [--mode M] [-k N] [--json] [--misses]\n"
     "       docrag eval --qa FILE --docs DIR --check\n"
     "       docrag eval --answers FILE [--docs DIR] [--db F] [--mode bm25|dense|hybrid] [-k N]\n"
     "                   [--json] [--misses]\n"
-    "       docrag eval --answers FILE --docs DIR --check";
+    "       docrag eval --answers FILE --docs DIR --check",
+    "Score retrieval: nDCG@10, Recall@100 and MRR@10 on a BEIR collection, or\n"
+    "page-hit@1/@5/@10 and MRR@10 on a QA file; score answers (every nugget held,\n"
+    "refusals, junk quoted sentences, confidence AUC) on an answers file\n"
+    "(docs/evaluation.md). Each QA run builds its own index (in memory, or --db).",
+    opts,
+    "docrag eval --beir ir/cranfield --mode bm25\n"
+    "docrag eval --qa data/qa/questions.jsonl --docs corpus --misses\n"
+    "docrag eval --answers data/qa/answers.jsonl --docs corpus --misses",
+    1,
+};
 
 static void print_notice(const json_t *o)
 {
@@ -315,50 +345,56 @@ int cmd_eval(int argc, char **argv)
     docrag_eval_opts eo;
     const char *dir = NULL, *run = NULL, *mode_s = "bm25", *qa = NULL, *docs = NULL, *db;
     const char *answers = NULL;
-    int json = 0, misses = 0, check = 0, k = 0, mode_given = 0, rc;
+    cli_args ar;
+    int json = 0, misses = 0, check = 0, k = 0, mode_given = 0, opt, rc;
 
     if (cli_common_parse(&common, &argc, argv))
         return 2;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--json"))
+    cli_args_init(&ar, &help, argc, argv);
+    while ((opt = cli_args_next(&ar)) != CLI_ARGS_END) {
+        if (opt == OPT_JSON)
             json = 1;
-        else if (!strcmp(argv[i], "--misses"))
+        else if (opt == OPT_MISSES)
             misses = 1;
-        else if (!strcmp(argv[i], "--check"))
+        else if (opt == OPT_CHECK)
             check = 1;
-        else if (!strcmp(argv[i], "--beir") && i + 1 < argc)
-            dir = argv[++i];
-        else if (!strcmp(argv[i], "--qa") && i + 1 < argc)
-            qa = argv[++i];
-        else if (!strcmp(argv[i], "--answers") && i + 1 < argc)
-            answers = argv[++i];
-        else if (!strcmp(argv[i], "--docs") && i + 1 < argc)
-            docs = argv[++i];
-        else if (!strcmp(argv[i], "--run") && i + 1 < argc)
-            run = argv[++i];
-        else if (!strcmp(argv[i], "--mode") && i + 1 < argc) {
-            mode_s = argv[++i];
+        else if (opt == OPT_BEIR)
+            dir = ar.value;
+        else if (opt == OPT_QA)
+            qa = ar.value;
+        else if (opt == OPT_ANSWERS)
+            answers = ar.value;
+        else if (opt == OPT_DOCS)
+            docs = ar.value;
+        else if (opt == OPT_RUN)
+            run = ar.value;
+        else if (opt == OPT_MODE) {
+            mode_s = ar.value;
             mode_given = 1;
-        }
-        else if ((!strcmp(argv[i], "-k") || !strcmp(argv[i], "--k")) && i + 1 < argc) {
-            char *end;
-            long v = strtol(argv[++i], &end, 10);
-            if (*end || v < 1 || v > 1000) {
-                fprintf(stderr, "docrag: -k must be 1..1000, got '%s'\n", argv[i]);
+        } else if (opt == OPT_K) {
+            if (cli_args_int(&ar, 1, DOCRAG_K_MAX, &k))
                 return 2;
-            }
-            k = (int)v;
+        } else if (opt == CLI_ARGS_POS) {
+            char nb[CLI_NAME_BYTES];
+            return cli_bad(&help, "unexpected argument '%s'", cli_name(nb, ar.value));
         } else
-            return cli_usage(usage);
+            return cli_args_exit(opt);
     }
-    if (!!dir + !!qa + !!answers != 1 || (qa && !docs) ||
-        (dir && (docs || check || k || misses)) || ((qa || answers) && run) ||
-        (answers && check && !docs))
-        return cli_usage(usage);
+    if (!!dir + !!qa + !!answers != 1)
+        return cli_bad(&help, "give one of --beir DIR, --qa FILE and --answers FILE");
+    if (qa && !docs)
+        return cli_bad(&help, "--qa needs --docs DIR");
+    if (answers && check && !docs)
+        return cli_bad(&help, "--answers FILE --check needs --docs DIR");
+    if (dir && (docs || check || k || misses))
+        return cli_bad(&help, "--docs, --check, -k and --misses go with --qa or --answers, "
+                       "not --beir");
+    if ((qa || answers) && run)
+        return cli_bad(&help, "--run goes with --beir, not --qa or --answers");
     if (!mode_known(mode_s)) {
-        fprintf(stderr, "docrag: unknown mode '%s' (bm25, dense, hybrid, hybrid+rerank)\n",
-                mode_s);
-        return 2;
+        char nb[CLI_NAME_BYTES];
+        return cli_bad(&help, "--mode '%s': expected bm25, dense, hybrid or hybrid+rerank",
+                       cli_name(nb, mode_s));
     }
     if (answers && !check) {
         if (!strcmp(mode_s, "hybrid+rerank")) {

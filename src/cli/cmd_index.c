@@ -19,7 +19,27 @@
 #include <string.h>
 #include <unistd.h>
 
-#define INDEX_USAGE "docrag index [--db F] [--json] [--keep-vanished] [--no-embed] PATH..."
+enum { OPT_JSON, OPT_KEEP_VANISHED, OPT_NO_EMBED };
+
+static const cli_opt opts[] = {
+    {"--json", NULL, NULL, "print the report as JSON, no progress bar"},
+    {"--keep-vanished", NULL, NULL, "keep stored documents whose file is gone\n"
+                                    "(default: they are removed)"},
+    {"--no-embed", NULL, NULL, "skip the embedding pass (default: chains.embed runs)"},
+    {NULL, NULL, NULL, NULL},
+};
+
+static const cli_help help = {
+    "index",
+    "docrag index [options] PATH...",
+    "Index files and folders (PDF, Markdown, HTML, text) incrementally: unchanged\n"
+    "files are skipped, then chunks without a vector are embedded. Exit status:\n"
+    "0 indexed, 3 some files failed (named on stderr), 4 the embedding pass\n"
+    "stopped (re-run to resume), 1 the database failed, 2 usage.",
+    opts,
+    "docrag index --db docs.db ~/specs manual.pdf",
+    1,
+};
 
 typedef struct {
     int tty;
@@ -119,7 +139,8 @@ int cmd_index(int argc, char **argv)
     const char **paths;
     char *out = NULL;
     json_t *r = NULL;
-    int json = 0, n_paths = 0, rc = 1;
+    cli_args ar;
+    int json = 0, n_paths = 0, opt, rc = 1;
 
     if (cli_common_parse(&common, &argc, argv))
         return 2;
@@ -127,24 +148,26 @@ int cmd_index(int argc, char **argv)
     paths = calloc((size_t)argc + 1, sizeof *paths);
     if (!paths)
         return 1;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--json"))
+    cli_args_init(&ar, &help, argc, argv);
+    while ((opt = cli_args_next(&ar)) != CLI_ARGS_END) {
+        if (opt == OPT_JSON)
             json = 1;
-        else if (!strcmp(argv[i], "--keep-vanished"))
+        else if (opt == OPT_KEEP_VANISHED)
             io.keep_vanished = 1;
-        else if (!strcmp(argv[i], "--no-embed"))
+        else if (opt == OPT_NO_EMBED)
             io.no_embed = 1;
-        else if (argv[i][0] == '-' && argv[i][1]) {
+        else if (opt == CLI_ARGS_POS)
+            paths[n_paths++] = ar.value;
+        else {
             free(paths);
-            return cli_usage(INDEX_USAGE);
-        } else
-            paths[n_paths++] = argv[i];
+            return cli_args_exit(opt);
+        }
     }
     if (n_paths == 0) {
         free(paths);
-        return cli_usage(INDEX_USAGE);
+        return cli_bad(&help, "no PATH given");
     }
-    prog.quiet = json;
+    prog.quiet = json || common.engine.quiet;
     prog.verbose = common.engine.verbose;
     if (prog.tty)
         docrag_log_set(on_log, &prog);

@@ -10,8 +10,17 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char usage[] =
-    "docrag mcp [--db F] [--config F] [--profile P] [--set KEY=VALUE]... [-q] [-v]";
+static const cli_help help = {
+    "mcp",
+    "docrag mcp [options]",
+    "Serve the index to one MCP client over stdio: newline-delimited JSON-RPC on\n"
+    "stdin and stdout (tools search, ask, get_page), logs on stderr, exit 0 when\n"
+    "stdin ends. The database is opened read-only.",
+    NULL,
+    "an MCP client's server entry:\n"
+    "  {\"command\": \"docrag\", \"args\": [\"mcp\", \"--db\", \"/data/docrag.db\"]}",
+    1,
+};
 
 int cmd_mcp(int argc, char **argv)
 {
@@ -19,25 +28,17 @@ int cmd_mcp(int argc, char **argv)
     cli_common common;
     docrag_error err;
     const char *dbs[1];
+    cli_args ar;
+    char nb[CLI_NAME_BYTES];
+    int opt;
 
     if (cli_common_parse(&common, &argc, argv))
         return 2;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            printf("usage: %s\n\n"
-                   "Serve the index to one MCP client over stdio: newline-delimited\n"
-                   "JSON-RPC on stdin and stdout (tools search, ask, get_page), logs on\n"
-                   "stderr, exit 0 when stdin ends. The database is opened read-only.\n"
-                   "  --db F        the database (default: $DOCRAG_DB, db: in the config,\n"
-                   "                ./docrag.db)\n"
-                   "  --config F, --profile P, --set KEY=VALUE, -q, -v  as for every command\n"
-                   "\nexample (an MCP client's server entry):\n"
-                   "  {\"command\": \"docrag\", \"args\": [\"mcp\", \"--db\", \"/data/docrag.db\"]}\n",
-                   usage);
-            return 0;
-        }
-        fprintf(stderr, "docrag: unknown option or argument: %s\nusage: %s\n", argv[i], usage);
-        return 2;
+    cli_args_init(&ar, &help, argc, argv);
+    while ((opt = cli_args_next(&ar)) != CLI_ARGS_END) {
+        if (opt == CLI_ARGS_POS)
+            return cli_bad(&help, "unexpected argument '%s'", cli_name(nb, ar.value));
+        return cli_args_exit(opt);
     }
     docrag_server_opts_init(&o);
     o.engine = common.engine;   /* --config, --profile, --set, -q, -v */

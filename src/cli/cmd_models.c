@@ -3,8 +3,8 @@
  *   docrag models pull ID [--dir D] [--revision R]
  *   docrag models list [--dir D]
  *
- * D is the models root: --dir, else $DOCRAG_MODELS, else
- * ~/.cache/docrag/models. A pulled model lives in D/ID (ID = "org/name").
+ * D is the models root: --dir, else $DOCRAG_MODELS, else ./models, the
+ * folder the default profile reads its local model from. A pulled model lives in D/ID (ID = "org/name").
  * The Hub is $HF_ENDPOINT or https://huggingface.co; $HF_TOKEN is sent as a
  * bearer token when set. Both go through docrag_models_*; `pull` reads its
  * limits from the config (models.pull_timeout_s, models.pull_idle_s,
@@ -16,9 +16,27 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char USAGE[] =
-    "docrag models pull ID [--dir D] [--revision R] [--set models.pull_timeout_s=S] | "
-    "docrag models list [--dir D]";
+enum { OPT_DIR, OPT_REVISION };
+
+static const cli_opt opts[] = {
+    {"--dir", NULL, "D", "the models root (default: $DOCRAG_MODELS, else ./models,\n"
+                         "where the default profile looks for its model)"},
+    {"--revision", NULL, "R", "pull: the branch, tag or commit (default: main)"},
+    {NULL, NULL, NULL, NULL},
+};
+
+static const cli_help help = {
+    "models",
+    "docrag models pull ID [options]\n"
+    "       docrag models list [options]",
+    "pull: download the Hugging Face model ID (\"org/name\") into D/ID, resuming\n"
+    "partial files and checking sizes and hashes ($HF_ENDPOINT, $HF_TOKEN; limits\n"
+    "models.pull_timeout_s, models.pull_idle_s). list: the model folders under D.",
+    opts,
+    "docrag models pull sentence-transformers/all-MiniLM-L6-v2\n"
+    "docrag models list --dir models",
+    1,
+};
 
 static void human(char *out, size_t n, double bytes)
 {
@@ -111,30 +129,34 @@ int cmd_models(int argc, char **argv)
     docrag_models_opts o;
     cli_common common;
     docrag_engine *cfg = NULL;
-    const char *id = NULL, *sub;
-    int rc;
+    const char *id = NULL, *sub = NULL;
+    char nb[CLI_NAME_BYTES];
+    cli_args ar;
+    int rc, opt;
     docrag_models_opts_init(&o);
     o.revision = "main";
     if (cli_common_parse(&common, &argc, argv))
         return 2;
-    if (argc < 2)
-        return cli_usage(USAGE);
-    sub = argv[1];
-    for (int i = 2; i < argc; i++) {
-        if (!strcmp(argv[i], "--dir") && i + 1 < argc)
-            o.dir = argv[++i];
-        else if (!strcmp(argv[i], "--revision") && i + 1 < argc)
-            o.revision = argv[++i];
-        else if (!strcmp(argv[i], "-q"))
-            docrag_log_set_level(DOCRAG_LOG_ERROR);
-        else if (argv[i][0] != '-' && !id)
-            id = argv[i];
+    cli_args_init(&ar, &help, argc, argv);
+    while ((opt = cli_args_next(&ar)) != CLI_ARGS_END) {
+        if (opt == OPT_DIR)
+            o.dir = ar.value;
+        else if (opt == OPT_REVISION)
+            o.revision = ar.value;
+        else if (opt == CLI_ARGS_POS && !sub)
+            sub = ar.value;
+        else if (opt == CLI_ARGS_POS && !id)
+            id = ar.value;
+        else if (opt == CLI_ARGS_POS)
+            return cli_bad(&help, "unexpected argument '%s'", cli_name(nb, ar.value));
         else
-            return cli_usage(USAGE);
+            return cli_args_exit(opt);
     }
+    if (!sub)
+        return cli_bad(&help, "no subcommand given (pull or list)");
     if (!strcmp(sub, "pull")) {
         if (!id)
-            return cli_usage(USAGE);
+            return cli_bad(&help, "pull: no model ID given (org/name)");
         /* the pull's limits come from the configuration (--config, --set) */
         common.engine.scope = DOCRAG_SCOPE_CONFIG;
         if (cli_open(&cfg, NULL, &common))
@@ -146,8 +168,8 @@ int cmd_models(int argc, char **argv)
     }
     if (!strcmp(sub, "list")) {
         if (id)
-            return cli_usage(USAGE);
+            return cli_bad(&help, "list: unexpected argument '%s'", cli_name(nb, id));
         return list(&o);
     }
-    return cli_usage(USAGE);
+    return cli_bad(&help, "unknown subcommand '%s' (pull or list)", cli_name(nb, sub));
 }

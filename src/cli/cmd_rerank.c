@@ -14,8 +14,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define RERANK_USAGE \
-    "docrag rerank --model DIR [--precision f32|bf16|int8] [--threads N] QUERY < lines"
+static const cli_opt opts[] = {
+    {"--model", NULL, "DIR", "the cross-encoder model folder (required)"},
+    {"--precision", NULL, "P", "f32, bf16 or int8 (default: the back-end's, f32)"},
+    {"--threads", NULL, "N", "threads, 0..256 (default: 0, one per core)"},
+    {NULL, NULL, NULL, NULL},
+};
+
+static const cli_help help = {
+    "rerank",
+    "docrag rerank --model DIR [options] QUERY... < lines",
+    "Score each line of stdin against QUERY with a cross-encoder; print a JSON\n"
+    "array [{\"index\", \"score\"}] sorted by score (raw logits), highest first.",
+    opts,
+    "docrag rerank --model models/cross-encoder/ms-marco-MiniLM-L-6-v2 \"trap\" < passages",
+    1,
+};
 
 typedef struct {
     size_t index;
@@ -36,34 +50,51 @@ int cmd_rerank(int argc, char **argv)
     cli_model_sets ms;
     docrag_engine *e = NULL;
     docrag_error err;
-    const char *model = NULL, *query = NULL, *precision = NULL, *threads = NULL;
+    const char *model = NULL, *precision = NULL, *threads = NULL;
+    char *query = NULL;
     char **texts = NULL;
     size_t n = 0;
     float *scores = NULL;
     ranked *rk = NULL;
-    int status = 1;
+    cli_args ar;
+    char nb[CLI_NAME_BYTES];
+    int status = 1, opt, n_threads = 0, n_pos = 0;
 
     if (cli_common_parse(&common, &argc, argv) != 0)
         return 2;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--model") && i + 1 < argc)
-            model = argv[++i];
-        else if (!strcmp(argv[i], "--precision") && i + 1 < argc)
-            precision = argv[++i];
-        else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
-            threads = argv[++i];
-        else if (argv[i][0] != '-' && !query)
-            query = argv[i];
+    cli_args_init(&ar, &help, argc, argv);
+    while ((opt = cli_args_next(&ar)) != CLI_ARGS_END) {
+        if (opt == 0)
+            model = ar.value;
+        else if (opt == 1)
+            precision = ar.value;
+        else if (opt == 2) {
+            if (cli_args_int(&ar, 0, 256, &n_threads))
+                return 2;
+            threads = ar.value;
+        } else if (opt == CLI_ARGS_POS)
+            argv[n_pos++] = (char *)ar.value;
         else
-            return cli_usage(RERANK_USAGE);
+            return cli_args_exit(opt);
     }
-    if (!model || !query || (precision && !cli_precision_known(precision)))
-        return cli_usage(RERANK_USAGE);
-    if (cli_model_sets_add(&ms, &common, "rerank", model, precision, threads))
+    if (!model)
+        return cli_bad(&help, "--model DIR is required");
+    if (precision && !cli_precision_known(precision))
+        return cli_bad(&help, "--precision '%s': expected f32, bf16 or int8",
+                       cli_name(nb, precision));
+    if (n_pos == 0)
+        return cli_bad(&help, "no QUERY given");
+    if (!(query = cli_join_args(n_pos, argv, 0))) {
+        fprintf(stderr, "docrag: out of memory\n");
+        return 1;
+    }
+    if (cli_model_sets_add(&ms, &common, "rerank", model, precision, threads)) {
+        free(query);
         return 2;
+    }
     common.engine.scope = DOCRAG_SCOPE_MODELS;
     if (cli_open(&e, NULL, &common))
-        return 1;
+        goto done;
     if (!docrag_rerank_model(e)) {   /* not built: the call says why */
         docrag_rerank(e, query, NULL, 0, NULL, &err);
         cli_error(&err);
@@ -95,6 +126,7 @@ done:
     cli_lines_free(texts, n);
     free(scores);
     free(rk);
+    free(query);
     docrag_engine_close(e);
     return status;
 }

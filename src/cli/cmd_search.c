@@ -1,5 +1,5 @@
 /* cmd_search.c - docrag search [-k N] [--mode bm25|dense|hybrid] [--doc GLOB]
- * [--pages A-B] [--no-rerank] [--json] QUERY
+ * [--pages A-B] [--no-rerank] [--json] QUERY... (options anywhere; "-": stdin)
  *
  * One docrag_search on a read-only engine opened for the one mode that
  * runs (single_mode: a bm25 search loads no model). --json prints the
@@ -8,13 +8,65 @@
  * fallback notice goes to stderr. */
 #include "cli.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
-static const char usage[] =
-    "docrag search [--db F] [-k N] [--mode bm25|dense|hybrid] [--doc GLOB] [--pages A-B]\n"
-    "                     [--no-rerank] [--json] QUERY";
+enum { OPT_K, OPT_MODE, OPT_DOC, OPT_PAGES, OPT_NO_RERANK, OPT_JSON };
+
+static const cli_opt opts[] = {
+    {"-k", "--k", "N", "results, 1..1000 (default: search.k, 10)"},
+    {"--mode", NULL, "M", "bm25, dense or hybrid (default: search.mode, bm25)"},
+    {"--doc", NULL, "GLOB", "only documents whose base name (as shown) or path matches"},
+    {"--pages", NULL, "A-B", "only chunks on pages A-B, A- (from A on) or A"},
+    {"--no-rerank", NULL, NULL, "skip the rerank stage (default: as configured)"},
+    {"--json", NULL, NULL, "print the result as JSON (docs/server.md, the JSON contract)"},
+    {NULL, NULL, NULL, NULL},
+};
+
+static const cli_help help = {
+    "search",
+    "docrag search [options] QUERY...   (QUERY '-': read it from stdin)",
+    "Rank the index's chunks for QUERY and print the best ones: rank, score,\n"
+    "document, pages, section and a snippet around the query's words. Options\n"
+    "may come before or after QUERY; '--' ends them (search -- -mcause).",
+    opts,
+    "docrag search -k 5 --doc 'riscv-*' \"trap vector base address\"\n"
+    "echo mcause | docrag search --json -",
+    1,
+};
+
+/* Where a snippet of text starts: about 80 bytes before the first word of
+ * query found in it (case-insensitive, words of 2+ letters or digits), at a
+ * word start; 0 when none is found or the match is near the start. */
+static size_t snippet_start(const char *text, size_t n_text, const char *query)
+{
+    size_t best = n_text;
+    const char *q = query;
+    while (*q) {
+        size_t n = 0;
+        while (*q && !isalnum((unsigned char)*q))
+            q++;
+        while (isalnum((unsigned char)q[n]))
+            n++;
+        for (size_t i = 0; n >= 2 && i + n <= n_text && i < best; i++) {
+            if ((i == 0 || !isalnum((unsigned char)text[i - 1])) && !strncasecmp(text + i, q, n)) {
+                best = i;
+                break;
+            }
+        }
+        q += n;
+    }
+    if (best == n_text || best <= 80)
+        return 0;
+    best -= 80;
+    for (size_t lim = best > 20 ? best - 20 : 0; best > lim && text[best - 1] != ' ' &&
+                                                 text[best - 1] != '\n';)
+        best--;
+    return cli_utf8_floor(text, best);
+}
 
 static void print_text(const json_t *o)
 {
@@ -27,7 +79,10 @@ static void print_text(const json_t *o)
     json_array_foreach(results, i, h) {
         const char *text = cli_str(h, "text"), *section = cli_str(h, "section");
         long long p0 = cli_int(h, "page_start"), p1 = cli_int(h, "page_end");
-        size_t n_text = strlen(text), n = n_text > 240 ? cli_utf8_floor(text, 240) : n_text;
+        size_t n_all = strlen(text), from = snippet_start(text, n_all, cli_str(o, "query"));
+        size_t n_text = n_all - from, n;
+        text += from;   /* the snippet is centred on the first match */
+        n = n_text > 240 ? cli_utf8_floor(text, 240) : n_text;
         char nb[CLI_NAME_BYTES], sb[CLI_NAME_BYTES];
         /* names as a terminal may show them: no escape sequence gets through */
         printf("%2lld. %.3f  %s  p.%lld", cli_int(h, "rank"), cli_num(h, "score"),
@@ -36,7 +91,7 @@ static void print_text(const json_t *o)
             printf("-%lld", p1);
         if (section[0])
             printf("  %s", cli_name(sb, section));
-        printf("\n    ");
+        printf("\n    %s", from ? "..." : "");
         for (size_t j = 0; j < n; j++)
             putchar(text[j] == '\n' ? ' ' : text[j]);
         printf("%s\n", n < n_text ? "..." : "");
@@ -56,57 +111,63 @@ int cmd_search(int argc, char **argv)
     docrag_session *s = NULL;
     docrag_search_opts so;
     docrag_error err;
-    char *query = NULL, *out = NULL, mode_set[64];
+    cli_args ar;
+    char *query = NULL, *out = NULL, mode_set[64], nb[CLI_NAME_BYTES];
     const char *mode = NULL;
     json_t *o = NULL;
-    int json = 0, k = -1, first = argc, rc = 1;
+    int json = 0, k = 0, n_pos = 0, opt, rc;
 
     if (cli_common_parse(&common, &argc, argv))
         return 2;
     docrag_search_opts_init(&so);
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--json"))
+    cli_args_init(&ar, &help, argc, argv);
+    while ((opt = cli_args_next(&ar)) != CLI_ARGS_END) {
+        switch (opt) {
+        case OPT_JSON:
             json = 1;
-        else if (!strcmp(argv[i], "--no-rerank"))
-            so.rerank = 0;
-        else if (!strcmp(argv[i], "--doc") && i + 1 < argc)
-            so.doc = argv[++i];
-        else if (!strcmp(argv[i], "--pages") && i + 1 < argc) {
-            if (docrag_parse_pages(argv[++i], &so.page_min, &so.page_max) != DOCRAG_OK) {
-                fprintf(stderr, "docrag: --pages '%s': expected A-B, A- or A "
-                        "(1-based pages, A <= B)\n", argv[i]);
-                return 2;
-            }
-        }
-        else if ((!strcmp(argv[i], "-k") || !strcmp(argv[i], "--k")) && i + 1 < argc)
-            k = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--mode") && i + 1 < argc)
-            mode = argv[++i];
-        else if (argv[i][0] == '-' && argv[i][1])
-            return cli_usage(usage);
-        else {
-            first = i;
             break;
+        case OPT_NO_RERANK:
+            so.rerank = 0;
+            break;
+        case OPT_DOC:
+            so.doc = ar.value;
+            break;
+        case OPT_PAGES:
+            if (docrag_parse_pages(ar.value, &so.page_min, &so.page_max) != DOCRAG_OK)
+                return cli_bad(&help, "--pages '%s': expected A-B, A- or A (1-based pages, "
+                               "A <= B)", cli_name(nb, ar.value));
+            break;
+        case OPT_K:
+            if (cli_args_int(&ar, 1, DOCRAG_K_MAX, &k))
+                return 2;
+            break;
+        case OPT_MODE:
+            mode = ar.value;
+            break;
+        case CLI_ARGS_POS:
+            argv[n_pos++] = (char *)ar.value;   /* positionals, compacted in place */
+            break;
+        default:
+            return cli_args_exit(opt);
         }
     }
-    if (first >= argc || (k != -1 && (k < 1 || k > 10000)))
-        return cli_usage(usage);
-    if (mode && !cli_mode_known(mode)) {
-        fprintf(stderr, "docrag: unknown search mode '%s' (bm25, dense, hybrid)\n", mode);
-        return 2;
-    }
+    if (mode && !cli_mode_known(mode))
+        return cli_bad(&help, "--mode '%s': expected bm25, dense or hybrid", cli_name(nb, mode));
+    if ((rc = cli_text_arg(&query, &help, argv, n_pos)))
+        return rc;
+    rc = 1;
     /* the mode as a setting: the engine loads that mode's stages only */
     snprintf(mode_set, sizeof mode_set, "search.mode=%s", mode ? mode : "");
-    if (mode && cli_common_set(&common, mode_set))
-        return 2;
+    if (mode && cli_common_set(&common, mode_set)) {
+        free(query);
+        return 1;
+    }
     common.engine.read_only = 1;
     common.engine.single_mode = 1;
     so.k = k > 0 ? k : 0;
-    if (!(query = cli_join_args(argc, argv, first))) {
-        fprintf(stderr, "docrag: out of memory\n");
-        return 1;
-    }
     if (cli_open(&e, &s, &common))
+        goto done;
+    if (so.doc && cli_doc_check(s, &help, so.doc))
         goto done;
     if (docrag_search(s, query, &so, &out, &err) < 0) {
         rc = cli_error(&err) + (err.code == DOCRAG_EINVAL);   /* a bad option: 2 */
@@ -114,8 +175,12 @@ int cmd_search(int argc, char **argv)
     }
     if (!(o = cli_json(out)))
         goto done;
-    if (cli_str(o, "notice")[0])
+    if (cli_str(o, "notice")[0] && !common.engine.quiet)   /* -q: errors only */
         fprintf(stderr, "docrag: notice: %s\n", cli_str(o, "notice"));
+    if (common.engine.verbose)
+        fprintf(stderr, "docrag: debug: search: mode %s, %zu results, %.1f ms\n",
+                cli_str(o, "mode"), json_array_size(json_object_get(o, "results")),
+                cli_num(json_object_get(o, "timings_ms"), "total"));
     if (json) {
         rc = cli_print_json(out);
         out = NULL;

@@ -9,20 +9,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char usage[] =
-    "docrag serve [--host H] [--port P] [--db [NAME=]FILE]... [--workers N] [--config F]";
+enum { OPT_HOST, OPT_PORT, OPT_DB, OPT_WORKERS };
 
-static int parse_int(const char *flag, const char *v, int lo, int hi, int *out)
-{
-    char *end;
-    long n = strtol(v, &end, 10);
-    if (!*v || *end || n < lo || n > hi) {
-        fprintf(stderr, "docrag: %s '%s': expected an integer from %d to %d\n", flag, v, lo, hi);
-        return -1;
-    }
-    *out = (int)n;
-    return 0;
-}
+static const cli_opt opts[] = {
+    {"--host", NULL, "H", "address to bind (server.host; default 127.0.0.1,\nhf_spaces 0.0.0.0)"},
+    {"--port", NULL, "P", "port, 0..65535 (server.port; default 8080, hf_spaces 7860;\n0 = any)"},
+    {"--db", NULL, "[NAME=]F", "database to serve; NAME=F serves it as collection NAME;\n"
+                               "repeat for several (the first is the default)"},
+    {"--workers", NULL, "N", "worker threads, 1..256 (server.workers; default: one per core)"},
+    {NULL, NULL, NULL, NULL},
+};
+
+static const cli_help help = {
+    "serve",
+    "docrag serve [options]",
+    "Serve the index over HTTP: the JSON API, SSE streams, the web UI and\n"
+    "/metrics (routes: docs/server.md).",
+    opts,
+    "docrag serve --db docs=docrag.db --port 0",
+    1,
+};
 
 int cmd_serve(int argc, char **argv)
 {
@@ -31,24 +37,28 @@ int cmd_serve(int argc, char **argv)
     docrag_error err;
     const char *dbs[16];
     size_t n_dbs = 0;
-    int out = 1;
+    cli_args ar;
+    char nb[CLI_NAME_BYTES];
+    int out = 1, opt;
 
     /* --db is repeatable here (one collection each): taken out before the
      * common flags (--config, --profile, --set, -q, -v) are */
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--db")) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--")) {
+            while (i < argc)
+                argv[out++] = argv[i++];
+            break;
+        }
+        if (strcmp(a, "--db") && strncmp(a, "--db=", 5)) {
             argv[out++] = argv[i];
             continue;
         }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "docrag: --db needs a value\nusage: %s\n", usage);
-            return 2;
-        }
-        if (n_dbs == sizeof dbs / sizeof dbs[0]) {
-            fprintf(stderr, "docrag: at most 16 --db\n");
-            return 2;
-        }
-        dbs[n_dbs++] = argv[++i];
+        if (!a[4] && i + 1 >= argc)
+            return cli_bad(&help, "--db needs a value ([NAME=]F)");
+        if (n_dbs == sizeof dbs / sizeof dbs[0])
+            return cli_bad(&help, "at most %zu --db", sizeof dbs / sizeof dbs[0]);
+        dbs[n_dbs++] = a[4] ? a + 5 : argv[++i];
     }
     argc = out;
     argv[argc] = NULL;
@@ -56,39 +66,20 @@ int cmd_serve(int argc, char **argv)
         return 2;
     docrag_server_opts_init(&o);
     o.engine = common.engine;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            printf("usage: %s\n\nServe the index over HTTP (routes: docs/server.md).\n"
-                   "  --host H      address to bind (server.host; default 127.0.0.1,\n"
-                   "                hf_spaces 0.0.0.0)\n"
-                   "  --port P      port (server.port; default 8080, hf_spaces 7860; 0 = any)\n"
-                   "  --db F        database to serve; NAME=F serves it as collection NAME;\n"
-                   "                repeat for several (the first is the default)\n"
-                   "  --workers N   worker threads (server.workers; default: one per core)\n"
-                   "  --config F, --profile P, --set KEY=VALUE, -q, -v  as for every command\n"
-                   "\nexample: docrag serve --db docs=docrag.db --port 0\n", usage);
-            return 0;
-        }
-        if (!v) {
-            fprintf(stderr, "docrag: unknown option or missing value: %s\nusage: %s\n", a,
-                    usage);
-            return 2;
-        }
-        if (!strcmp(a, "--host"))
-            o.host = v;
-        else if (!strcmp(a, "--port")) {
-            if (parse_int("--port", v, 0, 65535, &o.port))
+    cli_args_init(&ar, &help, argc, argv);
+    while ((opt = cli_args_next(&ar)) != CLI_ARGS_END) {
+        if (opt == OPT_HOST)
+            o.host = ar.value;
+        else if (opt == OPT_PORT) {
+            if (cli_args_int(&ar, 0, 65535, &o.port))
                 return 2;
-        } else if (!strcmp(a, "--workers")) {
-            if (parse_int("--workers", v, 1, 256, &o.workers))
+        } else if (opt == OPT_WORKERS) {
+            if (cli_args_int(&ar, 1, 256, &o.workers))
                 return 2;
-        } else {
-            fprintf(stderr, "docrag: unknown option %s\nusage: %s\n", a, usage);
-            return 2;
-        }
-        i++;
+        } else if (opt == CLI_ARGS_POS)
+            return cli_bad(&help, "unexpected argument '%s'", cli_name(nb, ar.value));
+        else
+            return cli_args_exit(opt);
     }
     o.dbs = dbs;
     o.n_dbs = n_dbs;

@@ -6,6 +6,21 @@
 #include <stdio.h>
 #include <string.h>
 
+static const cli_opt opts[] = {
+    {"--json", NULL, NULL, "print the statistics as JSON"},
+    {NULL, NULL, NULL, NULL},
+};
+
+static const cli_help help = {
+    "stats",
+    "docrag stats [options]",
+    "What the index holds (documents, pages, chunks, vectors, the embedding\n"
+    "model and cache) and each back-end's usage and cost this month.",
+    opts,
+    "docrag stats --db docs.db --json",
+    1,
+};
+
 static void print_usage(const json_t *usage)
 {
     const char *name;
@@ -61,15 +76,20 @@ int cmd_stats(int argc, char **argv)
     docrag_error err;
     char *out = NULL;
     json_t *o = NULL;
-    int json = 0, rc = 1;
+    cli_args ar;
+    int json = 0, opt, rc = 1;
 
     if (cli_common_parse(&common, &argc, argv))
         return 2;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--json"))
+    cli_args_init(&ar, &help, argc, argv);
+    while ((opt = cli_args_next(&ar)) != CLI_ARGS_END) {
+        char nb[CLI_NAME_BYTES];
+        if (opt == 0)
             json = 1;
+        else if (opt == CLI_ARGS_POS)
+            return cli_bad(&help, "unexpected argument '%s'", cli_name(nb, ar.value));
         else
-            return cli_usage("docrag stats [--db F] [--json]");
+            return cli_args_exit(opt);
     }
     common.engine.scope = DOCRAG_SCOPE_INDEX;
     common.engine.read_only = 1;

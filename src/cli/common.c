@@ -4,6 +4,7 @@
 
 #include "docrag.h"
 
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,59 +22,96 @@ const char *cli_name(char buf[CLI_NAME_BYTES], const char *s)
     return buf;
 }
 
-int cli_usage(const char *usage)
+const char cli_common_help[] =
+    "  --db FILE          the index (default: $DOCRAG_DB, db: in the config, docrag.db)\n"
+    "  --config FILE      configuration file (default: $DOCRAG_CONFIG, ./docrag.yaml if\n"
+    "                     it exists)\n"
+    "  --profile NAME     local, hf_spaces, api or railway (default: detected, local)\n"
+    "  --set KEY=VALUE    one setting, repeatable (docs/configuration.md)\n"
+    "  -q                 quiet: errors only, no warnings\n"
+    "  -v                 verbose: diagnostics (debug lines) on stderr\n"
+    "  -h, --help         this help\n";
+
+/* The --set values and the commands' own settings: one array per process
+ * (rooted here, so it is not a leak when main returns). */
+static const char **sets;
+static size_t n_sets_cap;
+
+static int sets_push(cli_common *c, const char *kv)
 {
-    fprintf(stderr, "usage: %s\n", usage);
-    return 2;
+    if (c->engine.n_sets == n_sets_cap) {
+        size_t cap = n_sets_cap ? 2 * n_sets_cap : 64;
+        const char **p = realloc(sets, cap * sizeof *p);
+        if (!p) {
+            fprintf(stderr, "docrag: out of memory\n");
+            return 1;
+        }
+        sets = p;
+        n_sets_cap = cap;
+    }
+    sets[c->engine.n_sets++] = kv;
+    c->sets = sets;
+    c->engine.sets = sets;
+    return 0;
 }
 
 int cli_common_parse(cli_common *c, int *argc, char **argv)
 {
+    static const char *const with_value[] = {"--db", "--config", "--profile", "--set"};
     int out = 1;
     memset(c, 0, sizeof *c);
     docrag_engine_opts_init(&c->engine);
-    c->engine.sets = c->sets;
+    c->sets = sets;
+    c->engine.sets = sets;
     for (int i = 1; i < *argc; i++) {
-        const char *a = argv[i];
-        const char **slot = NULL;
+        const char *a = argv[i], *v = NULL;
+        size_t n_name = strcspn(a, "=");
+        int which = -1;
         if (!strcmp(a, "--")) {
             while (i < *argc)
                 argv[out++] = argv[i++];
             break;
         }
-        if (!strcmp(a, "--db"))
-            slot = &c->engine.db_path;
-        else if (!strcmp(a, "--config"))
-            slot = &c->engine.config_path;
-        else if (!strcmp(a, "--profile"))
-            slot = &c->engine.profile;
-        else if (!strcmp(a, "-q")) {
+        if (!strcmp(a, "-q")) {
             c->engine.quiet = 1;
             c->engine.verbose = 0;
             docrag_log_set_level(DOCRAG_LOG_ERROR);
             continue;
-        } else if (!strcmp(a, "-v")) {
+        }
+        if (!strcmp(a, "-v")) {
             c->engine.verbose = 1;
             c->engine.quiet = 0;
             docrag_log_set_level(DOCRAG_LOG_DEBUG);
             continue;
-        } else if (!strcmp(a, "--set")) {
-            if (i + 1 >= *argc || c->engine.n_sets >= CLI_MAX_SETS) {
-                fprintf(stderr, "docrag: --set needs KEY=VALUE\n");
-                return 2;
-            }
-            c->sets[c->engine.n_sets++] = argv[++i];
+        }
+        for (int w = 0; w < 4; w++)
+            if (strlen(with_value[w]) == n_name && !strncmp(a, with_value[w], n_name))
+                which = w;
+        if (which < 0) {
+            argv[out++] = argv[i];
             continue;
         }
-        if (slot) {
-            if (i + 1 >= *argc) {
-                fprintf(stderr, "docrag: %s needs a value\n", a);
-                return 2;
-            }
-            *slot = argv[++i];
-            continue;
+        if (a[n_name] == '=')
+            v = a + n_name + 1;
+        else if (i + 1 < *argc)
+            v = argv[++i];
+        if (!v) {
+            fprintf(stderr, "docrag: %s needs a value%s\n", with_value[which],
+                    which == 3 ? " (KEY=VALUE)" : "");
+            return 2;
         }
-        argv[out++] = argv[i];
+        if (which == 0)
+            c->engine.db_path = v;
+        else if (which == 1)
+            c->engine.config_path = v;
+        else if (which == 2)
+            c->engine.profile = v;
+        else if (!strchr(v, '=') || v[0] == '=') {
+            char nb[CLI_NAME_BYTES];
+            fprintf(stderr, "docrag: --set '%s': expected KEY=VALUE\n", cli_name(nb, v));
+            return 2;
+        } else if (sets_push(c, v))
+            return 1;
     }
     *argc = out;
     argv[out] = NULL;
@@ -82,12 +120,7 @@ int cli_common_parse(cli_common *c, int *argc, char **argv)
 
 int cli_common_set(cli_common *c, const char *kv)
 {
-    if (c->engine.n_sets >= sizeof c->sets / sizeof c->sets[0]) {
-        fprintf(stderr, "docrag: too many --set flags\n");
-        return 2;
-    }
-    c->sets[c->engine.n_sets++] = kv;
-    return 0;
+    return sets_push(c, kv);
 }
 
 int cli_open(docrag_engine **e, docrag_session **s, cli_common *c)
@@ -98,12 +131,60 @@ int cli_open(docrag_engine **e, docrag_session **s, cli_common *c)
         *s = NULL;
     if (docrag_engine_open(e, &c->engine, &err) < 0)
         return cli_error(&err);
+    if (c->engine.verbose) {   /* -v: what this run works on */
+        docrag_server_config sc;
+        char nb[CLI_NAME_BYTES];
+        docrag_engine_server_config(*e, &sc);
+        fprintf(stderr, "docrag: debug: profile %s, config %s, database %s\n",
+                sc.profile ? sc.profile : "?",
+                c->engine.config_path ? c->engine.config_path : "(default)",
+                cli_name(nb, docrag_engine_db_path(*e)));
+    }
     if (s && docrag_session_open(s, *e, &err) < 0) {
         docrag_engine_close(*e);
         *e = NULL;
         return cli_error(&err);
     }
     return 0;
+}
+
+int cli_doc_check(docrag_session *s, const cli_help *h, const char *glob)
+{
+    docrag_error err;
+    char *out = NULL, nb[CLI_NAME_BYTES], gb[CLI_NAME_BYTES];
+    json_t *o, *docs, *d;
+    size_t i;
+    int found = 0;
+
+    if (docrag_documents(s, &out, &err) < 0)
+        return cli_error(&err);
+    o = cli_json(out);
+    docrag_free(out);
+    if (!o)
+        return 1;
+    docs = json_object_get(o, "documents");
+    json_array_foreach(docs, i, d) {
+        const char *path = cli_str(d, "path");
+        if (!fnmatch(glob, path, 0) || !fnmatch(glob, cli_base_name(path), 0)) {
+            found = 1;
+            break;
+        }
+    }
+    if (!found) {
+        fprintf(stderr, "docrag: %s: --doc '%s' matches none of the %zu indexed documents",
+                h->name, cli_name(gb, glob), json_array_size(docs));
+        json_array_foreach(docs, i, d) {
+            if (i == 5) {
+                fprintf(stderr, ", ...");
+                break;
+            }
+            fprintf(stderr, "%s%s", i ? ", " : " (",
+                    cli_name(nb, cli_base_name(cli_str(d, "path"))));
+        }
+        fprintf(stderr, "%s\n", json_array_size(docs) ? ")" : "");
+    }
+    json_decref(o);
+    return !found;
 }
 
 void cli_close(docrag_engine *e, docrag_session *s)

@@ -567,6 +567,20 @@ static const char *base_name(const char *path)
     return b ? b + 1 : path;
 }
 
+/* chunk_id as the engine emits it (a string of digits), or a number. */
+static int64_t chunk_id_of(const json_t *v)
+{
+    const char *t = json_string_value(v);
+    char *end = NULL;
+    long long id;
+    if (json_is_integer(v))
+        return (int64_t)json_integer_value(v);
+    if (!t || *t < '0' || *t > '9')
+        return 0;
+    id = strtoll(t, &end, 10);
+    return *end ? 0 : (int64_t)id;
+}
+
 /* A hit or citation as MCP shows it: doc as base name, chunk_id as a
  * string, document_id added (one indexed lookup per hit). */
 static void reshape_hit(docrag_session *s, json_t *h)
@@ -575,11 +589,11 @@ static void reshape_hit(docrag_session *s, json_t *h)
     const char *doc = json_string_value(json_object_get(h, "doc"));
     if (doc && strchr(doc, '/'))
         json_object_set_new(h, "doc", json_string(base_name(doc)));
-    if (json_is_integer(cid)) {
-        json_int_t id = json_integer_value(cid);
+    if (json_is_integer(cid) || json_is_string(cid)) {
+        int64_t id = chunk_id_of(cid);
         char buf[32], *out = NULL;
         docrag_error err;
-        if (docrag_chunk(s, (int64_t)id, &out, &err) == 0) {
+        if (id > 0 && docrag_chunk(s, id, &out, &err) == 0) {
             json_t *c = json_loads(out, 0, NULL);
             json_t *d = json_object_get(c, "document_id");
             if (json_is_integer(d))

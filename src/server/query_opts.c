@@ -5,6 +5,7 @@
  * error that names the field, never a silent default.
  */
 #include "srv.h"
+#include "http_parse.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,8 +43,9 @@ int srv_query_opt(docrag_search_opts *so, const char *key, const json_t *v, char
                   size_t n_msg)
 {
     if (!strcmp(key, "k")) {
-        if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 1000) {
-            snprintf(msg, n_msg, "'k' must be an integer from 1 to 1000");
+        if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+            json_integer_value(v) > DOCRAG_K_MAX) {
+            snprintf(msg, n_msg, "'k' must be an integer from 1 to %d", DOCRAG_K_MAX);
             return -1;
         }
         so->k = (int)json_integer_value(v);
@@ -85,5 +87,28 @@ int srv_query_opt(docrag_search_opts *so, const char *key, const json_t *v, char
         so->rerank = json_is_true(v) ? -1 : 0;
         return 1;
     }
+    return 0;
+}
+
+int64_t srv_text_id(const char *text)
+{
+    size_t n = text ? strlen(text) : 0;
+    int64_t id = 0;
+    rag_err err = {0};
+    if (n >= 2 && text[0] == '"' && text[n - 1] == '"') {
+        text++;
+        n -= 2;
+    }
+    if (!text || rag_parse_id((rag_span){text, n}, &id, &err) < 0)
+        return 0;
+    return id;
+}
+
+int64_t srv_json_id(const json_t *v)
+{
+    if (json_is_integer(v))
+        return json_integer_value(v) > 0 ? (int64_t)json_integer_value(v) : 0;
+    if (json_is_string(v))
+        return srv_text_id(json_string_value(v)[0] == '"' ? "" : json_string_value(v));
     return 0;
 }

@@ -195,11 +195,10 @@ static int only_params(srv_req *r, const char *const *allowed)
 static int64_t highlight_param(srv_req *r)
 {
     const char *v = srv_query(r, "highlight");
-    int64_t id = 0;
-    rag_err perr = {0};
+    int64_t id;
     if (!v)
         return 0;
-    if (rag_parse_id((rag_span){v, strlen(v)}, &id, &perr) < 0) {
+    if (!(id = srv_text_id(v))) {   /* 123 or "123" */
         srv_reply_error(r, 422, "invalid_request", "'highlight' must be a chunk id");
         return -1;
     }
@@ -305,10 +304,11 @@ static void get_page_png(srv_req *r)
                               "GET /v1/documents/{id}/pages/{n}?highlight=CHUNK_ID gives the "
                               "page text with the passage's offsets");
         char *t = e ? json_dumps(e, JSON_COMPACT) : NULL;
-        snprintf(link, sizeof link, "Link: </v1/documents/%lld/pages/%d%s%.24s>; "
-                 "rel=\"alternate\"; type=\"application/json\"", (long long)id, page,
-                 o.highlight_chunk ? "?highlight=" : "",
-                 o.highlight_chunk ? srv_query(r, "highlight") : "");
+        char hl[40] = "";
+        if (o.highlight_chunk)
+            snprintf(hl, sizeof hl, "?highlight=%lld", (long long)o.highlight_chunk);
+        snprintf(link, sizeof link, "Link: </v1/documents/%lld/pages/%d%s>; "
+                 "rel=\"alternate\"; type=\"application/json\"", (long long)id, page, hl);
         json_decref(e);
         if (t)
             srv_reply(r, 415, "application/json", t, strlen(t), hs);

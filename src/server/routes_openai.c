@@ -300,8 +300,8 @@ static json_t *citations_with_urls(srv_req *r, const srv_coll *coll, const json_
         json_int_t doc_id = 0;
         if (!o)
             continue;
-        if (docrag_chunk(r->session, (int64_t)json_integer_value(json_object_get(c, "chunk_id")),
-                         &cj, &err) == 0 && (ch = json_loads(cj, 0, NULL)))
+        if (docrag_chunk(r->session, srv_json_id(json_object_get(c, "chunk_id")), &cj, &err) ==
+                0 && (ch = json_loads(cj, 0, NULL)))
             doc_id = json_integer_value(json_object_get(ch, "document_id"));
         docrag_free(cj);
         json_decref(ch);
@@ -413,7 +413,7 @@ static json_t *citations_by_source(const json_t *source_ids, const json_t *cites
     size_t i, j;
     json_array_foreach(source_ids, i, id) {
         json_array_foreach(cites, j, c) {
-            if (json_integer_value(json_object_get(c, "chunk_id")) == json_integer_value(id)) {
+            if (srv_json_id(json_object_get(c, "chunk_id")) == srv_json_id(id)) {
                 json_t *o = json_deep_copy(c);
                 if (o) {
                     json_object_set_new(o, "n", json_integer((json_int_t)i + 1));

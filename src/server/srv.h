@@ -210,6 +210,14 @@ char *srv_public_dump(json_t *o);
 int srv_query_opt(docrag_search_opts *so, const char *key, const json_t *v, char *msg,
                   size_t n_msg);
 
+/* A chunk id as it comes in: a JSON string of decimal digits (as the engine
+ * emits ids: past 2^53 a number is rounded by JavaScript) or a JSON
+ * integer. The id (>= 1), or 0 when v is neither. Pure. */
+int64_t srv_json_id(const json_t *v);
+/* The same for text ("123", or "\"123\"" as a JSON string would be written
+ * into a query parameter): the id, or 0. */
+int64_t srv_text_id(const char *text);
+
 /* ---- the server ------------------------------------------------------------- */
 
 /* Server-wide settings and state routes may read (read-only after start). */

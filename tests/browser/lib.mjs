@@ -117,7 +117,8 @@ export function makePdf(lines) {
   return Buffer.from(out, 'latin1');
 }
 
-// JSON with big integers (chunk ids) kept as strings.
+// JSON with big integers kept as strings (chunk ids come as strings from the
+// server; this guards any other big id).
 export function parseBig(text) {
   return JSON.parse(text.replace(/("(?:chunk_id|id)"\s*:\s*)(\d{16,})/g, '$1"$2"'));
 }

@@ -95,9 +95,9 @@ n_ids=0
 for cid in $(jget "$T/r/s_chunks.b" "' '.join(str(r['chunk_id']) for r in o['results'])"); do
     n_ids=$((n_ids + 1))
     code=$(req chunk "$B/v1/chunks/$cid")
-    if [ "$code" != 200 ] || ! jq_py "$T/r/chunk.b" "o['chunk_id'] == $cid and o['document_id'] == $PDF and
+    if [ "$code" != 200 ] || ! jq_py "$T/r/chunk.b" "o['chunk_id'] == '$cid' and o['document_id'] == $PDF and
         o['doc'] == 'riscv-card.pdf' and
-        o['text'] == [r for r in json.load(open('$T/r/s_chunks.b'))['results'] if r['chunk_id'] == $cid][0]['text']"; then
+        o['text'] == [r for r in json.load(open('$T/r/s_chunks.b'))['results'] if r['chunk_id'] == '$cid'][0]['text']"; then
         n_bad=$((n_bad + 1))
         echo "chunk $cid: $code $(head -c 200 "$T/r/chunk.b")"
     fi

@@ -108,7 +108,7 @@ check "the JSON page of the note with the highlight: 200" status_is 200 mdj "/v1
 check "... kind markdown, and the offsets select the chunk's text" py - "$T/mdj.body" "$T/docs.db" "$md_chunk" <<'PY'
 import json, sqlite3, sys
 o = json.load(open(sys.argv[1]))
-assert o["kind"] == "markdown" and o["chunk_id"] == int(sys.argv[3]), o
+assert o["kind"] == "markdown" and o["chunk_id"] == sys.argv[3], o
 (h,) = o["highlights"]
 text = o["text"].encode()
 chunk = sqlite3.connect(sys.argv[2]).execute("SELECT text FROM chunks WHERE id = ?", (int(sys.argv[3]),)).fetchone()[0]
@@ -116,6 +116,8 @@ assert text[h["start"]:h["end"]].decode() == chunk, (h, chunk[:60])
 assert "/" not in o["doc"], o["doc"]
 PY
 check "the JSON page of the spec with its chunk: offsets on page 33" status_is 200 specj "/v1/documents/$spec/pages/33?highlight=$chunk"
+check "highlight= takes the id as a JSON string too (\"ID\")" status_is 200 specq "/v1/documents/$spec/pages/33?highlight=%22$chunk%22"
+check "... the same page and offsets" cmp -s "$T/specj.body" "$T/specq.body"
 check "... select the text from the section heading on" py -c 'import json,sys; o=json.load(open(sys.argv[1])); (h,)=o["highlights"]; t=o["text"].encode()[h["start"]:h["end"]].decode(); assert o["kind"]=="pdf" and "four core instruction formats" in t, t[:80]' "$T/specj.body"
 
 check "a copy of the card with its chunk highlighted: 200" status_is 200 copy "/v1/documents/$copy/pages/1.png?highlight=$copy_chunk"

@@ -391,7 +391,8 @@ static void test_page_png__highlight_changes_only_its_boxes(void **state)
     assert_non_null(c);
     render(f, &plain, f->pdf_id, 2, 0, 1.5);
     render(f, &lit, f->pdf_id, 2, c->id, 1.5);
-    assert_int_equal(json_integer_value(json_object_get(lit.info, "chunk_id")), c->id);
+    assert_int_equal(strtoll(json_string_value(json_object_get(lit.info, "chunk_id")), NULL, 10),
+                     c->id);
     assert_int_equal(plain.width, lit.width);
     assert_int_equal(plain.height, lit.height);
     assert_true(json_array_size(boxes_of(&lit)) >= 1);
