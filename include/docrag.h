@@ -307,7 +307,8 @@ int docrag_index(docrag_session *s, const char *const *paths, size_t n_paths,
 /* ---- documents ------------------------------------------------------------- */
 
 /* {"documents":[{"id","name","path","title","kind","pages","chunks",
- * "vectors","sha256","bytes","added","status"}]} ordered by id. */
+ * "vectors","sha256","bytes","added","status","version","date"}]} ordered by
+ * id; version and date as the document states them ("" when it does not). */
 int docrag_documents(docrag_session *s, char **json, docrag_error *err);
 /* One document of that list. DOCRAG_ENOTFOUND. */
 int docrag_document(docrag_session *s, int64_t doc_id, char **json, docrag_error *err);

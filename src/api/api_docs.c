@@ -36,13 +36,13 @@ static const char doc_sql[] =
     "SELECT d.id, d.path, d.title, d.kind, d.n_pages, d.sha256, d.n_bytes, d.added_at,"
     " (SELECT count(*) FROM chunks c WHERE c.doc_id = d.id),"
     " (SELECT count(*) FROM chunks c JOIN vectors v ON v.chunk_id = c.id"
-    "  WHERE c.doc_id = d.id)"
+    "  WHERE c.doc_id = d.id), d.version, d.doc_date"
     " FROM documents d";
 
 static json_t *doc_row(sqlite3_stmt *st)
 {
     int64_t n_chunks = sqlite3_column_int64(st, 8);
-    return json_pack("{s:I,s:o,s:o,s:o,s:o,s:I,s:I,s:I,s:o,s:I,s:I,s:s}", "id",
+    json_t *o = json_pack("{s:I,s:o,s:o,s:o,s:o,s:I,s:I,s:I,s:o,s:I,s:I,s:s}", "id",
                      (json_int_t)sqlite3_column_int64(st, 0), "name",
                      rag_render_str(base_name(col_text(st, 1))), "path",
                      rag_render_str(col_text(st, 1)), "title", rag_render_str(col_text(st, 2)),
@@ -52,6 +52,11 @@ static json_t *doc_row(sqlite3_stmt *st)
                      rag_render_str(col_text(st, 5)), "bytes", (json_int_t)sqlite3_column_int64(st, 6),
                      "added", (json_int_t)sqlite3_column_int64(st, 7), "status",
                      n_chunks > 0 ? "indexed" : "no text");
+    if (o) {
+        json_object_set_new(o, "version", rag_render_str(col_text(st, 10)));
+        json_object_set_new(o, "date", rag_render_str(col_text(st, 11)));
+    }
+    return o;
 }
 
 int docrag_documents(docrag_session *s, char **out, docrag_error *derr)

@@ -53,7 +53,7 @@ static void print_text(const json_t *a, int streamed)
         long long p0 = cli_int(c, "page_start"), p1 = cli_int(c, "page_end");
         char nb[CLI_NAME_BYTES], sb[CLI_NAME_BYTES];
         printf("  [%lld] %s, p. %lld", cli_int(c, streamed ? "n_given" : "n"),
-               cli_name(nb, cli_base_name(cli_str(c, "doc"))), p0);
+               cli_doc_label(nb, c), p0);
         if (p1 != p0)
             printf("-%lld", p1);
         if (section[0])

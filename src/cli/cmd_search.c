@@ -31,7 +31,7 @@ static void print_text(const json_t *o)
         char nb[CLI_NAME_BYTES], sb[CLI_NAME_BYTES];
         /* names as a terminal may show them: no escape sequence gets through */
         printf("%2lld. %.3f  %s  p.%lld", cli_int(h, "rank"), cli_num(h, "score"),
-               cli_name(nb, cli_base_name(cli_str(h, "doc"))), p0);
+               cli_doc_label(nb, h), p0);
         if (p1 != p0)
             printf("-%lld", p1);
         if (section[0])
