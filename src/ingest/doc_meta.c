@@ -494,6 +494,21 @@ int rag_meta_title_widens(const char *meta_title, const char *heading)
     return n_words > 0 && 2 * n_found >= n_words;
 }
 
+int rag_title_is_file_name(const char *title)
+{
+    static const char *const exts[] = {".doc", ".docx", ".pdf", ".tex", ".dvi", ".ps",
+                                       ".indd", ".ppt", ".pptx", ".odt", ".rtf"};
+    const char *s = title ? title : "";
+    size_t n = strlen(s);
+    trim(&s, &n);
+    for (size_t i = 0; i < sizeof exts / sizeof exts[0]; i++) {
+        size_t e = strlen(exts[i]);
+        if (n > e && strncasecmp(s + n - e, exts[i], e) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 int rag_title_is_junk(const char *title, const char *file_name)
 {
     const char *s = title ? title : "";
@@ -508,15 +523,8 @@ int rag_title_is_junk(const char *title, const char *file_name)
         (n == 8 && ieq_prefix(s, n, "document")))
         return 1;
     /* a file name: "report.doc", "x.tex", "AIML_SaMD_Action_Plan" */
-    {
-        static const char *const exts[] = {".doc", ".docx", ".pdf", ".tex", ".dvi", ".ps",
-                                           ".indd", ".ppt", ".pptx", ".odt", ".rtf"};
-        for (size_t i = 0; i < sizeof exts / sizeof exts[0]; i++) {
-            size_t e = strlen(exts[i]);
-            if (n > e && strncasecmp(s + n - e, exts[i], e) == 0)
-                return 1;
-        }
-    }
+    if (rag_title_is_file_name(s))
+        return 1;
     if (!memchr(s, ' ', n) && (memchr(s, '_', n) || n > 24))
         return 1;
     if (file_name) {

@@ -127,6 +127,10 @@ typedef struct {
  * file name (with an extension, or one underscored word), or the file's
  * own name. file_name may be NULL. */
 int rag_title_is_junk(const char *title, const char *file_name);
+/* Whether title ends in a document file's extension ("cover.pdf",
+ * "Action_Plan_forOC VI.pdf"): the label a PDF merge tool gives each
+ * merged file's outline entry, never a section title. */
+int rag_title_is_file_name(const char *title);
 /* The largest heading of a first page, as one line (caller frees with
  * rag_free); NULL when there is none (or *oom is set: out of memory).
  * body_size: the document's body font size (0: unknown, no size test). */

@@ -467,6 +467,10 @@ static void flatten_outline(pdf_state *s, fz_document *doc, fz_outline *root)
             st_fail(s, RAG_ENOMEM, "out of memory");
             break;
         }
+        /* a merged file's outline label ("AIML action plan cover.pdf") is
+         * no section: its entries move up a level */
+        if (rag_title_is_file_name(t))
+            t[0] = '\0';
         titles[depth] = t;
         page = fz_page_number_from_location(ctx, doc, it->page);
         if (page >= 0 && (size_t)page < s->n_pages && *t) {

@@ -76,6 +76,33 @@ static void test_titles__placeholder_metadata_titles_are_junk(void **state)
     assert_true(rag_title_is_junk("EECS 2016 1", "/c/EECS-2016-1.pdf"));
     assert_false(rag_title_is_junk("A Survey on RISC-V Security", "/c/2107.04175.pdf"));
     assert_false(rag_title_is_junk("Guiding Principles - GMLP", NULL));
+    assert_true(rag_title_is_file_name("AIML_SaMD_Action_Plan_forOC-OPLIA.WGB1 VI.pdf"));
+    assert_true(rag_title_is_file_name("AIML action plan cover.pdf "));
+    assert_false(rag_title_is_file_name("3.2 The pdf format"));
+}
+
+/* The AIML action plan is two merged files: its outline's top entries are
+ * their file names, which began every citation's section. */
+static void test_titles__merged_file_labels_are_no_section(void **state)
+{
+    char *path = ts_shared_path("corpus/AIML-SaMD-Action-Plan.pdf");
+    rag_doc *doc = NULL;
+    rag_err err = {0};
+    size_t n_named = 0;
+    (void)state;
+    if (!path)
+        skip();
+    assert_int_equal(rag_extract_file(&doc, path, NULL, &err), RAG_OK);
+    assert_true(doc->n_sections > 3);
+    for (size_t i = 0; i < doc->n_sections; i++) {
+        if (strstr(doc->sections[i].path, ".pdf"))
+            print_message("section %zu: %s\n", i, doc->sections[i].path);
+        n_named += strstr(doc->sections[i].path, ".pdf") != NULL;
+    }
+    assert_int_equal(n_named, 0);
+    assert_non_null(strstr(doc->sections[doc->n_sections - 1].path, "Action Plan"));
+    rag_doc_destroy(doc);
+    rag_free(path);
 }
 
 static void test_titles__dates_in_the_forms_documents_print(void **state)
@@ -243,6 +270,7 @@ int main(void)
         cmocka_unit_test(test_titles__largest_heading_joins_its_lines),
         cmocka_unit_test(test_titles__newer_by_date_then_by_version),
         cmocka_unit_test(test_titles__families_are_versions_of_one_text),
+        cmocka_unit_test(test_titles__merged_file_labels_are_no_section),
         cmocka_unit_test(test_titles__corpus_pdfs_have_their_real_titles),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
