@@ -18,7 +18,8 @@
 #include <string.h>
 
 static const char usage[] =
-    "docrag ask [--db F] [--mode bm25|dense|hybrid] [--json] [--stream] QUESTION";
+    "docrag ask [--db F] [--mode bm25|dense|hybrid] [--prefer-newest] [--json] [--stream] "
+    "QUESTION";
 
 static int stream_delta(void *ctx, const char *text, size_t n)
 {
@@ -92,6 +93,11 @@ int cmd_ask(int argc, char **argv)
     if (cli_common_parse(&common, &argc, argv))
         return 2;
     for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--prefer-newest")) {
+            if (cli_common_set(&common, "search.prefer_newest=true"))
+                return 2;
+            continue;
+        }
         if (!strcmp(argv[i], "--json"))
             json = 1;
         else if (!strcmp(argv[i], "--stream"))

@@ -1,5 +1,5 @@
 /* cmd_search.c - docrag search [-k N] [--mode bm25|dense|hybrid] [--doc GLOB]
- * [--pages A-B] [--no-rerank] [--json] QUERY
+ * [--pages A-B] [--no-rerank] [--prefer-newest] [--json] QUERY
  *
  * One docrag_search on a read-only engine opened for the one mode that
  * runs (single_mode: a bm25 search loads no model). --json prints the
@@ -65,6 +65,11 @@ int cmd_search(int argc, char **argv)
         return 2;
     docrag_search_opts_init(&so);
     for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--prefer-newest")) {
+            if (cli_common_set(&common, "search.prefer_newest=true"))
+                return 2;
+            continue;
+        }
         if (!strcmp(argv[i], "--json"))
             json = 1;
         else if (!strcmp(argv[i], "--no-rerank"))
