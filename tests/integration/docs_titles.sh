@@ -47,4 +47,20 @@ check "... and the index is sound" "$DOCRAG_BIN" check "${C[@]}"
 "$DOCRAG_BIN" index "${C[@]}" --json "$T/docs" >"$T/again.json"
 check "then unchanged files are skipped again" \
     py -c 'import json,sys; o=json.load(open(sys.argv[1])); assert o["unchanged"]==2, o' "$T/again.json"
+
+# --prefer-newest: the same passage in two versions of one guide -> the newest
+mkdir -p "$T/v"
+printf '# Wombat Field Guide\n\nVersion 1.2\n\nThe wombat digs burrows with its strong claws and rests by day.\n' >"$T/v/old.md"
+printf '# Wombat Field Guide\n\nVersion 1.10\n\nThe wombat digs burrows with its strong claws and rests by day.\n' >"$T/v/new.md"
+V=(--config "$T/c.yaml" --db "$T/v.db")
+"$DOCRAG_BIN" index "${V[@]}" "$T/v" >/dev/null
+"$DOCRAG_BIN" search "${V[@]}" --json wombat burrows claws >"$T/both.json"
+check "without the option both versions match" \
+    py -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"]; assert sorted(x["version"] for x in r)==["1.10","1.2"], r' "$T/both.json"
+"$DOCRAG_BIN" search "${V[@]}" --prefer-newest --json wombat burrows claws >"$T/newest.json"
+check "--prefer-newest keeps the newest version's passage only" \
+    py -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"]; assert [x["version"] for x in r]==["1.10"], r' "$T/newest.json"
+"$DOCRAG_BIN" ask "${V[@]}" --prefer-newest --json "How does the wombat dig burrows?" >"$T/newest.a.json"
+check "ask --prefer-newest cites the newest version" \
+    py -c 'import json,sys; c=json.load(open(sys.argv[1]))["citations"]; assert c and all(x["version"]=="1.10" for x in c), c' "$T/newest.a.json"
 finish
