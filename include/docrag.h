@@ -231,7 +231,7 @@ void docrag_search_opts_init(docrag_search_opts *o);
 int docrag_parse_pages(const char *text, int *page_min, int *page_max);
 
 /* Top chunks for query, as `search --json`:
- * {"query","results":[{"rank","score","chunk_id","doc","title",
+ * {"query","results":[{"rank","score","chunk_id","doc","title","version",
  * "page_start","page_end","section","text","stages"}],"mode","timings_ms",
  * "notice"?}. opts may be NULL (defaults). DOCRAG_EINVAL names a bad
  * option (unknown mode, k out of range). */
@@ -249,7 +249,7 @@ int docrag_search(docrag_session *s, const char *query, const docrag_search_opts
  * while a remote back-end is waited on), stops the answer: the upstream
  * request is closed and docrag_ask fails with DOCRAG_ECANCELLED. */
 typedef struct {
-    /* {"sources":[{"n","chunk_id","doc","title","page_start","page_end",
+    /* {"sources":[{"n","chunk_id","doc","title","version","page_start","page_end",
      * "section","text","score","stages"}],"mode","notice"?}: the chunks the
      * answer may cite, numbered as the prompt numbers them: streamed LLM
      * text cites these numbers. The final answer (the returned JSON) has
@@ -270,7 +270,7 @@ typedef struct {
 void docrag_ask_opts_init(docrag_ask_opts *o);
 
 /* Answer a question, as `ask --json`: {"question","answer","citations":[{"n",
- * "n_given","chunk_id","doc","title","page_start","page_end","section"}],
+ * "n_given","chunk_id","doc","title","version","page_start","page_end","section"}],
  * "dropped_citations","confidence","refused","backend","model"?,"notice"?,
  * "search_notice"?,"usage"?,"timings_ms"}. n numbers the citations of the
  * answer text; n_given is the number the back-end wrote, the source's
@@ -311,7 +311,8 @@ int docrag_index(docrag_session *s, const char *const *paths, size_t n_paths,
 /* ---- documents ------------------------------------------------------------- */
 
 /* {"documents":[{"id","name","path","title","kind","pages","chunks",
- * "vectors","sha256","bytes","added","status"}]} ordered by id. */
+ * "vectors","sha256","bytes","added","status","version","date"}]} ordered by
+ * id; version and date as the document states them ("" when it does not). */
 int docrag_documents(docrag_session *s, char **json, docrag_error *err);
 /* One document of that list. DOCRAG_ENOTFOUND. */
 int docrag_document(docrag_session *s, int64_t doc_id, char **json, docrag_error *err);

@@ -277,7 +277,9 @@ function sourceCard(turn, s, i, citedAs) {
       e.target.textContent = open ? 'Show all' : 'Show less';
       e.target.setAttribute('aria-expanded', String(!open));
     } }, 'Show all') : null;
-  const where = [baseName(s.doc), pagesLabel(s.page_start, s.page_end), s.section].filter(Boolean);
+  // the version the document states, unless its title already says it
+  const version = s.version && !(s.title || '').includes(s.version) ? `version ${s.version}` : '';
+  const where = [baseName(s.doc), version, pagesLabel(s.page_start, s.page_end), s.section].filter(Boolean);
   return h('article.source', { 'data-testid': 'source', tabindex: '-1',
     class: citedAs.length ? 'cited' : '', dataset: { index: String(i), chunk: String(s.chunk_id), turn: String(turn.at) } },
   h('header',

@@ -23,13 +23,18 @@ static const char *base_name(const char *path)
 
 static json_t *doc_row(const rag_store_doc *d)
 {
-    return json_pack("{s:I,s:o,s:o,s:o,s:o,s:I,s:I,s:I,s:o,s:I,s:I,s:s}", "id",
+    json_t *o = json_pack("{s:I,s:o,s:o,s:o,s:o,s:I,s:I,s:I,s:o,s:I,s:I,s:s}", "id",
                      (json_int_t)d->id, "name", rag_render_str(base_name(d->path)), "path",
                      rag_render_str(d->path), "title", rag_render_str(d->title), "kind",
                      rag_render_str(d->kind), "pages", (json_int_t)d->n_pages, "chunks",
                      (json_int_t)d->n_chunks, "vectors", (json_int_t)d->n_vectors, "sha256",
                      rag_render_str(d->sha256), "bytes", (json_int_t)d->n_bytes, "added",
                      (json_int_t)d->added_at, "status", d->n_chunks > 0 ? "indexed" : "no text");
+    if (o) {
+        json_object_set_new(o, "version", rag_render_str(d->version ? d->version : ""));
+        json_object_set_new(o, "date", rag_render_str(d->doc_date ? d->doc_date : ""));
+    }
+    return o;
 }
 
 /* doc_list callbacks: append to an array, or keep the one object. */

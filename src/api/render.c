@@ -89,6 +89,8 @@ json_t *rag_render_hits(const char *query, const rag_hits *hits, double total_ms
             "page_start", h->row.page_start, "page_end", h->row.page_end, "section",
             rag_render_str(h->row.section), "text", rag_render_str(h->row.text), "stages",
             stages_json(&h->stages)));
+        json_object_set_new(json_array_get(arr, json_array_size(arr) - 1), "version",
+                            rag_render_str(h->row.version ? h->row.version : ""));
     }
     t = rag_render_timings(&hits->t);
     /* "search" = the ranking stages together, as before the per-stage keys */
@@ -155,6 +157,8 @@ json_t *rag_render_answer(const char *question, const rag_answer *a,
             "chunk_id", rag_render_id(c->chunk_id), "doc", rag_render_str(c->doc), "title",
             rag_render_str(c->title), "page_start", c->page_start, "page_end", c->page_end,
             "section", rag_render_str(c->section)));
+        json_object_set_new(json_array_get(cites, json_array_size(cites) - 1), "version",
+                            rag_render_str(c->version ? c->version : ""));
     }
     json_t *tm = rag_render_timings(&t->stages);
     json_t *o;
@@ -214,6 +218,8 @@ json_t *rag_render_sources(const rag_hits *hits, int relevant)
             h->row.page_end, "section", rag_render_str(h->row.section), "text",
             rag_render_str(h->row.text), "score", h->score, "stages",
             stages_json(&h->stages)));
+        json_object_set_new(json_array_get(arr, json_array_size(arr) - 1), "version",
+                            rag_render_str(h->row.version ? h->row.version : ""));
     }
     o = json_pack("{s:o,s:s,s:b}", "sources", arr, "mode",
                   rag_search_mode_name(hits->mode_used), "relevant", relevant);

@@ -28,6 +28,7 @@ int cmd_search(int argc, char **argv);
 int cmd_ask(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
+int cmd_docs(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_embed(int argc, char **argv);
 int cmd_rerank(int argc, char **argv);
@@ -43,6 +44,9 @@ int cli_error(const docrag_error *err);
  * title or section printed as text. Returns buf. */
 #define CLI_NAME_BYTES 1024
 const char *cli_name(char buf[CLI_NAME_BYTES], const char *s);
+/* A result's or citation's document as text output shows it: "Title,
+ * version V (file.pdf)", or the file name alone when the title is it. */
+const char *cli_doc_label(char buf[CLI_NAME_BYTES], const json_t *o);
 
 /* ---- options ---------------------------------------------------------------
  *

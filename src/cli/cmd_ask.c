@@ -18,7 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { OPT_K, OPT_MODE, OPT_DOC, OPT_PAGES, OPT_NO_RERANK, OPT_JSON, OPT_STREAM };
+enum {
+    OPT_K, OPT_MODE, OPT_DOC, OPT_PAGES, OPT_NO_RERANK, OPT_PREFER_NEWEST, OPT_JSON, OPT_STREAM
+};
 
 static const cli_opt opts[] = {
     {"-k", "--k", "N", "chunks given to the answer, 1..1000\n"
@@ -27,6 +29,8 @@ static const cli_opt opts[] = {
     {"--doc", NULL, "GLOB", "only documents whose base name (as shown) or path matches"},
     {"--pages", NULL, "A-B", "only chunks on pages A-B, A- (from A on) or A"},
     {"--no-rerank", NULL, NULL, "skip the rerank stage (default: as configured)"},
+    {"--prefer-newest", NULL, NULL, "near-duplicate passages of several versions of one text\n"
+                                    "collapse to the newest (search.prefer_newest)"},
     {"--json", NULL, NULL, "print the answer as JSON (docs/server.md, the JSON contract)"},
     {"--stream", NULL, NULL, "print the answer as it is generated (not with --json)"},
     {NULL, NULL, NULL, NULL},
@@ -112,7 +116,7 @@ static void print_text(const json_t *a, int streamed)
         long long p0 = cli_int(c, "page_start"), p1 = cli_int(c, "page_end");
         char nb[CLI_NAME_BYTES], sb[CLI_NAME_BYTES];
         printf("  [%lld] %s, p. %lld", cli_int(c, streamed ? "n_given" : "n"),
-               cli_name(nb, cli_base_name(cli_str(c, "doc"))), p0);
+               cli_doc_label(nb, c), p0);
         if (p1 != p0)
             printf("-%lld", p1);
         if (section[0])
@@ -160,6 +164,10 @@ int cmd_ask(int argc, char **argv)
             break;
         case OPT_STREAM:
             stream = 1;
+            break;
+        case OPT_PREFER_NEWEST:
+            if (cli_common_set(&common, "search.prefer_newest=true"))
+                return 1;
             break;
         case OPT_NO_RERANK:
             ao.search.rerank = 0;

@@ -1,5 +1,5 @@
 /* cmd_search.c - docrag search [-k N] [--mode bm25|dense|hybrid] [--doc GLOB]
- * [--pages A-B] [--no-rerank] [--json] QUERY... (options anywhere; "-": stdin)
+ * [--pages A-B] [--no-rerank] [--prefer-newest] [--json] QUERY... (options anywhere; "-": stdin)
  *
  * One docrag_search on a read-only engine opened for the one mode that
  * runs (single_mode: a bm25 search loads no model). --json prints the
@@ -14,7 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
-enum { OPT_K, OPT_MODE, OPT_DOC, OPT_PAGES, OPT_NO_RERANK, OPT_JSON };
+enum { OPT_K, OPT_MODE, OPT_DOC, OPT_PAGES, OPT_NO_RERANK, OPT_PREFER_NEWEST, OPT_JSON };
 
 static const cli_opt opts[] = {
     {"-k", "--k", "N", "results, 1..1000 (default: search.k, 10)"},
@@ -22,6 +22,8 @@ static const cli_opt opts[] = {
     {"--doc", NULL, "GLOB", "only documents whose base name (as shown) or path matches"},
     {"--pages", NULL, "A-B", "only chunks on pages A-B, A- (from A on) or A"},
     {"--no-rerank", NULL, NULL, "skip the rerank stage (default: as configured)"},
+    {"--prefer-newest", NULL, NULL, "near-duplicate passages of several versions of one text\n"
+                                    "collapse to the newest (search.prefer_newest)"},
     {"--json", NULL, NULL, "print the result as JSON (docs/server.md, the JSON contract)"},
     {NULL, NULL, NULL, NULL},
 };
@@ -86,7 +88,7 @@ static void print_text(const json_t *o)
         char nb[CLI_NAME_BYTES], sb[CLI_NAME_BYTES];
         /* names as a terminal may show them: no escape sequence gets through */
         printf("%2lld. %.3f  %s  p.%lld", cli_int(h, "rank"), cli_num(h, "score"),
-               cli_name(nb, cli_base_name(cli_str(h, "doc"))), p0);
+               cli_doc_label(nb, h), p0);
         if (p1 != p0)
             printf("-%lld", p1);
         if (section[0])
@@ -125,6 +127,10 @@ int cmd_search(int argc, char **argv)
         switch (opt) {
         case OPT_JSON:
             json = 1;
+            break;
+        case OPT_PREFER_NEWEST:
+            if (cli_common_set(&common, "search.prefer_newest=true"))
+                return 1;
             break;
         case OPT_NO_RERANK:
             so.rerank = 0;

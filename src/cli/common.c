@@ -22,6 +22,23 @@ const char *cli_name(char buf[CLI_NAME_BYTES], const char *s)
     return buf;
 }
 
+const char *cli_doc_label(char buf[CLI_NAME_BYTES], const json_t *o)
+{
+    const char *title = cli_str(o, "title"), *version = cli_str(o, "version");
+    const char *base = cli_base_name(cli_str(o, "doc"));
+    char raw[CLI_NAME_BYTES];
+    if (!title[0] || strcmp(title, base) == 0) {
+        docrag_visible(buf, CLI_NAME_BYTES, base);
+        return buf;
+    }
+    if (version[0] && !strstr(title, version))
+        snprintf(raw, sizeof raw, "%s, version %s (%s)", title, version, base);
+    else
+        snprintf(raw, sizeof raw, "%s (%s)", title, base);
+    docrag_visible(buf, CLI_NAME_BYTES, raw);
+    return buf;
+}
+
 const char cli_common_help[] =
     "  --db FILE          the index (default: $DOCRAG_DB, db: in the config, docrag.db)\n"
     "  --config FILE      configuration file (default: $DOCRAG_CONFIG, ./docrag.yaml if\n"

@@ -11,6 +11,7 @@ static const cli_command commands[] = {
     {"ask", cmd_ask, "answer a question with citations"},
     {"eval", cmd_eval, "score retrieval on a BEIR collection"},
     {"stats", cmd_stats, "show index statistics"},
+    {"docs", cmd_docs, "list documents: id, title, version, kind, pages, chunks"},
     {"check", cmd_check, "check the index for damage and inconsistencies"},
     {"config", cmd_config, "show the effective configuration"},
     {"embed", cmd_embed, "embed stdin lines with a local model"},

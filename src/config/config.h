@@ -99,6 +99,7 @@ typedef struct rag_config {
     char *search_fusion;      /* "rrf" or "weighted" */
     double search_rrf_k;      /* RRF: 1 / (rrf_k + rank) */
     double search_dense_weight; /* weighted fusion: share of the dense score */
+    int search_prefer_newest;   /* near-duplicate passages of one text's versions: the newest */
     double search_graph_boost;  /* graph-boosted fusion: largest added share; 0 = off */
     int search_rerank_top_n;  /* fused candidates sent to the reranker; 0 = no rerank */
     double search_rerank_weight; /* final = w * reranker + (1 - w) * fusion (normalised) */

@@ -110,6 +110,8 @@ const struct cfg_field rag_cfg_fields[] = {
      "RRF constant k in 1 / (k + rank)"},
     {"search.dense_weight", CFG_DOUBLE, OFF(search_dense_weight), 0, 0, "0.5", 0, 1, NULL,
      0, "weighted fusion: weight of the dense score (BM25 gets the rest)"},
+    {"search.prefer_newest", CFG_BOOL, OFF(search_prefer_newest), 0, 0, "false", 0, 1,
+     NULL, 0, "when near-duplicate passages of several versions of one text match (titles of one family), keep the newest document's, at the best rank of them"},
     {"search.graph_boost", CFG_DOUBLE, OFF(search_graph_boost), 0, 0, "0", 0, 1, NULL, 0,
      "graph-boosted fusion: largest share personalised PageRank may add; 0 = off"},
     {"search.rerank_top_n", CFG_INT, OFF(search_rerank_top_n), 0, 0, "50", 0, 1000, NULL,

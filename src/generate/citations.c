@@ -267,8 +267,9 @@ int rag_citations_resolve(rag_answer *out, const char *text, const rag_hits *hit
                 c->page_end = r->page_end;
                 c->doc = rag_strdup(r->doc);
                 c->title = rag_strdup(r->title ? r->title : "");
+                c->version = rag_strdup(r->version ? r->version : "");
                 c->section = rag_strdup(r->section ? r->section : "");
-                if (!c->doc || !c->title || !c->section) {
+                if (!c->doc || !c->title || !c->section || !c->version) {
                     rc = RAG_ENOMEM;
                     break;
                 }

@@ -117,6 +117,7 @@ void rag_answer_fini(rag_answer *a)
     for (size_t i = 0; i < a->n_citations; i++) {
         rag_free(a->citations[i].doc);
         rag_free(a->citations[i].title);
+        rag_free(a->citations[i].version);
         rag_free(a->citations[i].section);
     }
     rag_free(a->citations);
@@ -174,10 +175,11 @@ static int cite(rag_answer *out, rag_index *ix, const rag_chunk_row *r, size_t s
         c->chunk_id = r->chunk_id;
         c->doc = rag_strdup(r->doc);
         c->title = rag_strdup(r->title);
+        c->version = rag_strdup(r->version ? r->version : "");
         c->section = rag_strdup(r->section);
         c->page_start = p0;
         c->page_end = p1;
-        if (!c->doc || !c->title || !c->section)
+        if (!c->doc || !c->title || !c->section || !c->version)
             return rag_fail(err, RAG_ENOMEM, "out of memory");
     } else {
         if (p0 < c->page_start)

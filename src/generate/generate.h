@@ -21,6 +21,7 @@ typedef struct {
     int64_t chunk_id;
     char *doc;
     char *title;
+    char *version;       /* the document's stated version ("" if none) */
     int page_start;
     int page_end;
     char *section;

@@ -75,6 +75,10 @@ int rag_index_put_doc(rag_index *ix, const rag_doc_meta *meta,
 /* Stored sha256 of path into hex; returns 1 if found, 0 if not, <0 error. */
 int rag_index_doc_sha(rag_index *ix, const char *path, char hex[65],
                       rag_err *err);
+/* As rag_index_doc_sha, and *meta_rev (may be NULL): the RAG_DOC_META_REV
+ * that filled the row's title/version (0: before there was one). */
+int rag_index_doc_state(rag_index *ix, const char *path, char hex[65], int *meta_rev,
+                        rag_err *err);
 /* Remove a document and its rows in one transaction. 0 if absent. */
 int rag_index_remove_doc(rag_index *ix, const char *path, rag_err *err);
 
@@ -99,6 +103,8 @@ typedef struct {
     int64_t doc_id;
     char *doc;         /* document path */
     char *title;
+    char *version;     /* as the document states it; "" when it does not */
+    char *date;        /* ISO "YYYY-MM-DD" / "YYYY-MM"; "" */
     int page_start;
     int page_end;
     char *section;

@@ -737,7 +737,8 @@ static int insert_rows(rag_index *ix, const rag_doc_meta *meta, const rag_doc *d
 
     if (sqlite3_prepare_v2(ix->db,
             "INSERT INTO documents(path, sha256, mtime, title, kind, n_pages, n_bytes,"
-            " added_at) VALUES(?1,?2,?3,?4,?5,?6,?7,?8)", -1, &st, NULL) != SQLITE_OK)
+            " added_at, version, doc_date, meta_rev) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,"
+            "?11)", -1, &st, NULL) != SQLITE_OK)
         return db_fail(ix, err, "insert document");
     sqlite3_bind_text(st, 1, meta->path, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, meta->sha256, -1, SQLITE_STATIC);
@@ -747,6 +748,9 @@ static int insert_rows(rag_index *ix, const rag_doc_meta *meta, const rag_doc *d
     sqlite3_bind_int64(st, 6, (int64_t)doc->n_pages);
     sqlite3_bind_int64(st, 7, meta->n_bytes);
     sqlite3_bind_int64(st, 8, (int64_t)time(NULL));
+    sqlite3_bind_text(st, 9, doc->version ? doc->version : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 10, doc->date ? doc->date : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 11, RAG_DOC_META_REV);
     rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
@@ -832,21 +836,29 @@ int rag_index_put_doc(rag_index *ix, const rag_doc_meta *meta, const rag_doc *do
     return rc;
 }
 
-int rag_index_doc_sha(rag_index *ix, const char *path, char hex[65], rag_err *err)
+int rag_index_doc_state(rag_index *ix, const char *path, char hex[65], int *meta_rev,
+                        rag_err *err)
 {
     sqlite3_stmt *st;
     int found = 0;
-    if (sqlite3_prepare_v2(ix->db, "SELECT sha256 FROM documents WHERE path = ?1", -1,
-                           &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(ix->db, "SELECT sha256, meta_rev FROM documents WHERE path = ?1",
+                           -1, &st, NULL) != SQLITE_OK)
         return db_fail(ix, err, "lookup");
     sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_ROW) {
         const unsigned char *s = sqlite3_column_text(st, 0);
         snprintf(hex, 65, "%s", s ? (const char *)s : "");
+        if (meta_rev)
+            *meta_rev = sqlite3_column_int(st, 1);
         found = 1;
     }
     sqlite3_finalize(st);
     return found;
+}
+
+int rag_index_doc_sha(rag_index *ix, const char *path, char hex[65], rag_err *err)
+{
+    return rag_index_doc_state(ix, path, hex, NULL, err);
 }
 
 int rag_index_remove_doc(rag_index *ix, const char *path, rag_err *err)
@@ -887,7 +899,8 @@ int rag_index_get_chunk(rag_index *ix, int64_t chunk_id, rag_chunk_row *row,
     memset(row, 0, sizeof *row);
     if (sqlite3_prepare_v2(ix->db,
             "SELECT c.doc_id, d.path, d.title, c.page_start, c.page_end, c.section,"
-            " c.byte_start, c.byte_end, c.text FROM chunks c JOIN documents d"
+            " c.byte_start, c.byte_end, c.text, d.version, d.doc_date FROM chunks c"
+            " JOIN documents d"
             " ON d.id = c.doc_id WHERE c.id = ?1", -1, &st, NULL) != SQLITE_OK)
         return db_fail(ix, err, "read chunk");
     sqlite3_bind_int64(st, 1, chunk_id);
@@ -909,8 +922,11 @@ int rag_index_get_chunk(rag_index *ix, int64_t chunk_id, rag_chunk_row *row,
     row->byte_start = sqlite3_column_int64(st, 6);
     row->byte_end = sqlite3_column_int64(st, 7);
     row->text = col_dup(st, 8);
+    row->version = col_dup(st, 9);
+    row->date = col_dup(st, 10);
     sqlite3_finalize(st);
-    if (!row->doc || !row->title || !row->section || !row->text) {
+    if (!row->doc || !row->title || !row->section || !row->text || !row->version ||
+        !row->date) {
         rag_chunk_row_fini(row);
         return rag_fail(err, RAG_ENOMEM, "out of memory reading chunk");
     }
@@ -921,6 +937,8 @@ void rag_chunk_row_fini(rag_chunk_row *row)
 {
     rag_free(row->doc);
     rag_free(row->title);
+    rag_free(row->version);
+    rag_free(row->date);
     rag_free(row->section);
     rag_free(row->text);
     memset(row, 0, sizeof *row);

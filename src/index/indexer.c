@@ -295,7 +295,7 @@ static int index_one(rag_index *ix, const char *path, const rag_indexer_opts *op
     rag_chunks *chunks = NULL;
     struct stat sb;
     double t0;
-    int found, rc;
+    int found, rc, meta_rev = 0;
 
     *action = "failed";
     if (stat(path, &sb) != 0 || rag_sha256_file(path, sha, &ferr) < 0) {
@@ -303,10 +303,12 @@ static int index_one(rag_index *ix, const char *path, const rag_indexer_opts *op
             rag_fail(&ferr, RAG_EIO, "%s: cannot read", path);
         goto file_failed;
     }
-    found = rag_index_doc_sha(ix, path, old_sha, err);
+    found = rag_index_doc_state(ix, path, old_sha, &meta_rev, err);
     if (found < 0)
         return found;
-    if (found && strcmp(old_sha, sha) == 0) {
+    /* an unchanged file whose title/version an older revision read (or an
+     * index upgraded from schema 1) is read again, as a changed one */
+    if (found && strcmp(old_sha, sha) == 0 && meta_rev >= RAG_DOC_META_REV) {
         rep->n_unchanged++;
         *action = "unchanged";
         return RAG_OK;

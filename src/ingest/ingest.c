@@ -132,12 +132,40 @@ void rag_doc_destroy(rag_doc *doc)
         return;
     rag_free(doc->path);
     rag_free(doc->title);
+    rag_free(doc->version);
+    rag_free(doc->date);
     rag_free(doc->text);
     rag_free(doc->pages);
     for (size_t i = 0; i < doc->n_sections; i++)
         rag_free(doc->sections[i].path);
     rag_free(doc->sections);
     rag_free(doc);
+}
+
+/* Version and date of a document without pages: its first lines (up to
+ * TEXT_META_LINES, within TEXT_META_BYTES), paragraphs as blocks. */
+#define TEXT_META_LINES 40
+#define TEXT_META_BYTES 4096
+
+static int text_meta(rag_doc *doc, rag_err *err)
+{
+    rag_meta_line ml[TEXT_META_LINES];
+    size_t n_ml = 0, at = 0, end = doc->text_bytes < TEXT_META_BYTES ? doc->text_bytes
+                                                                     : TEXT_META_BYTES;
+    int block = 0;
+
+    while (at < end && n_ml < TEXT_META_LINES) {
+        const char *nl = memchr(doc->text + at, '\n', end - at);
+        size_t stop = nl ? (size_t)(nl - doc->text) : end;
+        if (stop > at)
+            ml[n_ml++] = (rag_meta_line){doc->text + at, stop - at, 0, block};
+        else
+            block++;
+        at = stop + 1;
+    }
+    if (rag_meta_find_version(ml, n_ml, &doc->version, &doc->date, err) < 0)
+        return rag_fail(err, RAG_ENOMEM, "%s: out of memory", doc->path);
+    return RAG_OK;
 }
 
 static int extract(rag_doc **out, const char *name, rag_doc_kind kind,
@@ -173,6 +201,8 @@ static int extract(rag_doc **out, const char *name, rag_doc_kind kind,
         rc = rag_fail(err, RAG_EFORMAT, "%s: not a supported document type",
                       name);
     }
+    if (rc == RAG_OK && kind != RAG_DOC_PDF && !geom)
+        rc = text_meta(doc, err);
     if (rc == RAG_OK && !doc->title) {
         doc->title = rag_strdup(rag__basename(name));
         if (!doc->title)

@@ -46,7 +46,12 @@ typedef struct {
 
 typedef struct {
     char *path;             /* as given to rag_extract_file */
-    char *title;            /* PDF metadata title, first H1, <title>, or file name */
+    char *title;            /* PDF metadata title (when it is a real one) or the
+                               first page's largest heading, first H1,
+                               <title>, or file name */
+    char *version;          /* as the document states it ("1.12", "20211203",
+                               "1.0 (Ratified)"), NULL when it does not */
+    char *date;             /* its date, ISO "YYYY-MM-DD" or "YYYY-MM"; NULL */
     rag_doc_kind kind;
     char *text;             /* NUL-terminated, valid UTF-8 */
     size_t text_bytes;
@@ -98,6 +103,64 @@ int rag_extract_mem(rag_doc **out, const char *name, rag_doc_kind kind,
                     const char *data, size_t n_bytes,
                     const rag_extract_opts *opts, rag_err *err);
 void rag_doc_destroy(rag_doc *doc);
+
+/* ---- titles and versions (doc_meta.c) --------------------------------
+ *
+ * The rules are in doc_meta.c's header and docs/ingestion.md "Titles and
+ * versions". Pure functions; any thread. */
+
+/* Revision of these rules: stored with each document (documents.meta_rev)
+ * so the indexer re-reads a file whose row an older revision filled. */
+#define RAG_DOC_META_REV 1
+
+/* One line of a first page: text (not NUL-terminated), mean font size
+ * (0 for formats without fonts) and the block (paragraph) it belongs to. */
+typedef struct {
+    const char *text;
+    size_t n_bytes;
+    float size;
+    int block;
+} rag_meta_line;
+
+/* Whether a metadata title is no title: empty, a producer's placeholder
+ * ("Microsoft Word - x.doc", "PowerPoint Presentation", "untitled"), a
+ * file name (with an extension, or one underscored word), or the file's
+ * own name. file_name may be NULL. */
+int rag_title_is_junk(const char *title, const char *file_name);
+/* Whether title ends in a document file's extension ("cover.pdf",
+ * "Action_Plan_forOC VI.pdf"): the label a PDF merge tool gives each
+ * merged file's outline entry, never a section title. */
+int rag_title_is_file_name(const char *title);
+/* The largest heading of a first page, as one line (caller frees with
+ * rag_free); NULL when there is none (or *oom is set: out of memory).
+ * body_size: the document's body font size (0: unknown, no size test). */
+char *rag_meta_heading_title(const rag_meta_line *lines, size_t n_lines, float body_size,
+                             int *oom);
+/* Whether title's letters and digits occur, in order, in the lines'. */
+int rag_meta_title_on_page(const char *title, const rag_meta_line *lines, size_t n_lines);
+/* Whether heading is a fuller form of meta_title: it holds at least half
+ * of meta_title's words of 3+ letters ("Guiding Principles - GMLP" ->
+ * "Good Machine Learning Practice ...: Guiding Principles"). */
+int rag_meta_title_widens(const char *meta_title, const char *heading);
+/* The version and date a first page states: *version and *date are the
+ * caller's (rag_free), NULL when absent. RAG_ENOMEM only. */
+int rag_meta_find_version(const rag_meta_line *lines, size_t n_lines, char **version,
+                          char **date, rag_err *err);
+/* The first date in s[0..n) as ISO "YYYY-MM-DD" or "YYYY-MM": 1, or 0. */
+int rag_meta_parse_date(const char *s, size_t n, char out[11]);
+
+/* Which of two documents is newer: > 0 when a is, < 0 when b is, 0 when
+ * they cannot be told apart. Dates decide first, then numeric versions
+ * ("2.1" < "2.10" < "20191213"); a dated document is newer than an
+ * undated one. Any argument may be NULL or "". */
+int rag_doc_version_cmp(const char *version_a, const char *date_a, const char *version_b,
+                        const char *date_b);
+/* Jaccard similarity (0..1) of two titles' words, version statements and
+ * years left out; 0 when both name a volume and the volumes differ. */
+double rag_title_similarity(const char *a, const char *b);
+#define RAG_TITLE_FAMILY_MIN 0.7
+/* Two titles of one text family (versions of one manual). */
+int rag_title_same_family(const char *a, const char *b);
 
 /* ---- highlight geometry of a PDF page (cited page images) ---------------
  *

@@ -467,6 +467,10 @@ static void flatten_outline(pdf_state *s, fz_document *doc, fz_outline *root)
             st_fail(s, RAG_ENOMEM, "out of memory");
             break;
         }
+        /* a merged file's outline label ("AIML action plan cover.pdf") is
+         * no section: its entries move up a level */
+        if (rag_title_is_file_name(t))
+            t[0] = '\0';
         titles[depth] = t;
         page = fz_page_number_from_location(ctx, doc, it->page);
         if (page >= 0 && (size_t)page < s->n_pages && *t) {
@@ -936,6 +940,62 @@ done:
     fz_drop_stream(ctx, stm);
 }
 
+/* ---- title, version, date from the first page (doc_meta.c) ------------- */
+
+/* The first page with text (of the first three): its lines in order. */
+static int first_page_meta(pdf_state *s, rag_doc *doc)
+{
+    rag_meta_line *ml = NULL;
+    size_t n_ml = 0;
+    int rc = RAG_OK, oom = 0;
+
+    for (size_t p = 0; p < s->n_pages && p < 3 && n_ml == 0; p++) {
+        const ppage *pg = &s->pages[p];
+        size_t n = 0;
+        for (size_t b = 0; b < pg->n_blocks; b++)
+            n += s->blocks[pg->first_block + b].n_lines;
+        if (n == 0)
+            continue;
+        ml = rag_calloc(n, sizeof *ml);
+        if (!ml)
+            return st_fail(s, RAG_ENOMEM, "out of memory");
+        for (size_t b = 0; b < pg->n_blocks; b++) {
+            const pblock *bk = &s->blocks[pg->first_block + b];
+            for (uint32_t i = 0; i < bk->n_lines; i++) {
+                const pline *pl = &s->lines[bk->first_line + i];
+                ml[n_ml++] = (rag_meta_line){s->store.data + pl->off, pl->n_bytes,
+                                             pl->size_sum / (float)pl->n_chars, (int)b};
+            }
+        }
+    }
+    if (n_ml == 0)
+        return RAG_OK;
+    /* The metadata title stands when the page shows it, or when the page's
+     * heading is not a fuller form of it ("Guiding Principles - GMLP");
+     * a placeholder never does. */
+    if (doc->title && rag_title_is_junk(doc->title, doc->path)) {
+        rag_free(doc->title);
+        doc->title = NULL;
+    }
+    if (!doc->title || !rag_meta_title_on_page(doc->title, ml, n_ml)) {
+        char *heading = rag_meta_heading_title(ml, n_ml, s->body_size, &oom);
+        if (heading && *heading && !rag_title_is_junk(heading, NULL) &&
+            (!doc->title || rag_meta_title_widens(doc->title, heading))) {
+            rag_free(doc->title);
+            doc->title = heading;
+        } else {
+            rag_free(heading);
+        }
+    }
+    if (oom)
+        rc = st_fail(s, RAG_ENOMEM, "out of memory");
+    if (rc == RAG_OK && rag_meta_find_version(ml, n_ml, &doc->version, &doc->date,
+                                              &s->err) < 0)
+        rc = s->rc = RAG_ENOMEM;
+    rag_free(ml);
+    return rc;
+}
+
 int rag__extract_pdf(rag_doc *doc, const char *data, size_t n_bytes,
                      const char *file_path, const rag_extract_opts *opts,
                      rag_page_geom *geom, rag_err *err)
@@ -985,6 +1045,8 @@ int rag__extract_pdf(rag_doc *doc, const char *data, size_t n_bytes,
     find_body_size(&s);
     if (opts->strip_headers)
         find_headers(&s);
+    if (s.rc == RAG_OK && !geom)
+        first_page_meta(&s, doc);
     if (s.rc == RAG_OK) {
         if (s.n_outline > 0)
             resolve_outline(&s);

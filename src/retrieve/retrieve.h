@@ -53,6 +53,7 @@ typedef struct {
     double rrf_k;
     double dense_weight;      /* weighted fusion: share of the dense score */
     double graph_boost;       /* 0 = off */
+    int prefer_newest;        /* collapse near-duplicates across versions */
     size_t rerank_top_n;      /* 0 = no rerank stage */
     double rerank_weight;     /* final = w * rerank + (1 - w) * first stage */
     int int8;                 /* vectors in memory as int8 (exact rescoring) */

@@ -27,6 +27,7 @@ rag_retriever_params rag_retriever_params_from_config(const rag_config *cfg)
     p.rrf_k = cfg->search_rrf_k;
     p.dense_weight = cfg->search_dense_weight;
     p.graph_boost = cfg->search_graph_boost;
+    p.prefer_newest = cfg->search_prefer_newest;
     p.rerank_top_n = cfg->search_rerank_top_n > 0 ? (size_t)cfg->search_rerank_top_n : 0;
     p.rerank_weight = cfg->search_rerank_weight;
     p.int8 = rag_embed_vector_opts(cfg).int8_only;   /* the default is int8, as for index */

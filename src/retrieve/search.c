@@ -12,6 +12,7 @@
  */
 #include "retrieve_int.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -219,6 +220,80 @@ done:
     return rc;
 }
 
+/* Word-set Jaccard of two passages' first 64 words of 3+ letters (lower
+ * case): near-duplicates across versions of a manual score >= 0.6. */
+static double passage_overlap(const char *a, const char *b)
+{
+    char wa[64][20], wb[64][20];
+    size_t na = 0, nb = 0, inter = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        const char *p = pass ? b : a;
+        char (*w)[20] = pass ? wb : wa;
+        size_t *n = pass ? &nb : &na;
+        while (*p && *n < 64) {
+            size_t k = 0;
+            while (*p && !isalnum((unsigned char)*p))
+                p++;
+            while (p[k] && isalnum((unsigned char)p[k]))
+                k++;
+            if (k >= 3 && k < 20) {
+                for (size_t i = 0; i < k; i++)
+                    w[*n][i] = (char)tolower((unsigned char)p[i]);
+                w[*n][k] = '\0';
+                (*n)++;
+            }
+            p += k;
+        }
+    }
+    for (size_t i = 0; i < na; i++)
+        for (size_t j = 0; j < nb; j++)
+            if (strcmp(wa[i], wb[j]) == 0) {
+                inter++;
+                break;
+            }
+    return na + nb > inter ? (double)inter / (double)(na + nb - inter) : 0.0;
+}
+
+#define NEAR_DUPLICATE 0.6
+
+/* search.prefer_newest: a passage that nearly repeats a better-ranked one
+ * of another version of the same text (rag_title_same_family) is dropped,
+ * and the newer document's passage takes the better rank. Returns the new
+ * count; rows and candidates move together. */
+static size_t prefer_newest(rag_cand *c, rag_chunk_row *rows, size_t n)
+{
+    size_t out = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t j;
+        for (j = 0; j < out; j++)
+            if (rows[j].doc_id != rows[i].doc_id &&
+                rag_title_same_family(rows[j].title, rows[i].title) &&
+                passage_overlap(rows[j].text, rows[i].text) >= NEAR_DUPLICATE)
+                break;
+        if (j < out) {
+            if (rag_doc_version_cmp(rows[i].version, rows[i].date, rows[j].version,
+                                    rows[j].date) > 0) {
+                rag_chunk_row t = rows[j];
+                rag_cand tc = c[j];
+                rows[j] = rows[i];
+                rows[i] = t;
+                c[j] = c[i];
+                c[i] = tc;
+                c[j].final = tc.final;   /* the newer passage at the better score */
+            }
+            rag_chunk_row_fini(&rows[i]);
+            continue;
+        }
+        if (out != i) {
+            rows[out] = rows[i];
+            memset(&rows[i], 0, sizeof rows[i]);
+            c[out] = c[i];
+        }
+        out++;
+    }
+    return out;
+}
+
 int rag_search(rag_hits *out, rag_index *ix, const char *query,
                const rag_search_opts *opts, rag_err *err)
 {
@@ -330,6 +405,8 @@ int rag_search(rag_hits *out, rag_index *ix, const char *query,
             c[i].final = 0;
     }
 
+    if (n_keep && r && r->params.prefer_newest)
+        n_keep = prefer_newest(c, rows, n_keep);
     if (n_keep) {
         size_t n_out = n_keep < opts->k ? n_keep : opts->k;
         out->items = rag_calloc(n_out, sizeof *out->items);
