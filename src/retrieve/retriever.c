@@ -12,7 +12,6 @@
 #include "embed/embed_index.h"
 #include "retrieve/graph.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -149,24 +148,6 @@ static int open_graph(rag_retriever *r, rag_err *err)
     return RAG_OK;
 }
 
-/* The reranker chain built on a thread of its own while the embedder and
- * the vectors load (a server's cold start: both int8 models and 100k
- * vectors, bench/cold_start.sh). */
-typedef struct {
-    const rag_config *cfg;
-    rag_usage *usage;
-    rag_reranker *rr;
-    rag_err err;
-    int rc;
-} rerank_load;
-
-static void *rerank_load_main(void *arg)
-{
-    rerank_load *l = arg;
-    l->rc = rag_reranker_chain_create(&l->rr, l->cfg, l->usage, NULL, &l->err);
-    return NULL;
-}
-
 static int open_retriever(rag_retriever **out, rag_index *ix, const rag_config *cfg,
                           rag_search_mode mode, rag_usage *usage, int shared,
                           rag_err *err)
@@ -178,15 +159,7 @@ static int open_retriever(rag_retriever **out, rag_index *ix, const rag_config *
     rag_err berr = {0};
     int rc;
 
-    rerank_load rl = {cfg, usage, NULL, {0}, 0};
-    pthread_t rl_th;
-    int rl_threaded = 0, want_rerank;
-
     *out = NULL;
-    want_rerank = p.rerank_top_n > 0 &&
-                  rag_config_chain_active(cfg, cfg->chain_rerank, cfg->n_chain_rerank);
-    if (want_rerank && mode != RAG_MODE_BM25)
-        rl_threaded = pthread_create(&rl_th, NULL, rerank_load_main, &rl) == 0;
     if (mode == RAG_MODE_BM25) {
         snprintf(dense_reason, sizeof dense_reason,
                  "needs an embedder and none was loaded (the retriever was opened for bm25)");
@@ -196,13 +169,8 @@ static int open_retriever(rag_retriever **out, rag_index *ix, const rag_config *
                      "needs an embedder and none is configured (chains.embed)");
         } else if (!missing_local_folder(cfg, dense_reason, sizeof dense_reason)) {
             rc = rag_embedder_chain_create(&emb, cfg, usage, NULL, &berr);
-            if (rc == RAG_ENOMEM) {
-                if (rl_threaded) {
-                    pthread_join(rl_th, NULL);
-                    rag_reranker_destroy(rl.rr);
-                }
+            if (rc == RAG_ENOMEM)
                 return rag_fail(err, rc, "%s", berr.msg);
-            }
             if (rc < 0)
                 snprintf(dense_reason, sizeof dense_reason, "needs an embedder: %s", berr.msg);
             else if (!emb)
@@ -210,44 +178,30 @@ static int open_retriever(rag_retriever **out, rag_index *ix, const rag_config *
                          "needs an embedder and none is configured (chains.embed)");
         }
     }
+    if (p.rerank_top_n > 0 && rag_config_chain_active(cfg, cfg->chain_rerank, cfg->n_chain_rerank)) {
+        rc = rag_reranker_chain_create(&rr, cfg, usage, NULL, &berr);
+        if (rc == RAG_ENOMEM) {
+            rag_embedder_destroy(emb);
+            return rag_fail(err, rc, "%s", berr.msg);
+        }
+        if (rc < 0)
+            snprintf(rerank_reason, sizeof rerank_reason, "chains.rerank: %s", berr.msg);
+    }
     if (shared) {
         /* one model copy for every thread: calls serialised per stage */
         rag_embedder *inner = emb;
         if (rag_embedder_locked_create(&emb, inner, err) < 0) {
-            if (rl_threaded) {
-                pthread_join(rl_th, NULL);
-                rag_reranker_destroy(rl.rr);
-            }
+            rag_reranker_destroy(rr);
+            return RAG_ENOMEM;
+        }
+        if (rag_reranker_locked_create(&rr, rr, err) < 0) {
+            rag_embedder_destroy(emb);
             return RAG_ENOMEM;
         }
     }
-    /* the vectors load here, while the reranker may still be loading */
-    rc = create(out, ix, &p, emb, NULL, shared, err);
-    if (want_rerank) {
-        if (rl_threaded)
-            pthread_join(rl_th, NULL);
-        else
-            rerank_load_main(&rl);
-        rr = rl.rr;
-        berr = rl.err;
-    }
-    if (rc < 0) {
-        rag_reranker_destroy(rr);
+    rc = create(out, ix, &p, emb, rr, shared, err);
+    if (rc < 0)
         return rc;
-    }
-    if (want_rerank && rl.rc == RAG_ENOMEM) {
-        rag_retriever_destroy(*out);
-        *out = NULL;
-        return rag_fail(err, RAG_ENOMEM, "%s", berr.msg);
-    }
-    if (want_rerank && rl.rc < 0)
-        snprintf(rerank_reason, sizeof rerank_reason, "chains.rerank: %s", berr.msg);
-    if (shared && rag_reranker_locked_create(&rr, rr, err) < 0) {
-        rag_retriever_destroy(*out);
-        *out = NULL;
-        return RAG_ENOMEM;
-    }
-    (*out)->reranker = rr;
     if (dense_reason[0])
         memcpy((*out)->dense_reason, dense_reason, sizeof dense_reason);
     memcpy((*out)->rerank_reason, rerank_reason, sizeof rerank_reason);
