@@ -94,19 +94,27 @@ static void observe_timings(srv_req *r, json_t *o)
     }
 }
 
-/* 200 with an engine result, documents named by base name; its stage
- * timings and refusal counted (one parse for both). */
-static void reply_result(srv_req *r, const char *json)
+/* An engine result as clients see it (srv_public_dump), its stage timings
+ * and refusal counted on the way: one parse for both. NULL when it does not
+ * parse or memory runs out; caller frees with free(). */
+static char *observed_public(srv_req *r, const char *json)
 {
     json_t *o = json_loads(json, 0, NULL);
     char *pub;
     observe_timings(r, o);
-    if (!(pub = srv_public_dump(o))) {
-        json_decref(o);
+    pub = srv_public_dump(o);
+    json_decref(o);
+    return pub;
+}
+
+/* 200 with an engine result, documents named by base name. */
+static void reply_result(srv_req *r, const char *json)
+{
+    char *pub = observed_public(r, json);
+    if (!pub) {
         srv_reply_error(r, 500, "server_error", "out of memory");
         return;
     }
-    json_decref(o);
     srv_reply_json_text(r, 200, pub);
     free(pub);
 }
@@ -255,11 +263,7 @@ static void ask(srv_req *r)
                 free(t);
             }
         } else {
-            json_t *res = json_loads(out, 0, NULL);
-            char *pub;
-            observe_timings(r, res);
-            pub = srv_public_dump(res);
-            json_decref(res);
+            char *pub = observed_public(r, out);
             srv_stream_event(r, "done", pub ? pub : "{}");
             free(pub);
         }
