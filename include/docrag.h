@@ -207,6 +207,29 @@ void docrag_engine_server_config(docrag_engine *e, docrag_server_config *out);
 int docrag_session_open(docrag_session **out, docrag_engine *e, docrag_error *err);
 void docrag_session_close(docrag_session *s);   /* NULL is a no-op */
 
+/* How a session renders the JSON of docrag_search, docrag_ask (its reply
+ * and the sources of a stream) and docrag_chunk. 0 (the default): every
+ * "doc" is the stored path, reals have 9 significant digits.
+ * DOCRAG_OUT_PUBLIC: as `docrag serve` shows results to its clients: each
+ * "doc" is the base name of its path (a server does not reveal where its
+ * files live) and reals have 6 significant digits. */
+#define DOCRAG_OUT_PUBLIC 1u
+void docrag_session_set_output(docrag_session *s, unsigned flags);
+
+/* What the last docrag_search or docrag_ask on a session measured, as its
+ * JSON's "timings_ms" says it (keys in that order, at most 16) and whether
+ * the answer was refused: for a front end that counts stages without
+ * parsing the JSON again. Cleared when such a call starts. */
+typedef struct {
+    size_t n_stages;
+    struct {
+        char name[24];
+        double ms;
+    } stages[16];
+    int refused;
+} docrag_call_info;
+void docrag_session_last_call(const docrag_session *s, docrag_call_info *out);
+
 /* ---- search ---------------------------------------------------------------- */
 
 /* The most results one search returns (k), for every front end. */

@@ -322,7 +322,7 @@ int docrag_chunk(docrag_session *s, int64_t chunk_id, char **out, docrag_error *
     memset(&r, 0, sizeof r);
     rc = rag_index_get_chunk(s->ix, chunk_id, &r, &err);
     if (rc == RAG_OK)
-        rc = api_take_json(json_pack("{s:o,s:I,s:o,s:o,s:i,s:i,s:o,s:I,s:I,s:o}", "chunk_id",
+        rc = api_session_json(s, json_pack("{s:o,s:I,s:o,s:o,s:i,s:i,s:o,s:I,s:I,s:o}", "chunk_id",
                                      rag_render_id(r.chunk_id), "document_id",
                                      (json_int_t)r.doc_id, "doc", rag_render_str(r.doc),
                                      "title", rag_render_str(r.title), "page_start",
@@ -330,7 +330,7 @@ int docrag_chunk(docrag_session *s, int64_t chunk_id, char **out, docrag_error *
                                      rag_render_str(r.section), "byte_start",
                                      (json_int_t)r.byte_start, "byte_end",
                                      (json_int_t)r.byte_end, "text", rag_render_str(r.text)),
-                           out, &err);
+                              0, out, &err);
     rag_chunk_row_fini(&r);
     return rc < 0 ? api_err(derr, &err) : DOCRAG_OK;
 }

@@ -60,6 +60,8 @@ struct docrag_engine {
 struct docrag_session {
     docrag_engine *e;           /* borrowed */
     rag_index *ix;              /* owned, read-only */
+    unsigned out_flags;         /* DOCRAG_OUT_* */
+    docrag_call_info last;      /* of the last search or ask */
 };
 
 /* Copy err into the public error (may be NULL); returns err->code. */
@@ -67,6 +69,9 @@ int api_err(docrag_error *out, const rag_err *err);
 /* Dump o (stealing the reference) into *out, compact, reals with 9
  * significant digits; RAG_ENOMEM if either is NULL. */
 int api_take_json(json_t *o, char **out, rag_err *err);
+/* api_take_json as session s renders (its DOCRAG_OUT_* flags); with
+ * record, s->last gets o's timings_ms and refused first. */
+int api_session_json(docrag_session *s, json_t *o, int record, char **out, rag_err *err);
 /* The search options in internal form: mode, k, filters. RAG_EINVAL names
  * the bad field. def_k is used when o->k is 0. */
 int api_search_opts(rag_search_opts *so, const docrag_engine *e,

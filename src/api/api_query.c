@@ -120,6 +120,7 @@ int docrag_search(docrag_session *s, const char *query, const docrag_search_opts
     double t0 = rag_now_ms();
     int rc;
 
+    memset(&s->last, 0, sizeof s->last);
     if (!query)
         return api_err(derr, &(rag_err){RAG_EINVAL, "query is missing"});
     if (api_need(s->e, DOCRAG_SCOPE_ALL, &err) < 0)
@@ -137,7 +138,8 @@ int docrag_search(docrag_session *s, const char *query, const docrag_search_opts
     rc = rag_search(&hits, s->ix, query, &so, &err);
     rag_index_read_end(s->ix);
     if (rc == RAG_OK) {
-        rc = api_take_json(rag_render_hits(query, &hits, rag_now_ms() - t0), out, &err);
+        rc = api_session_json(s, rag_render_hits(query, &hits, rag_now_ms() - t0), 1, out,
+                              &err);
         rag_hits_fini(&hits);
     }
     rag_free(owned);
@@ -149,6 +151,7 @@ int docrag_search(docrag_session *s, const char *query, const docrag_search_opts
 typedef struct {
     const docrag_stream *st;
     const char *question;
+    docrag_session *s;
 } stream_ctx;
 
 static int on_token(void *ctx, const char *text, size_t n)
@@ -167,16 +170,12 @@ static void on_abandon(void *ctx, const char *backend, const char *why)
 static int on_sources(void *ctx, const rag_hits *hits, int relevant)
 {
     stream_ctx *c = ctx;
-    json_t *o;
-    char *text;
+    char *text = NULL;
     int stop;
 
     if (!c->st->on_sources)
         return 0;
-    o = rag_render_sources(hits, relevant);
-    text = o ? rag_render_dump(o) : NULL;
-    json_decref(o);
-    if (!text)
+    if (api_session_json(c->s, rag_render_sources(hits, relevant), 0, &text, NULL) < 0)
         return 1;   /* out of memory: stop rather than stream without sources */
     stop = c->st->on_sources(c->st->ctx, text);
     free(text);
@@ -202,6 +201,7 @@ int docrag_ask(docrag_session *s, const char *question, const docrag_ask_opts *o
     stream_ctx sc;
     int rc;
 
+    memset(&s->last, 0, sizeof s->last);
     if (!question)
         return api_err(derr, &(rag_err){RAG_EINVAL, "question is missing"});
     if (api_need(e, DOCRAG_SCOPE_ALL, &err) < 0 ||
@@ -223,6 +223,7 @@ int docrag_ask(docrag_session *s, const char *question, const docrag_ask_opts *o
     if (o && o->stream) {
         sc.st = o->stream;
         sc.question = question;
+        sc.s = s;
         ao.stream.on_token = on_token;
         ao.stream.on_abandon = on_abandon;
         ao.stream.on_sources = on_sources;
@@ -238,7 +239,7 @@ int docrag_ask(docrag_session *s, const char *question, const docrag_ask_opts *o
     rc = rag_ask(&a, &t, s->ix, question, &ao, &err);
     rag_index_read_end(s->ix);
     if (rc == RAG_OK) {
-        rc = api_take_json(rag_render_answer(question, &a, &t), out, &err);
+        rc = api_session_json(s, rag_render_answer(question, &a, &t), 1, out, &err);
         rag_answer_fini(&a);
     }
     rag_free(owned);

@@ -41,6 +41,49 @@ int api_take_json(json_t *o, char **out, rag_err *err)
     return RAG_OK;
 }
 
+/* s->last from a result's timings_ms and refused. */
+static void record_call(docrag_session *s, const json_t *o)
+{
+    const json_t *t = json_object_get(o, "timings_ms");
+    const char *k;
+    json_t *v;
+    memset(&s->last, 0, sizeof s->last);
+    json_object_foreach((json_t *)t, k, v) {
+        if (s->last.n_stages == sizeof s->last.stages / sizeof s->last.stages[0])
+            break;
+        snprintf(s->last.stages[s->last.n_stages].name,
+                 sizeof s->last.stages[0].name, "%s", k);
+        s->last.stages[s->last.n_stages++].ms = json_number_value(v);
+    }
+    s->last.refused = json_is_true(json_object_get(o, "refused"));
+}
+
+int api_session_json(docrag_session *s, json_t *o, int record, char **out, rag_err *err)
+{
+    char *text;
+    if (o && record)
+        record_call(s, o);
+    if (!(s->out_flags & DOCRAG_OUT_PUBLIC))
+        return api_take_json(o, out, err);
+    rag_render_public_names(o);
+    text = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
+    json_decref(o);
+    if (!text)
+        return rag_fail(err, RAG_ENOMEM, "out of memory rendering JSON");
+    *out = text;
+    return RAG_OK;
+}
+
+void docrag_session_set_output(docrag_session *s, unsigned flags)
+{
+    s->out_flags = flags & DOCRAG_OUT_PUBLIC;
+}
+
+void docrag_session_last_call(const docrag_session *s, docrag_call_info *out)
+{
+    *out = s->last;
+}
+
 const char *docrag_status_name(int code)
 {
     return rag_status_name(code);

@@ -8,6 +8,7 @@
 #include "render.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 json_t *rag_render_strn(const char *s, size_t n_bytes)
@@ -233,6 +234,39 @@ json_t *rag_render_id(int64_t id)
     char buf[24];
     snprintf(buf, sizeof buf, "%lld", (long long)id);
     return json_string(buf);
+}
+
+static void public_names(json_t *v, int depth)
+{
+    const char *k;
+    json_t *x;
+    size_t i;
+    if (depth > 16)
+        return;
+    if (json_is_object(v)) {
+        json_object_foreach(v, k, x) {
+            const char *path = json_string_value(x), *b;
+            if (!strcmp(k, "doc") && path && (b = strrchr(path, '/'))) {
+                size_t n = strlen(b + 1);
+                char *name = malloc(n + 1);   /* b points into x */
+                if (name) {
+                    memcpy(name, b + 1, n + 1);
+                    json_string_setn(x, name, n);
+                    free(name);
+                }
+            } else {
+                public_names(x, depth + 1);
+            }
+        }
+    } else if (json_is_array(v)) {
+        json_array_foreach(v, i, x)
+            public_names(x, depth + 1);
+    }
+}
+
+void rag_render_public_names(json_t *o)
+{
+    public_names(o, 0);
 }
 
 char *rag_render_dump(const json_t *o)

@@ -34,6 +34,10 @@ const char *rag_render_fusion_name(const rag_hits *hits);
  * round-trips, and text built from it rounds as from the double); caller
  * frees with free(). */
 char *rag_render_dump(const json_t *o);
+/* Every "doc" string in o (at any depth, up to 16) replaced by the base
+ * name of its path: results as a server shows them (DOCRAG_OUT_PUBLIC).
+ * Names without a '/' are left as they are, so it may run twice. */
+void rag_render_public_names(json_t *o);
 
 /* The one way text goes into the JSON built here and in src/api: a JSON
  * string that is always valid UTF-8. jansson refuses invalid UTF-8 (and

@@ -78,54 +78,26 @@ static int decode_query(srv_req *r, json_t *o, const char *text_key, int allow_s
     return 0;
 }
 
-/* Per-stage latency from a result's timings_ms into the metrics and the
- * request's analytics point; a refusal is counted. */
-static void observe_timings(srv_req *r, json_t *o)
+/* Per-stage latency of the session's last search or ask into the metrics
+ * and the request's analytics point; a refusal is counted. */
+static void observe_call(srv_req *r)
 {
-    json_t *t = json_object_get(o, "timings_ms"), *v;
-    const char *k;
-    json_object_foreach(t, k, v) {
-        if (json_number_value(v) > 0 || !strcmp(k, "total"))
-            srv_observe_stage(r, k, json_number_value(v));
-    }
-    if (json_is_true(json_object_get(o, "refused"))) {
+    docrag_call_info info;
+    docrag_session_last_call(r->session, &info);
+    for (size_t i = 0; i < info.n_stages; i++)
+        if (info.stages[i].ms > 0 || !strcmp(info.stages[i].name, "total"))
+            srv_observe_stage(r, info.stages[i].name, info.stages[i].ms);
+    if (info.refused) {
         r->refused = 1;
         srv_count(r->s, "answer_refused", "gate", 1);
     }
 }
 
-/* An engine result as clients see it (srv_public_dump), its stage timings
- * and refusal counted on the way: one parse for both. NULL when it does not
- * parse or memory runs out; caller frees with free(). */
-static char *observed_public(srv_req *r, const char *json)
-{
-    json_t *o = json_loads(json, 0, NULL);
-    char *pub;
-    observe_timings(r, o);
-    pub = srv_public_dump(o);
-    json_decref(o);
-    return pub;
-}
-
-/* 200 with an engine result, documents named by base name. */
+/* 200 with an engine result, rendered for clients (DOCRAG_OUT_PUBLIC). */
 static void reply_result(srv_req *r, const char *json)
 {
-    char *pub = observed_public(r, json);
-    if (!pub) {
-        srv_reply_error(r, 500, "server_error", "out of memory");
-        return;
-    }
-    srv_reply_json_text(r, 200, pub);
-    free(pub);
-}
-
-/* An SSE event with an engine result, documents named by base name. */
-static int event_public(srv_req *r, const char *event, const char *json)
-{
-    char *pub = srv_public_json(json);
-    int rc = srv_stream_event(r, event, pub ? pub : "{}");
-    free(pub);
-    return pub ? rc : -1;
+    observe_call(r);
+    srv_reply_json_text(r, 200, json);
 }
 
 /* ---- health and readiness ---------------------------------------------------- */
@@ -158,7 +130,7 @@ static void search(srv_req *r)
     if (!o)
         return;
     if (decode_query(r, o, "query", 0, &q) == 0 && (c = srv_collection(r, q.collection)) &&
-        srv_session(r, c)) {
+        srv_public_session(r, c)) {
         if (docrag_search(r->session, q.text, &q.so, &out, &err) != 0) {
             srv_reply_docrag_error(r, &err);
         } else {
@@ -180,7 +152,7 @@ static int on_sources(void *ctx, const char *json)
 {
     ask_stream *a = ctx;
     a->sent_sources = 1;
-    return event_public(a->r, "sources", json) < 0;
+    return srv_stream_event(a->r, "sources", json) < 0;
 }
 
 static int on_delta(void *ctx, const char *text, size_t n)
@@ -227,7 +199,7 @@ static void ask(srv_req *r)
     if (!o)
         return;
     if (decode_query(r, o, "question", 1, &q) < 0 || !(c = srv_collection(r, q.collection)) ||
-        !srv_session(r, c)) {
+        !srv_public_session(r, c)) {
         json_decref(o);
         return;
     }
@@ -263,9 +235,8 @@ static void ask(srv_req *r)
                 free(t);
             }
         } else {
-            char *pub = observed_public(r, out);
-            srv_stream_event(r, "done", pub ? pub : "{}");
-            free(pub);
+            observe_call(r);
+            srv_stream_event(r, "done", out);
         }
         srv_stream_end(r);
     }

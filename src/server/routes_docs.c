@@ -362,20 +362,12 @@ static void get_chunk(srv_req *r)
     char *out = NULL;
     if (!id || !coll_of(r))
         return;
-    if (docrag_chunk(r->session, id, &out, &err) != 0) {
+    docrag_session_set_output(r->session, DOCRAG_OUT_PUBLIC);
+    if (docrag_chunk(r->session, id, &out, &err) != 0)
         srv_reply_docrag_error(r, &err);
-        return;
-    }
-    {
-        char *pub = srv_public_json(out);
-        docrag_free(out);
-        if (!pub) {
-            srv_reply_error(r, 500, "server_error", "out of memory");
-            return;
-        }
-        srv_reply_json_text(r, 200, pub);
-        free(pub);
-    }
+    else
+        srv_reply_json_text(r, 200, out);
+    docrag_free(out);
 }
 
 /* 1 if path lies inside dir (both made absolute). */

@@ -107,6 +107,7 @@ docrag_session *srv_session_quiet(srv_req *r, srv_coll *coll)
         return NULL;
     }
     r->session = tl_worker->sessions[i];
+    docrag_session_set_output(r->session, 0);   /* a session serves every route */
     return r->session;
 }
 
@@ -121,6 +122,14 @@ docrag_session *srv_session(srv_req *r, srv_coll *coll)
     return NULL;
 }
 
+docrag_session *srv_public_session(srv_req *r, srv_coll *coll)
+{
+    if (!srv_session(r, coll))
+        return NULL;
+    docrag_session_set_output(r->session, DOCRAG_OUT_PUBLIC);
+    return r->session;
+}
+
 int64_t srv_param_id(srv_req *r, size_t i, const char *what)
 {
     const char *p = i < r->n_params ? r->params[i] : NULL;
@@ -131,47 +140,6 @@ int64_t srv_param_id(srv_req *r, size_t i, const char *what)
         return 0;
     }
     return v;
-}
-
-static void strip_doc_paths(json_t *v, int depth)
-{
-    const char *k;
-    json_t *x;
-    size_t i;
-    if (depth > 16)
-        return;
-    if (json_is_object(v)) {
-        json_object_foreach(v, k, x) {
-            const char *path = json_string_value(x), *b;
-            if (!strcmp(k, "doc") && path && (b = strrchr(path, '/'))) {
-                char *name = rag_strdup(b + 1);   /* b points into x */
-                if (name)
-                    json_string_set(x, name);
-                rag_free(name);
-            } else {
-                strip_doc_paths(x, depth + 1);
-            }
-        }
-    } else if (json_is_array(v)) {
-        json_array_foreach(v, i, x)
-            strip_doc_paths(x, depth + 1);
-    }
-}
-
-char *srv_public_dump(json_t *o)
-{
-    if (!o)
-        return NULL;
-    strip_doc_paths(o, 0);
-    return json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
-}
-
-char *srv_public_json(const char *json)
-{
-    json_t *o = json_loads(json, 0, NULL);
-    char *out = srv_public_dump(o);
-    json_decref(o);
-    return out;
 }
 
 /* ---- workers -------------------------------------------------------------- */

@@ -188,14 +188,10 @@ docrag_session *srv_session(srv_req *r, srv_coll *coll);
 docrag_session *srv_session_quiet(srv_req *r, srv_coll *coll);
 /* Strict decimal id > 0 from a path parameter; 0 on error (400 answered). */
 int64_t srv_param_id(srv_req *r, size_t i, const char *what);
-/* A result of the engine (search, ask, sources, chunk) as clients see it:
- * every "doc" holds the document's base name (its name in GET
- * /v1/documents), not the server's path to it. Caller frees with free();
- * NULL when json does not parse or memory runs out. */
-char *srv_public_json(const char *json);
-/* The same for a result already parsed (its "doc" values are rewritten in
- * place). */
-char *srv_public_dump(json_t *o);
+/* srv_session with the session rendering for clients (DOCRAG_OUT_PUBLIC:
+ * every "doc" is the document's base name, its name in GET /v1/documents,
+ * not the server's path to it) for this request's search, ask or chunk. */
+docrag_session *srv_public_session(srv_req *r, srv_coll *coll);
 
 /* ---- request options (query_opts.c) ------------------------------------------ */
 

@@ -606,6 +606,77 @@ static void test_api__vectors_written_elsewhere_appear_after_refresh(void **stat
     rag_free(model);
 }
 
+/* DOCRAG_OUT_PUBLIC: the same result with documents by base name and
+ * reals at 6 digits; the last call's timings and refusal without a parse. */
+static void test_api__public_output_and_last_call(void **state)
+{
+    fixture *f = *state;
+    docrag_call_info info;
+    docrag_error err;
+    char *out = NULL;
+    json_t *full, *pub, *h;
+    const char *doc;
+    long long chunk_id;
+    int has_total = 0;
+
+    json_decref(index_paths(f, f->notes));
+    assert_int_equal(docrag_search(f->s, "mask register", NULL, &out, &err), 0);
+    full = must_json(out);
+    docrag_session_last_call(f->s, &info);
+    assert_true(info.n_stages >= 2);
+    for (size_t i = 0; i < info.n_stages; i++)
+        if (!strcmp(info.stages[i].name, "total")) {
+            has_total = 1;
+            assert_true(info.stages[i].ms >= 0);
+        }
+    assert_true(has_total);
+    assert_false(info.refused);
+    doc = json_string_value(json_object_get(json_array_get(json_object_get(full, "results"), 0),
+                                            "doc"));
+    assert_string_equal(doc, f->notes);   /* the stored path */
+    chunk_id = strtoll(json_string_value(json_object_get(
+                           json_array_get(json_object_get(full, "results"), 0), "chunk_id")),
+                       NULL, 10);
+
+    docrag_session_set_output(f->s, DOCRAG_OUT_PUBLIC);
+    assert_int_equal(docrag_search(f->s, "mask register", NULL, &out, &err), 0);
+    assert_null(strstr(out, f->dir));      /* no path anywhere in the text */
+    pub = must_json(out);
+    h = json_array_get(json_object_get(pub, "results"), 0);
+    assert_string_equal(json_string_value(json_object_get(h, "doc")), "notes.md");
+    {   /* the same score, to 6 significant digits */
+        char a[32], b[32];
+        snprintf(a, sizeof a, "%.6g", json_real_value(json_object_get(
+                     json_array_get(json_object_get(full, "results"), 0), "score")));
+        snprintf(b, sizeof b, "%.6g", json_real_value(json_object_get(h, "score")));
+        assert_string_equal(a, b);
+    }
+    assert_int_equal(json_array_size(json_object_get(pub, "results")),
+                     json_array_size(json_object_get(full, "results")));
+    json_decref(full);
+    json_decref(pub);
+
+    /* a refused answer says so in the last call */
+    assert_int_equal(docrag_ask(f->s, "What is the boiling point of zebrafish milk?", NULL,
+                                &out, &err), 0);
+    pub = must_json(out);
+    docrag_session_last_call(f->s, &info);
+    assert_int_equal(info.refused, json_is_true(json_object_get(pub, "refused")));
+    assert_true(info.refused);
+    json_decref(pub);
+
+    /* back to paths; a failing call leaves no stale figures */
+    docrag_session_set_output(f->s, 0);
+    assert_int_equal(docrag_chunk(f->s, chunk_id, &out, &err), 0);
+    pub = must_json(out);
+    assert_string_equal(json_string_value(json_object_get(pub, "doc")), f->notes);
+    json_decref(pub);
+    assert_int_equal(docrag_search(f->s, NULL, NULL, &out, &err), DOCRAG_EINVAL);
+    docrag_session_last_call(f->s, &info);
+    assert_int_equal(info.n_stages, 0);
+    assert_false(info.refused);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -618,6 +689,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_api__stream_sends_sources_before_any_delta,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_api__public_output_and_last_call, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_api__documents_pages_chunks_and_delete, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_api__searches_go_on_while_another_session_indexes,
