@@ -342,7 +342,7 @@ static void store_int8(pass *p)
         rag_log(RAG_LOG_WARN, "%s: storing the int8 vectors: %s (a start quantises "
                 "them instead)", rag_index_path(p->ix), e1.msg);
     else if (rc > 0)
-        rag_log(RAG_LOG_INFO, "%s: stored the int8 vectors of %s in %.0f ms",
+        rag_log(RAG_LOG_DEBUG, "%s: stored the int8 vectors of %s in %.0f ms",
                 rag_index_path(p->ix), p->model, rag_now_ms() - t0);
 }
 
