@@ -28,6 +28,7 @@
 #include "rerank/rerank.h"
 #include "retrieve/retrieve.h"
 #include "index/store_sqlite.h"
+#include "index/vector_index.h"
 
 #include <jansson.h>
 #include <malloc.h>
@@ -98,7 +99,8 @@ static int ensure_vectors(rag_index *ix, const char *model, size_t dim, rag_err 
     st = NULL;
     if (have >= n) {
         free(v);
-        return RAG_OK;
+        /* the int8 form a start loads (a no-op when it is stored already) */
+        return rag_vector_int8_save(db, model, err) < 0 ? RAG_EIO : RAG_OK;
     }
     if (sqlite3_exec(db, "BEGIN; DELETE FROM vectors;", NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(db, "SELECT id FROM chunks", -1, &st, NULL) != SQLITE_OK ||
@@ -129,6 +131,8 @@ static int ensure_vectors(rag_index *ix, const char *model, size_t dim, rag_err 
         goto sql;
     printf("wrote %lld synthetic %zu-d vectors for %s in %.1f s\n", (long long)n, dim, model,
            (rag_now_ms() - t0) / 1e3);
+    if (rag_vector_int8_save(db, model, err) < 0)
+        rc = RAG_EIO;
     goto done;
 sql:
     rc = rag_fail(err, RAG_EIO, "%s: %s", rag_index_path(ix), sqlite3_errmsg(db));

@@ -419,7 +419,7 @@ int docrag_engine_info(docrag_engine *e, char **out, docrag_error *derr)
     if (api_need(e, DOCRAG_SCOPE_ALL, &err) < 0)
         return api_err(derr, &err);
     pthread_mutex_lock(&e->refresh_mu);
-    if (rag_index_stats_get(e->watch, &st, &err) < 0) {
+    if (rag_index_counts_get(e->watch, &st, &err) < 0) {
         pthread_mutex_unlock(&e->refresh_mu);
         return api_err(derr, &err);
     }

@@ -13,6 +13,7 @@
  */
 #include "embed/embed_index.h"
 #include "index/store.h"
+#include "index/store_sqlite.h"
 
 #ifdef __GLIBC__
 #include <malloc.h>
@@ -329,6 +330,22 @@ fail:
     return rc;
 }
 
+/* The int8 form a start loads (vector_index.h, the stored int8 copy),
+ * stored again when the vectors changed; never needed, so a failure is a
+ * warning (the next start quantises the table instead). */
+static void store_int8(pass *p)
+{
+    rag_err e1 = {0};
+    double t0 = rag_now_ms();
+    int rc = rag_vector_int8_save(rag_index_db(p->ix), p->model, &e1);
+    if (rc < 0)
+        rag_log(RAG_LOG_WARN, "%s: storing the int8 vectors: %s (a start quantises "
+                "them instead)", rag_index_path(p->ix), e1.msg);
+    else if (rc > 0)
+        rag_log(RAG_LOG_DEBUG, "%s: stored the int8 vectors of %s in %.0f ms",
+                rag_index_path(p->ix), p->model, rag_now_ms() - t0);
+}
+
 int rag_embed_index(rag_index *ix, rag_embedder *e, const rag_embed_index_opts *opts,
                     rag_embed_report *rep, rag_err *err)
 {
@@ -451,6 +468,8 @@ int rag_embed_index(rag_index *ix, rag_embedder *e, const rag_embed_index_opts *
 done:
     batch_fini(&b);
     rag_free(pending);
+    if (rc == RAG_OK)
+        store_int8(&p);
     rep->seconds = (rag_now_ms() - t0) / 1000.0;
     return rc;
 }

@@ -26,8 +26,8 @@
 /* The schema this docrag writes, and the oldest it upgrades in place (a
  * writer, index_store.c migrations[]) or reads (a reader, through temporary
  * views where columns were added). */
-#define RAG_INDEX_SCHEMA_VERSION 3
-#define RAG_INDEX_SCHEMA_VERSION_STR "3"
+#define RAG_INDEX_SCHEMA_VERSION 4
+#define RAG_INDEX_SCHEMA_VERSION_STR "4"
 #define RAG_INDEX_SCHEMA_OLDEST 1
 
 typedef struct rag_index rag_index;
@@ -180,6 +180,10 @@ typedef struct {
 } rag_index_stats;
 
 int rag_index_stats_get(rag_index *ix, rag_index_stats *out, rag_err *err);
+/* Only n_documents, n_chunks and n_pages of the above (the rest zero):
+ * index lookups, without the walks over every chunk text and vector that
+ * the full stats make (what a server's /ready and info need). */
+int rag_index_counts_get(rag_index *ix, rag_index_stats *out, rag_err *err);
 
 /* ---- consistency check ------------------------------------------------- */
 

@@ -21,7 +21,8 @@
  *              live chunk with words appears in the postings
  *   fts        chunks_fts indexes as many rows as chunks has
  *   vectors    each belongs to a chunk and has meta's embed_model, its
- *              embed_dim and dim * 4 bytes
+ *              embed_dim and dim * 4 bytes; the stored int8 copy (schema
+ *              4, vectors_int8) is usable and equals them quantised again
  *   counts     the embedding cache counters are non-negative and hits do
  *              not exceed lookups
  *
@@ -32,6 +33,7 @@
 #include "index.h"
 
 #include "bm25_index.h"
+#include "vector_index.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -174,6 +176,33 @@ static void check_v2_columns(checker *c)
     sqlite3_finalize(st);
 }
 
+/* Schema 4 added the stored int8 vectors, the triggers that delete them
+ * when the vectors change, and the vectors_model index (index_store.c). */
+static void check_v4_objects(checker *c)
+{
+    static const struct { const char *name, *type; } objs[] = {
+        {"vectors_int8", "table"}, {"vectors_model", "index"},
+        {"vectors_int8_ai", "trigger"}, {"vectors_int8_au", "trigger"},
+        {"vectors_int8_ad", "trigger"},
+    };
+    sqlite3_stmt *st = NULL;
+
+    if (sqlite3_prepare_v2(c->db, "SELECT count(*) FROM sqlite_master WHERE name = ?1"
+                           " AND type = ?2", -1, &st, NULL) != SQLITE_OK) {
+        problem(c, "schema", "cannot read the schema: %s", sqlite3_errmsg(c->db));
+        return;
+    }
+    for (size_t i = 0; i < sizeof objs / sizeof objs[0]; i++) {
+        sqlite3_bind_text(st, 1, objs[i].name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, objs[i].type, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_int(st, 0) == 0)
+            problem(c, "schema", "schema_version is 4 or more but %s %s is missing",
+                    objs[i].type, objs[i].name);
+        sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+}
+
 static void check_schema_objects(checker *c, int have[T_COUNT])
 {
     sqlite3_stmt *st = NULL;
@@ -204,8 +233,12 @@ static void check_schema_objects(checker *c, int have[T_COUNT])
             problem(c, "schema", "meta schema_version is %s%s%s, expected %d..%d",
                     found > 0 ? "\"" : "", found > 0 ? v : "missing", found > 0 ? "\"" : "",
                     RAG_INDEX_SCHEMA_OLDEST, RAG_INDEX_SCHEMA_VERSION);
-        else if (version >= 2 && have[T_DOCUMENTS])
-            check_v2_columns(c);
+        else {
+            if (version >= 2 && have[T_DOCUMENTS])
+                check_v2_columns(c);
+            if (version >= 4)
+                check_v4_objects(c);
+        }
     }
 }
 
@@ -521,6 +554,22 @@ static void check_fts(checker *c, const int have[T_COUNT])
                 (long long)c->out->n_chunks);
 }
 
+/* The stored int8 vectors (schema 4) equal the float rows quantised again
+ * (vector_index.h); a load would ignore a bad copy, but it says the file
+ * was changed behind docrag's back. */
+static void check_int8(checker *c)
+{
+    rag_err e1 = {0};
+    char why[256];
+    int rc = rag_vector_int8_check(c->db, why, sizeof why, &e1);
+    if (rc == RAG_ENOMEM)
+        c->oom = 1;
+    else if (rc < 0)
+        problem(c, "vectors", "cannot check the stored int8 vectors: %s", e1.msg);
+    else if (rc == 0)
+        problem(c, "vectors", "%s (`docrag index` stores them again)", why);
+}
+
 static void check_vectors(checker *c, const int have[T_COUNT])
 {
     char model[256];
@@ -572,6 +621,7 @@ static void check_vectors(checker *c, const int have[T_COUNT])
                     (long long)dim * 4, (long long)sqlite3_column_int64(st, 3));
     }
     sqlite3_finalize(st);
+    check_int8(c);
 }
 
 static void check_counters(checker *c, const int have[T_COUNT])

@@ -116,6 +116,28 @@ static const char schema_v3_sql[] =
     "CREATE TABLE IF NOT EXISTS graph_edges(src INTEGER NOT NULL, dst INTEGER NOT NULL,"
     " w REAL NOT NULL, PRIMARY KEY(src, dst)) WITHOUT ROWID;";
 
+/* 4: the int8 form of the vectors as the vector load computes it
+ * (vector_index.h, "stored int8 copy"), one row per model, so a start
+ * reads it instead of quantising every float row; any change of the
+ * vectors table deletes it (the triggers: a writer of any version keeps it
+ * honest), the embedding pass writes it again. vectors_model makes the
+ * per-model counts an index scan instead of a walk over every blob. */
+static const char schema_v4_sql[] =
+    "CREATE INDEX IF NOT EXISTS vectors_model ON vectors(model, dim);"
+    "CREATE TABLE IF NOT EXISTS vectors_int8("
+    "  model TEXT PRIMARY KEY, dim INTEGER NOT NULL, n INTEGER NOT NULL,"
+    "  layout INTEGER NOT NULL, checksum INTEGER NOT NULL,"
+    "  ids BLOB NOT NULL, rows BLOB NOT NULL, scales BLOB NOT NULL);"
+    "CREATE TRIGGER IF NOT EXISTS vectors_int8_ai AFTER INSERT ON vectors BEGIN"
+    "  DELETE FROM vectors_int8;"
+    "END;"
+    "CREATE TRIGGER IF NOT EXISTS vectors_int8_au AFTER UPDATE ON vectors BEGIN"
+    "  DELETE FROM vectors_int8;"
+    "END;"
+    "CREATE TRIGGER IF NOT EXISTS vectors_int8_ad AFTER DELETE ON vectors BEGIN"
+    "  DELETE FROM vectors_int8;"
+    "END;";
+
 static const struct {
     int to;              /* the version this step makes */
     const char *what;    /* for messages */
@@ -124,6 +146,7 @@ static const struct {
     {1, "documents, pages, chunks, FTS5, postings, vectors, embedding cache", schema_v1_sql},
     {2, "documents.version, doc_date, meta_rev", schema_v2_sql},
     {3, "usage and graph_edges tables", schema_v3_sql},
+    {4, "the stored int8 vectors (vectors_int8) and the vectors_model index", schema_v4_sql},
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == RAG_INDEX_SCHEMA_VERSION,
@@ -995,6 +1018,17 @@ static int64_t stat_count(rag_index *ix, const char *sql, rag_err *err, int *fai
     }
     sqlite3_finalize(st);
     return n;
+}
+
+int rag_index_counts_get(rag_index *ix, rag_index_stats *out, rag_err *err)
+{
+    int failed = 0;
+
+    memset(out, 0, sizeof *out);
+    out->n_documents = stat_count(ix, "SELECT count(*) FROM documents", err, &failed);
+    out->n_chunks = stat_count(ix, "SELECT count(*) FROM chunks", err, &failed);
+    out->n_pages = stat_count(ix, "SELECT count(*) FROM pages", err, &failed);
+    return failed ? (err ? err->code : RAG_EIO) : RAG_OK;
 }
 
 int rag_index_stats_get(rag_index *ix, rag_index_stats *out, rag_err *err)

@@ -17,6 +17,7 @@
 #include <fnmatch.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -420,35 +421,17 @@ int rag_vector_index_remove(rag_vector_index *vi, int64_t chunk_id)
 
 /* ---- load ------------------------------------------------------------------ */
 
-int rag_vector_index_load(rag_vector_index **out, sqlite3 *db, const char *model,
-                          const rag_vector_opts *opts, rag_err *err)
+/* The rows of the vectors table (n_rows of them), checked and added. */
+static int load_table(rag_vector_index *vi, sqlite3 *db, const char *model, int64_t n_rows,
+                      rag_err *err)
 {
-    rag_vector_index *vi = NULL;
     sqlite3_stmt *st = NULL;
-    int64_t n_rows = 0;
     float *tmp = NULL;
-    int rc, step;
+    int rc = RAG_OK, step;
 
-    rc = init_index(&vi, model, opts ? opts->dim : 0, opts, err);
-    if (rc < 0)
-        return rc;
-    if (vi->opts.int8_only)
-        vi->db = db;
-    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM vectors", -1, &st, NULL) != SQLITE_OK ||
-        sqlite3_step(st) != SQLITE_ROW) {
-        rc = rag_fail(err, RAG_EIO, "vectors table: %s", sqlite3_errmsg(db));
-        goto done;
-    }
-    n_rows = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    st = NULL;
-    if (n_rows == 0)
-        goto done;
     if (sqlite3_prepare_v2(db, "SELECT chunk_id, model, dim, data FROM vectors"
-                               " ORDER BY chunk_id", -1, &st, NULL) != SQLITE_OK) {
-        rc = rag_fail(err, RAG_EIO, "vectors table: %s", sqlite3_errmsg(db));
-        goto done;
-    }
+                               " ORDER BY chunk_id", -1, &st, NULL) != SQLITE_OK)
+        return rag_fail(err, RAG_EIO, "vectors table: %s", sqlite3_errmsg(db));
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t id = sqlite3_column_int64(st, 0);
         const char *m = (const char *)sqlite3_column_text(st, 1);
@@ -495,6 +478,188 @@ int rag_vector_index_load(rag_vector_index **out, sqlite3 *db, const char *model
 done:
     sqlite3_finalize(st);
     rag_free(tmp);
+    return rc;
+}
+
+/* ---- the stored int8 copy (table vectors_int8, schema 4) -----------------
+ *
+ * One row per model: dim, n, layout, checksum and three blobs in host byte
+ * order (little-endian on every target docrag builds for; a big-endian
+ * host ignores the copy): ids (n int64, ascending, as load orders them),
+ * rows (n * istride int8, zero-padded, as write_row leaves them) and
+ * scales (n * 3 float32: s, |x|, |x - s q|). Triggers on vectors delete it
+ * on any change; it is checked (sizes, order, checksum, finite scales)
+ * before use, and anything wrong makes the load quantise the table again. */
+#define INT8_LAYOUT 1
+
+static uint64_t checksum_bytes(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (; n >= 8; n -= 8, b += 8) {
+        uint64_t w;
+        memcpy(&w, b, 8);
+        h = (h ^ w) * 0x100000001b3ULL;
+        h ^= h >> 29;
+    }
+    for (; n; n--, b++)
+        h = (h ^ *b) * 0x100000001b3ULL;
+    return h;
+}
+
+static uint64_t int8_checksum(size_t dim, size_t n, const void *ids, const void *rows,
+                              size_t n_rows_bytes, const void *scales)
+{
+    uint64_t h = 0xcbf29ce484222325ULL ^ ((uint64_t)dim << 32) ^ (uint64_t)n;
+    h = checksum_bytes(h, ids, n * sizeof(int64_t));
+    h = checksum_bytes(h, rows, n_rows_bytes);
+    return checksum_bytes(h, scales, n * 3 * sizeof(float));
+}
+
+static int little_endian(void)
+{
+    const uint16_t one = 1;
+    unsigned char b;
+    memcpy(&b, &one, 1);
+    return b == 1;
+}
+
+/* Fill vi (int8_only, empty) from the stored copy of model when it is
+ * usable for a table of n_rows rows: 1 loaded; 0 not (why[] says why, or
+ * is empty when there is simply none: no table, no row); RAG_ENOMEM. */
+static int load_stored(rag_vector_index *vi, sqlite3 *db, const char *model, int64_t n_rows,
+                       char *why, size_t n_why, rag_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t dim, n, layout;
+    const void *ids, *rows, *scales;
+    size_t istride, n_rows_bytes;
+    int rc = 0;
+
+    why[0] = '\0';
+    if (!little_endian() ||
+        sqlite3_prepare_v2(db, "SELECT dim, n, layout, checksum, ids, rows, scales"
+                               " FROM vectors_int8 WHERE model = ?1", -1, &st,
+                           NULL) != SQLITE_OK)
+        return 0;   /* a file of schema < 4: no stored copy */
+    sqlite3_bind_text(st, 1, model, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_ROW)
+        goto done;
+    dim = sqlite3_column_int64(st, 0);
+    n = sqlite3_column_int64(st, 1);
+    layout = sqlite3_column_int64(st, 2);
+    if (layout != INT8_LAYOUT) {
+        snprintf(why, n_why, "layout %lld, this docrag reads %d", (long long)layout,
+                 INT8_LAYOUT);
+        goto done;
+    }
+    if (dim <= 0 || dim > (1 << 20) || (vi->dim && (size_t)dim != vi->dim)) {
+        snprintf(why, n_why, "dim %lld, expected %zu", (long long)dim, vi->dim);
+        goto done;
+    }
+    if (n != n_rows) {
+        snprintf(why, n_why, "%lld rows, the vectors table has %lld", (long long)n,
+                 (long long)n_rows);
+        goto done;
+    }
+    istride = round_up((size_t)dim, 64);
+    ids = sqlite3_column_blob(st, 4);
+    rows = sqlite3_column_blob(st, 5);
+    scales = sqlite3_column_blob(st, 6);
+    n_rows_bytes = (size_t)n * istride;
+    if ((size_t)sqlite3_column_bytes(st, 4) != (size_t)n * sizeof(int64_t) ||
+        (size_t)sqlite3_column_bytes(st, 5) != n_rows_bytes ||
+        (size_t)sqlite3_column_bytes(st, 6) != (size_t)n * 3 * sizeof(float) || !ids ||
+        !rows || !scales) {
+        snprintf(why, n_why, "blob sizes %d / %d / %d do not fit %lld rows of dim %lld",
+                 sqlite3_column_bytes(st, 4), sqlite3_column_bytes(st, 5),
+                 sqlite3_column_bytes(st, 6), (long long)n, (long long)dim);
+        goto done;
+    }
+    if ((int64_t)int8_checksum((size_t)dim, (size_t)n, ids, rows, n_rows_bytes, scales) !=
+        sqlite3_column_int64(st, 3)) {
+        snprintf(why, n_why, "checksum mismatch");
+        goto done;
+    }
+    for (int64_t r = 0; r < n; r++) {
+        int64_t id, prev;
+        float sc[3];
+        memcpy(&id, (const char *)ids + r * 8, 8);
+        memcpy(sc, (const char *)scales + r * 12, 12);
+        if (r > 0 && (memcpy(&prev, (const char *)ids + (r - 1) * 8, 8), id <= prev)) {
+            snprintf(why, n_why, "chunk ids out of order at row %lld", (long long)r);
+            goto done;
+        }
+        if (!isfinite(sc[0]) || !isfinite(sc[1]) || !isfinite(sc[2])) {
+            snprintf(why, n_why, "a non-finite scale at row %lld", (long long)r);
+            goto done;
+        }
+    }
+    if (!vi->dim && set_dim(vi, (size_t)dim, err) < 0) {
+        snprintf(why, n_why, "bad dim %lld", (long long)dim);
+        goto done;
+    }
+    if (grow(vi, (size_t)n) < 0 || map_rebuild(vi, pow2_above(2 * (size_t)n)) < 0) {
+        rc = rag_fail(err, RAG_ENOMEM, "vectors_int8: out of memory for %lld vectors of dim "
+                      "%lld", (long long)n, (long long)dim);
+        goto done;
+    }
+    memcpy(vi->ids, ids, (size_t)n * sizeof *vi->ids);
+    memcpy(vi->qdata, rows, n_rows_bytes);
+    memcpy(vi->qscale, scales, (size_t)n * 3 * sizeof *vi->qscale);
+    vi->n = (size_t)n;
+    if (map_rebuild(vi, vi->n_slots) < 0) {
+        vi->n = 0;
+        rc = rag_fail(err, RAG_ENOMEM, "vectors_int8: out of memory");
+        goto done;
+    }
+    rc = 1;
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* The load; with use_stored (and int8_only) from the stored copy when it
+ * is usable (*from_stored = 1), else from the table (why[] then says why
+ * the copy was not used, empty when there was none). */
+static int load_vectors(rag_vector_index **out, sqlite3 *db, const char *model,
+                        const rag_vector_opts *opts, int use_stored, int *from_stored,
+                        char *why, size_t n_why, rag_err *err)
+{
+    rag_vector_index *vi = NULL;
+    sqlite3_stmt *st = NULL;
+    int64_t n_rows = 0;
+    int rc;
+
+    *out = NULL;
+    *from_stored = 0;
+    why[0] = '\0';
+    rc = init_index(&vi, model, opts ? opts->dim : 0, opts, err);
+    if (rc < 0)
+        return rc;
+    if (vi->opts.int8_only)
+        vi->db = db;
+    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM vectors", -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_ROW) {
+        rc = rag_fail(err, RAG_EIO, "vectors table: %s", sqlite3_errmsg(db));
+        sqlite3_finalize(st);
+        goto done;
+    }
+    n_rows = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    if (n_rows == 0)
+        goto done;
+    if (use_stored && vi->opts.int8_only) {
+        rc = load_stored(vi, db, model, n_rows, why, n_why, err);
+        if (rc < 0)
+            goto done;
+        if (rc == 1) {
+            *from_stored = 1;
+            rc = RAG_OK;
+            goto done;
+        }
+    }
+    rc = load_table(vi, db, model, n_rows, err);
+done:
     /* The scan filled the page cache with every vector blob (up to the
      * connection's cache_size, 64 MB for a rag_index); those pages are
      * not needed again, so give them back. */
@@ -505,6 +670,122 @@ done:
     }
     *out = vi;
     return RAG_OK;
+}
+
+static const char *db_name(sqlite3 *db)
+{
+    const char *f = sqlite3_db_filename(db, "main");
+    return f && f[0] ? f : "(memory)";
+}
+
+int rag_vector_index_load(rag_vector_index **out, sqlite3 *db, const char *model,
+                          const rag_vector_opts *opts, rag_err *err)
+{
+    char why[200];
+    int from_stored, rc;
+
+    rc = load_vectors(out, db, model, opts, 1, &from_stored, why, sizeof why, err);
+    if (rc == RAG_OK && why[0])
+        rag_log(RAG_LOG_WARN, "%s: the stored int8 vectors of model %s are not usable (%s): "
+                "quantised the vectors table instead (`docrag index` stores them again)",
+                db_name(db), model, why);
+    return rc;
+}
+
+int rag_vector_int8_save(sqlite3 *db, const char *model, rag_err *err)
+{
+    rag_vector_opts o = rag_vector_default_opts();
+    rag_vector_index *vi = NULL;
+    sqlite3_stmt *st = NULL;
+    char why[200];
+    int from_stored = 0, rc;
+
+    o.int8 = o.int8_only = 1;
+    if (!sqlite3_get_autocommit(db))
+        return rag_fail(err, RAG_EINVAL, "%s: storing the int8 vectors needs a transaction "
+                        "of its own", db_name(db));
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return rag_fail(err, RAG_EIO, "%s: vectors_int8: %s", db_name(db), sqlite3_errmsg(db));
+    rc = load_vectors(&vi, db, model, &o, 1, &from_stored, why, sizeof why, err);
+    if (rc < 0 || from_stored || vi->n == 0)
+        goto done;   /* 0: current already, or nothing to store */
+    if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO vectors_int8(model, dim, n, layout,"
+                               " checksum, ids, rows, scales) VALUES(?1, ?2, ?3, ?4, ?5, ?6,"
+                               " ?7, ?8)", -1, &st, NULL) != SQLITE_OK) {
+        rc = rag_fail(err, RAG_EIO, "%s: vectors_int8: %s", db_name(db), sqlite3_errmsg(db));
+        goto done;
+    }
+    sqlite3_bind_text(st, 1, model, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)vi->dim);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)vi->n);
+    sqlite3_bind_int(st, 4, INT8_LAYOUT);
+    sqlite3_bind_int64(st, 5, (sqlite3_int64)int8_checksum(vi->dim, vi->n, vi->ids, vi->qdata,
+                                                           vi->n * vi->istride, vi->qscale));
+    sqlite3_bind_blob64(st, 6, vi->ids, vi->n * sizeof *vi->ids, SQLITE_STATIC);
+    sqlite3_bind_blob64(st, 7, vi->qdata, vi->n * vi->istride, SQLITE_STATIC);
+    sqlite3_bind_blob64(st, 8, vi->qscale, vi->n * 3 * sizeof *vi->qscale, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = rag_fail(err, RAG_EIO, "%s: vectors_int8: %s", db_name(db), sqlite3_errmsg(db));
+    else
+        rc = 1;
+done:
+    sqlite3_finalize(st);
+    rag_vector_index_destroy(vi);
+    if (rc >= 0 && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        rc = rag_fail(err, RAG_EIO, "%s: vectors_int8: %s", db_name(db), sqlite3_errmsg(db));
+    if (rc < 0)
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_db_release_memory(db);
+    return rc;
+}
+
+int rag_vector_index_same_int8(const rag_vector_index *a, const rag_vector_index *b)
+{
+    if (a->n != b->n || a->dim != b->dim || !a->qdata || !b->qdata)
+        return 0;
+    if (a->n == 0)
+        return 1;
+    return memcmp(a->ids, b->ids, a->n * sizeof *a->ids) == 0 &&
+           memcmp(a->qdata, b->qdata, a->n * a->istride) == 0 &&
+           memcmp(a->qscale, b->qscale, a->n * 3 * sizeof *a->qscale) == 0;
+}
+
+int rag_vector_int8_check(sqlite3 *db, char *why, size_t n_why, rag_err *err)
+{
+    rag_vector_opts o = rag_vector_default_opts();
+    sqlite3_stmt *st = NULL;
+    int rc = 1;
+
+    o.int8 = o.int8_only = 1;
+    why[0] = '\0';
+    if (sqlite3_prepare_v2(db, "SELECT model FROM vectors_int8 ORDER BY model", -1, &st,
+                           NULL) != SQLITE_OK)
+        return 1;   /* schema < 4: nothing stored */
+    while (rc == 1 && sqlite3_step(st) == SQLITE_ROW) {
+        const char *model = (const char *)sqlite3_column_text(st, 0);
+        rag_vector_index *stored = NULL, *table = NULL;
+        char m[128], uwhy[200];
+        int from_stored = 0;
+
+        snprintf(m, sizeof m, "%s", model ? model : "");
+        rc = load_vectors(&stored, db, m, &o, 1, &from_stored, uwhy, sizeof uwhy, err);
+        if (rc == RAG_OK && !from_stored) {
+            snprintf(why, n_why, "the stored int8 vectors of model %s are not usable: %s", m,
+                     uwhy[0] ? uwhy : "the vectors table is empty");
+            rc = 0;
+        } else if (rc == RAG_OK &&
+                   (rc = load_vectors(&table, db, m, &o, 0, &from_stored, uwhy, sizeof uwhy,
+                                      err)) == RAG_OK) {
+            rc = rag_vector_index_same_int8(stored, table);
+            if (!rc)
+                snprintf(why, n_why, "the stored int8 vectors of model %s differ from the "
+                         "vectors table quantised again", m);
+        }
+        rag_vector_index_destroy(stored);
+        rag_vector_index_destroy(table);
+    }
+    sqlite3_finalize(st);
+    return rc;
 }
 
 int rag_vector_index_load_ix(rag_vector_index **out, rag_index *ix, const char *model,

@@ -88,6 +88,27 @@ int rag_vector_index_load(rag_vector_index **out, struct sqlite3 *db, const char
 int rag_vector_index_load_ix(rag_vector_index **out, rag_index *ix, const char *model,
                              const rag_vector_opts *opts, rag_err *err);
 void rag_vector_index_destroy(rag_vector_index *vi);   /* NULL is a no-op */
+/* The stored int8 copy (table vectors_int8, schema 4): what an int8-only
+ * load computes from the float rows (rows, scales, ids), kept so a start
+ * copies it instead of quantising every row. rag_vector_index_load uses it
+ * when opts->int8_only and it is usable (its row count is the table's,
+ * sizes, chunk-id order, checksum and finite scales check out); else it
+ * logs why (a warning) and quantises the table, as without one. Any change
+ * of the vectors table deletes it (triggers), so it never describes other
+ * vectors than the table's.
+ * rag_vector_int8_save: store it for model from the table, in a write
+ * transaction of its own (db must not be in one): 1 written, 0 it was
+ * current already or the table is empty, or an error (it is never needed:
+ * a caller may log and go on).
+ * rag_vector_int8_check: for `docrag check`: every stored copy is usable
+ * and equals the table quantised again: 1 yes (or none stored), 0 no
+ * (why[] says how), or an error of reading. */
+int rag_vector_int8_save(struct sqlite3 *db, const char *model, rag_err *err);
+int rag_vector_int8_check(struct sqlite3 *db, char *why, size_t n_why, rag_err *err);
+/* 1 if a and b hold the same int8 rows, scales and chunk ids bit for bit
+ * (both with an int8 copy), else 0. */
+int rag_vector_index_same_int8(const rag_vector_index *a, const rag_vector_index *b);
+
 
 size_t rag_vector_index_count(const rag_vector_index *vi);
 size_t rag_vector_index_dim(const rag_vector_index *vi);

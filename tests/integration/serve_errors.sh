@@ -206,6 +206,9 @@ check "admin key: metrics" test "$(req k_a_met "$B/metrics" -H "Authorization: B
 check "admin key: delete" test "$(req k_a_del -XDELETE "$B/v1/documents/$id" "${A[@]}")" = 200
 check "admin key: ask streamed" test "$(post k_a_sse /v1/ask '{"question":"Which register holds the vector length?","stream":true}' "${A[@]}")" = 200
 check "config shows the back-end key masked" bash -c "grep -q '\"api_key\"' $T/r/k_a_conf.b"
+# paths the access log must escape: a quote, a backslash, a control byte
+req k_odd1 --path-as-is "$B/v1/odd\"quote\\back" >/dev/null
+req k_odd2 --path-as-is "$B/v1/odd%01ctl%22" >/dev/null
 rc=0
 stop_server "$SRV_PID" || rc=$?
 check "keyed server stops with 0" test "$rc" -eq 0
@@ -218,6 +221,19 @@ check "no response but the admin's /v1/config names a server path" bash -c "
     ! grep -l '$T' $T/r/*.b | grep -v -e '/o_config.b' -e '/k_a_conf.b'"
 check "the access log names keys by role only" bash -c "grep -q '\"client\":\"DOCRAG_ADMIN_KEY\"' $T/keys.err &&
     grep -q '\"client\":\"bad-key\"' $T/keys.err"
+check "every access-log line is JSON, odd paths included" python3 - "$T/keys.err" <<'PY'
+import json, sys
+n = odd = 0
+for line in open(sys.argv[1], encoding="utf-8", errors="replace"):
+    if '"log":"access"' not in line:
+        continue
+    o = json.loads(line.split("docrag: info: ", 1)[1])
+    assert set(o) == {"log", "id", "method", "path", "status", "ms", "bytes", "route", "client"}, o
+    assert isinstance(o["ms"], float) and isinstance(o["status"], int), o
+    n += 1
+    odd += o["path"].startswith("/v1/odd")
+assert n >= 20 and odd == 2, (n, odd)
+PY
 
 alive
 # ---- rate limit ------------------------------------------------------------------

@@ -569,9 +569,12 @@ static void test_vector_index__allocation_failures_fail_cleanly(void **state)
 {
     float vecs[9 * 8];
     rag_index *ix = small_index(vecs);
+    rag_err serr = {0};
     int ok = 0;
     (void)state;
 
+    /* int8-only then loads the stored int8 copy (the others the table) */
+    assert_int_equal(rag_vector_int8_save(rag_index_db(ix), "mini", &serr), 1);
     for (long fail = 0; fail < 500 && !ok; fail++) {
         for (int int8 = 0; int8 <= 2; int8++) {   /* 2: int8-only */
             rag_vector_index *vi = NULL;
@@ -734,6 +737,148 @@ static void test_vector_index__int8_only_equals_float32_exact(void **state)
     rag_index_close(ix);
 }
 
+static char last_log[512];
+
+static void keep_log(rag_log_level level, const char *msg, void *userdata)
+{
+    (void)userdata;
+    if (level >= RAG_LOG_WARN)
+        snprintf(last_log, sizeof last_log, "%s", msg);
+}
+
+static int64_t scalar(rag_index *ix, const char *sql)
+{
+    sqlite3_stmt *st;
+    int64_t v = -1;
+    assert_int_equal(sqlite3_prepare_v2(rag_index_db(ix), sql, -1, &st, NULL), SQLITE_OK);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+/* Loads the int8-only form and asserts it is the table quantised afresh
+ * (bit for bit) and searches alike; *warned: whether the load warned. */
+static void assert_load_equals(rag_index *ix, const rag_vector_index *ref, const float *mat,
+                               size_t d, int *warned)
+{
+    static rag_vector_hit a[100], b[100];
+    rag_vector_opts o = rag_vector_default_opts();
+    rag_vector_index *vi = NULL;
+    rag_err err = {0};
+
+    o.int8 = o.int8_only = 1;
+    last_log[0] = '\0';
+    assert_int_equal(rag_vector_index_load_ix(&vi, ix, "m", &o, &err), RAG_OK);
+    *warned = last_log[0] != '\0';
+    assert_int_equal(rag_vector_index_same_int8(vi, ref), 1);
+    for (int t = 0; t < 8; t++) {
+        size_t na = 0, nb = 0, k = t % 2 ? 10 : 100;
+        assert_int_equal(rag_vector_index_search(ref, mat + (size_t)(t * 53) * d, d, k, NULL, a,
+                                                 &na, &err), RAG_OK);
+        assert_int_equal(rag_vector_index_search(vi, mat + (size_t)(t * 53) * d, d, k, NULL, b,
+                                                 &nb, &err), RAG_OK);
+        assert_same_hits(a, na, b, nb);
+    }
+    rag_vector_index_destroy(vi);
+}
+
+/* The stored int8 copy (vectors_int8): written once, loaded bit for bit
+ * as quantising the table gives, deleted by any change of the vectors,
+ * and a damaged one is ignored with a warning (the load quantises the
+ * table) and reported by the check. */
+static void test_vector_index__stored_int8_equals_quantising_the_table(void **state)
+{
+    enum { N = 1500, D = 40 };
+    static float mat[(N + 1) * D];
+    rag_vector_opts o = rag_vector_default_opts();
+    rag_vector_index *ref = NULL;
+    rag_index *ix = NULL;
+    rag_err err = {0};
+    char why[256];
+    int warned;
+    (void)state;
+
+    rng_state = 777;
+    fill_clustered(mat, N + 1, D);
+    assert_int_equal(rag_index_open(&ix, NULL, RAG_INDEX_MEMORY, &err), RAG_OK);
+    /* saving with nothing to store writes nothing */
+    assert_int_equal(rag_vector_int8_save(rag_index_db(ix), "m", &err), 0);
+    assert_int_equal(sqlite3_exec(rag_index_db(ix), "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+    for (size_t i = 0; i < N; i++)
+        put_vec(ix, 10 + 3 * (int64_t)i, "m", D, mat + i * D, D * 4);
+    /* inside the caller's transaction it refuses */
+    assert_int_equal(rag_vector_int8_save(rag_index_db(ix), "m", &err), RAG_EINVAL);
+    assert_int_equal(sqlite3_exec(rag_index_db(ix), "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    o.int8 = o.int8_only = 1;
+    assert_int_equal(rag_vector_index_load_ix(&ref, ix, "m", &o, &err), RAG_OK);
+    rag_log_set(keep_log, NULL);
+
+    assert_int_equal(rag_vector_int8_save(rag_index_db(ix), "m", &err), 1);
+    assert_int_equal(scalar(ix, "SELECT count(*) FROM vectors_int8 WHERE n = 1500 AND dim = 40"),
+                     1);
+    assert_int_equal(rag_vector_int8_save(rag_index_db(ix), "m", &err), 0);   /* current */
+    assert_load_equals(ix, ref, mat, D, &warned);
+    assert_false(warned);
+    assert_int_equal(rag_vector_int8_check(rag_index_db(ix), why, sizeof why, &err), 1);
+
+    /* damaged: each is ignored with a warning naming the reason, the load
+     * is still the table's, and the check names it */
+    static const struct { const char *sql, *reason; } bad[] = {
+        {"UPDATE vectors_int8 SET checksum = checksum + 1", "checksum"},
+        {"UPDATE vectors_int8 SET rows = substr(rows, 1, length(rows) - 1)", "blob sizes"},
+        {"UPDATE vectors_int8 SET n = n - 1", "rows, the vectors table has"},
+        {"UPDATE vectors_int8 SET layout = 99", "layout 99"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(sqlite3_exec(rag_index_db(ix), "SAVEPOINT s", NULL, NULL, NULL),
+                         SQLITE_OK);
+        assert_int_equal(sqlite3_exec(rag_index_db(ix), bad[i].sql, NULL, NULL, NULL),
+                         SQLITE_OK);
+        assert_load_equals(ix, ref, mat, D, &warned);
+        assert_true(warned);
+        assert_non_null(strstr(last_log, bad[i].reason));
+        assert_non_null(strstr(last_log, "not usable"));
+        assert_int_equal(rag_vector_int8_check(rag_index_db(ix), why, sizeof why, &err), 0);
+        assert_non_null(strstr(why, bad[i].reason));
+        assert_int_equal(sqlite3_exec(rag_index_db(ix), "ROLLBACK TO s; RELEASE s", NULL, NULL,
+                                      NULL), SQLITE_OK);
+    }
+    assert_int_equal(rag_vector_int8_check(rag_index_db(ix), why, sizeof why, &err), 1);
+
+    /* stale: any insert, update or delete of a vector deletes the copy,
+     * and the load (silently) quantises the table */
+    static const char *const change[] = {
+        "UPDATE vectors SET dim = dim WHERE chunk_id = 10",
+        "DELETE FROM vectors WHERE chunk_id = 13",
+    };
+    for (size_t i = 0; i < 2; i++) {
+        assert_int_equal(rag_vector_int8_save(rag_index_db(ix), "m", &err), i == 0 ? 0 : 1);
+        assert_int_equal(scalar(ix, "SELECT count(*) FROM vectors_int8"), 1);
+        assert_int_equal(sqlite3_exec(rag_index_db(ix), change[i], NULL, NULL, NULL), SQLITE_OK);
+        assert_int_equal(scalar(ix, "SELECT count(*) FROM vectors_int8"), 0);
+    }
+    put_vec(ix, 13, "m", D, mat + 1 * D, D * 4);   /* back as it was: an insert */
+    assert_int_equal(scalar(ix, "SELECT count(*) FROM vectors_int8"), 0);
+    assert_load_equals(ix, ref, mat, D, &warned);
+    assert_false(warned);
+    /* a new row: stored again, and the stored load has it */
+    put_vec(ix, 99999, "m", D, mat + (size_t)N * D, D * 4);
+    rag_vector_index_destroy(ref);
+    ref = NULL;
+    assert_int_equal(scalar(ix, "SELECT count(*) FROM vectors_int8"), 0);
+    assert_int_equal(rag_vector_index_load(&ref, rag_index_db(ix), "m", &o, &err), RAG_OK);
+    assert_int_equal(rag_vector_index_count(ref), N + 1);
+    assert_int_equal(rag_vector_int8_save(rag_index_db(ix), "m", &err), 1);
+    assert_load_equals(ix, ref, mat, D, &warned);
+    assert_false(warned);
+    assert_int_equal(rag_vector_int8_check(rag_index_db(ix), why, sizeof why, &err), 1);
+
+    rag_log_set(NULL, NULL);
+    rag_vector_index_destroy(ref);
+    rag_index_close(ix);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -742,6 +887,7 @@ int main(void)
         cmocka_unit_test(test_vector_index__int8_rescore_keeps_exact_top10_on_golden),
         cmocka_unit_test(test_vector_index__int8_bounded_equals_float32_exact),
         cmocka_unit_test(test_vector_index__int8_only_equals_float32_exact),
+        cmocka_unit_test(test_vector_index__stored_int8_equals_quantising_the_table),
         cmocka_unit_test(test_vector_index__scalar_and_avx2_kernels_agree),
         cmocka_unit_test(test_vector_index__dispatch_never_picks_avx512_without_cpu_support),
         cmocka_unit_test(test_vector_index__exact_equals_brute_force_after_edits),
