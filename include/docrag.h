@@ -162,6 +162,67 @@ int docrag_engine_config_show(docrag_engine *e, unsigned flags, char **text,
  * engine is closed. */
 const char *docrag_engine_db_path(docrag_engine *e);
 
+/* ---- the store: SQLite file or PostgreSQL replica (docs/scaling.md) ------ */
+
+/* What the engine's store is and, for a postgres:// db, how far its local
+ * copy follows the store of record. */
+typedef struct {
+    char backend[16];       /* "sqlite" or "postgres" */
+    char endpoint[256];     /* postgres://USER@HOST:PORT/DB (never a password);
+                               the file for sqlite */
+    int64_t applied_seq;    /* postgres: the last change applied to the copy */
+    int64_t head_seq;       /* postgres: the store's head when last seen */
+    int reachable;          /* postgres: the last contact worked (sqlite: 1) */
+    int64_t n_full_copies;  /* postgres: full copies of the store since open */
+    int64_t n_changes_applied; /* postgres: changes applied since open */
+    int64_t max_lag;        /* postgres.ready_max_lag */
+    char error[256];        /* the last error of the store ("" none) */
+} docrag_store_state;
+
+/* Fill *out (any thread; cheap: no I/O). */
+void docrag_engine_store_state(docrag_engine *e, docrag_store_state *out);
+/* 1 when the store can serve: always for SQLite; for PostgreSQL, reachable
+ * and the copy at most postgres.ready_max_lag changes behind the head.
+ * 0 otherwise, with why (by endpoint) in why[0..n_why). */
+int docrag_engine_store_ready(docrag_engine *e, char *why, size_t n_why);
+
+/* ---- shared ingestion jobs (PostgreSQL store only) -------------------------
+ * With a postgres:// db, uploads are jobs in the store (any replica may run
+ * any job, a job whose worker died is retried after its lease); with a
+ * SQLite db these return DOCRAG_EINVAL and a front end keeps its own queue.
+ * Thread: one thread per engine calls them (the front end's ingest thread,
+ * or a request thread under its own lock). */
+
+/* 1 when the engine's store has the shared job queue. */
+int docrag_engine_shared_jobs(docrag_engine *e);
+
+typedef struct {
+    int64_t id;
+    char key[512];
+    unsigned char *payload;   /* owned: docrag_job_fini frees it */
+    size_t n_payload;
+    int attempts;
+} docrag_job;
+
+/* Queue payload under key; the same key gives the same job (*created 0). */
+int docrag_job_enqueue(docrag_engine *e, const char *key, const void *payload, size_t n,
+                       int64_t *id, int *created, docrag_error *err);
+/* Claim the oldest runnable job for owner with a lease of lease_ms: 1
+ * claimed (*job filled), 0 none, < 0 error. */
+int docrag_job_claim(docrag_engine *e, const char *owner, int lease_ms, docrag_job *job,
+                     docrag_error *err);
+/* Extend the lease; DOCRAG_ENOTFOUND when owner no longer holds it. */
+int docrag_job_renew(docrag_engine *e, int64_t id, const char *owner, int lease_ms,
+                     docrag_error *err);
+int docrag_job_fail(docrag_engine *e, int64_t id, const char *owner, const char *why,
+                    docrag_error *err);
+/* state: "queued", "running", "done", "failed". */
+int docrag_job_state(docrag_engine *e, int64_t id, char state[16], int *attempts,
+                     docrag_error *err);
+/* Wait up to wait_ms for a new job: 1 woken, 0 timeout, < 0 error. */
+int docrag_job_wait(docrag_engine *e, int wait_ms, docrag_error *err);
+void docrag_job_fini(docrag_job *job);   /* NULL: no-op */
+
 /* Usage and cost per back-end this month and all time (rag_usage's JSON:
  * {"month","backends":{...}}). */
 int docrag_engine_usage(docrag_engine *e, char **json, docrag_error *err);
@@ -314,6 +375,12 @@ typedef struct {
                         size_t n_done, size_t n_total);
     void (*on_error)(void *ctx, const char *path, const char *message);
     void *ctx;
+    /* PostgreSQL store: the shared job (docrag_job_claim) this run does;
+     * it is completed in the same transaction as the first document
+     * written, or at the end when nothing had to be written (the document
+     * was there), so a job's document is written exactly once. 0: none. */
+    int64_t job_id;
+    const char *job_owner;
 } docrag_index_opts;
 
 void docrag_index_opts_init(docrag_index_opts *o);

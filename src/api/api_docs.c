@@ -53,11 +53,15 @@ static int on_doc_one(void *ctx, const rag_store_doc *d)
 
 int docrag_documents(docrag_session *s, char **out, docrag_error *derr)
 {
-    rag_store *st = rag_index_store(s->ix);
+    rag_store *st;
     rag_err err = {0};
-    json_t *arr = json_array();
+    json_t *arr;
     int rc;
 
+    if (api_session_sync(s, &err) < 0)
+        return api_err(derr, &err);
+    st = rag_index_store(s->ix);
+    arr = json_array();
     if (!arr)
         return api_err(derr, &(rag_err){RAG_ENOMEM, "out of memory"});
     rc = st->ops->doc_list(st, 0, on_doc_append, arr, &err);
@@ -74,11 +78,14 @@ int docrag_documents(docrag_session *s, char **out, docrag_error *derr)
 
 int docrag_document(docrag_session *s, int64_t id, char **out, docrag_error *derr)
 {
-    rag_store *st = rag_index_store(s->ix);
+    rag_store *st;
     rag_err err = {0};
     json_t *o = NULL;
     int rc;
 
+    if (api_session_sync(s, &err) < 0)
+        return api_err(derr, &err);
+    st = rag_index_store(s->ix);
     if (id <= 0)
         return api_err(derr, &(rag_err){RAG_ENOTFOUND, "no such document"});
     rc = st->ops->doc_list(st, id, on_doc_one, &o, &err);
@@ -256,6 +263,8 @@ static int page_json(docrag_session *s, int64_t doc_id, int page, int extras,
 
     memset(&row, 0, sizeof row);
     *out = NULL;
+    if (api_session_sync(s, &err) < 0)
+        return api_err(derr, &err);
     rc = api_page_row(s->ix, doc_id, page, &pi, &err);
     if (rc < 0)
         return api_err(derr, &err);
@@ -320,6 +329,8 @@ int docrag_chunk(docrag_session *s, int64_t chunk_id, char **out, docrag_error *
     int rc;
 
     memset(&r, 0, sizeof r);
+    if (api_session_sync(s, &err) < 0)
+        return api_err(derr, &err);
     rc = rag_index_get_chunk(s->ix, chunk_id, &r, &err);
     if (rc == RAG_OK)
         rc = api_session_json(s, json_pack("{s:o,s:I,s:o,s:o,s:i,s:i,s:o,s:I,s:I,s:o}", "chunk_id",
@@ -342,6 +353,8 @@ int docrag_stats(docrag_session *s, char **out, docrag_error *derr)
     rag_err err = {0};
     json_t *kinds, *o, *uj = NULL;
 
+    if (api_session_sync(s, &err) < 0)
+        return api_err(derr, &err);
     if (rag_index_stats_get(s->ix, &st, &err) < 0)
         return api_err(derr, &err);
     if (rag_usage_json(s->e->usage, &ub, &err) == RAG_OK)
@@ -355,7 +368,7 @@ int docrag_stats(docrag_session *s, char **out, docrag_error *derr)
         rag_free(key);
     }
     o = json_pack("{s:o,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o}", "db",
-                  rag_render_str(s->e->cfg->db_path), "schema_version", st.schema_version, "documents",
+                  rag_render_str(s->e->db_shown), "schema_version", st.schema_version, "documents",
                   (json_int_t)st.n_documents, "chunks", (json_int_t)st.n_chunks, "pages",
                   (json_int_t)st.n_pages, "text_bytes", (json_int_t)st.n_text_bytes,
                   "vectors", (json_int_t)st.n_vectors, "embed_cache_entries",

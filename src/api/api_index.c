@@ -12,6 +12,7 @@
 #include "render.h"
 
 #include "embed/embed_index.h"
+#include "index/replica.h"
 #include "retrieve/graph.h"
 
 #include <stdio.h>
@@ -170,6 +171,42 @@ static int fill_ids(rag_index *w, json_t *docs, char *const *paths, rag_err *err
     return RAG_OK;
 }
 
+/* A shared job's completion rides on the run's first write-through commit
+ * (the document's), so the document and the job's end are one PostgreSQL
+ * transaction: a worker whose lease was taken over has its write rolled
+ * back (replica.h) and the document is written once. */
+static int job_arm(docrag_engine *e, const docrag_index_opts *o, rag_err *err)
+{
+    if (!e->replica)
+        return rag_fail(err, RAG_EINVAL, "%s: a shared job needs a postgres:// db",
+                        e->db_shown);
+    return rag_replica_job_complete_on_commit(e->replica, o->job_id,
+                                              o->job_owner ? o->job_owner : "", err);
+}
+
+/* After the run: when nothing had to be written (the document was already
+ * there, unchanged), the completion is still pending; commit it on its own
+ * (a meta row, so the transaction is not empty). */
+static int job_settle(docrag_engine *e, rag_index *w, const docrag_index_opts *o, rag_err *err)
+{
+    char state[16], id[32];
+    int attempts, rc;
+
+    pthread_mutex_lock(&e->jobs_mu);
+    rc = rag_replica_job_state(e->replica, o->job_id, state, &attempts, err);
+    pthread_mutex_unlock(&e->jobs_mu);
+    if (rc < 0 || !strcmp(state, "done"))
+        return rc;
+    snprintf(id, sizeof id, "%lld", (long long)o->job_id);
+    if ((rc = rag_index_begin(w, err)) < 0)
+        return rc;
+    if ((rc = rag_index_meta_set(w, "last_job", id, err)) < 0) {
+        rag_index_rollback(w);
+        return rc;
+    }
+    return rag_index_commit(w, err);
+}
+
 int docrag_index(docrag_session *s, const char *const *paths, size_t n_paths,
                  const docrag_index_opts *o, char **report, docrag_error *derr)
 {
@@ -193,9 +230,9 @@ int docrag_index(docrag_session *s, const char *const *paths, size_t n_paths,
     if (e->read_only) {
         if (e->read_only_storage)
             rag_fail(&err, RAG_EINVAL, "%s: cannot write the index here: %s (read-only storage)",
-                     e->cfg->db_path, e->read_only_why);
+                     e->db_shown, e->read_only_why);
         else
-            rag_fail(&err, RAG_EINVAL, "%s: the index is open read-only", e->cfg->db_path);
+            rag_fail(&err, RAG_EINVAL, "%s: the index is open read-only", e->db_shown);
         return api_err(derr, &err);
     }
     if (e->single_mode)
@@ -212,9 +249,13 @@ int docrag_index(docrag_session *s, const char *const *paths, size_t n_paths,
     }
     io.remove_vanished = !o->keep_vanished;
     pthread_mutex_lock(&e->write_mu);
-    rc = rag_index_open(&w, e->cfg->db_path, 0, &err);
+    rc = api_writer_open(e, &w, &err);
+    if (rc == RAG_OK && o->job_id)
+        rc = job_arm(e, o, &err);
     if (rc == RAG_OK)
         rc = rag_indexer_run(w, paths, n_paths, &io, &ev, &rep, &err);
+    if (rc == RAG_OK && o->job_id)
+        rc = job_settle(e, w, o, &err);
     if (rc == RAG_OK && !o->no_embed)
         emb = embed_pass(e, w, &c);
     if (rc == RAG_OK)
@@ -237,7 +278,7 @@ int docrag_index(docrag_session *s, const char *const *paths, size_t n_paths,
         return api_err(derr, &err);
     }
     out = json_pack("{s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:f,s:o,s:o}", "db",
-                    rag_render_str(e->cfg->db_path), "files", (json_int_t)rep.n_seen, "added",
+                    rag_render_str(e->db_shown), "files", (json_int_t)rep.n_seen, "added",
                     (json_int_t)rep.n_added, "updated", (json_int_t)rep.n_updated,
                     "unchanged", (json_int_t)rep.n_unchanged, "removed",
                     (json_int_t)rep.n_removed, "failed", (json_int_t)rep.n_failed,
@@ -269,7 +310,7 @@ int docrag_document_delete(docrag_session *s, int64_t doc_id, docrag_error *derr
     if (e->read_only)
         return api_err(derr, &(rag_err){RAG_EINVAL, "the index is open read-only"});
     pthread_mutex_lock(&e->write_mu);
-    rc = rag_index_open(&w, e->cfg->db_path, 0, &err);
+    rc = api_writer_open(e, &w, &err);
     if (rc == RAG_OK) {
         rag_store *st = rag_index_store(w);
         rc = st->ops->doc_path(st, doc_id, &path, &err);

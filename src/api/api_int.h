@@ -55,6 +55,19 @@ struct docrag_engine {
     _Atomic uint64_t generation;/* +1 per change seen (docrag_engine_generation) */
     int64_t data_version;       /* `watch`'s change_seq (store.h) at the last
                                    refresh (under refresh_mu) */
+    /* The SQLite file every connection above opens: the db itself, or,
+     * for a postgres:// db, the replica's local copy (engine_replica.c). */
+    char *local_db;             /* owned */
+    char *db_shown;             /* owned: the db as messages and reports name
+                                   it (the endpoint, never a password) */
+    struct rag_replica *replica;/* NULL for a SQLite db */
+    pthread_t follow_th;        /* calls rag_replica_follow, then refreshes */
+    int follow_started;         /* under refresh_mu */
+    _Atomic int follow_stop;
+    _Atomic uint64_t mirror_epoch; /* +1 each time the copy was replaced whole
+                                      (a full copy): connections reopen it */
+    int64_t n_full_copies_seen; /* follower thread */
+    pthread_mutex_t jobs_mu;    /* the replica's job calls, one at a time */
 };
 
 struct docrag_session {
@@ -62,6 +75,7 @@ struct docrag_session {
     rag_index *ix;              /* owned, read-only */
     unsigned out_flags;         /* DOCRAG_OUT_* */
     docrag_call_info last;      /* of the last search or ask */
+    uint64_t mirror_epoch;      /* e->mirror_epoch when ix was opened */
 };
 
 /* Copy err into the public error (may be NULL); returns err->code. */
@@ -101,6 +115,27 @@ void api_page_info_fini(api_page_info *pi);
  * caller's (rag_chunk_row_fini; zeroed on error). */
 int api_highlight_chunk(rag_index *ix, int64_t doc_id, int64_t chunk_id, rag_chunk_row *row,
                         rag_err *err);
+
+/* ---- engine_replica.c: a postgres:// db ---------------------------------- */
+
+/* Set e->local_db and e->db_shown for the configured db; for a postgres://
+ * one, open the replica (its local copy brought up to the store's head). */
+int api_store_open(docrag_engine *e, rag_err *err);
+/* Stop the follower, close the replica (after every connection to the copy
+ * is closed). */
+void api_store_stop(docrag_engine *e);
+void api_store_close(docrag_engine *e);
+/* Start the follower thread once (a long-lived front end: the first
+ * docrag_engine_refresh). No-op for SQLite. */
+void api_store_follow_start(docrag_engine *e);
+/* A writer on the engine's index: the SQLite file, or the local copy
+ * attached to the replica so that every write goes through to PostgreSQL. */
+int api_writer_open(docrag_engine *e, rag_index **w, rag_err *err);
+/* Reopen s->ix if the local copy was replaced whole since it was opened. */
+int api_session_sync(docrag_session *s, rag_err *err);
+/* The usage store of a replica engine (PostgreSQL: one budget for every
+ * replica), or NULL. */
+rag_store *api_store_usage(docrag_engine *e);
 
 /* The embedder / reranker docrag_embed and docrag_rerank use (borrowed,
  * NULL if none). */

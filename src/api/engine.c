@@ -136,7 +136,10 @@ static int open_usage(docrag_engine *e, int write_usage, rag_err *err)
     if (e->scope == DOCRAG_SCOPE_ALL || e->scope == DOCRAG_SCOPE_INDEX) {
         unsigned flags = (!e->read_only || write_usage) && !e->read_only_storage
                              ? 0 : RAG_INDEX_READ_ONLY;
-        int rc = rag_index_open(&e->usage_ix, e->cfg->db_path, flags, err);
+        int rc;
+        if (e->replica)   /* one budget for every replica, in PostgreSQL */
+            return rag_usage_open(&e->usage, api_store_usage(e), e->cfg, err);
+        rc = rag_index_open(&e->usage_ix, e->local_db, flags, err);
         if (rc < 0) {
             rag_err_prefix(err, "cannot record usage");
             return rc;
@@ -188,18 +191,19 @@ static int open_index(docrag_engine *e, const docrag_engine_opts *opts, rag_err 
     if (!e->read_only) {
         /* An index on read-only storage (a container's image layer) is
          * served for reading rather than not at all. */
-        const char *why = rag_index_read_only_storage(e->cfg->db_path);
+        const char *why = rag_index_read_only_storage(e->local_db);
         if (why) {
             rag_log(RAG_LOG_WARN, "%s: %s: the index is open for reading only "
-                    "(indexing and deletes are off)", e->cfg->db_path, why);
+                    "(indexing and deletes are off)", e->local_db, why);
             e->read_only = 1;
             e->read_only_storage = 1;
             snprintf(e->read_only_why, sizeof e->read_only_why, "%s", why);
         }
     }
-    if ((rc = rag_index_open(&e->ix, e->cfg->db_path,
-                             e->read_only ? RAG_INDEX_READ_ONLY : 0, err)) < 0 ||
-        (rc = rag_index_open(&e->watch, e->cfg->db_path, RAG_INDEX_READ_ONLY, err)) < 0 ||
+    /* on a replica's copy only the attached writer writes (api_writer_open) */
+    if ((rc = rag_index_open(&e->ix, e->local_db,
+                             e->read_only || e->replica ? RAG_INDEX_READ_ONLY : 0, err)) < 0 ||
+        (rc = rag_index_open(&e->watch, e->local_db, RAG_INDEX_READ_ONLY, err)) < 0 ||
         (rc = open_usage(e, opts->write_usage, err)) < 0)
         return rc;
     if (e->scope == DOCRAG_SCOPE_INDEX)
@@ -265,6 +269,7 @@ int docrag_engine_open(docrag_engine **out, const docrag_engine_opts *opts,
     }
     pthread_mutex_init(&e->write_mu, NULL);
     pthread_mutex_init(&e->refresh_mu, NULL);
+    pthread_mutex_init(&e->jobs_mu, NULL);
     e->scope = opts->scope;
     e->read_only = opts->read_only;
     e->single_mode = opts->single_mode;
@@ -285,20 +290,9 @@ int docrag_engine_open(docrag_engine **out, const docrag_engine_opts *opts,
         if (rag_usage_open(&e->usage, NULL, e->cfg, &err) < 0 || open_models(e, &err) < 0)
             goto fail;
     } else if (e->scope != DOCRAG_SCOPE_CONFIG) {
-        if (rag_pg_is_url(e->cfg->db_path)) {
-            /* store_pg has the ops of store.h, but documents and BM25
-             * still go through the SQLite-only rag_index: say so, by the
-             * endpoint (the URL may carry a password), rather than open a
-             * file named like the URL */
-            char ep[256];
-            if (rag_pg_endpoint_of(ep, sizeof ep, e->cfg->db_path, NULL) < 0)
-                snprintf(ep, sizeof ep, "postgres");
-            rag_fail(&err, RAG_EINVAL,
-                     "%s: indexing and search on PostgreSQL are not available yet "
-                     "(docs/postgres.md); db must be a SQLite file for now", ep);
-            goto fail;
-        }
-        if (open_index(e, opts, &err) < 0)
+        /* a postgres:// db: a replica, its local copy opened below as the
+         * SQLite file would be (engine_replica.c) */
+        if (api_store_open(e, &err) < 0 || open_index(e, opts, &err) < 0)
             goto fail;
         e->data_version = data_version(e->watch);
     }
@@ -313,6 +307,7 @@ void docrag_engine_close(docrag_engine *e)
 {
     if (!e)
         return;
+    api_store_stop(e);
     rag_retriever_destroy(e->retriever);
     rag_embedder_destroy(e->embedder);
     rag_reranker_destroy(e->reranker);
@@ -321,9 +316,11 @@ void docrag_engine_close(docrag_engine *e)
     rag_index_close(e->usage_ix);
     rag_index_close(e->watch);
     rag_index_close(e->ix);
+    api_store_close(e);   /* last: nothing on its copy is open any more */
     rag_config_destroy(e->cfg);
     pthread_mutex_destroy(&e->write_mu);
     pthread_mutex_destroy(&e->refresh_mu);
+    pthread_mutex_destroy(&e->jobs_mu);
     rag_free(e);
 }
 
@@ -378,7 +375,9 @@ uint64_t docrag_engine_generation(docrag_engine *e)
 int docrag_engine_refresh(docrag_engine *e, docrag_error *derr)
 {
     rag_err err = {0};
-    int rc = api_refresh(e, 0, &err);
+    int rc;
+    api_store_follow_start(e);   /* a front end that refreshes lives long */
+    rc = api_refresh(e, 0, &err);
     if (rc < 0)
         return api_err(derr, &err);
     return rc;
@@ -425,7 +424,7 @@ int docrag_engine_info(docrag_engine *e, char **out, docrag_error *derr)
     }
     pthread_mutex_unlock(&e->refresh_mu);
     dense = rag_retriever_dense_state(e->retriever, reason, sizeof reason);
-    o = json_pack("{s:o,s:o,s:I,s:I,s:I,s:I,s:b}", "db", rag_render_str(e->cfg->db_path),
+    o = json_pack("{s:o,s:o,s:I,s:I,s:I,s:I,s:b}", "db", rag_render_str(e->db_shown),
                   "profile", rag_render_str(e->cfg->profile ? e->cfg->profile : "local"),
                   "documents",
                   (json_int_t)st.n_documents, "chunks", (json_int_t)st.n_chunks, "pages",
@@ -491,7 +490,8 @@ int docrag_engine_config_show(docrag_engine *e, unsigned flags, char **out,
 
 const char *docrag_engine_db_path(docrag_engine *e)
 {
-    return e->cfg->db_path;
+    /* a postgres:// db by its endpoint: the URL may carry a password */
+    return e->db_shown ? e->db_shown : e->cfg->db_path;
 }
 
 int docrag_engine_usage(docrag_engine *e, char **out, docrag_error *derr)
@@ -561,7 +561,8 @@ int docrag_session_open(docrag_session **out, docrag_engine *e, docrag_error *de
         return api_err(derr, &err);
     }
     s->e = e;
-    if (rag_index_open(&s->ix, e->cfg->db_path, RAG_INDEX_READ_ONLY, &err) < 0) {
+    s->mirror_epoch = atomic_load(&e->mirror_epoch);
+    if (rag_index_open(&s->ix, e->local_db, RAG_INDEX_READ_ONLY, &err) < 0) {
         rag_free(s);
         return api_err(derr, &err);
     }

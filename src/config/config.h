@@ -57,6 +57,8 @@ typedef struct rag_config {
     int pg_connect_timeout_ms;   /* PostgreSQL: per connection attempt */
     int pg_statement_timeout_ms; /* PostgreSQL: server-side statement_timeout; 0 = none */
     int pg_reconnect_ms;         /* PostgreSQL: give up reconnecting after this long */
+    char *pg_mirror;             /* PostgreSQL: the local SQLite copy; "" = a cache path */
+    int pg_ready_max_lag;        /* PostgreSQL: /ready 503 beyond this many changes behind */
     int threads;              /* worker threads; 0 = one per core */
     char *server_host;        /* docrag serve bind address */
     int server_port;          /* 0 = any free port */

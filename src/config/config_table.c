@@ -37,6 +37,12 @@ const struct cfg_field rag_cfg_fields[] = {
      86400000, NULL, 0, "PostgreSQL store: a statement running longer is cancelled; 0 = never"},
     {"postgres.reconnect_ms", CFG_INT, OFF(pg_reconnect_ms), 0, 0, "10000", 0, 600000, NULL, 0,
      "PostgreSQL store: how long a lost connection is retried (with backoff) before an error; 0 = not retried"},
+    {"postgres.mirror", CFG_STR, OFF(pg_mirror), 0, 0, "", 0, 0, NULL, 0,
+     "PostgreSQL store: the local SQLite copy every read runs on (docs/scaling.md); "
+     "\"\" = $XDG_CACHE_HOME/docrag/mirror-HASH.db, HASH of the endpoint"},
+    {"postgres.ready_max_lag", CFG_INT, OFF(pg_ready_max_lag), 0, 0, "100", 0, 100000000,
+     NULL, 0, "PostgreSQL store: /ready answers 503 while the local copy is more than this "
+     "many changes behind the store's head"},
     {"threads", CFG_INT, OFF(threads), 0, 0, "0", 0, 256, NULL, 0,
      "worker threads for encoding and search; 0 = one per core"},
     {"log_level", CFG_ENUM, OFF(log_level), 0, 0, "info", 0, 0, log_levels, 0,
