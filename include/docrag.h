@@ -186,6 +186,15 @@ void docrag_engine_store_state(docrag_engine *e, docrag_store_state *out);
  * 0 otherwise, with why (by endpoint) in why[0..n_why). */
 int docrag_engine_store_ready(docrag_engine *e, char *why, size_t n_why);
 
+/* Copy the SQLite index at src_path into the empty PostgreSQL store the
+ * engine's db names (open the engine with DOCRAG_SCOPE_CONFIG): every row,
+ * ids and postings kept, in one transaction; replicas following the store
+ * take a full copy. *report (may be NULL): {"db" (the endpoint),"from",
+ * "documents","chunks","pages"}. DOCRAG_EINVAL when db is not postgres:// or
+ * the store has documents already. */
+int docrag_store_import(docrag_engine *e, const char *src_path, char **report,
+                        docrag_error *err);
+
 /* ---- shared ingestion jobs (PostgreSQL store only) -------------------------
  * With a postgres:// db, uploads are jobs in the store (any replica may run
  * any job, a job whose worker died is retried after its lease); with a

@@ -36,6 +36,7 @@ int cmd_models(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_mcp(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_store(int argc, char **argv);
 
 /* Print "docrag: <msg>" for err to stderr; returns 1. */
 int cli_error(const docrag_error *err);

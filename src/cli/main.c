@@ -13,6 +13,7 @@ static const cli_command commands[] = {
     {"stats", cmd_stats, "show index statistics"},
     {"docs", cmd_docs, "list documents: id, title, version, kind, pages, chunks"},
     {"check", cmd_check, "check the index for damage and inconsistencies"},
+    {"store", cmd_store, "copy a SQLite index into a PostgreSQL store (store import)"},
     {"config", cmd_config, "show the effective configuration"},
     {"embed", cmd_embed, "embed stdin lines with a local model"},
     {"rerank", cmd_rerank, "rerank stdin passages for a query"},
