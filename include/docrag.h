@@ -176,6 +176,8 @@ typedef struct {
     int64_t n_full_copies;  /* postgres: full copies of the store since open */
     int64_t n_changes_applied; /* postgres: changes applied since open */
     int64_t max_lag;        /* postgres.ready_max_lag */
+    char local_copy[1024];  /* the SQLite file reads run on (the db itself,
+                               or a replica's local copy) */
     char error[256];        /* the last error of the store ("" none) */
 } docrag_store_state;
 
@@ -263,6 +265,7 @@ typedef struct {
     size_t n_collections;
     const char *upload_dir;      /* NULL: DB.files */
     int shutdown_grace_ms;
+    int job_lease_ms;         /* PostgreSQL store: an ingestion job's lease */
     int max_batch;
     int sse_ping_s;
     int access_log;

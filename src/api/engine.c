@@ -542,6 +542,7 @@ void docrag_engine_server_config(docrag_engine *e, docrag_server_config *out)
     out->upload_dir = c->server_upload_dir && *c->server_upload_dir ? c->server_upload_dir
                                                                      : NULL;
     out->shutdown_grace_ms = c->server_shutdown_grace_ms;
+    out->job_lease_ms = c->server_job_lease_ms;
     out->max_batch = c->server_max_batch;
     out->sse_ping_s = c->server_sse_ping_s;
     out->access_log = c->server_access_log;

@@ -263,6 +263,7 @@ void docrag_engine_store_state(docrag_engine *e, docrag_store_state *out)
 {
     memset(out, 0, sizeof *out);
     out->max_lag = e->cfg->pg_ready_max_lag;
+    snprintf(out->local_copy, sizeof out->local_copy, "%s", e->local_db ? e->local_db : "");
     if (!e->replica) {
         snprintf(out->backend, sizeof out->backend, "sqlite");
         snprintf(out->endpoint, sizeof out->endpoint, "%s",

@@ -81,6 +81,7 @@ typedef struct rag_config {
     size_t n_server_collections;
     char *server_upload_dir;  /* where uploads are kept; NULL = DB.files */
     int server_shutdown_grace_ms; /* SIGTERM: time for in-flight work */
+    int server_job_lease_ms;     /* PostgreSQL store: an ingestion job's lease */
     int server_max_batch;     /* /embed, /rerank inputs per request (TEI's
                                  max_client_batch_size) */
     int server_sse_ping_s;    /* ": ping" comment interval on SSE streams */

@@ -82,6 +82,9 @@ const struct cfg_field rag_cfg_fields[] = {
      NULL, 0, 0, NULL, 0, "indexes served as named collections, NAME=FILE.db; the first is the default"},
     {"server.upload_dir", CFG_STR, OFF(server_upload_dir), 0, 0, "", 0, 0, NULL, 0,
      "folder uploaded files are kept in; empty = DB.files beside the database"},
+    {"server.job_lease_ms", CFG_INT, OFF(server_job_lease_ms), 0, 0, "30000", 1000, 3600000,
+     NULL, 0, "PostgreSQL store: an ingestion job's lease; a replica that dies holding one "
+     "leaves the job to another after this long (renewed every third of it)"},
     {"server.shutdown_grace_ms", CFG_INT, OFF(server_shutdown_grace_ms), 0, 0, "10000", 0,
      600000, NULL, 0, "on SIGTERM, time in-flight requests and streams get to finish"},
     {"server.max_batch", CFG_INT, OFF(server_max_batch), 0, 0, "32", 1, 4096, NULL, 0,

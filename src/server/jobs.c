@@ -1,10 +1,12 @@
-/* jobs.c - the ingestion job queue (jobs.h). */
+/* jobs.c - the ingestion job queue (jobs.h): the process's own queue, and
+ * the shared one of a collection on a PostgreSQL store. */
 #include "jobs.h"
 #include "srv_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MAX_JOBS 256
 #define MAX_WAITING 64
@@ -42,6 +44,9 @@ struct srv_jobs {
     int busy;
     pthread_t th;
     int started;
+    pthread_t pg_th;     /* the shared jobs' ingest thread */
+    int pg_started;
+    _Atomic int pg_stop;
 };
 
 static double unix_ms(void)
@@ -290,6 +295,176 @@ static void *ingest_main(void *arg)
     return NULL;
 }
 
+/* ---- shared jobs ------------------------------------------------------------ */
+
+int srv_jobs_payload(unsigned char **out, size_t *n_out, const char *name, const char *sha,
+                     const void *data, size_t n)
+{
+    json_t *h = json_pack("{s:s,s:s}", "name", name, "sha256", sha);
+    char *head = h ? json_dumps(h, JSON_COMPACT) : NULL;
+    size_t n_head = head ? strlen(head) : 0;
+    json_decref(h);
+    *out = head ? rag_malloc(n_head + 1 + n) : NULL;
+    if (!*out) {
+        free(head);
+        return -1;
+    }
+    memcpy(*out, head, n_head);
+    (*out)[n_head] = '\n';
+    memcpy(*out + n_head + 1, data, n);
+    *n_out = n_head + 1 + n;
+    free(head);
+    return 0;
+}
+
+json_t *srv_jobs_shared_get(srv_coll *coll, const char *id, docrag_error *err)
+{
+    char state[16], *end;
+    int attempts;
+    long long n = strtoll(id + 3, &end, 10);
+    if (strncmp(id, "pg_", 3) || *end || n <= 0) {
+        snprintf(err->msg, sizeof err->msg, "no job %.40s", id);
+        err->code = DOCRAG_ENOTFOUND;
+        return NULL;
+    }
+    if (docrag_job_state(coll->engine, n, state, &attempts, err) != 0)
+        return NULL;
+    return json_pack("{s:s,s:s,s:i,s:s}", "id", id, "status", state, "attempts", attempts,
+                     "collection", coll->name);
+}
+
+typedef struct {
+    docrag_engine *e;
+    int64_t id;
+    const char *owner;
+    int lease_ms;
+    double renewed;
+} lease_ctx;
+
+/* Progress of a shared job: renew its lease every third of it. */
+static void on_shared_progress(void *ctx, const char *stage, const char *path,
+                               const char *action, size_t n_done, size_t n_total)
+{
+    lease_ctx *c = ctx;
+    docrag_error err;
+    (void)stage;
+    (void)path;
+    (void)action;
+    (void)n_done;
+    (void)n_total;
+    if (rag_now_ms() - c->renewed < c->lease_ms / 3.0)
+        return;
+    c->renewed = rag_now_ms();
+    if (docrag_job_renew(c->e, c->id, c->owner, c->lease_ms, &err) != 0)
+        rag_log(RAG_LOG_WARN, "job pg_%lld: lease not renewed: %s", (long long)c->id, err.msg);
+}
+
+/* Run one claimed shared job of coll on session *ss. */
+static void run_shared(srv_jobs *j, srv_coll *coll, docrag_session **ss, docrag_job *jb,
+                       const char *owner)
+{
+    docrag_engine *e = coll->engine;
+    const unsigned char *nl = memchr(jb->payload, '\n', jb->n_payload);
+    json_t *h = nl ? json_loadb((const char *)jb->payload, (size_t)(nl - jb->payload), 0, NULL)
+                   : NULL;
+    const char *name = json_string_value(json_object_get(h, "name"));
+    const char *sha = json_string_value(json_object_get(h, "sha256"));
+    char stored[24], why[256] = "", *path = NULL, *report = NULL;
+    lease_ctx lc = {e, jb->id, owner, j->s->info.cfg.job_lease_ms, rag_now_ms()};
+    docrag_index_opts o;
+    docrag_error err;
+    int rc = 0;
+
+    if (!name || !sha || strlen(sha) < 16 || strchr(name, '/')) {
+        snprintf(why, sizeof why, "the job's payload is not an upload");
+        rc = -1;
+    }
+    if (rc == 0) {
+        snprintf(stored, sizeof stored, "%.16s", sha);
+        rc = srv_save_upload(coll->upload_dir, stored, name, nl + 1,
+                             jb->n_payload - (size_t)(nl + 1 - jb->payload), &path, why,
+                             sizeof why);
+    }
+    if (rc == 0 && !*ss && docrag_session_open(ss, e, &err) != 0) {
+        snprintf(why, sizeof why, "%s", err.msg);
+        rc = -1;
+    }
+    if (rc == 0) {
+        const char *paths[1] = {path};
+        docrag_index_opts_init(&o);
+        o.keep_vanished = 1;
+        o.on_progress = on_shared_progress;
+        o.ctx = &lc;
+        o.job_id = jb->id;
+        o.job_owner = owner;
+        rag_log(RAG_LOG_INFO, "job pg_%lld: %s (attempt %d)", (long long)jb->id, name,
+                jb->attempts);
+        if (docrag_index(*ss, paths, 1, &o, &report, &err) != 0) {
+            snprintf(why, sizeof why, "%s", err.msg);
+            rc = -1;
+        }
+    }
+    if (rc != 0) {
+        rag_log(RAG_LOG_ERROR, "job pg_%lld: %s", (long long)jb->id, why);
+        if (docrag_job_fail(e, jb->id, owner, why, &err) != 0)
+            rag_log(RAG_LOG_WARN, "job pg_%lld: not given back: %s", (long long)jb->id,
+                    err.msg);
+    }
+    docrag_free(report);
+    rag_free(path);
+    json_decref(h);
+}
+
+/* The shared jobs' ingest thread: claims jobs of every collection on a
+ * PostgreSQL store, one at a time; ends at once when there is none. */
+static void *shared_main(void *arg)
+{
+    srv_jobs *j = arg;
+    srv *s = j->s;
+    docrag_session *sessions[SRV_MAX_COLLS] = {0};
+    char owner[160], host[96] = "";
+    char last_error[256] = "";
+
+    gethostname(host, sizeof host - 1);
+    snprintf(owner, sizeof owner, "%s:%ld:%s", host, (long)getpid(), s->info.base_url);
+    while (!atomic_load(&j->pg_stop) && !atomic_load(&s->ready))
+        usleep(50 * 1000);
+    while (!atomic_load(&j->pg_stop)) {
+        docrag_engine *waiter = NULL;
+        int worked = 0;
+        for (size_t i = 0; i < s->info.n_colls && !atomic_load(&j->pg_stop); i++) {
+            srv_coll *c = &s->info.colls[i];
+            docrag_job jb;
+            docrag_error err;
+            int rc;
+            if (!c->engine || !docrag_engine_shared_jobs(c->engine))
+                continue;
+            waiter = c->engine;
+            rc = docrag_job_claim(c->engine, owner, s->info.cfg.job_lease_ms, &jb, &err);
+            if (rc < 0 && strcmp(last_error, err.msg)) {
+                rag_log(RAG_LOG_WARN, "collection %s: jobs: %s", c->name, err.msg);
+                snprintf(last_error, sizeof last_error, "%s", err.msg);
+            }
+            if (rc == 1) {
+                last_error[0] = '\0';
+                run_shared(j, c, &sessions[i], &jb, owner);
+                worked = 1;
+            }
+            docrag_job_fini(&jb);
+        }
+        if (!waiter)
+            break;   /* no collection on a PostgreSQL store */
+        if (!worked) {
+            docrag_error err;
+            if (docrag_job_wait(waiter, 250, &err) < 0)
+                usleep(250 * 1000);
+        }
+    }
+    for (size_t i = 0; i < SRV_MAX_COLLS; i++)
+        docrag_session_close(sessions[i]);
+    return NULL;
+}
+
 int srv_jobs_create(srv_jobs **out, srv *s, docrag_error *err)
 {
     srv_jobs *j = rag_calloc(1, sizeof *j);
@@ -309,6 +484,10 @@ int srv_jobs_create(srv_jobs **out, srv *s, docrag_error *err)
         return err->code = DOCRAG_ENOMEM;
     }
     j->started = 1;
+    if (pthread_create(&j->pg_th, NULL, shared_main, j) == 0)
+        j->pg_started = 1;
+    else
+        rag_log(RAG_LOG_WARN, "cannot start the shared ingest thread");
     *out = j;
     return 0;
 }
@@ -332,6 +511,11 @@ void srv_jobs_stop(srv_jobs *j)
     pthread_mutex_unlock(&j->mu);
     pthread_join(j->th, NULL);
     j->started = 0;
+    if (j->pg_started) {
+        atomic_store(&j->pg_stop, 1);
+        pthread_join(j->pg_th, NULL);
+        j->pg_started = 0;
+    }
 }
 
 void srv_jobs_destroy(srv_jobs *j)

@@ -36,4 +36,26 @@ json_t *srv_jobs_get(srv_jobs *j, const char *id);
  * 0, or -1 if there is no such job (nothing sent). */
 int srv_jobs_follow(srv_jobs *j, const char *id, srv_req *r);
 
+/* ---- shared jobs (a collection on a PostgreSQL store) ---------------------
+ * An upload to such a collection is a job in the store (docrag_job_enqueue,
+ * key "upload:SHA256"), its payload the header line {"name","sha256"} and
+ * the file's bytes, so any replica may run it. Every replica runs a second
+ * ingest thread that claims these jobs (a lease of server.job_lease_ms,
+ * renewed while it works), writes the file to its own upload folder and
+ * indexes it with the completion in the document's transaction; a replica
+ * killed meanwhile leaves the job to another once the lease ends. Their ids
+ * are "pg_N"; GET /v1/jobs/pg_N reads the state from the store. */
+
+/* The payload of a shared upload job (caller owns *out: rag_free). */
+int srv_jobs_payload(unsigned char **out, size_t *n_out, const char *name, const char *sha,
+                     const void *data, size_t n);
+/* {"id","status","attempts","collection"} of shared job id in coll;
+ * NULL and *err set when it cannot be read (DOCRAG_ENOTFOUND: no job). */
+json_t *srv_jobs_shared_get(srv_coll *coll, const char *id, docrag_error *err);
+
+/* routes_docs.c: write data to dir/sub/name whole (temporary file, fsync,
+ * rename); the absolute path into *out_path (caller frees: rag_free). */
+int srv_save_upload(const char *dir, const char *sub, const char *name, const void *data,
+                    size_t n, char **out_path, char *why, size_t n_why);
+
 #endif

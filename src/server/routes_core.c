@@ -107,14 +107,42 @@ static void health(srv_req *r)
     srv_reply_json_text(r, 200, "{\"status\":\"ok\"}");
 }
 
+/* Ready: loaded, and every collection's store can serve (a PostgreSQL
+ * replica reachable and its copy within postgres.ready_max_lag of the
+ * head), so that a load balancer sends requests elsewhere meanwhile. The
+ * 200 adds "store" (the default collection's) to the cached counts. */
 static void ready(srv_req *r)
 {
-    char buf[4096];
+    char buf[4096], why[512];
+    docrag_store_state st;
+    size_t n;
+    json_t *o;
+    char *text;
+
     if (!atomic_load(&r->s->ready)) {
         srv_reply_error_retry(r, 503, "not_ready", 1, "the index and models are loading");
         return;
     }
-    srv_reply_json_text(r, 200, srv_ready_json(r->s, buf, sizeof buf));
+    for (size_t i = 0; i < r->s->info.n_colls; i++) {
+        if (!docrag_engine_store_ready(r->s->info.colls[i].engine, why, sizeof why)) {
+            srv_reply_error_retry(r, 503, "store_unavailable", 1, why);
+            return;
+        }
+    }
+    docrag_engine_store_state(r->s->info.colls[0].engine, &st);
+    srv_ready_json(r->s, buf, sizeof buf);
+    n = strlen(buf);
+    o = json_pack("{s:s,s:s,s:I,s:I,s:b}", "backend", st.backend, "endpoint",
+                  strcmp(st.backend, "postgres") ? "" : st.endpoint, "applied_seq",
+                  (json_int_t)st.applied_seq, "head_seq", (json_int_t)st.head_seq, "reachable",
+                  st.reachable);
+    text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    /* splice ,"store":{...} before the cached object's closing brace */
+    if (text && n > 2 && buf[n - 1] == '}' && n + strlen(text) + 10 < sizeof buf)
+        snprintf(buf + n - 1, sizeof buf - n + 1, ",\"store\":%s}", text);
+    free(text);
+    srv_reply_json_text(r, 200, buf);
 }
 
 /* ---- search ------------------------------------------------------------------- */

@@ -380,6 +380,22 @@ static int inside(const char *path, const char *dir)
     return in;
 }
 
+/* A write's error: the PostgreSQL store unreachable is a 503 naming its
+ * endpoint (reads go on from the local copy; try again later), anything
+ * else as usual. */
+static void reply_write_error(srv_req *r, srv_coll *c, const docrag_error *err)
+{
+    docrag_store_state st;
+    docrag_engine_store_state(c->engine, &st);
+    if (!strcmp(st.backend, "postgres") && (err->code == DOCRAG_EIO || !st.reachable)) {
+        rag_log(RAG_LOG_WARN, "request %s: %s", r->id, err->msg);
+        srv_reply_error_retry(r, 503, "store_unavailable", 5,
+                              strstr(err->msg, st.endpoint) ? err->msg : st.endpoint);
+        return;
+    }
+    srv_reply_docrag_error(r, err);
+}
+
 static void delete_document(srv_req *r)
 {
     int64_t id = srv_param_id(r, 0, "document id");
@@ -391,7 +407,7 @@ static void delete_document(srv_req *r)
     if (docrag_document_path(r->session, id, &path, &err) != 0 ||
         docrag_document_delete(r->session, id, &err) != 0) {
         docrag_free(path);
-        srv_reply_docrag_error(r, &err);
+        reply_write_error(r, c, &err);
         return;
     }
     /* an uploaded file is ours to remove (with its hash folder); a file
@@ -432,8 +448,8 @@ static int make_dir(const char *dir)
  * absolute path (as the indexer stores it) into *out_path. sub is the
  * content hash's prefix, so two different files may share a name and the
  * document keeps its own name as its title. */
-static int save_whole(const char *dir, const char *sub, const char *name, const void *data,
-                      size_t n, char **out_path, char *why, size_t n_why)
+int srv_save_upload(const char *dir, const char *sub, const char *name, const void *data,
+                    size_t n, char **out_path, char *why, size_t n_why)
 {
     char *folder = rag_asprintf("%s/%s", dir, sub);
     char *tmp = rag_asprintf("%s/%s/.upload-%s.tmp", dir, sub, name);
@@ -509,12 +525,14 @@ static void upload(srv_req *r)
     rag_multipart *mp = NULL;
     json_t *docs = NULL;
     char **paths = NULL;
-    char job_id[40];
+    char job_id[40] = "";
     docrag_error err;
     rag_err perr = {0};
+    int shared, n_shared = 0;
 
     if (!c)
         return;
+    shared = docrag_engine_shared_jobs(c->engine);
     if (!r->n_body) {
         srv_reply_error(r, 400, "invalid_request", "the upload is empty");
         return;
@@ -598,8 +616,36 @@ static void upload(srv_req *r)
             json_array_append_new(docs, d);
             continue;
         }
+        if (shared) {
+            /* the bytes go into the job: any replica may run it */
+            unsigned char *pl = NULL;
+            size_t n_pl = 0;
+            int64_t jid = 0;
+            int created = 0;
+            char key[80];
+            if (srv_jobs_payload(&pl, &n_pl, safe, sha, files[i].data, files[i].n) < 0) {
+                json_decref(d);
+                srv_reply_error(r, 503, "overloaded", "out of memory");
+                goto done;
+            }
+            snprintf(key, sizeof key, "upload:%s", sha);
+            if (docrag_job_enqueue(c->engine, key, pl, n_pl, &jid, &created, &err) != 0) {
+                rag_free(pl);
+                json_decref(d);
+                reply_write_error(r, c, &err);
+                goto done;
+            }
+            rag_free(pl);
+            snprintf(stored, sizeof stored, "pg_%lld", (long long)jid);
+            json_object_set_new(d, "status", json_string("queued"));
+            json_object_set_new(d, "job_id", json_string(stored));
+            if (!n_shared++)
+                snprintf(job_id, sizeof job_id, "%s", stored);
+            json_array_append_new(docs, d);
+            continue;
+        }
         snprintf(stored, sizeof stored, "%.16s", sha);
-        if (save_whole(c->upload_dir, stored, safe, files[i].data, files[i].n, &paths[n_paths],
+        if (srv_save_upload(c->upload_dir, stored, safe, files[i].data, files[i].n, &paths[n_paths],
                        why, sizeof why) < 0) {
             json_decref(d);
             srv_reply_error(r, 507, "insufficient_storage", "file %s: %s", safe, why);
@@ -629,7 +675,12 @@ static void upload(srv_req *r)
         }
         json_array_foreach(out_docs, i, d)
             json_object_del(d, "path");
-        rc = srv_jobs_submit(srv_get_jobs(r->s), c, paths, n_paths, docs, job_id, &err);
+        /* shared jobs (PostgreSQL): the first file's job answers for the
+         * upload, each document names its own */
+        rc = n_shared ? 0 : srv_jobs_submit(srv_get_jobs(r->s), c, paths, n_paths, docs,
+                                             job_id, &err);
+        if (n_shared)
+            json_decref(docs);
         docs = NULL;   /* stolen, even on failure */
         if (rc != 0) {
             json_decref(out_docs);
@@ -659,7 +710,26 @@ done:
 
 static void get_job(srv_req *r)
 {
-    json_t *o = srv_jobs_get(srv_get_jobs(r->s), r->params[0]);
+    json_t *o;
+    if (!strncmp(r->params[0], "pg_", 3)) {
+        /* a shared job: its state is in the collection's store, whichever
+         * replica took it */
+        srv_coll *c = srv_collection(r, srv_query(r, "collection"));
+        docrag_error err;
+        if (!c)
+            return;
+        if (!docrag_engine_shared_jobs(c->engine)) {
+            srv_reply_error(r, 404, "not_found", "no job %.40s", r->params[0]);
+            return;
+        }
+        if (!(o = srv_jobs_shared_get(c, r->params[0], &err))) {
+            reply_write_error(r, c, &err);
+            return;
+        }
+        srv_reply_json(r, 200, o);
+        return;
+    }
+    o = srv_jobs_get(srv_get_jobs(r->s), r->params[0]);
     if (!o) {
         srv_reply_error(r, 404, "not_found", "no job %.40s", r->params[0]);
         return;

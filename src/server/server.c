@@ -230,6 +230,16 @@ static void update_ready(srv *s)
     }
 }
 
+/* A collection on a PostgreSQL store keeps its uploads beside its local
+ * copy (DB.files of a URL is no folder), unless server.upload_dir says. */
+static void store_upload_dir(srv *s, srv_coll *c)
+{
+    docrag_store_state st;
+    docrag_engine_store_state(c->engine, &st);
+    if (!s->info.cfg.upload_dir && !strcmp(st.backend, "postgres"))
+        snprintf(c->upload_dir, sizeof c->upload_dir, "%.1000s.files", st.local_copy);
+}
+
 static void *loader_main(void *arg)
 {
     srv *s = arg;
@@ -245,6 +255,7 @@ static void *loader_main(void *arg)
             docrag_server_stop();
             return NULL;
         }
+        store_upload_dir(s, &s->info.colls[i]);
     }
     update_ready(s);
     atomic_store(&s->ready, 1);
@@ -333,7 +344,13 @@ static void on_signal(evutil_socket_t fd, short what, void *arg)
 static int add_coll(srv *s, const char *spec, docrag_error *err)
 {
     srv_coll *c;
-    const char *eq = strchr(spec, '='), *path = eq ? eq + 1 : spec;
+    const char *eq = strchr(spec, '='), *path;
+    const char *url = strstr(spec, "postgres://") ? strstr(spec, "postgres://")
+                                                  : strstr(spec, "postgresql://");
+    /* a postgres:// URL has '=' in its options: NAME= only before it */
+    if (url && (!eq || eq > url))
+        eq = url > spec && url[-1] == '=' ? url - 1 : NULL;
+    path = eq ? eq + 1 : spec;
     if (s->info.n_colls == SRV_MAX_COLLS) {
         snprintf(err->msg, sizeof err->msg, "--db: at most %d collections", SRV_MAX_COLLS);
         return err->code = DOCRAG_ELIMIT;
@@ -345,11 +362,23 @@ static int add_coll(srv *s, const char *spec, docrag_error *err)
                                                           "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
                                                           "0123456789_-.") < n) {
             snprintf(err->msg, sizeof err->msg,
-                     "--db %s: a collection name is 1-63 letters, digits, '_', '-', '.'", spec);
+                     "--db %.*s=…: a collection name is 1-63 letters, digits, '_', '-', '.'",
+                     (int)(n < 64 ? n : 64), spec);
             return err->code = DOCRAG_EINVAL;
         }
         memcpy(c->name, spec, n);
         c->name[n] = '\0';
+    } else if (url) {
+        /* the database's name, never the rest of the URL (a password) */
+        const char *q = strchr(path, '?'), *b = path;
+        for (const char *p = path; *p && (!q || p < q); p++)
+            if (*p == '/')
+                b = p + 1;
+        snprintf(c->name, sizeof c->name, "%.*s", (int)strcspn(b, "?."), b);
+        if (!c->name[0] || strspn(c->name, "abcdefghijklmnopqrstuvwxyz"
+                                           "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
+                               strlen(c->name))
+            snprintf(c->name, sizeof c->name, "default");
     } else {
         const char *b = strrchr(path, '/');
         size_t n;
@@ -365,7 +394,7 @@ static int add_coll(srv *s, const char *spec, docrag_error *err)
             return err->code = DOCRAG_EINVAL;
         }
     if (!*path || strlen(path) >= sizeof c->db_path) {
-        snprintf(err->msg, sizeof err->msg, "--db %s: bad database path", spec);
+        snprintf(err->msg, sizeof err->msg, "--db %s: bad database path", url ? "postgres://…" : spec);
         return err->code = DOCRAG_EINVAL;
     }
     snprintf(c->db_path, sizeof c->db_path, "%s", path);
@@ -496,6 +525,8 @@ int docrag_server_run(const docrag_server_opts *opts, docrag_error *err)
         else
             snprintf(dir, sizeof dir, "%s.files", c->db_path);
         memcpy(c->upload_dir, dir, sizeof dir);
+        if (c->engine)
+            store_upload_dir(s, c);
     }
     host = opts->host ? opts->host : s->info.cfg.host;
     port = opts->port >= 0 ? opts->port : s->info.cfg.port;

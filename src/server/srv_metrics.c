@@ -245,6 +245,39 @@ static void put_cache(rag_buf *b, srv_req *r)
         json_decref(per[c]);
 }
 
+/* The store each collection serves from: a PostgreSQL replica's follow
+ * state (docs/scaling.md); SQLite collections show reachable 1 only. */
+static void put_store(rag_buf *b, srv *s)
+{
+    static const struct {
+        const char *name, *type, *help;
+    } m[] = {
+        {"docrag_store_applied_seq", "gauge", "the last store change applied to the local copy"},
+        {"docrag_store_head_seq", "gauge", "the store's head change when last seen"},
+        {"docrag_store_reachable", "gauge", "1 when the last contact with the store worked"},
+        {"docrag_store_full_copies_total", "counter", "full copies of the store into the local copy"},
+        {"docrag_store_changes_applied_total", "counter", "store changes applied to the local copy"},
+    };
+    docrag_store_state st[SRV_MAX_COLLS];
+    for (size_t c = 0; c < s->info.n_colls; c++)
+        if (s->info.colls[c].engine)
+            docrag_engine_store_state(s->info.colls[c].engine, &st[c]);
+    for (size_t k = 0; k < sizeof m / sizeof m[0]; k++) {
+        rag_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", m[k].name, m[k].help, m[k].name,
+                       m[k].type);
+        for (size_t c = 0; c < s->info.n_colls; c++) {
+            const docrag_store_state *t = &st[c];
+            int64_t v = k == 0 ? t->applied_seq : k == 1 ? t->head_seq : k == 2 ? t->reachable
+                        : k == 3 ? t->n_full_copies : t->n_changes_applied;
+            if (!s->info.colls[c].engine)
+                continue;
+            rag_buf_printf(b, "%s{collection=\"", m[k].name);
+            rag_metrics_escape_label(b, s->info.colls[c].name);
+            rag_buf_printf(b, "\",backend=\"%s\"} %lld\n", t->backend, (long long)v);
+        }
+    }
+}
+
 static void put_engines(rag_buf *b, srv_req *r)
 {
     srv *s = r->s;
@@ -283,6 +316,7 @@ static void put_engines(rag_buf *b, srv_req *r)
         }
     }
     json_decref(rj);
+    put_store(b, s);
     put_cache(b, r);
     for (size_t c = 0; c < s->info.n_colls; c++) {
         docrag_error err;
