@@ -13,6 +13,7 @@
 #include "index/store_sqlite.h"
 #include "pg_support.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -595,6 +596,79 @@ static void test_job_lease_lost(void **state)
     rag_free(dir);
 }
 
+typedef struct {
+    rag_replica *r;
+    volatile int stop;
+    int n_applied, n_errors;
+    char error[256];
+} follower_t;
+
+static void *follower_main(void *arg)
+{
+    follower_t *f = arg;
+    while (!f->stop) {
+        rag_err err = {0};
+        int n = rag_replica_follow(f->r, 20, &err);
+        if (n < 0) {
+            f->n_errors++;
+            snprintf(f->error, sizeof f->error, "%s", err.msg);
+        } else {
+            f->n_applied += n;
+        }
+    }
+    return NULL;
+}
+
+/* Writers on both replicas while B's follower thread applies A's changes
+ * to the same file B's writer writes: one history, the same copies. */
+static void test_concurrent_writers_and_follower(void **state)
+{
+    rag_pg *pg = fresh("rep_c");
+    char *dir = ts_tmpdir("replica_conc");
+    replica_t a, b;
+    follower_t f = {0};
+    pthread_t th;
+    rag_replica_state sa, sb;
+    rag_err err = {0};
+    (void)state;
+
+    replica_open(&a, "rep_c", dir, "a");
+    replica_open(&b, "rep_c", dir, "b");
+    f.r = b.r;
+    assert_int_equal(pthread_create(&th, NULL, follower_main, &f), 0);
+    for (int i = 0; i < 12; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "docs/%c%d.md", i % 2 ? 'b' : 'a', i);
+        must(put_doc(i % 2 ? b.ix : a.ix, path, i % 3 ? "Manual" : "Replica guide",
+                     i % 2 ? doc1 : doc2, i % 2 ? 3 : 2, &err), &err);
+        if (i % 4 == 3)
+            assert_int_equal(rag_index_remove_doc(i % 2 ? a.ix : b.ix, "docs/a0.md", &err) >= 0, 1);
+        rag_replica_state_get(b.r, &sb);   /* from this thread while the follower runs */
+        no_password(sb.error);
+    }
+    f.stop = 1;
+    pthread_join(th, NULL);
+    if (f.n_errors)
+        fail_msg("follower: %d errors, the last: %s", f.n_errors, f.error);
+    follow_all(&a);
+    follow_all(&b);
+    same_copies(a.mirror, b.mirror);
+    bm25_same(&a, &b, "replica postgres copy manual");
+    rag_replica_state_get(a.r, &sa);
+    rag_replica_state_get(b.r, &sb);
+    assert_int_equal(sa.applied_seq, pg_scalar(pg, "SELECT max(seq) FROM change_log"));
+    assert_int_equal(sb.applied_seq, sa.applied_seq);
+    assert_int_equal(sa.n_full_copies, 1);
+    assert_int_equal(sb.n_full_copies, 1);
+    assert_int_equal(pg_scalar(pg, "SELECT count(*) FROM documents"), 11);
+    assert_int_equal(rag_replica_verify(a.r, NULL, 0, NULL, &err), 0);
+    assert_int_equal(rag_replica_verify(b.r, NULL, 0, NULL, &err), 0);
+    replica_close(&a);
+    replica_close(&b);
+    rag_pg_close(pg);
+    rag_free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -603,6 +677,7 @@ int main(void)
         cmocka_unit_test(test_full_copies),
         cmocka_unit_test(test_mirror_lock_and_password),
         cmocka_unit_test(test_job_lease_lost),
+        cmocka_unit_test(test_concurrent_writers_and_follower),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
