@@ -56,8 +56,6 @@ int docrag_check(docrag_session *s, char **report_json, docrag_error *derr)
     int rc;
 
     *report_json = NULL;
-    if (api_session_sync(s, &err) < 0)
-        return api_err(derr, &err);
     rc = rag_index_check(s->ix, &r, &err);
     if (rc < 0)
         return api_err(derr, &err);

@@ -53,15 +53,11 @@ static int on_doc_one(void *ctx, const rag_store_doc *d)
 
 int docrag_documents(docrag_session *s, char **out, docrag_error *derr)
 {
-    rag_store *st;
+    rag_store *st = rag_index_store(s->ix);
     rag_err err = {0};
-    json_t *arr;
+    json_t *arr = json_array();
     int rc;
 
-    if (api_session_sync(s, &err) < 0)
-        return api_err(derr, &err);
-    st = rag_index_store(s->ix);
-    arr = json_array();
     if (!arr)
         return api_err(derr, &(rag_err){RAG_ENOMEM, "out of memory"});
     rc = st->ops->doc_list(st, 0, on_doc_append, arr, &err);
@@ -78,14 +74,11 @@ int docrag_documents(docrag_session *s, char **out, docrag_error *derr)
 
 int docrag_document(docrag_session *s, int64_t id, char **out, docrag_error *derr)
 {
-    rag_store *st;
+    rag_store *st = rag_index_store(s->ix);
     rag_err err = {0};
     json_t *o = NULL;
     int rc;
 
-    if (api_session_sync(s, &err) < 0)
-        return api_err(derr, &err);
-    st = rag_index_store(s->ix);
     if (id <= 0)
         return api_err(derr, &(rag_err){RAG_ENOTFOUND, "no such document"});
     rc = st->ops->doc_list(st, id, on_doc_one, &o, &err);
@@ -263,8 +256,6 @@ static int page_json(docrag_session *s, int64_t doc_id, int page, int extras,
 
     memset(&row, 0, sizeof row);
     *out = NULL;
-    if (api_session_sync(s, &err) < 0)
-        return api_err(derr, &err);
     rc = api_page_row(s->ix, doc_id, page, &pi, &err);
     if (rc < 0)
         return api_err(derr, &err);
@@ -329,8 +320,6 @@ int docrag_chunk(docrag_session *s, int64_t chunk_id, char **out, docrag_error *
     int rc;
 
     memset(&r, 0, sizeof r);
-    if (api_session_sync(s, &err) < 0)
-        return api_err(derr, &err);
     rc = rag_index_get_chunk(s->ix, chunk_id, &r, &err);
     if (rc == RAG_OK)
         rc = api_session_json(s, json_pack("{s:o,s:I,s:o,s:o,s:i,s:i,s:o,s:I,s:I,s:o}", "chunk_id",
@@ -353,8 +342,6 @@ int docrag_stats(docrag_session *s, char **out, docrag_error *derr)
     rag_err err = {0};
     json_t *kinds, *o, *uj = NULL;
 
-    if (api_session_sync(s, &err) < 0)
-        return api_err(derr, &err);
     if (rag_index_stats_get(s->ix, &st, &err) < 0)
         return api_err(derr, &err);
     if (rag_usage_json(s->e->usage, &ub, &err) == RAG_OK)

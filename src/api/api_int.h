@@ -64,9 +64,6 @@ struct docrag_engine {
     pthread_t follow_th;        /* calls rag_replica_follow, then refreshes */
     int follow_started;         /* under refresh_mu */
     _Atomic int follow_stop;
-    _Atomic uint64_t mirror_epoch; /* +1 each time the copy was replaced whole
-                                      (a full copy): connections reopen it */
-    int64_t n_full_copies_seen; /* follower thread */
     pthread_mutex_t jobs_mu;    /* the replica's job calls, one at a time */
 };
 
@@ -75,7 +72,6 @@ struct docrag_session {
     rag_index *ix;              /* owned, read-only */
     unsigned out_flags;         /* DOCRAG_OUT_* */
     docrag_call_info last;      /* of the last search or ask */
-    uint64_t mirror_epoch;      /* e->mirror_epoch when ix was opened */
 };
 
 /* Copy err into the public error (may be NULL); returns err->code. */
@@ -131,8 +127,6 @@ void api_store_follow_start(docrag_engine *e);
 /* A writer on the engine's index: the SQLite file, or the local copy
  * attached to the replica so that every write goes through to PostgreSQL. */
 int api_writer_open(docrag_engine *e, rag_index **w, rag_err *err);
-/* Reopen s->ix if the local copy was replaced whole since it was opened. */
-int api_session_sync(docrag_session *s, rag_err *err);
 /* The usage store of a replica engine (PostgreSQL: one budget for every
  * replica), or NULL. */
 rag_store *api_store_usage(docrag_engine *e);

@@ -123,8 +123,6 @@ int docrag_search(docrag_session *s, const char *query, const docrag_search_opts
     memset(&s->last, 0, sizeof s->last);
     if (!query)
         return api_err(derr, &(rag_err){RAG_EINVAL, "query is missing"});
-    if (api_session_sync(s, &err) < 0)
-        return api_err(derr, &err);
     if (api_need(s->e, DOCRAG_SCOPE_ALL, &err) < 0)
         return api_err(derr, &err);
     if (!(query = utf8_text(query, &owned, &err)))
@@ -204,8 +202,6 @@ int docrag_ask(docrag_session *s, const char *question, const docrag_ask_opts *o
     int rc;
 
     memset(&s->last, 0, sizeof s->last);
-    if (api_session_sync(s, &err) < 0)
-        return api_err(derr, &err);
     if (!question)
         return api_err(derr, &(rag_err){RAG_EINVAL, "question is missing"});
     if (api_need(e, DOCRAG_SCOPE_ALL, &err) < 0 ||

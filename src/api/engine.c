@@ -562,7 +562,6 @@ int docrag_session_open(docrag_session **out, docrag_engine *e, docrag_error *de
         return api_err(derr, &err);
     }
     s->e = e;
-    s->mirror_epoch = atomic_load(&e->mirror_epoch);
     if (rag_index_open(&s->ix, e->local_db, RAG_INDEX_READ_ONLY, &err) < 0) {
         rag_free(s);
         return api_err(derr, &err);

@@ -11,11 +11,9 @@
  * docrag_engine_refresh, i.e. in long-lived front ends only: a one-shot
  * command has the copy brought up to the head when the replica opens.
  *
- * A full copy replaces the copy's file (renamed over it): connections
- * opened before read the old file, so they are reopened — `watch` by the
- * follower, a session's at its next call (api_session_sync, by
- * mirror_epoch) — and the vectors reloaded (the retriever opens the path
- * anew for that).
+ * A full copy made while the engine runs is copied into the open file
+ * (replica.c: SQLite's backup API, not a rename), with a larger change
+ * counter: every connection stays valid and the refresh reloads.
  *
  * The mirror's path: postgres.mirror, else
  * $XDG_CACHE_HOME/docrag/mirror-HASH.db (~/.cache without XDG_CACHE_HOME),
@@ -130,26 +128,12 @@ int api_store_open(docrag_engine *e, rag_err *err)
     return RAG_OK;
 }
 
-/* Under refresh_mu: the copy was replaced; reopen `watch` on the new file. */
-static int reopen_watch(docrag_engine *e, rag_err *err)
-{
-    rag_index *w = NULL;
-    int rc = rag_index_open(&w, e->local_db, RAG_INDEX_READ_ONLY, err);
-    if (rc < 0)
-        return rc;
-    rag_index_close(e->watch);
-    e->watch = w;
-    atomic_fetch_add(&e->mirror_epoch, 1);
-    return RAG_OK;
-}
-
 static void *follow_main(void *arg)
 {
     docrag_engine *e = arg;
     char last_error[256] = "";
 
     while (!atomic_load(&e->follow_stop)) {
-        rag_replica_state st;
         rag_err err = {0};
         int rc = rag_replica_follow(e->replica, 1000, &err);
         if (rc < 0) {
@@ -168,19 +152,7 @@ static void *follow_main(void *arg)
         }
         if (rc == 0)
             continue;
-        rag_replica_state_get(e->replica, &st);
-        if (st.n_full_copies != e->n_full_copies_seen) {
-            e->n_full_copies_seen = st.n_full_copies;
-            pthread_mutex_lock(&e->refresh_mu);
-            rc = reopen_watch(e, &err);
-            pthread_mutex_unlock(&e->refresh_mu);
-            if (rc < 0)
-                rag_log(RAG_LOG_WARN, "store: reopening the local copy: %s", err.msg);
-            rc = api_refresh(e, 1, &err);
-        } else {
-            rc = api_refresh(e, 0, &err);
-        }
-        if (rc < 0)
+        if (api_refresh(e, 0, &err) < 0)
             rag_log(RAG_LOG_WARN, "store: refresh after a change: %s", err.msg);
     }
     return NULL;
@@ -192,9 +164,6 @@ void api_store_follow_start(docrag_engine *e)
         return;
     pthread_mutex_lock(&e->refresh_mu);
     if (!e->follow_started) {
-        rag_replica_state st;
-        rag_replica_state_get(e->replica, &st);
-        e->n_full_copies_seen = st.n_full_copies;
         if (pthread_create(&e->follow_th, NULL, follow_main, e) == 0)
             e->follow_started = 1;
         else
@@ -234,22 +203,6 @@ int api_writer_open(docrag_engine *e, rag_index **w, rag_err *err)
         *w = NULL;
     }
     return rc;
-}
-
-int api_session_sync(docrag_session *s, rag_err *err)
-{
-    uint64_t epoch = atomic_load(&s->e->mirror_epoch);
-    rag_index *ix = NULL;
-    int rc;
-
-    if (epoch == s->mirror_epoch)
-        return RAG_OK;
-    if ((rc = rag_index_open(&ix, s->e->local_db, RAG_INDEX_READ_ONLY, err)) < 0)
-        return rc;
-    rag_index_close(s->ix);
-    s->ix = ix;
-    s->mirror_epoch = epoch;
-    return RAG_OK;
 }
 
 rag_store *api_store_usage(docrag_engine *e)

@@ -1,6 +1,7 @@
 /* jobs.c - the ingestion job queue (jobs.h): the process's own queue, and
  * the shared one of a collection on a PostgreSQL store. */
 #include "jobs.h"
+#include "http_parse.h"
 #include "srv_int.h"
 
 #include <stdio.h>
@@ -317,6 +318,40 @@ int srv_jobs_payload(unsigned char **out, size_t *n_out, const char *name, const
     return 0;
 }
 
+int srv_jobs_payload_parse(const unsigned char *payload, size_t n, char *name, size_t n_name,
+                           char sha[65], const unsigned char **data, size_t *n_data,
+                           char *why, size_t n_why)
+{
+    const unsigned char *nl = payload ? memchr(payload, '\n', n) : NULL;
+    json_t *h = nl ? json_loadb((const char *)payload, (size_t)(nl - payload), 0, NULL) : NULL;
+    const char *hn = json_string_value(json_object_get(h, "name"));
+    const char *hs = json_string_value(json_object_get(h, "sha256"));
+    char safe[RAG_FILENAME_MAX + 1], got[65];
+    int rc = -1;
+
+    if (!hn || !hs) {
+        snprintf(why, n_why, "the job's payload has no upload header");
+    } else if (rag_safe_filename(safe, sizeof safe, hn, NULL) != RAG_OK || strcmp(safe, hn) ||
+               strlen(hn) >= n_name) {
+        snprintf(why, n_why, "the job's file name is not a safe name");
+    } else if (strlen(hs) != 64 || strspn(hs, "0123456789abcdef") != 64) {
+        snprintf(why, n_why, "the job's sha256 is not 64 hex digits");
+    } else {
+        rag_sha256_hex(nl + 1, n - (size_t)(nl + 1 - payload), got);
+        if (strcmp(got, hs)) {
+            snprintf(why, n_why, "the job's bytes do not match its sha256");
+        } else {
+            memcpy(name, hn, strlen(hn) + 1);
+            memcpy(sha, hs, 65);
+            *data = nl + 1;
+            *n_data = n - (size_t)(nl + 1 - payload);
+            rc = 0;
+        }
+    }
+    json_decref(h);
+    return rc;
+}
+
 json_t *srv_jobs_shared_get(srv_coll *coll, const char *id, docrag_error *err)
 {
     char state[16], *end;
@@ -364,25 +399,20 @@ static void run_shared(srv_jobs *j, srv_coll *coll, docrag_session **ss, docrag_
                        const char *owner)
 {
     docrag_engine *e = coll->engine;
-    const unsigned char *nl = memchr(jb->payload, '\n', jb->n_payload);
-    json_t *h = nl ? json_loadb((const char *)jb->payload, (size_t)(nl - jb->payload), 0, NULL)
-                   : NULL;
-    const char *name = json_string_value(json_object_get(h, "name"));
-    const char *sha = json_string_value(json_object_get(h, "sha256"));
+    char name[RAG_FILENAME_MAX + 1], sha[65];
     char stored[24], why[256] = "", *path = NULL, *report = NULL;
     lease_ctx lc = {e, jb->id, owner, j->s->info.cfg.job_lease_ms, rag_now_ms()};
+    const unsigned char *data = NULL;
+    size_t n_data = 0;
     docrag_index_opts o;
     docrag_error err;
-    int rc = 0;
+    int rc;
 
-    if (!name || !sha || strlen(sha) < 16 || strchr(name, '/')) {
-        snprintf(why, sizeof why, "the job's payload is not an upload");
-        rc = -1;
-    }
+    rc = srv_jobs_payload_parse(jb->payload, jb->n_payload, name, sizeof name, sha, &data,
+                                &n_data, why, sizeof why);
     if (rc == 0) {
         snprintf(stored, sizeof stored, "%.16s", sha);
-        rc = srv_save_upload(coll->upload_dir, stored, name, nl + 1,
-                             jb->n_payload - (size_t)(nl + 1 - jb->payload), &path, why,
+        rc = srv_save_upload(coll->upload_dir, stored, name, data, n_data, &path, why,
                              sizeof why);
     }
     if (rc == 0 && !*ss && docrag_session_open(ss, e, &err) != 0) {
@@ -412,7 +442,6 @@ static void run_shared(srv_jobs *j, srv_coll *coll, docrag_session **ss, docrag_
     }
     docrag_free(report);
     rag_free(path);
-    json_decref(h);
 }
 
 /* The shared jobs' ingest thread: claims jobs of every collection on a

@@ -46,9 +46,17 @@ int srv_jobs_follow(srv_jobs *j, const char *id, srv_req *r);
  * killed meanwhile leaves the job to another once the lease ends. Their ids
  * are "pg_N"; GET /v1/jobs/pg_N reads the state from the store. */
 
-/* The payload of a shared upload job (caller owns *out: rag_free). */
+/* The payload of a shared upload job (caller owns *out: rag_free): the
+ * header line {"name","sha256"} (JSON, one line), "\n", the file's bytes. */
 int srv_jobs_payload(unsigned char **out, size_t *n_out, const char *name, const char *sha,
                      const void *data, size_t n);
+/* Read a payload back (it comes from the store: checked as outside input):
+ * name must be its own safe file name (rag_safe_filename), sha256 64
+ * lowercase hex digits and the SHA-256 of the bytes. name, sha and
+ * *data (pointing into payload) are filled; 0, or -1 with why. */
+int srv_jobs_payload_parse(const unsigned char *payload, size_t n, char *name, size_t n_name,
+                           char sha[65], const unsigned char **data, size_t *n_data,
+                           char *why, size_t n_why);
 /* {"id","status","attempts","collection"} of shared job id in coll;
  * NULL and *err set when it cannot be read (DOCRAG_ENOTFOUND: no job). */
 json_t *srv_jobs_shared_get(srv_coll *coll, const char *id, docrag_error *err);
