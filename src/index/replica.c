@@ -945,8 +945,13 @@ int rag_replica_open(rag_replica **out, const char *url, const char *mirror_path
         goto fail;
     if ((rc = pg_store_id(r->fpg, r->store_id, sizeof r->store_id, err)) < 0)
         goto fail;
-    if ((rc = rag_pg_listen(r->fpg, RAG_PG_CHANGES_CHANNEL, err)) < 0)
-        goto fail;
+    if ((rc = rag_pg_listen(r->fpg, RAG_PG_CHANGES_CHANNEL, err)) < 0) {
+        /* a standby cannot LISTEN (NOTIFY is not replicated): poll only */
+        if (rc != RAG_EBACKEND || rag_pg_in_recovery(r->fpg, NULL) != 1)
+            goto fail;
+        rag_log(RAG_LOG_DEBUG, "%s: a standby: the follower polls the change log", r->endpoint);
+        rc = RAG_OK;
+    }
     if ((rc = sync_at_open(r, err)) < 0)
         goto fail;
     if ((rc = rag_pg_changes_head(r->fpg, &head, err)) < 0)
@@ -1545,8 +1550,13 @@ int rag_replica_attach(rag_replica *r, struct rag_index *ix, rag_err *err)
     int rc;
     if (r->read_only)
         return rag_fail(err, RAG_EINVAL, "%s: a read-only replica has no writer", r->endpoint);
+    if (!ix)
+        return rag_fail(err, RAG_EINVAL, "%s: no index to attach", r->endpoint);
     if (r->wix && r->wix != ix)
         return rag_fail(err, RAG_EINVAL, "%s: a writer is attached already", r->endpoint);
+    if (strcmp(rag_index_path(ix), r->mirror))
+        return rag_fail(err, RAG_EINVAL, "%s: the writer is open on %s, not on the local copy %s",
+                        r->endpoint, rag_index_path(ix), r->mirror);
     if (!r->wpg && (rc = rag_pg_open(&r->wpg, r->url, &r->opts, err)) < 0)
         return rc;
     if ((rc = rag_index_set_tx_hooks(ix, &write_through, r, err)) < 0)

@@ -521,11 +521,53 @@ static void test_mirror_lock_and_password(void **state)
     assert_non_null(strstr(err.msg, "in use by another process"));
     assert_non_null(strstr(err.msg, m));
     no_password(err.msg);
+    {
+        /* a writer must be open on the replica's own copy */
+        rag_index *other = NULL;
+        char *o = rag_asprintf("%s/other.db", dir);
+        must(rag_index_open(&other, o, 0, &err), &err);
+        assert_int_equal(rag_replica_attach(r1, other, &err), RAG_EINVAL);
+        assert_non_null(strstr(err.msg, "not on the local copy"));
+        rag_index_close(other);
+        rag_free(o);
+    }
     rag_replica_close(r1);
     /* free again once closed */
     must(rag_replica_open(&r2, url, m, NULL, 1, &err), &err);
     assert_int_equal(rag_replica_attach(r2, NULL, &err), RAG_EINVAL);
     rag_replica_close(r2);
+
+    /* a read-only replica follows a streaming standby (which cannot LISTEN) */
+    {
+        char extra[128], *surl, *sm = rag_asprintf("%s/standby.db", dir);
+        replica_t w;
+        rag_replica *ro = NULL;
+        rag_replica_state s, sw;
+        double t0;
+        snprintf(extra, sizeof extra, "?options=-c%%20search_path%%3Drep_l");
+        surl = ts_pg_url(&cluster, 1, extra);
+        replica_open(&w, "rep_l", dir, "w");
+        must(put_doc(w.ix, "standby.md", "Standby", doc1, 2, &err), &err);
+        rag_replica_state_get(w.r, &sw);
+        t0 = rag_now_ms();
+        do {
+            if (ro == NULL && rag_replica_open(&ro, surl, sm, &opts, 1, &err) < 0) {
+                no_password(err.msg);   /* the schema may not have reached the standby yet */
+                usleep(100 * 1000);
+                continue;
+            }
+            must(rag_replica_follow(ro, 100, &err), &err);
+            rag_replica_state_get(ro, &s);
+        } while ((!ro || s.applied_seq < sw.applied_seq) && rag_now_ms() - t0 < 20000);
+        assert_non_null(ro);
+        assert_int_equal(s.applied_seq, sw.applied_seq);
+        same_copies(w.mirror, sm);
+        assert_int_equal(rag_replica_attach(ro, w.ix, &err), RAG_EINVAL);
+        rag_replica_close(ro);
+        replica_close(&w);
+        rag_free(surl);
+        rag_free(sm);
+    }
 
     /* a wrong password, an unreachable port: errors by endpoint only */
     bad = rag_asprintf("postgres://%s:%sX@%s:%d/%s", cluster.user, cluster.password,
