@@ -601,7 +601,13 @@ static int touched_chunks(sqlite3 *db, const void *cs, int n_cs, id_set *chunks,
     *vectors = 0;
     if (sqlite3changeset_start(&it, n_cs, (void *)cs) != SQLITE_OK)
         return rag_fail(err, RAG_EFORMAT, "damaged changeset");
-    while (rc == RAG_OK && sqlite3changeset_next(it) == SQLITE_ROW) {
+    for (;;) {
+        int step = rc == RAG_OK ? sqlite3changeset_next(it) : SQLITE_DONE;
+        if (step != SQLITE_ROW) {
+            if (step != SQLITE_DONE)
+                rc = rag_fail(err, RAG_EFORMAT, "damaged changeset (%s)", sqlite3_errstr(step));
+            break;
+        }
         const char *tab;
         int n_col, op, indirect;
         sqlite3_value *v = NULL;
@@ -716,6 +722,10 @@ static int apply_one(sqlite3 *db, int64_t seq, const void *cs, size_t n_cs, int 
     if ((rc = db_exec(db, "follow", "SAVEPOINT replica_apply", err)) < 0)
         return rc;
     rc = touched_chunks(db, cs, (int)n_cs, &chunks, &vectors, err);
+    if (rc == RAG_EFORMAT) {
+        *conflict = 1;
+        rag_err_prefix(err, "%s: change %lld", sqlite3_db_filename(db, "main"), (long long)seq);
+    }
     if (rc == RAG_OK)
         rc = fts_rows(db, &chunks, 1, err);
     if (rc == RAG_OK) {
@@ -728,8 +738,10 @@ static int apply_one(sqlite3 *db, int64_t seq, const void *cs, size_t n_cs, int 
             rc = rag_fail(err, RAG_EFORMAT, "%s: change %lld: %s",
                           sqlite3_db_filename(db, "main"), (long long)seq, a.what);
         } else if (sr != SQLITE_OK) {
-            rc = rag_fail(err, RAG_EIO, "%s: change %lld: %s", sqlite3_db_filename(db, "main"),
-                          (long long)seq, sqlite3_errmsg(db));
+            /* a damaged changeset, or one that does not fit this copy: copy whole */
+            *conflict = 1;
+            rc = rag_fail(err, RAG_EFORMAT, "%s: change %lld cannot be applied: %s",
+                          sqlite3_db_filename(db, "main"), (long long)seq, sqlite3_errstr(sr));
         }
     }
     if (rc == RAG_OK) {

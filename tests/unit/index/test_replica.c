@@ -497,6 +497,17 @@ static void test_full_copies(void **state)
     assert_int_equal(s.n_full_copies, 3);
     same_copies(b.mirror, m2);
     assert_int_equal(rag_replica_verify(c.r, NULL, 0, NULL, &err), 0);
+
+    /* a damaged changeset in the log: copied whole, no crash */
+    must(rag_pg_begin(p2, &err), &err);
+    must(rag_pg_change_log_cs(p2, "meta", 0, NULL, "\x12\x34garbage\x01\x02", 11, NULL, &err),
+         &err);
+    must(rag_pg_commit(p2, &err), &err);
+    assert_int_equal(rag_replica_follow(c.r, 0, &err), 1);
+    rag_replica_state_get(c.r, &s);
+    assert_int_equal(s.n_full_copies, 4);
+    assert_int_equal(s.applied_seq, pg_scalar(p2, "SELECT max(seq) FROM change_log"));
+    same_copies(b.mirror, m2);   /* b's copy had no change of rows to miss */
     rag_replica_close(c.r);
     replica_close(&b);
     rag_free(url);
