@@ -769,6 +769,24 @@ static int apply_one(sqlite3 *db, int64_t seq, const void *cs, size_t n_cs, int 
     return rc;
 }
 
+int rag_replica_apply_changeset(struct rag_index *ix, int64_t seq, const void *cs, size_t n,
+                                rag_err *err)
+{
+    sqlite3 *db = rag_index_db(ix);
+    int conflict = 0, rc;
+    if (rag_index_in_tx(ix))
+        return rag_fail(err, RAG_EINVAL, "%s: a changeset applied inside a transaction",
+                        rag_index_path(ix));
+    if ((rc = db_exec(db, "apply", "BEGIN IMMEDIATE", err)) < 0)
+        return rc;
+    rc = apply_one(db, seq, cs, n, &conflict, err);
+    if (rc == RAG_OK)
+        rc = db_exec(db, "apply", "COMMIT", err);
+    if (rc < 0)
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    return conflict ? 1 : rc;
+}
+
 /* Apply the changes logged after the copy's pg_applied_seq, read on pg.
  * in_tx: db is inside the caller's write transaction (the writer's
  * catch-up); else each change is a transaction of its own, and BUSY (the

@@ -151,4 +151,13 @@ typedef struct {
 int rag_replica_verify(rag_replica *r, rag_replica_table_count *out, int max, int *n,
                        rag_err *err);
 
+/* Apply one changeset, as a replica's write-through logs it, to ix (an
+ * index on a copy), in a transaction of its own, as rag_replica_follow
+ * does, with meta pg_applied_seq = seq: 0 applied; 1 it does not fit (a
+ * damaged changeset, or a conflict: nothing applied, a follower copies
+ * whole then); < 0 an error of the file. The bytes come from the store:
+ * outside input (fuzz/fuzz_changeset.c). */
+int rag_replica_apply_changeset(struct rag_index *ix, int64_t seq, const void *cs, size_t n,
+                                rag_err *err);
+
 #endif

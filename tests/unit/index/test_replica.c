@@ -649,6 +649,99 @@ static void test_job_lease_lost(void **state)
     rag_free(dir);
 }
 
+/* The fuzz corpus's changesets (made on a copy holding seed.md, as
+ * fuzz/fuzz_changeset.c seeds it) applied to such a copy. */
+static void seed_copy(rag_index *ix)
+{
+    static const char *const texts[] = {"A replica keeps a local copy of the store.",
+                                        "Followers apply changesets from the log."};
+    rag_chunk c[2];
+    rag_page_span pg[1] = {{1, 0, 0}};
+    rag_chunks cs = {c, 2, NULL};
+    rag_doc_meta m = {"seed.md", "00ff", 1, 10};
+    rag_doc d;
+    rag_err err = {0};
+    memset(c, 0, sizeof c);
+    for (int i = 0; i < 2; i++) {
+        c[i].id = 1001 + i;
+        c[i].ord = i;
+        c[i].page_start = c[i].page_end = 1;
+        c[i].section = "Intro";
+        c[i].text = texts[i];
+        c[i].text_bytes = strlen(texts[i]);
+        c[i].n_tokens = 8;
+    }
+    memset(&d, 0, sizeof d);
+    d.path = "seed.md";
+    d.title = "Seed";
+    d.kind = RAG_DOC_TEXT;
+    d.text = "";
+    d.pages = pg;
+    d.n_pages = 1;
+    must(rag_index_put_doc(ix, &m, &d, &cs, &err), &err);
+    /* the corpus was made on a copy whose row says 1 */
+    assert_int_equal(sqlite3_exec(rag_index_db(ix), "UPDATE documents SET added_at = 1", NULL, NULL,
+                                  NULL), SQLITE_OK);
+}
+
+static int apply_file(const char *dir, const char *name, const char *copy)
+{
+    char *path = rag_asprintf("%s/%s", dir, name);
+    rag_buf b = RAG_BUF_INIT;
+    rag_index *ix = NULL;
+    rag_err err = {0};
+    int rc;
+    must(rag_read_file(&b, path, 1 << 20, &err), &err);
+    unlink(copy);
+    must(rag_index_open(&ix, copy, 0, &err), &err);
+    seed_copy(ix);
+    rc = rag_replica_apply_changeset(ix, 9, b.data, b.len, &err);
+    rag_index_close(ix);
+    rag_buf_fini(&b);
+    rag_free(path);
+    return rc;
+}
+
+static void test_apply_changeset_files(void **state)
+{
+    char *dir = ts_src_path("fuzz/corpus/changeset"), *tmp = ts_tmpdir("replica_cs");
+    char *copy = rag_asprintf("%s/c.db", tmp), *x;
+    (void)state;
+
+    assert_int_equal(apply_file(dir, "put", copy), 0);
+    x = sq_dump(copy, "SELECT d.path, d.title, count(*) FROM chunks c JOIN documents d"
+                      " ON d.id = c.doc_id GROUP BY d.id ORDER BY d.id");
+    assert_string_equal(x, "seed.md|Seed|2\ntwo.md|Manual|3\n");
+    rag_free(x);
+    x = sq_dump(copy, "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH 'manual' ORDER BY rowid");
+    assert_string_equal(x, "2001\n2002\n2003\n");   /* the title is indexed with each chunk */
+    rag_free(x);
+    x = sq_dump(copy, "SELECT value FROM meta WHERE key = 'pg_applied_seq'");
+    assert_string_equal(x, "9\n");
+    rag_free(x);
+
+    assert_int_equal(apply_file(dir, "replace", copy), 0);
+    x = sq_dump(copy, "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH 'seed' ORDER BY rowid");
+    assert_string_equal(x, "3001\n3002\n");          /* Seed v2's chunks; 1001, 1002 gone */
+    rag_free(x);
+
+    assert_int_equal(apply_file(dir, "remove", copy), 0);
+    x = sq_dump(copy, "SELECT count(*) FROM documents UNION ALL SELECT count(*) FROM chunks_fts"
+                      " WHERE chunks_fts MATCH 'replica'");
+    assert_string_equal(x, "0\n0\n");
+    rag_free(x);
+
+    assert_int_equal(apply_file(dir, "garbage", copy), 1);
+    assert_int_equal(apply_file(dir, "truncated_put", copy), 1);
+    x = sq_dump(copy, "SELECT count(*) FROM documents UNION ALL SELECT count(*) FROM meta"
+                      " WHERE key = 'pg_applied_seq'");
+    assert_string_equal(x, "1\n0\n");                /* untouched */
+    rag_free(x);
+    rag_free(copy);
+    rag_free(dir);
+    rag_free(tmp);
+}
+
 typedef struct {
     rag_replica *r;
     volatile int stop;
@@ -731,6 +824,7 @@ int main(void)
         cmocka_unit_test(test_mirror_lock_and_password),
         cmocka_unit_test(test_job_lease_lost),
         cmocka_unit_test(test_concurrent_writers_and_follower),
+        cmocka_unit_test(test_apply_changeset_files),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
