@@ -860,7 +860,8 @@ static int apply_pending(rag_replica *r, rag_pg *pg, sqlite3 *db, int in_tx, int
             if (rc == RAG_OK) {
                 n_applied++;
                 pthread_mutex_lock(&r->mu);
-                r->st.applied_seq = ch[i].seq;
+                if (ch[i].seq > r->st.applied_seq)   /* the writer may be ahead already */
+                    r->st.applied_seq = ch[i].seq;
                 if (ch[i].seq > r->st.head_seq)
                     r->st.head_seq = ch[i].seq;
                 r->st.n_applied++;
@@ -1013,8 +1014,11 @@ void rag_replica_close(rag_replica *r)
 {
     if (!r)
         return;
-    if (r->wix)
+    if (r->wix) {
+        if (rag_index_in_tx(r->wix))
+            rag_index_rollback(r->wix);   /* a write left open: nothing of it anywhere */
         rag_index_set_tx_hooks(r->wix, NULL, NULL, NULL);   /* detach sets wix NULL */
+    }
     if (r->sess)
         sqlite3session_delete(r->sess);
     if (r->store)

@@ -10,6 +10,7 @@
 #include "index/pg_conn.h"
 #include "index/pg_schema.h"
 #include "index/replica.h"
+#include "index/store.h"
 #include "index/store_sqlite.h"
 #include "pg_support.h"
 
@@ -155,6 +156,8 @@ static const char *const compare_sql[] = {
     "SELECT docno FROM bm25_deleted ORDER BY docno",
     "SELECT chunk_id, model, dim, lower(hex(data)) FROM vectors ORDER BY chunk_id",
     "SELECT seq FROM sqlite_sequence WHERE name = 'bm25_docs'",
+    "SELECT src, dst, w FROM graph_edges ORDER BY src, dst",
+    "SELECT model, content_sha256, lower(hex(data)) FROM embed_cache ORDER BY model, content_sha256",
     "SELECT key, value FROM meta WHERE key NOT IN ('change_seq', 'pg_applied_seq',"
     " 'pg_store_id', 'schema_version') ORDER BY key",
     /* the FTS5 index as a reader sees it */
@@ -329,6 +332,37 @@ static void test_write_through_and_follow(void **state)
     same_copies(a.mirror, b.mirror);
     bm25_same(&a, &b, "replica postgres copy");
 
+    /* the store's write ops outside a transaction go through too, each its own */
+    {
+        rag_store *st = rag_index_store(a.ix);
+        float v[4] = {0.25f, -1.5f, 3.0f, 1e-7f};
+        char sha[65];
+        int64_t first = 0;
+        rag_store_edge e[2];
+        x = sq_dump(a.mirror, "SELECT min(id) FROM chunks");
+        first = atoll(x);
+        rag_free(x);
+        assert_int_equal(st->ops->vector_put(st, first, "m1", v, 4, &err), 1);
+        memset(sha, 'a', 64);
+        sha[64] = '\0';
+        must(st->ops->cache_put(st, "m1", sha, v, 4, &err), &err);
+        e[0] = (rag_store_edge){first, first + 1, 0.1 + 0.2};
+        e[1] = (rag_store_edge){first, first + 2, 1.0 / 3.0};
+        must(st->ops->graph_replace(st, e, 2, "stamp-1", &err), &err);
+        assert_int_equal(pg_scalar(pg, "SELECT count(*) FROM vectors"), 1);
+        /* weights bit for bit (sent as 17 digits) */
+        assert_int_equal(pg_scalar(pg, "SELECT count(*) FROM graph_edges WHERE"
+                                       " w = 0.1::float8 + 0.2::float8 OR w = 1::float8 / 3"), 2);
+        assert_int_equal(follow_all(&b), 3);
+        same_copies(a.mirror, b.mirror);
+        x = sq_dump(b.mirror, "SELECT value FROM meta WHERE key = 'graph_stamp'");
+        assert_string_equal(x, "stamp-1\n");
+        rag_free(x);
+        x = pg_dump(pg, "SELECT kind FROM change_log ORDER BY seq DESC LIMIT 3");
+        assert_string_equal(x, "graph\nmeta\nvectors\n");
+        rag_free(x);
+    }
+
     /* verify agrees, table by table */
     {
         rag_replica_table_count c[16];
@@ -338,6 +372,8 @@ static void test_write_through_and_follow(void **state)
         assert_int_equal(n, 9);
         assert_string_equal(c[2].table, "chunks");
         assert_int_equal(c[2].mirror_rows, 2);
+        assert_string_equal(c[8].table, "graph_edges");
+        assert_int_equal(c[8].pg_rows, 2);
         assert_int_equal(c[2].pg_rows, 2);
         assert_true(c[2].pg_max_id > 0);
         /* a row PostgreSQL has and the copy lacks is found */
