@@ -601,7 +601,13 @@ static int touched_chunks(sqlite3 *db, const void *cs, int n_cs, id_set *chunks,
     *vectors = 0;
     if (sqlite3changeset_start(&it, n_cs, (void *)cs) != SQLITE_OK)
         return rag_fail(err, RAG_EFORMAT, "damaged changeset");
-    while (rc == RAG_OK && sqlite3changeset_next(it) == SQLITE_ROW) {
+    for (;;) {
+        int step = rc == RAG_OK ? sqlite3changeset_next(it) : SQLITE_DONE;
+        if (step != SQLITE_ROW) {
+            if (step != SQLITE_DONE)
+                rc = rag_fail(err, RAG_EFORMAT, "damaged changeset (%s)", sqlite3_errstr(step));
+            break;
+        }
         const char *tab;
         int n_col, op, indirect;
         sqlite3_value *v = NULL;
@@ -716,6 +722,10 @@ static int apply_one(sqlite3 *db, int64_t seq, const void *cs, size_t n_cs, int 
     if ((rc = db_exec(db, "follow", "SAVEPOINT replica_apply", err)) < 0)
         return rc;
     rc = touched_chunks(db, cs, (int)n_cs, &chunks, &vectors, err);
+    if (rc == RAG_EFORMAT) {
+        *conflict = 1;
+        rag_err_prefix(err, "%s: change %lld", sqlite3_db_filename(db, "main"), (long long)seq);
+    }
     if (rc == RAG_OK)
         rc = fts_rows(db, &chunks, 1, err);
     if (rc == RAG_OK) {
@@ -728,8 +738,10 @@ static int apply_one(sqlite3 *db, int64_t seq, const void *cs, size_t n_cs, int 
             rc = rag_fail(err, RAG_EFORMAT, "%s: change %lld: %s",
                           sqlite3_db_filename(db, "main"), (long long)seq, a.what);
         } else if (sr != SQLITE_OK) {
-            rc = rag_fail(err, RAG_EIO, "%s: change %lld: %s", sqlite3_db_filename(db, "main"),
-                          (long long)seq, sqlite3_errmsg(db));
+            /* a damaged changeset, or one that does not fit this copy: copy whole */
+            *conflict = 1;
+            rc = rag_fail(err, RAG_EFORMAT, "%s: change %lld cannot be applied: %s",
+                          sqlite3_db_filename(db, "main"), (long long)seq, sqlite3_errstr(sr));
         }
     }
     if (rc == RAG_OK) {
@@ -755,6 +767,24 @@ static int apply_one(sqlite3 *db, int64_t seq, const void *cs, size_t n_cs, int 
     }
     rag_free(chunks.v);
     return rc;
+}
+
+int rag_replica_apply_changeset(struct rag_index *ix, int64_t seq, const void *cs, size_t n,
+                                rag_err *err)
+{
+    sqlite3 *db = rag_index_db(ix);
+    int conflict = 0, rc;
+    if (rag_index_in_tx(ix))
+        return rag_fail(err, RAG_EINVAL, "%s: a changeset applied inside a transaction",
+                        rag_index_path(ix));
+    if ((rc = db_exec(db, "apply", "BEGIN IMMEDIATE", err)) < 0)
+        return rc;
+    rc = apply_one(db, seq, cs, n, &conflict, err);
+    if (rc == RAG_OK)
+        rc = db_exec(db, "apply", "COMMIT", err);
+    if (rc < 0)
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    return conflict ? 1 : rc;
 }
 
 /* Apply the changes logged after the copy's pg_applied_seq, read on pg.
@@ -830,7 +860,8 @@ static int apply_pending(rag_replica *r, rag_pg *pg, sqlite3 *db, int in_tx, int
             if (rc == RAG_OK) {
                 n_applied++;
                 pthread_mutex_lock(&r->mu);
-                r->st.applied_seq = ch[i].seq;
+                if (ch[i].seq > r->st.applied_seq)   /* the writer may be ahead already */
+                    r->st.applied_seq = ch[i].seq;
                 if (ch[i].seq > r->st.head_seq)
                     r->st.head_seq = ch[i].seq;
                 r->st.n_applied++;
@@ -945,8 +976,13 @@ int rag_replica_open(rag_replica **out, const char *url, const char *mirror_path
         goto fail;
     if ((rc = pg_store_id(r->fpg, r->store_id, sizeof r->store_id, err)) < 0)
         goto fail;
-    if ((rc = rag_pg_listen(r->fpg, RAG_PG_CHANGES_CHANNEL, err)) < 0)
-        goto fail;
+    if ((rc = rag_pg_listen(r->fpg, RAG_PG_CHANGES_CHANNEL, err)) < 0) {
+        /* a standby cannot LISTEN (NOTIFY is not replicated): poll only */
+        if (rc != RAG_EBACKEND || rag_pg_in_recovery(r->fpg, NULL) != 1)
+            goto fail;
+        rag_log(RAG_LOG_DEBUG, "%s: a standby: the follower polls the change log", r->endpoint);
+        rc = RAG_OK;
+    }
     if ((rc = sync_at_open(r, err)) < 0)
         goto fail;
     if ((rc = rag_pg_changes_head(r->fpg, &head, err)) < 0)
@@ -978,8 +1014,11 @@ void rag_replica_close(rag_replica *r)
 {
     if (!r)
         return;
-    if (r->wix)
+    if (r->wix) {
+        if (rag_index_in_tx(r->wix))
+            rag_index_rollback(r->wix);   /* a write left open: nothing of it anywhere */
         rag_index_set_tx_hooks(r->wix, NULL, NULL, NULL);   /* detach sets wix NULL */
+    }
     if (r->sess)
         sqlite3session_delete(r->sess);
     if (r->store)
@@ -1127,72 +1166,38 @@ static sqlite3_value *col_value(sqlite3_changeset_iter *it, int op, int i)
     return v;
 }
 
-/* One row change of table t to PostgreSQL. */
-static int pg_row(rag_replica *r, const struct table *t, sqlite3_changeset_iter *it, int op,
-                  rag_err *err)
+/* One UPDATE of table t to PostgreSQL (the changed columns). */
+static int pg_update(rag_replica *r, const struct table *t, sqlite3_changeset_iter *it,
+                     rag_err *err)
 {
     rag_pg_param p[24];
     char num[24][32];
     rag_buf sql = RAG_BUF_INIT;
     rag_pg_res *res = NULL;
-    int n_p = 0, rc = RAG_OK;
+    int n_p = 0, n_set = 0, rc = RAG_OK;
 
-    if (op == SQLITE_DELETE) {
-        rc = rag_buf_printf(&sql, "DELETE FROM %s WHERE ", t->name);
-        for (int i = 0; rc == RAG_OK && i < t->n_pk; i++) {
-            sqlite3_value *v = NULL;
-            sqlite3changeset_old(it, i, &v);
-            value_param(v, &p[n_p], num[n_p]);
-            n_p++;
-            rc = rag_buf_printf(&sql, "%s%s = $%d", i ? " AND " : "", t->cols[i], n_p);
-        }
-    } else if (op == SQLITE_INSERT || t == &tables[T_META]) {
-        /* meta: an update is an upsert too (both columns are in it) */
-        rc = rag_buf_printf(&sql, "INSERT INTO %s(", t->name);
-        for (int i = 0; rc == RAG_OK && i < t->n_cols; i++)
-            rc = rag_buf_printf(&sql, "%s%s", i ? ", " : "", t->cols[i]);
-        if (rc == RAG_OK)
-            rc = rag_buf_puts(&sql, ") VALUES(");
-        for (int i = 0; rc == RAG_OK && i < t->n_cols; i++) {
-            sqlite3_value *v = col_value(it, op, i);
-            value_param(v, &p[n_p], num[n_p]);
-            n_p++;
-            rc = rag_buf_printf(&sql, "%s$%d", i ? ", " : "", n_p);
-        }
-        if (rc == RAG_OK)
-            rc = rag_buf_puts(&sql, ") ON CONFLICT (");
-        for (int i = 0; rc == RAG_OK && i < t->n_pk; i++)
-            rc = rag_buf_printf(&sql, "%s%s", i ? ", " : "", t->cols[i]);
-        if (rc == RAG_OK)
-            rc = rag_buf_puts(&sql, t->n_pk == t->n_cols ? ") DO NOTHING" : ") DO UPDATE SET ");
-        for (int i = t->n_pk; rc == RAG_OK && i < t->n_cols; i++)
-            rc = rag_buf_printf(&sql, "%s%s = excluded.%s", i > t->n_pk ? ", " : "", t->cols[i],
-                                t->cols[i]);
-    } else {
-        int n_set = 0;
-        rc = rag_buf_printf(&sql, "UPDATE %s SET ", t->name);
-        for (int i = t->n_pk; rc == RAG_OK && i < t->n_cols; i++) {
-            sqlite3_value *v = NULL;
-            sqlite3changeset_new(it, i, &v);
-            if (!v)
-                continue;   /* unchanged */
-            value_param(v, &p[n_p], num[n_p]);
-            n_p++;
-            rc = rag_buf_printf(&sql, "%s%s = $%d", n_set++ ? ", " : "", t->cols[i], n_p);
-        }
-        if (rc == RAG_OK)
-            rc = rag_buf_puts(&sql, " WHERE ");
-        for (int i = 0; rc == RAG_OK && i < t->n_pk; i++) {
-            sqlite3_value *v = NULL;
-            sqlite3changeset_old(it, i, &v);
-            value_param(v, &p[n_p], num[n_p]);
-            n_p++;
-            rc = rag_buf_printf(&sql, "%s%s = $%d", i ? " AND " : "", t->cols[i], n_p);
-        }
-        if (n_set == 0) {
-            rag_buf_fini(&sql);
-            return RAG_OK;
-        }
+    rc = rag_buf_printf(&sql, "UPDATE %s SET ", t->name);
+    for (int i = t->n_pk; rc == RAG_OK && i < t->n_cols; i++) {
+        sqlite3_value *v = NULL;
+        sqlite3changeset_new(it, i, &v);
+        if (!v)
+            continue;   /* unchanged */
+        value_param(v, &p[n_p], num[n_p]);
+        n_p++;
+        rc = rag_buf_printf(&sql, "%s%s = $%d", n_set++ ? ", " : "", t->cols[i], n_p);
+    }
+    if (rc == RAG_OK)
+        rc = rag_buf_puts(&sql, " WHERE ");
+    for (int i = 0; rc == RAG_OK && i < t->n_pk; i++) {
+        sqlite3_value *v = NULL;
+        sqlite3changeset_old(it, i, &v);
+        value_param(v, &p[n_p], num[n_p]);
+        n_p++;
+        rc = rag_buf_printf(&sql, "%s%s = $%d", i ? " AND " : "", t->cols[i], n_p);
+    }
+    if (n_set == 0) {
+        rag_buf_fini(&sql);
+        return RAG_OK;
     }
     if (rc < 0) {
         rag_buf_fini(&sql);
@@ -1201,7 +1206,7 @@ static int pg_row(rag_replica *r, const struct table *t, sqlite3_changeset_iter 
     rc = rag_pg_exec(r->wpg, &res, sql.data, p, n_p, 0, err);
     if (rc < 0)
         rag_err_prefix(err, "write-through to %s", t->name);
-    if (rc == RAG_OK && op == SQLITE_UPDATE && rag_pg_res_affected(res) != 1)
+    if (rc == RAG_OK && rag_pg_res_affected(res) != 1)
         rc = rag_fail(err, RAG_EBACKEND,
                       "%s: write-through: the row updated in %s is not in PostgreSQL (the "
                       "copy was not at the store's state)",
@@ -1211,13 +1216,173 @@ static int pg_row(rag_replica *r, const struct table *t, sqlite3_changeset_iter 
     return rc;
 }
 
+/* ---- batched statements: many rows of one table in one round trip ---- */
+
+#define BATCH_MAX_PARAMS 20000
+#define BATCH_MAX_BYTES (8u << 20)
+
+typedef struct {
+    rag_replica *r;
+    const struct table *t;
+    int deletes;           /* DELETE ... WHERE key IN (...); else an upsert */
+    rag_pg_param *p;       /* BATCH_MAX_PARAMS */
+    int n_p, n_rows;
+    size_t n_bytes;
+    rag_arena *a;          /* the values: an iterator's are gone at its next row */
+} batch;
+
+static int batch_init(batch *b, rag_replica *r, rag_err *err)
+{
+    memset(b, 0, sizeof *b);
+    b->r = r;
+    b->p = rag_malloc(BATCH_MAX_PARAMS * sizeof *b->p);
+    b->a = rag_arena_create(1 << 16);
+    if (!b->p || !b->a) {
+        rag_free(b->p);
+        rag_arena_destroy(b->a);
+        return rag_fail(err, RAG_ENOMEM, "out of memory");
+    }
+    return RAG_OK;
+}
+
+static void batch_fini(batch *b)
+{
+    rag_free(b->p);
+    rag_arena_destroy(b->a);
+}
+
+/* Append v as the next parameter, copied into the arena. */
+static int batch_value(batch *b, sqlite3_value *v)
+{
+    char num[32];
+    rag_pg_param *p = &b->p[b->n_p++];
+    const void *src = NULL;
+    size_t n = 0;
+    int binary = 0;
+    char *copy;
+
+    switch (v ? sqlite3_value_type(v) : SQLITE_NULL) {
+    case SQLITE_INTEGER:
+        n = (size_t)snprintf(num, sizeof num, "%lld", (long long)sqlite3_value_int64(v));
+        src = num;
+        break;
+    case SQLITE_FLOAT:
+        n = (size_t)snprintf(num, sizeof num, "%.17g", sqlite3_value_double(v));
+        src = num;
+        break;
+    case SQLITE_TEXT:
+        src = sqlite3_value_text(v);
+        n = (size_t)sqlite3_value_bytes(v);
+        break;
+    case SQLITE_BLOB:
+        src = sqlite3_value_blob(v);
+        n = (size_t)sqlite3_value_bytes(v);
+        binary = 1;
+        break;
+    default:
+        *p = (rag_pg_param){NULL, 0, 0};
+        return RAG_OK;
+    }
+    if (!(copy = rag_arena_alloc(b->a, n + 1)))
+        return RAG_ENOMEM;
+    if (n)
+        memcpy(copy, src, n);
+    copy[n] = '\0';
+    b->n_bytes += n + 1;
+    *p = (rag_pg_param){copy, (int)n, binary};
+    return RAG_OK;
+}
+
+static int batch_flush(batch *b, rag_err *err)
+{
+    const struct table *t = b->t;
+    rag_buf sql = RAG_BUF_INIT;
+    int rc = RAG_OK, k = 0;
+
+    if (b->n_rows == 0)
+        return RAG_OK;
+    if (b->deletes) {
+        rc = rag_buf_printf(&sql, "DELETE FROM %s WHERE (", t->name);
+        for (int i = 0; rc == RAG_OK && i < t->n_pk; i++)
+            rc = rag_buf_printf(&sql, "%s%s", i ? ", " : "", t->cols[i]);
+        if (rc == RAG_OK)
+            rc = rag_buf_puts(&sql, ") IN (");
+        for (int row = 0; rc == RAG_OK && row < b->n_rows; row++) {
+            rc = rag_buf_puts(&sql, row ? ", (" : "(");
+            for (int i = 0; rc == RAG_OK && i < t->n_pk; i++)
+                rc = rag_buf_printf(&sql, "%s$%d", i ? ", " : "", ++k);
+            if (rc == RAG_OK)
+                rc = rag_buf_putc(&sql, ')');
+        }
+        if (rc == RAG_OK)
+            rc = rag_buf_putc(&sql, ')');
+    } else {
+        rc = rag_buf_printf(&sql, "INSERT INTO %s(", t->name);
+        for (int i = 0; rc == RAG_OK && i < t->n_cols; i++)
+            rc = rag_buf_printf(&sql, "%s%s", i ? ", " : "", t->cols[i]);
+        if (rc == RAG_OK)
+            rc = rag_buf_puts(&sql, ") VALUES ");
+        for (int row = 0; rc == RAG_OK && row < b->n_rows; row++) {
+            rc = rag_buf_puts(&sql, row ? ", (" : "(");
+            for (int i = 0; rc == RAG_OK && i < t->n_cols; i++)
+                rc = rag_buf_printf(&sql, "%s$%d", i ? ", " : "", ++k);
+            if (rc == RAG_OK)
+                rc = rag_buf_putc(&sql, ')');
+        }
+        if (rc == RAG_OK)
+            rc = rag_buf_puts(&sql, " ON CONFLICT (");
+        for (int i = 0; rc == RAG_OK && i < t->n_pk; i++)
+            rc = rag_buf_printf(&sql, "%s%s", i ? ", " : "", t->cols[i]);
+        if (rc == RAG_OK)
+            rc = rag_buf_puts(&sql, t->n_pk == t->n_cols ? ") DO NOTHING" : ") DO UPDATE SET ");
+        for (int i = t->n_pk; rc == RAG_OK && i < t->n_cols; i++)
+            rc = rag_buf_printf(&sql, "%s%s = excluded.%s", i > t->n_pk ? ", " : "", t->cols[i],
+                                t->cols[i]);
+    }
+    if (rc < 0)
+        rc = rag_fail(err, RAG_ENOMEM, "out of memory");
+    else if ((rc = rag_pg_exec(b->r->wpg, NULL, sql.data, b->p, b->n_p, 0, err)) < 0)
+        rag_err_prefix(err, "write-through to %s (%d rows)", t->name, b->n_rows);
+    rag_buf_fini(&sql);
+    b->n_p = b->n_rows = 0;
+    b->n_bytes = 0;
+    rag_arena_destroy(b->a);
+    b->a = rag_arena_create(1 << 16);
+    if (rc == RAG_OK && !b->a)
+        rc = rag_fail(err, RAG_ENOMEM, "out of memory");
+    return rc;
+}
+
+/* Add the row of change it (op) to the batch of table t. */
+static int batch_add(batch *b, const struct table *t, int deletes, sqlite3_changeset_iter *it,
+                     int op, rag_err *err)
+{
+    int n = deletes ? t->n_pk : t->n_cols, rc = RAG_OK;
+    if (b->t != t || b->deletes != deletes || b->n_p + n > BATCH_MAX_PARAMS ||
+        b->n_bytes > BATCH_MAX_BYTES) {
+        if ((rc = batch_flush(b, err)) < 0)
+            return rc;
+        b->t = t;
+        b->deletes = deletes;
+    }
+    for (int i = 0; rc == RAG_OK && i < n; i++)
+        rc = batch_value(b, col_value(it, op, i));
+    if (rc < 0)
+        return rag_fail(err, RAG_ENOMEM, "out of memory");
+    b->n_rows++;
+    return RAG_OK;
+}
+
 /* Apply changeset cs to the PostgreSQL tables (inside the open
  * transaction of wpg): deletes in reverse table order, then inserts and
  * updates in table order (foreign keys). Fills *sum. */
 static int pg_apply(rag_replica *r, const void *cs, int n_cs, change_summary *sum, rag_err *err)
 {
-    int rc = RAG_OK;
+    batch b;
+    int rc = batch_init(&b, r, err);
     memset(sum, 0, sizeof *sum);
+    if (rc < 0)
+        return rc;
     for (int pass = 0; pass < 2 * (int)N_TABLES && rc == RAG_OK; pass++) {
         int deletes = pass < (int)N_TABLES;
         size_t ti = deletes ? N_TABLES - 1 - (size_t)pass : (size_t)pass - N_TABLES;
@@ -1268,10 +1433,19 @@ static int pg_apply(rag_replica *r, const void *cs, int n_cs, change_summary *su
                 if (v && (!sum->doc_id || op != SQLITE_DELETE))
                     sum->doc_id = sqlite3_value_int64(v);
             }
-            rc = pg_row(r, t, it, op, err);
+            if (op == SQLITE_UPDATE && ti != T_META) {
+                /* rare (a document id reused): its own statement, in order */
+                if ((rc = batch_flush(&b, err)) == RAG_OK)
+                    rc = pg_update(r, t, it, err);
+            } else {
+                rc = batch_add(&b, t, deletes, it, op, err);
+            }
         }
         sqlite3changeset_finalize(it);
+        if (rc == RAG_OK)
+            rc = batch_flush(&b, err);
     }
+    batch_fini(&b);
     snprintf(sum->kind, sizeof sum->kind, "%s",
              sum->doc_insert                 ? "put"
              : sum->doc_delete               ? "remove"
@@ -1410,8 +1584,13 @@ int rag_replica_attach(rag_replica *r, struct rag_index *ix, rag_err *err)
     int rc;
     if (r->read_only)
         return rag_fail(err, RAG_EINVAL, "%s: a read-only replica has no writer", r->endpoint);
+    if (!ix)
+        return rag_fail(err, RAG_EINVAL, "%s: no index to attach", r->endpoint);
     if (r->wix && r->wix != ix)
         return rag_fail(err, RAG_EINVAL, "%s: a writer is attached already", r->endpoint);
+    if (strcmp(rag_index_path(ix), r->mirror))
+        return rag_fail(err, RAG_EINVAL, "%s: the writer is open on %s, not on the local copy %s",
+                        r->endpoint, rag_index_path(ix), r->mirror);
     if (!r->wpg && (rc = rag_pg_open(&r->wpg, r->url, &r->opts, err)) < 0)
         return rc;
     if ((rc = rag_index_set_tx_hooks(ix, &write_through, r, err)) < 0)

@@ -2,7 +2,7 @@
  * (issue 14; design: docs/postgres.md, "Replicas").
  *
  * Every process that uses a postgres:// db keeps a local SQLite copy of
- * it, the *mirror*: an ordinary docrag SQLite index file (schema v3, WAL).
+ * it, the *mirror*: an ordinary docrag SQLite index file (its schema, WAL).
  * Every read (BM25, vectors, chunks, pages, FTS5, check) runs on that copy
  * with the SQLite code, unchanged: readers open rag_replica_mirror(r) with
  * rag_index_open(READ_ONLY) as for any SQLite index.
@@ -21,7 +21,14 @@
  * changeset, a conflict, or a copy of another store (PostgreSQL meta
  * store_id) makes a full copy instead (one REPEATABLE READ snapshot into
  * "<mirror>.new", renamed over the mirror, with a larger change_seq so
- * the engine's refresh reopens it).
+ * the engine's refresh reopens it; while running, the new copy is written
+ * into the open mirror with SQLite's backup API, so open connections, the
+ * attached writer's included, see it without reopening).
+ *
+ * Write only through the attached writer: a change logged without a
+ * changeset (the plain PostgreSQL store, rag_replica_store's vector or
+ * graph writes) makes every follower copy the store whole. Usage rows go
+ * to rag_replica_store (not replicated to the copies).
  *
  * Errors: < 0 is a rag_status with a message naming the endpoint
  * ("postgres://USER@HOST:PORT/DB", never the password) or the mirror
@@ -143,5 +150,14 @@ typedef struct {
  * follow) and no writer running, or the counts may differ honestly. */
 int rag_replica_verify(rag_replica *r, rag_replica_table_count *out, int max, int *n,
                        rag_err *err);
+
+/* Apply one changeset, as a replica's write-through logs it, to ix (an
+ * index on a copy), in a transaction of its own, as rag_replica_follow
+ * does, with meta pg_applied_seq = seq: 0 applied; 1 it does not fit (a
+ * damaged changeset, or a conflict: nothing applied, a follower copies
+ * whole then); < 0 an error of the file. The bytes come from the store:
+ * outside input (fuzz/fuzz_changeset.c). */
+int rag_replica_apply_changeset(struct rag_index *ix, int64_t seq, const void *cs, size_t n,
+                                rag_err *err);
 
 #endif

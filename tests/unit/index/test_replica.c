@@ -10,6 +10,7 @@
 #include "index/pg_conn.h"
 #include "index/pg_schema.h"
 #include "index/replica.h"
+#include "index/store.h"
 #include "index/store_sqlite.h"
 #include "pg_support.h"
 
@@ -155,6 +156,8 @@ static const char *const compare_sql[] = {
     "SELECT docno FROM bm25_deleted ORDER BY docno",
     "SELECT chunk_id, model, dim, lower(hex(data)) FROM vectors ORDER BY chunk_id",
     "SELECT seq FROM sqlite_sequence WHERE name = 'bm25_docs'",
+    "SELECT src, dst, w FROM graph_edges ORDER BY src, dst",
+    "SELECT model, content_sha256, lower(hex(data)) FROM embed_cache ORDER BY model, content_sha256",
     "SELECT key, value FROM meta WHERE key NOT IN ('change_seq', 'pg_applied_seq',"
     " 'pg_store_id', 'schema_version') ORDER BY key",
     /* the FTS5 index as a reader sees it */
@@ -329,6 +332,37 @@ static void test_write_through_and_follow(void **state)
     same_copies(a.mirror, b.mirror);
     bm25_same(&a, &b, "replica postgres copy");
 
+    /* the store's write ops outside a transaction go through too, each its own */
+    {
+        rag_store *st = rag_index_store(a.ix);
+        float v[4] = {0.25f, -1.5f, 3.0f, 1e-7f};
+        char sha[65];
+        int64_t first = 0;
+        rag_store_edge e[2];
+        x = sq_dump(a.mirror, "SELECT min(id) FROM chunks");
+        first = atoll(x);
+        rag_free(x);
+        assert_int_equal(st->ops->vector_put(st, first, "m1", v, 4, &err), 1);
+        memset(sha, 'a', 64);
+        sha[64] = '\0';
+        must(st->ops->cache_put(st, "m1", sha, v, 4, &err), &err);
+        e[0] = (rag_store_edge){first, first + 1, 0.1 + 0.2};
+        e[1] = (rag_store_edge){first, first + 2, 1.0 / 3.0};
+        must(st->ops->graph_replace(st, e, 2, "stamp-1", &err), &err);
+        assert_int_equal(pg_scalar(pg, "SELECT count(*) FROM vectors"), 1);
+        /* weights bit for bit (sent as 17 digits) */
+        assert_int_equal(pg_scalar(pg, "SELECT count(*) FROM graph_edges WHERE"
+                                       " w = 0.1::float8 + 0.2::float8 OR w = 1::float8 / 3"), 2);
+        assert_int_equal(follow_all(&b), 3);
+        same_copies(a.mirror, b.mirror);
+        x = sq_dump(b.mirror, "SELECT value FROM meta WHERE key = 'graph_stamp'");
+        assert_string_equal(x, "stamp-1\n");
+        rag_free(x);
+        x = pg_dump(pg, "SELECT kind FROM change_log ORDER BY seq DESC LIMIT 3");
+        assert_string_equal(x, "graph\nmeta\nvectors\n");
+        rag_free(x);
+    }
+
     /* verify agrees, table by table */
     {
         rag_replica_table_count c[16];
@@ -338,6 +372,8 @@ static void test_write_through_and_follow(void **state)
         assert_int_equal(n, 9);
         assert_string_equal(c[2].table, "chunks");
         assert_int_equal(c[2].mirror_rows, 2);
+        assert_string_equal(c[8].table, "graph_edges");
+        assert_int_equal(c[8].pg_rows, 2);
         assert_int_equal(c[2].pg_rows, 2);
         assert_true(c[2].pg_max_id > 0);
         /* a row PostgreSQL has and the copy lacks is found */
@@ -497,6 +533,17 @@ static void test_full_copies(void **state)
     assert_int_equal(s.n_full_copies, 3);
     same_copies(b.mirror, m2);
     assert_int_equal(rag_replica_verify(c.r, NULL, 0, NULL, &err), 0);
+
+    /* a damaged changeset in the log: copied whole, no crash */
+    must(rag_pg_begin(p2, &err), &err);
+    must(rag_pg_change_log_cs(p2, "meta", 0, NULL, "\x12\x34garbage\x01\x02", 11, NULL, &err),
+         &err);
+    must(rag_pg_commit(p2, &err), &err);
+    assert_int_equal(rag_replica_follow(c.r, 0, &err), 1);
+    rag_replica_state_get(c.r, &s);
+    assert_int_equal(s.n_full_copies, 4);
+    assert_int_equal(s.applied_seq, pg_scalar(p2, "SELECT max(seq) FROM change_log"));
+    same_copies(b.mirror, m2);   /* b's copy had no change of rows to miss */
     rag_replica_close(c.r);
     replica_close(&b);
     rag_free(url);
@@ -521,11 +568,53 @@ static void test_mirror_lock_and_password(void **state)
     assert_non_null(strstr(err.msg, "in use by another process"));
     assert_non_null(strstr(err.msg, m));
     no_password(err.msg);
+    {
+        /* a writer must be open on the replica's own copy */
+        rag_index *other = NULL;
+        char *o = rag_asprintf("%s/other.db", dir);
+        must(rag_index_open(&other, o, 0, &err), &err);
+        assert_int_equal(rag_replica_attach(r1, other, &err), RAG_EINVAL);
+        assert_non_null(strstr(err.msg, "not on the local copy"));
+        rag_index_close(other);
+        rag_free(o);
+    }
     rag_replica_close(r1);
     /* free again once closed */
     must(rag_replica_open(&r2, url, m, NULL, 1, &err), &err);
     assert_int_equal(rag_replica_attach(r2, NULL, &err), RAG_EINVAL);
     rag_replica_close(r2);
+
+    /* a read-only replica follows a streaming standby (which cannot LISTEN) */
+    {
+        char extra[128], *surl, *sm = rag_asprintf("%s/standby.db", dir);
+        replica_t w;
+        rag_replica *ro = NULL;
+        rag_replica_state s, sw;
+        double t0;
+        snprintf(extra, sizeof extra, "?options=-c%%20search_path%%3Drep_l");
+        surl = ts_pg_url(&cluster, 1, extra);
+        replica_open(&w, "rep_l", dir, "w");
+        must(put_doc(w.ix, "standby.md", "Standby", doc1, 2, &err), &err);
+        rag_replica_state_get(w.r, &sw);
+        t0 = rag_now_ms();
+        do {
+            if (ro == NULL && rag_replica_open(&ro, surl, sm, &opts, 1, &err) < 0) {
+                no_password(err.msg);   /* the schema may not have reached the standby yet */
+                usleep(100 * 1000);
+                continue;
+            }
+            must(rag_replica_follow(ro, 100, &err), &err);
+            rag_replica_state_get(ro, &s);
+        } while ((!ro || s.applied_seq < sw.applied_seq) && rag_now_ms() - t0 < 20000);
+        assert_non_null(ro);
+        assert_int_equal(s.applied_seq, sw.applied_seq);
+        same_copies(w.mirror, sm);
+        assert_int_equal(rag_replica_attach(ro, w.ix, &err), RAG_EINVAL);
+        rag_replica_close(ro);
+        replica_close(&w);
+        rag_free(surl);
+        rag_free(sm);
+    }
 
     /* a wrong password, an unreachable port: errors by endpoint only */
     bad = rag_asprintf("postgres://%s:%sX@%s:%d/%s", cluster.user, cluster.password,
@@ -594,6 +683,99 @@ static void test_job_lease_lost(void **state)
     replica_close(&a);
     rag_pg_close(pg);
     rag_free(dir);
+}
+
+/* The fuzz corpus's changesets (made on a copy holding seed.md, as
+ * fuzz/fuzz_changeset.c seeds it) applied to such a copy. */
+static void seed_copy(rag_index *ix)
+{
+    static const char *const texts[] = {"A replica keeps a local copy of the store.",
+                                        "Followers apply changesets from the log."};
+    rag_chunk c[2];
+    rag_page_span pg[1] = {{1, 0, 0}};
+    rag_chunks cs = {c, 2, NULL};
+    rag_doc_meta m = {"seed.md", "00ff", 1, 10};
+    rag_doc d;
+    rag_err err = {0};
+    memset(c, 0, sizeof c);
+    for (int i = 0; i < 2; i++) {
+        c[i].id = 1001 + i;
+        c[i].ord = i;
+        c[i].page_start = c[i].page_end = 1;
+        c[i].section = "Intro";
+        c[i].text = texts[i];
+        c[i].text_bytes = strlen(texts[i]);
+        c[i].n_tokens = 8;
+    }
+    memset(&d, 0, sizeof d);
+    d.path = "seed.md";
+    d.title = "Seed";
+    d.kind = RAG_DOC_TEXT;
+    d.text = "";
+    d.pages = pg;
+    d.n_pages = 1;
+    must(rag_index_put_doc(ix, &m, &d, &cs, &err), &err);
+    /* the corpus was made on a copy whose row says 1 */
+    assert_int_equal(sqlite3_exec(rag_index_db(ix), "UPDATE documents SET added_at = 1", NULL, NULL,
+                                  NULL), SQLITE_OK);
+}
+
+static int apply_file(const char *dir, const char *name, const char *copy)
+{
+    char *path = rag_asprintf("%s/%s", dir, name);
+    rag_buf b = RAG_BUF_INIT;
+    rag_index *ix = NULL;
+    rag_err err = {0};
+    int rc;
+    must(rag_read_file(&b, path, 1 << 20, &err), &err);
+    unlink(copy);
+    must(rag_index_open(&ix, copy, 0, &err), &err);
+    seed_copy(ix);
+    rc = rag_replica_apply_changeset(ix, 9, b.data, b.len, &err);
+    rag_index_close(ix);
+    rag_buf_fini(&b);
+    rag_free(path);
+    return rc;
+}
+
+static void test_apply_changeset_files(void **state)
+{
+    char *dir = ts_src_path("fuzz/corpus/changeset"), *tmp = ts_tmpdir("replica_cs");
+    char *copy = rag_asprintf("%s/c.db", tmp), *x;
+    (void)state;
+
+    assert_int_equal(apply_file(dir, "put", copy), 0);
+    x = sq_dump(copy, "SELECT d.path, d.title, count(*) FROM chunks c JOIN documents d"
+                      " ON d.id = c.doc_id GROUP BY d.id ORDER BY d.id");
+    assert_string_equal(x, "seed.md|Seed|2\ntwo.md|Manual|3\n");
+    rag_free(x);
+    x = sq_dump(copy, "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH 'manual' ORDER BY rowid");
+    assert_string_equal(x, "2001\n2002\n2003\n");   /* the title is indexed with each chunk */
+    rag_free(x);
+    x = sq_dump(copy, "SELECT value FROM meta WHERE key = 'pg_applied_seq'");
+    assert_string_equal(x, "9\n");
+    rag_free(x);
+
+    assert_int_equal(apply_file(dir, "replace", copy), 0);
+    x = sq_dump(copy, "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH 'seed' ORDER BY rowid");
+    assert_string_equal(x, "3001\n3002\n");          /* Seed v2's chunks; 1001, 1002 gone */
+    rag_free(x);
+
+    assert_int_equal(apply_file(dir, "remove", copy), 0);
+    x = sq_dump(copy, "SELECT count(*) FROM documents UNION ALL SELECT count(*) FROM chunks_fts"
+                      " WHERE chunks_fts MATCH 'replica'");
+    assert_string_equal(x, "0\n0\n");
+    rag_free(x);
+
+    assert_int_equal(apply_file(dir, "garbage", copy), 1);
+    assert_int_equal(apply_file(dir, "truncated_put", copy), 1);
+    x = sq_dump(copy, "SELECT count(*) FROM documents UNION ALL SELECT count(*) FROM meta"
+                      " WHERE key = 'pg_applied_seq'");
+    assert_string_equal(x, "1\n0\n");                /* untouched */
+    rag_free(x);
+    rag_free(copy);
+    rag_free(dir);
+    rag_free(tmp);
 }
 
 typedef struct {
@@ -678,6 +860,7 @@ int main(void)
         cmocka_unit_test(test_mirror_lock_and_password),
         cmocka_unit_test(test_job_lease_lost),
         cmocka_unit_test(test_concurrent_writers_and_follower),
+        cmocka_unit_test(test_apply_changeset_files),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
