@@ -32,6 +32,9 @@ need_shared corpus/riscv-card.pdf
 
 pg_up
 export DOCRAG_PG_PASSWORD=$PGC_PASSWORD
+pg_psql_n() { pg_psql "$PGC_PRIMARY_PORT" "$1"; }
+export -f pg_psql pg_psql_n
+export PGC_PASSWORD PGC_BIN PGC_HOST PGC_USER PGC_DB PGC_PRIMARY_PORT
 # both nodes: after a promotion the standby is the read-write one
 URL="postgres://$PGC_USER:\${DOCRAG_PG_PASSWORD}@$PGC_HOST:$PGC_PRIMARY_PORT,$PGC_HOST:$PGC_STANDBY_PORT/$PGC_DB?target_session_attrs=read-write"
 PGSET=(--set postgres.reconnect_ms=1000 --set postgres.connect_timeout_ms=1000)
@@ -70,6 +73,13 @@ sys.exit(0 if a["answer"] and a["answer"] == b["answer"] and
     "$T/sa.json" "$T/pa.json"
 check "stats on PostgreSQL names the endpoint, not the password" bash -c \
     "'$DOCRAG_BIN' stats --db '$URL' --set postgres.mirror='$T/cli.db' 2>&1 | grep -q 'postgres://$PGC_USER@'"
+# the command line writes through too (its own copy, then PostgreSQL)
+"$DOCRAG_BIN" index --db "$URL" "${PGSET[@]}" --set postgres.mirror="$T/cli.db" \
+    "$CORPUS/riscv-base-instructions.pdf" >"$T/cli_index.out" 2>>"$T/cli.err"
+check "docrag index --db postgres://… writes into the store" bash -c \
+    "[ \"\$(pg_psql_n \"SELECT count(*) FROM documents WHERE path LIKE '%riscv-base-instructions.pdf'\")\" = 1 ]"
+check "docrag docs --db postgres://… lists it, from another copy" bash -c \
+    "'$DOCRAG_BIN' docs --json --db '$URL' --set postgres.mirror='$T/cli2.db' 2>/dev/null | grep -q riscv-base-instructions"
 
 # ---- 2. replicas A and B behind haproxy -----------------------------------------
 replica() {   # replica NAME: start NAME on its own local copy
