@@ -111,7 +111,8 @@ int docrag_mcp_stdio(const docrag_server_opts *opts, FILE *in, FILE *out, docrag
     memset(&conn, 0, sizeof conn);
     memset(&env, 0, sizeof env);
     env.session = s;
-    rag_log(RAG_LOG_INFO, "mcp: serving %s on stdio (MCP %s)", cfg.db_path ? cfg.db_path : "",
+    /* the engine's name for it: a postgres:// db by its endpoint, never a password */
+    rag_log(RAG_LOG_INFO, "mcp: serving %s on stdio (MCP %s)", docrag_engine_db_path(e),
             RAG_MCP_VERSION_LATEST);
     for (;;) {
         rag_mcp_input msg;
