@@ -687,8 +687,10 @@ static void upload(srv_req *r)
             srv_reply_error_retry(r, 503, "overloaded", 5, err.msg);
             goto done;
         }
-        paths = NULL;   /* the job owns them */
-        n_paths = 0;
+        if (!n_shared) {
+            paths = NULL;   /* the job owns them */
+            n_paths = 0;
+        }
         o = json_pack("{s:s,s:s,s:o}", "job_id", job_id, "status", "queued", "documents",
                       out_docs);
         t = o ? json_dumps(o, JSON_COMPACT) : NULL;

@@ -22,8 +22,8 @@ source "$(dirname "$0")/serve_lib.bash"
 source "$(dirname "$0")/pg_lib.bash"
 HAPROXY_PID=""
 all_down() {
-    srv_cleanup   # the replicas and haproxy (BG_PIDS)
-    pg_down
+    srv_cleanup   # the replicas and haproxy (BG_PIDS); keeps $T with KEEP=1
+    if [ -n "${KEEP:-}" ]; then T=/nonexistent-keep pg_down; else pg_down; fi
 }
 trap all_down EXIT
 command -v haproxy >/dev/null || { echo "haproxy missing (scripts/install-deps.sh)" >&2; exit 1; }
