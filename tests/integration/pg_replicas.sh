@@ -157,9 +157,11 @@ check "and found by a search through B" jq_py "$T/r/bsearch.b" \
     "o['results'] and 'General-Principles' in o['results'][0]['doc']"
 DOC=$(jget "$T/r/bsearch.b" "o['results'][0]['document_id']")
 [ -n "$DOC" ] || DOC=$(jget "$T/r/docs_$P_b.b" "[d['id'] for d in (o['documents'] if isinstance(o, dict) else o) if 'General-Principles' in json.dumps(d)][0]")
+check "A lists the document before the delete" wait_for 2 has_doc "$P_a" "General-Principles"
 check "a delete through B" test "$(req del1 -XDELETE "$B/v1/documents/$DOC")" = 200
-if wait_for 2 bash -c "! $(declare -f req jq_py py has_doc); T='$T'; has_doc $P_a General-Principles"; then
-    pass "the document deleted through B is gone from A within 2 s"
+t0=$(date +%s%N)
+if wait_for 2 bash -c "$(declare -f req jq_py py has_doc); T='$T'; ! has_doc $P_a General-Principles"; then
+    pass "the document deleted through B is gone from A within 2 s ($(( ($(date +%s%N) - t0) / 1000000 )) ms)"
 else
     fail "the document deleted through B is gone from A within 2 s"
 fi
@@ -208,9 +210,14 @@ fi
 alive
 
 # ---- 4. PostgreSQL stopped and started again ------------------------------------
+ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 bash "$PG_CLUSTER" stop "$PGC_DIR" primary >/dev/null 2>&1
-check "with PostgreSQL down, C's /ready turns 503 (store_unavailable, Retry-After)" \
-    wait_for 15 bash -c "$(declare -f req ready_is); T='$T'; ready_is $P_c 503"
+t0=$(date +%s%N)
+if wait_for 15 bash -c "$(declare -f req ready_is); T='$T'; ready_is $P_c 503"; then
+    pass "with PostgreSQL down, C's /ready turns 503 ($(ms_since "$t0") ms after the stop)"
+else
+    fail "with PostgreSQL down, C's /ready turns 503"
+fi
 check "  naming the endpoint" jq_py "$T/r/ready_$P_c.b" \
     "o['error']['type'] == 'store_unavailable' and 'postgres://$PGC_USER@' in o['error']['message']"
 check "  with Retry-After" bash -c "grep -qi '^Retry-After: [0-9]' '$T/r/ready_$P_c.h'"
@@ -224,8 +231,12 @@ check "an upload while PostgreSQL is down: 503 naming the endpoint ($st)" bash -
     "[ '$st' = 503 ] && grep -q 'postgres://$PGC_USER@' '$T/r/updown.b'"
 alive
 bash "$PG_CLUSTER" start "$PGC_DIR" primary >/dev/null 2>&1
-check "PostgreSQL back: B and C ready again by themselves" \
-    wait_for 30 bash -c "$(declare -f req ready_is); T='$T'; ready_is $P_b 200 && ready_is $P_c 200"
+t0=$(date +%s%N)
+if wait_for 30 bash -c "$(declare -f req ready_is); T='$T'; ready_is $P_b 200 && ready_is $P_c 200"; then
+    pass "PostgreSQL back: B and C ready again by themselves ($(ms_since "$t0") ms after the start)"
+else
+    fail "PostgreSQL back: B and C ready again by themselves"
+fi
 st=$(req up3 -F "file=@$CORPUS/EECS-2014-54.pdf" "$B/v1/documents")
 JOB=$(jget "$T/r/up3.b" "o['job_id']")
 check "an upload after the restart is done" wait_job "$JOB"
@@ -235,8 +246,12 @@ head=$(pg_psql "$PGC_PRIMARY_PORT" "SELECT max(seq) FROM change_log")
 check "the standby has every change ($head)" pg_wait_standby "SELECT max(seq) FROM change_log" "$head"
 bash "$PG_CLUSTER" stop "$PGC_DIR" primary >/dev/null 2>&1
 bash "$PG_CLUSTER" promote "$PGC_DIR" >/dev/null 2>&1
-check "after the promotion B and C are ready without a restart" \
-    wait_for 30 bash -c "$(declare -f req ready_is); T='$T'; ready_is $P_b 200 && ready_is $P_c 200"
+t0=$(date +%s%N)
+if wait_for 30 bash -c "$(declare -f req ready_is); T='$T'; ready_is $P_b 200 && ready_is $P_c 200"; then
+    pass "after the promotion B and C are ready without a restart ($(ms_since "$t0") ms after it)"
+else
+    fail "after the promotion B and C are ready without a restart"
+fi
 st=$(req up4 -F "file=@$CORPUS/EECS-2015-49.pdf" "http://127.0.0.1:$HP/v1/documents")
 JOB=$(jget "$T/r/up4.b" "o['job_id']")
 check "an upload through haproxy after the promotion is done" wait_job "$JOB"
