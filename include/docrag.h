@@ -265,11 +265,11 @@ typedef struct {
     size_t n_collections;
     const char *upload_dir;      /* NULL: DB.files */
     int shutdown_grace_ms;
-    int job_lease_ms;         /* PostgreSQL store: an ingestion job's lease */
     int max_batch;
     int sse_ping_s;
     int access_log;
     int stream_workers;          /* extra workers for requests that stream */
+    int job_lease_ms;            /* PostgreSQL store: an ingestion job's lease */
 } docrag_server_config;
 
 void docrag_engine_server_config(docrag_engine *e, docrag_server_config *out);
