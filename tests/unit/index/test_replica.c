@@ -780,7 +780,7 @@ static void test_apply_changeset_files(void **state)
 
 typedef struct {
     rag_replica *r;
-    volatile int stop;
+    int stop;          /* __atomic */
     int n_applied, n_errors;
     char error[256];
 } follower_t;
@@ -788,7 +788,7 @@ typedef struct {
 static void *follower_main(void *arg)
 {
     follower_t *f = arg;
-    while (!f->stop) {
+    while (!__atomic_load_n(&f->stop, __ATOMIC_ACQUIRE)) {
         rag_err err = {0};
         int n = rag_replica_follow(f->r, 20, &err);
         if (n < 0) {
@@ -828,7 +828,7 @@ static void test_concurrent_writers_and_follower(void **state)
         rag_replica_state_get(b.r, &sb);   /* from this thread while the follower runs */
         no_password(sb.error);
     }
-    f.stop = 1;
+    __atomic_store_n(&f.stop, 1, __ATOMIC_RELEASE);
     pthread_join(th, NULL);
     if (f.n_errors)
         fail_msg("follower: %d errors, the last: %s", f.n_errors, f.error);
