@@ -396,6 +396,28 @@ static void test_write_through_and_follow(void **state)
         bm25_same(&a, &c, "replica postgres copy");
         replica_close(&c);
     }
+    /* a replica restarted behind the head catches up from the log, no full copy */
+    {
+        rag_replica_state s0;
+        rag_index_close(b.ix);
+        rag_replica_close(b.r);
+        b.ix = NULL;
+        b.r = NULL;
+        must(put_doc(a.ix, "docs/three.md", "While B was down", doc2, 2, &err), &err);
+        assert_int_equal(rag_index_remove_doc(a.ix, "docs/two.md", &err), 1);
+        {
+            char *url = url_in("rep_a");
+            must(rag_replica_open(&b.r, url, b.mirror, &opts, 0, &err), &err);
+            rag_free(url);
+        }
+        rag_replica_state_get(b.r, &s0);
+        rag_replica_state_get(a.r, &sa);
+        assert_int_equal(s0.n_full_copies, 0);
+        assert_int_equal(s0.n_applied, 2);
+        assert_int_equal(s0.applied_seq, sa.applied_seq);
+        same_copies(a.mirror, b.mirror);
+        bm25_same(&a, &b, "changesets manual");
+    }
     replica_close(&a);
     replica_close(&b);
     rag_pg_close(pg);
