@@ -246,6 +246,23 @@ static int follow_all(replica_t *t)
     return n;
 }
 
+/* docrag's own consistency check finds nothing wrong with the copy. */
+static void check_clean(const char *mirror)
+{
+    rag_index *ix = NULL;
+    rag_check_report rep;
+    rag_err err = {0};
+    must(rag_index_open(&ix, mirror, RAG_INDEX_READ_ONLY, &err), &err);
+    memset(&rep, 0, sizeof rep);
+    must(rag_index_check(ix, &rep, &err), &err);
+    if (rep.n_problems)
+        fail_msg("%s: %zu problems, the first: %s: %s", mirror, rep.n_problems,
+                 rep.problems[0].check, rep.problems[0].message);
+    assert_true(rep.n_chunks > 0);
+    rag_check_report_fini(&rep);
+    rag_index_close(ix);
+}
+
 static void bm25_same(replica_t *a, replica_t *b, const char *query)
 {
     rag_bm25_hit ha[10], hb[10];
@@ -316,6 +333,8 @@ static void test_write_through_and_follow(void **state)
     assert_int_equal(follow_all(&a), 2);
     same_copies(a.mirror, b.mirror);
     bm25_same(&a, &b, "replica postgres copy");
+    check_clean(a.mirror);
+    check_clean(b.mirror);
     x = sq_dump(a.mirror, "SELECT path, title FROM documents");
     assert_string_equal(x, "docs/two.md|Manual v2\n");
     rag_free(x);
@@ -342,6 +361,7 @@ static void test_write_through_and_follow(void **state)
         x = sq_dump(a.mirror, "SELECT min(id) FROM chunks");
         first = atoll(x);
         rag_free(x);
+        must(rag_index_meta_set(a.ix, "embed_dim", "4", &err), &err);
         assert_int_equal(st->ops->vector_put(st, first, "m1", v, 4, &err), 1);
         memset(sha, 'a', 64);
         sha[64] = '\0';
@@ -353,7 +373,7 @@ static void test_write_through_and_follow(void **state)
         /* weights bit for bit (sent as 17 digits) */
         assert_int_equal(pg_scalar(pg, "SELECT count(*) FROM graph_edges WHERE"
                                        " w = 0.1::float8 + 0.2::float8 OR w = 1::float8 / 3"), 2);
-        assert_int_equal(follow_all(&b), 3);
+        assert_int_equal(follow_all(&b), 4);
         same_copies(a.mirror, b.mirror);
         x = sq_dump(b.mirror, "SELECT value FROM meta WHERE key = 'graph_stamp'");
         assert_string_equal(x, "stamp-1\n");
@@ -394,6 +414,7 @@ static void test_write_through_and_follow(void **state)
         assert_int_equal(sc.applied_seq, sa.applied_seq);
         same_copies(a.mirror, c.mirror);
         bm25_same(&a, &c, "replica postgres copy");
+        check_clean(c.mirror);   /* a full copy */
         replica_close(&c);
     }
     /* a replica restarted behind the head catches up from the log, no full copy */
@@ -858,6 +879,8 @@ static void test_concurrent_writers_and_follower(void **state)
     follow_all(&b);
     same_copies(a.mirror, b.mirror);
     bm25_same(&a, &b, "replica postgres copy manual");
+    check_clean(a.mirror);
+    check_clean(b.mirror);
     rag_replica_state_get(a.r, &sa);
     rag_replica_state_get(b.r, &sb);
     assert_int_equal(sa.applied_seq, pg_scalar(pg, "SELECT max(seq) FROM change_log"));
