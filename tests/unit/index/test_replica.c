@@ -157,7 +157,8 @@ static const char *const compare_sql[] = {
     "SELECT chunk_id, model, dim, lower(hex(data)) FROM vectors ORDER BY chunk_id",
     "SELECT seq FROM sqlite_sequence WHERE name = 'bm25_docs'",
     "SELECT src, dst, w FROM graph_edges ORDER BY src, dst",
-    "SELECT model, content_sha256, lower(hex(data)) FROM embed_cache ORDER BY model, content_sha256",
+    "SELECT model, content_sha256, lower(hex(data)) FROM embed_cache"
+    " ORDER BY model, content_sha256",
     "SELECT key, value FROM meta WHERE key NOT IN ('change_seq', 'pg_applied_seq',"
     " 'pg_store_id', 'schema_version') ORDER BY key",
     /* the FTS5 index as a reader sees it */
@@ -792,7 +793,8 @@ static void test_apply_changeset_files(void **state)
                       " ON d.id = c.doc_id GROUP BY d.id ORDER BY d.id");
     assert_string_equal(x, "seed.md|Seed|2\ntwo.md|Manual|3\n");
     rag_free(x);
-    x = sq_dump(copy, "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH 'manual' ORDER BY rowid");
+    x = sq_dump(copy,
+                "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH 'manual' ORDER BY rowid");
     assert_string_equal(x, "2001\n2002\n2003\n");   /* the title is indexed with each chunk */
     rag_free(x);
     x = sq_dump(copy, "SELECT value FROM meta WHERE key = 'pg_applied_seq'");
