@@ -93,7 +93,6 @@ static const struct table tables[] = {
 };
 #define N_TABLES (sizeof tables / sizeof tables[0])
 #define T_DOCUMENTS 0
-#define T_CHUNKS 2
 #define T_VECTORS 3
 #define T_BM25_DOCS 5
 #define T_POSTINGS 6
