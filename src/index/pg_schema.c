@@ -249,10 +249,6 @@ int rag_pg_change_log_cs(rag_pg *pg, const char *kind, int64_t doc_id, const cha
     int rc;
     if (!rag_pg_in_tx(pg))
         return fail_at(pg, err, RAG_EINVAL, "change log written outside a transaction");
-    /* held to COMMIT: the seq drawn below cannot be overtaken */
-    rc = rag_pg_exec_sql(pg, "SELECT pg_advisory_xact_lock(" LOCK_CHANGES ")", err);
-    if (rc < 0)
-        return rc;
     snprintf(id, sizeof id, "%lld", (long long)doc_id);
     p[0] = (rag_pg_param){kind, 0, 0};
     p[1] = (rag_pg_param){doc_id ? id : NULL, 0, 0};
@@ -261,17 +257,25 @@ int rag_pg_change_log_cs(rag_pg *pg, const char *kind, int64_t doc_id, const cha
     if (n_changeset > RAG_PG_CHANGESET_MAX)
         changeset = NULL;
     p[3] = (rag_pg_param){changeset && n_changeset ? changeset : NULL, (int)n_changeset, 1};
-    rc = rag_pg_exec(pg, &r, "INSERT INTO change_log(kind, doc_id, path, changeset)"
-                             " VALUES ($1, $2, $3, $4) RETURNING seq", p, 4, 0, err);
+    /* one round trip: the lock (held to COMMIT, so the seq drawn after it
+     * cannot be overtaken; the row is read from the lock's CTE, so the lock
+     * comes first), the row, its announcement */
+    rc = rag_pg_exec(pg, &r,
+                     "WITH lock AS (SELECT pg_advisory_xact_lock(" LOCK_CHANGES ")),"
+                     " ins AS (INSERT INTO change_log(kind, doc_id, path, changeset)"
+                     "  SELECT $1, $2::bigint, $3, $4::bytea FROM lock RETURNING seq)"
+                     " SELECT seq, pg_notify('" RAG_PG_CHANGES_CHANNEL "', seq::text) FROM ins",
+                     p, 4, 0, err);
     if (rc < 0)
         return rc;
-    snprintf(id, sizeof id, "%s", rag_pg_res_get(r, 0, 0));
+    if (rag_pg_res_rows(r) != 1) {
+        rag_pg_res_destroy(r);
+        return fail_at(pg, err, RAG_EBACKEND, "change log: no row written");
+    }
     if (seq)
         *seq = rag_pg_res_i64(r, 0, 0);
     rag_pg_res_destroy(r);
-    p[0] = (rag_pg_param){id, 0, 0};
-    return rag_pg_exec(pg, NULL, "SELECT pg_notify('" RAG_PG_CHANGES_CHANNEL "', $1)", p, 1, 0,
-                       err);
+    return RAG_OK;
 }
 
 int rag_pg_changes_since(rag_pg *pg, int64_t after, rag_pg_change *out, size_t max,

@@ -93,7 +93,6 @@ static const struct table tables[] = {
 };
 #define N_TABLES (sizeof tables / sizeof tables[0])
 #define T_DOCUMENTS 0
-#define T_CHUNKS 2
 #define T_VECTORS 3
 #define T_BM25_DOCS 5
 #define T_POSTINGS 6
@@ -1104,7 +1103,8 @@ int rag_replica_follow(rag_replica *r, int wait_ms, rag_err *err)
             n = w;
         else if (w > 0) {
             /* drain what else is queued, then read the log */
-            while (rag_pg_wait_notify(r->fpg, 0, ch, sizeof ch, payload, sizeof payload, NULL) == 1) {
+            while (rag_pg_wait_notify(r->fpg, 0, ch, sizeof ch, payload, sizeof payload,
+                                      NULL) == 1) {
             }
             n = follow_round(r, err);
         }
@@ -1423,7 +1423,8 @@ static int pg_apply(rag_replica *r, const void *cs, int n_cs, change_summary *su
                     if (!v)
                         sqlite3changeset_old(it, 1, &v);
                 }
-                if (v && sqlite3_value_type(v) == SQLITE_TEXT && (!sum->path[0] || op != SQLITE_DELETE))
+                if (v && sqlite3_value_type(v) == SQLITE_TEXT &&
+                    (!sum->path[0] || op != SQLITE_DELETE))
                     snprintf(sum->path, sizeof sum->path, "%s", sqlite3_value_text(v));
                 v = NULL;
                 if (op == SQLITE_DELETE)
@@ -1729,8 +1730,11 @@ int rag_replica_verify(rag_replica *r, rag_replica_table_count *out, int max, in
             continue;   /* local keys differ by design */
         memset(&c, 0, sizeof c);
         snprintf(c.table, sizeof c.table, "%s", t->name);
-        snprintf(sql, sizeof sql, "SELECT count(*), %s%s%s FROM %s", t->int_pk ? "coalesce(max(" : "0",
-                 t->int_pk ? t->cols[0] : "", t->int_pk ? "), 0)" : "", t->name);
+        if (t->int_pk)
+            snprintf(sql, sizeof sql, "SELECT count(*), coalesce(max(%s), 0) FROM %s", t->cols[0],
+                     t->name);
+        else
+            snprintf(sql, sizeof sql, "SELECT count(*), 0 FROM %s", t->name);
         if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
             rc = rag_fail(err, RAG_EIO, "%s: verify %s: %s", r->mirror, t->name,
                           sqlite3_errmsg(db));

@@ -96,6 +96,11 @@ void rag_replica_state_get(rag_replica *r, rag_replica_state *out);   /* any thr
  * Detached by rag_index_close(ix) or rag_replica_close(r), whichever is
  * first; ix must not outlive r while attached. */
 int rag_replica_attach(rag_replica *r, struct rag_index *ix, rag_err *err);
+/* A write whose BEGIN finds the copy behind a change it cannot replay
+ * fails with RAG_EIO ("... needs a full copy ..."), nothing written;
+ * one rag_replica_follow (any thread that may follow) makes the copy and
+ * the writer goes on: a process without a follower thread (a one-shot
+ * command) calls it before it retries. */
 
 /* The store of record for what is not in the copy (usage rows, jobs): a
  * store_pg (store.h) on its own connection, owned by r (writer thread). */

@@ -157,7 +157,8 @@ static const char *const compare_sql[] = {
     "SELECT chunk_id, model, dim, lower(hex(data)) FROM vectors ORDER BY chunk_id",
     "SELECT seq FROM sqlite_sequence WHERE name = 'bm25_docs'",
     "SELECT src, dst, w FROM graph_edges ORDER BY src, dst",
-    "SELECT model, content_sha256, lower(hex(data)) FROM embed_cache ORDER BY model, content_sha256",
+    "SELECT model, content_sha256, lower(hex(data)) FROM embed_cache"
+    " ORDER BY model, content_sha256",
     "SELECT key, value FROM meta WHERE key NOT IN ('change_seq', 'pg_applied_seq',"
     " 'pg_store_id', 'schema_version') ORDER BY key",
     /* the FTS5 index as a reader sees it */
@@ -246,6 +247,23 @@ static int follow_all(replica_t *t)
     return n;
 }
 
+/* docrag's own consistency check finds nothing wrong with the copy. */
+static void check_clean(const char *mirror)
+{
+    rag_index *ix = NULL;
+    rag_check_report rep;
+    rag_err err = {0};
+    must(rag_index_open(&ix, mirror, RAG_INDEX_READ_ONLY, &err), &err);
+    memset(&rep, 0, sizeof rep);
+    must(rag_index_check(ix, &rep, &err), &err);
+    if (rep.n_problems)
+        fail_msg("%s: %zu problems, the first: %s: %s", mirror, rep.n_problems,
+                 rep.problems[0].check, rep.problems[0].message);
+    assert_true(rep.n_chunks > 0);
+    rag_check_report_fini(&rep);
+    rag_index_close(ix);
+}
+
 static void bm25_same(replica_t *a, replica_t *b, const char *query)
 {
     rag_bm25_hit ha[10], hb[10];
@@ -316,6 +334,8 @@ static void test_write_through_and_follow(void **state)
     assert_int_equal(follow_all(&a), 2);
     same_copies(a.mirror, b.mirror);
     bm25_same(&a, &b, "replica postgres copy");
+    check_clean(a.mirror);
+    check_clean(b.mirror);
     x = sq_dump(a.mirror, "SELECT path, title FROM documents");
     assert_string_equal(x, "docs/two.md|Manual v2\n");
     rag_free(x);
@@ -342,6 +362,7 @@ static void test_write_through_and_follow(void **state)
         x = sq_dump(a.mirror, "SELECT min(id) FROM chunks");
         first = atoll(x);
         rag_free(x);
+        must(rag_index_meta_set(a.ix, "embed_dim", "4", &err), &err);
         assert_int_equal(st->ops->vector_put(st, first, "m1", v, 4, &err), 1);
         memset(sha, 'a', 64);
         sha[64] = '\0';
@@ -353,7 +374,7 @@ static void test_write_through_and_follow(void **state)
         /* weights bit for bit (sent as 17 digits) */
         assert_int_equal(pg_scalar(pg, "SELECT count(*) FROM graph_edges WHERE"
                                        " w = 0.1::float8 + 0.2::float8 OR w = 1::float8 / 3"), 2);
-        assert_int_equal(follow_all(&b), 3);
+        assert_int_equal(follow_all(&b), 4);
         same_copies(a.mirror, b.mirror);
         x = sq_dump(b.mirror, "SELECT value FROM meta WHERE key = 'graph_stamp'");
         assert_string_equal(x, "stamp-1\n");
@@ -394,7 +415,30 @@ static void test_write_through_and_follow(void **state)
         assert_int_equal(sc.applied_seq, sa.applied_seq);
         same_copies(a.mirror, c.mirror);
         bm25_same(&a, &c, "replica postgres copy");
+        check_clean(c.mirror);   /* a full copy */
         replica_close(&c);
+    }
+    /* a replica restarted behind the head catches up from the log, no full copy */
+    {
+        rag_replica_state s0;
+        rag_index_close(b.ix);
+        rag_replica_close(b.r);
+        b.ix = NULL;
+        b.r = NULL;
+        must(put_doc(a.ix, "docs/three.md", "While B was down", doc2, 2, &err), &err);
+        assert_int_equal(rag_index_remove_doc(a.ix, "docs/two.md", &err), 1);
+        {
+            char *url = url_in("rep_a");
+            must(rag_replica_open(&b.r, url, b.mirror, &opts, 0, &err), &err);
+            rag_free(url);
+        }
+        rag_replica_state_get(b.r, &s0);
+        rag_replica_state_get(a.r, &sa);
+        assert_int_equal(s0.n_full_copies, 0);
+        assert_int_equal(s0.n_applied, 2);
+        assert_int_equal(s0.applied_seq, sa.applied_seq);
+        same_copies(a.mirror, b.mirror);
+        bm25_same(&a, &b, "changesets manual");
     }
     replica_close(&a);
     replica_close(&b);
@@ -749,7 +793,8 @@ static void test_apply_changeset_files(void **state)
                       " ON d.id = c.doc_id GROUP BY d.id ORDER BY d.id");
     assert_string_equal(x, "seed.md|Seed|2\ntwo.md|Manual|3\n");
     rag_free(x);
-    x = sq_dump(copy, "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH 'manual' ORDER BY rowid");
+    x = sq_dump(copy,
+                "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH 'manual' ORDER BY rowid");
     assert_string_equal(x, "2001\n2002\n2003\n");   /* the title is indexed with each chunk */
     rag_free(x);
     x = sq_dump(copy, "SELECT value FROM meta WHERE key = 'pg_applied_seq'");
@@ -780,7 +825,7 @@ static void test_apply_changeset_files(void **state)
 
 typedef struct {
     rag_replica *r;
-    volatile int stop;
+    int stop;          /* __atomic */
     int n_applied, n_errors;
     char error[256];
 } follower_t;
@@ -788,7 +833,7 @@ typedef struct {
 static void *follower_main(void *arg)
 {
     follower_t *f = arg;
-    while (!f->stop) {
+    while (!__atomic_load_n(&f->stop, __ATOMIC_ACQUIRE)) {
         rag_err err = {0};
         int n = rag_replica_follow(f->r, 20, &err);
         if (n < 0) {
@@ -828,7 +873,7 @@ static void test_concurrent_writers_and_follower(void **state)
         rag_replica_state_get(b.r, &sb);   /* from this thread while the follower runs */
         no_password(sb.error);
     }
-    f.stop = 1;
+    __atomic_store_n(&f.stop, 1, __ATOMIC_RELEASE);
     pthread_join(th, NULL);
     if (f.n_errors)
         fail_msg("follower: %d errors, the last: %s", f.n_errors, f.error);
@@ -836,6 +881,8 @@ static void test_concurrent_writers_and_follower(void **state)
     follow_all(&b);
     same_copies(a.mirror, b.mirror);
     bm25_same(&a, &b, "replica postgres copy manual");
+    check_clean(a.mirror);
+    check_clean(b.mirror);
     rag_replica_state_get(a.r, &sa);
     rag_replica_state_get(b.r, &sb);
     assert_int_equal(sa.applied_seq, pg_scalar(pg, "SELECT max(seq) FROM change_log"));
