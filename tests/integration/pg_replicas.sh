@@ -172,11 +172,22 @@ check "B stops on SIGTERM with status 0" stop_server "$PID_b"
 BIG=(2505.24363.pdf 2107.04175.pdf RISC-V-VectorExtension-1-1.pdf Premarket-Software-Functions-Guidance.pdf)
 args=()
 for f in "${BIG[@]}"; do args+=(-F "file=@$CORPUS/$f"); done
+# The store's write lock (pg_schema.h's change-log advisory lock) held by the test
+# for 6 s: A claims a job, parses the file and then waits for the lock at its
+# first write, so the kill lands in the middle of the job, not after it.
+lock_state() {   # lock_state GRANTED: some session holds (t) / waits for (f) the lock
+    [ "$(pg_psql "$PGC_PRIMARY_PORT" "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'
+        AND classid = 0 AND objid = 74521002 AND granted = $1")" -ge 1 ]
+}
+pg_psql "$PGC_PRIMARY_PORT" "SELECT pg_advisory_xact_lock(74521002), pg_sleep(6)" >/dev/null 2>&1 &
+BG_PIDS="$BG_PIDS $!"
+check "the test holds the store's write lock" wait_for 5 lock_state true
 st=$(req up2 "${args[@]}" "http://127.0.0.1:$P_a/v1/documents")
 check "an upload of ${#BIG[@]} files through A (202)" test "$st" = 202
 JOBS=$(jget "$T/r/up2.b" "' '.join(d['job_id'] for d in o['documents'])")
 wait_for 20 grep -q "job pg_[0-9]*: .* (attempt 1)" "$T/a.err" || true
 KILLED=$(sed -n 's/.*job \(pg_[0-9]*\): .* (attempt 1)$/\1/p' "$T/a.err" | tail -1)
+check "A waits for the write lock inside job $KILLED" wait_for 5 lock_state false
 kill -9 "$PID_a"
 wait "$PID_a" 2>/dev/null || true
 forget_server "$PID_a"
