@@ -454,10 +454,12 @@ static void *shared_main(void *arg)
     char owner[160], host[96] = "";
     char last_error[256] = "";
 
-    gethostname(host, sizeof host - 1);
-    snprintf(owner, sizeof owner, "%s:%ld:%s", host, (long)getpid(), s->info.base_url);
+    /* ready (set by the loader, started after the socket is bound) orders
+     * base_url's write before the read below */
     while (!atomic_load(&j->pg_stop) && !atomic_load(&s->ready))
         usleep(50 * 1000);
+    gethostname(host, sizeof host - 1);
+    snprintf(owner, sizeof owner, "%s:%ld:%s", host, (long)getpid(), s->info.base_url);
     while (!atomic_load(&j->pg_stop)) {
         docrag_engine *waiter = NULL;
         int worked = 0;
