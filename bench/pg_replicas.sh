@@ -211,15 +211,15 @@ done
 
 echo
 echo "== summary ($(bench_cpu | sed 's/^cpu: //'); load after: $(bench_load))"
-[ -s "$lsum" ] && awk '{ k = $2; p50[k] += $4; p99[k] += $5; rps[k] += $3; n[k]++ }
+[ ! -s "$lsum" ] || awk '{ k = $2; p50[k] += $4; p99[k] += $5; rps[k] += $3; n[k]++ }
      END { printf "latency c=1: sqlite p50 %.2f p99 %.2f ms %.0f req/s | postgres replica p50 %.2f" \
            " p99 %.2f ms %.0f req/s -> p50 %.2fx, p99 %.2fx (mean of %d rounds)\n",
            p50["sqlite"]/n["sqlite"], p99["sqlite"]/n["sqlite"], rps["sqlite"]/n["sqlite"],
            p50["postgres"]/n["postgres"], p99["postgres"]/n["postgres"], rps["postgres"]/n["postgres"],
            p50["postgres"]/p50["sqlite"], p99["postgres"]/p99["sqlite"], n["sqlite"] }' "$lsum"
-[ -s "$tsum" ] && awk '{ rps[$1] += $3; p50[$1] += $4; p99[$1] += $5; n[$1]++ }
+[ ! -s "$tsum" ] || awk '{ rps[$1] += $3; p50[$1] += $4; p99[$1] += $5; n[$1]++ }
      END { for (k = 1; k <= 3; k++) printf "throughput %d replica(s): %.0f req/s p50 %.2f p99 %.2f ms (%.2fx of 1)\n",
            k, rps[k]/n[k], p50[k]/n[k], p99[k]/n[k], (rps[k]/n[k]) / (rps[1]/n[1]) }' "$tsum"
-[ -s "$isum" ] && awk '{ ms[$1] = $2; ch[$1] = $3 }
+[ ! -s "$isum" ] || awk '{ ms[$1] = $2; ch[$1] = $3 }
      END { printf "ingestion: 1 worker %.1f s (%.0f chunks/s) | 2 workers %.1f s (%.0f chunks/s) -> %.2fx\n",
            ms[1]/1000, ch[1]/(ms[1]/1000), ms[2]/1000, ch[2]/(ms[2]/1000), ms[1]/ms[2] }' "$isum"

@@ -184,10 +184,16 @@ static int job_arm(docrag_engine *e, const docrag_index_opts *o, rag_err *err)
                                               o->job_owner ? o->job_owner : "", err);
 }
 
-/* After the run: when nothing had to be written (the document was already
- * there, unchanged), the completion is still pending; commit it on its own
- * (a meta row, so the transaction is not empty). */
-static int job_settle(docrag_engine *e, rag_index *w, const docrag_index_opts *o, rag_err *err)
+/* After the run. Done (the document's commit carried it): nothing to do.
+ * Nothing had to be written (the document was there, unchanged): no
+ * transaction ran and the completion is still registered; commit it on its
+ * own, with a meta row (not empty). A file that failed: the job is its
+ * caller's to give back (docrag_job_fail: retried, then failed), and an
+ * empty transaction rolled back drops the registration, which would
+ * otherwise ride on the writer's next commit (a transaction's end clears
+ * it, closing the writer does not: replica.c). */
+static int job_settle(docrag_engine *e, rag_index *w, const docrag_index_opts *o,
+                      const rag_indexer_report *rep, rag_err *err)
 {
     char state[16], id[32];
     int attempts, rc;
@@ -197,9 +203,13 @@ static int job_settle(docrag_engine *e, rag_index *w, const docrag_index_opts *o
     pthread_mutex_unlock(&e->jobs_mu);
     if (rc < 0 || !strcmp(state, "done"))
         return rc;
-    snprintf(id, sizeof id, "%lld", (long long)o->job_id);
     if ((rc = rag_index_begin(w, err)) < 0)
         return rc;
+    if (rep->n_failed > 0) {
+        rag_index_rollback(w);
+        return RAG_OK;
+    }
+    snprintf(id, sizeof id, "%lld", (long long)o->job_id);
     if ((rc = rag_index_meta_set(w, "last_job", id, err)) < 0) {
         rag_index_rollback(w);
         return rc;
@@ -255,7 +265,7 @@ int docrag_index(docrag_session *s, const char *const *paths, size_t n_paths,
     if (rc == RAG_OK)
         rc = rag_indexer_run(w, paths, n_paths, &io, &ev, &rep, &err);
     if (rc == RAG_OK && o->job_id)
-        rc = job_settle(e, w, o, &err);
+        rc = job_settle(e, w, o, &rep, &err);
     if (rc == RAG_OK && !o->no_embed)
         emb = embed_pass(e, w, &c);
     if (rc == RAG_OK)

@@ -1,7 +1,8 @@
 /* api_int.h - private to src/api: the engine and session behind
  * include/docrag.h, shared by engine.c (lifetime, refresh, info),
- * api_query.c (search, ask), api_index.c (writes), api_docs.c (reads) and
- * api_check.c (docrag_check).
+ * api_query.c (search, ask), api_index.c (writes), api_docs.c (reads),
+ * api_check.c (docrag_check), engine_replica.c and api_store.c (a
+ * postgres:// db).
  *
  * Who owns what. The engine owns everything loaded once per process: the
  * config, the shared retriever (embedder and reranker behind locks, the
@@ -12,6 +13,12 @@
  * whether the file changed) and the usage connection. A session owns one
  * read-only connection (with its analyzer) and nothing else. Writes open a
  * writer connection for their duration under write_mu.
+ *
+ * For a postgres:// db the engine also owns a replica (engine_replica.c,
+ * api_store.c): every connection above opens its local copy (local_db),
+ * the writer is attached to it (writes go through to PostgreSQL), a
+ * follower thread applies other replicas' changes and refreshes, usage
+ * rows go to PostgreSQL, and the shared job calls run under jobs_mu.
  */
 #ifndef RAG_API_INT_H
 #define RAG_API_INT_H

@@ -9,11 +9,13 @@
  * store.h: every committed change of documents, chunks, vectors or the
  * graph advances it, whichever process made it) and only then reloads the
  * vectors, so calling it often is cheap.
+ *
+ * A postgres:// db is served from a replica's local SQLite copy
+ * (engine_replica.c): every connection below opens e->local_db, which is
+ * the db itself for a SQLite file.
  */
 #include "api_int.h"
 #include "render.h"
-
-#include "index/pg_conn.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -432,6 +432,20 @@ static void run_shared(srv_jobs *j, srv_coll *coll, docrag_session **ss, docrag_
         if (docrag_index(*ss, paths, 1, &o, &report, &err) != 0) {
             snprintf(why, sizeof why, "%s", err.msg);
             rc = -1;
+        } else {
+            /* the file could not be indexed: the job is given back (retried,
+             * then failed) with the indexer's reason, without the server's path */
+            json_t *rj = json_loads(report, 0, NULL);
+            if (json_integer_value(json_object_get(rj, "failed")) > 0) {
+                const char *m = json_string_value(json_object_get(
+                    json_array_get(json_object_get(rj, "errors"), 0), "error"));
+                const char *p = m && strstr(m, path) == m ? m + strlen(path) : m;
+                while (p && (*p == ':' || *p == ' '))
+                    p++;
+                snprintf(why, sizeof why, "%s: %s", name, p && *p ? p : "cannot be indexed");
+                rc = -1;
+            }
+            json_decref(rj);
         }
     }
     if (rc != 0) {

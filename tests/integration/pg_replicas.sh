@@ -165,6 +165,12 @@ if wait_for 2 bash -c "$(declare -f req jq_py py has_doc); T='$T'; ! has_doc $P_
 else
     fail "the document deleted through B is gone from A within 2 s"
 fi
+printf 'not a PDF at all' >"$T/broken.pdf"
+st=$(req upbad -F "file=@$T/broken.pdf" "$B/v1/documents")
+JOB=$(jget "$T/r/upbad.b" "o['job_id']")
+wait_job "$JOB" 2>/dev/null || true
+check "a file that cannot be indexed: its shared job ends failed after its attempts" \
+    jq_py "$T/r/job_$JOB.b" "o['status'] == 'failed' and o['attempts'] == 3"
 alive
 
 # ---- 3. kill -9 during ingestion; a replica started late -------------------------
