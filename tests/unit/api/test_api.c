@@ -482,6 +482,44 @@ static void test_api__read_only_engine_refuses_writes(void **state)
     docrag_engine_close(ro);
 }
 
+/* A SQLite engine's store: backend sqlite, always ready and reachable, the
+ * file itself as the local copy; the shared job calls refuse, naming what
+ * they need, and an index run given a job id fails before writing. */
+static void test_api__sqlite_store_state_and_no_shared_jobs(void **state)
+{
+    fixture *f = *state;
+    docrag_store_state st;
+    docrag_index_opts io;
+    docrag_job jb;
+    docrag_error err;
+    const char *paths[1] = {f->notes};
+    char why[128] = "x", js[16];
+    int64_t id = 0;
+    int created = 0, attempts = 0;
+
+    docrag_engine_store_state(f->e, &st);
+    assert_string_equal(st.backend, "sqlite");
+    assert_string_equal(st.endpoint, f->db);
+    assert_string_equal(st.local_copy, f->db);
+    assert_int_equal(st.reachable, 1);
+    assert_int_equal(st.applied_seq, 0);
+    assert_int_equal(docrag_engine_store_ready(f->e, why, sizeof why), 1);
+    assert_string_equal(why, "");
+    assert_int_equal(docrag_engine_shared_jobs(f->e), 0);
+    assert_int_equal(docrag_job_enqueue(f->e, "k", "p", 1, &id, &created, &err), DOCRAG_EINVAL);
+    assert_non_null(strstr(err.msg, "postgres://"));
+    assert_int_equal(docrag_job_claim(f->e, "me", 1000, &jb, &err), DOCRAG_EINVAL);
+    assert_null(jb.payload);
+    assert_int_equal(docrag_job_state(f->e, 1, js, &attempts, &err), DOCRAG_EINVAL);
+    assert_int_equal(docrag_job_wait(f->e, 0, &err), DOCRAG_EINVAL);
+    docrag_index_opts_init(&io);
+    io.job_id = 7;
+    io.job_owner = "me";
+    assert_int_equal(docrag_index(f->s, paths, 1, &io, NULL, &err), DOCRAG_EINVAL);
+    assert_non_null(strstr(err.msg, "postgres://"));
+    assert_int_equal(n_results(f->s, "mask", NULL), 0);   /* nothing was written */
+}
+
 /* An engine opened for writing on read-only storage (a Space's image
  * layer) serves reads instead of failing, and says why writes fail. As
  * root the storage is a read-only bind mount; otherwise file and folder
@@ -697,6 +735,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_api__engine_on_read_only_storage_serves_reads,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_api__sqlite_store_state_and_no_shared_jobs, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_api__read_only_engine_refuses_writes, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_api__vectors_written_elsewhere_appear_after_refresh,
