@@ -388,9 +388,14 @@ static void reply_write_error(srv_req *r, srv_coll *c, const docrag_error *err)
     docrag_store_state st;
     docrag_engine_store_state(c->engine, &st);
     if (!strcmp(st.backend, "postgres") && (err->code == DOCRAG_EIO || !st.reachable)) {
+        char msg[sizeof err->msg + sizeof st.endpoint + 64];
         rag_log(RAG_LOG_WARN, "request %s: %s", r->id, err->msg);
-        srv_reply_error_retry(r, 503, "store_unavailable", 5,
-                              strstr(err->msg, st.endpoint) ? err->msg : st.endpoint);
+        if (strstr(err->msg, st.endpoint))
+            snprintf(msg, sizeof msg, "%s", err->msg);
+        else
+            snprintf(msg, sizeof msg, "%s: the store cannot be reached (%s); try again later",
+                     st.endpoint, err->msg);
+        srv_reply_error_retry(r, 503, "store_unavailable", 5, msg);
         return;
     }
     srv_reply_docrag_error(r, err);
