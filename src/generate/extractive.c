@@ -27,6 +27,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Weight of holding what the question asks for (a date for "when", a
+ * number for "how many"), on the scale of the IDF-weighted coverage */
+#define TYPE_BONUS 0.3
+/* A chunk starting this early on page 1 may hold (the rest of) the title
+ * page */
+#define TITLE_PAGE_BYTES 1024
+
 rag_extractive_opts rag_extractive_default_opts(void)
 {
     return (rag_extractive_opts){.max_sentences = 3, .context_chunks = 5,
@@ -40,6 +47,9 @@ typedef struct {
     rag_sentence_kind kind;
     int eligible;           /* may be quoted */
     int picked;
+    int front;              /* the document's title block */
+    double bonus;           /* holds what the question asks for */
+    double weight;          /* its chunk's rank weight */
     double cov;             /* coverage of the question (with its list) */
     double score;
     uint64_t matched;
@@ -109,6 +119,86 @@ static int append_flat(rag_buf *b, const char *s, size_t n)
         if (rc == RAG_OK)
             rc = rag_buf_putc(b, s[i]);
     }
+    return rc;
+}
+
+/* 1 if line s[0..n) (trimmed) is part of title (case-insensitive,
+ * whitespace runs as one space). */
+static int in_title(const char *title, const char *s, size_t n)
+{
+    size_t tl = strlen(title);
+    for (size_t at = 0; at < tl; at++) {
+        size_t i = 0, j = at;
+        while (i < n && j < tl) {
+            if (isspace((unsigned char)s[i]) && isspace((unsigned char)title[j])) {
+                while (i < n && isspace((unsigned char)s[i]))
+                    i++;
+                while (j < tl && isspace((unsigned char)title[j]))
+                    j++;
+                continue;
+            }
+            if (tolower((unsigned char)s[i]) != tolower((unsigned char)title[j]))
+                break;
+            i++;
+            j++;
+        }
+        if (i == n)
+            return 1;
+    }
+    return 0;
+}
+
+/* A title block as one line: "Title page: TITLE; line; line." with the
+ * document's title, then the lines that say what the question asks: the
+ * date or version lines for "when" and "which version", every line but
+ * URLs and e-mail addresses for "who" and "at which event". */
+static int append_title_block(rag_buf *b, const char *title, const char *s, size_t n,
+                              const rag_qterms *q)
+{
+    size_t i = 0;
+    int rc = rag_buf_printf(b, "Title page: %s", title);
+    while (rc == RAG_OK && i < n) {
+        const char *nl = memchr(s + i, '\n', n - i);
+        size_t e = nl ? (size_t)(nl - s) : n, st = i, en;
+        int keep;
+        while (st < e && isspace((unsigned char)s[st]))
+            st++;
+        en = e;
+        while (en > st && isspace((unsigned char)s[en - 1]))
+            en--;
+        i = e + 1;
+        if (en <= st || in_title(title, s + st, en - st))
+            continue;
+        if (en - st > 4 && (!strncmp(s + st, "http", 4) || !strncmp(s + st, "www.", 4)))
+            keep = 0;
+        else if (q->atype == RAG_ATYPE_PERSON || q->atype == RAG_ATYPE_EVENT)
+            keep = 1;
+        else
+            keep = rag_sentence_holds_type(s + st, en - st, q->atype, q->numbers) ||
+                   rag_sentence_holds_type(s + st, en - st, RAG_ATYPE_DATE, "");
+        if (!keep)
+            continue;
+        rc = rag_buf_puts(b, ";");
+        /* word by word, e-mail addresses left out */
+        for (size_t w = st, dropped = 0; rc == RAG_OK && w < en;) {
+            size_t we = w;
+            while (we < en && !isspace((unsigned char)s[we]))
+                we++;
+            if (memchr(s + w, '@', we - w) || (dropped && we - w == 1 && s[w] == ',')) {
+                dropped = 1;
+            } else {
+                dropped = 0;
+                rc = rag_buf_putc(b, ' ');
+                if (rc == RAG_OK)
+                    rc = append_flat(b, s + w, we - w);
+            }
+            while (we < en && isspace((unsigned char)s[we]))
+                we++;
+            w = we;
+        }
+    }
+    if (rc == RAG_OK && b->len && !strchr(".?!", b->data[b->len - 1]))
+        rc = rag_buf_putc(b, '.');
     return rc;
 }
 
@@ -294,6 +384,19 @@ static void mark_eligible(sent_list *l, size_t first, size_t end, const rag_chun
     }
 }
 
+/* A sentence that opens by pointing back ("This register", "It",
+ * "These bits"): what it says is about the sentence before. */
+static int refers_back(const char *s, size_t n)
+{
+    static const char *const words[] = {"This ", "These ", "It ", "Its ", "They ",
+                                        "Their ", "Such ", "The latter ", "The former ",
+                                        "Both ", "Here ", NULL};
+    for (int k = 0; words[k]; k++)
+        if (n > strlen(words[k]) && !strncmp(s, words[k], strlen(words[k])))
+            return 1;
+    return 0;
+}
+
 static int by_hit_start(const void *a, const void *b)
 {
     const sent *const *x = a, *const *y = b;
@@ -318,15 +421,23 @@ int rag_answer_extractive(rag_answer *out, rag_index *ix, rag_analyzer *an,
 
     memset(out, 0, sizeof *out);
     out->backend = "extractive";
-    for (size_t h = 0; h < n_ctx; h++) {
+    /* hits past the context are title pages ask.c added for questions a
+     * title page answers: only their title block is looked at */
+    for (size_t h = 0; h < hits->n && h < 64; h++) {
         const rag_chunk_row *r = &hits->items[h].row;
         double cov, rank_weight = 1.0 - 0.1 * (double)h / (double)(n_ctx ? n_ctx : 1);
-        size_t first = sl.n;
+        size_t first = sl.n, block = 0, tlen = strlen(r->text);
+        int title_page = r->page_start == 1 && r->byte_start < TITLE_PAGE_BYTES &&
+                         rag_atype_on_title_page(q->atype);
+        if (h >= n_ctx && !title_page)
+            continue;
+        if (h >= n_ctx)
+            rank_weight = 0.85;
         sl.hit = h;
         sl.text = r->text;
-        rc = rag_qterms_coverage(q, an, r->text, strlen(r->text), &cov, NULL);
+        rc = rag_qterms_coverage(q, an, r->text, tlen, &cov, NULL);
         if (rc == RAG_OK)
-            rc = rag_sentences(r->text, strlen(r->text), 0, on_sentence, &sl);
+            rc = rag_sentences(r->text, tlen, 0, on_sentence, &sl);
         if (rc < 0) {
             rc = rag_fail(err, RAG_ENOMEM, "out of memory building the answer");
             goto done;
@@ -334,26 +445,102 @@ int rag_answer_extractive(rag_answer *out, rag_index *ix, rag_analyzer *an,
         if (cov > best_chunk)
             best_chunk = cov;
         mark_eligible(&sl, first, sl.n, r, opts->max_sentence_bytes);
+        if (title_page && (block = rag_title_block_end(r->text, tlen)) > 0) {
+            /* the title block replaces the lines it holds */
+            for (size_t i = first; i < sl.n; i++)
+                if (sl.items[i].start < block || h >= n_ctx)
+                    sl.items[i].eligible = 0;
+            rc = on_sentence(&sl, 0, block);
+            if (rc < 0)
+                goto oom;
+            sl.items[sl.n - 1].front = 1;
+            sl.items[sl.n - 1].eligible = 1;
+        }
         for (size_t i = first; i < sl.n; i++) {
             sent *x = &sl.items[i];
             size_t e = x->list_end > x->end ? x->list_end : x->end;
-            if (!x->eligible)
-                continue;
             rc = rag_qterms_coverage(q, an, r->text + x->start, e - x->start, &x->cov,
                                      &x->matched);
             if (rc < 0) {
                 rc = rag_fail(err, RAG_ENOMEM, "out of memory building the answer");
                 goto done;
             }
-            x->score = x->cov * rank_weight;
+        }
+        for (size_t i = first; i < sl.n; i++) {
+            sent *x = &sl.items[i];
+            size_t e = x->list_end > x->end ? x->list_end : x->end;
+            double bonus = 0;
+            if (!x->eligible)
+                continue;
+            /* "This register holds ...": the sentence before names what
+             * it is about */
+            if (i > first && !x->front && refers_back(r->text + x->start, x->end - x->start)) {
+                uint64_t both = x->matched | sl.items[i - 1].matched;
+                double c = 0.9 * rag_qterms_share(q, ~(uint64_t)0, both);
+                if (c > x->cov) {
+                    x->cov = c;
+                    x->matched = both;
+                }
+            }
+            if (q->atype != RAG_ATYPE_NONE &&
+                rag_sentence_holds_type(r->text + x->start, e - x->start, q->atype,
+                                        q->numbers))
+                bonus = TYPE_BONUS;
+            if (x->front) {
+                /* a title page names its authors and its event; the date
+                 * or version asked must be on it */
+                if (q->atype == RAG_ATYPE_PERSON || q->atype == RAG_ATYPE_EVENT)
+                    bonus = TYPE_BONUS;
+                if (bonus == 0)
+                    x->eligible = 0;
+                /* its words are the title's too (a title page cut in two
+                 * chunks: the date alone in the second) */
+                for (size_t k = 0; k < sl.n; k++)
+                    if (sl.items[k].front && hits->items[sl.items[k].hit].row.doc_id ==
+                                                 r->doc_id)
+                        x->matched |= sl.items[k].matched;
+                {
+                    uint64_t tm = 0;
+                    double tc = 0;
+                    rc = rag_qterms_coverage(q, an, r->title, strlen(r->title), &tc, &tm);
+                    if (rc < 0)
+                        goto oom;
+                    x->matched |= tm;
+                }
+                x->cov = rag_qterms_share(q, ~(uint64_t)0, x->matched);
+                for (size_t k = 0; k < sl.n; k++)
+                    if (k != i && sl.items[k].front &&
+                        hits->items[sl.items[k].hit].row.doc_id == r->doc_id &&
+                        sl.items[k].weight > 0) {
+                        sl.items[k].matched |= x->matched;
+                        sl.items[k].cov = x->cov;
+                        sl.items[k].score = (x->cov + sl.items[k].bonus) * sl.items[k].weight;
+                        if (sl.items[k].eligible && sl.items[k].score > best_score) {
+                            best_score = sl.items[k].score;
+                            best = k;
+                        }
+                    }
+            }
+            x->bonus = bonus;
+            x->weight = rank_weight;
+            x->score = (x->cov + bonus) * rank_weight;
             if (x->cov <= 0)
                 x->eligible = 0;
-            else if (x->score > best_score) {
+            if (x->eligible && x->score > best_score) {
                 best_score = x->score;
                 best = i;
             }
         }
     }
+    if (rag_log_enabled(RAG_LOG_DEBUG))
+        for (size_t i = 0; i < sl.n; i++) {
+            const sent *x = &sl.items[i];
+            const char *t = hits->items[x->hit].row.text;
+            rag_log(RAG_LOG_DEBUG, "answer: hit %zu %s%s cov %.3f score %.3f: %.*s",
+                    x->hit + 1, rag_sentence_kind_name(x->kind),
+                    x->eligible ? "" : " (not quoted)", x->cov, x->score,
+                    (int)(x->end - x->start < 100 ? x->end - x->start : 100), t + x->start);
+        }
     if (best == (size_t)-1) {
         /* no prose holds a question term: a short text (a one-line note,
          * a heading-like line) may still be all the document says; quote
@@ -517,7 +704,11 @@ int rag_answer_extractive(rag_answer *out, rag_index *ix, rag_analyzer *an,
             flat.len = 0;
             if (flat.data)
                 flat.data[0] = '\0';
-            rc = append_flat(&flat, r->text + x->start, x->end - x->start);
+            if (x->front)
+                rc = append_title_block(&flat, r->title, r->text + x->start,
+                                        x->end - x->start, q);
+            else
+                rc = append_flat(&flat, r->text + x->start, x->end - x->start);
             if (rc == RAG_OK && x->list_end > x->end) {
                 /* a list: one item per line */
                 size_t k = (size_t)(x - sl.items) + 1;

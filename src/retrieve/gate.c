@@ -343,6 +343,105 @@ static int has_connector(const char *q, size_t s, size_t e)
     return 0;
 }
 
+const char *rag_atype_name(rag_atype t)
+{
+    static const char *const names[] = {"", "person", "date", "number", "version", "event"};
+    return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "";
+}
+
+/* The question words decide; the first that fits wins. lower is the
+ * question in lower case. */
+static rag_atype answer_type(const char *lower, size_t n)
+{
+    static const struct {
+        const char *w;
+        rag_atype t;
+    } leads[] = {
+        {"who", RAG_ATYPE_PERSON},          {"whom", RAG_ATYPE_PERSON},
+        {"which author", RAG_ATYPE_PERSON}, {"which authors", RAG_ATYPE_PERSON},
+        {"what year", RAG_ATYPE_DATE},      {"which year", RAG_ATYPE_DATE},
+        {"what date", RAG_ATYPE_DATE},      {"which date", RAG_ATYPE_DATE},
+        {"when", RAG_ATYPE_DATE},           {"how many", RAG_ATYPE_NUMBER},
+        {"how much", RAG_ATYPE_NUMBER},     {"which version", RAG_ATYPE_VERSION},
+        {"which versions", RAG_ATYPE_VERSION}, {"what version", RAG_ATYPE_VERSION},
+        {"what versions", RAG_ATYPE_VERSION},  {"which event", RAG_ATYPE_EVENT},
+        {"what event", RAG_ATYPE_EVENT},
+    };
+    /* "which privileged architecture version(s)", "what year": the head
+     * noun within four words of which / what */
+    static const struct {
+        const char *w;
+        rag_atype t;
+    } heads[] = {
+        {"version", RAG_ATYPE_VERSION}, {"versions", RAG_ATYPE_VERSION},
+        {"year", RAG_ATYPE_DATE},       {"date", RAG_ATYPE_DATE},
+        {"author", RAG_ATYPE_PERSON},   {"authors", RAG_ATYPE_PERSON},
+        {"event", RAG_ATYPE_EVENT},     {"conference", RAG_ATYPE_EVENT},
+        {"workshop", RAG_ATYPE_EVENT},
+    };
+    size_t best = NPOS;
+    rag_atype t = RAG_ATYPE_NONE;
+    for (size_t i = 0; i < n; i++) {
+        size_t j = i;
+        if (i > 0 && lower[i - 1] != ' ')
+            continue;
+        if (strncmp(lower + i, "which ", 6) && strncmp(lower + i, "what ", 5))
+            continue;
+        j = i + (lower[i + 2] == 'i' ? 6 : 5);
+        for (int w = 0; w < 4 && j < n; w++) {
+            size_t e = j;
+            while (e < n && lower[e] != ' ' && lower[e] != '?' && lower[e] != ',')
+                e++;
+            for (size_t k = 0; k < sizeof heads / sizeof heads[0]; k++)
+                if (e - j == strlen(heads[k].w) && !strncmp(lower + j, heads[k].w, e - j))
+                    return heads[k].t;
+            if (e >= n || lower[e] != ' ')
+                break;
+            j = e + 1;
+        }
+    }
+    /* else the question's first question word decides: "Which ABI name
+     * ... and who saves it?" asks for a name, not a person */
+    for (int k = 0; wh_words[k]; k++) {
+        size_t at = find_word(lower, 0, n, wh_words[k]);
+        if (at != NPOS && (best == NPOS || at < best))
+            best = at;
+    }
+    for (size_t k = 0; k < sizeof leads / sizeof leads[0]; k++) {
+        size_t at = find_word(lower, 0, n, leads[k].w);
+        if (at != best)
+            continue;
+        t = leads[k].t;
+        break;
+    }
+    return t;
+}
+
+/* Numbers the question holds ("2011", "1.7"), so that an answer's number
+ * is not the question's own. */
+static void question_numbers(const char *q, size_t n, char *out, size_t cap)
+{
+    out[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        size_t e = i;
+        int vee = i == 1 || (i > 1 && !isalnum((unsigned char)q[i - 2]));
+        /* "v1.7" is version 1.7; "RV32", "x1" and the ".7" of "1.7" are no
+         * numbers of their own */
+        if (!isdigit((unsigned char)q[i]) ||
+            (i > 0 && (q[i - 1] == '.' ||
+                       (isalnum((unsigned char)q[i - 1]) &&
+                        !(vee && (q[i - 1] == 'v' || q[i - 1] == 'V'))))))
+            continue;
+        while (e < n && (isdigit((unsigned char)q[e]) ||
+                         (q[e] == '.' && e + 1 < n && isdigit((unsigned char)q[e + 1]))))
+            e++;
+        if (e < n && isalpha((unsigned char)q[e]))
+            continue;   /* "Sv39", "2nd": a name, not a number */
+        list_add(out, cap, q + i, e - i);
+        i = e;
+    }
+}
+
 typedef struct {
     qtoken toks[MAX_TOKENS];
     qtoken pieces[16];
@@ -383,6 +482,8 @@ static int build(rag_qterms *out, rag_analyzer *an, const char *query,
         copy_part(out->part_text[0], sizeof out->part_text[0], query, (span){0, qn});
     }
     has_attr = attr_span(lower, qn, &attr);
+    out->atype = answer_type(lower, qn);
+    question_numbers(query, qn, out->numbers, sizeof out->numbers);
     for (size_t i = 0; i < tl.n; i++) {
         const qtoken *t = &sc->toks[i];
         size_t j = i + 1;

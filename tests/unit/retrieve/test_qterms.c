@@ -157,6 +157,40 @@ static void test_qterms__asked_for_attributes(void **state)
     rag_qterms_fini(&q);
 }
 
+static void test_qterms__answer_type_from_the_question_words(void **state)
+{
+    static const struct {
+        const char *q;
+        rag_atype t;
+    } cases[] = {
+        {"Who wrote the dissertation Design of the RISC-V ISA and when?", RAG_ATYPE_PERSON},
+        {"When was the General Principles of Software Validation guidance issued?",
+         RAG_ATYPE_DATE},
+        {"How many PMP entries can a RISC-V hart have?", RAG_ATYPE_NUMBER},
+        {"Which privileged architecture versions came out in 2015 and 2016?",
+         RAG_ATYPE_VERSION},
+        {"At which event was the Introduction to the RISC-V Vector Extension presented?",
+         RAG_ATYPE_EVENT},
+        {"In what year was RV32E defined?", RAG_ATYPE_DATE},
+        /* the first question word decides: a name is asked, not a person */
+        {"Which ABI name does register x1 have and who saves it?", RAG_ATYPE_NONE},
+        {"What does the WFI instruction do?", RAG_ATYPE_NONE},
+    };
+    rag_qterms q;
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        assert_int_equal(rag_qterms_analyze(&q, an, cases[i].q, 0, NULL), 0);
+        if (q.atype != cases[i].t)
+            fail_msg("%s: type %s, expected %s", cases[i].q, rag_atype_name(q.atype),
+                     rag_atype_name(cases[i].t));
+        rag_qterms_fini(&q);
+    }
+    assert_int_equal(rag_qterms_analyze(&q, an, "How many registers did the 2011 ISA v1.7 have?",
+                                        0, NULL), 0);
+    assert_string_equal(q.numbers, "2011, 1.7");
+    rag_qterms_fini(&q);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -165,6 +199,7 @@ int main(void)
         cmocka_unit_test(test_qterms__comparison_sides),
         cmocka_unit_test(test_qterms__multi_part_questions),
         cmocka_unit_test(test_qterms__asked_for_attributes),
+        cmocka_unit_test(test_qterms__answer_type_from_the_question_words),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
