@@ -27,9 +27,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Rows of a table quoted at most */
+#define TABLE_ROWS 10
+/* A table's coverage counts this much of a sentence's: prose says more */
+#define TABLE_WEIGHT 0.9
+
 /* Weight of holding what the question asks for (a date for "when", a
  * number for "how many"), on the scale of the IDF-weighted coverage */
 #define TYPE_BONUS 0.3
+/* ... and of opening with one of its rare words */
+#define LEAD_BONUS 0.1
 /* A chunk starting this early on page 1 may hold (the rest of) the title
  * page */
 #define TITLE_PAGE_BYTES 1024
@@ -49,6 +56,11 @@ typedef struct {
     int picked;
     int front;              /* the document's title block */
     double bonus;           /* holds what the question asks for */
+    /* a table's rows, quoted with its header line and caption */
+    int table;
+    size_t head_s, head_e, cap_s, cap_e;   /* 0, 0: none */
+    size_t row_s[TABLE_ROWS], row_e[TABLE_ROWS];
+    int n_rows;
     double weight;          /* its chunk's rank weight */
     double cov;             /* coverage of the question (with its list) */
     double score;
@@ -325,6 +337,29 @@ static int add_sentence(rag_answer *out, const char *text, int n, int page)
     return RAG_OK;
 }
 
+/* "sew: Standard Element Width." (after a list marker): one word, a
+ * colon, then two or more words, the first capitalised. */
+static int glossary_line(const char *s, size_t n)
+{
+    size_t i = 0, w = 0, words = 0;
+    if (n >= 3 && (unsigned char)s[0] == 0xE2)
+        i = 3;
+    else if (n >= 2 && (s[0] == '-' || s[0] == '*'))
+        i = 1;
+    while (i < n && s[i] == ' ')
+        i++;
+    w = i;
+    while (i < n && (isalnum((unsigned char)s[i]) || s[i] == '.' || s[i] == '_'))
+        i++;
+    if (i == w || i + 2 >= n || s[i] != ':' || s[i + 1] != ' ' ||
+        !isupper((unsigned char)s[i + 2]))
+        return 0;
+    for (i += 2; i < n; i++)
+        if (!isspace((unsigned char)s[i]) && isspace((unsigned char)s[i - 1]))
+            words++;
+    return words >= 1;
+}
+
 /* Mark what may be quoted: prose, not cut at the chunk's edges, lists
  * attached to the sentence that introduces them. */
 static void mark_eligible(sent_list *l, size_t first, size_t end, const rag_chunk_row *r,
@@ -355,6 +390,24 @@ static void mark_eligible(sent_list *l, size_t first, size_t end, const rag_chun
         if (i + 1 == end && !item && !ends_sentence(t + x->start, x->end - x->start) &&
             x->end >= len)
             x->eligible = 0;
+        /* a glossary line ("• sew: Standard Element Width.") with the
+         * line that explains it */
+        if (!x->eligible && x->end - x->start <= max_bytes &&
+            (x->kind == RAG_SENT_HEADING || x->kind == RAG_SENT_FRAGMENT) &&
+            glossary_line(t + x->start, x->end - x->start)) {
+            x->eligible = 1;
+            if (i + 1 < end && !rag_sentence_is_list_item(t + l->items[i + 1].start,
+                                                          l->items[i + 1].end -
+                                                              l->items[i + 1].start) &&
+                (l->items[i + 1].kind == RAG_SENT_HEADING ||
+                 l->items[i + 1].kind == RAG_SENT_PROSE) &&
+                l->items[i + 1].end - x->start <= max_bytes) {
+                x->list_end = l->items[i + 1].end;
+                l->items[i + 1].eligible = 0;
+                i++;
+            }
+            continue;
+        }
         if (x->eligible && rag_sentence_introduces_list(t + x->start, x->end - x->start)) {
             size_t j = i + 1, bytes = 0;
             int items = j < end && rag_sentence_is_list_item(t + l->items[j].start,
@@ -397,6 +450,209 @@ static int refers_back(const char *s, size_t n)
     return 0;
 }
 
+/* ---- tables -------------------------------------------------------------- */
+
+typedef struct {
+    size_t s, e;
+    int words;
+    rag_sentence_kind kind;
+} line_span;
+
+static int count_words(const char *s, size_t n)
+{
+    int w = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isspace((unsigned char)s[i]) && (i == 0 || isspace((unsigned char)s[i - 1])))
+            w++;
+    return w;
+}
+
+static int has_digit(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (isdigit((unsigned char)s[i]))
+            return 1;
+    return 0;
+}
+
+/* A line of a table: short, and no prose, or opening with a code or a
+ * number ("0 Direct All exceptions set pc to BASE."). */
+static int row_like(const char *t, const line_span *l)
+{
+    if (l->words > 16 || l->kind == RAG_SENT_CAPTION || l->kind == RAG_SENT_URL ||
+        l->kind == RAG_SENT_REFERENCE)
+        return 0;
+    return l->kind != RAG_SENT_PROSE || isdigit((unsigned char)t[l->s]) || l->words <= 6;
+}
+
+/* Tables in one chunk: runs of three or more table-like lines under a
+ * header line (no digits, two or more words) or next to a caption. The
+ * rows that hold a rare word of the question the header and caption do
+ * not are quoted; when the header or caption names the question's
+ * subject and no row adds a rare word, all rows (up to TABLE_ROWS, 600
+ * bytes) are. Each table becomes one candidate of sl. */
+static int add_tables(sent_list *sl, size_t hit, const char *t, size_t n,
+                      const rag_qterms *q, rag_analyzer *an, uint64_t strong)
+{
+    line_span lines[160];
+    size_t n_lines = 0, i = 0;
+    int rc = RAG_OK;
+
+    while (i < n && n_lines < sizeof lines / sizeof lines[0]) {
+        const char *nl = memchr(t + i, '\n', n - i);
+        size_t e = nl ? (size_t)(nl - t) : n, st = i, en = e;
+        while (st < en && isspace((unsigned char)t[st]))
+            st++;
+        while (en > st && isspace((unsigned char)t[en - 1]))
+            en--;
+        if (en > st) {
+            lines[n_lines].s = st;
+            lines[n_lines].e = en;
+            lines[n_lines].words = count_words(t + st, en - st);
+            lines[n_lines].kind = rag_sentence_classify(t + st, en - st);
+            n_lines++;
+        }
+        i = e + 1;
+    }
+    for (size_t a = 0; a < n_lines && rc == RAG_OK;) {
+        size_t b = a, head = (size_t)-1, cap = (size_t)-1;
+        uint64_t ctx = 0, rows_m[TABLE_ROWS * 4];
+        double c;
+        sent *x;
+        int n_rows = 0;
+        while (b < n_lines && row_like(t, &lines[b]))
+            b++;
+        if (b - a < 3 || b - a > TABLE_ROWS * 4) {
+            a = b > a ? b : a + 1;
+            continue;
+        }
+        if (lines[a].words >= 2 && !has_digit(t + lines[a].s, lines[a].e - lines[a].s))
+            head = a;
+        if (a > 0 && lines[a - 1].kind == RAG_SENT_CAPTION)
+            cap = a - 1;
+        else if (b < n_lines && lines[b].kind == RAG_SENT_CAPTION)
+            cap = b;
+        if (head == (size_t)-1 && cap == (size_t)-1) {
+            a = b;
+            continue;
+        }
+        if (head != (size_t)-1 &&
+            (rc = rag_qterms_coverage(q, an, t + lines[head].s, lines[head].e - lines[head].s,
+                                      &c, &ctx)) < 0)
+            break;
+        if (cap != (size_t)-1) {
+            uint64_t m = 0;
+            if ((rc = rag_qterms_coverage(q, an, t + lines[cap].s, lines[cap].e - lines[cap].s,
+                                          &c, &m)) < 0)
+                break;
+            ctx |= m;
+        }
+        if (on_sentence(sl, lines[a].s, lines[b - 1].e) < 0) {
+            rc = RAG_ENOMEM;
+            break;
+        }
+        x = &sl->items[sl->n - 1];
+        x->hit = hit;
+        x->table = 1;
+        x->kind = RAG_SENT_PROSE;
+        if (head != (size_t)-1) {
+            x->head_s = lines[head].s;
+            x->head_e = lines[head].e;
+        }
+        if (cap != (size_t)-1) {
+            x->cap_s = lines[cap].s;
+            x->cap_e = lines[cap].e;
+        }
+        x->matched = ctx;
+        for (size_t r = (head == a ? a + 1 : a); r < b; r++) {
+            uint64_t m = 0;
+            if ((rc = rag_qterms_coverage(q, an, t + lines[r].s, lines[r].e - lines[r].s, &c,
+                                          &m)) < 0)
+                break;
+            rows_m[r - a] = m;
+            if ((m & strong & ~ctx) && n_rows < TABLE_ROWS) {
+                x->row_s[n_rows] = lines[r].s;
+                x->row_e[n_rows++] = lines[r].e;
+                x->matched |= m;
+            }
+        }
+        if (rc < 0)
+            break;
+        if (n_rows == 0 && rag_qterms_share(q, ~(uint64_t)0, ctx) >= 0.5) {
+            size_t bytes = 0;
+            for (size_t r = (head == a ? a + 1 : a); r < b && n_rows < TABLE_ROWS; r++) {
+                bytes += lines[r].e - lines[r].s;
+                if (bytes > 600)
+                    break;
+                x->row_s[n_rows] = lines[r].s;
+                x->row_e[n_rows++] = lines[r].e;
+                x->matched |= rows_m[r - a];
+            }
+        }
+        x->n_rows = n_rows;
+        x->eligible = n_rows > 0;
+        if (n_rows) {
+            x->start = x->head_e > x->head_s ? x->head_s : x->row_s[0];
+            x->end = x->row_e[n_rows - 1];
+        }
+        a = b;
+    }
+    return rc;
+}
+
+/* "HEADER: row; row (CAPTION)." */
+static int append_table(rag_buf *b, const char *t, const sent *x)
+{
+    int rc = RAG_OK;
+    if (x->head_e > x->head_s) {
+        rc = append_flat(b, t + x->head_s, x->head_e - x->head_s);
+        if (rc == RAG_OK)
+            rc = rag_buf_puts(b, ": ");
+    }
+    for (int r = 0; rc == RAG_OK && r < x->n_rows; r++) {
+        size_t e = x->row_e[r];
+        while (e > x->row_s[r] && (t[e - 1] == '.' || t[e - 1] == ';'))
+            e--;
+        if (r)
+            rc = rag_buf_puts(b, "; ");
+        if (rc == RAG_OK)
+            rc = append_flat(b, t + x->row_s[r], e - x->row_s[r]);
+    }
+    if (rc == RAG_OK && x->cap_e > x->cap_s) {
+        size_t e = x->cap_e;
+        while (e > x->cap_s && t[e - 1] == '.')
+            e--;
+        rc = rag_buf_puts(b, " (");
+        if (rc == RAG_OK)
+            rc = append_flat(b, t + x->cap_s, e - x->cap_s);
+        if (rc == RAG_OK)
+            rc = rag_buf_putc(b, ')');
+    }
+    if (rc == RAG_OK)
+        rc = rag_buf_putc(b, '.');
+    return rc;
+}
+
+/* Bytes of the first three words of s (after a list marker). */
+static size_t lead_bytes(const char *s, size_t n)
+{
+    size_t i = 0;
+    int words = 0;
+    if (n >= 3 && (unsigned char)s[0] == 0xE2)
+        i = 3;
+    while (i < n && words < 4) {
+        while (i < n && isspace((unsigned char)s[i]))
+            i++;
+        if (i < n)
+            words++;
+        if (words == 4)
+            break;
+        while (i < n && !isspace((unsigned char)s[i]))
+            i++;
+    }
+    return i;
+}
+
 static int by_hit_start(const void *a, const void *b)
 {
     const sent *const *x = a, *const *y = b;
@@ -415,12 +671,22 @@ int rag_answer_extractive(rag_answer *out, rag_index *ix, rag_analyzer *an,
     size_t n_ctx = hits->n < opts->context_chunks ? hits->n : opts->context_chunks;
     size_t n_picked = 0, best = (size_t)-1;
     double best_chunk = 0, part_min = 1, best_score = 0, group_score[64];
-    uint64_t matched = 0, all_mask = q->n >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << q->n) - 1);
+    uint64_t strong = 0, matched = 0, all_mask = q->n >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << q->n) - 1);
     int rc = RAG_OK, missing_part = 0, fallback = 0;
     char also[256] = "";
 
     memset(out, 0, sizeof *out);
     out->backend = "extractive";
+    {
+        /* the question's rare words: IDF within 60% of its rarest */
+        double top = 0;
+        for (size_t i = 0; i < q->n; i++)
+            if (q->items[i].idf > top)
+                top = q->items[i].idf;
+        for (size_t i = 0; i < q->n && i < 64; i++)
+            if (q->items[i].idf >= 0.6 * top)
+                strong |= (uint64_t)1 << i;
+    }
     /* hits past the context are title pages ask.c added for questions a
      * title page answers: only their title block is looked at */
     for (size_t h = 0; h < hits->n && h < 64; h++) {
@@ -445,6 +711,8 @@ int rag_answer_extractive(rag_answer *out, rag_index *ix, rag_analyzer *an,
         if (cov > best_chunk)
             best_chunk = cov;
         mark_eligible(&sl, first, sl.n, r, opts->max_sentence_bytes);
+        if (h < n_ctx && (rc = add_tables(&sl, h, r->text, tlen, q, an, strong)) < 0)
+            goto oom;
         if (title_page && (block = rag_title_block_end(r->text, tlen)) > 0) {
             /* the title block replaces the lines it holds */
             for (size_t i = first; i < sl.n; i++)
@@ -459,6 +727,10 @@ int rag_answer_extractive(rag_answer *out, rag_index *ix, rag_analyzer *an,
         for (size_t i = first; i < sl.n; i++) {
             sent *x = &sl.items[i];
             size_t e = x->list_end > x->end ? x->list_end : x->end;
+            if (x->table) {
+                x->cov = TABLE_WEIGHT * rag_qterms_share(q, ~(uint64_t)0, x->matched);
+                continue;
+            }
             rc = rag_qterms_coverage(q, an, r->text + x->start, e - x->start, &x->cov,
                                      &x->matched);
             if (rc < 0) {
@@ -474,7 +746,7 @@ int rag_answer_extractive(rag_answer *out, rag_index *ix, rag_analyzer *an,
                 continue;
             /* "This register holds ...": the sentence before names what
              * it is about */
-            if (i > first && !x->front && refers_back(r->text + x->start, x->end - x->start)) {
+            if (i > first && !x->front && !x->table && refers_back(r->text + x->start, x->end - x->start)) {
                 uint64_t both = x->matched | sl.items[i - 1].matched;
                 double c = 0.9 * rag_qterms_share(q, ~(uint64_t)0, both);
                 if (c > x->cov) {
@@ -486,6 +758,18 @@ int rag_answer_extractive(rag_answer *out, rag_index *ix, rag_analyzer *an,
                 rag_sentence_holds_type(r->text + x->start, e - x->start, q->atype,
                                         q->numbers))
                 bonus = TYPE_BONUS;
+            /* about the question's subject: one of its rare words opens
+             * the sentence ("The WFI instruction ...", "sew: ...") */
+            if (!x->front && !x->table) {
+                size_t lead = lead_bytes(r->text + x->start, x->end - x->start);
+                uint64_t lm = 0;
+                double lc = 0;
+                rc = rag_qterms_coverage(q, an, r->text + x->start, lead, &lc, &lm);
+                if (rc < 0)
+                    goto oom;
+                if (lm & strong)
+                    bonus += LEAD_BONUS;
+            }
             if (x->front) {
                 /* a title page names its authors and its event; the date
                  * or version asked must be on it */
@@ -704,7 +988,9 @@ int rag_answer_extractive(rag_answer *out, rag_index *ix, rag_analyzer *an,
             flat.len = 0;
             if (flat.data)
                 flat.data[0] = '\0';
-            if (x->front)
+            if (x->table)
+                rc = append_table(&flat, r->text, x);
+            else if (x->front)
                 rc = append_title_block(&flat, r->title, r->text + x->start,
                                         x->end - x->start, q);
             else
