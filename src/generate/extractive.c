@@ -31,6 +31,11 @@
 #define TABLE_ROWS 10
 /* A table's coverage counts this much of a sentence's: prose says more */
 #define TABLE_WEIGHT 0.9
+/* A table whose header and caption cover this share of the question is
+ * about its subject: every row is quoted */
+#ifndef TABLE_ABOUT
+#define TABLE_ABOUT 0.4
+#endif
 
 /* Weight of holding what the question asks for (a date for "when", a
  * number for "how many"), on the scale of the IDF-weighted coverage */
@@ -485,12 +490,13 @@ static int row_like(const char *t, const line_span *l)
     return l->kind != RAG_SENT_PROSE || isdigit((unsigned char)t[l->s]) || l->words <= 6;
 }
 
-/* Tables in one chunk: runs of three or more table-like lines under a
- * header line (no digits, two or more words) or next to a caption. The
- * rows that hold a rare word of the question the header and caption do
- * not are quoted; when the header or caption names the question's
- * subject and no row adds a rare word, all rows (up to TABLE_ROWS, 600
- * bytes) are. Each table becomes one candidate of sl. */
+/* Tables in one chunk: runs of three or more table-like lines, most of
+ * them holding a number or a code or short, under a header line (no
+ * digits, two or more words) or next to a caption. When the header and
+ * caption cover TABLE_ABOUT of the question, the table is about its subject and
+ * all rows are quoted (up to TABLE_ROWS, 600 bytes); else the rows that
+ * hold a rare word of the question the header and caption lack. Each
+ * table becomes one candidate of sl. */
 static int add_tables(sent_list *sl, size_t hit, const char *t, size_t n,
                       const rag_qterms *q, rag_analyzer *an, uint64_t strong)
 {
@@ -532,9 +538,17 @@ static int add_tables(sent_list *sl, size_t hit, const char *t, size_t n,
             cap = a - 1;
         else if (b < n_lines && lines[b].kind == RAG_SENT_CAPTION)
             cap = b;
-        if (head == (size_t)-1 && cap == (size_t)-1) {
-            a = b;
-            continue;
+        {
+            /* rows of cells: most hold a number or a code, or are short
+             * (wrapped prose is neither) */
+            size_t cells = 0;
+            for (size_t r = a; r < b; r++)
+                cells += has_digit(t + lines[r].s, lines[r].e - lines[r].s) ||
+                         lines[r].words <= 6;
+            if ((head == (size_t)-1 && cap == (size_t)-1) || cells * 2 < b - a) {
+                a = b;
+                continue;
+            }
         }
         if (head != (size_t)-1 &&
             (rc = rag_qterms_coverage(q, an, t + lines[head].s, lines[head].e - lines[head].s,
@@ -570,7 +584,8 @@ static int add_tables(sent_list *sl, size_t hit, const char *t, size_t n,
                                           &m)) < 0)
                 break;
             rows_m[r - a] = m;
-            if ((m & strong & ~ctx) && n_rows < TABLE_ROWS) {
+            if (rag_qterms_share(q, ~(uint64_t)0, ctx) < TABLE_ABOUT && (m & strong & ~ctx) &&
+                n_rows < TABLE_ROWS) {
                 x->row_s[n_rows] = lines[r].s;
                 x->row_e[n_rows++] = lines[r].e;
                 x->matched |= m;
@@ -578,7 +593,7 @@ static int add_tables(sent_list *sl, size_t hit, const char *t, size_t n,
         }
         if (rc < 0)
             break;
-        if (n_rows == 0 && rag_qterms_share(q, ~(uint64_t)0, ctx) >= 0.5) {
+        if (n_rows == 0 && rag_qterms_share(q, ~(uint64_t)0, ctx) >= TABLE_ABOUT) {
             size_t bytes = 0;
             for (size_t r = (head == a ? a + 1 : a); r < b && n_rows < TABLE_ROWS; r++) {
                 bytes += lines[r].e - lines[r].s;
@@ -867,7 +882,7 @@ int rag_answer_extractive(rag_answer *out, rag_index *ix, rag_analyzer *an,
         }
         if (pick == (size_t)-1)
             break;
-        if (repeats(&sl, hits, &sl.items[pick], &other)) {
+        if (!sl.items[pick].front && repeats(&sl, hits, &sl.items[pick], &other)) {
             const char *d0 = hits->items[other].row.doc;
             const char *d1 = hits->items[sl.items[pick].hit].row.doc;
             if (strcmp(d0, d1) && !strstr(also, base_name(d1)) &&
