@@ -18,6 +18,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 rag_gate_opts rag_gate_default_opts(void)
 {
@@ -442,6 +443,34 @@ static void question_numbers(const char *q, size_t n, char *out, size_t cap)
     }
 }
 
+/* "version 3.0", "v1.12": the version the question names, into out. */
+static void named_version(const char *lower, size_t n, char *out, size_t cap)
+{
+    out[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        size_t j;
+        if (i > 0 && isalnum((unsigned char)lower[i - 1]))
+            continue;
+        if (!strncmp(lower + i, "version ", 8))
+            j = i + 8;
+        else if (lower[i] == 'v' && i + 1 < n && isdigit((unsigned char)lower[i + 1]))
+            j = i + 1;
+        else
+            continue;
+        if (j < n && isdigit((unsigned char)lower[j])) {
+            size_t e = j;
+            while (e < n && (isdigit((unsigned char)lower[e]) ||
+                             (lower[e] == '.' && e + 1 < n && isdigit((unsigned char)lower[e + 1]))))
+                e++;
+            if (e - j < cap && (e >= n || !isalpha((unsigned char)lower[e]))) {
+                memcpy(out, lower + j, e - j);
+                out[e - j] = '\0';
+                return;
+            }
+        }
+    }
+}
+
 typedef struct {
     qtoken toks[MAX_TOKENS];
     qtoken pieces[16];
@@ -483,6 +512,7 @@ static int build(rag_qterms *out, rag_analyzer *an, const char *query,
     }
     has_attr = attr_span(lower, qn, &attr);
     out->atype = answer_type(lower, qn);
+    named_version(lower, qn, out->version, sizeof out->version);
     question_numbers(query, qn, out->numbers, sizeof out->numbers);
     for (size_t i = 0; i < tl.n; i++) {
         const qtoken *t = &sc->toks[i];
@@ -685,6 +715,97 @@ int rag_qterms_coverage(const rag_qterms *q, rag_analyzer *an, const char *text,
     return RAG_OK;
 }
 
+/* Case-insensitive: "version N" (any spaces) or "vN" not followed by a
+ * digit or '.', as a word. */
+static int mentions_version(const char *s, const char *v)
+{
+    size_t vl = strlen(v);
+    for (size_t i = 0; s[i]; i++) {
+        size_t j;
+        if (i > 0 && isalnum((unsigned char)s[i - 1]))
+            continue;
+        if (!strncasecmp(s + i, "version", 7)) {
+            j = i + 7;
+            while (isspace((unsigned char)s[j]))
+                j++;
+        } else if ((s[i] == 'v' || s[i] == 'V') && isdigit((unsigned char)s[i + 1])) {
+            j = i + 1;
+        } else {
+            continue;
+        }
+        if (!strncmp(s + j, v, vl) && !isdigit((unsigned char)s[j + vl]) &&
+            !(s[j + vl] == '.' && isdigit((unsigned char)s[j + vl + 1])))
+            return 1;
+    }
+    return 0;
+}
+
+/* The version the question names is a checked hit's document version,
+ * or its title or text mentions it. */
+static int version_found(const rag_qterms *q, const rag_hits *hits, size_t n_check)
+{
+    for (size_t i = 0; i < hits->n && i < n_check; i++) {
+        const rag_chunk_row *r = &hits->items[i].row;
+        if ((r->version && !strcmp(r->version, q->version)) ||
+            mentions_version(r->title, q->version) || mentions_version(r->text, q->version))
+            return 1;
+    }
+    return 0;
+}
+
+typedef struct {
+    const char *want;
+    size_t n;
+    int found;
+} term_find;
+
+static int find_term(void *ctx, const char *term, size_t n, size_t s, size_t e, int colocated)
+{
+    term_find *f = ctx;
+    (void)s;
+    (void)e;
+    (void)colocated;
+    if (n == f->n && !memcmp(term, f->want, n))
+        f->found = 1;
+    return 0;
+}
+
+/* An ordinal of the question ("the 20th principle") that no checked
+ * passage about the rest of the question holds, neither as the ordinal
+ * nor as its bare number: the question's term, or NULL. */
+static const char *missing_ordinal(const rag_qterms *q, rag_analyzer *an, const rag_hits *hits,
+                                   size_t n_check)
+{
+    for (size_t k = 0; k < q->n; k++) {
+        const char *t = q->items[k].term;
+        size_t d = 0, tl = strlen(t);
+        int found = 0;
+        while (isdigit((unsigned char)t[d]))
+            d++;
+        if (d == 0 || tl != d + 2 ||
+            (strcmp(t + d, "st") && strcmp(t + d, "nd") && strcmp(t + d, "rd") &&
+             strcmp(t + d, "th")))
+            continue;
+        for (size_t i = 0; i < hits->n && i < n_check && !found; i++) {
+            const char *text = hits->items[i].row.text;
+            term_find f1 = {t, tl, 0}, f2 = {t, d, 0};
+            uint64_t m = 0;
+            double cov = 0;
+            if (rag_analyzer_run(an, text, strlen(text), find_term, &f1) < 0 ||
+                rag_analyzer_run(an, text, strlen(text), find_term, &f2) < 0 ||
+                rag_qterms_coverage(q, an, text, strlen(text), &cov, &m) < 0)
+                return NULL;   /* out of memory: no verdict */
+            /* in a passage about the rest of the question (a reference
+             * list's "20th Annual Symposium" is not) */
+            found = (f1.found || f2.found) &&
+                    rag_qterms_share(q, ~((uint64_t)1 << k), m) >= 0.5;
+        }
+        if (!found)
+            return t;
+    }
+    return NULL;
+}
+
 int rag_gate_check(const rag_qterms *q, rag_analyzer *an, const rag_hits *hits,
                    const rag_gate_opts *opts, double *best_coverage,
                    rag_gate_report *rep, rag_err *err)
@@ -692,6 +813,7 @@ int rag_gate_check(const rag_qterms *q, rag_analyzer *an, const rag_hits *hits,
     rag_gate_report local;
     uint64_t attr_mask = 0, best_matched = 0, digit_mask = 0, seen = 0, rare_mask = 0;
     int attr_found = 0, any_part = 0;
+    const char *ord;
 
     if (!rep)
         rep = &local;
@@ -771,6 +893,16 @@ int rag_gate_check(const rag_qterms *q, rag_analyzer *an, const rag_hits *hits,
                 list_add(names, sizeof names, q->items[i].term, strlen(q->items[i].term));
         snprintf(rep->reason, sizeof rep->reason,
                  "the question names %s, which no indexed passage contains", names);
+        rep->relevant = 0;
+    } else if (q->version[0] && !version_found(q, hits, opts->n_check)) {
+        snprintf(rep->reason, sizeof rep->reason,
+                 "the question names version %s, which no retrieved document is or mentions",
+                 q->version);
+        rep->relevant = 0;
+    } else if ((ord = missing_ordinal(q, an, hits, opts->n_check)) != NULL) {
+        snprintf(rep->reason, sizeof rep->reason,
+                 "the question asks for the %s, and no retrieved passage numbers that far",
+                 ord);
         rep->relevant = 0;
     } else if (attr_mask && !attr_found) {
         char attr[128] = "";

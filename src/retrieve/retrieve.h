@@ -233,6 +233,8 @@ typedef struct {
     rag_atype atype;                   /* what the question asks for */
     char numbers[64];                  /* numbers the question itself holds,
                                           ", "-separated ("2011, 1.7") */
+    char version[32];                  /* N of "version N" / "vN" in the
+                                          question, or "" */
 } rag_qterms;
 
 int rag_qterms_build(rag_qterms *out, rag_index *ix, const char *query,
