@@ -480,6 +480,20 @@ static int has_digit(const char *s, size_t n)
     return 0;
 }
 
+/* A table's header: two or more words, no digits, no sentence end, and
+ * at most a third of its words in lower case ("Register ABI Name
+ * Description Saver", not "support four-byte granularity."). */
+static int header_like(const char *s, size_t n, int words)
+{
+    int lower = 0;
+    if (words < 2 || has_digit(s, n) || strchr(".:;,", s[n - 1]))
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isspace((unsigned char)s[i]) && (i == 0 || isspace((unsigned char)s[i - 1])))
+            lower += islower((unsigned char)s[i]) != 0;
+    return lower * 3 <= words;
+}
+
 /* A line of a table: short, and no prose, or opening with a code or a
  * number ("0 Direct All exceptions set pc to BASE."). */
 static int row_like(const char *t, const line_span *l)
@@ -532,7 +546,7 @@ static int add_tables(sent_list *sl, size_t hit, const char *t, size_t n,
             a = b > a ? b : a + 1;
             continue;
         }
-        if (lines[a].words >= 2 && !has_digit(t + lines[a].s, lines[a].e - lines[a].s))
+        if (header_like(t + lines[a].s, lines[a].e - lines[a].s, lines[a].words))
             head = a;
         if (a > 0 && lines[a - 1].kind == RAG_SENT_CAPTION)
             cap = a - 1;
@@ -589,6 +603,11 @@ static int add_tables(sent_list *sl, size_t hit, const char *t, size_t n,
                 x->row_s[n_rows] = lines[r].s;
                 x->row_e[n_rows++] = lines[r].e;
                 x->matched |= m;
+                /* a row of a few words wraps: its cells go on below */
+                if (lines[r].words <= 4 && r + 1 < b && n_rows < TABLE_ROWS) {
+                    x->row_s[n_rows] = lines[r + 1].s;
+                    x->row_e[n_rows++] = lines[r + 1].e;
+                }
             }
         }
         if (rc < 0)
