@@ -23,6 +23,7 @@
 #include "generate.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,13 @@
 /* A chunk starting this early on page 1 may hold (the rest of) the title
  * page */
 #define TITLE_PAGE_BYTES 1024
+
+/* Intercept, then one weight per feature (the order of the debug line
+ * "answer: features ..."): written by scripts/fit_confidence.py */
+#define RAG_CONF_FEATURES 10
+static const double conf_weights[RAG_CONF_FEATURES + 1] = {
+    -0.0098, 0.4976, 0.2823, 0.0466, 0.3088, -0.1196, -0.5445, 0.0000, 0.1816, 0.2017, 0.0470,
+};
 
 rag_extractive_opts rag_extractive_default_opts(void)
 {
@@ -704,7 +712,7 @@ int rag_answer_extractive(rag_answer *out, rag_index *ix, rag_analyzer *an,
     rag_buf answer = RAG_BUF_INIT, flat = RAG_BUF_INIT, notes = RAG_BUF_INIT;
     size_t n_ctx = hits->n < opts->context_chunks ? hits->n : opts->context_chunks;
     size_t n_picked = 0, best = (size_t)-1;
-    double best_chunk = 0, part_min = 1, best_score = 0, group_score[64];
+    double best_chunk = 0, part_min = 1, best_score = 0, group_score[64], chunk_cov[64] = {0};
     uint64_t strong = 0, matched = 0, all_mask = q->n >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << q->n) - 1);
     int rc = RAG_OK, missing_part = 0, fallback = 0;
     char also[256] = "";
@@ -744,6 +752,7 @@ int rag_answer_extractive(rag_answer *out, rag_index *ix, rag_analyzer *an,
         }
         if (cov > best_chunk)
             best_chunk = cov;
+        chunk_cov[h] = cov;
         mark_eligible(&sl, first, sl.n, r, opts->max_sentence_bytes);
         if (h < n_ctx && (rc = add_tables(&sl, h, r->text, tlen, q, an, strong)) < 0)
             goto oom;
@@ -1078,17 +1087,36 @@ int rag_answer_extractive(rag_answer *out, rag_index *ix, rag_analyzer *an,
         goto oom;
     if (notes.len && (rc = rag_buf_printf(&answer, "\n\n%s", notes.data)) < 0)
         goto oom;
-    /* calibrated on the answer eval (docs/evaluation.md): the
-     * worst-covered part, the best sentence's own coverage and how high
-     * its chunk ranks separate answers holding every nugget from the rest
-     * best; how much of the question the chunks cover barely does */
-    (void)best_chunk;
-    out->confidence = 0.2 + 0.8 * (part_min + sl.items[best].cov +
-                                   1.0 / (1.0 + (double)sl.items[best].hit)) / 3.0;
-    if (missing_part)
-        out->confidence *= 0.7;
-    if (fallback)
-        out->confidence *= 0.5;
+    /* confidence: a logistic model over what the answer found (features
+     * below), fitted on the tuning half of the answer eval by
+     * scripts/fit_confidence.py; mapped to [0.1, 1] so that an answer
+     * never scores below a refusal (at most 0.1) */
+    {
+        double f[RAG_CONF_FEATURES], z = conf_weights[0];
+        size_t agree = 0;
+        for (size_t h = 0; h < n_ctx && h < 64; h++)
+            agree += chunk_cov[h] >= 0.8 * best_chunk;
+        f[0] = part_min;
+        f[1] = sl.items[best].cov;
+        f[2] = 1.0 / (1.0 + (double)sl.items[best].hit);
+        f[3] = sl.items[best].score;
+        f[4] = n_ctx ? (double)agree / (double)n_ctx : 0;
+        f[5] = missing_part;
+        f[6] = fallback;
+        f[7] = q->atype != RAG_ATYPE_NONE && sl.items[best].bonus >= TYPE_BONUS;
+        f[8] = q->atype != RAG_ATYPE_NONE;
+        f[9] = best_chunk;
+        for (int k = 0; k < RAG_CONF_FEATURES; k++)
+            z += conf_weights[k + 1] * f[k];
+        out->confidence = 0.1 + 0.9 / (1.0 + exp(-z));
+        if (rag_log_enabled(RAG_LOG_DEBUG))
+            rag_log(RAG_LOG_DEBUG,
+                    "answer: features part_min=%.4f best_cov=%.4f best_rank=%.4f "
+                    "best_score=%.4f agree=%.4f missing_part=%.0f fallback=%.0f "
+                    "type_held=%.0f typed=%.0f chunk_cov=%.4f confidence=%.4f",
+                    f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9],
+                    out->confidence);
+    }
     if (out->confidence > 1)
         out->confidence = 1;
     out->answer = rag_buf_take(&answer);
