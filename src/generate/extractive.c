@@ -385,6 +385,30 @@ static void mark_eligible(sent_list *l, size_t first, size_t end, const rag_chun
     for (size_t i = first; i < end; i++) {
         sent *x = &l->items[i];
         int item = rag_sentence_is_list_item(t + x->start, x->end - x->start);
+        /* a bullet wrapped over lines ("• ... computes the new vl as" /
+         * "vl = min(vlmax(sew, lmul), AVL)"): its lines are one item */
+        if (item && i > first) {
+            int prose = x->kind == RAG_SENT_PROSE;
+            size_t j = i + 1;
+            while (j < end && !ends_sentence(t + l->items[j - 1].start,
+                                             l->items[j - 1].end - l->items[j - 1].start) &&
+                   !rag_sentence_is_list_item(t + l->items[j].start,
+                                              l->items[j].end - l->items[j].start) &&
+                   !isupper((unsigned char)t[l->items[j].start]) &&
+                   l->items[j].end - x->start <= max_bytes && j < i + 4)
+                j++;
+            if (j > i + 1 && j < end) {
+                /* the last line must not be cut by the chunk's end */
+                x->end = l->items[j - 1].end;
+                x->kind = rag_sentence_classify(t + x->start, x->end - x->start);
+                if (prose)
+                    x->kind = RAG_SENT_PROSE;
+                for (size_t k = i + 1; k < j; k++) {
+                    l->items[k].kind = RAG_SENT_FRAGMENT;
+                    l->items[k].start = l->items[k].end = x->end;
+                }
+            }
+        }
         x->eligible = x->kind == RAG_SENT_PROSE && x->end - x->start <= max_bytes;
         /* a chunk that starts inside a sentence (chunks overlap; the
          * previous one holds it whole, or nothing does) */
