@@ -55,6 +55,11 @@
 /* A chunk starting this early on page 1 may hold (the rest of) the title
  * page */
 #define TITLE_PAGE_BYTES 1024
+/* ... and is quoted when it covers this share of the best-covered title
+ * page's coverage (another paper's title page names authors too) */
+#ifndef TITLE_PAGE_SHARE
+#define TITLE_PAGE_SHARE 0.7
+#endif
 
 /* Intercept, then one weight per feature (the order of the debug line
  * "answer: features ..."): written by scripts/fit_confidence.py */
@@ -892,6 +897,28 @@ int rag_answer_extractive(rag_answer *out, rag_index *ix, rag_analyzer *an,
                 best_score = x->score;
                 best = i;
             }
+        }
+    }
+    {
+        double top = 0;
+        int dropped = 0;
+        for (size_t i = 0; i < sl.n; i++)
+            if (sl.items[i].front && sl.items[i].eligible && sl.items[i].cov > top)
+                top = sl.items[i].cov;
+        for (size_t i = 0; i < sl.n; i++)
+            if (sl.items[i].front && sl.items[i].eligible &&
+                sl.items[i].cov < TITLE_PAGE_SHARE * top) {
+                sl.items[i].eligible = 0;
+                dropped |= i == best;
+            }
+        if (dropped) {
+            best = (size_t)-1;
+            best_score = 0;
+            for (size_t i = 0; i < sl.n; i++)
+                if (sl.items[i].eligible && sl.items[i].score > best_score) {
+                    best_score = sl.items[i].score;
+                    best = i;
+                }
         }
     }
     if (rag_log_enabled(RAG_LOG_DEBUG))
