@@ -366,6 +366,23 @@ static int add_sentence(rag_answer *out, const char *text, int n, int page)
     return RAG_OK;
 }
 
+/* A formula: an '=' between two names ("vl = min(vlmax(sew, lmul),
+ * AVL)"), or a set membership ('∈'). */
+static int formula(const char *s, size_t n)
+{
+    int letters = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (isalpha((unsigned char)s[i]))
+            letters++;
+        if (s[i] == '=' && letters >= 2 && i + 2 < n && s[i + 1] != '=' &&
+            (i == 0 || (s[i - 1] != '<' && s[i - 1] != '>' && s[i - 1] != '!')))
+            return 1;
+        if (i + 3 <= n && !memcmp(s + i, "\xE2\x88\x88", 3) && letters >= 2)
+            return 1;
+    }
+    return 0;
+}
+
 /* "sew: Standard Element Width." (after a list marker): one word, a
  * colon, then two or more words, the first capitalised. */
 static int glossary_line(const char *s, size_t n)
@@ -426,6 +443,12 @@ static void mark_eligible(sent_list *l, size_t first, size_t end, const rag_chun
             }
         }
         x->eligible = x->kind == RAG_SENT_PROSE && x->end - x->start <= max_bytes;
+        /* a formula on a slide ("• vlmax(sew, lmul) = (VLEN / sew) × lmul"):
+         * quoted like prose; scoring decides whether it is about the
+         * question */
+        if (item && (x->kind == RAG_SENT_TABLE || x->kind == RAG_SENT_FRAGMENT) &&
+            x->end - x->start <= 200 && formula(t + x->start, x->end - x->start))
+            x->eligible = 1;
         /* a chunk that starts inside a sentence (chunks overlap; the
          * previous one holds it whole, or nothing does) */
         if (i == first && r->byte_start > 0 && !item &&

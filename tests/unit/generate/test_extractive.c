@@ -42,7 +42,10 @@ static const char DOC_GUIDE[] =
     "2 Huge Vectors of up to 512 elements\n"
     "3 Reserved For future use\n\n"
     "Table 2: Encoding of the lanes setting.\n\n"
-    "Software reads the lanes setting before it sizes its buffers.\n";
+    "Software reads the lanes setting before it sizes its buffers.\n\n"
+    "Span of a vector\n\n"
+    "\xE2\x80\xA2 span(lanes, width) = (LANES / width) \xC3\x97 16\n"
+    "\xE2\x80\xA2 0 \xE2\x89\xA4 span \xE2\x89\xA4 4096\n";
 
 static rag_index *ix;
 static char *dir;
@@ -216,6 +219,22 @@ static void test_extractive__table_quoted_with_header_and_caption(void **state)
     rag_answer_fini(&a);
 }
 
+static void test_extractive__a_slide_formula_is_quoted(void **state)
+{
+    rag_answer a;
+    rag_sentence_kind k;
+    const char *f = "\xE2\x80\xA2 span(lanes, width) = (LANES / width) \xC3\x97 16";
+    (void)state;
+    /* the line alone is no prose: the formula rule quotes it */
+    k = rag_sentence_classify(f, strlen(f));
+    assert_true(k == RAG_SENT_TABLE || k == RAG_SENT_FRAGMENT);
+    ask_ok(&a, "How is the span computed from lanes and width?");
+    assert_non_null(strstr(a.answer, "span(lanes, width) = (LANES / width)"));
+    /* a bound is no formula */
+    assert_null(strstr(a.answer, "4096"));
+    rag_answer_fini(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -224,6 +243,7 @@ int main(void)
         cmocka_unit_test(test_extractive__absent_attribute_is_refused),
         cmocka_unit_test(test_extractive__title_page_answers_who_and_when),
         cmocka_unit_test(test_extractive__table_quoted_with_header_and_caption),
+        cmocka_unit_test(test_extractive__a_slide_formula_is_quoted),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
