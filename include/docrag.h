@@ -136,7 +136,9 @@ uint64_t docrag_engine_generation(docrag_engine *e);
 
 /* What the engine serves: {"db","profile","documents","chunks","vectors",
  * "dense":{"available","reason","model","dim"},"rerank":{"available",
- * "model"},"llm":{"chain":[...],"extractive_only"},"read_only"} */
+ * "model"},"llm":{"chain":[...],"extractive_only"},"read_only",
+ * "breakers":{"llm"|"embed"|"rerank":{"NAME":"closed"|"open"|"half-open"}}}
+ * (breakers: each chain's members with an HTTP endpoint) */
 int docrag_engine_info(docrag_engine *e, char **json, docrag_error *err);
 
 /* The effective configuration with secrets masked, as `config show --json`

@@ -384,18 +384,37 @@ int docrag_engine_refresh(docrag_engine *e, docrag_error *derr)
     return rc;
 }
 
-/* {"NAME": "closed" | "open" | "half-open"} for the LLM back-ends with an
- * HTTP endpoint (the circuit breaker each call consults). */
-static json_t *breakers_json(const rag_llm_chain *c)
+/* {"NAME": "closed" | "open" | "half-open"} for the members with an HTTP
+ * endpoint (the circuit breaker each call consults) of one chain. */
+static json_t *members_breakers(const rag_chain_member *m, size_t n)
 {
     json_t *o = json_object();
-    for (size_t i = 0; o && i < rag_llm_chain_size(c); i++) {
+    for (size_t i = 0; o && i < n; i++)
+        if (m[i].ep)
+            json_object_set_new(o, m[i].name, json_string(rag_net_breaker_state_name(
+                                                  rag_net_endpoint_breaker(m[i].ep))));
+    return o;
+}
+
+/* {"llm": {...}, "embed": {...}, "rerank": {...}}: the breakers of each
+ * stage's chain (members_breakers); emb and rr may be NULL. */
+static json_t *breakers_json(const rag_llm_chain *c, const rag_embedder *emb,
+                             const rag_reranker *rr)
+{
+    const rag_chain_member *em, *rm;
+    size_t n_em = emb ? rag_embedder_members(emb, &em) : 0;
+    size_t n_rm = rr ? rag_reranker_members(rr, &rm) : 0;
+    json_t *llm = json_object();
+
+    for (size_t i = 0; llm && i < rag_llm_chain_size(c); i++) {
         const rag_llm_entry *en = rag_llm_chain_get(c, i);
         if (en->llm && en->llm->ep)
-            json_object_set_new(o, en->name, json_string(rag_net_breaker_state_name(
-                                                 rag_net_endpoint_breaker(en->llm->ep))));
+            json_object_set_new(llm, en->name, json_string(rag_net_breaker_state_name(
+                                                   rag_net_endpoint_breaker(en->llm->ep))));
     }
-    return o;
+    return json_pack("{s:o*,s:o*,s:o*}", "llm", llm, "embed",
+                     members_breakers(n_em ? em : NULL, n_em), "rerank",
+                     members_breakers(n_rm ? rm : NULL, n_rm));
 }
 
 static json_t *chain_json(const rag_llm_chain *c)
@@ -445,7 +464,7 @@ int docrag_engine_info(docrag_engine *e, char **out, docrag_error *derr)
                                       rag_retriever_has_rerank(e->retriever), "model",
                                       rag_render_str_or_null(rr ? rag_reranker_model_id(rr)
                                                                 : NULL)));
-        json_object_set_new(o, "breakers", breakers_json(e->chain));
+        json_object_set_new(o, "breakers", breakers_json(e->chain, emb, rr));
         json_object_set_new(o, "llm", json_pack("{s:o,s:b}", "chain", chain_json(e->chain),
                                                 "extractive_only",
                                                 rag_llm_chain_extractive_only(e->chain)));

@@ -147,6 +147,14 @@ int cli_doc_check(docrag_session *s, const cli_help *h, const char *glob);
 /* Close both (NULL is a no-op). */
 void cli_close(docrag_engine *e, docrag_session *s);
 
+/* A report command with no argument but --json (docrag stats, docrag docs):
+ * parse argv (the common options and --json, option index 0 of h), open the
+ * index read-only, call the API's report call and print its JSON (--json)
+ * or print_text of it. Returns the exit status. */
+typedef int (*cli_report_call)(docrag_session *s, char **json, docrag_error *err);
+int cli_report(int argc, char **argv, const cli_help *h, cli_report_call call,
+               void (*print_text)(const json_t *o));
+
 /* Parse JSON text returned by the API (text stays the caller's). NULL
  * (printed) if text is NULL, not JSON, or memory ran out. */
 json_t *cli_json(const char *text);

@@ -12,25 +12,17 @@
  * midway, a notice line says so and the next back-end's answer follows.
  * With --json the answer is printed whole (--stream has no effect).
  */
-#include "cli.h"
+#include "cli_query.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum {
-    OPT_K, OPT_MODE, OPT_DOC, OPT_PAGES, OPT_NO_RERANK, OPT_PREFER_NEWEST, OPT_JSON, OPT_STREAM
-};
+enum { OPT_JSON = CLI_Q_N, OPT_STREAM };
 
 static const cli_opt opts[] = {
-    {"-k", "--k", "N", "chunks given to the answer, 1..1000\n"
-                       "(default: answer.context_chunks, 5)"},
-    {"--mode", NULL, "M", "bm25, dense or hybrid (default: search.mode, bm25)"},
-    {"--doc", NULL, "GLOB", "only documents whose base name (as shown) or path matches"},
-    {"--pages", NULL, "A-B", "only chunks on pages A-B, A- (from A on) or A"},
-    {"--no-rerank", NULL, NULL, "skip the rerank stage (default: as configured)"},
-    {"--prefer-newest", NULL, NULL, "near-duplicate passages of several versions of one text\n"
-                                    "collapse to the newest (search.prefer_newest)"},
+    CLI_QUERY_OPTS("chunks given to the answer, 1..1000\n"
+                   "(default: answer.context_chunks, 5)"),
     {"--json", NULL, NULL, "print the answer as JSON (docs/server.md, the JSON contract)"},
     {"--stream", NULL, NULL, "print the answer as it is generated (not with --json)"},
     {NULL, NULL, NULL, NULL},
@@ -141,82 +133,48 @@ static void print_text(const json_t *a, int streamed)
 
 int cmd_ask(int argc, char **argv)
 {
-    cli_common common;
+    cli_query q;
     docrag_engine *e = NULL;
     docrag_session *s = NULL;
     docrag_ask_opts ao;
     docrag_stream st;
     docrag_error err;
     cli_args ar;
-    char *question = NULL, *out = NULL, mode_set[64], nb[CLI_NAME_BYTES];
-    const char *mode = NULL;
+    char *question = NULL, *out = NULL;
     json_t *a = NULL;
     int json = 0, stream = 0, n_pos = 0, opt, rc;
 
-    if (cli_common_parse(&common, &argc, argv))
-        return 2;
     docrag_ask_opts_init(&ao);
+    if (cli_query_init(&q, &help, &ao.search, &argc, argv))
+        return 2;
     cli_args_init(&ar, &help, argc, argv);
     while ((opt = cli_args_next(&ar)) != CLI_ARGS_END) {
-        switch (opt) {
-        case OPT_JSON:
+        if (opt >= 0 && opt < CLI_Q_N) {
+            if ((rc = cli_query_opt(&q, &ar, opt)))
+                return rc;
+        } else if (opt == OPT_JSON) {
             json = 1;
-            break;
-        case OPT_STREAM:
+        } else if (opt == OPT_STREAM) {
             stream = 1;
-            break;
-        case OPT_PREFER_NEWEST:
-            if (cli_common_set(&common, "search.prefer_newest=true"))
-                return 1;
-            break;
-        case OPT_NO_RERANK:
-            ao.search.rerank = 0;
-            break;
-        case OPT_DOC:
-            ao.search.doc = ar.value;
-            break;
-        case OPT_PAGES:
-            if (docrag_parse_pages(ar.value, &ao.search.page_min, &ao.search.page_max) !=
-                DOCRAG_OK)
-                return cli_bad(&help, "--pages '%s': expected A-B, A- or A (1-based pages, "
-                               "A <= B)", cli_name(nb, ar.value));
-            break;
-        case OPT_K:
-            if (cli_args_int(&ar, 1, DOCRAG_K_MAX, &ao.search.k))
-                return 2;
-            break;
-        case OPT_MODE:
-            mode = ar.value;
-            break;
-        case CLI_ARGS_POS:
+        } else if (opt == CLI_ARGS_POS) {
             argv[n_pos++] = (char *)ar.value;   /* positionals, compacted in place */
-            break;
-        default:
+        } else {
             return cli_args_exit(opt);
         }
     }
-    if (mode && !cli_mode_known(mode))
-        return cli_bad(&help, "--mode '%s': expected bm25, dense or hybrid", cli_name(nb, mode));
-    if ((rc = cli_text_arg(&question, &help, argv, n_pos)))
+    if ((rc = cli_query_text(&q, argv, n_pos, &question)))
         return rc;
     rc = 1;
-    snprintf(mode_set, sizeof mode_set, "search.mode=%s", mode ? mode : "");
-    if (mode && cli_common_set(&common, mode_set)) {
-        free(question);
-        return 1;
-    }
-    common.engine.read_only = 1;
-    common.engine.write_usage = 1;
-    common.engine.single_mode = 1;
+    q.common.engine.read_only = 1;
+    q.common.engine.write_usage = 1;
+    q.common.engine.single_mode = 1;
     if (stream && !json) {
         memset(&st, 0, sizeof st);
         st.on_delta = stream_delta;
         st.on_abandon = stream_abandon;
         ao.stream = &st;
     }
-    if (cli_open(&e, &s, &common))
-        goto done;
-    if (ao.search.doc && cli_doc_check(s, &help, ao.search.doc))
+    if (cli_query_open(&q, &e, &s))
         goto done;
     if (docrag_ask(s, question, &ao, &out, &err) < 0) {
         rc = cli_error(&err) + (err.code == DOCRAG_EINVAL);   /* a bad option: 2 */
@@ -224,10 +182,9 @@ int cmd_ask(int argc, char **argv)
     }
     if (!(a = cli_json(out)))
         goto done;
-    if (cli_str(a, "search_notice")[0] && !common.engine.quiet)   /* -q: errors only */
+    if (cli_str(a, "search_notice")[0] && !q.common.engine.quiet)   /* -q: errors only */
         fprintf(stderr, "docrag: notice: %s\n", cli_str(a, "search_notice"));
-    if (common.engine.verbose)
-    {
+    if (q.common.engine.verbose) {
         fprintf(stderr, "docrag: debug: ask: mode %s, %zu citations, confidence %.2f, by %s, "
                 "%.1f ms\n", cli_str(a, "mode"), json_array_size(json_object_get(a, "citations")),
                 cli_num(a, "confidence"), cli_str(a, "backend"),

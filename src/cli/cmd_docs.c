@@ -49,45 +49,5 @@ static void print_text(const json_t *o)
 
 int cmd_docs(int argc, char **argv)
 {
-    cli_common common;
-    docrag_engine *e = NULL;
-    docrag_session *s = NULL;
-    docrag_error err;
-    char *out = NULL;
-    json_t *o = NULL;
-    cli_args ar;
-    int json = 0, opt, rc = 1;
-
-    if (cli_common_parse(&common, &argc, argv))
-        return 2;
-    cli_args_init(&ar, &help, argc, argv);
-    while ((opt = cli_args_next(&ar)) != CLI_ARGS_END) {
-        char nb[CLI_NAME_BYTES];
-        if (opt == 0)
-            json = 1;
-        else if (opt == CLI_ARGS_POS)
-            return cli_bad(&help, "unexpected argument '%s'", cli_name(nb, ar.value));
-        else
-            return cli_args_exit(opt);
-    }
-    common.engine.scope = DOCRAG_SCOPE_INDEX;
-    common.engine.read_only = 1;
-    if (cli_open(&e, &s, &common))
-        return 1;
-    if (docrag_documents(s, &out, &err) < 0) {
-        cli_error(&err);
-        goto done;
-    }
-    if (json) {
-        rc = cli_print_json(out);
-        out = NULL;
-    } else if ((o = cli_json(out))) {
-        print_text(o);
-        rc = fflush(stdout) != 0;
-    }
-done:
-    json_decref(o);
-    docrag_free(out);
-    cli_close(e, s);
-    return rc;
+    return cli_report(argc, argv, &help, docrag_documents, print_text);
 }

@@ -6,7 +6,7 @@
  * API's JSON as it comes; the text form is built from it and ends with a
  * line naming the mode that ran, the fusion, the reranker and the time. A
  * fallback notice goes to stderr. */
-#include "cli.h"
+#include "cli_query.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -14,16 +14,10 @@
 #include <string.h>
 #include <strings.h>
 
-enum { OPT_K, OPT_MODE, OPT_DOC, OPT_PAGES, OPT_NO_RERANK, OPT_PREFER_NEWEST, OPT_JSON };
+enum { OPT_JSON = CLI_Q_N };
 
 static const cli_opt opts[] = {
-    {"-k", "--k", "N", "results, 1..1000 (default: search.k, 10)"},
-    {"--mode", NULL, "M", "bm25, dense or hybrid (default: search.mode, bm25)"},
-    {"--doc", NULL, "GLOB", "only documents whose base name (as shown) or path matches"},
-    {"--pages", NULL, "A-B", "only chunks on pages A-B, A- (from A on) or A"},
-    {"--no-rerank", NULL, NULL, "skip the rerank stage (default: as configured)"},
-    {"--prefer-newest", NULL, NULL, "near-duplicate passages of several versions of one text\n"
-                                    "collapse to the newest (search.prefer_newest)"},
+    CLI_QUERY_OPTS("results, 1..1000 (default: search.k, 10)"),
     {"--json", NULL, NULL, "print the result as JSON (docs/server.md, the JSON contract)"},
     {NULL, NULL, NULL, NULL},
 };
@@ -108,72 +102,38 @@ static void print_text(const json_t *o)
 
 int cmd_search(int argc, char **argv)
 {
-    cli_common common;
+    cli_query q;
     docrag_engine *e = NULL;
     docrag_session *s = NULL;
     docrag_search_opts so;
     docrag_error err;
     cli_args ar;
-    char *query = NULL, *out = NULL, mode_set[64], nb[CLI_NAME_BYTES];
-    const char *mode = NULL;
+    char *query = NULL, *out = NULL;
     json_t *o = NULL;
-    int json = 0, k = 0, n_pos = 0, opt, rc;
+    int json = 0, n_pos = 0, opt, rc;
 
-    if (cli_common_parse(&common, &argc, argv))
-        return 2;
     docrag_search_opts_init(&so);
+    if (cli_query_init(&q, &help, &so, &argc, argv))
+        return 2;
     cli_args_init(&ar, &help, argc, argv);
     while ((opt = cli_args_next(&ar)) != CLI_ARGS_END) {
-        switch (opt) {
-        case OPT_JSON:
+        if (opt >= 0 && opt < CLI_Q_N) {
+            if ((rc = cli_query_opt(&q, &ar, opt)))
+                return rc;
+        } else if (opt == OPT_JSON) {
             json = 1;
-            break;
-        case OPT_PREFER_NEWEST:
-            if (cli_common_set(&common, "search.prefer_newest=true"))
-                return 1;
-            break;
-        case OPT_NO_RERANK:
-            so.rerank = 0;
-            break;
-        case OPT_DOC:
-            so.doc = ar.value;
-            break;
-        case OPT_PAGES:
-            if (docrag_parse_pages(ar.value, &so.page_min, &so.page_max) != DOCRAG_OK)
-                return cli_bad(&help, "--pages '%s': expected A-B, A- or A (1-based pages, "
-                               "A <= B)", cli_name(nb, ar.value));
-            break;
-        case OPT_K:
-            if (cli_args_int(&ar, 1, DOCRAG_K_MAX, &k))
-                return 2;
-            break;
-        case OPT_MODE:
-            mode = ar.value;
-            break;
-        case CLI_ARGS_POS:
+        } else if (opt == CLI_ARGS_POS) {
             argv[n_pos++] = (char *)ar.value;   /* positionals, compacted in place */
-            break;
-        default:
+        } else {
             return cli_args_exit(opt);
         }
     }
-    if (mode && !cli_mode_known(mode))
-        return cli_bad(&help, "--mode '%s': expected bm25, dense or hybrid", cli_name(nb, mode));
-    if ((rc = cli_text_arg(&query, &help, argv, n_pos)))
+    if ((rc = cli_query_text(&q, argv, n_pos, &query)))
         return rc;
     rc = 1;
-    /* the mode as a setting: the engine loads that mode's stages only */
-    snprintf(mode_set, sizeof mode_set, "search.mode=%s", mode ? mode : "");
-    if (mode && cli_common_set(&common, mode_set)) {
-        free(query);
-        return 1;
-    }
-    common.engine.read_only = 1;
-    common.engine.single_mode = 1;
-    so.k = k > 0 ? k : 0;
-    if (cli_open(&e, &s, &common))
-        goto done;
-    if (so.doc && cli_doc_check(s, &help, so.doc))
+    q.common.engine.read_only = 1;
+    q.common.engine.single_mode = 1;
+    if (cli_query_open(&q, &e, &s))
         goto done;
     if (docrag_search(s, query, &so, &out, &err) < 0) {
         rc = cli_error(&err) + (err.code == DOCRAG_EINVAL);   /* a bad option: 2 */
@@ -181,9 +141,9 @@ int cmd_search(int argc, char **argv)
     }
     if (!(o = cli_json(out)))
         goto done;
-    if (cli_str(o, "notice")[0] && !common.engine.quiet)   /* -q: errors only */
+    if (cli_str(o, "notice")[0] && !q.common.engine.quiet)   /* -q: errors only */
         fprintf(stderr, "docrag: notice: %s\n", cli_str(o, "notice"));
-    if (common.engine.verbose)
+    if (q.common.engine.verbose)
         fprintf(stderr, "docrag: debug: search: mode %s, %zu results, %.1f ms\n",
                 cli_str(o, "mode"), json_array_size(json_object_get(o, "results")),
                 cli_num(json_object_get(o, "timings_ms"), "total"));

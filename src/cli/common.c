@@ -286,3 +286,48 @@ double cli_now_ms(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
+
+int cli_report(int argc, char **argv, const cli_help *h, cli_report_call call,
+               void (*print_text)(const json_t *o))
+{
+    cli_common common;
+    docrag_engine *e = NULL;
+    docrag_session *s = NULL;
+    docrag_error err;
+    char *out = NULL, nb[CLI_NAME_BYTES];
+    json_t *o = NULL;
+    cli_args ar;
+    int json = 0, opt, rc = 1;
+
+    if (cli_common_parse(&common, &argc, argv))
+        return 2;
+    cli_args_init(&ar, h, argc, argv);
+    while ((opt = cli_args_next(&ar)) != CLI_ARGS_END) {
+        if (opt == 0)
+            json = 1;
+        else if (opt == CLI_ARGS_POS)
+            return cli_bad(h, "unexpected argument '%s'", cli_name(nb, ar.value));
+        else
+            return cli_args_exit(opt);
+    }
+    common.engine.scope = DOCRAG_SCOPE_INDEX;
+    common.engine.read_only = 1;
+    if (cli_open(&e, &s, &common))
+        return 1;
+    if (call(s, &out, &err) < 0) {
+        cli_error(&err);
+        goto done;
+    }
+    if (json) {
+        rc = cli_print_json(out);
+        out = NULL;
+    } else if ((o = cli_json(out))) {
+        print_text(o);
+        rc = fflush(stdout) != 0;
+    }
+done:
+    json_decref(o);
+    docrag_free(out);
+    cli_close(e, s);
+    return rc;
+}

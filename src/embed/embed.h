@@ -16,6 +16,7 @@
 #include "config/config.h"
 #include "core/core.h"
 #include "model/model.h"
+#include "obs/chain.h"
 #include "obs/obs.h"
 #include "obs/remote.h"
 
@@ -52,6 +53,10 @@ struct rag_embedder_ops {
     /* Optional (remote): the endpoint its requests go to, so a chain can
      * skip it while its circuit breaker is open. Borrowed. */
     rag_net_endpoint *(*endpoint)(const rag_embedder *e);
+    /* Optional (chains, and wrappers of one): the chain's members in order
+     * (config names, endpoints: their breakers), *out borrowed and fixed for
+     * the embedder's life; returns how many. */
+    size_t (*members)(const rag_embedder *e, const rag_chain_member **out);
 };
 
 struct rag_embedder {
@@ -78,6 +83,12 @@ static inline void rag_embedder_destroy(rag_embedder *e)
         e->ops->destroy(e);
 }
 /* Who served the last call: served_by op, else the ops name ("local"). */
+/* The members of a chain (0, *out NULL, for anything else). Any thread. */
+static inline size_t rag_embedder_members(const rag_embedder *e, const rag_chain_member **out)
+{
+    *out = NULL;
+    return e->ops->members ? e->ops->members(e, out) : 0;
+}
 static inline const char *rag_embedder_served_by(const rag_embedder *e)
 {
     const char *s = e->ops->served_by ? e->ops->served_by(e) : NULL;

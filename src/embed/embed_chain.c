@@ -193,6 +193,13 @@ static const char *chain_served_by(const rag_embedder *base)
     return ((const struct chain_embedder *)base)->served;
 }
 
+static size_t chain_members(const rag_embedder *base, const rag_chain_member **out)
+{
+    const struct chain_embedder *c = (const struct chain_embedder *)base;
+    *out = c->mem;
+    return c->n;
+}
+
 static const struct rag_embedder_ops chain_ops = {
     .name = "chain",
     .dim = chain_dim,
@@ -201,6 +208,7 @@ static const struct rag_embedder_ops chain_ops = {
     .destroy = chain_destroy,
     .last_call = chain_last_call,
     .served_by = chain_served_by,
+    .members = chain_members,
     .set_dim = chain_set_dim,
 };
 

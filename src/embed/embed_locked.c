@@ -102,6 +102,13 @@ static void locked_destroy(rag_embedder *e)
     rag_free(l);
 }
 
+/* fixed after creation: read without the lock */
+static size_t locked_members(const rag_embedder *base, const rag_chain_member **out)
+{
+    const struct locked_embedder *l = (const struct locked_embedder *)base;
+    return rag_embedder_members(l->inner, out);
+}
+
 static const struct rag_embedder_ops locked_ops = {
     .name = "locked",
     .dim = locked_dim,
@@ -110,6 +117,7 @@ static const struct rag_embedder_ops locked_ops = {
     .destroy = locked_destroy,
     .last_call = locked_last_call,
     .served_by = locked_served_by,
+    .members = locked_members,
     .set_dim = locked_set_dim,
 };
 

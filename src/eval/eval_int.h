@@ -6,6 +6,8 @@
 #include "embed/embed_index.h"
 #include "retrieve/retrieve.h"
 
+#include <jansson.h>
+
 /* Make ix ready for mode (and the rerank stage if rerank) under cfg:
  * for dense and hybrid, embed every chunk of ix with chains.embed
  * (rag_embed_index: the embedding cache makes a re-run over an unchanged
@@ -22,5 +24,24 @@ int eval_retriever_open(rag_retriever **out, rag_index *ix, const rag_config *cf
 
 /* Append "; "-separated text to notice unless it is already there. */
 void eval_notice_add(char *notice, size_t n_notice, const char *text);
+
+/* A kind of question file (QA set, answer set): one JSON object per line,
+ * blank lines and "# ..." comments skipped. */
+typedef struct {
+    const char *what;   /* for messages: "the QA file" */
+    size_t elem;        /* bytes of one item */
+    /* fill a zeroed item from o (line lineno of path) */
+    int (*fill)(void *item, json_t *o, const char *path, int lineno, rag_err *err);
+    const char *(*id)(const void *item);    /* its id: ids must be unique */
+    int (*line)(const void *item);          /* the line it came from */
+} eval_items_kind;
+
+/* Load path into *items (an array of k->elem-byte items, rag_realloc'd) and
+ * *n, both zero on entry. Errors name the file and line: a line that is not
+ * a JSON object, fill's error, a duplicate id; a file without items is
+ * RAG_EFORMAT, a missing one RAG_ENOTFOUND. On error *n counts every item
+ * fill was called on (some partly filled): the caller frees them all. */
+int eval_items_load(const eval_items_kind *k, const char *path, void **items, size_t *n,
+                    rag_err *err);
 
 #endif

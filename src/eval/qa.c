@@ -91,69 +91,33 @@ static int item_from_json(rag_qa_item *q, json_t *o, const char *path, int line,
     return RAG_OK;
 }
 
+static int qa_fill(void *item, json_t *o, const char *path, int lineno, rag_err *err)
+{
+    return item_from_json(item, o, path, lineno, err);
+}
+
+static const char *qa_id(const void *item)
+{
+    return ((const rag_qa_item *)item)->id;
+}
+
+static int qa_line(const void *item)
+{
+    return ((const rag_qa_item *)item)->line;
+}
+
 int rag_qa_load(rag_qa_set *out, const char *path, rag_err *err)
 {
-    FILE *f;
-    char *line = NULL;
-    size_t line_cap = 0, cap = 0;
-    ssize_t got;
-    int lineno = 0, rc = RAG_OK;
+    static const eval_items_kind kind = {"the QA file", sizeof(rag_qa_item), qa_fill, qa_id,
+                                         qa_line};
+    void *items = NULL;
+    int rc;
 
     memset(out, 0, sizeof *out);
-    if (!(f = fopen(path, "r")))
-        return rag_fail(err, RAG_ENOTFOUND, "%s: cannot open the QA file", path);
-    if (!(out->path = rag_strdup(path))) {
-        fclose(f);
+    if (!(out->path = rag_strdup(path)))
         return rag_fail(err, RAG_ENOMEM, "out of memory");
-    }
-    while (rc == RAG_OK && (got = getline(&line, &line_cap, f)) >= 0) {
-        json_t *o;
-        json_error_t je;
-        size_t start = 0;
-        lineno++;
-        while (start < (size_t)got && isspace((unsigned char)line[start]))
-            start++;
-        if (start == (size_t)got || line[start] == '#')
-            continue;   /* blank lines and # comments */
-        o = json_loadb(line + start, (size_t)got - start, 0, &je);
-        if (!o) {
-            rc = rag_fail(err, RAG_EFORMAT, "%s:%d: %s", path, lineno, je.text);
-            break;
-        }
-        if (!json_is_object(o)) {
-            json_decref(o);
-            rc = rag_fail(err, RAG_EFORMAT, "%s:%d: expected a JSON object", path, lineno);
-            break;
-        }
-        if (out->n == cap) {
-            size_t nc = cap ? cap * 2 : 64;
-            rag_qa_item *ni = rag_realloc(out->items, nc * sizeof *ni);
-            if (!ni) {
-                json_decref(o);
-                rc = rag_fail(err, RAG_ENOMEM, "%s: out of memory", path);
-                break;
-            }
-            out->items = ni;
-            cap = nc;
-        }
-        memset(&out->items[out->n], 0, sizeof out->items[0]);
-        rc = item_from_json(&out->items[out->n], o, path, lineno, err);
-        json_decref(o);
-        out->n++;   /* counted even when partly filled, so fini frees it */
-        if (rc < 0)
-            break;
-        for (size_t i = 0; i + 1 < out->n; i++)
-            if (!strcmp(out->items[i].id, out->items[out->n - 1].id)) {
-                rc = rag_fail(err, RAG_EFORMAT, "%s:%d: duplicate id \"%s\" (first on "
-                              "line %d)", path, lineno, out->items[i].id,
-                              out->items[i].line);
-                break;
-            }
-    }
-    free(line);
-    fclose(f);
-    if (rc == RAG_OK && out->n == 0)
-        rc = rag_fail(err, RAG_EFORMAT, "%s: no questions", path);
+    rc = eval_items_load(&kind, path, &items, &out->n, err);
+    out->items = items;
     return rc;
 }
 

@@ -93,6 +93,28 @@ void rag_index_read_end(rag_index *ix);
 int rag_index_begin(rag_index *ix, rag_err *err);
 int rag_index_commit(rag_index *ix, rag_err *err);
 void rag_index_rollback(rag_index *ix);
+/* Write-transaction hooks (the PostgreSQL write-through of replica.h):
+ * called around every write transaction of ix, rag_index_begin/commit's
+ * and the implicit ones of put_doc, remove_doc, meta_set, optimize and the
+ * store's write ops (vectors, cache, graph), which, with hooks set, run in
+ * a transaction of their own when called outside one. */
+typedef struct {
+    /* Just after BEGIN IMMEDIATE, inside the SQLite transaction; < 0 fails
+     * the begin (SQLite rolls back; the hook cleans up after itself). */
+    int (*begin)(void *ctx, rag_index *ix, rag_err *err);
+    /* After the pending postings are written, just before COMMIT; < 0
+     * rolls the SQLite transaction back (then rollback is called). */
+    int (*precommit)(void *ctx, rag_index *ix, rag_err *err);
+    /* After COMMIT (committed = 1) or ROLLBACK (0) of a transaction whose
+     * begin hook succeeded, a failed precommit or COMMIT included. */
+    void (*end)(void *ctx, rag_index *ix, int committed);
+    /* rag_index_close, or hooks replaced: ctx is no longer used (may be NULL). */
+    void (*detach)(void *ctx, rag_index *ix);
+} rag_index_tx_hooks;
+/* Install hooks (NULL removes them; the old ones' detach is called). Not
+ * inside a transaction. hooks and ctx are borrowed until detach. */
+int rag_index_set_tx_hooks(rag_index *ix, const rag_index_tx_hooks *hooks, void *ctx,
+                           rag_err *err);
 /* Merge FTS5 segments after bulk loading. */
 int rag_index_optimize(rag_index *ix, rag_err *err);
 

@@ -38,6 +38,9 @@ struct rag_index {
     size_t n_scratch;
     void *bm25_post;       /* rag_index_bm25_postbuf */
     size_t n_post_bytes;
+    const rag_index_tx_hooks *hooks;   /* borrowed; NULL: none (rag_index_set_tx_hooks) */
+    void *hooks_ctx;
+    int hooked_tx;         /* the open transaction's begin hook succeeded */
 };
 
 /* ---- schema: numbered steps -----------------------------------------------
@@ -584,6 +587,7 @@ void rag_index_close(rag_index *ix)
         return;
     if (ix->in_tx)
         rag_index_rollback(ix);
+    rag_index_set_tx_hooks(ix, NULL, NULL, NULL);
     if (ix->store)
         ix->store->ops->close(ix->store);
     sqlite3_close_v2(ix->db);
@@ -644,19 +648,59 @@ void rag_index_read_end(rag_index *ix)
         exec(ix, "COMMIT", NULL);
 }
 
+int rag_index_set_tx_hooks(rag_index *ix, const rag_index_tx_hooks *hooks, void *ctx,
+                           rag_err *err)
+{
+    const rag_index_tx_hooks *old = ix->hooks;
+    void *old_ctx = ix->hooks_ctx;
+    if (ix->in_tx)
+        return rag_fail(err, RAG_EINVAL, "%s: write hooks changed inside a transaction",
+                        ix->path);
+    ix->hooks = hooks;
+    ix->hooks_ctx = hooks ? ctx : NULL;
+    if (old && old->detach)
+        old->detach(old_ctx, ix);
+    return RAG_OK;
+}
+
+int rag_index_in_tx(const rag_index *ix)
+{
+    return ix->in_tx;
+}
+
 int rag_index_begin(rag_index *ix, rag_err *err)
 {
     int rc = exec(ix, "BEGIN IMMEDIATE", err);
     if (rc == RAG_OK) {
         ix->in_tx = 1;
         ix->seq_bumped = 0;
+        ix->hooked_tx = 0;
+    }
+    if (rc == RAG_OK && ix->hooks && ix->hooks->begin) {
+        rc = ix->hooks->begin(ix->hooks_ctx, ix, err);
+        if (rc < 0) {
+            sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
+            ix->in_tx = 0;
+            return rc;
+        }
+        ix->hooked_tx = 1;
     }
     return rc;
+}
+
+/* Tell the hooks how the transaction their begin accepted ended. */
+static void hooks_end(rag_index *ix, int committed)
+{
+    if (ix->hooked_tx && ix->hooks && ix->hooks->end)
+        ix->hooks->end(ix->hooks_ctx, ix, committed);
+    ix->hooked_tx = 0;
 }
 
 int rag_index_commit(rag_index *ix, rag_err *err)
 {
     int rc = ix->bw ? bm25_flush(ix->bw, ix->db, err) : RAG_OK;
+    if (rc == RAG_OK && ix->hooked_tx && ix->hooks->precommit)
+        rc = ix->hooks->precommit(ix->hooks_ctx, ix, err);
     if (rc < 0) {
         rag_index_rollback(ix);
         return rc;
@@ -665,6 +709,10 @@ int rag_index_commit(rag_index *ix, rag_err *err)
     if (rc == RAG_OK) {
         ix->in_tx = 0;
         ix->seq_bumped = 0;
+        hooks_end(ix, 1);
+    } else if (ix->hooked_tx) {
+        /* the hooks made their side of it; this side is gone */
+        rag_index_rollback(ix);
     }
     return rc;
 }
@@ -676,6 +724,29 @@ void rag_index_rollback(rag_index *ix)
         bm25_discard(ix->bw);
     ix->in_tx = 0;
     ix->seq_bumped = 0;
+    hooks_end(ix, 0);
+}
+
+int rag_index_auto_begin(rag_index *ix, int *own, rag_err *err)
+{
+    *own = 0;
+    if (ix->in_tx || !ix->hooks)
+        return RAG_OK;
+    *own = 1;
+    return rag_index_begin(ix, err);
+}
+
+int rag_index_auto_end(rag_index *ix, int own, int rc, rag_err *err)
+{
+    int c;
+    if (!own)
+        return rc;
+    if (rc < 0) {
+        rag_index_rollback(ix);
+        return rc;
+    }
+    c = rag_index_commit(ix, err);
+    return c < 0 ? c : rc;
 }
 
 int rag_index_optimize(rag_index *ix, rag_err *err)
@@ -1101,7 +1172,12 @@ int rag_index_meta_get(rag_index *ix, const char *key, char *buf, size_t n_buf,
 int rag_index_meta_set(rag_index *ix, const char *key, const char *value, rag_err *err)
 {
     sqlite3_stmt *st;
-    int rc;
+    int own, rc;
+    if (ix->hooks && !ix->in_tx) {
+        if ((rc = rag_index_auto_begin(ix, &own, err)) < 0)
+            return rc;
+        return rag_index_auto_end(ix, own, rag_index_meta_set(ix, key, value, err), err);
+    }
     if (sqlite3_prepare_v2(ix->db, "INSERT OR REPLACE INTO meta(key, value) VALUES(?1, ?2)",
                            -1, &st, NULL) != SQLITE_OK)
         return db_fail(ix, err, "write meta");

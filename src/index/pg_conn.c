@@ -434,25 +434,15 @@ static int conn_lost(const rag_pg *pg)
     return !pg->conn || PQstatus(pg->conn) != CONNECTION_OK;
 }
 
-int rag_pg_exec(rag_pg *pg, rag_pg_res **out, const char *sql, const rag_pg_param *params,
-                int n_params, unsigned flags, rag_err *err)
+/* rag_pg_exec's send / reconnect / retry loop. */
+static int exec_loop(rag_pg *pg, rag_pg_res **out, const char *sql, int n_params,
+                     const char *const *vals, const int *lens, const int *fmts, unsigned flags,
+                     rag_err *err)
 {
-    const char *vals[32];
-    int lens[32], fmts[32];
     int retried = 0, rc;
     PGresult *r;
     ExecStatusType st;
 
-    if (out)
-        *out = NULL;
-    pg->sqlstate[0] = '\0';
-    if (n_params < 0 || n_params > 32)
-        return pg_fail(pg, err, RAG_EINVAL, "too many statement parameters (%d)", n_params);
-    for (int i = 0; i < n_params; i++) {
-        vals[i] = params[i].value;
-        lens[i] = params[i].n_bytes;
-        fmts[i] = params[i].binary ? 1 : 0;
-    }
     for (;;) {
         if (conn_lost(pg)) {
             if (pg->in_tx) {
@@ -501,6 +491,43 @@ int rag_pg_exec(rag_pg *pg, rag_pg_res **out, const char *sql, const rag_pg_para
                            "taken effect)");
         retried = 1;
     }
+}
+
+int rag_pg_exec(rag_pg *pg, rag_pg_res **out, const char *sql, const rag_pg_param *params,
+                int n_params, unsigned flags, rag_err *err)
+{
+    const char *vals_s[32] = {0}, **vals = vals_s;
+    int lens_s[32] = {0}, fmts_s[32] = {0}, *lens = lens_s, *fmts = fmts_s;
+    int rc;
+
+    if (out)
+        *out = NULL;
+    pg->sqlstate[0] = '\0';
+    if (n_params < 0 || n_params > RAG_PG_MAX_PARAMS)
+        return pg_fail(pg, err, RAG_EINVAL, "too many statement parameters (%d)", n_params);
+    if (n_params > 32) {
+        /* a multi-row statement (replica.c's write-through) */
+        vals = rag_malloc((size_t)n_params * sizeof *vals);
+        lens = rag_malloc((size_t)n_params * sizeof *lens);
+        fmts = rag_malloc((size_t)n_params * sizeof *fmts);
+        if (!vals || !lens || !fmts) {
+            rc = rag_fail(err, RAG_ENOMEM, "%s: out of memory", pg->endpoint);
+            goto done;
+        }
+    }
+    for (int i = 0; i < n_params; i++) {
+        vals[i] = params[i].value;
+        lens[i] = params[i].n_bytes;
+        fmts[i] = params[i].binary ? 1 : 0;
+    }
+    rc = exec_loop(pg, out, sql, n_params, vals, lens, fmts, flags, err);
+done:
+    if (n_params > 32) {
+        rag_free(vals);
+        rag_free(lens);
+        rag_free(fmts);
+    }
+    return rc;
 }
 
 int rag_pg_exec_sql(rag_pg *pg, const char *sql, rag_err *err)

@@ -87,7 +87,10 @@ enum {
     RAG_PG_BINARY = 2,   /* results in binary form (BYTEA as raw bytes) */
 };
 
-/* Run one statement with $1..$n parameters. *out (out may be NULL: the
+/* The most parameters one statement takes (the protocol's limit). */
+#define RAG_PG_MAX_PARAMS 65535
+
+/* Run one statement with $1..$n parameters (n <= RAG_PG_MAX_PARAMS). *out (out may be NULL: the
  * rows are dropped) gets the result; caller frees with rag_pg_res_destroy.
  * Errors: RAG_EIO connection lost (and not retried) or not regained,
  * RAG_EBACKEND the server refused the statement (message: endpoint and

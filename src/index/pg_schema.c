@@ -20,7 +20,7 @@
 
 /* advisory lock keys (arbitrary, fixed) */
 #define LOCK_SCHEMA "74521001"
-#define LOCK_CHANGES "74521002"
+#define LOCK_CHANGES RAG_PG_CHANGES_LOCK
 
 struct step {
     int version;
@@ -88,6 +88,10 @@ static const struct step steps[] = {
      "ALTER TABLE change_log DROP CONSTRAINT change_log_kind_check;"
      "ALTER TABLE change_log ADD CONSTRAINT change_log_kind_check"
      "  CHECK (kind IN ('put', 'remove', 'vectors', 'meta', 'optimize', 'graph'));"},
+    {5, "change_log.changeset (replicas replay it); meta store_id",
+     "ALTER TABLE change_log ADD COLUMN changeset BYTEA;"
+     "INSERT INTO meta(key, value) VALUES ('store_id', gen_random_uuid()::text)"
+     "  ON CONFLICT (key) DO NOTHING;"},
 };
 #define N_STEPS (sizeof steps / sizeof steps[0])
 
@@ -233,31 +237,45 @@ int rag_pg_schema_migrate(rag_pg *pg, int *from, rag_err *err)
 int rag_pg_change_log(rag_pg *pg, const char *kind, int64_t doc_id, const char *path,
                       int64_t *seq, rag_err *err)
 {
+    return rag_pg_change_log_cs(pg, kind, doc_id, path, NULL, 0, seq, err);
+}
+
+int rag_pg_change_log_cs(rag_pg *pg, const char *kind, int64_t doc_id, const char *path,
+                         const void *changeset, size_t n_changeset, int64_t *seq, rag_err *err)
+{
     char id[24];
-    rag_pg_param p[3];
+    rag_pg_param p[4];
     rag_pg_res *r;
     int rc;
     if (!rag_pg_in_tx(pg))
         return fail_at(pg, err, RAG_EINVAL, "change log written outside a transaction");
-    /* held to COMMIT: the seq drawn below cannot be overtaken */
-    rc = rag_pg_exec_sql(pg, "SELECT pg_advisory_xact_lock(" LOCK_CHANGES ")", err);
-    if (rc < 0)
-        return rc;
     snprintf(id, sizeof id, "%lld", (long long)doc_id);
     p[0] = (rag_pg_param){kind, 0, 0};
     p[1] = (rag_pg_param){doc_id ? id : NULL, 0, 0};
     p[2] = (rag_pg_param){path && *path ? path : NULL, 0, 0};
-    rc = rag_pg_exec(pg, &r, "INSERT INTO change_log(kind, doc_id, path) VALUES ($1, $2, $3)"
-                             " RETURNING seq", p, 3, 0, err);
+    /* a NULL changeset makes followers copy the store whole */
+    if (n_changeset > RAG_PG_CHANGESET_MAX)
+        changeset = NULL;
+    p[3] = (rag_pg_param){changeset && n_changeset ? changeset : NULL, (int)n_changeset, 1};
+    /* one round trip: the lock (held to COMMIT, so the seq drawn after it
+     * cannot be overtaken; the row is read from the lock's CTE, so the lock
+     * comes first), the row, its announcement */
+    rc = rag_pg_exec(pg, &r,
+                     "WITH lock AS (SELECT pg_advisory_xact_lock(" LOCK_CHANGES ")),"
+                     " ins AS (INSERT INTO change_log(kind, doc_id, path, changeset)"
+                     "  SELECT $1, $2::bigint, $3, $4::bytea FROM lock RETURNING seq)"
+                     " SELECT seq, pg_notify('" RAG_PG_CHANGES_CHANNEL "', seq::text) FROM ins",
+                     p, 4, 0, err);
     if (rc < 0)
         return rc;
-    snprintf(id, sizeof id, "%s", rag_pg_res_get(r, 0, 0));
+    if (rag_pg_res_rows(r) != 1) {
+        rag_pg_res_destroy(r);
+        return fail_at(pg, err, RAG_EBACKEND, "change log: no row written");
+    }
     if (seq)
         *seq = rag_pg_res_i64(r, 0, 0);
     rag_pg_res_destroy(r);
-    p[0] = (rag_pg_param){id, 0, 0};
-    return rag_pg_exec(pg, NULL, "SELECT pg_notify('" RAG_PG_CHANGES_CHANNEL "', $1)", p, 1, 0,
-                       err);
+    return RAG_OK;
 }
 
 int rag_pg_changes_since(rag_pg *pg, int64_t after, rag_pg_change *out, size_t max,
@@ -273,7 +291,8 @@ int rag_pg_changes_since(rag_pg *pg, int64_t after, rag_pg_change *out, size_t m
     p[0] = (rag_pg_param){a, 0, 0};
     p[1] = (rag_pg_param){m, 0, 0};
     rc = rag_pg_exec(pg, &r,
-                     "SELECT seq, kind, coalesce(doc_id, 0), coalesce(path, '') FROM change_log"
+                     "SELECT seq, kind, coalesce(doc_id, 0), coalesce(path, ''),"
+                     " coalesce(length(changeset), -1) FROM change_log"
                      " WHERE seq > $1 ORDER BY seq LIMIT $2",
                      p, 2, RAG_PG_RETRY, err);
     if (rc < 0)
@@ -284,10 +303,42 @@ int rag_pg_changes_since(rag_pg *pg, int64_t after, rag_pg_change *out, size_t m
         snprintf(c->kind, sizeof c->kind, "%s", rag_pg_res_get(r, i, 1));
         c->doc_id = rag_pg_res_i64(r, i, 2);
         snprintf(c->path, sizeof c->path, "%s", rag_pg_res_get(r, i, 3));
+        c->n_changeset = rag_pg_res_i64(r, i, 4);
         (*n_out)++;
     }
     rag_pg_res_destroy(r);
     return RAG_OK;
+}
+
+int rag_pg_change_changeset(rag_pg *pg, int64_t seq, unsigned char **out, size_t *n_out,
+                            rag_err *err)
+{
+    char a[24];
+    rag_pg_param p[1];
+    rag_pg_res *r;
+    int rc;
+    *out = NULL;
+    *n_out = 0;
+    snprintf(a, sizeof a, "%lld", (long long)seq);
+    p[0] = (rag_pg_param){a, 0, 0};
+    rc = rag_pg_exec(pg, &r, "SELECT changeset FROM change_log WHERE seq = $1", p, 1,
+                     RAG_PG_RETRY | RAG_PG_BINARY, err);
+    if (rc < 0)
+        return rc;
+    if (rag_pg_res_rows(r) == 0 || rag_pg_res_is_null(r, 0, 0)) {
+        rag_pg_res_destroy(r);
+        return 0;
+    }
+    *n_out = rag_pg_res_len(r, 0, 0);
+    *out = rag_malloc(*n_out ? *n_out : 1);
+    if (!*out) {
+        rag_pg_res_destroy(r);
+        return rag_fail(err, RAG_ENOMEM, "%s: out of memory for change %lld (%zu bytes)",
+                        rag_pg_endpoint(pg), (long long)seq, *n_out);
+    }
+    memcpy(*out, rag_pg_res_get(r, 0, 0), *n_out);
+    rag_pg_res_destroy(r);
+    return 1;
 }
 
 int rag_pg_changes_head(rag_pg *pg, int64_t *seq, rag_err *err)

@@ -35,9 +35,14 @@
 
 #include "index/pg_conn.h"
 
-#define RAG_PG_SCHEMA_VERSION 4
+#define RAG_PG_SCHEMA_VERSION 5
+/* Larger changesets are logged as NULL (followers then copy the store). */
+#define RAG_PG_CHANGESET_MAX (64u << 20)
 #define RAG_PG_CHANGES_CHANNEL "docrag_changes"
 #define RAG_PG_JOBS_CHANNEL "docrag_jobs"
+/* The change-log advisory lock (pg_advisory_xact_lock key), held to COMMIT
+ * by a change-log writer; replica.c's write-through takes it at BEGIN. */
+#define RAG_PG_CHANGES_LOCK "74521002"
 
 /* Apply every missing step. *from (may be NULL) gets the version found
  * (0: an empty database). RAG_EFORMAT, naming the endpoint, when the
@@ -56,6 +61,7 @@ typedef struct {
     char kind[16];       /* "put", "remove", "vectors", "meta", "optimize", "graph" */
     int64_t doc_id;      /* 0 when not about one document */
     char path[512];      /* the document's path ("" when none); truncated */
+    int64_t n_changeset; /* bytes of its changeset; -1 when it has none */
 } rag_pg_change;
 
 /* Record a change inside the open transaction (RAG_EINVAL outside one).
@@ -63,6 +69,15 @@ typedef struct {
  * commits). *seq (may be NULL) gets its sequence number. */
 int rag_pg_change_log(rag_pg *pg, const char *kind, int64_t doc_id, const char *path,
                       int64_t *seq, rag_err *err);
+/* As rag_pg_change_log, with the change's SQLite changeset (replica.c;
+ * NULL, or larger than RAG_PG_CHANGESET_MAX, stores none). */
+int rag_pg_change_log_cs(rag_pg *pg, const char *kind, int64_t doc_id, const char *path,
+                         const void *changeset, size_t n_changeset, int64_t *seq,
+                         rag_err *err);
+/* The changeset of change seq: 1 and *out (caller frees with rag_free),
+ * 0 when it has none (or there is no such change). */
+int rag_pg_change_changeset(rag_pg *pg, int64_t seq, unsigned char **out, size_t *n_out,
+                            rag_err *err);
 /* Up to max changes with seq > after, in seq order, into out[]; *n_out
  * gets how many. */
 int rag_pg_changes_since(rag_pg *pg, int64_t after, rag_pg_change *out, size_t max,

@@ -402,7 +402,7 @@ static int sq_bm25_state(rag_store *s, int64_t *n_live, int64_t *max_docno, rag_
 
 /* ---- vectors and the embedding cache ----------------------------------------- */
 
-static int sq_vector_put(rag_store *s, int64_t chunk_id, const char *model, const float *v,
+static int sq_vector_put_here(rag_store *s, int64_t chunk_id, const char *model, const float *v,
                          size_t n, rag_err *err)
 {
     sqlite_store *q = sq(s);
@@ -430,7 +430,7 @@ static int sq_vector_put(rag_store *s, int64_t chunk_id, const char *model, cons
     return rc;
 }
 
-static int sq_vectors_prune(rag_store *s, const char *model, size_t dim, int64_t *n_removed,
+static int sq_vectors_prune_here(rag_store *s, const char *model, size_t dim, int64_t *n_removed,
                             rag_err *err)
 {
     sqlite_store *q = sq(s);
@@ -513,7 +513,7 @@ static int sq_cache_get(rag_store *s, const char *model, const char sha[64], flo
     return rc;
 }
 
-static int sq_cache_put(rag_store *s, const char *model, const char sha[64], const float *v,
+static int sq_cache_put_here(rag_store *s, const char *model, const char sha[64], const float *v,
                         size_t n, rag_err *err)
 {
     sqlite_store *q = sq(s);
@@ -544,7 +544,7 @@ static int has_table(sqlite_store *q, const char *name, rag_err *err)
     return rc;
 }
 
-static int sq_graph_replace(rag_store *s, const rag_store_edge *edges, size_t n_edges,
+static int sq_graph_replace_here(rag_store *s, const rag_store_edge *edges, size_t n_edges,
                             const char *stamp, rag_err *err)
 {
     sqlite_store *q = sq(s);
@@ -600,7 +600,7 @@ static int sq_graph_scan(rag_store *s, rag_store_edge_fn fn, void *ctx, rag_err 
     return rc;
 }
 
-static int sq_graph_drop(rag_store *s, rag_err *err)
+static int sq_graph_drop_here(rag_store *s, rag_err *err)
 {
     sqlite_store *q = sq(s);
     int rc = has_table(q, "graph_edges", err);
@@ -712,6 +712,55 @@ static int sq_change_seq(rag_store *s, int64_t *seq, rag_err *err)
         return rc;
     *seq = rc ? strtoll(v, NULL, 10) : 0;
     return RAG_OK;
+}
+
+/* ---- write ops in a transaction of their own when hooks want one ------------ */
+
+static int sq_vector_put(rag_store *s, int64_t chunk_id, const char *model, const float *v,
+                         size_t n, rag_err *err)
+{
+    int own, rc = rag_index_auto_begin(sq(s)->ix, &own, err);
+    if (rc < 0)
+        return rc;
+    return rag_index_auto_end(sq(s)->ix, own, sq_vector_put_here(s, chunk_id, model, v, n, err),
+                              err);
+}
+
+static int sq_vectors_prune(rag_store *s, const char *model, size_t dim, int64_t *n_removed,
+                            rag_err *err)
+{
+    int own, rc = rag_index_auto_begin(sq(s)->ix, &own, err);
+    if (rc < 0)
+        return rc;
+    return rag_index_auto_end(sq(s)->ix, own, sq_vectors_prune_here(s, model, dim, n_removed, err),
+                              err);
+}
+
+static int sq_cache_put(rag_store *s, const char *model, const char sha[64], const float *v,
+                        size_t n, rag_err *err)
+{
+    int own, rc = rag_index_auto_begin(sq(s)->ix, &own, err);
+    if (rc < 0)
+        return rc;
+    return rag_index_auto_end(sq(s)->ix, own, sq_cache_put_here(s, model, sha, v, n, err), err);
+}
+
+static int sq_graph_replace(rag_store *s, const rag_store_edge *edges, size_t n_edges,
+                            const char *stamp, rag_err *err)
+{
+    int own, rc = rag_index_auto_begin(sq(s)->ix, &own, err);
+    if (rc < 0)
+        return rc;
+    return rag_index_auto_end(sq(s)->ix, own,
+                              sq_graph_replace_here(s, edges, n_edges, stamp, err), err);
+}
+
+static int sq_graph_drop(rag_store *s, rag_err *err)
+{
+    int own, rc = rag_index_auto_begin(sq(s)->ix, &own, err);
+    if (rc < 0)
+        return rc;
+    return rag_index_auto_end(sq(s)->ix, own, sq_graph_drop_here(s, err), err);
 }
 
 static const struct rag_store_ops sqlite_ops = {

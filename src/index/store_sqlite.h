@@ -25,4 +25,13 @@ int rag_store_sqlite_create(rag_store **out, rag_index *ix, sqlite3 *db, int rea
  * meta change_seq once per write transaction (once per call outside one). */
 int rag_index_sqlite_changed(rag_index *ix, rag_err *err);
 
+/* With write hooks set (rag_index_set_tx_hooks), a write op called
+ * outside a transaction runs in one of its own: auto_begin starts it
+ * (*own = 1) when none is open and hooks are set; auto_end commits it
+ * (rc >= 0) or rolls it back, and returns rc or the commit's error. */
+int rag_index_auto_begin(rag_index *ix, int *own, rag_err *err);
+int rag_index_auto_end(rag_index *ix, int own, int rc, rag_err *err);
+/* 1 inside a write transaction of rag_index_begin. */
+int rag_index_in_tx(const rag_index *ix);
+
 #endif

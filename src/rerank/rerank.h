@@ -24,6 +24,7 @@
 #include "config/config.h"
 #include "core/core.h"
 #include "model/model.h"
+#include "obs/chain.h"
 #include "obs/obs.h"
 #include "obs/remote.h"
 
@@ -49,6 +50,10 @@ struct rag_reranker_ops {
     /* Optional (remote): the endpoint its requests go to, so a chain can
      * skip it while its circuit breaker is open. Borrowed. */
     rag_net_endpoint *(*endpoint)(const rag_reranker *r);
+    /* Optional (chains, and wrappers of one): the chain's members in order
+     * (config names, endpoints: their breakers), *out borrowed and fixed for
+     * the reranker's life; returns how many. */
+    size_t (*members)(const rag_reranker *r, const rag_chain_member **out);
 };
 
 struct rag_reranker {
@@ -70,6 +75,12 @@ static inline void rag_reranker_destroy(rag_reranker *r)
 {
     if (r)
         r->ops->destroy(r);
+}
+/* The members of a chain (0, *out NULL, for anything else). Any thread. */
+static inline size_t rag_reranker_members(const rag_reranker *r, const rag_chain_member **out)
+{
+    *out = NULL;
+    return r->ops->members ? r->ops->members(r, out) : 0;
 }
 static inline const char *rag_reranker_served_by(const rag_reranker *r)
 {

@@ -217,6 +217,13 @@ static const char *chain_served_by(const rag_reranker *base)
     return ((const struct chain_reranker *)base)->served;
 }
 
+static size_t chain_members(const rag_reranker *base, const rag_chain_member **out)
+{
+    const struct chain_reranker *c = (const struct chain_reranker *)base;
+    *out = c->mem;
+    return c->n;
+}
+
 static const struct rag_reranker_ops chain_ops = {
     .name = "chain",
     .model_id = chain_model_id,
@@ -224,6 +231,7 @@ static const struct rag_reranker_ops chain_ops = {
     .destroy = chain_destroy,
     .last_call = chain_last_call,
     .served_by = chain_served_by,
+    .members = chain_members,
 };
 
 /* Entry i of the chain: the member (NULL when disabled) and its name. */

@@ -65,6 +65,13 @@ static void locked_destroy(rag_reranker *r)
     rag_free(l);
 }
 
+/* fixed after creation: read without the lock */
+static size_t locked_members(const rag_reranker *base, const rag_chain_member **out)
+{
+    const struct locked_reranker *l = (const struct locked_reranker *)base;
+    return rag_reranker_members(l->inner, out);
+}
+
 static const struct rag_reranker_ops locked_ops = {
     .name = "locked",
     .model_id = locked_model_id,
@@ -72,6 +79,7 @@ static const struct rag_reranker_ops locked_ops = {
     .destroy = locked_destroy,
     .last_call = locked_last_call,
     .served_by = locked_served_by,
+    .members = locked_members,
 };
 
 int rag_reranker_locked_create(rag_reranker **out, rag_reranker *inner, rag_err *err)

@@ -266,19 +266,22 @@ static void put_engines(rag_buf *b, srv_req *r)
         }
     }
     {
-        const char *name, *be;
-        json_t *c, *st;
-        rag_buf_puts(b, "# HELP docrag_backend_breaker_open circuit breaker of an LLM back-end: "
-                        "0 closed, 1 open, 0.5 half-open\n# TYPE docrag_backend_breaker_open gauge\n");
+        const char *name, *stage, *be;
+        json_t *c, *chain, *st;
+        rag_buf_puts(b, "# HELP docrag_backend_breaker_open circuit breaker of a remote back-end "
+                        "(stage llm, embed or rerank): 0 closed, 1 open, 0.5 half-open\n"
+                        "# TYPE docrag_backend_breaker_open gauge\n");
         json_object_foreach(json_object_get(rj, "collections"), name, c) {
-            json_object_foreach(json_object_get(c, "breakers"), be, st) {
-                const char *v = json_string_value(st);
-                rag_buf_printf(b, "docrag_backend_breaker_open{collection=\"");
-                rag_metrics_escape_label(b, name);
-                rag_buf_puts(b, "\",backend=\"");
-                rag_metrics_escape_label(b, be);
-                rag_buf_printf(b, "\"} %s\n", v && !strcmp(v, "open") ? "1"
-                                             : v && !strcmp(v, "half-open") ? "0.5" : "0");
+            json_object_foreach(json_object_get(c, "breakers"), stage, chain) {
+                json_object_foreach(chain, be, st) {
+                    const char *v = json_string_value(st);
+                    rag_buf_printf(b, "docrag_backend_breaker_open{collection=\"");
+                    rag_metrics_escape_label(b, name);
+                    rag_buf_printf(b, "\",stage=\"%s\",backend=\"", stage);
+                    rag_metrics_escape_label(b, be);
+                    rag_buf_printf(b, "\"} %s\n", v && !strcmp(v, "open") ? "1"
+                                                 : v && !strcmp(v, "half-open") ? "0.5" : "0");
+                }
             }
         }
     }

@@ -137,6 +137,8 @@ check "cancel: well before its end" \
 req met3 "$B/metrics" >/dev/null
 check "cancel: counted (docrag_events_total answer_cancelled/client_closed)" \
     grep -Eq '^docrag_events_total\{event="answer_cancelled",reason="client_closed"\} 1$' "$T/r/met3.b"
+check "metrics: the LLM member's breaker, by stage (closed)" \
+    grep -Eq '^docrag_backend_breaker_open\{collection="[^"]+",stage="llm",backend="mock"\} 0$' "$T/r/met3.b"
 
 alive
 # ---- 64 concurrent streams from a slow mock ---------------------------------------

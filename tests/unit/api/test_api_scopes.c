@@ -336,6 +336,49 @@ static void test_api_scopes__read_only_engine_sees_recorded_usage(void **state)
     rag_free(dir);
 }
 
+/* Engine info (hence /ready and /metrics) reports the circuit breaker of
+ * every remote member of the embed chain, not only the LLM's: closed at
+ * first, open after consecutive failures against a port nothing listens on
+ * (connection refused, no retries). */
+static void test_api_scopes__breakers_of_the_embed_chain_in_engine_info(void **state)
+{
+    const char *sets[] = {"chains.embed=tei_x", "backends.tei_x.type=tei",
+                          "backends.tei_x.url=http://127.0.0.1:1",
+                          "backends.tei_x.max_retries=0"};
+    const char *texts[1] = {"mask register"};
+    char *dir, *db, *out = NULL;
+    docrag_engine *e = NULL;
+    docrag_engine_opts o;
+    docrag_error err;
+    float v[1024];
+    json_t *j, *emb;
+    (void)state;
+
+    make_db(&dir, &db);
+    docrag_engine_opts_init(&o);
+    o.db_path = db;
+    o.quiet = 1;
+    o.sets = sets;
+    o.n_sets = 4;
+    assert_int_equal(docrag_engine_open(&e, &o, &err), 0);
+    assert_int_equal(docrag_engine_info(e, &out, &err), 0);
+    j = must_json(out);
+    emb = json_object_get(json_object_get(j, "breakers"), "embed");
+    assert_string_equal(json_string_value(json_object_get(emb, "tei_x")), "closed");
+    assert_non_null(json_object_get(json_object_get(j, "breakers"), "llm"));
+    json_decref(j);
+    for (int i = 0; i < 8; i++)
+        assert_true(docrag_embed(e, texts, 1, v, &err) < 0);
+    assert_int_equal(docrag_engine_info(e, &out, &err), 0);
+    j = must_json(out);
+    emb = json_object_get(json_object_get(j, "breakers"), "embed");
+    assert_string_equal(json_string_value(json_object_get(emb, "tei_x")), "open");
+    json_decref(j);
+    docrag_engine_close(e);
+    rag_free(db);
+    rag_free(dir);
+}
+
 static void test_api_scopes__eval_qa_and_check_on_the_samples(void **state)
 {
     char *qa = ts_src_path("data/qa/samples.jsonl"), *docs = ts_src_path("data/samples");
@@ -406,6 +449,7 @@ int main(void)
         cmocka_unit_test(test_api_scopes__models_scope_embeds_and_reranks_without_a_database),
         cmocka_unit_test(test_api_scopes__index_warns_once_through_the_log_sink),
         cmocka_unit_test(test_api_scopes__read_only_engine_sees_recorded_usage),
+        cmocka_unit_test(test_api_scopes__breakers_of_the_embed_chain_in_engine_info),
         cmocka_unit_test(test_api_scopes__eval_qa_and_check_on_the_samples),
         cmocka_unit_test(test_api_scopes__models_list_reads_a_root),
     };
