@@ -50,7 +50,8 @@ rag_ask_opts rag_ask_opts_from_config(const rag_config *cfg)
  * page says it, and a document's title is indexed with every chunk, so
  * its first page need not rank in the top chunks. Up to two first chunks
  * of documents (byte 0, page 1) that a search of first pages ranks best
- * are added after the hits (the answer reads only their title block). */
+ * are added after the hits (the answer reads only their title block).
+ * The search is BM25 whatever the configured mode. */
 static int add_title_pages(rag_hits *hits, rag_index *ix, const char *question,
                            const rag_search_opts *base, rag_err *err)
 {
@@ -61,6 +62,11 @@ static int add_title_pages(rag_hits *hits, rag_index *ix, const char *question,
 
     so.k = 6;
     so.page_min = so.page_max = 1;
+    /* lexical only: a title page matches the question's words, and a
+     * second embedding or rerank call (maybe a paid one) buys nothing */
+    so.mode = RAG_MODE_BM25;
+    so.retriever = NULL;
+    so.no_rerank = 1;
     rc = rag_search(&front, ix, question, &so, err);
     if (rc < 0)
         return rc;
