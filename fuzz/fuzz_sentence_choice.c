@@ -6,6 +6,8 @@
  * Input layout: byte 0 even = the rest is document text, odd = a question.
  * Checks: every sentence lies inside the text, in order; every kind is a
  * known one; near-duplicate is symmetric for a sentence and itself; the
+ * answer-type tests (date, number, version) run on every sentence and the
+ * title block of the text ends inside it; the
  * question's parts are 1..RAG_QPARTS_MAX, every term belongs to some part,
  * part texts and report lists are NUL-terminated within their arrays. Any
  * broken invariant aborts.
@@ -44,6 +46,8 @@ static int on_sentence(void *ctx, size_t s, size_t e)
           "a sentence repeats itself");
     (void)rag_sentence_is_list_item(w->text + s, e - s);
     (void)rag_sentence_introduces_list(w->text + s, e - s);
+    for (int t = RAG_ATYPE_NONE; t <= RAG_ATYPE_EVENT; t++)
+        (void)rag_sentence_holds_type(w->text + s, e - s, (rag_atype)t, "2011, 1.7");
     return 0;
 }
 
@@ -64,6 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check(rag_sentences(text, w.n, 0, on_sentence, &w) == 0, "splitter succeeds");
         w.last_end = 0;
         check(rag_sentences(text, w.n, 64, on_sentence, &w) == 0, "splitter with a cap");
+        check(rag_title_block_end(text, w.n) <= w.n, "title block inside the text");
     } else {
         rag_qterms q;
         if (rag_qterms_analyze(&q, an, text, data[0] & 2, NULL) == RAG_OK) {
@@ -78,6 +83,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             check(memchr(q.ignored, '\0', sizeof q.ignored) && memchr(q.split, '\0',
                                                                        sizeof q.split),
                   "lists terminated");
+            check(memchr(q.numbers, '\0', sizeof q.numbers) && memchr(q.version, '\0',
+                                                                        sizeof q.version),
+                  "numbers and version terminated");
+            check(rag_atype_name(q.atype)[0] || q.atype == RAG_ATYPE_NONE, "known type");
             rag_qterms_fini(&q);
         }
     }

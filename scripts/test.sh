@@ -27,14 +27,15 @@ cmake --build build-asan -j"$jobs" >/dev/null
 n_asan=$(count)
 
 # ThreadSanitizer: only what runs threads (docrag serve's loop, workers,
-# loader and ingest threads; the engine shared by sessions; replicas on
-# PostgreSQL with their follower and shared-job threads), and only what
+# loader and ingest threads; the engine shared by sessions; the replica's
+# follower beside its writers; replicas on PostgreSQL with their follower
+# and shared-job threads), and only what
 # those tests need is built: the docrag binary and the unit tests' own
 # executables. halt_on_error=1 (CMake's test environment) makes any report
 # fail its test; third-party suppressions are in .ci/tsan.supp. Models run
 # on one thread: TSan cannot see libgomp's barriers (.ci/tsan.supp says
 # more).
-tsan_tests='^(integration/serve_|integration/pg_replicas|unit/api/)'
+tsan_tests='^(integration/serve_|integration/pg_replicas|unit/api/|unit/index/test_replica)'
 echo "== build and test (ThreadSanitizer: $tsan_tests)"
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDOCRAG_TSAN=ON >/dev/null
 # the executables of the unit tests selected, as CTestTestfile.cmake names

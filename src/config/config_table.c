@@ -131,7 +131,7 @@ const struct cfg_field rag_cfg_fields[] = {
      "chunks per embed call at index time"},
     {"embed.vectors", CFG_ENUM, OFF(embed_vectors), 0, 0, "int8", 0, 0, vector_forms, 0,
      "vectors held in memory for kNN: f32, or int8 with exact float32 re-scoring"},
-    {"answer.max_sentences", CFG_INT, OFF(answer_max_sentences), 0, 0, "6", 1, 100,
+    {"answer.max_sentences", CFG_INT, OFF(answer_max_sentences), 0, 0, "8", 1, 100,
      NULL, 0, "sentences in an extractive answer"},
     {"answer.context_chunks", CFG_INT, OFF(answer_context_chunks), 0, 0, "5", 1, 100,
      NULL, 0, "chunks given to the answer stage"},

@@ -46,6 +46,55 @@ rag_ask_opts rag_ask_opts_from_config(const rag_config *cfg)
     return o;
 }
 
+/* "Who wrote ...", "when was ... issued", "which version ...": a title
+ * page says it, and a document's title is indexed with every chunk, so
+ * its first page need not rank in the top chunks. Up to two first chunks
+ * of documents (byte 0, page 1) that a search of first pages ranks best
+ * are added after the hits (the answer reads only their title block).
+ * The search is BM25 whatever the configured mode. */
+static int add_title_pages(rag_hits *hits, rag_index *ix, const char *question,
+                           const rag_search_opts *base, rag_err *err)
+{
+    rag_search_opts so = *base;
+    rag_hits front;
+    size_t added = 0;
+    int rc;
+
+    so.k = 6;
+    so.page_min = so.page_max = 1;
+    /* lexical only: a title page matches the question's words, and a
+     * second embedding or rerank call (maybe a paid one) buys nothing */
+    so.mode = RAG_MODE_BM25;
+    so.retriever = NULL;
+    so.no_rerank = 1;
+    rc = rag_search(&front, ix, question, &so, err);
+    if (rc < 0)
+        return rc;
+    for (size_t i = 0; i < front.n && added < 3; i++) {
+        int have = 0;
+        rag_hit *p;
+        if (front.items[i].row.byte_start >= 1024)
+            continue;
+        for (size_t j = 0; j < hits->n && !have; j++)
+            have = hits->items[j].row.chunk_id == front.items[i].row.chunk_id;
+        if (have)
+            continue;
+        p = rag_realloc(hits->items, (hits->n + 1) * sizeof *p);
+        if (!p) {
+            rag_hits_fini(&front);
+            return rag_fail(err, RAG_ENOMEM, "out of memory adding title pages");
+        }
+        hits->items = p;
+        hits->items[hits->n] = front.items[i];
+        hits->items[hits->n].rank = (int)hits->n + 1;
+        memset(&front.items[i].row, 0, sizeof front.items[i].row);
+        hits->n++;
+        added++;
+    }
+    rag_hits_fini(&front);
+    return RAG_OK;
+}
+
 int rag_ask(rag_answer *out, rag_ask_timings *t, rag_index *ix,
             const char *question, const rag_ask_opts *opts, rag_err *err)
 {
@@ -78,6 +127,12 @@ int rag_ask(rag_answer *out, rag_ask_timings *t, rag_index *ix,
         return rc;
     }
     relevant = rag_gate_check(&q, an, &hits, &opts->gate, &cov, &t->gate, err);
+    if (relevant > 0 && rag_atype_on_title_page(q.atype) &&
+        (rc = add_title_pages(&hits, ix, question, &so, err)) < 0) {
+        rag_qterms_fini(&q);
+        rag_hits_fini(&hits);
+        return rc;
+    }
     t->gate_ms = rag_now_ms() - t1;
     t1 = rag_now_ms();
     if (relevant >= 0 && opts->stream.on_sources &&

@@ -23,9 +23,52 @@
 #include "generate.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* A sentence's score falls by this much from the first context chunk to
+ * the last; sentences scoring below PICK_SHARE of the best are left out */
+#ifndef RANK_FALL
+#define RANK_FALL 0.1
+#endif
+#ifndef PICK_SHARE
+#define PICK_SHARE 0.5
+#endif
+
+/* Rows of a table quoted at most */
+#define TABLE_ROWS 10
+/* A table's coverage counts this much of a sentence's: prose says more */
+#define TABLE_WEIGHT 0.9
+/* A table whose header and caption cover this share of the question is
+ * about its subject: every row is quoted */
+#ifndef TABLE_ABOUT
+#define TABLE_ABOUT 0.4
+#endif
+
+/* Weight of holding what the question asks for (a date for "when", a
+ * number for "how many"), on the scale of the IDF-weighted coverage */
+#define TYPE_BONUS 0.3
+/* ... and of opening with one of its rare words */
+#define LEAD_BONUS 0.1
+/* A chunk starting this early on page 1 may hold (the rest of) the title
+ * page */
+#define TITLE_PAGE_BYTES 1024
+/* ... and is quoted when it covers this share of the best-covered title
+ * page's coverage (another paper's title page names authors too) */
+#ifndef TITLE_PAGE_SHARE
+#define TITLE_PAGE_SHARE 0.7
+#endif
+
+/* Intercept, then one weight per feature (the order of the debug line
+ * "answer: features ..."): written by scripts/fit_confidence.py */
+#define RAG_CONF_FEATURES 10
+/* fitted on 49 answers (39 holding every nugget) of the tuning half (odd
+ * lines of data/qa/answers.jsonl), l2 0.01; training AUC 0.9077 */
+static const double conf_weights[RAG_CONF_FEATURES + 1] = {
+    -0.3913, 4.5613, 2.2778, 0.8271, 0.2248, -2.0378, -2.9950, 0.0000, 1.2365, 1.5009, -3.7118,
+};
 
 rag_extractive_opts rag_extractive_default_opts(void)
 {
@@ -40,6 +83,14 @@ typedef struct {
     rag_sentence_kind kind;
     int eligible;           /* may be quoted */
     int picked;
+    int front;              /* the document's title block */
+    double bonus;           /* holds what the question asks for */
+    /* a table's rows, quoted with its header line and caption */
+    int table;
+    size_t head_s, head_e, cap_s, cap_e;   /* 0, 0: none */
+    size_t row_s[TABLE_ROWS], row_e[TABLE_ROWS];
+    int n_rows;
+    double weight;          /* its chunk's rank weight */
     double cov;             /* coverage of the question (with its list) */
     double score;
     uint64_t matched;
@@ -109,6 +160,86 @@ static int append_flat(rag_buf *b, const char *s, size_t n)
         if (rc == RAG_OK)
             rc = rag_buf_putc(b, s[i]);
     }
+    return rc;
+}
+
+/* 1 if line s[0..n) (trimmed) is part of title (case-insensitive,
+ * whitespace runs as one space). */
+static int in_title(const char *title, const char *s, size_t n)
+{
+    size_t tl = strlen(title);
+    for (size_t at = 0; at < tl; at++) {
+        size_t i = 0, j = at;
+        while (i < n && j < tl) {
+            if (isspace((unsigned char)s[i]) && isspace((unsigned char)title[j])) {
+                while (i < n && isspace((unsigned char)s[i]))
+                    i++;
+                while (j < tl && isspace((unsigned char)title[j]))
+                    j++;
+                continue;
+            }
+            if (tolower((unsigned char)s[i]) != tolower((unsigned char)title[j]))
+                break;
+            i++;
+            j++;
+        }
+        if (i == n)
+            return 1;
+    }
+    return 0;
+}
+
+/* A title block as one line: "Title page: TITLE; line; line." with the
+ * document's title, then the lines that say what the question asks: the
+ * date or version lines for "when" and "which version", every line but
+ * URLs and e-mail addresses for "who" and "at which event". */
+static int append_title_block(rag_buf *b, const char *title, const char *s, size_t n,
+                              const rag_qterms *q)
+{
+    size_t i = 0;
+    int rc = rag_buf_printf(b, "Title page: %s", title);
+    while (rc == RAG_OK && i < n) {
+        const char *nl = memchr(s + i, '\n', n - i);
+        size_t e = nl ? (size_t)(nl - s) : n, st = i, en;
+        int keep;
+        while (st < e && isspace((unsigned char)s[st]))
+            st++;
+        en = e;
+        while (en > st && isspace((unsigned char)s[en - 1]))
+            en--;
+        i = e + 1;
+        if (en <= st || in_title(title, s + st, en - st))
+            continue;
+        if (en - st > 4 && (!strncmp(s + st, "http", 4) || !strncmp(s + st, "www.", 4)))
+            keep = 0;
+        else if (q->atype == RAG_ATYPE_PERSON || q->atype == RAG_ATYPE_EVENT)
+            keep = 1;
+        else
+            keep = rag_sentence_holds_type(s + st, en - st, q->atype, q->numbers) ||
+                   rag_sentence_holds_type(s + st, en - st, RAG_ATYPE_DATE, "");
+        if (!keep)
+            continue;
+        rc = rag_buf_puts(b, ";");
+        /* word by word, e-mail addresses left out */
+        for (size_t w = st, dropped = 0; rc == RAG_OK && w < en;) {
+            size_t we = w;
+            while (we < en && !isspace((unsigned char)s[we]))
+                we++;
+            if (memchr(s + w, '@', we - w) || (dropped && we - w == 1 && s[w] == ',')) {
+                dropped = 1;
+            } else {
+                dropped = 0;
+                rc = rag_buf_putc(b, ' ');
+                if (rc == RAG_OK)
+                    rc = append_flat(b, s + w, we - w);
+            }
+            while (we < en && isspace((unsigned char)s[we]))
+                we++;
+            w = we;
+        }
+    }
+    if (rc == RAG_OK && b->len && !strchr(".?!", b->data[b->len - 1]))
+        rc = rag_buf_putc(b, '.');
     return rc;
 }
 
@@ -235,6 +366,46 @@ static int add_sentence(rag_answer *out, const char *text, int n, int page)
     return RAG_OK;
 }
 
+/* A formula: an '=' between two names ("vl = min(vlmax(sew, lmul),
+ * AVL)"), or a set membership ('∈'). */
+static int formula(const char *s, size_t n)
+{
+    int letters = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (isalpha((unsigned char)s[i]))
+            letters++;
+        if (s[i] == '=' && letters >= 2 && i + 2 < n && s[i + 1] != '=' &&
+            (i == 0 || (s[i - 1] != '<' && s[i - 1] != '>' && s[i - 1] != '!')))
+            return 1;
+        if (i + 3 <= n && !memcmp(s + i, "\xE2\x88\x88", 3) && letters >= 2)
+            return 1;
+    }
+    return 0;
+}
+
+/* "sew: Standard Element Width." (after a list marker): one word, a
+ * colon, then two or more words, the first capitalised. */
+static int glossary_line(const char *s, size_t n)
+{
+    size_t i = 0, w = 0, words = 0;
+    if (n >= 3 && (unsigned char)s[0] == 0xE2)
+        i = 3;
+    else if (n >= 2 && (s[0] == '-' || s[0] == '*'))
+        i = 1;
+    while (i < n && s[i] == ' ')
+        i++;
+    w = i;
+    while (i < n && (isalnum((unsigned char)s[i]) || s[i] == '.' || s[i] == '_'))
+        i++;
+    if (i == w || i + 2 >= n || s[i] != ':' || s[i + 1] != ' ' ||
+        !isupper((unsigned char)s[i + 2]))
+        return 0;
+    for (i += 2; i < n; i++)
+        if (!isspace((unsigned char)s[i]) && isspace((unsigned char)s[i - 1]))
+            words++;
+    return words >= 1;
+}
+
 /* Mark what may be quoted: prose, not cut at the chunk's edges, lists
  * attached to the sentence that introduces them. */
 static void mark_eligible(sent_list *l, size_t first, size_t end, const rag_chunk_row *r,
@@ -247,7 +418,37 @@ static void mark_eligible(sent_list *l, size_t first, size_t end, const rag_chun
     for (size_t i = first; i < end; i++) {
         sent *x = &l->items[i];
         int item = rag_sentence_is_list_item(t + x->start, x->end - x->start);
+        /* a bullet wrapped over lines ("• ... computes the new vl as" /
+         * "vl = min(vlmax(sew, lmul), AVL)"): its lines are one item */
+        if (item && i > first) {
+            int prose = x->kind == RAG_SENT_PROSE;
+            size_t j = i + 1;
+            while (j < end && !ends_sentence(t + l->items[j - 1].start,
+                                             l->items[j - 1].end - l->items[j - 1].start) &&
+                   !rag_sentence_is_list_item(t + l->items[j].start,
+                                              l->items[j].end - l->items[j].start) &&
+                   !isupper((unsigned char)t[l->items[j].start]) &&
+                   l->items[j].end - x->start <= max_bytes && j < i + 4)
+                j++;
+            if (j > i + 1 && j < end) {
+                /* the last line must not be cut by the chunk's end */
+                x->end = l->items[j - 1].end;
+                x->kind = rag_sentence_classify(t + x->start, x->end - x->start);
+                if (prose)
+                    x->kind = RAG_SENT_PROSE;
+                for (size_t k = i + 1; k < j; k++) {
+                    l->items[k].kind = RAG_SENT_FRAGMENT;
+                    l->items[k].start = l->items[k].end = x->end;
+                }
+            }
+        }
         x->eligible = x->kind == RAG_SENT_PROSE && x->end - x->start <= max_bytes;
+        /* a formula on a slide ("• vlmax(sew, lmul) = (VLEN / sew) × lmul"):
+         * quoted like prose; scoring decides whether it is about the
+         * question */
+        if (item && (x->kind == RAG_SENT_TABLE || x->kind == RAG_SENT_FRAGMENT) &&
+            x->end - x->start <= 200 && formula(t + x->start, x->end - x->start))
+            x->eligible = 1;
         /* a chunk that starts inside a sentence (chunks overlap; the
          * previous one holds it whole, or nothing does) */
         if (i == first && r->byte_start > 0 && !item &&
@@ -265,6 +466,24 @@ static void mark_eligible(sent_list *l, size_t first, size_t end, const rag_chun
         if (i + 1 == end && !item && !ends_sentence(t + x->start, x->end - x->start) &&
             x->end >= len)
             x->eligible = 0;
+        /* a glossary line ("• sew: Standard Element Width.") with the
+         * line that explains it */
+        if (!x->eligible && x->end - x->start <= max_bytes &&
+            (x->kind == RAG_SENT_HEADING || x->kind == RAG_SENT_FRAGMENT) &&
+            glossary_line(t + x->start, x->end - x->start)) {
+            x->eligible = 1;
+            if (i + 1 < end && !rag_sentence_is_list_item(t + l->items[i + 1].start,
+                                                          l->items[i + 1].end -
+                                                              l->items[i + 1].start) &&
+                (l->items[i + 1].kind == RAG_SENT_HEADING ||
+                 l->items[i + 1].kind == RAG_SENT_PROSE) &&
+                l->items[i + 1].end - x->start <= max_bytes) {
+                x->list_end = l->items[i + 1].end;
+                l->items[i + 1].eligible = 0;
+                i++;
+            }
+            continue;
+        }
         if (x->eligible && rag_sentence_introduces_list(t + x->start, x->end - x->start)) {
             size_t j = i + 1, bytes = 0;
             int items = j < end && rag_sentence_is_list_item(t + l->items[j].start,
@@ -294,6 +513,251 @@ static void mark_eligible(sent_list *l, size_t first, size_t end, const rag_chun
     }
 }
 
+/* A sentence that opens by pointing back ("This register", "It",
+ * "These bits"): what it says is about the sentence before. */
+static int refers_back(const char *s, size_t n)
+{
+    static const char *const words[] = {"This ", "These ", "It ", "Its ", "They ",
+                                        "Their ", "Such ", "The latter ", "The former ",
+                                        "Both ", "Here ", NULL};
+    for (int k = 0; words[k]; k++)
+        if (n > strlen(words[k]) && !strncmp(s, words[k], strlen(words[k])))
+            return 1;
+    return 0;
+}
+
+/* ---- tables -------------------------------------------------------------- */
+
+typedef struct {
+    size_t s, e;
+    int words;
+    rag_sentence_kind kind;
+} line_span;
+
+static int count_words(const char *s, size_t n)
+{
+    int w = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isspace((unsigned char)s[i]) && (i == 0 || isspace((unsigned char)s[i - 1])))
+            w++;
+    return w;
+}
+
+static int has_digit(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (isdigit((unsigned char)s[i]))
+            return 1;
+    return 0;
+}
+
+/* A table's header: two or more words, no digits, no sentence end, and
+ * at most a third of its words in lower case ("Register ABI Name
+ * Description Saver", not "support four-byte granularity."). */
+static int header_like(const char *s, size_t n, int words)
+{
+    int lower = 0;
+    if (words < 2 || has_digit(s, n) || strchr(".:;,", s[n - 1]))
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isspace((unsigned char)s[i]) && (i == 0 || isspace((unsigned char)s[i - 1])))
+            lower += islower((unsigned char)s[i]) != 0;
+    return lower * 3 <= words;
+}
+
+/* A line of a table: short, and no prose, or opening with a code or a
+ * number ("0 Direct All exceptions set pc to BASE."). */
+static int row_like(const char *t, const line_span *l)
+{
+    if (l->words > 16 || l->kind == RAG_SENT_CAPTION || l->kind == RAG_SENT_URL ||
+        l->kind == RAG_SENT_REFERENCE)
+        return 0;
+    return l->kind != RAG_SENT_PROSE || isdigit((unsigned char)t[l->s]) || l->words <= 6;
+}
+
+/* Tables in one chunk: runs of three or more table-like lines, most of
+ * them holding a number or a code or short, under a header line (no
+ * digits, two or more words) or next to a caption. When the header and
+ * caption cover TABLE_ABOUT of the question, the table is about its subject and
+ * all rows are quoted (up to TABLE_ROWS, 600 bytes); else the rows that
+ * hold a rare word of the question the header and caption lack. Each
+ * table becomes one candidate of sl. */
+static int add_tables(sent_list *sl, size_t hit, const char *t, size_t n,
+                      const rag_qterms *q, rag_analyzer *an, uint64_t strong)
+{
+    line_span lines[160];
+    size_t n_lines = 0, i = 0;
+    int rc = RAG_OK;
+
+    while (i < n && n_lines < sizeof lines / sizeof lines[0]) {
+        const char *nl = memchr(t + i, '\n', n - i);
+        size_t e = nl ? (size_t)(nl - t) : n, st = i, en = e;
+        while (st < en && isspace((unsigned char)t[st]))
+            st++;
+        while (en > st && isspace((unsigned char)t[en - 1]))
+            en--;
+        if (en > st) {
+            lines[n_lines].s = st;
+            lines[n_lines].e = en;
+            lines[n_lines].words = count_words(t + st, en - st);
+            lines[n_lines].kind = rag_sentence_classify(t + st, en - st);
+            n_lines++;
+        }
+        i = e + 1;
+    }
+    for (size_t a = 0; a < n_lines && rc == RAG_OK;) {
+        size_t b = a, head = (size_t)-1, cap = (size_t)-1;
+        uint64_t ctx = 0, rows_m[TABLE_ROWS * 4];
+        double c;
+        sent *x;
+        int n_rows = 0;
+        while (b < n_lines && row_like(t, &lines[b]))
+            b++;
+        if (b - a < 3 || b - a > TABLE_ROWS * 4) {
+            a = b > a ? b : a + 1;
+            continue;
+        }
+        if (header_like(t + lines[a].s, lines[a].e - lines[a].s, lines[a].words))
+            head = a;
+        if (a > 0 && lines[a - 1].kind == RAG_SENT_CAPTION)
+            cap = a - 1;
+        else if (b < n_lines && lines[b].kind == RAG_SENT_CAPTION)
+            cap = b;
+        {
+            /* rows of cells: most hold a number or a code, or are short
+             * (wrapped prose is neither) */
+            size_t cells = 0;
+            for (size_t r = a; r < b; r++)
+                cells += has_digit(t + lines[r].s, lines[r].e - lines[r].s) ||
+                         lines[r].words <= 6;
+            if ((head == (size_t)-1 && cap == (size_t)-1) || cells * 2 < b - a) {
+                a = b;
+                continue;
+            }
+        }
+        if (head != (size_t)-1 &&
+            (rc = rag_qterms_coverage(q, an, t + lines[head].s, lines[head].e - lines[head].s,
+                                      &c, &ctx)) < 0)
+            break;
+        if (cap != (size_t)-1) {
+            uint64_t m = 0;
+            if ((rc = rag_qterms_coverage(q, an, t + lines[cap].s, lines[cap].e - lines[cap].s,
+                                          &c, &m)) < 0)
+                break;
+            ctx |= m;
+        }
+        if (on_sentence(sl, lines[a].s, lines[b - 1].e) < 0) {
+            rc = RAG_ENOMEM;
+            break;
+        }
+        x = &sl->items[sl->n - 1];
+        x->hit = hit;
+        x->table = 1;
+        x->kind = RAG_SENT_PROSE;
+        if (head != (size_t)-1) {
+            x->head_s = lines[head].s;
+            x->head_e = lines[head].e;
+        }
+        if (cap != (size_t)-1) {
+            x->cap_s = lines[cap].s;
+            x->cap_e = lines[cap].e;
+        }
+        x->matched = ctx;
+        for (size_t r = (head == a ? a + 1 : a); r < b; r++) {
+            uint64_t m = 0;
+            if ((rc = rag_qterms_coverage(q, an, t + lines[r].s, lines[r].e - lines[r].s, &c,
+                                          &m)) < 0)
+                break;
+            rows_m[r - a] = m;
+            if (rag_qterms_share(q, ~(uint64_t)0, ctx) < TABLE_ABOUT && (m & strong & ~ctx) &&
+                n_rows < TABLE_ROWS) {
+                x->row_s[n_rows] = lines[r].s;
+                x->row_e[n_rows++] = lines[r].e;
+                x->matched |= m;
+                /* a row of a few words wraps: its cells go on below */
+                if (lines[r].words <= 4 && r + 1 < b && n_rows < TABLE_ROWS) {
+                    x->row_s[n_rows] = lines[r + 1].s;
+                    x->row_e[n_rows++] = lines[r + 1].e;
+                }
+            }
+        }
+        if (rc < 0)
+            break;
+        if (n_rows == 0 && rag_qterms_share(q, ~(uint64_t)0, ctx) >= TABLE_ABOUT) {
+            size_t bytes = 0;
+            for (size_t r = (head == a ? a + 1 : a); r < b && n_rows < TABLE_ROWS; r++) {
+                bytes += lines[r].e - lines[r].s;
+                if (bytes > 600)
+                    break;
+                x->row_s[n_rows] = lines[r].s;
+                x->row_e[n_rows++] = lines[r].e;
+                x->matched |= rows_m[r - a];
+            }
+        }
+        x->n_rows = n_rows;
+        x->eligible = n_rows > 0;
+        if (n_rows) {
+            x->start = x->head_e > x->head_s ? x->head_s : x->row_s[0];
+            x->end = x->row_e[n_rows - 1];
+        }
+        a = b;
+    }
+    return rc;
+}
+
+/* "HEADER: row; row (CAPTION)." */
+static int append_table(rag_buf *b, const char *t, const sent *x)
+{
+    int rc = RAG_OK;
+    if (x->head_e > x->head_s) {
+        rc = append_flat(b, t + x->head_s, x->head_e - x->head_s);
+        if (rc == RAG_OK)
+            rc = rag_buf_puts(b, ": ");
+    }
+    for (int r = 0; rc == RAG_OK && r < x->n_rows; r++) {
+        size_t e = x->row_e[r];
+        while (e > x->row_s[r] && (t[e - 1] == '.' || t[e - 1] == ';'))
+            e--;
+        if (r)
+            rc = rag_buf_puts(b, "; ");
+        if (rc == RAG_OK)
+            rc = append_flat(b, t + x->row_s[r], e - x->row_s[r]);
+    }
+    if (rc == RAG_OK && x->cap_e > x->cap_s) {
+        size_t e = x->cap_e;
+        while (e > x->cap_s && t[e - 1] == '.')
+            e--;
+        rc = rag_buf_puts(b, " (");
+        if (rc == RAG_OK)
+            rc = append_flat(b, t + x->cap_s, e - x->cap_s);
+        if (rc == RAG_OK)
+            rc = rag_buf_putc(b, ')');
+    }
+    if (rc == RAG_OK)
+        rc = rag_buf_putc(b, '.');
+    return rc;
+}
+
+/* Bytes of the first three words of s (after a list marker). */
+static size_t lead_bytes(const char *s, size_t n)
+{
+    size_t i = 0;
+    int words = 0;
+    if (n >= 3 && (unsigned char)s[0] == 0xE2)
+        i = 3;
+    while (i < n && words < 4) {
+        while (i < n && isspace((unsigned char)s[i]))
+            i++;
+        if (i < n)
+            words++;
+        if (words == 4)
+            break;
+        while (i < n && !isspace((unsigned char)s[i]))
+            i++;
+    }
+    return i;
+}
+
 static int by_hit_start(const void *a, const void *b)
 {
     const sent *const *x = a, *const *y = b;
@@ -311,49 +775,184 @@ int rag_answer_extractive(rag_answer *out, rag_index *ix, rag_analyzer *an,
     rag_buf answer = RAG_BUF_INIT, flat = RAG_BUF_INIT, notes = RAG_BUF_INIT;
     size_t n_ctx = hits->n < opts->context_chunks ? hits->n : opts->context_chunks;
     size_t n_picked = 0, best = (size_t)-1;
-    double best_chunk = 0, part_min = 1, best_score = 0, group_score[64];
-    uint64_t matched = 0, all_mask = q->n >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << q->n) - 1);
+    double best_chunk = 0, part_min = 1, best_score = 0, group_score[64], chunk_cov[64] = {0};
+    uint64_t strong = 0, matched = 0, all_mask = q->n >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << q->n) - 1);
     int rc = RAG_OK, missing_part = 0, fallback = 0;
     char also[256] = "";
 
     memset(out, 0, sizeof *out);
     out->backend = "extractive";
-    for (size_t h = 0; h < n_ctx; h++) {
+    {
+        /* the question's rare words: IDF within 60% of its rarest */
+        double top = 0;
+        for (size_t i = 0; i < q->n; i++)
+            if (q->items[i].idf > top)
+                top = q->items[i].idf;
+        for (size_t i = 0; i < q->n && i < 64; i++)
+            if (q->items[i].idf >= 0.6 * top)
+                strong |= (uint64_t)1 << i;
+    }
+    /* hits past the context are title pages ask.c added for questions a
+     * title page answers: only their title block is looked at */
+    for (size_t h = 0; h < hits->n && h < 64; h++) {
         const rag_chunk_row *r = &hits->items[h].row;
-        double cov, rank_weight = 1.0 - 0.1 * (double)h / (double)(n_ctx ? n_ctx : 1);
-        size_t first = sl.n;
+        double cov, rank_weight = 1.0 - RANK_FALL * (double)h / (double)(n_ctx ? n_ctx : 1);
+        size_t first = sl.n, block = 0, tlen = strlen(r->text);
+        int title_page = r->page_start == 1 && r->byte_start < TITLE_PAGE_BYTES &&
+                         rag_atype_on_title_page(q->atype);
+        if (h >= n_ctx && !title_page)
+            continue;
+        if (h >= n_ctx)
+            rank_weight = 0.85;
         sl.hit = h;
         sl.text = r->text;
-        rc = rag_qterms_coverage(q, an, r->text, strlen(r->text), &cov, NULL);
+        rc = rag_qterms_coverage(q, an, r->text, tlen, &cov, NULL);
         if (rc == RAG_OK)
-            rc = rag_sentences(r->text, strlen(r->text), 0, on_sentence, &sl);
+            rc = rag_sentences(r->text, tlen, 0, on_sentence, &sl);
         if (rc < 0) {
             rc = rag_fail(err, RAG_ENOMEM, "out of memory building the answer");
             goto done;
         }
         if (cov > best_chunk)
             best_chunk = cov;
+        chunk_cov[h] = cov;
         mark_eligible(&sl, first, sl.n, r, opts->max_sentence_bytes);
+        if (h < n_ctx && (rc = add_tables(&sl, h, r->text, tlen, q, an, strong)) < 0)
+            goto oom;
+        if (title_page && (block = rag_title_block_end(r->text, tlen)) > 0) {
+            /* the title block replaces the lines it holds */
+            for (size_t i = first; i < sl.n; i++)
+                if (sl.items[i].start < block || h >= n_ctx)
+                    sl.items[i].eligible = 0;
+            rc = on_sentence(&sl, 0, block);
+            if (rc < 0)
+                goto oom;
+            sl.items[sl.n - 1].front = 1;
+            sl.items[sl.n - 1].eligible = 1;
+        }
         for (size_t i = first; i < sl.n; i++) {
             sent *x = &sl.items[i];
             size_t e = x->list_end > x->end ? x->list_end : x->end;
-            if (!x->eligible)
+            if (x->table) {
+                x->cov = TABLE_WEIGHT * rag_qterms_share(q, ~(uint64_t)0, x->matched);
                 continue;
+            }
             rc = rag_qterms_coverage(q, an, r->text + x->start, e - x->start, &x->cov,
                                      &x->matched);
             if (rc < 0) {
                 rc = rag_fail(err, RAG_ENOMEM, "out of memory building the answer");
                 goto done;
             }
-            x->score = x->cov * rank_weight;
+        }
+        for (size_t i = first; i < sl.n; i++) {
+            sent *x = &sl.items[i];
+            size_t e = x->list_end > x->end ? x->list_end : x->end;
+            double bonus = 0;
+            if (!x->eligible)
+                continue;
+            /* "This register holds ...": the sentence before names what
+             * it is about */
+            if (i > first && !x->front && !x->table && refers_back(r->text + x->start, x->end - x->start)) {
+                uint64_t both = x->matched | sl.items[i - 1].matched;
+                double c = 0.9 * rag_qterms_share(q, ~(uint64_t)0, both);
+                if (c > x->cov) {
+                    x->cov = c;
+                    x->matched = both;
+                }
+            }
+            if (q->atype != RAG_ATYPE_NONE &&
+                rag_sentence_holds_type(r->text + x->start, e - x->start, q->atype,
+                                        q->numbers))
+                bonus = TYPE_BONUS;
+            /* about the question's subject: one of its rare words opens
+             * the sentence ("The WFI instruction ...", "sew: ...") */
+            if (!x->front && !x->table) {
+                size_t lead = lead_bytes(r->text + x->start, x->end - x->start);
+                uint64_t lm = 0;
+                double lc = 0;
+                rc = rag_qterms_coverage(q, an, r->text + x->start, lead, &lc, &lm);
+                if (rc < 0)
+                    goto oom;
+                if (lm & strong)
+                    bonus += LEAD_BONUS;
+            }
+            if (x->front) {
+                /* a title page names its authors and its event; the date
+                 * or version asked must be on it */
+                if (q->atype == RAG_ATYPE_PERSON || q->atype == RAG_ATYPE_EVENT)
+                    bonus = TYPE_BONUS;
+                if (bonus == 0)
+                    x->eligible = 0;
+                /* its words are the title's too (a title page cut in two
+                 * chunks: the date alone in the second) */
+                for (size_t k = 0; k < sl.n; k++)
+                    if (sl.items[k].front && hits->items[sl.items[k].hit].row.doc_id ==
+                                                 r->doc_id)
+                        x->matched |= sl.items[k].matched;
+                {
+                    uint64_t tm = 0;
+                    double tc = 0;
+                    rc = rag_qterms_coverage(q, an, r->title, strlen(r->title), &tc, &tm);
+                    if (rc < 0)
+                        goto oom;
+                    x->matched |= tm;
+                }
+                x->cov = rag_qterms_share(q, ~(uint64_t)0, x->matched);
+                for (size_t k = 0; k < sl.n; k++)
+                    if (k != i && sl.items[k].front &&
+                        hits->items[sl.items[k].hit].row.doc_id == r->doc_id &&
+                        sl.items[k].weight > 0) {
+                        sl.items[k].matched |= x->matched;
+                        sl.items[k].cov = x->cov;
+                        sl.items[k].score = (x->cov + sl.items[k].bonus) * sl.items[k].weight;
+                        if (sl.items[k].eligible && sl.items[k].score > best_score) {
+                            best_score = sl.items[k].score;
+                            best = k;
+                        }
+                    }
+            }
+            x->bonus = bonus;
+            x->weight = rank_weight;
+            x->score = (x->cov + bonus) * rank_weight;
             if (x->cov <= 0)
                 x->eligible = 0;
-            else if (x->score > best_score) {
+            if (x->eligible && x->score > best_score) {
                 best_score = x->score;
                 best = i;
             }
         }
     }
+    {
+        double top = 0;
+        int dropped = 0;
+        for (size_t i = 0; i < sl.n; i++)
+            if (sl.items[i].front && sl.items[i].eligible && sl.items[i].cov > top)
+                top = sl.items[i].cov;
+        for (size_t i = 0; i < sl.n; i++)
+            if (sl.items[i].front && sl.items[i].eligible &&
+                sl.items[i].cov < TITLE_PAGE_SHARE * top) {
+                sl.items[i].eligible = 0;
+                dropped |= i == best;
+            }
+        if (dropped) {
+            best = (size_t)-1;
+            best_score = 0;
+            for (size_t i = 0; i < sl.n; i++)
+                if (sl.items[i].eligible && sl.items[i].score > best_score) {
+                    best_score = sl.items[i].score;
+                    best = i;
+                }
+        }
+    }
+    if (rag_log_enabled(RAG_LOG_DEBUG))
+        for (size_t i = 0; i < sl.n; i++) {
+            const sent *x = &sl.items[i];
+            const char *t = hits->items[x->hit].row.text;
+            rag_log(RAG_LOG_DEBUG, "answer: hit %zu %s%s cov %.3f score %.3f: %.*s",
+                    x->hit + 1, rag_sentence_kind_name(x->kind),
+                    x->eligible ? "" : " (not quoted)", x->cov, x->score,
+                    (int)(x->end - x->start < 100 ? x->end - x->start : 100), t + x->start);
+        }
     if (best == (size_t)-1) {
         /* no prose holds a question term: a short text (a one-line note,
          * a heading-like line) may still be all the document says; quote
@@ -371,7 +970,7 @@ int rag_answer_extractive(rag_answer *out, rag_index *ix, rag_analyzer *an,
                                      &x->matched);
             if (rc < 0)
                 goto oom;
-            x->score = x->cov * (1.0 - 0.1 * (double)x->hit / (double)(n_ctx ? n_ctx : 1));
+            x->score = x->cov * (1.0 - RANK_FALL * (double)x->hit / (double)(n_ctx ? n_ctx : 1));
             x->eligible = x->cov > 0;
             if (x->eligible && x->score > best_score) {
                 best_score = x->score;
@@ -389,14 +988,14 @@ int rag_answer_extractive(rag_answer *out, rag_index *ix, rag_analyzer *an,
         size_t pick = (size_t)-1, other = 0;
         for (size_t i = 0; i < sl.n; i++) {
             sent *x = &sl.items[i];
-            if (!x->eligible || x->picked || x->score < 0.5 * best_score)
+            if (!x->eligible || x->picked || x->score < PICK_SHARE * best_score)
                 continue;
             if (pick == (size_t)-1 || x->score > sl.items[pick].score)
                 pick = i;
         }
         if (pick == (size_t)-1)
             break;
-        if (repeats(&sl, hits, &sl.items[pick], &other)) {
+        if (!sl.items[pick].front && repeats(&sl, hits, &sl.items[pick], &other)) {
             const char *d0 = hits->items[other].row.doc;
             const char *d1 = hits->items[sl.items[pick].hit].row.doc;
             if (strcmp(d0, d1) && !strstr(also, base_name(d1)) &&
@@ -517,7 +1116,13 @@ int rag_answer_extractive(rag_answer *out, rag_index *ix, rag_analyzer *an,
             flat.len = 0;
             if (flat.data)
                 flat.data[0] = '\0';
-            rc = append_flat(&flat, r->text + x->start, x->end - x->start);
+            if (x->table)
+                rc = append_table(&flat, r->text, x);
+            else if (x->front)
+                rc = append_title_block(&flat, r->title, r->text + x->start,
+                                        x->end - x->start, q);
+            else
+                rc = append_flat(&flat, r->text + x->start, x->end - x->start);
             if (rc == RAG_OK && x->list_end > x->end) {
                 /* a list: one item per line */
                 size_t k = (size_t)(x - sl.items) + 1;
@@ -567,17 +1172,36 @@ int rag_answer_extractive(rag_answer *out, rag_index *ix, rag_analyzer *an,
         goto oom;
     if (notes.len && (rc = rag_buf_printf(&answer, "\n\n%s", notes.data)) < 0)
         goto oom;
-    /* calibrated on the answer eval (docs/evaluation.md): the
-     * worst-covered part, the best sentence's own coverage and how high
-     * its chunk ranks separate answers holding every nugget from the rest
-     * best; how much of the question the chunks cover barely does */
-    (void)best_chunk;
-    out->confidence = 0.2 + 0.8 * (part_min + sl.items[best].cov +
-                                   1.0 / (1.0 + (double)sl.items[best].hit)) / 3.0;
-    if (missing_part)
-        out->confidence *= 0.7;
-    if (fallback)
-        out->confidence *= 0.5;
+    /* confidence: a logistic model over what the answer found (features
+     * below), fitted on the tuning half of the answer eval by
+     * scripts/fit_confidence.py; mapped to [0.1, 1] so that an answer
+     * never scores below a refusal (at most 0.1) */
+    {
+        double f[RAG_CONF_FEATURES], z = conf_weights[0];
+        size_t agree = 0;
+        for (size_t h = 0; h < n_ctx && h < 64; h++)
+            agree += chunk_cov[h] >= 0.8 * best_chunk;
+        f[0] = part_min;
+        f[1] = sl.items[best].cov;
+        f[2] = 1.0 / (1.0 + (double)sl.items[best].hit);
+        f[3] = sl.items[best].score;
+        f[4] = n_ctx ? (double)agree / (double)n_ctx : 0;
+        f[5] = missing_part;
+        f[6] = fallback;
+        f[7] = q->atype != RAG_ATYPE_NONE && sl.items[best].bonus >= TYPE_BONUS;
+        f[8] = q->atype != RAG_ATYPE_NONE;
+        f[9] = best_chunk;
+        for (int k = 0; k < RAG_CONF_FEATURES; k++)
+            z += conf_weights[k + 1] * f[k];
+        out->confidence = 0.1 + 0.9 / (1.0 + exp(-z));
+        if (rag_log_enabled(RAG_LOG_DEBUG))
+            rag_log(RAG_LOG_DEBUG,
+                    "answer: features part_min=%.4f best_cov=%.4f best_rank=%.4f "
+                    "best_score=%.4f agree=%.4f missing_part=%.0f fallback=%.0f "
+                    "type_held=%.0f typed=%.0f chunk_cov=%.4f confidence=%.4f",
+                    f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9],
+                    out->confidence);
+    }
     if (out->confidence > 1)
         out->confidence = 1;
     out->answer = rag_buf_take(&answer);

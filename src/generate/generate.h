@@ -234,6 +234,21 @@ typedef int (*rag_sentence_fn)(void *ctx, size_t start, size_t end);
 int rag_sentences(const char *text, size_t n_bytes, size_t max_bytes,
                   rag_sentence_fn fn, void *ctx);
 
+/* ---- what the question asks for (answer_type.c) ------------------------- */
+
+/* 1 if s[0..n_bytes) holds a thing of type t that the question does not
+ * hold itself: a date (a month with a number, or a year 19xx/20xx), a
+ * number (digits standing alone, or a number word), a version ("Version
+ * 2.1"). q_numbers is rag_qterms.numbers. 0 for other types. */
+int rag_sentence_holds_type(const char *s, size_t n_bytes, rag_atype t,
+                            const char *q_numbers);
+/* 1 for the types a title page states (person, date, version, event). */
+int rag_atype_on_title_page(rag_atype t);
+/* Bytes of the title block at the start of a document's text: the lines
+ * before its first prose line (seven or more words, most lower case), a
+ * copyright line, or 600 bytes; 0 when the first line is prose. */
+size_t rag_title_block_end(const char *text, size_t n_bytes);
+
 /* ---- what a sentence is (sentence_kind.c) -------------------------------- */
 
 typedef enum {

@@ -18,6 +18,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 rag_gate_opts rag_gate_default_opts(void)
 {
@@ -343,6 +344,133 @@ static int has_connector(const char *q, size_t s, size_t e)
     return 0;
 }
 
+const char *rag_atype_name(rag_atype t)
+{
+    static const char *const names[] = {"", "person", "date", "number", "version", "event"};
+    return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "";
+}
+
+/* The question words decide; the first that fits wins. lower is the
+ * question in lower case. */
+static rag_atype answer_type(const char *lower, size_t n)
+{
+    static const struct {
+        const char *w;
+        rag_atype t;
+    } leads[] = {
+        {"who", RAG_ATYPE_PERSON},          {"whom", RAG_ATYPE_PERSON},
+        {"which author", RAG_ATYPE_PERSON}, {"which authors", RAG_ATYPE_PERSON},
+        {"what year", RAG_ATYPE_DATE},      {"which year", RAG_ATYPE_DATE},
+        {"what date", RAG_ATYPE_DATE},      {"which date", RAG_ATYPE_DATE},
+        {"when", RAG_ATYPE_DATE},           {"how many", RAG_ATYPE_NUMBER},
+        {"how much", RAG_ATYPE_NUMBER},     {"which version", RAG_ATYPE_VERSION},
+        {"which versions", RAG_ATYPE_VERSION}, {"what version", RAG_ATYPE_VERSION},
+        {"what versions", RAG_ATYPE_VERSION},  {"which event", RAG_ATYPE_EVENT},
+        {"what event", RAG_ATYPE_EVENT},
+    };
+    /* "which privileged architecture version(s)", "what year": the head
+     * noun within four words of which / what */
+    static const struct {
+        const char *w;
+        rag_atype t;
+    } heads[] = {
+        {"version", RAG_ATYPE_VERSION}, {"versions", RAG_ATYPE_VERSION},
+        {"year", RAG_ATYPE_DATE},       {"date", RAG_ATYPE_DATE},
+        {"author", RAG_ATYPE_PERSON},   {"authors", RAG_ATYPE_PERSON},
+        {"event", RAG_ATYPE_EVENT},     {"conference", RAG_ATYPE_EVENT},
+        {"workshop", RAG_ATYPE_EVENT},
+    };
+    size_t best = NPOS;
+    rag_atype t = RAG_ATYPE_NONE;
+    for (size_t i = 0; i < n; i++) {
+        size_t j = i;
+        if (i > 0 && lower[i - 1] != ' ')
+            continue;
+        if (strncmp(lower + i, "which ", 6) && strncmp(lower + i, "what ", 5))
+            continue;
+        j = i + (lower[i + 2] == 'i' ? 6 : 5);
+        for (int w = 0; w < 4 && j < n; w++) {
+            size_t e = j;
+            while (e < n && lower[e] != ' ' && lower[e] != '?' && lower[e] != ',')
+                e++;
+            for (size_t k = 0; k < sizeof heads / sizeof heads[0]; k++)
+                if (e - j == strlen(heads[k].w) && !strncmp(lower + j, heads[k].w, e - j))
+                    return heads[k].t;
+            if (e >= n || lower[e] != ' ')
+                break;
+            j = e + 1;
+        }
+    }
+    /* else the question's first question word decides: "Which ABI name
+     * ... and who saves it?" asks for a name, not a person */
+    for (int k = 0; wh_words[k]; k++) {
+        size_t at = find_word(lower, 0, n, wh_words[k]);
+        if (at != NPOS && (best == NPOS || at < best))
+            best = at;
+    }
+    for (size_t k = 0; k < sizeof leads / sizeof leads[0]; k++) {
+        size_t at = find_word(lower, 0, n, leads[k].w);
+        if (at != best)
+            continue;
+        t = leads[k].t;
+        break;
+    }
+    return t;
+}
+
+/* Numbers the question holds ("2011", "1.7"), so that an answer's number
+ * is not the question's own. */
+static void question_numbers(const char *q, size_t n, char *out, size_t cap)
+{
+    out[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        size_t e = i;
+        int vee = i == 1 || (i > 1 && !isalnum((unsigned char)q[i - 2]));
+        /* "v1.7" is version 1.7; "RV32", "x1" and the ".7" of "1.7" are no
+         * numbers of their own */
+        if (!isdigit((unsigned char)q[i]) ||
+            (i > 0 && (q[i - 1] == '.' ||
+                       (isalnum((unsigned char)q[i - 1]) &&
+                        !(vee && (q[i - 1] == 'v' || q[i - 1] == 'V'))))))
+            continue;
+        while (e < n && (isdigit((unsigned char)q[e]) ||
+                         (q[e] == '.' && e + 1 < n && isdigit((unsigned char)q[e + 1]))))
+            e++;
+        if (e < n && isalpha((unsigned char)q[e]))
+            continue;   /* "Sv39", "2nd": a name, not a number */
+        list_add(out, cap, q + i, e - i);
+        i = e;
+    }
+}
+
+/* "version 3.0", "v1.12": the version the question names, into out. */
+static void named_version(const char *lower, size_t n, char *out, size_t cap)
+{
+    out[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        size_t j;
+        if (i > 0 && isalnum((unsigned char)lower[i - 1]))
+            continue;
+        if (!strncmp(lower + i, "version ", 8))
+            j = i + 8;
+        else if (lower[i] == 'v' && i + 1 < n && isdigit((unsigned char)lower[i + 1]))
+            j = i + 1;
+        else
+            continue;
+        if (j < n && isdigit((unsigned char)lower[j])) {
+            size_t e = j;
+            while (e < n && (isdigit((unsigned char)lower[e]) ||
+                             (lower[e] == '.' && e + 1 < n && isdigit((unsigned char)lower[e + 1]))))
+                e++;
+            if (e - j < cap && (e >= n || !isalpha((unsigned char)lower[e]))) {
+                memcpy(out, lower + j, e - j);
+                out[e - j] = '\0';
+                return;
+            }
+        }
+    }
+}
+
 typedef struct {
     qtoken toks[MAX_TOKENS];
     qtoken pieces[16];
@@ -383,6 +511,9 @@ static int build(rag_qterms *out, rag_analyzer *an, const char *query,
         copy_part(out->part_text[0], sizeof out->part_text[0], query, (span){0, qn});
     }
     has_attr = attr_span(lower, qn, &attr);
+    out->atype = answer_type(lower, qn);
+    named_version(lower, qn, out->version, sizeof out->version);
+    question_numbers(query, qn, out->numbers, sizeof out->numbers);
     for (size_t i = 0; i < tl.n; i++) {
         const qtoken *t = &sc->toks[i];
         size_t j = i + 1;
@@ -584,6 +715,97 @@ int rag_qterms_coverage(const rag_qterms *q, rag_analyzer *an, const char *text,
     return RAG_OK;
 }
 
+/* Case-insensitive: "version N" (any spaces) or "vN" not followed by a
+ * digit or '.', as a word. */
+static int mentions_version(const char *s, const char *v)
+{
+    size_t vl = strlen(v);
+    for (size_t i = 0; s[i]; i++) {
+        size_t j;
+        if (i > 0 && isalnum((unsigned char)s[i - 1]))
+            continue;
+        if (!strncasecmp(s + i, "version", 7)) {
+            j = i + 7;
+            while (isspace((unsigned char)s[j]))
+                j++;
+        } else if ((s[i] == 'v' || s[i] == 'V') && isdigit((unsigned char)s[i + 1])) {
+            j = i + 1;
+        } else {
+            continue;
+        }
+        if (!strncmp(s + j, v, vl) && !isdigit((unsigned char)s[j + vl]) &&
+            !(s[j + vl] == '.' && isdigit((unsigned char)s[j + vl + 1])))
+            return 1;
+    }
+    return 0;
+}
+
+/* The version the question names is a checked hit's document version,
+ * or its title or text mentions it. */
+static int version_found(const rag_qterms *q, const rag_hits *hits, size_t n_check)
+{
+    for (size_t i = 0; i < hits->n && i < n_check; i++) {
+        const rag_chunk_row *r = &hits->items[i].row;
+        if ((r->version && !strcmp(r->version, q->version)) ||
+            mentions_version(r->title, q->version) || mentions_version(r->text, q->version))
+            return 1;
+    }
+    return 0;
+}
+
+typedef struct {
+    const char *want;
+    size_t n;
+    int found;
+} term_find;
+
+static int find_term(void *ctx, const char *term, size_t n, size_t s, size_t e, int colocated)
+{
+    term_find *f = ctx;
+    (void)s;
+    (void)e;
+    (void)colocated;
+    if (n == f->n && !memcmp(term, f->want, n))
+        f->found = 1;
+    return 0;
+}
+
+/* An ordinal of the question ("the 20th principle") that no checked
+ * passage about the rest of the question holds, neither as the ordinal
+ * nor as its bare number: the question's term, or NULL. */
+static const char *missing_ordinal(const rag_qterms *q, rag_analyzer *an, const rag_hits *hits,
+                                   size_t n_check)
+{
+    for (size_t k = 0; k < q->n; k++) {
+        const char *t = q->items[k].term;
+        size_t d = 0, tl = strlen(t);
+        int found = 0;
+        while (isdigit((unsigned char)t[d]))
+            d++;
+        if (d == 0 || tl != d + 2 ||
+            (strcmp(t + d, "st") && strcmp(t + d, "nd") && strcmp(t + d, "rd") &&
+             strcmp(t + d, "th")))
+            continue;
+        for (size_t i = 0; i < hits->n && i < n_check && !found; i++) {
+            const char *text = hits->items[i].row.text;
+            term_find f1 = {t, tl, 0}, f2 = {t, d, 0};
+            uint64_t m = 0;
+            double cov = 0;
+            if (rag_analyzer_run(an, text, strlen(text), find_term, &f1) < 0 ||
+                rag_analyzer_run(an, text, strlen(text), find_term, &f2) < 0 ||
+                rag_qterms_coverage(q, an, text, strlen(text), &cov, &m) < 0)
+                return NULL;   /* out of memory: no verdict */
+            /* in a passage about the rest of the question (a reference
+             * list's "20th Annual Symposium" is not) */
+            found = (f1.found || f2.found) &&
+                    rag_qterms_share(q, ~((uint64_t)1 << k), m) >= 0.5;
+        }
+        if (!found)
+            return t;
+    }
+    return NULL;
+}
+
 int rag_gate_check(const rag_qterms *q, rag_analyzer *an, const rag_hits *hits,
                    const rag_gate_opts *opts, double *best_coverage,
                    rag_gate_report *rep, rag_err *err)
@@ -591,6 +813,7 @@ int rag_gate_check(const rag_qterms *q, rag_analyzer *an, const rag_hits *hits,
     rag_gate_report local;
     uint64_t attr_mask = 0, best_matched = 0, digit_mask = 0, seen = 0, rare_mask = 0;
     int attr_found = 0, any_part = 0;
+    const char *ord;
 
     if (!rep)
         rep = &local;
@@ -670,6 +893,16 @@ int rag_gate_check(const rag_qterms *q, rag_analyzer *an, const rag_hits *hits,
                 list_add(names, sizeof names, q->items[i].term, strlen(q->items[i].term));
         snprintf(rep->reason, sizeof rep->reason,
                  "the question names %s, which no indexed passage contains", names);
+        rep->relevant = 0;
+    } else if (q->version[0] && !version_found(q, hits, opts->n_check)) {
+        snprintf(rep->reason, sizeof rep->reason,
+                 "the question names version %s, which no retrieved document is or mentions",
+                 q->version);
+        rep->relevant = 0;
+    } else if ((ord = missing_ordinal(q, an, hits, opts->n_check)) != NULL) {
+        snprintf(rep->reason, sizeof rep->reason,
+                 "the question asks for the %s, and no retrieved passage numbers that far",
+                 ord);
         rep->relevant = 0;
     } else if (attr_mask && !attr_found) {
         char attr[128] = "";

@@ -206,6 +206,21 @@ typedef struct {
 
 #define RAG_QPARTS_MAX 4
 
+/* What kind of thing the question asks for, from its question words:
+ * "who" a person, "when" a date, "how many" a number, "which version" a
+ * version, "at which event" an event. The answer prefers sentences that
+ * hold one, and for the first four looks at title pages too. */
+typedef enum {
+    RAG_ATYPE_NONE = 0,
+    RAG_ATYPE_PERSON,
+    RAG_ATYPE_DATE,
+    RAG_ATYPE_NUMBER,
+    RAG_ATYPE_VERSION,
+    RAG_ATYPE_EVENT,
+} rag_atype;
+
+const char *rag_atype_name(rag_atype t);
+
 typedef struct {
     rag_qterm items[64];
     size_t n;
@@ -215,6 +230,11 @@ typedef struct {
     char part_text[RAG_QPARTS_MAX][128]; /* each part as written (trimmed) */
     char ignored[256];                 /* topic-less words dropped, ", "-separated */
     char split[256];                   /* compounds matched through their parts */
+    rag_atype atype;                   /* what the question asks for */
+    char numbers[64];                  /* numbers the question itself holds,
+                                          ", "-separated ("2011, 1.7") */
+    char version[32];                  /* N of "version N" / "vN" in the
+                                          question, or "" */
 } rag_qterms;
 
 int rag_qterms_build(rag_qterms *out, rag_index *ix, const char *query,

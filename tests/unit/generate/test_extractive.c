@@ -27,6 +27,26 @@ static const char DOC_OLD[] =
     "MODE field.\n\n"
     "Older drafts had no vectored interrupts at all, and software polled the cause.\n";
 
+/* a title page, then a table under a header line with its caption */
+static const char DOC_GUIDE[] =
+    "Vector Unit Tuning Guide\n\n"
+    "Ada Lovelace\nCharles Babbage\n\n"
+    "Analytical Engine Society\nhttp://example.org/engine/guide.html\n\n"
+    "March 4, 2024\n\n"
+    "This guide explains how the vector unit of the engine is tuned for long vectors and "
+    "what each of its settings does in practice.\n\n"
+    "The lanes setting of the engine chooses how many elements one vector holds.\n\n"
+    "Value Name Description\n"
+    "0 Short Vectors of up to 8 elements\n"
+    "1 Long Vectors of up to 64 elements\n"
+    "2 Huge Vectors of up to 512 elements\n"
+    "3 Reserved For future use\n\n"
+    "Table 2: Encoding of the lanes setting.\n\n"
+    "Software reads the lanes setting before it sizes its buffers.\n\n"
+    "Span of a vector\n\n"
+    "\xE2\x80\xA2 span(lanes, width) = (LANES / width) \xC3\x97 16\n"
+    "\xE2\x80\xA2 0 \xE2\x89\xA4 span \xE2\x89\xA4 4096\n";
+
 static rag_index *ix;
 static char *dir;
 
@@ -36,13 +56,15 @@ static int setup(void **state)
     rag_config_source src = {0};
     rag_indexer_opts io;
     rag_indexer_report rep;
-    const char *paths[2];
-    char *a, *b, *db;
+    const char *paths[3];
+    char *a, *b, *c, *db;
     (void)state;
     dir = ts_tmpdir("extractive");
     a = rag_asprintf("%s/spec-new.md", dir);
     b = rag_asprintf("%s/spec-old.md", dir);
+    c = rag_asprintf("%s/guide.txt", dir);
     db = rag_asprintf("%s/t.db", dir);
+    ts_write_file(c, DOC_GUIDE, strlen(DOC_GUIDE));
     ts_write_file(a, DOC_NEW, strlen(DOC_NEW));
     ts_write_file(b, DOC_OLD, strlen(DOC_OLD));
     src.yaml_text = "profile: local\n";
@@ -52,11 +74,13 @@ static int setup(void **state)
     assert_int_equal(rag_index_open(&ix, db, 0, NULL), RAG_OK);
     paths[0] = a;
     paths[1] = b;
-    assert_int_equal(rag_indexer_run(ix, paths, 2, &io, NULL, &rep, NULL), RAG_OK);
-    assert_int_equal(rep.n_added, 2);
+    paths[2] = c;
+    assert_int_equal(rag_indexer_run(ix, paths, 3, &io, NULL, &rep, NULL), RAG_OK);
+    assert_int_equal(rep.n_added, 3);
     rag_config_destroy(cfg);
     rag_free(a);
     rag_free(b);
+    rag_free(c);
     rag_free(db);
     return 0;
 }
@@ -147,12 +171,79 @@ static void test_extractive__absent_attribute_is_refused(void **state)
     rag_answer_fini(&a);
 }
 
+static void ask_ok(rag_answer *a, const char *question)
+{
+    rag_ask_opts o = rag_ask_default_opts();
+    rag_ask_timings t;
+    rag_err err = {0};
+    assert_int_equal(rag_ask(a, &t, ix, question, &o, &err), RAG_OK);
+    if (a->refused)
+        fail_msg("%s: refused (%s)", question, t.gate.reason);
+}
+
+static void test_extractive__title_page_answers_who_and_when(void **state)
+{
+    rag_answer a;
+    (void)state;
+    ask_ok(&a, "Who wrote the Vector Unit Tuning Guide?");
+    assert_non_null(strstr(a.answer, "Title page: "));
+    assert_non_null(strstr(a.answer, "Ada Lovelace; Charles Babbage"));
+    assert_null(strstr(a.answer, "http://"));
+    rag_answer_fini(&a);
+    /* a date question keeps the date lines, not the names */
+    ask_ok(&a, "When was the Vector Unit Tuning Guide issued?");
+    assert_non_null(strstr(a.answer, "Title page: "));
+    assert_non_null(strstr(a.answer, "March 4, 2024"));
+    assert_null(strstr(a.answer, "Lovelace"));
+    rag_answer_fini(&a);
+    /* no answer type: the title block is not quoted */
+    ask_ok(&a, "How is the vector unit of the engine tuned for long vectors?");
+    assert_null(strstr(a.answer, "Title page: "));
+    assert_non_null(strstr(a.answer, "This guide explains how the vector unit"));
+    rag_answer_fini(&a);
+}
+
+static void test_extractive__table_quoted_with_header_and_caption(void **state)
+{
+    rag_answer a;
+    (void)state;
+    ask_ok(&a, "Which encodings does the lanes setting have?");
+    /* header, every row (the caption names the subject), the caption */
+    assert_non_null(strstr(a.answer, "Value Name Description: 0 Short Vectors of up to 8 "
+                                     "elements; 1 Long"));
+    assert_non_null(strstr(a.answer, "3 Reserved For future use (Table 2: Encoding of the "
+                                     "lanes setting)."));
+    /* quoted once, cited like a sentence */
+    assert_int_equal(count(a.answer, "1 Long Vectors"), 1);
+    assert_true(a.n_sentences >= 1);
+    rag_answer_fini(&a);
+}
+
+static void test_extractive__a_slide_formula_is_quoted(void **state)
+{
+    rag_answer a;
+    rag_sentence_kind k;
+    const char *f = "\xE2\x80\xA2 span(lanes, width) = (LANES / width) \xC3\x97 16";
+    (void)state;
+    /* the line alone is no prose: the formula rule quotes it */
+    k = rag_sentence_classify(f, strlen(f));
+    assert_true(k == RAG_SENT_TABLE || k == RAG_SENT_FRAGMENT);
+    ask_ok(&a, "How is the span computed from lanes and width?");
+    assert_non_null(strstr(a.answer, "span(lanes, width) = (LANES / width)"));
+    /* a bound is no formula */
+    assert_null(strstr(a.answer, "4096"));
+    rag_answer_fini(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_extractive__dotted_name_list_no_junk_no_repeats),
         cmocka_unit_test(test_extractive__a_paragraph_two_versions_hold_is_quoted_once),
         cmocka_unit_test(test_extractive__absent_attribute_is_refused),
+        cmocka_unit_test(test_extractive__title_page_answers_who_and_when),
+        cmocka_unit_test(test_extractive__table_quoted_with_header_and_caption),
+        cmocka_unit_test(test_extractive__a_slide_formula_is_quoted),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
