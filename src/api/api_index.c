@@ -190,8 +190,8 @@ static int job_arm(docrag_engine *e, const docrag_index_opts *o, rag_err *err)
  * own, with a meta row (not empty). A file that failed: the job is its
  * caller's to give back (docrag_job_fail: retried, then failed), and an
  * empty transaction rolled back drops the registration, which would
- * otherwise ride on the writer's next commit (a transaction's end clears
- * it, closing the writer does not: replica.c). */
+ * otherwise ride on the writer's next commit (the engine's writer stays
+ * attached; a transaction's end clears it, and so does detaching). */
 static int job_settle(docrag_engine *e, rag_index *w, const docrag_index_opts *o,
                       const rag_indexer_report *rep, rag_err *err)
 {

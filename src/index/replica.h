@@ -128,7 +128,9 @@ int rag_replica_job_claim(rag_replica *r, const char *owner, int lease_ms, rag_r
 int rag_replica_job_renew(rag_replica *r, int64_t id, const char *owner, int lease_ms, rag_err *err);
 /* Complete job id inside the next write-through commit of the attached
  * writer (the write and the completion are one PG transaction);
- * RAG_ENOTFOUND at that commit (lease lost) rolls the write back. */
+ * RAG_ENOTFOUND at that commit (lease lost) rolls the write back. A
+ * transaction that ends without committing, and detaching the writer,
+ * drop the registration. */
 int rag_replica_job_complete_on_commit(rag_replica *r, int64_t id, const char *owner, rag_err *err);
 int rag_replica_job_fail(rag_replica *r, int64_t id, const char *owner, const char *why, rag_err *err);
 /* state: "queued", "running", "done", "failed". */

@@ -459,8 +459,10 @@ static void hook_end(void *ctx, rag_index *ix, int committed)
 static void hook_detach(void *ctx, rag_index *ix)
 {
     rag_replica *r = ctx;
-    if (r->wix == ix)
+    if (r->wix == ix) {
         r->wix = NULL;
+        r->n_jobs = 0;   /* a completion no commit carried does not ride on the next writer */
+    }
 }
 
 static const rag_index_tx_hooks write_through = {
