@@ -382,7 +382,7 @@ int rag_eval_beir(rag_eval_result *res, const char *dir, const rag_eval_opts *op
     path = NULL;
     if (rc < 0)
         goto done;
-    if ((rc = rag_index_open(&ix, NULL, RAG_INDEX_MEMORY, err)) < 0)
+    if (!opts->ix && (rc = rag_index_open(&ix, NULL, RAG_INDEX_MEMORY, err)) < 0)
         goto done;
     if (!(hits = rag_calloc(opts->chunk_depth ? opts->chunk_depth : 1, sizeof *hits))) {
         rc = rag_fail(err, RAG_ENOMEM, "out of memory");
@@ -393,10 +393,17 @@ int rag_eval_beir(rag_eval_result *res, const char *dir, const rag_eval_opts *op
         rc = rag_fail(err, RAG_ENOMEM, "out of memory");
         goto done;
     }
-    if ((rc = rag_eval_index_corpus(ix, path, &opts->chunk, &res->n_docs,
-                                    &res->n_chunks, err)) < 0)
+    if (opts->ix) {
+        rag_index_stats c;
+        if ((rc = rag_index_counts_get(opts->ix, &c, err)) < 0)
+            goto done;
+        res->n_docs = (size_t)c.n_documents;
+        res->n_chunks = (size_t)c.n_chunks;
+    } else if ((rc = rag_eval_index_corpus(ix, path, &opts->chunk, &res->n_docs,
+                                           &res->n_chunks, err)) < 0) {
         goto done;
-    if ((rc = eval_retriever_open(&r, ix, opts->cfg, opts->mode, opts->rerank, &res->embed,
+    }
+    if ((rc = eval_retriever_open(&r, opts->ix ? opts->ix : ix, opts->cfg, opts->mode, opts->rerank, &res->embed,
                                   res->notice, sizeof res->notice, err)) < 0)
         goto done;
     if (opts->rerank && !r)
@@ -413,6 +420,8 @@ int rag_eval_beir(rag_eval_result *res, const char *dir, const rag_eval_opts *op
         rc = rag_fail(err, RAG_ENOTFOUND, "%s: cannot open", path);
         goto done;
     }
+    if (opts->ix)
+        ix = opts->ix;   /* borrowed: not closed below */
     st = rag_index_store(ix);
     t0 = rag_now_ms();
     {
@@ -473,6 +482,7 @@ done:
     qrels_fini(&q);
     rag_free(hits);
     rag_retriever_destroy(r);
-    rag_index_close(ix);
+    if (ix != opts->ix)
+        rag_index_close(ix);
     return rc;
 }

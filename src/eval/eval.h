@@ -31,6 +31,10 @@ typedef struct {
     int rerank;              /* the "+rerank" of hybrid+rerank */
     const struct rag_config *cfg; /* chains and search.* for dense, hybrid
                                      and rerank; NULL = BM25 only */
+    rag_index *ix;           /* NULL: the corpus is indexed in memory; else an
+                                index that already holds it (rag_eval_index_corpus
+                                with the same chunk options), borrowed: a copy
+                                of another store is scored as it is */
 } rag_eval_opts;
 
 rag_eval_opts rag_eval_default_opts(void);
