@@ -118,17 +118,19 @@ static int one_int(rag_pg *pg, const char *sql, const rag_pg_param *p, int n_p, 
  * is set when the schema holds tables but not ours. */
 static int read_version(rag_pg *pg, int *version, int *foreign, rag_err *err)
 {
-    int64_t has, n_tables, v = 0;
+    int64_t kind, v = 0;
     int rc;
     *version = 0;
     *foreign = 0;
-    rc = one_int(pg, "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()"
-                     " AND tablename = 'schema_migrations'", NULL, 0, &has, err);
-    if (rc == RAG_OK && !has) {
-        rc = one_int(pg, "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()"
-                         " AND tablename IN ('documents', 'chunks', 'meta')", NULL, 0, &n_tables,
-                     err);
-        *foreign = rc == RAG_OK && n_tables > 0;
+    /* one statement, one snapshot: asked in two, a migrator committing step
+     * 1 in between (schema_migrations and documents at once) would make an
+     * empty database look foreign */
+    rc = one_int(pg, "SELECT CASE WHEN bool_or(tablename = 'schema_migrations') THEN 1"
+                     " WHEN bool_or(tablename IN ('documents', 'chunks', 'meta')) THEN 2"
+                     " ELSE 0 END FROM pg_tables WHERE schemaname = current_schema()",
+                 NULL, 0, &kind, err);
+    if (rc == RAG_OK && kind != 1) {
+        *foreign = kind == 2;
         return rc;
     }
     if (rc == RAG_OK)
