@@ -914,6 +914,15 @@ static int check_values(rag_config *c, const cfg_doc *doc, rag_err *err)
         return rag_fail(err, RAG_EFORMAT, "%s: search.candidates (%d) must be at least "
                         "search.k (%d)", at, c->search_candidates, c->search_k);
     }
+    k = field_index("store");
+    if (c->store && *c->store && c->prov->fields[k].from >= c->prov->fields[field_index("db")].from) {
+        char *v = rag_strdup(c->store);
+        if (!v)
+            return rag_fail(err, RAG_ENOMEM, "config: out of memory");
+        rag_free(c->db_path);
+        c->db_path = v;
+        c->prov->fields[field_index("db")] = c->prov->fields[k];
+    }
     if (!c->db_path || !*c->db_path) {
         k = field_index("db");
         origin_text(at, sizeof at, c, &c->prov->fields[k], "db");

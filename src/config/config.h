@@ -54,6 +54,8 @@ typedef struct rag_config {
     char *profile;            /* "local", "hf_spaces", "api", "railway" */
     char *source_path;        /* the YAML file read, or NULL */
     char *db_path;            /* SQLite file, or a postgres:// URL (docs/postgres.md) */
+    char *store;              /* the same, by its other name; wins over db at the same or a
+                                 lower level (a --db flag beats a file's store:) */
     int pg_connect_timeout_ms;   /* PostgreSQL: per connection attempt */
     int pg_statement_timeout_ms; /* PostgreSQL: server-side statement_timeout; 0 = none */
     int pg_reconnect_ms;         /* PostgreSQL: give up reconnecting after this long */

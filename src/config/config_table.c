@@ -31,6 +31,8 @@ const struct cfg_field rag_cfg_fields[] = {
      "deployment profile whose defaults apply (detected when not given)"},
     {"db", CFG_STR, OFF(db_path), 0, 0, "docrag.db", 0, 0, NULL, 0,
      "SQLite database file, or a postgres:// URL (docs/postgres.md)"},
+    {"store", CFG_STR, OFF(store), 0, 0, "", 0, 0, NULL, 0,
+     "the store, as db: a SQLite file or postgres://...; set, it wins over db given at the same or a lower level"},
     {"postgres.connect_timeout_ms", CFG_INT, OFF(pg_connect_timeout_ms), 0, 0, "10000", 1000,
      600000, NULL, 0, "PostgreSQL store: time allowed to one connection attempt"},
     {"postgres.statement_timeout_ms", CFG_INT, OFF(pg_statement_timeout_ms), 0, 0, "30000", 0,

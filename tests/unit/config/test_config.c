@@ -186,6 +186,35 @@ static void test_config__docrag_db_and_docrag_config_are_honoured(void **state)
     unlink("docrag.yaml");
 }
 
+/* store: is db by its other name (issue 14: "store: postgres://..."): it
+ * wins over db at the same level or below, a --db flag wins over it, and
+ * config show masks a password in it like any URL. */
+static void test_config__store_is_db_by_another_name(void **state)
+{
+    const char *flag[] = {"db=flag.db"};
+    rag_config *c;
+    char *text;
+    (void)state;
+
+    c = must_load("store: postgres://u:sekrit@h:5432/d\n", NULL, 0);
+    assert_string_equal(c->db_path, "postgres://u:sekrit@h:5432/d");
+    text = show(c, 0);
+    assert_null(strstr(text, "sekrit"));
+    assert_non_null(strstr(text, "u:****@h"));
+    rag_free(text);
+    rag_config_destroy(c);
+    c = must_load("db: file.db\nstore: other.db\n", NULL, 0);
+    assert_string_equal(c->db_path, "other.db");
+    rag_config_destroy(c);
+    c = must_load("store: other.db\n", flag, 1);
+    assert_string_equal(c->db_path, "flag.db");
+    rag_config_destroy(c);
+    c = must_load("db: file.db\n", NULL, 0);
+    assert_string_equal(c->db_path, "file.db");
+    assert_string_equal(c->store, "");
+    rag_config_destroy(c);
+}
+
 static void test_config__missing_named_file_is_an_error_naming_it(void **state)
 {
     rag_config *c = NULL;
@@ -792,6 +821,7 @@ int main(void)
         cmocka_unit_test_setup(test_config__precedence_flag_over_env_over_file_over_profile,
                                setup),
         cmocka_unit_test_setup(test_config__docrag_db_and_docrag_config_are_honoured, setup),
+        cmocka_unit_test_setup(test_config__store_is_db_by_another_name, setup),
         cmocka_unit_test_setup(test_config__missing_named_file_is_an_error_naming_it, setup),
         cmocka_unit_test_setup(test_config__env_substitution_in_nested_values_and_lists,
                                setup),
