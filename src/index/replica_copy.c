@@ -301,6 +301,120 @@ int rep_full_copy(rag_replica *r, int live, rag_err *err)
 
 /* ---- applying a changeset to the copy ------------------------------------------ */
 
+/* ---- the changeset's own structure, checked before SQLite reads it ----
+ *
+ * A changeset comes from the store's log, i.e. from outside this process,
+ * and SQLite 3.40's iterator can spin on some malformed ones (a table
+ * header that claims more columns than the bytes hold: fuzz_changeset).
+ * So its format is walked here first (sqlite.org/sessionintro, "changeset
+ * format"): table headers 'T', nCol, one primary-key byte per column (the
+ * key's ordinal, 0 for others), the name and a NUL; then records: the op
+ * (INSERT 18, UPDATE 23, DELETE 9), the indirect flag, and the old and/or
+ * new values, each a type byte (0 undefined, 1 integer and 2 real of 8
+ * bytes, 3 text and 4 blob with a varint length, 5 NULL) and its bytes.
+ * Tables must be replicated ones with their own columns and key. */
+
+typedef struct {
+    const unsigned char *p, *end;
+} cs_reader;
+
+/* SQLite's varint (big-endian 7-bit groups, up to 9 bytes) as a length. */
+static int cs_len(cs_reader *r, uint64_t *out)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 9; i++) {
+        if (r->p >= r->end)
+            return -1;
+        unsigned char b = *r->p++;
+        if (i == 8) {
+            v = (v << 8) | b;
+            break;
+        }
+        v = (v << 7) | (b & 0x7f);
+        if (!(b & 0x80))
+            break;
+    }
+    *out = v;
+    return 0;
+}
+
+static int cs_value(cs_reader *r, int undefined_ok)
+{
+    uint64_t n;
+    if (r->p >= r->end)
+        return -1;
+    switch (*r->p++) {
+    case 0:
+        return undefined_ok ? 0 : -1;
+    case 1:
+    case 2:
+        if (r->end - r->p < 8)
+            return -1;
+        r->p += 8;
+        return 0;
+    case 3:
+    case 4:
+        if (cs_len(r, &n) < 0 || n > (uint64_t)(r->end - r->p))
+            return -1;
+        r->p += n;
+        return 0;
+    case 5:
+        return 0;
+    default:
+        return -1;
+    }
+}
+
+/* NULL when cs is well formed, else what is wrong (static text). */
+static const char *changeset_damage(const void *cs, size_t n)
+{
+    cs_reader r = {cs, (const unsigned char *)cs + n};
+    const struct table *t = NULL;
+
+    while (r.p < r.end) {
+        unsigned char op = *r.p++;
+        if (op == 'T') {
+            uint64_t n_col;
+            const unsigned char *name;
+            t = NULL;
+            if (cs_len(&r, &n_col) < 0 || n_col == 0 || n_col > (uint64_t)(r.end - r.p))
+                return "a table header with a bad column count";
+            for (uint64_t i = 0; i < n_col; i++)
+                if (r.p[i] > n_col)
+                    return "a table header with a bad key";
+            name = r.p + n_col;
+            const unsigned char *nul = memchr(name, 0, (size_t)(r.end - name));
+            if (!nul)
+                return "a table name without its end";
+            for (size_t k = 0; k < N_TABLES && !t; k++)
+                if (strlen(rep_tables[k].name) == (size_t)(nul - name) &&
+                    !memcmp(rep_tables[k].name, name, (size_t)(nul - name)))
+                    t = &rep_tables[k];
+            if (!t)
+                return "a table that is not replicated";
+            if (n_col != (uint64_t)t->n_cols)
+                return "a table with other columns than the copy's";
+            for (int i = 0; i < t->n_cols; i++)
+                if (r.p[i] != (i < t->n_pk ? i + 1 : 0))
+                    return "a table with another primary key than the copy's";
+            r.p = nul + 1;
+            continue;
+        }
+        if (!t)
+            return "a record before any table header";
+        if (op != SQLITE_INSERT && op != SQLITE_UPDATE && op != SQLITE_DELETE)
+            return "a record with an unknown operation";
+        if (r.p >= r.end || *r.p > 1)
+            return "a record with a bad indirect flag";
+        r.p++;
+        for (int rec = 0; rec < (op == SQLITE_UPDATE ? 2 : 1); rec++)
+            for (int i = 0; i < t->n_cols; i++)
+                if (cs_value(&r, op == SQLITE_UPDATE) < 0)
+                    return "a record with a value cut short or of an unknown type";
+    }
+    return NULL;
+}
+
 typedef struct {
     int64_t *v;
     size_t n, cap;
@@ -470,6 +584,14 @@ static int apply_one(sqlite3 *db, int64_t seq, const void *cs, size_t n_cs, int 
     *conflict = 0;
     if (n_cs > INT32_MAX)
         return rag_fail(err, RAG_ELIMIT, "change %lld: changeset too large", (long long)seq);
+    {
+        const char *why = changeset_damage(cs, n_cs);
+        if (why) {
+            *conflict = 1;
+            return rag_fail(err, RAG_EFORMAT, "%s: change %lld: damaged changeset (%s)",
+                            sqlite3_db_filename(db, "main"), (long long)seq, why);
+        }
+    }
     if ((rc = rep_db_exec(db, "follow", "SAVEPOINT replica_apply", err)) < 0)
         return rc;
     rc = touched_chunks(db, cs, (int)n_cs, &chunks, &vectors, err);

@@ -115,6 +115,7 @@ static void one_collection(const char *name)
     rag_replica *ra = NULL, *rb = NULL, *rc = NULL;
     rag_index *wa = NULL, *ixb = NULL, *ixc = NULL;
     rag_eval_result ref, rb_res, rc_res;
+    rag_replica_state st0, st1;
     rag_chunk_opts chunk = rag_eval_default_opts().chunk;
     size_t n_docs = 0, n_chunks = 0;
     rag_err err = {0};
@@ -140,7 +141,12 @@ static void one_collection(const char *name)
     must(rag_replica_attach(ra, wa, &err), &err);
     must(rag_eval_index_corpus(wa, corpus, &chunk, &n_docs, &n_chunks, &err), &err);
     assert_int_equal(n_docs, ref.n_docs);
+    rag_replica_state_get(rb, &st0);
     follow_to_head(rb);
+    rag_replica_state_get(rb, &st1);
+    /* applied from the changesets, not copied whole */
+    assert_int_equal(st1.n_full_copies, st0.n_full_copies);
+    assert_true(st1.n_applied > st0.n_applied);
     must(rag_index_open(&ixb, mb, RAG_INDEX_READ_ONLY, &err), &err);
     rb_res = eval_run(dir, ixb, &run_b);
     same("a copy that followed the changesets", name, &ref, run_ref, &rb_res, run_b);
