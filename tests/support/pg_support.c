@@ -1,7 +1,9 @@
 /* pg_support.c - see pg_support.h. */
 #include "pg_support.h"
+#include "test_support.h"
 
 #include "core/core.h"
+#include "index/pg_conn.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,4 +107,28 @@ char *ts_pg_url(const ts_pg_cluster *c, int standby, const char *extra)
 {
     return rag_asprintf("postgres://%s:%s@%s:%d/%s%s", c->user, c->password, c->host,
                         standby ? c->standby_port : c->primary_port, c->db, extra ? extra : "");
+}
+
+char *ts_pg_schema_url(const ts_pg_cluster *c, const char *schema)
+{
+    char extra[128];
+    snprintf(extra, sizeof extra, "?options=-c%%20search_path%%3D%s", schema);
+    return ts_pg_url(c, 0, extra);
+}
+
+char *ts_pg_fresh_schema(const ts_pg_cluster *c, const char *schema)
+{
+    char *url = ts_pg_url(c, 0, NULL), sql[160];
+    rag_pg *pg = NULL;
+    rag_err err = {0};
+    snprintf(sql, sizeof sql, "DROP SCHEMA IF EXISTS %s CASCADE; CREATE SCHEMA %s", schema,
+             schema);
+    if (rag_pg_open(&pg, url, NULL, &err) < 0 || rag_pg_exec_sql(pg, sql, &err) < 0) {
+        rag_pg_close(pg);
+        rag_free(url);
+        fail_msg("schema %s: %s", schema, err.msg);
+    }
+    rag_pg_close(pg);
+    rag_free(url);
+    return ts_pg_schema_url(c, schema);
 }

@@ -28,5 +28,11 @@ void ts_pg_stop(ts_pg_cluster *c);
  * or the standby (1), with extra appended as is ("?sslmode=disable").
  * Caller frees with rag_free. */
 char *ts_pg_url(const ts_pg_cluster *c, int standby, const char *extra);
+/* The primary's URL with its search_path set to schema (each test works in
+ * a schema of its own). Caller frees with rag_free. */
+char *ts_pg_schema_url(const ts_pg_cluster *c, const char *schema);
+/* Drop schema (with everything in it) and create it empty, then return
+ * ts_pg_schema_url; a failure fails the running cmocka test. */
+char *ts_pg_fresh_schema(const ts_pg_cluster *c, const char *schema);
 
 #endif

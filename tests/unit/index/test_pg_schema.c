@@ -30,26 +30,15 @@ static int teardown(void **state)
 
 static char *url_in(const char *schema)
 {
-    char extra[128];
-    snprintf(extra, sizeof extra, "?options=-c%%20search_path%%3D%s", schema);
-    return ts_pg_url(&cluster, 0, extra);
+    return ts_pg_schema_url(&cluster, schema);
 }
 
 /* A connection whose search_path is a fresh, empty schema. */
 static rag_pg *fresh(const char *schema)
 {
-    char *url = ts_pg_url(&cluster, 0, NULL), sql[160];
+    char *url = ts_pg_fresh_schema(&cluster, schema);
     rag_pg *pg = NULL;
     rag_err err = {0};
-    assert_int_equal(rag_pg_open(&pg, url, NULL, &err), RAG_OK);
-    snprintf(sql, sizeof sql, "DROP SCHEMA IF EXISTS %s CASCADE; CREATE SCHEMA %s", schema,
-             schema);
-    if (rag_pg_exec_sql(pg, sql, &err) < 0)
-        fail_msg("%s", err.msg);
-    rag_pg_close(pg);
-    rag_free(url);
-    url = url_in(schema);
-    pg = NULL;
     if (rag_pg_open(&pg, url, NULL, &err) < 0)
         fail_msg("%s", err.msg);
     rag_free(url);

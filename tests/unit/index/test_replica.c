@@ -42,9 +42,7 @@ static int teardown(void **state)
 
 static char *url_in(const char *schema)
 {
-    char extra[128];
-    snprintf(extra, sizeof extra, "?options=-c%%20search_path%%3D%s", schema);
-    return ts_pg_url(&cluster, 0, extra);
+    return ts_pg_schema_url(&cluster, schema);
 }
 
 /* The password never shows in a message. */
@@ -64,17 +62,9 @@ static void must(int rc, const rag_err *err)
 /* A connection in a fresh, empty schema. */
 static rag_pg *fresh(const char *schema)
 {
-    char *url = ts_pg_url(&cluster, 0, NULL), sql[160];
+    char *url = ts_pg_fresh_schema(&cluster, schema);
     rag_pg *pg = NULL;
     rag_err err = {0};
-    must(rag_pg_open(&pg, url, NULL, &err), &err);
-    snprintf(sql, sizeof sql, "DROP SCHEMA IF EXISTS %s CASCADE; CREATE SCHEMA %s", schema,
-             schema);
-    must(rag_pg_exec_sql(pg, sql, &err), &err);
-    rag_pg_close(pg);
-    rag_free(url);
-    url = url_in(schema);
-    pg = NULL;
     must(rag_pg_open(&pg, url, NULL, &err), &err);
     rag_free(url);
     return pg;

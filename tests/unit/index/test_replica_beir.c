@@ -43,22 +43,6 @@ static void must(int rc, const rag_err *err)
         fail_msg("rc %d: %s", rc, err->msg);
 }
 
-/* A new empty schema; the URL that works in it (caller frees). */
-static char *fresh_schema(const char *schema)
-{
-    char *url = ts_pg_url(&cluster, 0, NULL), sql[160], extra[128];
-    rag_pg *pg = NULL;
-    rag_err err = {0};
-    must(rag_pg_open(&pg, url, NULL, &err), &err);
-    snprintf(sql, sizeof sql, "DROP SCHEMA IF EXISTS %s CASCADE; CREATE SCHEMA %s", schema,
-             schema);
-    must(rag_pg_exec_sql(pg, sql, &err), &err);
-    rag_pg_close(pg);
-    rag_free(url);
-    snprintf(extra, sizeof extra, "?options=-c%%20search_path%%3D%s", schema);
-    return ts_pg_url(&cluster, 0, extra);
-}
-
 /* rag_eval_beir on dir, over ix (NULL: in memory); the run file's bytes
  * into *run (caller frees). */
 static rag_eval_result eval_run(const char *dir, rag_index *ix, char **run)
@@ -125,7 +109,7 @@ static void one_collection(const char *name)
     assert_non_null(dir);
     corpus = rag_asprintf("%s/corpus.jsonl", dir);
     snprintf(schema, sizeof schema, "beir_%s", name);
-    url = fresh_schema(schema);
+    url = ts_pg_fresh_schema(&cluster, schema);
     tmp = ts_tmpdir("replica_beir");
     ma = rag_asprintf("%s/%s-a.db", tmp, name);
     mb = rag_asprintf("%s/%s-b.db", tmp, name);

@@ -39,24 +39,15 @@ static void must(int rc, const rag_err *err)
 
 static char *url_in(const char *schema)
 {
-    char extra[128];
-    snprintf(extra, sizeof extra, "?options=-c%%20search_path%%3D%s", schema);
-    return ts_pg_url(&cluster, 0, extra);
+    return ts_pg_schema_url(&cluster, schema);
 }
 
 /* A raw connection to a fresh schema (for seeding rows). */
 static rag_pg *fresh_raw(const char *schema)
 {
-    char *url = ts_pg_url(&cluster, 0, NULL), sql[160];
+    char *url = ts_pg_fresh_schema(&cluster, schema);
     rag_pg *pg = NULL;
     rag_err err = {0};
-    must(rag_pg_open(&pg, url, NULL, &err), &err);
-    snprintf(sql, sizeof sql, "DROP SCHEMA IF EXISTS %s CASCADE; CREATE SCHEMA %s", schema,
-             schema);
-    must(rag_pg_exec_sql(pg, sql, &err), &err);
-    rag_pg_close(pg);
-    rag_free(url);
-    url = url_in(schema);
     must(rag_pg_open(&pg, url, NULL, &err), &err);
     rag_free(url);
     return pg;
