@@ -71,6 +71,13 @@ int rag_usage_json(rag_usage *u, rag_buf *out, rag_err *err);
  * A no-op without a database. */
 int rag_usage_flush(rag_usage *u, rag_err *err);
 
+/* Flush, then read the totals back from the database, so that what other
+ * processes sharing it (replicas on one PostgreSQL, or processes on one
+ * SQLite file) have flushed counts here too: one monthly budget for all of
+ * them, exact up to what each recorded since its last sync. On a failure
+ * the totals held before are kept. A no-op without a database. */
+int rag_usage_sync(rag_usage *u, rag_err *err);
+
 /* Alert thresholds; a value <= 0 disables that alert. Each alert is logged
  * (RAG_LOG_WARN, naming the back-end) once when crossed and re-armed when
  * the value falls back under the threshold. */

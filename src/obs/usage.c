@@ -354,6 +354,54 @@ int rag_usage_flush(rag_usage *u, rag_err *err)
     return rc;
 }
 
+static void rollover_locked(rag_usage *u);
+static void check_alerts_locked(rag_usage *u, backend_usage *b);
+
+int rag_usage_sync(rag_usage *u, rag_err *err)
+{
+    backend_usage *saved = NULL;
+    size_t n_saved;
+    int rc;
+
+    if (!u || !u->store)
+        return RAG_OK;
+    pthread_mutex_lock(&u->mu);
+    rollover_locked(u);
+    rc = flush_locked(u, err);
+    n_saved = u->n_b;
+    if (rc == RAG_OK && n_saved && !(saved = rag_malloc(n_saved * sizeof *saved)))
+        rc = rag_fail(err, RAG_ENOMEM, "out of memory");
+    if (rc == RAG_OK) {
+        /* the stored rows, plus what a read-only store never takes */
+        memcpy(saved, u->b, n_saved * sizeof *saved);
+        for (size_t i = 0; i < u->n_b; i++) {
+            memset(&u->b[i].total, 0, sizeof u->b[i].total);
+            memset(&u->b[i].month, 0, sizeof u->b[i].month);
+        }
+        rc = load(u, err);
+        if (rc < 0) {
+            /* back-ends load() added stay, with nothing counted */
+            for (size_t i = 0; i < u->n_b; i++) {
+                memset(&u->b[i].total, 0, sizeof u->b[i].total);
+                memset(&u->b[i].month, 0, sizeof u->b[i].month);
+            }
+            for (size_t i = 0; i < n_saved; i++) {
+                u->b[i].total = saved[i].total;
+                u->b[i].month = saved[i].month;
+            }
+        } else {
+            for (size_t i = 0; i < u->n_b; i++) {
+                agg_merge(&u->b[i].total, &u->b[i].delta);
+                agg_merge(&u->b[i].month, &u->b[i].delta);
+                check_alerts_locked(u, &u->b[i]);
+            }
+        }
+    }
+    pthread_mutex_unlock(&u->mu);
+    rag_free(saved);
+    return rc;
+}
+
 void rag_usage_close(rag_usage *u)
 {
     rag_err err = {0};

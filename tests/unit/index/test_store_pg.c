@@ -8,6 +8,7 @@
 #include "index/pg_schema.h"
 #include "index/store_pg.h"
 #include "index/store_sqlite.h"
+#include "obs/obs.h"
 #include "pg_support.h"
 
 #include <sqlite3.h>
@@ -375,6 +376,74 @@ static void test_store_pg__usage_rows_add_up_across_connections(void **state)
     rag_pg_close(raw);
 }
 
+/* Two replicas' meters on one schema: a budget is one budget for both once
+ * each syncs (rag_usage_sync), not one per process. */
+static void test_store_pg__budget_is_shared_by_replicas_that_sync(void **state)
+{
+    static const char yaml[] = "profile: local\nchains:\n  embed: [paid]\nbackends:\n"
+                               "  paid:\n    type: openai\n    model: m\n"
+                               "    price_in_per_mtok: 2\n    price_out_per_mtok: 10\n"
+                               "    monthly_budget_usd: 0.001\n";
+    rag_pg *raw = fresh_raw("st_budget");
+    rag_store *sa = open_store("st_budget", 0), *sb = open_store("st_budget", 0);
+    rag_config_source src = {.yaml_text = yaml, .yaml_len = sizeof yaml - 1};
+    rag_config *cfg = NULL;
+    rag_usage *a = NULL, *b = NULL;
+    rag_usage_stats st;
+    rag_err err = {0};
+    /* 100 * 2 / 1e6 + 20 * 10 / 1e6 = $0.0004 a call */
+    rag_usage_event ev = {.backend = "paid", .stage = "embed", .ok = 1, .latency_ms = 5,
+                          .tokens_in = 100, .tokens_out = 20};
+    (void)state;
+    must(rag_config_load(&cfg, &src, &err), &err);
+    must(rag_usage_open(&a, sa, cfg, &err), &err);
+    must(rag_usage_open(&b, sb, cfg, &err), &err);
+    rag_usage_record(a, &ev);
+    rag_usage_record(a, &ev);
+    rag_usage_record(b, &ev);
+    /* each alone is under the budget */
+    assert_int_equal(rag_usage_allowed(a, "paid"), 1);
+    assert_int_equal(rag_usage_allowed(b, "paid"), 1);
+    must(rag_usage_sync(a, &err), &err);
+    assert_int_equal(rag_usage_allowed(a, "paid"), 1);   /* B has not flushed yet */
+    must(rag_usage_sync(b, &err), &err);                  /* B sees A's $0.0008 */
+    assert_int_equal(rag_usage_allowed(b, "paid"), 0);
+    must(rag_usage_get(b, "paid", &st), &err);
+    assert_int_equal(st.requests, 3);
+    assert_float_equal(st.month_cost_usd, 0.0012, 1e-12);
+    must(rag_usage_sync(a, &err), &err);                  /* and A sees B's */
+    assert_int_equal(rag_usage_allowed(a, "paid"), 0);
+    must(rag_usage_get(a, "paid", &st), &err);
+    assert_int_equal(st.requests, 3);
+    /* a second sync adds nothing twice */
+    must(rag_usage_sync(a, &err), &err);
+    must(rag_usage_get(a, "paid", &st), &err);
+    assert_int_equal(st.requests, 3);
+    assert_int_equal(st.tokens_in, 300);
+    /* the store gone: the totals held are kept and nothing is lost */
+    rag_usage_record(a, &ev);
+    {
+        rag_err perr = {0};
+        rag_pg *kill = NULL;
+        char *url = url_in("st_budget");
+        must(rag_pg_open(&kill, url, NULL, &perr), &perr);
+        rag_free(url);
+        must(rag_pg_exec_sql(kill, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                               "WHERE pid <> pg_backend_pid() AND datname = current_database() "
+                               "AND backend_type = 'client backend'", &perr), &perr);
+        rag_pg_close(kill);
+    }
+    (void)rag_usage_sync(a, &err);   /* may reconnect, or fail: either keeps the counts */
+    must(rag_usage_get(a, "paid", &st), &err);
+    assert_int_equal(st.requests, 4);
+    rag_usage_close(a);
+    rag_usage_close(b);
+    sa->ops->close(sa);
+    sb->ops->close(sb);
+    rag_config_destroy(cfg);
+    rag_pg_close(raw);
+}
+
 typedef struct {
     int64_t id;
     char path[64];
@@ -576,6 +645,7 @@ int main(void)
         cmocka_unit_test(test_store_pg__vectors_move_the_change_feed_once_per_transaction),
         cmocka_unit_test(test_store_pg__graph_replaces_whole_and_keeps_exact_weights),
         cmocka_unit_test(test_store_pg__usage_rows_add_up_across_connections),
+        cmocka_unit_test(test_store_pg__budget_is_shared_by_replicas_that_sync),
         cmocka_unit_test(test_store_pg__jobs_are_shared_and_done_once),
         cmocka_unit_test(test_store_pg__read_snapshot_sees_one_state),
         cmocka_unit_test(test_store_pg__samples_imported_read_the_same_on_both),
