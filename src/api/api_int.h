@@ -59,6 +59,8 @@ struct docrag_engine {
     char read_only_why[160];    /* why (rag_index_read_only_storage) */
     pthread_mutex_t write_mu;   /* one writer at a time */
     pthread_mutex_t refresh_mu; /* one refresh at a time */
+    _Atomic int64_t usage_synced_ms; /* rag_now_ms of the last rag_usage_sync */
+    _Atomic int usage_sync_failing;  /* said once until a sync succeeds */
     _Atomic uint64_t generation;/* +1 per change seen (docrag_engine_generation) */
     int64_t data_version;       /* `watch`'s change_seq (store.h) at the last
                                    refresh (under refresh_mu) */

@@ -374,11 +374,33 @@ uint64_t docrag_engine_generation(docrag_engine *e)
     return atomic_load(&e->generation);
 }
 
+/* At most once a second: flush this process's usage and read back what
+ * every process sharing the store (replicas on one PostgreSQL, processes
+ * on one file) has spent, so a monthly budget is one budget for all of
+ * them; it can be overrun by what the others spent in the last second. */
+static void sync_usage(docrag_engine *e)
+{
+    int64_t now = (int64_t)rag_now_ms(), last = atomic_load(&e->usage_synced_ms);
+    rag_err err = {0};
+
+    if (!e->usage || now - last < 1000 ||
+        !atomic_compare_exchange_strong(&e->usage_synced_ms, &last, now))
+        return;
+    if (rag_usage_sync(e->usage, &err) < 0) {
+        if (!atomic_exchange(&e->usage_sync_failing, 1))
+            rag_log(RAG_LOG_WARN, "usage: cannot share totals with the store (kept here, "
+                    "flushed when it answers): %s", err.msg);
+    } else if (atomic_exchange(&e->usage_sync_failing, 0)) {
+        rag_log(RAG_LOG_INFO, "usage: totals shared with the store again");
+    }
+}
+
 int docrag_engine_refresh(docrag_engine *e, docrag_error *derr)
 {
     rag_err err = {0};
     int rc;
     api_store_follow_start(e);   /* a front end that refreshes lives long */
+    sync_usage(e);
     rc = api_refresh(e, 0, &err);
     if (rc < 0)
         return api_err(derr, &err);
