@@ -373,7 +373,8 @@ int rag_usage_sync(rag_usage *u, rag_err *err)
         rc = rag_fail(err, RAG_ENOMEM, "out of memory");
     if (rc == RAG_OK) {
         /* the stored rows, plus what a read-only store never takes */
-        memcpy(saved, u->b, n_saved * sizeof *saved);
+        if (n_saved)
+            memcpy(saved, u->b, n_saved * sizeof *saved);
         for (size_t i = 0; i < u->n_b; i++) {
             memset(&u->b[i].total, 0, sizeof u->b[i].total);
             memset(&u->b[i].month, 0, sizeof u->b[i].month);
