@@ -29,13 +29,13 @@ n_asan=$(count)
 # ThreadSanitizer: only what runs threads (docrag serve's loop, workers,
 # loader and ingest threads; the engine shared by sessions; the replica's
 # follower beside its writers; replicas on PostgreSQL with their follower
-# and shared-job threads), and only what
+# and shared-job threads; the usage meter syncing beside its callers), and only what
 # those tests need is built: the docrag binary and the unit tests' own
 # executables. halt_on_error=1 (CMake's test environment) makes any report
 # fail its test; third-party suppressions are in .ci/tsan.supp. Models run
 # on one thread: TSan cannot see libgomp's barriers (.ci/tsan.supp says
 # more).
-tsan_tests='^(integration/serve_|integration/pg_replicas|unit/api/|unit/index/test_replica)'
+tsan_tests='^(integration/serve_|integration/pg_replicas|unit/api/|unit/index/test_replica|unit/obs/test_usage)'
 echo "== build and test (ThreadSanitizer: $tsan_tests)"
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDOCRAG_TSAN=ON >/dev/null
 # the executables of the unit tests selected, as CTestTestfile.cmake names

@@ -75,7 +75,10 @@ int rag_usage_flush(rag_usage *u, rag_err *err);
  * processes sharing it (replicas on one PostgreSQL, or processes on one
  * SQLite file) have flushed counts here too: one monthly budget for all of
  * them, exact up to what each recorded since its last sync. On a failure
- * the totals held before are kept. A no-op without a database. */
+ * the totals held before are kept, and counts not written are written by
+ * the next sync. The database is used without holding the counters' lock:
+ * rag_usage_record / _allowed / _get in other threads do not wait for it.
+ * A no-op without a database. */
 int rag_usage_sync(rag_usage *u, rag_err *err);
 
 /* Alert thresholds; a value <= 0 disables that alert. Each alert is logged

@@ -7,6 +7,12 @@
  * `delta` to the row (backend, month) in one IMMEDIATE transaction, so two
  * processes sharing the file do not lose each other's counts.
  *
+ * Two locks: `mu` guards the counters, `io_mu` the store's connection.
+ * A sync takes the deltas out under `mu`, then writes them and reads every
+ * process's rows back under `io_mu` alone, then sets the totals under `mu`
+ * again, so a slow or unreachable database never holds up a call that
+ * records or checks a budget.
+ *
  * Latency histogram: NB log buckets, four per doubling, from 0.1 ms
  * (bucket i holds [0.1*2^(i/4), 0.1*2^((i+1)/4)) ms; the last one is open).
  * A percentile is the geometric middle of the bucket holding it, so it is
@@ -50,7 +56,8 @@ typedef struct {
 } backend_usage;
 
 struct rag_usage {
-    pthread_mutex_t mu;
+    pthread_mutex_t mu;       /* the counters */
+    pthread_mutex_t io_mu;    /* the store; taken before mu, never after */
     rag_store *store;         /* borrowed, may be NULL */
     int readonly;             /* a read-only store: load, never write */
     const rag_config *cfg;    /* borrowed, may be NULL */
@@ -261,6 +268,7 @@ int rag_usage_open(rag_usage **out, rag_store *store, const rag_config *cfg, rag
     if (!u)
         return rag_fail(err, RAG_ENOMEM, "out of memory");
     pthread_mutex_init(&u->mu, NULL);
+    pthread_mutex_init(&u->io_mu, NULL);
     u->store = store;
     u->cfg = cfg;
     u->alerts = rag_usage_default_alerts();
@@ -348,58 +356,141 @@ int rag_usage_flush(rag_usage *u, rag_err *err)
     int rc;
     if (!u)
         return RAG_OK;
+    pthread_mutex_lock(&u->io_mu);
     pthread_mutex_lock(&u->mu);
     rc = flush_locked(u, err);
     pthread_mutex_unlock(&u->mu);
+    pthread_mutex_unlock(&u->io_mu);
     return rc;
 }
 
-static void rollover_locked(rag_usage *u);
+static void rollover_locked(rag_usage *u, int have_io);
 static void check_alerts_locked(rag_usage *u, backend_usage *b);
+
+/* What sync takes out of the counters to write: each dirty back-end's
+ * delta, under the month it was counted in. */
+typedef struct {
+    char *name;
+    agg delta;
+} pending;
+
+static void give_back_locked(rag_usage *u, pending *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        backend_usage *b = find(u, p[i].name, 1);
+        if (!b) {
+            rag_log(RAG_LOG_WARN, "usage: out of memory: %lld calls of '%s' not counted",
+                    (long long)p[i].delta.requests, p[i].name);
+            continue;
+        }
+        agg_merge(&b->delta, &p[i].delta);
+        b->dirty = 1;
+    }
+}
+
+static void free_table(backend_usage *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        rag_free(b[i].name);
+    rag_free(b);
+}
 
 int rag_usage_sync(rag_usage *u, rag_err *err)
 {
-    backend_usage *saved = NULL;
-    size_t n_saved;
-    int rc;
+    rag_usage scratch;
+    pending *p = NULL;
+    size_t n_p = 0;
+    int rc = RAG_OK;
 
     if (!u || !u->store)
         return RAG_OK;
+    /* The store is used under io_mu alone: callers of record / allowed
+     * wait for the counters, never for the database. */
+    pthread_mutex_lock(&u->io_mu);
     pthread_mutex_lock(&u->mu);
-    rollover_locked(u);
-    rc = flush_locked(u, err);
-    n_saved = u->n_b;
-    if (rc == RAG_OK && n_saved && !(saved = rag_malloc(n_saved * sizeof *saved)))
-        rc = rag_fail(err, RAG_ENOMEM, "out of memory");
-    if (rc == RAG_OK) {
-        /* the stored rows, plus what a read-only store never takes */
-        if (n_saved)
-            memcpy(saved, u->b, n_saved * sizeof *saved);
-        for (size_t i = 0; i < u->n_b; i++) {
-            memset(&u->b[i].total, 0, sizeof u->b[i].total);
-            memset(&u->b[i].month, 0, sizeof u->b[i].month);
+    rollover_locked(u, 1);
+    memset(&scratch, 0, sizeof scratch);
+    scratch.store = u->store;
+    scratch.cfg = u->cfg;
+    memcpy(scratch.month, u->month, sizeof scratch.month);
+    if (!u->readonly) {
+        for (size_t i = 0; i < u->n_b; i++)
+            n_p += u->b[i].dirty;
+        if (n_p && !(p = rag_calloc(n_p, sizeof *p)))
+            rc = rag_fail(err, RAG_ENOMEM, "out of memory");
+        n_p = 0;
+        for (size_t i = 0; rc == RAG_OK && i < u->n_b; i++) {
+            backend_usage *b = &u->b[i];
+            if (!b->dirty)
+                continue;
+            if (!(p[n_p].name = rag_strdup(b->name))) {
+                rc = rag_fail(err, RAG_ENOMEM, "out of memory");
+                break;
+            }
+            p[n_p++].delta = b->delta;
+            memset(&b->delta, 0, sizeof b->delta);
+            b->dirty = 0;
         }
-        rc = load(u, err);
+        if (rc < 0)
+            give_back_locked(u, p, n_p);
+    }
+    pthread_mutex_unlock(&u->mu);
+
+    if (rc == RAG_OK && n_p) {
+        /* the same write as flush_locked, on the deltas taken */
+        scratch.b = rag_calloc(n_p, sizeof *scratch.b);
+        if (!scratch.b)
+            rc = rag_fail(err, RAG_ENOMEM, "out of memory");
+        for (size_t i = 0; rc == RAG_OK && i < n_p; i++) {
+            scratch.b[i].name = p[i].name;
+            scratch.b[i].delta = p[i].delta;
+            scratch.b[i].dirty = 1;
+        }
+        scratch.n_b = scratch.cap_b = rc == RAG_OK ? n_p : 0;
+        if (rc == RAG_OK)
+            rc = flush_locked(&scratch, err);
+        rag_free(scratch.b);   /* the names are p's */
+        scratch.b = NULL;
+        scratch.n_b = scratch.cap_b = 0;
         if (rc < 0) {
-            /* back-ends load() added stay, with nothing counted */
-            for (size_t i = 0; i < u->n_b; i++) {
-                memset(&u->b[i].total, 0, sizeof u->b[i].total);
-                memset(&u->b[i].month, 0, sizeof u->b[i].month);
-            }
-            for (size_t i = 0; i < n_saved; i++) {
-                u->b[i].total = saved[i].total;
-                u->b[i].month = saved[i].month;
-            }
-        } else {
-            for (size_t i = 0; i < u->n_b; i++) {
-                agg_merge(&u->b[i].total, &u->b[i].delta);
-                agg_merge(&u->b[i].month, &u->b[i].delta);
-                check_alerts_locked(u, &u->b[i]);
-            }
+            pthread_mutex_lock(&u->mu);
+            give_back_locked(u, p, n_p);
+            pthread_mutex_unlock(&u->mu);
+        }
+    }
+    for (size_t i = 0; i < n_p; i++)
+        rag_free(p[i].name);
+    rag_free(p);
+
+    /* every process's stored rows, read into a table of their own */
+    if (rc == RAG_OK && (rc = load(&scratch, err)) > 0)
+        rc = RAG_OK;
+    pthread_mutex_lock(&u->mu);
+    /* a month that turned meanwhile: the next sync reads the new one */
+    if (rc == RAG_OK && !strcmp(scratch.month, u->month)) {
+        for (size_t i = 0; i < scratch.n_b && rc == RAG_OK; i++)
+            if (!find(u, scratch.b[i].name, 1))
+                rc = rag_fail(err, RAG_ENOMEM, "out of memory");
+        /* the stored rows, plus what is counted here and not stored yet
+         * (all of it for a read-only store) */
+        for (size_t i = 0; rc == RAG_OK && i < u->n_b; i++) {
+            backend_usage *b = &u->b[i];
+            memset(&b->total, 0, sizeof b->total);
+            memset(&b->month, 0, sizeof b->month);
+            for (size_t j = 0; j < scratch.n_b; j++)
+                if (!strcmp(scratch.b[j].name, b->name)) {
+                    b->total = scratch.b[j].total;
+                    b->month = scratch.b[j].month;
+                    break;
+                }
+            agg_merge(&b->total, &b->delta);
+            agg_merge(&b->month, &b->delta);
+            check_alerts_locked(u, b);
         }
     }
     pthread_mutex_unlock(&u->mu);
-    rag_free(saved);
+    free_table(scratch.b, scratch.n_b);
+    pthread_mutex_unlock(&u->io_mu);
     return rc;
 }
 
@@ -414,6 +505,7 @@ void rag_usage_close(rag_usage *u)
         rag_free(u->b[i].name);
     rag_free(u->b);
     pthread_mutex_destroy(&u->mu);
+    pthread_mutex_destroy(&u->io_mu);
     rag_free(u);
 }
 
@@ -438,17 +530,27 @@ double rag_usage_cost(const rag_usage *u, const char *backend, int64_t tokens_in
            (double)tokens_out * c->price_out_per_mtok / 1e6;
 }
 
-static void rollover_locked(rag_usage *u)
+static void rollover_locked(rag_usage *u, int have_io)
 {
     char now[8];
+    int took = 0;
     current_month(now);
     if (!strcmp(now, u->month))
         return;
+    /* the last month's counts go to its row first; while a sync holds the
+     * store, they keep counting in that month until the next call */
+    if (u->store && !u->readonly && !have_io) {
+        if (pthread_mutex_trylock(&u->io_mu))
+            return;
+        took = 1;
+    }
     {
         rag_err err = {0};
         if (flush_locked(u, &err) < 0)
             rag_log(RAG_LOG_WARN, "usage: totals not saved: %s", err.msg);
     }
+    if (took)
+        pthread_mutex_unlock(&u->io_mu);
     memcpy(u->month, now, sizeof now);
     for (size_t i = 0; i < u->n_b; i++) {
         memset(&u->b[i].month, 0, sizeof u->b[i].month);
@@ -518,7 +620,7 @@ void rag_usage_record(rag_usage *u, const rag_usage_event *ev)
         class_add(&one, ev->error_class ? ev->error_class : "error", 1);
 
     pthread_mutex_lock(&u->mu);
-    rollover_locked(u);
+    rollover_locked(u, 0);
     b = find(u, ev->backend, 1);
     if (b) {
         agg_merge(&b->total, &one);
@@ -546,7 +648,7 @@ int rag_usage_allowed(rag_usage *u, const char *backend)
     if (budget <= 0)
         return 1;
     pthread_mutex_lock(&u->mu);
-    rollover_locked(u);
+    rollover_locked(u, 0);
     b = find(u, backend, 0);
     if (b && b->month.cost_usd >= budget) {
         ok = 0;
@@ -639,7 +741,7 @@ int rag_usage_json(rag_usage *u, rag_buf *out, rag_err *err)
         return rag_fail(err, RAG_ENOMEM, "out of memory");
     }
     pthread_mutex_lock(&u->mu);
-    rollover_locked(u);
+    rollover_locked(u, 0);
     json_object_set_new(root, "month", json_string(u->month));
     for (size_t i = 0; i < u->n_b; i++) {
         backend_usage *b = &u->b[i];

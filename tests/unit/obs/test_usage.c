@@ -8,8 +8,10 @@
 
 #include <jansson.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 static int n_budget_warn, n_alert;
 static void count_log(rag_log_level level, const char *msg, void *ud)
@@ -182,6 +184,82 @@ static void test_usage__counts_exact_under_threads(void **state)
     rag_usage_close(shared);
 }
 
+/* A sync waiting for the database (another connection holds its write
+ * lock) does not hold up the threads that record and check budgets; when
+ * the lock goes, it writes what it took and what came meanwhile is kept
+ * for the next one. */
+typedef struct {
+    rag_usage *u;
+    int rc;
+    atomic_int done;
+} sync_job;
+
+static void *run_sync(void *arg)
+{
+    sync_job *j = arg;
+    rag_err err = {0};
+    j->rc = rag_usage_sync(j->u, &err);
+    atomic_store(&j->done, 1);
+    return NULL;
+}
+
+static void test_usage__sync_waiting_for_the_store_blocks_no_caller(void **state)
+{
+    char *dir = ts_tmpdir("usage_sync"), path[512];
+    rag_config *cfg = load_yaml(yaml);
+    rag_index *ix, *other, *again;
+    rag_usage *u = NULL, *u2 = NULL;
+    rag_usage_stats st;
+    rag_err err = {0};
+    sync_job job = {0};
+    pthread_t t;
+    struct timespec pause = {0, 200 * 1000 * 1000};
+    rag_usage_event ev = {.backend = "paid", .stage = "embed", .ok = 1, .latency_ms = 3,
+                          .tokens_in = 100, .tokens_out = 20};
+    (void)state;
+    snprintf(path, sizeof path, "%s/u.db", dir);
+    assert_int_equal(rag_index_open(&ix, path, 0, &err), RAG_OK);
+    assert_int_equal(rag_index_open(&other, path, 0, &err), RAG_OK);
+    assert_int_equal(rag_usage_open(&u, rag_index_store(ix), cfg, &err), RAG_OK);
+    rag_usage_record(u, &ev);
+    /* the other connection takes the write lock: the sync waits for it */
+    assert_int_equal(rag_store_begin(rag_index_store(other), &err), RAG_OK);
+    job.u = u;
+    assert_int_equal(pthread_create(&t, NULL, run_sync, &job), 0);
+    nanosleep(&pause, NULL);
+    rag_usage_record(u, &ev);
+    assert_true(rag_usage_allowed(u, "paid"));
+    assert_int_equal(rag_usage_get(u, "paid", &st), RAG_OK);
+    assert_int_equal(st.requests, 2);
+    /* all of that while the sync still waits */
+    assert_false(atomic_load(&job.done));
+    rag_store_rollback(rag_index_store(other));
+    pthread_join(t, NULL);
+    assert_int_equal(job.rc, RAG_OK);
+    assert_int_equal(rag_usage_get(u, "paid", &st), RAG_OK);
+    assert_int_equal(st.requests, 2);   /* one stored, one not yet */
+    assert_float_equal(st.month_cost_usd, 0.0008, 1e-12);
+    /* a second meter on the file sees the stored one only */
+    assert_int_equal(rag_index_open(&again, path, 0, &err), RAG_OK);
+    assert_int_equal(rag_usage_open(&u2, rag_index_store(again), cfg, &err), RAG_OK);
+    assert_int_equal(rag_usage_get(u2, "paid", &st), RAG_OK);
+    assert_int_equal(st.requests, 1);
+    /* the next sync writes the other, and each meter sees both */
+    assert_int_equal(rag_usage_sync(u, &err), RAG_OK);
+    assert_int_equal(rag_usage_sync(u2, &err), RAG_OK);
+    assert_int_equal(rag_usage_get(u2, "paid", &st), RAG_OK);
+    assert_int_equal(st.requests, 2);
+    assert_int_equal(rag_usage_get(u, "paid", &st), RAG_OK);
+    assert_int_equal(st.requests, 2);
+    rag_usage_close(u2);
+    rag_index_close(again);
+    rag_usage_close(u);
+    rag_index_close(other);
+    rag_index_close(ix);
+    rag_config_destroy(cfg);
+    rag_free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -189,6 +267,7 @@ int main(void)
         cmocka_unit_test(test_usage__percentiles_within_bucket_error),
         cmocka_unit_test(test_usage__error_rate_alert_logged_once),
         cmocka_unit_test(test_usage__counts_exact_under_threads),
+        cmocka_unit_test(test_usage__sync_waiting_for_the_store_blocks_no_caller),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
