@@ -10,8 +10,9 @@
  * queries of BEIR_DIR/queries.jsonl in turn (thread i starts at query
  * i * n / N), closed loop: each thread sends its next query when the last
  * one returned, as wrk's connections do. Every call renders the JSON the
- * server would send (docrag_search), so what the HTTP figures add is the
- * server: parsing, the loop/worker hand-off, the socket.
+ * server sends (docrag_search on a session set to DOCRAG_OUT_PUBLIC, as the
+ * server's are), so what the HTTP figures add is the server: parsing, the
+ * loop/worker hand-off, the socket.
  *
  * After --warmup seconds (all threads, not timed) the threads run for
  * --seconds and report queries/s and p50/p90/p99 of every query that
@@ -73,6 +74,7 @@ static void *run(void *arg)
         w->failed = 1;
         return NULL;
     }
+    docrag_session_set_output(s, DOCRAG_OUT_PUBLIC);
     for (;;) {
         int phase = atomic_load(w->phase);
         char *json = NULL;

@@ -7,7 +7,15 @@
 # Prints figures, no pass/fail. Needs wrk (scripts/install-deps.sh --bench).
 #
 #   [N_DOCS=100000] [QUERIES=1000] [DURATION=20] [WARMUP=3] [ROUNDS=2]
-#   [HEALTH_CONNS=32] [SPLITS="1core 2core"] bench/serve.sh
+#   [HEALTH_CONNS=32] [SPLITS="1core 2core"] [CONNS="1 2"] [DEFAULT_MALLOC=1]
+#   [HEALTH=1] bench/serve.sh
+#
+# The VM's neighbours move the in-process peer itself by up to 1.6x from
+# one minute to the next, so a long round settles little: many short
+# rounds (ROUNDS=15 DURATION=4 WARMUP=1), each measuring the peer and the
+# server back to back, and the median of the per-round ratios (printed
+# last) say more. CONNS overrides the connection counts of every split;
+# DEFAULT_MALLOC=0 skips the default-malloc peer; HEALTH=0 skips /health.
 #
 # Two ways to share the 2 cores between the client and the server:
 #   1core: the server (every thread: event loop, 1 worker, maintenance) on
@@ -36,6 +44,9 @@ warm=${WARMUP:-3}
 rounds=${ROUNDS:-2}
 hconns=${HEALTH_CONNS:-32}
 splits=${SPLITS:-1core 2core}
+conns_set=${CONNS:-}
+default_malloc=${DEFAULT_MALLOC:-1}
+health=${HEALTH:-1}
 command -v wrk >/dev/null || { echo "serve.sh: wrk not found (scripts/install-deps.sh --bench)" >&2; exit 1; }
 mkdir -p "$out"
 cmake --build build --target docrag bench_inproc_search bench_evhttp_hello >/dev/null
@@ -70,6 +81,7 @@ for split in $splits; do
     2core) workers=2 srv_pin="" wrk_pin="" conns="2 4" ;;
     *) echo "serve.sh: unknown split $split" >&2; exit 2 ;;
     esac
+    conns=${conns_set:-$conns}
     echo
     echo "== /v1/search, split $split: server --workers $workers ${srv_pin:-unpinned}," \
          "wrk -t1 ${wrk_pin:-unpinned}; in-process $workers thread(s) ${srv_pin:-unpinned}"
@@ -80,7 +92,9 @@ for split in $splits; do
         -s bench/wrk_bodies.lua "$srv_url/" >/dev/null
     r=1
     while [ "$r" -le "$rounds" ]; do
+        ipd="qps=0 p50_ms=0 p99_ms=0"
         for m in --cli-malloc ""; do
+            [ -n "$m" ] || [ "$default_malloc" = 1 ] || continue
             line=$($srv_pin ./build/bench_inproc_search "$out" "$db" --threads "$workers" \
                 --seconds "$dur" --warmup "$warm" --queries "$nq" $m | grep '^RESULT')
             echo "round $r in-process: $line (load $(bench_load))"
@@ -99,10 +113,11 @@ for split in $splits; do
     stop_server
 done
 
-echo
-echo "== GET /health vs a bare evhttp server: each on cpu 0, wrk -t1 -c$hconns on cpu 1"
 hsum=$tmp/hsummary
 : >"$hsum"
+[ "$health" = 1 ] || rounds=0
+echo
+echo "== GET /health vs a bare evhttp server: each on cpu 0, wrk -t1 -c$hconns on cpu 1"
 r=1
 while [ "$r" -le "$rounds" ]; do
     start_server "$tmp/server.log" taskset -c 0 ./build/docrag serve --db "$db" --port 0 \
@@ -132,9 +147,27 @@ echo
 echo "== summary ($(bench_cpu | sed 's/^cpu: //'); load after: $(bench_load))"
 awk '{ printf "/v1/search %s round %s c=%s: HTTP %.1f req/s p50 %.2f p99 %.2f ms (%d non-2xx)" \
        " | in-process, CLI malloc: %.1f q/s p50 %.2f p99 %.2f ms -> HTTP throughput %.1f%%," \
-       " p99 %.2fx | in-process, default malloc: %.1f q/s p50 %.2f p99 %.2f ms -> %.1f%%, %.2fx\n",
-       $1, $2, $3, $10, $11, $12, $13, $4, $5, $6, 100 * $10 / $4, $12 / $6,
-       $7, $8, $9, 100 * $10 / $7, $12 / $9 }' "$summary"
+       " p99 %.2fx", $1, $2, $3, $10, $11, $12, $13, $4, $5, $6, 100 * $10 / $4, $12 / $6
+       if ($7 > 0)
+           printf " | in-process, default malloc: %.1f q/s p50 %.2f p99 %.2f ms -> %.1f%%, %.2fx",
+                  $7, $8, $9, 100 * $10 / $7, $12 / $9
+       printf "\n" }' "$summary"
+# the median over rounds of each round's ratio (peer and server measured
+# back to back), with the range
+python3 - "$summary" <<'PY'
+import statistics, sys
+by = {}
+for line in open(sys.argv[1]):
+    f = line.split()
+    by.setdefault((f[0], f[2]), []).append((100 * float(f[9]) / float(f[3]),
+                                             float(f[11]) / float(f[5])))
+for (split, c), v in sorted(by.items()):
+    t = sorted(x for x, _ in v)
+    p = sorted(y for _, y in v)
+    print("/v1/search %s c=%s over %d rounds: HTTP throughput median %.1f%% of in-process "
+          "(CLI malloc; range %.1f-%.1f%%), p99 median %.2fx (range %.2f-%.2fx)"
+          % (split, c, len(v), statistics.median(t), t[0], t[-1], statistics.median(p), p[0], p[-1]))
+PY
 awk '{ printf "/health round %s: docrag %.0f req/s p50 %.3f p99 %.3f ms (%d non-2xx) | evhttp hello" \
        " %.0f req/s p50 %.3f p99 %.3f ms | %.1f%% of hello (access log off: %.0f req/s, %.1f%%)\n",
        $1, $2, $3, $4, $9, $5, $6, $7, 100 * $2 / $5, $8, 100 * $8 / $5 }' "$hsum"
