@@ -368,6 +368,64 @@ json_t *srv_jobs_shared_get(srv_coll *coll, const char *id, docrag_error *err)
                      "collection", coll->name);
 }
 
+#define SHARED_POLL_MS 250
+#define SHARED_POLL_FAILS 40   /* 10 s */
+
+static int send_json_event(srv_req *r, const char *event, json_t *o)
+{
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    int rc = text ? srv_stream_event(r, event, text) : -1;
+    free(text);
+    return rc;
+}
+
+void srv_jobs_shared_follow(srv_coll *coll, const char *id, json_t *first, srv_req *r)
+{
+    srv *s = r->s;
+    json_t *o = first;
+    char last[16] = "";
+    int last_attempts = -1, fails = 0;
+    docrag_error err;
+
+    srv_stream_start(r, 200, "text/event-stream");
+    for (;;) {
+        if (o) {
+            const char *st = json_string_value(json_object_get(o, "status"));
+            int attempts = (int)json_integer_value(json_object_get(o, "attempts"));
+            int end = st && (!strcmp(st, "done") || !strcmp(st, "failed"));
+            fails = 0;
+            if (!st)
+                st = "";
+            if (end || strcmp(st, last) || attempts != last_attempts) {
+                if (send_json_event(r, end ? (!strcmp(st, "done") ? "done" : "error")
+                                           : "status", o) < 0)
+                    end = 1;
+                snprintf(last, sizeof last, "%s", st);
+                last_attempts = attempts;
+            }
+            json_decref(o);
+            o = NULL;
+            if (end)
+                break;
+        } else if (++fails >= SHARED_POLL_FAILS) {
+            json_t *e = json_pack("{s:{s:s,s:s}}", "error", "type", "store_unavailable",
+                                  "message", err.msg);
+            send_json_event(r, "error", e);
+            json_decref(e);
+            break;
+        }
+        for (int waited = 0; waited < SHARED_POLL_MS; waited += 50) {
+            if (srv_req_closed(r) || atomic_load(&s->stopping))
+                goto out;
+            usleep(50 * 1000);
+        }
+        o = srv_jobs_shared_get(coll, id, &err);
+    }
+out:
+    json_decref(o);
+    srv_stream_end(r);
+}
+
 typedef struct {
     docrag_engine *e;
     int64_t id;

@@ -60,6 +60,16 @@ int srv_jobs_payload_parse(const unsigned char *payload, size_t n, char *name, s
 /* {"id","status","attempts","collection"} of shared job id in coll;
  * NULL and *err set when it cannot be read (DOCRAG_ENOTFOUND: no job). */
 json_t *srv_jobs_shared_get(srv_coll *coll, const char *id, docrag_error *err);
+/* GET /v1/jobs/pg_N/events on any replica: r is started as SSE and gets a
+ * `status` event with that object now and whenever the state or the
+ * attempts change (the store is read every SHARED_POLL_MS, whichever
+ * replica runs the job), then `done` or `error` (failed) with it, and the
+ * stream ends; also when the client goes, the server stops, or the store
+ * cannot be read for SHARED_POLL_FAILS reads in a row (`error` with
+ * {"error":{"type":"store_unavailable","message"}}). first is what
+ * srv_jobs_shared_get read before (the route answered 404 / 503 without
+ * it); it is consumed. */
+void srv_jobs_shared_follow(srv_coll *coll, const char *id, json_t *first, srv_req *r);
 
 /* routes_docs.c: write data to dir/sub/name whole (temporary file, fsync,
  * rename); the absolute path into *out_path (caller frees: rag_free). */

@@ -715,25 +715,33 @@ done:
     rag_multipart_destroy(mp);
 }
 
+/* A shared job's {"id","status","attempts","collection"}: its state is in
+ * the collection's store, whichever replica took it. NULL: answered (404,
+ * or 503 while the store cannot be reached). */
+static json_t *shared_job(srv_req *r, srv_coll **out)
+{
+    srv_coll *c = srv_collection(r, srv_query(r, "collection"));
+    docrag_error err;
+    json_t *o;
+    if (!c)
+        return NULL;
+    if (!docrag_engine_shared_jobs(c->engine)) {
+        srv_reply_error(r, 404, "not_found", "no job %.40s", r->params[0]);
+        return NULL;
+    }
+    if (!(o = srv_jobs_shared_get(c, r->params[0], &err)))
+        reply_write_error(r, c, &err);
+    *out = c;
+    return o;
+}
+
 static void get_job(srv_req *r)
 {
+    srv_coll *c;
     json_t *o;
     if (!strncmp(r->params[0], "pg_", 3)) {
-        /* a shared job: its state is in the collection's store, whichever
-         * replica took it */
-        srv_coll *c = srv_collection(r, srv_query(r, "collection"));
-        docrag_error err;
-        if (!c)
-            return;
-        if (!docrag_engine_shared_jobs(c->engine)) {
-            srv_reply_error(r, 404, "not_found", "no job %.40s", r->params[0]);
-            return;
-        }
-        if (!(o = srv_jobs_shared_get(c, r->params[0], &err))) {
-            reply_write_error(r, c, &err);
-            return;
-        }
-        srv_reply_json(r, 200, o);
+        if ((o = shared_job(r, &c)))
+            srv_reply_json(r, 200, o);
         return;
     }
     o = srv_jobs_get(srv_get_jobs(r->s), r->params[0]);
@@ -746,6 +754,14 @@ static void get_job(srv_req *r)
 
 static void job_events(srv_req *r)
 {
+    srv_coll *c;
+    json_t *o;
+    if (!strncmp(r->params[0], "pg_", 3)) {
+        /* followed through the store, from any replica */
+        if ((o = shared_job(r, &c)))
+            srv_jobs_shared_follow(c, r->params[0], o, r);
+        return;
+    }
     if (srv_jobs_follow(srv_get_jobs(r->s), r->params[0], r) < 0)
         srv_reply_error(r, 404, "not_found", "no job %.40s", r->params[0]);
 }

@@ -7,7 +7,9 @@
 #   1. the SQLite index and its `docrag store import` give the same search
 #      results and scores and the same extractive answers;
 #   2. an upload through replica A is searchable through B within 2 s of
-#      its job being done; a delete through B is gone from A within 2 s;
+#      its job being done (its event stream, followed through B, ends with
+#      done; a failing job's, through A, with error); a delete through B is
+#      gone from A within 2 s;
 #   3. kill -9 of the replica running an ingestion job: a replica started
 #      late catches up and runs the job again; every document once,
 #      `docrag check` (with the store comparison) clean;
@@ -145,6 +147,9 @@ st=$(req up1 -F "file=@$CORPUS/$UP" "http://127.0.0.1:$P_a/v1/documents")
 JOB=$(jget "$T/r/up1.b" "o['job_id']")
 check "an upload through A is a shared job (202, pg_N)" bash -c "[ '$st' = 202 ] && [[ '$JOB' == pg_* ]]"
 B=http://127.0.0.1:$P_b
+# its event stream, followed through the other replica
+curl -sN --max-time 60 -o "$T/ev_b.sse" "$B/v1/jobs/$JOB/events" &
+EV_PID=$!
 check "the job is done, as B reports it" wait_job "$JOB"
 t0=$(date +%s%N)
 if wait_for 2 has_doc "$P_b" "General-Principles"; then
@@ -152,6 +157,15 @@ if wait_for 2 has_doc "$P_b" "General-Principles"; then
 else
     fail "the upload through A is listed by B within 2 s of its job"
 fi
+timeout 10 tail --pid="$EV_PID" -f /dev/null || true
+check "B streams A's job to its end: status events, then done (GET /v1/jobs/pg_N/events)" \
+    python3 -c "
+import json, sys
+ev = [l[7:].strip() for l in open('$T/ev_b.sse') if l.startswith('event: ')]
+data = [json.loads(l[6:]) for l in open('$T/ev_b.sse') if l.startswith('data: ')]
+assert ev and ev[-1] == 'done' and set(ev[:-1]) <= {'status'}, ev
+assert data[-1]['id'] == '$JOB' and data[-1]['status'] == 'done', data[-1]
+"
 post bsearch /v1/search '{"query":"software validation principles","k":3}' >/dev/null
 check "and found by a search through B" jq_py "$T/r/bsearch.b" \
     "o['results'] and 'General-Principles' in o['results'][0]['doc']"
@@ -168,9 +182,19 @@ fi
 printf 'not a PDF at all' >"$T/broken.pdf"
 st=$(req upbad -F "file=@$T/broken.pdf" "$B/v1/documents")
 JOB=$(jget "$T/r/upbad.b" "o['job_id']")
+curl -sN --max-time 60 -o "$T/ev_bad.sse" "http://127.0.0.1:$P_a/v1/jobs/$JOB/events" &
+EV_PID=$!
 wait_job "$JOB" 2>/dev/null || true
 check "a file that cannot be indexed: its shared job ends failed after its attempts" \
     jq_py "$T/r/job_$JOB.b" "o['status'] == 'failed' and o['attempts'] == 3"
+timeout 10 tail --pid="$EV_PID" -f /dev/null || true
+check "its stream (through A) ends with error: failed after 3 attempts" python3 -c "
+import json
+ev = [l[7:].strip() for l in open('$T/ev_bad.sse') if l.startswith('event: ')]
+data = [json.loads(l[6:]) for l in open('$T/ev_bad.sse') if l.startswith('data: ')]
+assert ev and ev[-1] == 'error' and data[-1]['status'] == 'failed' and data[-1]['attempts'] == 3, (ev, data)
+"
+check_error "the stream of a shared job that does not exist" nopgjob 404 "$B/v1/jobs/pg_999999/events"
 alive
 
 # ---- 3. kill -9 during ingestion; a replica started late -------------------------
