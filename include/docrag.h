@@ -234,6 +234,11 @@ int docrag_job_state(docrag_engine *e, int64_t id, char state[16], int *attempts
                      docrag_error *err);
 /* Wait up to wait_ms for a new job: 1 woken, 0 timeout, < 0 error. */
 int docrag_job_wait(docrag_engine *e, int wait_ms, docrag_error *err);
+/* The job queued under key, with its payload, whatever its state (an
+ * upload's bytes stay in the store once its job is done, so a replica that
+ * did not run it can make its own copy of the file). DOCRAG_ENOTFOUND when
+ * there is none. */
+int docrag_job_by_key(docrag_engine *e, const char *key, docrag_job *job, docrag_error *err);
 void docrag_job_fini(docrag_job *job);   /* NULL: no-op */
 
 /* Usage and cost per back-end this month and all time (rag_usage's JSON:
@@ -449,9 +454,14 @@ typedef struct {
                                   0: 1.5 */
     int64_t highlight_chunk;   /* draw boxes over this chunk's text on the
                                   page; 0: none */
+    const char *file;          /* read the PDF from here instead of the
+                                  document's recorded path: a copy of the
+                                  same bytes (a replica's own copy of an
+                                  upload another replica indexed); NULL:
+                                  the recorded path */
 } docrag_page_image_opts;
 
-/* Zero every field (scale 1.5, no highlight). */
+/* Zero every field (scale 1.5, no highlight, the recorded file). */
 void docrag_page_image_opts_init(docrag_page_image_opts *o);
 
 /* Page `page` (1-based) of PDF document doc_id rendered by MuPDF as a PNG

@@ -138,6 +138,15 @@ int docrag_page_png(docrag_session *s, int64_t doc_id, int page,
                       (long long)doc_id, pi.kind[0] ? pi.kind : "of an unknown kind");
         goto done;
     }
+    if (opts->file) {   /* a copy of the same bytes: checked like the original */
+        char *copy = rag_strdup(opts->file);
+        if (!copy) {
+            rc = rag_fail(&err, RAG_ENOMEM, "out of memory");
+            goto done;
+        }
+        rag_free(pi.path);
+        pi.path = copy;
+    }
     if (access(pi.path, F_OK) != 0) {
         rc = rag_fail(&err, RAG_ENOTFOUND,
                       "the original file of document %lld is no longer available",

@@ -316,6 +316,32 @@ int docrag_job_claim(docrag_engine *e, const char *owner, int lease_ms, docrag_j
     return 1;
 }
 
+int docrag_job_by_key(docrag_engine *e, const char *key, docrag_job *job, docrag_error *derr)
+{
+    rag_replica_job j;
+    rag_err err = {0};
+    int rc = need_jobs(e, &err);
+
+    memset(job, 0, sizeof *job);
+    if (rc < 0)
+        return api_err(derr, &err);
+    memset(&j, 0, sizeof j);
+    pthread_mutex_lock(&e->jobs_mu);
+    rc = rag_replica_job_by_key(e->replica, key, &j, &err);
+    pthread_mutex_unlock(&e->jobs_mu);
+    if (rc < 0)
+        return api_err(derr, &err);
+    job->id = j.id;
+    memcpy(job->key, j.key, sizeof job->key);
+    job->key[sizeof job->key - 1] = '\0';
+    job->payload = j.payload;   /* moved */
+    j.payload = NULL;
+    job->n_payload = j.n_payload;
+    job->attempts = j.attempts;
+    rag_replica_job_fini(&j);
+    return DOCRAG_OK;
+}
+
 int docrag_job_renew(docrag_engine *e, int64_t id, const char *owner, int lease_ms,
                      docrag_error *derr)
 {

@@ -525,6 +525,38 @@ int rag_pg_job_state(rag_pg *pg, int64_t id, char state[16], int *attempts, rag_
     return RAG_OK;
 }
 
+int rag_pg_job_by_key(rag_pg *pg, const char *key, rag_pg_job *job, rag_err *err)
+{
+    rag_pg_param p[1];
+    rag_pg_res *r;
+    int rc;
+    memset(job, 0, sizeof *job);
+    p[0] = (rag_pg_param){key, 0, 0};
+    rc = rag_pg_exec(pg, &r, "SELECT id, key, payload, attempts FROM jobs WHERE key = $1",
+                     p, 1, RAG_PG_BINARY | RAG_PG_RETRY, err);
+    if (rc < 0)
+        return rc;
+    if (rag_pg_res_rows(r) == 0 || rag_pg_res_is_null(r, 0, 2)) {
+        rag_pg_res_destroy(r);
+        return rag_fail(err, RAG_ENOTFOUND, "%s: no job with a payload under that key",
+                        rag_pg_endpoint(pg));
+    }
+    job->id = rag_pg_res_i64(r, 0, 0);
+    snprintf(job->key, sizeof job->key, "%.*s", (int)rag_pg_res_len(r, 0, 1),
+             rag_pg_res_get(r, 0, 1));
+    job->attempts = (int)rag_pg_res_i64(r, 0, 3);
+    job->n_payload = rag_pg_res_len(r, 0, 2);
+    job->payload = rag_malloc(job->n_payload + 1);
+    if (!job->payload) {
+        rag_pg_res_destroy(r);
+        return rag_fail(err, RAG_ENOMEM, "%s: out of memory", rag_pg_endpoint(pg));
+    }
+    memcpy(job->payload, rag_pg_res_get(r, 0, 2), job->n_payload);
+    job->payload[job->n_payload] = 0;
+    rag_pg_res_destroy(r);
+    return RAG_OK;
+}
+
 void rag_pg_job_fini(rag_pg_job *job)
 {
     if (job) {

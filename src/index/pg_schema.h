@@ -115,6 +115,11 @@ int rag_pg_job_fail(rag_pg *pg, int64_t id, const char *owner, const char *why, 
 /* State ("queued", "running", "done", "failed") and attempts of job id;
  * RAG_ENOTFOUND when there is none. */
 int rag_pg_job_state(rag_pg *pg, int64_t id, char state[16], int *attempts, rag_err *err);
+/* The job queued under key, with its payload, whatever its state (an
+ * upload's bytes stay in the store after its job is done: a replica that
+ * did not run it gets its own copy of the file from there). RAG_ENOTFOUND
+ * when there is none, or it has no payload. */
+int rag_pg_job_by_key(rag_pg *pg, const char *key, rag_pg_job *job, rag_err *err);
 void rag_pg_job_fini(rag_pg_job *job);
 
 #endif

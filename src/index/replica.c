@@ -517,6 +517,24 @@ int rag_replica_job_state(rag_replica *r, int64_t id, char state[16], int *attem
     return rc < 0 ? rc : rag_pg_job_state(r->jpg, id, state, attempts, err);
 }
 
+int rag_replica_job_by_key(rag_replica *r, const char *key, rag_replica_job *job, rag_err *err)
+{
+    rag_pg_job pj;
+    int rc = jobs_conn(r, err);
+    memset(job, 0, sizeof *job);
+    if (rc < 0)
+        return rc;
+    rc = rag_pg_job_by_key(r->jpg, key, &pj, err);
+    if (rc == RAG_OK) {
+        job->id = pj.id;
+        snprintf(job->key, sizeof job->key, "%s", pj.key);
+        job->payload = pj.payload;
+        job->n_payload = pj.n_payload;
+        job->attempts = pj.attempts;
+    }
+    return rc;
+}
+
 void rag_replica_job_fini(rag_replica_job *job)
 {
     if (job) {

@@ -135,6 +135,9 @@ int rag_replica_job_complete_on_commit(rag_replica *r, int64_t id, const char *o
 int rag_replica_job_fail(rag_replica *r, int64_t id, const char *owner, const char *why, rag_err *err);
 /* state: "queued", "running", "done", "failed". */
 int rag_replica_job_state(rag_replica *r, int64_t id, char state[16], int *attempts, rag_err *err);
+/* The job under key with its payload, whatever its state (rag_pg_job_by_key);
+ * RAG_ENOTFOUND when there is none. */
+int rag_replica_job_by_key(rag_replica *r, const char *key, rag_replica_job *job, rag_err *err);
 void rag_replica_job_fini(rag_replica_job *job);   /* frees payload; NULL: no-op */
 /* Wait up to wait_ms for a docrag_jobs notification (or the poll
  * interval): 1 woken, 0 timeout, < 0 error. */

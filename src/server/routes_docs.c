@@ -95,11 +95,83 @@ static const char *mime_of(const char *path)
     return "application/octet-stream";
 }
 
+static int inside(const char *path, const char *dir);
+
+/* The file behind document id on this replica, into *out (rag_free): its
+ * recorded path; or, for an upload that another replica of a PostgreSQL
+ * store ran (the recorded path is in that replica's upload folder), this
+ * replica's own copy, made on first use from the upload's bytes, which stay
+ * in the store's job (upload_dir/SHA16/NAME, as the replica that ran it
+ * wrote it). The bytes are used only when their SHA-256 is the document's
+ * and their name is the recorded file's. 0, or -1 with *out NULL (the
+ * document's error answered); a file that is nowhere is the caller's 410. */
+static int local_file(srv_req *r, srv_coll *c, int64_t id, char **out)
+{
+    docrag_error err;
+    docrag_job jb;
+    char *path = NULL, *doc = NULL, *copy = NULL, key[80], name[RAG_FILENAME_MAX + 1];
+    char sha[65], stored[24], why[256];
+    const char *base, *want;
+    const unsigned char *data;
+    size_t n_data;
+    json_t *o = NULL;
+
+    *out = NULL;
+    if (docrag_document_path(r->session, id, &path, &err) != 0) {
+        srv_reply_docrag_error(r, &err);
+        return -1;
+    }
+    *out = rag_strdup(path);
+    docrag_free(path);
+    if (!*out) {
+        srv_reply_error(r, 500, "server_error", "out of memory");
+        return -1;
+    }
+    if (access(*out, R_OK) == 0 || !docrag_engine_shared_jobs(c->engine) || !c->upload_dir[0])
+        return 0;
+    base = strrchr(*out, '/');
+    base = base ? base + 1 : *out;
+    if (docrag_document(r->session, id, &doc, &err) != 0 || !(o = json_loads(doc, 0, NULL)) ||
+        !(want = json_string_value(json_object_get(o, "sha256"))) || strlen(want) != 64)
+        goto done;
+    /* made before, by an earlier request */
+    copy = rag_asprintf("%s/%.16s/%s", c->upload_dir, want, base);
+    if (copy && access(copy, R_OK) == 0)
+        goto use;
+    rag_free(copy);
+    copy = NULL;
+    snprintf(key, sizeof key, "upload:%s", want);
+    if (docrag_job_by_key(c->engine, key, &jb, &err) != 0)
+        goto done;
+    if (srv_jobs_payload_parse(jb.payload, jb.n_payload, name, sizeof name, sha, &data,
+                               &n_data, why, sizeof why) == 0 &&
+        !strcmp(sha, want) && !strcmp(name, base)) {
+        snprintf(stored, sizeof stored, "%.16s", sha);
+        if (srv_save_upload(c->upload_dir, stored, name, data, n_data, &copy, why,
+                            sizeof why) == 0)
+            rag_log(RAG_LOG_INFO, "request %s: document %lld: this replica's copy of the "
+                    "upload from the store (%zu bytes)", r->id, (long long)id, n_data);
+        else
+            rag_log(RAG_LOG_WARN, "request %s: document %lld: no copy of the upload: %s",
+                    r->id, (long long)id, why);
+    }
+    docrag_job_fini(&jb);
+    if (!copy)
+        goto done;
+use:
+    rag_free(*out);
+    *out = copy;
+done:
+    json_decref(o);
+    docrag_free(doc);
+    return 0;
+}
+
 static void get_file(srv_req *r)
 {
     int64_t id = srv_param_id(r, 0, "document id");
-    docrag_error err;
     char *path = NULL, *buf = NULL;
+    srv_coll *c;
     struct stat sb;
     int fd = -1;
     int64_t lo = 0, hi = 0, n;
@@ -108,12 +180,8 @@ static void get_file(srv_req *r)
     const char *hdrs[5] = {"Accept-Ranges: bytes", NULL, NULL, NULL, NULL};
     size_t n_h = 1;
 
-    if (!id || !coll_of(r))
+    if (!id || !(c = coll_of(r)) || local_file(r, c, id, &path) < 0)
         return;
-    if (docrag_document_path(r->session, id, &path, &err) != 0) {
-        srv_reply_docrag_error(r, &err);
-        return;
-    }
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0 || fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
         srv_reply_error(r, 410, "gone", "the original file of document %lld is no longer "
@@ -170,7 +238,7 @@ done:
     if (fd >= 0)
         close(fd);
     rag_free(buf);
-    docrag_free(path);
+    rag_free(path);
 }
 
 /* Every query parameter is one of `allowed` (NULL-terminated), else 422
@@ -288,12 +356,13 @@ static void get_page_png(srv_req *r)
     size_t n_png = 0;
     char kind[32], *info = NULL, *path = NULL, h_boxes[4096];
     const char *hdrs[3] = {"Cache-Control: private, max-age=300", NULL, NULL};
-    int page;
+    srv_coll *c;
+    int page, rc;
 
     docrag_page_image_opts_init(&o);
     if (!id || !(page = page_param(r)) || !only_params(r, params) ||
         (o.highlight_chunk = highlight_param(r)) < 0 || !(o.scale = scale_param(r)) ||
-        !coll_of(r) || doc_kind(r, id, kind, sizeof kind) < 0)
+        !(c = coll_of(r)) || doc_kind(r, id, kind, sizeof kind) < 0)
         return;
     if (strcmp(kind, "pdf") != 0) {
         char link[160];
@@ -318,18 +387,18 @@ static void get_page_png(srv_req *r)
         return;
     }
     /* as /file says of a file that is gone */
-    if (docrag_document_path(r->session, id, &path, &err) != 0) {
-        srv_reply_docrag_error(r, &err);
+    if (local_file(r, c, id, &path) < 0)
         return;
-    }
     if (access(path, R_OK) != 0) {
-        docrag_free(path);
+        rag_free(path);
         srv_reply_error(r, 410, "gone", "the original file of document %lld is no longer "
                         "available", (long long)id);
         return;
     }
-    docrag_free(path);
-    if (docrag_page_png(r->session, id, page, &o, &png, &n_png, &info, &err) != 0) {
+    o.file = path;   /* this replica's copy of an upload another one ran */
+    rc = docrag_page_png(r->session, id, page, &o, &png, &n_png, &info, &err);
+    rag_free(path);
+    if (rc != 0) {
         if (err.code == DOCRAG_EFORMAT)   /* the file no longer matches the index */
             srv_reply_error(r, 409, "conflict", "%s", err.msg);
         else if (err.code == DOCRAG_ELIMIT)   /* the pixel cap: a smaller scale will do */
