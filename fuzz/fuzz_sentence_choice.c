@@ -1,7 +1,8 @@
 /* fuzz_sentence_choice.c - libFuzzer target for what an extractive answer
  * reads from outside input: the sentence splitter and classifier over
  * document text, and the question analysis (compound parts, topic-less
- * words, comparison sides and parts, attributes).
+ * words, comparison sides and parts, attributes), and the acronyms of a
+ * text with the long forms it defines for them.
  *
  * Input layout: byte 0 even = the rest is document text, odd = a question.
  * Checks: every sentence lies inside the text, in order; every kind is a
@@ -69,6 +70,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         w.last_end = 0;
         check(rag_sentences(text, w.n, 64, on_sentence, &w) == 0, "splitter with a cap");
         check(rag_title_block_end(text, w.n) <= w.n, "title block inside the text");
+        {   /* the text's capitalised words and the long forms it gives them */
+            char a[3][RAG_ACRONYM_MAX + 1], form[96];
+            const char *texts[1] = {text};
+            size_t n_a = rag_acronyms_in(text, a, 3);
+            check(n_a <= 3, "at most 3 acronyms");
+            for (size_t i = 0; i < n_a; i++) {
+                size_t n = strlen(a[i]);
+                check(n >= 2 && n <= RAG_ACRONYM_MAX, "acronym length");
+                if (rag_acronym_form(texts, 1, a[i], form, sizeof form))
+                    check(form[0] && strlen(form) < sizeof form, "a long form");
+            }
+        }
     } else {
         rag_qterms q;
         if (rag_qterms_analyze(&q, an, text, data[0] & 2, NULL) == RAG_OK) {

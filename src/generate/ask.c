@@ -103,6 +103,7 @@ int rag_ask(rag_answer *out, rag_ask_timings *t, rag_index *ix,
     rag_qterms q;
     rag_search_opts so = {.mode = opts->mode, .k = opts->context_chunks};
     double t0 = rag_now_ms(), t1, cov = 0;
+    char *spelled = NULL;
     int rc, relevant;
 
     memset(out, 0, sizeof *out);
@@ -112,7 +113,10 @@ int rag_ask(rag_answer *out, rag_ask_timings *t, rag_index *ix,
     so.page_min = opts->page_min;
     so.page_max = opts->page_max;
     so.no_rerank = opts->no_rerank;
-    rc = rag_search(&hits, ix, question, &so, err);
+    rc = rag_acronyms_expand(ix, question, &so, &spelled, err);
+    if (rc == RAG_OK)
+        rc = rag_search(&hits, ix, spelled ? spelled : question, &so, err);
+    rag_free(spelled);
     if (rc < 0)
         return rc;
     t1 = rag_now_ms();

@@ -218,6 +218,21 @@ typedef struct {
     rag_gate_report gate;        /* what the off-topic gate saw and decided */
 } rag_ask_timings;
 
+/* The question with its acronyms spelled out (acronym.c): *out (rag_free)
+ * is the question followed by the long form of each capitalised word the
+ * index defines as "Long Form (WORD)", or NULL when there is none. base
+ * gives the filters (documents, pages); the lookups are BM25. */
+int rag_acronyms_expand(rag_index *ix, const char *question, const rag_search_opts *base,
+                        char **out, rag_err *err);
+#define RAG_ACRONYM_MAX 8
+/* The question's words written in capitals, 2 to RAG_ACRONYM_MAX letters,
+ * not part of a dotted or hyphened name: at most max, in order. */
+size_t rag_acronyms_in(const char *question, char (*acrs)[RAG_ACRONYM_MAX + 1], size_t max);
+/* The long form of acr that texts define most often as "Long Form (ACR)"
+ * (lower-cased into out); 1, or 0 when none does. */
+int rag_acronym_form(const char *const *texts, size_t n_texts, const char *acr, char *out,
+                     size_t n_out);
+
 /* Retrieve (opts->mode through opts->retriever: BM25, dense or hybrid,
  * then the rerank stage if configured), gate, answer. Caller owns out's contents: free with
  * rag_answer_fini. A refusal is an answer (out->refused = 1), not an
