@@ -47,7 +47,7 @@ static int on_sentence(void *ctx, size_t s, size_t e)
           "a sentence repeats itself");
     (void)rag_sentence_is_list_item(w->text + s, e - s);
     (void)rag_sentence_introduces_list(w->text + s, e - s);
-    for (int t = RAG_ATYPE_NONE; t <= RAG_ATYPE_EVENT; t++)
+    for (int t = RAG_ATYPE_NONE; t <= RAG_ATYPE_SIZE; t++)
         (void)rag_sentence_holds_type(w->text + s, e - s, (rag_atype)t, "2011, 1.7");
     return 0;
 }

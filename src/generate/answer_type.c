@@ -2,7 +2,8 @@
  * where does a title page end.
  *
  * The question words give an answer type (rag_atype, gate.c): "when"
- * wants a date, "how many" a number, "which version" a version. A
+ * wants a date, "how many" a number, "which version" a version, "how
+ * large" a size (bits or bytes). A
  * sentence holding one is a better answer than one that only repeats the
  * question's words, so the extractive answer weighs it up. Numbers the
  * question itself holds ("the 2011 ISA") do not count: the answer must
@@ -86,6 +87,34 @@ static int own_number(const char *s, size_t n, size_t i, const char *q_numbers, 
     return !question_has(q_numbers, s + i, k - i);
 }
 
+/* A size at s[i..): a number of its own (not part of a name, not one the
+ * question holds) and a unit of bits or bytes, with a space or a hyphen
+ * between or none ("16-bit", "32 bits", "4 KiB", "64KB"). */
+static int size_at(const char *s, size_t n, size_t i, const char *q_numbers)
+{
+    static const char *const units[] = {"bits", "bit", "bytes", "byte", "kib", "mib", "gib",
+                                        "kb", "mb", "gb", "kbytes", "mbytes"};
+    size_t k = i;
+    char w[16];
+    size_t wl;
+    if (!isdigit((unsigned char)s[i]) || (i > 0 && (isalnum((unsigned char)s[i - 1]) ||
+                                                    s[i - 1] == '_' || s[i - 1] == '.')))
+        return 0;
+    while (k < n && isdigit((unsigned char)s[k]))
+        k++;
+    if (question_has(q_numbers, s + i, k - i))
+        return 0;
+    if (k < n && (s[k] == ' ' || s[k] == '-'))
+        k++;
+    wl = word_at(s, n, k, w, sizeof w);
+    if (!wl || (k + wl < n && isalnum((unsigned char)s[k + wl])))
+        return 0;
+    for (size_t u = 0; u < sizeof units / sizeof units[0]; u++)
+        if (!strcmp(w, units[u]))
+            return 1;
+    return 0;
+}
+
 int rag_sentence_holds_type(const char *s, size_t n, rag_atype t, const char *q_numbers)
 {
     char w[16];
@@ -123,6 +152,10 @@ int rag_sentence_holds_type(const char *s, size_t n, rag_atype t, const char *q_
                         return 1;
                 i += wl ? wl - 1 : 0;
             }
+            break;
+        case RAG_ATYPE_SIZE:
+            if (size_at(s, n, i, q_numbers))
+                return 1;
             break;
         case RAG_ATYPE_VERSION:
             if ((s[i] == 'v' || s[i] == 'V') && n - i > 8 && !strncasecmp(s + i, "version", 7)) {

@@ -864,6 +864,15 @@ int rag_answer_extractive(rag_answer *out, rag_index *ix, rag_analyzer *an,
                 rag_sentence_holds_type(r->text + x->start, e - x->start, q->atype,
                                         q->numbers))
                 bonus = TYPE_BONUS;
+            /* a part that asks for a type of its own ("... and how large
+             * are compressed instructions?"): a sentence on that part
+             * holding one */
+            for (size_t p = 0; bonus == 0 && p < q->n_parts && p < RAG_QPARTS_MAX; p++)
+                if (q->part_atype[p] != RAG_ATYPE_NONE && q->part_atype[p] != q->atype &&
+                    (x->matched & rag_qterms_part_mask(q, p)) &&
+                    rag_sentence_holds_type(r->text + x->start, e - x->start,
+                                            q->part_atype[p], q->numbers))
+                    bonus = TYPE_BONUS;
             /* about the question's subject: one of its rare words opens
              * the sentence ("The WFI instruction ...", "sew: ...") */
             if (!x->front && !x->table) {

@@ -346,7 +346,8 @@ static int has_connector(const char *q, size_t s, size_t e)
 
 const char *rag_atype_name(rag_atype t)
 {
-    static const char *const names[] = {"", "person", "date", "number", "version", "event"};
+    static const char *const names[] = {"", "person", "date", "number", "version", "event",
+                                        "size"};
     return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "";
 }
 
@@ -366,7 +367,8 @@ static rag_atype answer_type(const char *lower, size_t n)
         {"how much", RAG_ATYPE_NUMBER},     {"which version", RAG_ATYPE_VERSION},
         {"which versions", RAG_ATYPE_VERSION}, {"what version", RAG_ATYPE_VERSION},
         {"what versions", RAG_ATYPE_VERSION},  {"which event", RAG_ATYPE_EVENT},
-        {"what event", RAG_ATYPE_EVENT},
+        {"what event", RAG_ATYPE_EVENT},    {"how large", RAG_ATYPE_SIZE},
+        {"how big", RAG_ATYPE_SIZE},        {"how wide", RAG_ATYPE_SIZE},
     };
     /* "which privileged architecture version(s)", "what year": the head
      * noun within four words of which / what */
@@ -379,6 +381,7 @@ static rag_atype answer_type(const char *lower, size_t n)
         {"author", RAG_ATYPE_PERSON},   {"authors", RAG_ATYPE_PERSON},
         {"event", RAG_ATYPE_EVENT},     {"conference", RAG_ATYPE_EVENT},
         {"workshop", RAG_ATYPE_EVENT},
+        {"size", RAG_ATYPE_SIZE},       {"width", RAG_ATYPE_SIZE},
     };
     size_t best = NPOS;
     rag_atype t = RAG_ATYPE_NONE;
@@ -512,6 +515,8 @@ static int build(rag_qterms *out, rag_analyzer *an, const char *query,
     }
     has_attr = attr_span(lower, qn, &attr);
     out->atype = answer_type(lower, qn);
+    for (size_t p = 0; n_sp > 1 && p < n_sp; p++)
+        out->part_atype[p] = answer_type(lower + parts[p].s, parts[p].e - parts[p].s);
     named_version(lower, qn, out->version, sizeof out->version);
     question_numbers(query, qn, out->numbers, sizeof out->numbers);
     for (size_t i = 0; i < tl.n; i++) {

@@ -208,8 +208,9 @@ typedef struct {
 
 /* What kind of thing the question asks for, from its question words:
  * "who" a person, "when" a date, "how many" a number, "which version" a
- * version, "at which event" an event. The answer prefers sentences that
- * hold one, and for the first four looks at title pages too. */
+ * version, "at which event" an event, "how large" / "what size" a size
+ * (a number of bits or bytes). The answer prefers sentences that hold
+ * one, and for person, date, version and event looks at title pages too. */
 typedef enum {
     RAG_ATYPE_NONE = 0,
     RAG_ATYPE_PERSON,
@@ -217,6 +218,7 @@ typedef enum {
     RAG_ATYPE_NUMBER,
     RAG_ATYPE_VERSION,
     RAG_ATYPE_EVENT,
+    RAG_ATYPE_SIZE,
 } rag_atype;
 
 const char *rag_atype_name(rag_atype t);
@@ -231,6 +233,8 @@ typedef struct {
     char ignored[256];                 /* topic-less words dropped, ", "-separated */
     char split[256];                   /* compounds matched through their parts */
     rag_atype atype;                   /* what the question asks for */
+    rag_atype part_atype[RAG_QPARTS_MAX]; /* ... each part, by its own words
+                                          ("Why ... and how large ...?") */
     char numbers[64];                  /* numbers the question itself holds,
                                           ", "-separated ("2011, 1.7") */
     char version[32];                  /* N of "version N" / "vN" in the
