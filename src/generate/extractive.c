@@ -766,9 +766,121 @@ static int by_hit_start(const void *a, const void *b)
     return (*x)->start < (*y)->start ? -1 : (*x)->start > (*y)->start;
 }
 
+/* Bytes of a neighbouring chunk read across a context chunk's edge */
+#define EDGE_BYTES 600
+
+/* A context chunk with the text around it: [core_s, core_e) of text is the
+ * chunk's own; before it up to EDGE_BYTES of the chunk before in the
+ * document, after it as much of the one after, so that a sentence (or the
+ * list after a ':') the chunk boundary cuts is whole. */
+typedef struct {
+    size_t core_s, core_e;
+    char *text;   /* owned; NULL: the hit as it is */
+} edge_text;
+
+static int with_edges(rag_index *ix, const rag_chunk_row *r, edge_text *et, rag_err *err)
+{
+    rag_chunk_row prev, next;
+    rag_buf b = RAG_BUF_INIT;
+    size_t len = strlen(r->text), pre = 0;
+    int have_prev = 0, have_next = 0, rc = RAG_OK;
+
+    memset(et, 0, sizeof *et);
+    memset(&prev, 0, sizeof prev);
+    memset(&next, 0, sizeof next);
+    if (r->byte_start > 0) {
+        rc = rag_index_chunk_beside(ix, r->chunk_id, -1, &prev, err);
+        have_prev = rc == RAG_OK && prev.byte_start < r->byte_start &&
+                    prev.byte_end >= r->byte_start - 2;
+    }
+    if (rc == RAG_OK || rc == RAG_ENOTFOUND) {
+        rc = rag_index_chunk_beside(ix, r->chunk_id, 1, &next, err);
+        have_next = rc == RAG_OK && next.byte_end > r->byte_end &&
+                    next.byte_start <= r->byte_end + 2;
+    }
+    if (rc < 0 && rc != RAG_ENOTFOUND)
+        goto done;
+    rc = RAG_OK;
+    if (!have_prev && !have_next)
+        goto done;
+    if (have_prev) {
+        /* the document's bytes before the chunk (a gap of one or two bytes
+         * between chunks is the paragraph break the chunker left out) */
+        size_t upto = prev.byte_end < r->byte_start ? strlen(prev.text)
+                                                    : (size_t)(r->byte_start - prev.byte_start);
+        size_t from = upto > EDGE_BYTES ? upto - EDGE_BYTES : 0;
+        rc = rag_buf_append(&b, prev.text + from, upto - from);
+        if (rc == RAG_OK && prev.byte_end < r->byte_start)
+            rc = rag_buf_append(&b, "\n\n", (size_t)(r->byte_start - prev.byte_end));
+        pre = b.len;
+    }
+    if (rc == RAG_OK)
+        rc = rag_buf_append(&b, r->text, len);
+    if (rc == RAG_OK && have_next) {
+        size_t nlen = strlen(next.text);
+        size_t from = next.byte_start < r->byte_end ? (size_t)(r->byte_end - next.byte_start) : 0;
+        size_t upto = nlen - from > EDGE_BYTES ? from + EDGE_BYTES : nlen;
+        if (next.byte_start > r->byte_end)
+            rc = rag_buf_append(&b, "\n\n", (size_t)(next.byte_start - r->byte_end));
+        if (rc == RAG_OK && from < nlen)
+            rc = rag_buf_append(&b, next.text + from, upto - from);
+    }
+    if (rc == RAG_OK && !(et->text = rag_buf_take(&b)))
+        rc = rag_fail(err, RAG_ENOMEM, "out of memory");
+    et->core_s = pre;
+    et->core_e = pre + len;
+done:
+    if (rc < 0)
+        rc = rag_fail(err, RAG_ENOMEM, "out of memory reading the chunks around a passage");
+    rag_buf_fini(&b);
+    rag_chunk_row_fini(&prev);
+    rag_chunk_row_fini(&next);
+    return rc;
+}
+
+static int answer_on(rag_answer *out, rag_index *ix, rag_analyzer *an, const rag_qterms *q,
+                     const rag_hits *hits, const edge_text *edges,
+                     const rag_extractive_opts *opts, rag_err *err);
+
 int rag_answer_extractive(rag_answer *out, rag_index *ix, rag_analyzer *an,
                           const rag_qterms *q, const rag_hits *hits,
                           const rag_extractive_opts *opts, rag_err *err)
+{
+    size_t n_ctx = hits->n < opts->context_chunks ? hits->n : opts->context_chunks;
+    edge_text edges[64];
+    rag_hits ext = *hits;
+    int rc = RAG_OK;
+
+    memset(edges, 0, sizeof edges);
+    if (n_ctx > 64)
+        n_ctx = 64;
+    ext.items = hits->n ? rag_malloc(hits->n * sizeof *ext.items) : NULL;
+    if (hits->n && !ext.items)
+        return rag_fail(err, RAG_ENOMEM, "out of memory building the answer");
+    if (hits->n)
+        memcpy(ext.items, hits->items, hits->n * sizeof *ext.items);
+    /* the rows' strings stay the caller's; only the texts with edges are ours */
+    for (size_t h = 0; h < n_ctx && rc == RAG_OK; h++) {
+        rag_chunk_row *r = &ext.items[h].row;
+        if (!r->text || !r->chunk_id || (r->page_start == 1 && r->byte_start < TITLE_PAGE_BYTES))
+            continue;
+        rc = with_edges(ix, r, &edges[h], err);
+        if (rc == RAG_OK && edges[h].text) {
+            r->byte_start -= (int64_t)edges[h].core_s;
+            r->text = edges[h].text;
+        }
+    }
+    if (rc == RAG_OK)
+        rc = answer_on(out, ix, an, q, &ext, edges, opts, err);
+    for (size_t h = 0; h < n_ctx; h++)
+        rag_free(edges[h].text);
+    rag_free(ext.items);
+    return rc;
+}
+
+static int answer_on(rag_answer *out, rag_index *ix, rag_analyzer *an, const rag_qterms *q,
+                     const rag_hits *hits, const edge_text *edges,
+                     const rag_extractive_opts *opts, rag_err *err)
 {
     sent_list sl = {0};
     sent **order = NULL;
@@ -806,7 +918,12 @@ int rag_answer_extractive(rag_answer *out, rag_index *ix, rag_analyzer *an,
             rank_weight = 0.85;
         sl.hit = h;
         sl.text = r->text;
-        rc = rag_qterms_coverage(q, an, r->text, tlen, &cov, NULL);
+        /* the chunk's own text: its neighbours' words are not its coverage */
+        if (h < 64 && edges[h].text)
+            rc = rag_qterms_coverage(q, an, r->text + edges[h].core_s,
+                                     edges[h].core_e - edges[h].core_s, &cov, NULL);
+        else
+            rc = rag_qterms_coverage(q, an, r->text, tlen, &cov, NULL);
         if (rc == RAG_OK)
             rc = rag_sentences(r->text, tlen, 0, on_sentence, &sl);
         if (rc < 0) {
@@ -819,6 +936,10 @@ int rag_answer_extractive(rag_answer *out, rag_index *ix, rag_analyzer *an,
         mark_eligible(&sl, first, sl.n, r, opts->max_sentence_bytes);
         if (h < n_ctx && (rc = add_tables(&sl, h, r->text, tlen, q, an, strong)) < 0)
             goto oom;
+        if (h < 64 && edges[h].text)   /* the neighbours' own sentences are theirs */
+            for (size_t i = first; i < sl.n; i++)
+                if (sl.items[i].end <= edges[h].core_s || sl.items[i].start >= edges[h].core_e)
+                    sl.items[i].eligible = 0;
         if (title_page && (block = rag_title_block_end(r->text, tlen)) > 0) {
             /* the title block replaces the lines it holds */
             for (size_t i = first; i < sl.n; i++)

@@ -140,6 +140,11 @@ typedef struct {
 int rag_index_get_chunk(rag_index *ix, int64_t chunk_id, rag_chunk_row *row,
                         rag_err *err);
 void rag_chunk_row_fini(rag_chunk_row *row);
+/* The chunk delta places after chunk_id in its document (-1 the one
+ * before, +1 the one after) into row, as rag_index_get_chunk.
+ * RAG_ENOTFOUND when there is none. */
+int rag_index_chunk_beside(rag_index *ix, int64_t chunk_id, int delta, rag_chunk_row *row,
+                           rag_err *err);
 /* Page of byte offset `at` in document doc_id (0 if unknown). */
 int rag_index_page_at(rag_index *ix, int64_t doc_id, int64_t at, rag_err *err);
 

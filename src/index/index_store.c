@@ -984,6 +984,33 @@ static char *col_dup(sqlite3_stmt *st, int i)
     return rag_strdup(s ? (const char *)s : "");
 }
 
+int rag_index_chunk_beside(rag_index *ix, int64_t chunk_id, int delta, rag_chunk_row *row,
+                           rag_err *err)
+{
+    sqlite3_stmt *st;
+    int64_t id;
+    int rc;
+
+    memset(row, 0, sizeof *row);
+    if (sqlite3_prepare_v2(ix->db,
+            "SELECT b.id FROM chunks c JOIN chunks b ON b.doc_id = c.doc_id"
+            " AND b.ord = c.ord + ?2 WHERE c.id = ?1", -1, &st, NULL) != SQLITE_OK)
+        return db_fail(ix, err, "read the chunk beside");
+    sqlite3_bind_int64(st, 1, chunk_id);
+    sqlite3_bind_int(st, 2, delta);
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        if (rc == SQLITE_DONE)
+            return rag_fail(err, RAG_ENOTFOUND, "%s: no chunk %+d from %lld", ix->path, delta,
+                            (long long)chunk_id);
+        return db_fail(ix, err, "read the chunk beside");
+    }
+    id = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return rag_index_get_chunk(ix, id, row, err);
+}
+
 int rag_index_get_chunk(rag_index *ix, int64_t chunk_id, rag_chunk_row *row,
                         rag_err *err)
 {
