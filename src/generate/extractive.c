@@ -408,6 +408,18 @@ static int glossary_line(const char *s, size_t n)
 
 /* Mark what may be quoted: prose, not cut at the chunk's edges, lists
  * attached to the sentence that introduces them. */
+/* Only white space, and at most one blank line, between two sentences. */
+static int blank_gap(const char *t, size_t from, size_t to)
+{
+    int nl = 0;
+    for (size_t i = from; i < to; i++) {
+        if (!isspace((unsigned char)t[i]))
+            return 0;
+        nl += t[i] == '\n';
+    }
+    return nl <= 2;
+}
+
 static void mark_eligible(sent_list *l, size_t first, size_t end, const rag_chunk_row *r,
                           size_t max_bytes)
 {
@@ -460,8 +472,26 @@ static void mark_eligible(sent_list *l, size_t first, size_t end, const rag_chun
          * a line with no sentence end: a wrapped clause, a cell) */
         if (i > first && !item && islower((unsigned char)t[x->start]) &&
             !ends_sentence(t + l->items[i - 1].start,
-                           l->items[i - 1].end - l->items[i - 1].start))
+                           l->items[i - 1].end - l->items[i - 1].start)) {
+            sent *p = &l->items[i - 1];
             x->eligible = 0;
+            /* ... across a page break ("Regression analysis and testing
+             * are employed to provide" / blank line / "assurance that
+             * ..."): one sentence, when the part before is quotable prose
+             * or was taken for a heading only for having no end, and the
+             * whole reads as prose */
+            if ((p->eligible || (p->kind == RAG_SENT_HEADING &&
+                                 !(i - 1 == first && r->byte_start > 0))) &&
+                !p->table && x->end - p->start <= max_bytes &&
+                blank_gap(t, p->end, x->start) &&
+                rag_sentence_classify(t + p->start, x->end - p->start) == RAG_SENT_PROSE) {
+                p->end = x->end;
+                p->kind = RAG_SENT_PROSE;
+                p->eligible = 1;
+                x->kind = RAG_SENT_FRAGMENT;
+                x->start = x->end = p->end;
+            }
+        }
         /* ... or ends inside one */
         if (i + 1 == end && !item && !ends_sentence(t + x->start, x->end - x->start) &&
             x->end >= len)
