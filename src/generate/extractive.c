@@ -406,8 +406,6 @@ static int glossary_line(const char *s, size_t n)
     return words >= 1;
 }
 
-/* Mark what may be quoted: prose, not cut at the chunk's edges, lists
- * attached to the sentence that introduces them. */
 /* Only white space, and at most one blank line, between two sentences. */
 static int blank_gap(const char *t, size_t from, size_t to)
 {
@@ -420,6 +418,8 @@ static int blank_gap(const char *t, size_t from, size_t to)
     return nl <= 2;
 }
 
+/* Mark what may be quoted: prose, not cut at the chunk's edges, lists
+ * attached to the sentence that introduces them. */
 static void mark_eligible(sent_list *l, size_t first, size_t end, const rag_chunk_row *r,
                           size_t max_bytes)
 {
