@@ -872,6 +872,50 @@ static int answer_on(rag_answer *out, rag_index *ix, rag_analyzer *an, const rag
                      const rag_hits *hits, const edge_text *edges,
                      const rag_extractive_opts *opts, rag_err *err);
 
+/* Word w (n bytes) in s[0..len) as a word of its own, case aside. */
+static int has_word(const char *s, size_t len, const char *w, size_t n)
+{
+    for (size_t i = 0; n && i + n <= len; i++)
+        if (!strncasecmp(s + i, w, n) && (i == 0 || !isalnum((unsigned char)s[i - 1])) &&
+            (i + n == len || !isalnum((unsigned char)s[i + n])))
+            return 1;
+    return 0;
+}
+
+/* For part p of q, which has no topic words: the best-scoring eligible
+ * sentence, not picked yet and not a repeat, holding one of the topic-less
+ * words the question analysis set aside (q->ignored) that the part is made
+ * of, and the part's answer type when it has one; (size_t)-1 if none. */
+static size_t soft_part_pick(sent_list *sl, const rag_hits *hits, const rag_qterms *q,
+                             size_t p)
+{
+    const char *part = q->part_text[p], *w = q->ignored;
+    size_t best = (size_t)-1, other = 0;
+    rag_atype t = p < RAG_QPARTS_MAX ? q->part_atype[p] : RAG_ATYPE_NONE;
+
+    while (w && *w) {
+        const char *e = strchr(w, ',');
+        size_t n = e ? (size_t)(e - w) : strlen(w);
+        if (has_word(part, strlen(part), w, n)) {
+            for (size_t i = 0; i < sl->n; i++) {
+                sent *x = &sl->items[i];
+                const char *s = hits->items[x->hit].row.text + x->start;
+                size_t len = x->end - x->start;
+                if (!x->eligible || x->picked || x->front || !has_word(s, len, w, n))
+                    continue;
+                if (t != RAG_ATYPE_NONE && !rag_sentence_holds_type(s, len, t, q->numbers))
+                    continue;
+                if (best == (size_t)-1 || x->score > sl->items[best].score)
+                    best = i;
+            }
+        }
+        w = e ? e + 2 : NULL;
+    }
+    if (best != (size_t)-1 && repeats(sl, hits, &sl->items[best], &other))
+        best = (size_t)-1;
+    return best;
+}
+
 int rag_answer_extractive(rag_answer *out, rag_index *ix, rag_analyzer *an,
                           const rag_qterms *q, const rag_hits *hits,
                           const rag_extractive_opts *opts, rag_err *err)
@@ -1222,6 +1266,19 @@ static int answer_on(rag_answer *out, rag_index *ix, rag_analyzer *an, const rag
                 if (rc < 0)
                     goto oom;
                 have = rag_qterms_share(q, m, cm) >= 0.5;
+            }
+        }
+        if (!have && m == 0) {
+            /* a part made of topic-less words only ("..., and when was its
+             * draft?"): a sentence that holds one of them and what the
+             * part asks for */
+            pick = soft_part_pick(&sl, hits, q, p);
+            if (pick != (size_t)-1) {
+                sl.items[pick].picked = 1;
+                matched |= sl.items[pick].matched;
+                n_picked++;
+                have = 1;
+                continue;   /* no terms: nothing to count in part_min */
             }
         }
         if (!have) {
