@@ -36,7 +36,8 @@ static const char topicless_words[] =
     "work works give tell kind kinds way ways compare compared comparison "
     "versus vs between main key specific exactly briefly example examples "
     "please show overview summary summarize define definition say says said "
-    "mention mentioned according relate related relationship";
+    "mention mentioned according relate related relationship argue argues "
+    "argued instead rather";
 
 /* Attributes any description of a thing answers without naming them:
  * "the purpose of X" needs no "purpose" in the text. Other attributes
