@@ -882,10 +882,11 @@ static int has_word(const char *s, size_t len, const char *w, size_t n)
     return 0;
 }
 
-/* For part p of q, which has no topic words: the best-scoring eligible
- * sentence, not picked yet and not a repeat, holding one of the topic-less
- * words the question analysis set aside (q->ignored) that the part is made
- * of, and the part's answer type when it has one; (size_t)-1 if none. */
+/* For part p of q, which has no topic words: a picked sentence, else the
+ * best-scoring eligible one that is no repeat, holding one of the
+ * topic-less words the question analysis set aside (q->ignored) that the
+ * part is made of, and the part's answer type when it has one; (size_t)-1
+ * if none. */
 static size_t soft_part_pick(sent_list *sl, const rag_hits *hits, const rag_qterms *q,
                              size_t p)
 {
@@ -901,10 +902,12 @@ static size_t soft_part_pick(sent_list *sl, const rag_hits *hits, const rag_qter
                 sent *x = &sl->items[i];
                 const char *s = hits->items[x->hit].row.text + x->start;
                 size_t len = x->end - x->start;
-                if (!x->eligible || x->picked || x->front || !has_word(s, len, w, n))
+                if ((!x->eligible && !x->picked) || x->front || !has_word(s, len, w, n))
                     continue;
                 if (t != RAG_ATYPE_NONE && !rag_sentence_holds_type(s, len, t, q->numbers))
                     continue;
+                if (x->picked)
+                    return i;   /* the answer holds it already */
                 if (best == (size_t)-1 || x->score > sl->items[best].score)
                     best = i;
             }
@@ -1274,11 +1277,12 @@ static int answer_on(rag_answer *out, rag_index *ix, rag_analyzer *an, const rag
              * part asks for */
             pick = soft_part_pick(&sl, hits, q, p);
             if (pick != (size_t)-1) {
-                sl.items[pick].picked = 1;
-                matched |= sl.items[pick].matched;
-                n_picked++;
-                have = 1;
-                continue;   /* no terms: nothing to count in part_min */
+                if (!sl.items[pick].picked) {
+                    sl.items[pick].picked = 1;
+                    matched |= sl.items[pick].matched;
+                    n_picked++;
+                }
+                continue;   /* answered; no terms to count in part_min */
             }
         }
         if (!have) {

@@ -4,6 +4,7 @@
 #include "test_support.h"
 
 #include "generate/generate.h"
+#include "text/analyzer.h"
 
 #include <string.h>
 
@@ -75,6 +76,38 @@ static void test_answer_type__title_block_ends_at_prose(void **state)
     assert_false(rag_atype_on_title_page(RAG_ATYPE_NONE));
 }
 
+static void test_answer_type__sizes_and_a_part_of_its_own(void **state)
+{
+    rag_analyzer *an = NULL;
+    rag_qterms q;
+    (void)state;
+    assert_true(holds("Compressed instructions are 16-bit wide.", RAG_ATYPE_SIZE, ""));
+    assert_true(holds("a 4 KiB page", RAG_ATYPE_SIZE, ""));
+    assert_true(holds("each entry holds 64 bits", RAG_ATYPE_SIZE, ""));
+    assert_true(holds("a 32-byte line", RAG_ATYPE_SIZE, ""));
+    /* a register name, a count of registers, a unit the number lacks, a
+     * size the question itself gives */
+    assert_false(holds("x16 is a bit of the state", RAG_ATYPE_SIZE, ""));
+    assert_false(holds("RV32E has 16 registers.", RAG_ATYPE_SIZE, ""));
+    assert_false(holds("bits 3 to 5", RAG_ATYPE_SIZE, ""));
+    assert_false(holds("the 32-bit base ISA", RAG_ATYPE_SIZE, "32"));
+    /* each part of a question its own type: "why" for the first part,
+     * "how large" for the second */
+    assert_int_equal(rag_analyzer_create(&an, NULL), RAG_OK);
+    assert_int_equal(rag_qterms_analyze(&q, an, "Why does the C extension exist and how large "
+                                        "are compressed instructions?", 0, NULL), RAG_OK);
+    assert_int_equal(q.n_parts, 2);
+    assert_int_equal(q.atype, RAG_ATYPE_NONE);
+    assert_int_equal(q.part_atype[0], RAG_ATYPE_NONE);
+    assert_int_equal(q.part_atype[1], RAG_ATYPE_SIZE);
+    assert_string_equal(rag_atype_name(RAG_ATYPE_SIZE), "size");
+    rag_qterms_fini(&q);
+    assert_int_equal(rag_qterms_analyze(&q, an, "What size is a page?", 0, NULL), RAG_OK);
+    assert_int_equal(q.atype, RAG_ATYPE_SIZE);
+    rag_qterms_fini(&q);
+    rag_analyzer_destroy(an);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -82,6 +115,7 @@ int main(void)
         cmocka_unit_test(test_answer_type__numbers),
         cmocka_unit_test(test_answer_type__versions),
         cmocka_unit_test(test_answer_type__title_block_ends_at_prose),
+        cmocka_unit_test(test_answer_type__sizes_and_a_part_of_its_own),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

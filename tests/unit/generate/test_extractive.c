@@ -47,6 +47,16 @@ static const char DOC_GUIDE[] =
     "\xE2\x80\xA2 span(lanes, width) = (LANES / width) \xC3\x97 16\n"
     "\xE2\x80\xA2 0 \xE2\x89\xA4 span \xE2\x89\xA4 4096\n";
 
+/* a sentence a page break cuts; a part of a question only topic-less
+ * words make ("its draft") */
+static const char DOC_NOTES[] =
+    "Zorblex Change Notes\n\n"
+    "Regression analysis and testing are employed to provide\n\n"
+    "assurance that a change has not created problems elsewhere in the zorblex "
+    "product.\n\n"
+    "The zorblex handbook was issued on June 1, 2024, for the second zorblex release.\n\n"
+    "Its draft appeared on May 2, 2023.\n";
+
 static rag_index *ix;
 static char *dir;
 
@@ -56,13 +66,15 @@ static int setup(void **state)
     rag_config_source src = {0};
     rag_indexer_opts io;
     rag_indexer_report rep;
-    const char *paths[3];
-    char *a, *b, *c, *db;
+    const char *paths[4];
+    char *a, *b, *c, *d, *db;
     (void)state;
     dir = ts_tmpdir("extractive");
     a = rag_asprintf("%s/spec-new.md", dir);
     b = rag_asprintf("%s/spec-old.md", dir);
     c = rag_asprintf("%s/guide.txt", dir);
+    d = rag_asprintf("%s/notes.txt", dir);
+    ts_write_file(d, DOC_NOTES, strlen(DOC_NOTES));
     db = rag_asprintf("%s/t.db", dir);
     ts_write_file(c, DOC_GUIDE, strlen(DOC_GUIDE));
     ts_write_file(a, DOC_NEW, strlen(DOC_NEW));
@@ -75,12 +87,14 @@ static int setup(void **state)
     paths[0] = a;
     paths[1] = b;
     paths[2] = c;
-    assert_int_equal(rag_indexer_run(ix, paths, 3, &io, NULL, &rep, NULL), RAG_OK);
-    assert_int_equal(rep.n_added, 3);
+    paths[3] = d;
+    assert_int_equal(rag_indexer_run(ix, paths, 4, &io, NULL, &rep, NULL), RAG_OK);
+    assert_int_equal(rep.n_added, 4);
     rag_config_destroy(cfg);
     rag_free(a);
     rag_free(b);
     rag_free(c);
+    rag_free(d);
     rag_free(db);
     return 0;
 }
@@ -235,6 +249,31 @@ static void test_extractive__a_slide_formula_is_quoted(void **state)
     rag_answer_fini(&a);
 }
 
+static void test_extractive__a_sentence_a_page_break_cuts_is_one(void **state)
+{
+    rag_answer a;
+    (void)state;
+    ask_ok(&a, "What is regression testing used for in the zorblex product?");
+    /* the part before the break reads like a heading (no end), the part
+     * after starts in lower case: quoted whole, as one sentence */
+    assert_non_null(strstr(a.answer, "Regression analysis and testing are employed to provide "
+                                     "assurance that a change has not created problems"));
+    rag_answer_fini(&a);
+}
+
+static void test_extractive__a_part_of_topicless_words_is_answered(void **state)
+{
+    rag_answer a;
+    (void)state;
+    /* "when was its draft": no topic word ("draft" asks, it names
+     * nothing), a date asked: the sentence with "draft" and a date */
+    ask_ok(&a, "When was the zorblex handbook issued, and when was its draft?");
+    assert_non_null(strstr(a.answer, "June 1, 2024"));
+    assert_non_null(strstr(a.answer, "Its draft appeared on May 2, 2023."));
+    assert_null(strstr(a.answer, "Not found in the documents"));
+    rag_answer_fini(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -244,6 +283,8 @@ int main(void)
         cmocka_unit_test(test_extractive__title_page_answers_who_and_when),
         cmocka_unit_test(test_extractive__table_quoted_with_header_and_caption),
         cmocka_unit_test(test_extractive__a_slide_formula_is_quoted),
+        cmocka_unit_test(test_extractive__a_sentence_a_page_break_cuts_is_one),
+        cmocka_unit_test(test_extractive__a_part_of_topicless_words_is_answered),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
