@@ -808,7 +808,8 @@ typedef struct {
     char *text;   /* owned; NULL: the hit as it is */
 } edge_text;
 
-static int with_edges(rag_index *ix, const rag_chunk_row *r, edge_text *et, rag_err *err)
+static int with_edges(rag_index *ix, const rag_chunk_row *r, int title_page, edge_text *et,
+                      rag_err *err)
 {
     rag_chunk_row prev, next;
     rag_buf b = RAG_BUF_INIT;
@@ -818,7 +819,7 @@ static int with_edges(rag_index *ix, const rag_chunk_row *r, edge_text *et, rag_
     memset(et, 0, sizeof *et);
     memset(&prev, 0, sizeof prev);
     memset(&next, 0, sizeof next);
-    if (r->byte_start > 0) {
+    if (r->byte_start > 0 && !title_page) {
         rc = rag_index_chunk_beside(ix, r->chunk_id, -1, &prev, err);
         have_prev = rc == RAG_OK && prev.byte_start < r->byte_start &&
                     prev.byte_end >= r->byte_start - 2;
@@ -826,7 +827,7 @@ static int with_edges(rag_index *ix, const rag_chunk_row *r, edge_text *et, rag_
     if (rc == RAG_OK || rc == RAG_ENOTFOUND) {
         rc = rag_index_chunk_beside(ix, r->chunk_id, 1, &next, err);
         have_next = rc == RAG_OK && next.byte_end > r->byte_end &&
-                    next.byte_start <= r->byte_end + 2;
+                    next.byte_start <= r->byte_end + 2 && (!title_page || next.page_start == 1);
     }
     if (rc < 0 && rc != RAG_ENOTFOUND)
         goto done;
@@ -936,12 +937,17 @@ int rag_answer_extractive(rag_answer *out, rag_index *ix, rag_analyzer *an,
         return rag_fail(err, RAG_ENOMEM, "out of memory building the answer");
     if (hits->n)
         memcpy(ext.items, hits->items, hits->n * sizeof *ext.items);
-    /* the rows' strings stay the caller's; only the texts with edges are ours */
-    for (size_t h = 0; h < n_ctx && rc == RAG_OK; h++) {
+    /* the rows' strings stay the caller's; only the texts with edges are
+     * ours. A title page (the context's, or one ask.c added after it) is
+     * read on into the next chunk while that is still on page 1: its
+     * block of lines may go on there ("Technical Report No. ..." / "May
+     * 13, 2011") */
+    for (size_t h = 0; h < hits->n && h < 64 && rc == RAG_OK; h++) {
         rag_chunk_row *r = &ext.items[h].row;
-        if (!r->text || !r->chunk_id || (r->page_start == 1 && r->byte_start < TITLE_PAGE_BYTES))
+        int title_page = r->page_start == 1 && r->byte_start < TITLE_PAGE_BYTES;
+        if (!r->text || !r->chunk_id || (h >= n_ctx && !title_page))
             continue;
-        rc = with_edges(ix, r, &edges[h], err);
+        rc = with_edges(ix, r, title_page, &edges[h], err);
         if (rc == RAG_OK && edges[h].text) {
             r->byte_start -= (int64_t)edges[h].core_s;
             r->text = edges[h].text;
@@ -949,7 +955,7 @@ int rag_answer_extractive(rag_answer *out, rag_index *ix, rag_analyzer *an,
     }
     if (rc == RAG_OK)
         rc = answer_on(out, ix, an, q, &ext, edges, opts, err);
-    for (size_t h = 0; h < n_ctx; h++)
+    for (size_t h = 0; h < 64; h++)
         rag_free(edges[h].text);
     rag_free(ext.items);
     return rc;
