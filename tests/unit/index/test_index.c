@@ -292,6 +292,38 @@ static void test_index__page_lookup_follows_byte_offsets(void **state)
     rag_index_close(ix);
 }
 
+/* The chunk beside another in its document, by order, for an answer that
+ * reads across a chunk boundary; none before the first, none after the
+ * last, none for an unknown chunk, and never another document's. */
+static void test_index__chunk_beside_follows_the_order_of_one_document(void **state)
+{
+    rag_page_span pages[2], pages2[2];
+    const char *v = "First sentence here. Second sentence there.";
+    const char *w = "Other text. More of it.";
+    rag_doc d = make_doc("/d/a.txt", v, pages), d2 = make_doc("/d/b.txt", w, pages2);
+    rag_doc_meta m = {"/d/a.txt", "s", 1, 1}, m2 = {"/d/b.txt", "t", 1, 1};
+    rag_index *ix;
+    rag_chunk_row row;
+    rag_err err = {0};
+    (void)state;
+    assert_int_equal(rag_index_open(&ix, NULL, RAG_INDEX_MEMORY, &err), RAG_OK);
+    assert_int_equal(rag_index_put_doc(ix, &m, &d, two_chunks(v, 30, 40), &err), RAG_OK);
+    assert_int_equal(rag_index_put_doc(ix, &m2, &d2, two_chunks(w, 50, 60), &err), RAG_OK);
+    assert_int_equal(rag_index_chunk_beside(ix, 30, 1, &row, &err), RAG_OK);
+    assert_int_equal(row.chunk_id, 40);
+    assert_string_equal(row.text, "Second sentence there.");
+    rag_chunk_row_fini(&row);
+    assert_int_equal(rag_index_chunk_beside(ix, 40, -1, &row, &err), RAG_OK);
+    assert_int_equal(row.chunk_id, 30);
+    rag_chunk_row_fini(&row);
+    /* the last of a.txt has nothing after it, b.txt's first nothing before */
+    assert_int_equal(rag_index_chunk_beside(ix, 40, 1, &row, &err), RAG_ENOTFOUND);
+    assert_int_equal(rag_index_chunk_beside(ix, 50, -1, &row, &err), RAG_ENOTFOUND);
+    assert_int_equal(rag_index_chunk_beside(ix, 12345, 1, &row, &err), RAG_ENOTFOUND);
+    assert_non_null(strstr(err.msg, "12345"));
+    rag_index_close(ix);
+}
+
 /* r22: an SQLite file of another application is refused, named, and left
  * exactly as it was: no docrag table, journal mode unchanged. An empty
  * file is a new index. */
@@ -405,6 +437,7 @@ int main(void)
         cmocka_unit_test(test_index__newer_schema_is_refused),
         cmocka_unit_test(test_index__schema_1_is_read_as_is_and_upgraded_by_a_writer),
         cmocka_unit_test(test_index__page_lookup_follows_byte_offsets),
+        cmocka_unit_test(test_index__chunk_beside_follows_the_order_of_one_document),
         cmocka_unit_test(test_index__foreign_database_is_refused_untouched),
         cmocka_unit_test(test_index__open_waits_for_a_concurrent_creator),
     };
