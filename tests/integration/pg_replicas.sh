@@ -171,19 +171,21 @@ check "and found by a search through B" jq_py "$T/r/bsearch.b" \
     "o['results'] and 'General-Principles' in o['results'][0]['doc']"
 DOC=$(jget "$T/r/bsearch.b" "o['results'][0]['document_id']")
 [ -n "$DOC" ] || DOC=$(jget "$T/r/docs_$P_b.b" "[d['id'] for d in (o['documents'] if isinstance(o, dict) else o) if 'General-Principles' in json.dumps(d)][0]")
-# B did not run the job, and on another machine A's upload folder is not
-# there (hidden here): B's copy of the file comes from the job's bytes in
-# the store
-mv "$T/a.db.files" "$T/a.db.files.away"
-check "B serves the page image of A's upload (its own copy, from the store)" bash -c \
-    "[ \"\$(curl -s -o '$T/b_page.png' -w '%{http_code} %{content_type}' '$B/v1/documents/$DOC/pages/1.png')\" = '200 image/png' ] &&
-     [ \"\$(head -c 8 '$T/b_page.png' | od -An -tx1 | tr -d ' \n')\" = 89504e470d0a1a0a ]"
-check "B made the copy in its own upload folder and said so" bash -c \
-    "grep -q \"document $DOC: this replica's copy of the upload from the store\" '$T/b.err' &&
-     ls '$T'/b.db.files/*/'$UP' >/dev/null"
-check "and B's /file is the uploaded file, byte for byte" bash -c \
-    "curl -s '$B/v1/documents/$DOC/file' | cmp -s - '$CORPUS/$UP'"
-mv "$T/a.db.files.away" "$T/a.db.files"
+# The replica that did not run the job (either may claim it), with the
+# other's upload folder out of its reach as on another machine (hidden
+# here): its copy of the file comes from the job's bytes in the store
+if grep -q "job $JOB: $UP (attempt" "$T/a.err"; then RAN=a OTHER=b P_OTHER=$P_b; else RAN=b OTHER=a P_OTHER=$P_a; fi
+O=http://127.0.0.1:$P_OTHER
+mv "$T/$RAN.db.files" "$T/$RAN.db.files.away"
+check "$OTHER serves the page image of the upload $RAN ran (its own copy, from the store)" bash -c \
+    "[ \"\$(curl -s -o '$T/o_page.png' -w '%{http_code} %{content_type}' '$O/v1/documents/$DOC/pages/1.png')\" = '200 image/png' ] &&
+     [ \"\$(head -c 8 '$T/o_page.png' | od -An -tx1 | tr -d ' \n')\" = 89504e470d0a1a0a ]"
+check "$OTHER made the copy in its own upload folder and said so" bash -c \
+    "grep -q \"document $DOC: this replica's copy of the upload from the store\" '$T/$OTHER.err' &&
+     ls '$T'/$OTHER.db.files/*/'$UP' >/dev/null"
+check "and $OTHER's /file is the uploaded file, byte for byte" bash -c \
+    "curl -s '$O/v1/documents/$DOC/file' | cmp -s - '$CORPUS/$UP'"
+mv "$T/$RAN.db.files.away" "$T/$RAN.db.files"
 check "A lists the document before the delete" wait_for 2 has_doc "$P_a" "General-Principles"
 check "a delete through B" test "$(req del1 -XDELETE "$B/v1/documents/$DOC")" = 200
 t0=$(date +%s%N)
