@@ -287,6 +287,19 @@ int docrag_job_enqueue(docrag_engine *e, const char *key, const void *payload, s
     return rc < 0 ? api_err(derr, &err) : DOCRAG_OK;
 }
 
+/* The replica's job into the public one (the payload moved). */
+static void take_job(docrag_job *job, rag_replica_job *j)
+{
+    job->id = j->id;
+    memcpy(job->key, j->key, sizeof job->key);
+    job->key[sizeof job->key - 1] = '\0';
+    job->payload = j->payload;
+    j->payload = NULL;
+    job->n_payload = j->n_payload;
+    job->attempts = j->attempts;
+    rag_replica_job_fini(j);
+}
+
 int docrag_job_claim(docrag_engine *e, const char *owner, int lease_ms, docrag_job *job,
                      docrag_error *derr)
 {
@@ -305,14 +318,7 @@ int docrag_job_claim(docrag_engine *e, const char *owner, int lease_ms, docrag_j
         return api_err(derr, &err);
     if (rc == 0)
         return 0;
-    job->id = j.id;
-    memcpy(job->key, j.key, sizeof job->key);
-    job->key[sizeof job->key - 1] = '\0';
-    job->payload = j.payload;   /* moved */
-    j.payload = NULL;
-    job->n_payload = j.n_payload;
-    job->attempts = j.attempts;
-    rag_replica_job_fini(&j);
+    take_job(job, &j);
     return 1;
 }
 
@@ -331,14 +337,7 @@ int docrag_job_by_key(docrag_engine *e, const char *key, docrag_job *job, docrag
     pthread_mutex_unlock(&e->jobs_mu);
     if (rc < 0)
         return api_err(derr, &err);
-    job->id = j.id;
-    memcpy(job->key, j.key, sizeof job->key);
-    job->key[sizeof job->key - 1] = '\0';
-    job->payload = j.payload;   /* moved */
-    j.payload = NULL;
-    job->n_payload = j.n_payload;
-    job->attempts = j.attempts;
-    rag_replica_job_fini(&j);
+    take_job(job, &j);
     return DOCRAG_OK;
 }
 

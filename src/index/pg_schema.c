@@ -389,6 +389,24 @@ int rag_pg_job_enqueue(rag_pg *pg, const char *key, const void *payload, size_t 
     return RAG_OK;
 }
 
+/* job from row 0 of r: id, key, payload (binary, may be NULL), attempts. */
+static int job_row(rag_pg *pg, const rag_pg_res *r, rag_pg_job *job, rag_err *err)
+{
+    job->id = rag_pg_res_i64(r, 0, 0);
+    snprintf(job->key, sizeof job->key, "%.*s", (int)rag_pg_res_len(r, 0, 1),
+             rag_pg_res_get(r, 0, 1));
+    job->attempts = (int)rag_pg_res_i64(r, 0, 3);
+    if (!rag_pg_res_is_null(r, 0, 2)) {
+        job->n_payload = rag_pg_res_len(r, 0, 2);
+        job->payload = rag_malloc(job->n_payload + 1);
+        if (!job->payload)
+            return rag_fail(err, RAG_ENOMEM, "%s: out of memory", rag_pg_endpoint(pg));
+        memcpy(job->payload, rag_pg_res_get(r, 0, 2), job->n_payload);
+        job->payload[job->n_payload] = 0;
+    }
+    return RAG_OK;
+}
+
 int rag_pg_job_claim(rag_pg *pg, const char *owner, int lease_ms, rag_pg_job *job,
                      rag_err *err)
 {
@@ -426,22 +444,9 @@ int rag_pg_job_claim(rag_pg *pg, const char *owner, int lease_ms, rag_pg_job *jo
         rag_pg_res_destroy(r);
         return 0;
     }
-    job->id = rag_pg_res_i64(r, 0, 0);
-    snprintf(job->key, sizeof job->key, "%.*s", (int)rag_pg_res_len(r, 0, 1),
-             rag_pg_res_get(r, 0, 1));
-    job->attempts = (int)rag_pg_res_i64(r, 0, 3);
-    if (!rag_pg_res_is_null(r, 0, 2)) {
-        job->n_payload = rag_pg_res_len(r, 0, 2);
-        job->payload = rag_malloc(job->n_payload + 1);
-        if (!job->payload) {
-            rag_pg_res_destroy(r);
-            return rag_fail(err, RAG_ENOMEM, "%s: out of memory", rag_pg_endpoint(pg));
-        }
-        memcpy(job->payload, rag_pg_res_get(r, 0, 2), job->n_payload);
-        job->payload[job->n_payload] = 0;
-    }
+    rc = job_row(pg, r, job, err);
     rag_pg_res_destroy(r);
-    return 1;
+    return rc < 0 ? rc : 1;
 }
 
 /* Run an UPDATE on job id held by owner; RAG_ENOTFOUND when no row matched. */
@@ -541,20 +546,9 @@ int rag_pg_job_by_key(rag_pg *pg, const char *key, rag_pg_job *job, rag_err *err
         return rag_fail(err, RAG_ENOTFOUND, "%s: no job with a payload under that key",
                         rag_pg_endpoint(pg));
     }
-    job->id = rag_pg_res_i64(r, 0, 0);
-    snprintf(job->key, sizeof job->key, "%.*s", (int)rag_pg_res_len(r, 0, 1),
-             rag_pg_res_get(r, 0, 1));
-    job->attempts = (int)rag_pg_res_i64(r, 0, 3);
-    job->n_payload = rag_pg_res_len(r, 0, 2);
-    job->payload = rag_malloc(job->n_payload + 1);
-    if (!job->payload) {
-        rag_pg_res_destroy(r);
-        return rag_fail(err, RAG_ENOMEM, "%s: out of memory", rag_pg_endpoint(pg));
-    }
-    memcpy(job->payload, rag_pg_res_get(r, 0, 2), job->n_payload);
-    job->payload[job->n_payload] = 0;
+    rc = job_row(pg, r, job, err);
     rag_pg_res_destroy(r);
-    return RAG_OK;
+    return rc;
 }
 
 void rag_pg_job_fini(rag_pg_job *job)

@@ -456,6 +456,15 @@ int rag_replica_job_enqueue(rag_replica *r, const char *key, const void *payload
     return rc < 0 ? rc : rag_pg_job_enqueue(r->jpg, key, payload, n, 0, id, created, err);
 }
 
+static void job_from_pg(rag_replica_job *job, const rag_pg_job *pj)
+{
+    job->id = pj->id;
+    snprintf(job->key, sizeof job->key, "%s", pj->key);
+    job->payload = pj->payload;   /* moved */
+    job->n_payload = pj->n_payload;
+    job->attempts = pj->attempts;
+}
+
 int rag_replica_job_claim(rag_replica *r, const char *owner, int lease_ms, rag_replica_job *job,
                           rag_err *err)
 {
@@ -465,13 +474,8 @@ int rag_replica_job_claim(rag_replica *r, const char *owner, int lease_ms, rag_r
     if (rc < 0)
         return rc;
     rc = rag_pg_job_claim(r->jpg, owner, lease_ms, &pj, err);
-    if (rc == 1) {
-        job->id = pj.id;
-        snprintf(job->key, sizeof job->key, "%s", pj.key);
-        job->payload = pj.payload;
-        job->n_payload = pj.n_payload;
-        job->attempts = pj.attempts;
-    }
+    if (rc == 1)
+        job_from_pg(job, &pj);
     return rc;
 }
 
@@ -525,13 +529,8 @@ int rag_replica_job_by_key(rag_replica *r, const char *key, rag_replica_job *job
     if (rc < 0)
         return rc;
     rc = rag_pg_job_by_key(r->jpg, key, &pj, err);
-    if (rc == RAG_OK) {
-        job->id = pj.id;
-        snprintf(job->key, sizeof job->key, "%s", pj.key);
-        job->payload = pj.payload;
-        job->n_payload = pj.n_payload;
-        job->attempts = pj.attempts;
-    }
+    if (rc == RAG_OK)
+        job_from_pg(job, &pj);
     return rc;
 }
 
