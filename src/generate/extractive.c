@@ -813,24 +813,29 @@ static int with_edges(rag_index *ix, const rag_chunk_row *r, int title_page, edg
 {
     rag_chunk_row prev, next;
     rag_buf b = RAG_BUF_INIT;
+    rag_err lerr = {0};
     size_t len = strlen(r->text), pre = 0;
     int have_prev = 0, have_next = 0, rc = RAG_OK;
 
     memset(et, 0, sizeof *et);
     memset(&prev, 0, sizeof prev);
     memset(&next, 0, sizeof next);
+    /* no chunk beside (the document's first or last) is no error */
     if (r->byte_start > 0 && !title_page) {
-        rc = rag_index_chunk_beside(ix, r->chunk_id, -1, &prev, err);
+        rc = rag_index_chunk_beside(ix, r->chunk_id, -1, &prev, &lerr);
         have_prev = rc == RAG_OK && prev.byte_start < r->byte_start &&
                     prev.byte_end >= r->byte_start - 2;
     }
     if (rc == RAG_OK || rc == RAG_ENOTFOUND) {
-        rc = rag_index_chunk_beside(ix, r->chunk_id, 1, &next, err);
+        rc = rag_index_chunk_beside(ix, r->chunk_id, 1, &next, &lerr);
         have_next = rc == RAG_OK && next.byte_end > r->byte_end &&
                     next.byte_start <= r->byte_end + 2 && (!title_page || next.page_start == 1);
     }
-    if (rc < 0 && rc != RAG_ENOTFOUND)
+    if (rc < 0 && rc != RAG_ENOTFOUND) {
+        if (err)
+            *err = lerr;   /* the index's own message (it names the file) */
         goto done;
+    }
     rc = RAG_OK;
     if (!have_prev && !have_next)
         goto done;
@@ -857,12 +862,12 @@ static int with_edges(rag_index *ix, const rag_chunk_row *r, int title_page, edg
             rc = rag_buf_append(&b, next.text + from, upto - from);
     }
     if (rc == RAG_OK && !(et->text = rag_buf_take(&b)))
-        rc = rag_fail(err, RAG_ENOMEM, "out of memory");
+        rc = RAG_ENOMEM;
+    if (rc < 0)
+        rc = rag_fail(err, RAG_ENOMEM, "out of memory reading the chunks around a passage");
     et->core_s = pre;
     et->core_e = pre + len;
 done:
-    if (rc < 0)
-        rc = rag_fail(err, RAG_ENOMEM, "out of memory reading the chunks around a passage");
     rag_buf_fini(&b);
     rag_chunk_row_fini(&prev);
     rag_chunk_row_fini(&next);
