@@ -95,14 +95,12 @@ static const char *mime_of(const char *path)
     return "application/octet-stream";
 }
 
-static int inside(const char *path, const char *dir);
-
 /* The file behind document id on this replica, into *out (rag_free): its
- * recorded path; or, for an upload that another replica of a PostgreSQL
- * store ran (the recorded path is in that replica's upload folder), this
- * replica's own copy, made on first use from the upload's bytes, which stay
- * in the store's job (upload_dir/SHA16/NAME, as the replica that ran it
- * wrote it). The bytes are used only when their SHA-256 is the document's
+ * recorded path; or, when that cannot be read here and the collection's
+ * PostgreSQL store holds an upload job for the document's bytes (another
+ * replica ran it and wrote the file into its own upload folder), this
+ * replica's own copy, made on first use from the bytes the job keeps
+ * (upload_dir/SHA16/NAME, as the replica that ran it wrote it). The bytes are used only when their SHA-256 is the document's
  * and their name is the recorded file's. 0, or -1 with *out NULL (the
  * document's error answered); a file that is nowhere is the caller's 410. */
 static int local_file(srv_req *r, srv_coll *c, int64_t id, char **out)
