@@ -496,6 +496,15 @@ int srv_stream_event(srv_req *r, const char *event, const char *data)
     return rc;
 }
 
+int srv_stream_event_json(srv_req *r, const char *event, json_t *o)
+{
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    int rc = text ? srv_stream_event(r, event, text) : -1;
+    json_decref(o);
+    free(text);
+    return rc;
+}
+
 void srv_stream_end(srv_req *r)
 {
     op_push(r, op_new(r, OP_END, 0, NULL, NULL, 0, NULL));

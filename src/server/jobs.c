@@ -371,14 +371,6 @@ json_t *srv_jobs_shared_get(srv_coll *coll, const char *id, docrag_error *err)
 #define SHARED_POLL_MS 250
 #define SHARED_POLL_FAILS 40   /* 10 s */
 
-static int send_json_event(srv_req *r, const char *event, json_t *o)
-{
-    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    int rc = text ? srv_stream_event(r, event, text) : -1;
-    free(text);
-    return rc;
-}
-
 void srv_jobs_shared_follow(srv_coll *coll, const char *id, json_t *first, srv_req *r)
 {
     srv *s = r->s;
@@ -397,8 +389,8 @@ void srv_jobs_shared_follow(srv_coll *coll, const char *id, json_t *first, srv_r
             if (!st)
                 st = "";
             if (end || strcmp(st, last) || attempts != last_attempts) {
-                if (send_json_event(r, end ? (!strcmp(st, "done") ? "done" : "error")
-                                           : "status", o) < 0)
+                if (srv_stream_event_json(r, end ? (!strcmp(st, "done") ? "done" : "error")
+                                                 : "status", json_incref(o)) < 0)
                     end = 1;
                 snprintf(last, sizeof last, "%s", st);
                 last_attempts = attempts;
@@ -408,10 +400,9 @@ void srv_jobs_shared_follow(srv_coll *coll, const char *id, json_t *first, srv_r
             if (end)
                 break;
         } else if (++fails >= SHARED_POLL_FAILS) {
-            json_t *e = json_pack("{s:{s:s,s:s}}", "error", "type", "store_unavailable",
-                                  "message", err.msg);
-            send_json_event(r, "error", e);
-            json_decref(e);
+            srv_stream_event_json(r, "error",
+                                  json_pack("{s:{s:s,s:s}}", "error", "type",
+                                            "store_unavailable", "message", err.msg));
             break;
         }
         for (int waited = 0; waited < SHARED_POLL_MS; waited += 50) {
@@ -718,20 +709,12 @@ int srv_jobs_follow(srv_jobs *j, const char *id, srv_req *r)
         return -1;
     }
     srv_stream_start(r, 200, "text/event-stream");
-    json_array_foreach(jb->events, i, ev) {
-        char *text = json_dumps(ev, JSON_COMPACT);
-        if (text)
-            srv_stream_event(r, "progress", text);
-        free(text);
-    }
+    json_array_foreach(jb->events, i, ev)
+        srv_stream_event_json(r, "progress", json_incref(ev));
     if (jb->state >= JOB_DONE || jb->n_followers == MAX_FOLLOWERS) {
-        json_t *o = job_json(jb);
-        char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
-        json_decref(o);
-        if (text)
-            srv_stream_event(r, jb->state == JOB_DONE ? "done"
-                                : jb->state == JOB_FAILED ? "error" : "status", text);
-        free(text);
+        srv_stream_event_json(r, jb->state == JOB_DONE ? "done"
+                                 : jb->state == JOB_FAILED ? "error" : "status",
+                              job_json(jb));
         srv_stream_end(r);
     } else {
         srv_req_ref(r);

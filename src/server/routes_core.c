@@ -186,27 +186,15 @@ static int on_sources(void *ctx, const char *json)
 static int on_delta(void *ctx, const char *text, size_t n)
 {
     ask_stream *a = ctx;
-    json_t *o = json_pack("{s:s%}", "text", text, n);
-    char *d = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    int rc;
-    json_decref(o);
-    if (!d)
-        return 1;
-    rc = srv_stream_event(a->r, "delta", d);
-    free(d);
-    return rc < 0;
+    return srv_stream_event_json(a->r, "delta", json_pack("{s:s%}", "text", text, n)) < 0;
 }
 
 static void on_abandon(void *ctx, const char *backend, const char *why)
 {
     ask_stream *a = ctx;
-    json_t *o = json_pack("{s:s,s:s}", "backend", backend, "reason", why);
-    char *d = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    json_decref(o);
     /* the text streamed so far is void: clients clear it */
-    if (d)
-        srv_stream_event(a->r, "reset", d);
-    free(d);
+    srv_stream_event_json(a->r, "reset",
+                          json_pack("{s:s,s:s}", "backend", backend, "reason", why));
 }
 
 static int is_cancelled(void *ctx)
@@ -254,13 +242,9 @@ static void ask(srv_req *r)
                                                                   : "server_error",
                                       "message", err.code == DOCRAG_EBACKEND
                                                      ? err.msg : "internal error");
-                char *t = e ? json_dumps(e, JSON_COMPACT) : NULL;
-                json_decref(e);
                 if (err.code != DOCRAG_EBACKEND)
                     rag_log(RAG_LOG_ERROR, "request %s: %s", r->id, err.msg);
-                if (t)
-                    srv_stream_event(r, "error", t);
-                free(t);
+                srv_stream_event_json(r, "error", e);
             }
         } else {
             observe_call(r);

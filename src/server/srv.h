@@ -167,6 +167,9 @@ void srv_stream_start(srv_req *r, int status, const char *content_type);
 int srv_stream_send(srv_req *r, const void *data, size_t n);
 /* "event: NAME\ndata: JSON\n\n" (data may hold no newline: JSON compact). */
 int srv_stream_event(srv_req *r, const char *event, const char *data);
+/* The same with o dumped compact as the data; takes o's reference (NULL,
+ * as from a failed json_pack: -1, nothing sent). */
+int srv_stream_event_json(srv_req *r, const char *event, json_t *o);
 void srv_stream_end(srv_req *r);
 /* True once the client disconnected (streams: stop and cancel upstream). */
 int srv_req_closed(const srv_req *r);
