@@ -367,39 +367,34 @@ int rag_usage_flush(rag_usage *u, rag_err *err)
 static void rollover_locked(rag_usage *u, int have_io);
 static void check_alerts_locked(rag_usage *u, backend_usage *b);
 
-/* What sync takes out of the counters to write: each dirty back-end's
- * delta, under the month it was counted in. */
-typedef struct {
-    char *name;
-    agg delta;
-} pending;
+static void free_backends(rag_usage *u)
+{
+    for (size_t i = 0; i < u->n_b; i++)
+        rag_free(u->b[i].name);
+    rag_free(u->b);
+}
 
-static void give_back_locked(rag_usage *u, pending *p, size_t n)
+/* Deltas taken out of u's counters (table t, n back-ends) go back to
+ * them: a write that failed is made by the next one. */
+static void give_back_locked(rag_usage *u, const backend_usage *t, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        backend_usage *b = find(u, p[i].name, 1);
+        backend_usage *b = find(u, t[i].name, 1);
         if (!b) {
             rag_log(RAG_LOG_WARN, "usage: out of memory: %lld calls of '%s' not counted",
-                    (long long)p[i].delta.requests, p[i].name);
+                    (long long)t[i].delta.requests, t[i].name);
             continue;
         }
-        agg_merge(&b->delta, &p[i].delta);
+        agg_merge(&b->delta, &t[i].delta);
         b->dirty = 1;
     }
 }
 
-static void free_table(backend_usage *b, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        rag_free(b[i].name);
-    rag_free(b);
-}
-
 int rag_usage_sync(rag_usage *u, rag_err *err)
 {
+    /* a table of its own: the deltas taken to write (flush_locked), then
+     * every process's stored rows read back (load) */
     rag_usage scratch;
-    pending *p = NULL;
-    size_t n_p = 0;
     int rc = RAG_OK;
 
     if (!u || !u->store)
@@ -413,56 +408,29 @@ int rag_usage_sync(rag_usage *u, rag_err *err)
     scratch.store = u->store;
     scratch.cfg = u->cfg;
     memcpy(scratch.month, u->month, sizeof scratch.month);
-    if (!u->readonly) {
-        for (size_t i = 0; i < u->n_b; i++)
-            n_p += u->b[i].dirty;
-        if (n_p && !(p = rag_calloc(n_p, sizeof *p)))
+    for (size_t i = 0; !u->readonly && i < u->n_b; i++) {
+        backend_usage *b = &u->b[i], *t;
+        if (!b->dirty)
+            continue;
+        if (!(t = find(&scratch, b->name, 1))) {
             rc = rag_fail(err, RAG_ENOMEM, "out of memory");
-        n_p = 0;
-        for (size_t i = 0; rc == RAG_OK && i < u->n_b; i++) {
-            backend_usage *b = &u->b[i];
-            if (!b->dirty)
-                continue;
-            if (!(p[n_p].name = rag_strdup(b->name))) {
-                rc = rag_fail(err, RAG_ENOMEM, "out of memory");
-                break;
-            }
-            p[n_p++].delta = b->delta;
-            memset(&b->delta, 0, sizeof b->delta);
-            b->dirty = 0;
+            give_back_locked(u, scratch.b, scratch.n_b);
+            break;
         }
-        if (rc < 0)
-            give_back_locked(u, p, n_p);
+        t->delta = b->delta;
+        t->dirty = 1;
+        memset(&b->delta, 0, sizeof b->delta);
+        b->dirty = 0;
     }
     pthread_mutex_unlock(&u->mu);
 
-    if (rc == RAG_OK && n_p) {
-        /* the same write as flush_locked, on the deltas taken */
-        scratch.b = rag_calloc(n_p, sizeof *scratch.b);
-        if (!scratch.b)
-            rc = rag_fail(err, RAG_ENOMEM, "out of memory");
-        for (size_t i = 0; rc == RAG_OK && i < n_p; i++) {
-            scratch.b[i].name = p[i].name;
-            scratch.b[i].delta = p[i].delta;
-            scratch.b[i].dirty = 1;
-        }
-        scratch.n_b = scratch.cap_b = rc == RAG_OK ? n_p : 0;
-        if (rc == RAG_OK)
-            rc = flush_locked(&scratch, err);
-        rag_free(scratch.b);   /* the names are p's */
-        scratch.b = NULL;
-        scratch.n_b = scratch.cap_b = 0;
-        if (rc < 0) {
-            pthread_mutex_lock(&u->mu);
-            give_back_locked(u, p, n_p);
-            pthread_mutex_unlock(&u->mu);
-        }
+    /* flush_locked zeroes the deltas once they are committed, and leaves
+     * them on a failure */
+    if (rc == RAG_OK && (rc = flush_locked(&scratch, err)) < 0) {
+        pthread_mutex_lock(&u->mu);
+        give_back_locked(u, scratch.b, scratch.n_b);
+        pthread_mutex_unlock(&u->mu);
     }
-    for (size_t i = 0; i < n_p; i++)
-        rag_free(p[i].name);
-    rag_free(p);
-
-    /* every process's stored rows, read into a table of their own */
     if (rc == RAG_OK && (rc = load(&scratch, err)) > 0)
         rc = RAG_OK;
     pthread_mutex_lock(&u->mu);
@@ -489,7 +457,7 @@ int rag_usage_sync(rag_usage *u, rag_err *err)
         }
     }
     pthread_mutex_unlock(&u->mu);
-    free_table(scratch.b, scratch.n_b);
+    free_backends(&scratch);
     pthread_mutex_unlock(&u->io_mu);
     return rc;
 }
@@ -501,9 +469,7 @@ void rag_usage_close(rag_usage *u)
         return;
     if (rag_usage_flush(u, &err) < 0)
         rag_log(RAG_LOG_WARN, "usage: totals not saved: %s", err.msg);
-    for (size_t i = 0; i < u->n_b; i++)
-        rag_free(u->b[i].name);
-    rag_free(u->b);
+    free_backends(u);
     pthread_mutex_destroy(&u->mu);
     pthread_mutex_destroy(&u->io_mu);
     rag_free(u);
