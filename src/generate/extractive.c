@@ -1007,7 +1007,7 @@ static int answer_on(rag_answer *out, rag_index *ix, rag_analyzer *an, const rag
         sl.hit = h;
         sl.text = r->text;
         /* the chunk's own text: its neighbours' words are not its coverage */
-        if (h < 64 && edges[h].text)
+        if (edges[h].text)
             rc = rag_qterms_coverage(q, an, r->text + edges[h].core_s,
                                      edges[h].core_e - edges[h].core_s, &cov, NULL);
         else
@@ -1024,7 +1024,7 @@ static int answer_on(rag_answer *out, rag_index *ix, rag_analyzer *an, const rag
         mark_eligible(&sl, first, sl.n, r, opts->max_sentence_bytes);
         if (h < n_ctx && (rc = add_tables(&sl, h, r->text, tlen, q, an, strong)) < 0)
             goto oom;
-        if (h < 64 && edges[h].text)   /* the neighbours' own sentences are theirs */
+        if (edges[h].text)   /* the neighbours' own sentences are theirs */
             for (size_t i = first; i < sl.n; i++)
                 if (sl.items[i].end <= edges[h].core_s || sl.items[i].start >= edges[h].core_e)
                     sl.items[i].eligible = 0;
