@@ -115,11 +115,12 @@ done
 
 hsum=$tmp/hsummary
 : >"$hsum"
-[ "$health" = 1 ] || rounds=0
+hrounds=$rounds   # /health rounds; HEALTH=0: none
+[ "$health" = 1 ] || hrounds=0
 echo
 echo "== GET /health vs a bare evhttp server: each on cpu 0, wrk -t1 -c$hconns on cpu 1"
 r=1
-while [ "$r" -le "$rounds" ]; do
+while [ "$r" -le "$hrounds" ]; do
     start_server "$tmp/server.log" taskset -c 0 ./build/docrag serve --db "$db" --port 0 \
         --workers 1
     taskset -c 1 wrk -t1 -c"$hconns" -d"${warm}s" "$srv_url/health" >/dev/null
